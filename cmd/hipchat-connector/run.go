@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+)
+
+// errUsage reports that the command line was wrong and usage has already been printed.
+var errUsage = errors.New("usage")
+
+// subcommand runs one subcommand with its own arguments.
+type subcommand struct {
+	summary string
+	run     func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
+}
+
+// subcommands lists every subcommand of the binary (DESIGN.md §8).
+func subcommands() map[string]subcommand {
+	return map[string]subcommand{}
+}
+
+// run is the whole program: it picks the subcommand named by args[0] and runs it until ctx ends.
+// It returns errUsage for an unknown or missing subcommand, after printing the usage to stderr.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmds := subcommands()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		printUsage(stderr, cmds)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "unknown subcommand %q\n\n", args[0])
+		printUsage(stderr, cmds)
+		return errUsage
+	}
+	err := cmd.run(ctx, args[1:], getenv, stdout, stderr)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+func printUsage(w io.Writer, cmds map[string]subcommand) {
+	names := make([]string, 0, len(cmds))
+	for name := range cmds {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	fmt.Fprintln(w, "usage: hipchat-connector <subcommand> [flags]")
+	fmt.Fprintln(w, "\nsubcommands:")
+	for _, name := range names {
+		fmt.Fprintf(w, "  %-11s %s\n", name, cmds[name].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'hipchat-connector <subcommand> -h' for its flags.")
+}
