@@ -1,0 +1,265 @@
+package connector
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ClientOptions configures a Client. Zero fields take sensible defaults.
+type ClientOptions struct {
+	// HTTPClient makes the upstream calls; nil means a client with Timeout and a pooled transport.
+	HTTPClient *http.Client
+	// Timeout bounds one upstream call (default 15 s).
+	Timeout time.Duration
+	// Limiter is the per-connection budget every call passes; nil means NewLimiter(DefaultLimiterOptions()).
+	Limiter *Limiter
+	// MaxPages caps how many pages one listing follows through links.next (default 50, i.e. 50,000
+	// items at 1,000 a page), so a server that never stops paging cannot loop the client forever.
+	MaxPages int
+	// Now is the clock used to read HipChat's X-Ratelimit-Reset; nil means time.Now.
+	Now func() time.Time
+	// Sleep is how background calls wait for budget; nil means a real timer.
+	Sleep func(context.Context, time.Duration) error
+}
+
+// Client calls HipChat v2 on behalf of connections. Every call passes the connection's limiter first;
+// foreground calls fail fast when the budget is spent, background calls (ctx from WithBackground) wait.
+// Safe for concurrent use.
+type Client struct {
+	http     *http.Client
+	limiter  *Limiter
+	maxPages int
+	now      func() time.Time
+	sleep    func(context.Context, time.Duration) error
+}
+
+// NewClient returns a client with opts.
+func NewClient(opts ClientOptions) *Client {
+	if opts.Timeout <= 0 {
+		opts.Timeout = 15 * time.Second
+	}
+	if opts.HTTPClient == nil {
+		transport := http.DefaultTransport.(*http.Transport).Clone()
+		transport.MaxIdleConnsPerHost = 256
+		transport.MaxIdleConns = 1024
+		opts.HTTPClient = &http.Client{Timeout: opts.Timeout, Transport: transport}
+	}
+	if opts.Limiter == nil {
+		opts.Limiter = NewLimiter(DefaultLimiterOptions())
+	}
+	if opts.MaxPages <= 0 {
+		opts.MaxPages = 50
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Client{http: opts.HTTPClient, limiter: opts.Limiter, maxPages: opts.MaxPages, now: opts.Now, sleep: opts.Sleep}
+}
+
+// Limiter returns the limiter the client's calls pass.
+func (c *Client) Limiter() *Limiter { return c.limiter }
+
+type backgroundKey struct{}
+
+// WithBackground marks calls made with the returned context as the poller's: they wait for budget
+// instead of failing, and count against the background share.
+func WithBackground(ctx context.Context) context.Context {
+	return context.WithValue(ctx, backgroundKey{}, true)
+}
+
+func classOf(ctx context.Context) Class {
+	if ctx.Value(backgroundKey{}) != nil {
+		return Background
+	}
+	return Foreground
+}
+
+// request is one upstream call.
+type request struct {
+	method string
+	path   string     // below the base URL, already escaped, e.g. "/v2/room/12/member"
+	query  url.Values // may be nil
+	body   any        // JSON-encoded when non-nil
+	next   string     // an absolute links.next URL to follow instead of path and query
+}
+
+// call runs req for conn and decodes a 2xx JSON answer into out (out may be nil). Idempotent GETs are
+// retried once on 5xx and transport errors; nothing else is retried. Every attempt takes budget.
+func (c *Client) call(ctx context.Context, conn Connection, req request, out any) error {
+	attempts := 1
+	if req.method == http.MethodGet {
+		attempts = 2
+	}
+	var err error
+	for i := 0; i < attempts; i++ {
+		err = c.attempt(ctx, conn, req, out)
+		var e *Error
+		if err == nil || !errors.As(err, &e) || e.Kind != KindUnavailable || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+func (c *Client) attempt(ctx context.Context, conn Connection, req request, out any) error {
+	class := classOf(ctx)
+	if class == Background {
+		if err := c.limiter.Wait(ctx, conn.ID, class, c.sleep); err != nil {
+			return err
+		}
+	} else if ok, retryAfter := c.limiter.TryAcquire(conn.ID, class); !ok {
+		return &Error{Kind: KindRateLimited, Local: true, RetryAfter: retryAfter,
+			Message: "this connection has used its budget of HipChat calls for now"}
+	}
+
+	target := req.next
+	if target == "" {
+		target = conn.BaseURL + req.path
+		if len(req.query) > 0 {
+			target += "?" + req.query.Encode()
+		}
+	}
+	var body io.Reader
+	if req.body != nil {
+		encoded, err := json.Marshal(req.body)
+		if err != nil {
+			return fmt.Errorf("encode %s %s body: %w", req.method, req.path, err)
+		}
+		body = bytes.NewReader(encoded)
+	}
+	httpReq, err := http.NewRequestWithContext(ctx, req.method, target, body)
+	if err != nil {
+		return &Error{Kind: KindBadRequest, Message: "invalid upstream URL", Cause: err}
+	}
+	httpReq.Header.Set("Authorization", "Bearer "+conn.Token())
+	httpReq.Header.Set("Accept", "application/json")
+	if req.body != nil {
+		httpReq.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(httpReq)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &Error{Kind: KindUnavailable, Message: describeTransportError(err), Cause: err}
+	}
+	defer resp.Body.Close()
+	c.observeRateLimit(conn, resp)
+
+	payload, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return &Error{Kind: KindUnavailable, Status: resp.StatusCode, Message: "reading HipChat's answer failed", Cause: err}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return c.errorFromResponse(conn, resp, payload)
+	}
+	if out == nil || len(payload) == 0 || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if err := json.Unmarshal(payload, out); err != nil {
+		return &Error{Kind: KindUnavailable, Status: resp.StatusCode, Message: "HipChat answered with JSON the connector cannot read", Cause: err}
+	}
+	return nil
+}
+
+// observeRateLimit obeys HipChat's own budget: when X-Ratelimit-Remaining reaches 0, no further call of
+// the connection leaves before X-Ratelimit-Reset.
+func (c *Client) observeRateLimit(conn Connection, resp *http.Response) {
+	remaining := resp.Header.Get("X-Ratelimit-Remaining")
+	if remaining == "" || resp.StatusCode == http.StatusTooManyRequests {
+		return // a 429 is handled where the error is built
+	}
+	if n, err := strconv.ParseFloat(remaining, 64); err == nil && n <= 0 {
+		if reset, ok := c.parseReset(resp.Header.Get("X-Ratelimit-Reset")); ok {
+			c.limiter.BlockUntil(conn.ID, reset)
+		}
+	}
+}
+
+// parseReset reads a Unix timestamp that HipChat sends as "1412564640" or "1412564640.0". A reset in
+// the past or more than 10 minutes ahead (a skewed clock) is clamped to between 1 s and 5 minutes.
+func (c *Client) parseReset(v string) (time.Time, bool) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || f <= 0 {
+		return time.Time{}, false
+	}
+	now := c.now()
+	reset := time.Unix(0, int64(f*float64(time.Second)))
+	switch {
+	case reset.Before(now.Add(time.Second)):
+		reset = now.Add(time.Second)
+	case reset.After(now.Add(10 * time.Minute)):
+		reset = now.Add(5 * time.Minute)
+	}
+	return reset, true
+}
+
+// hipchatError is HipChat's error body: {"error":{"code":404,"message":"Room not found","type":"Not Found"}}.
+type hipchatError struct {
+	Error struct {
+		Message string `json:"message"`
+		Field   string `json:"field"`
+	} `json:"error"`
+}
+
+func (c *Client) errorFromResponse(conn Connection, resp *http.Response, payload []byte) error {
+	e := &Error{Kind: kindForStatus(resp.StatusCode), Status: resp.StatusCode}
+	var body hipchatError
+	if json.Unmarshal(payload, &body) == nil && body.Error.Message != "" {
+		e.Message = body.Error.Message
+	} else {
+		e.Message = http.StatusText(resp.StatusCode)
+	}
+	if e.Kind == KindRateLimited {
+		e.RetryAfter = c.retryAfterOf429(resp)
+		// Flood control is per room; HipChat's call budget is per token. Only the latter holds the
+		// whole connection back.
+		if resp.Header.Get("X-FloodControl-Remaining") != "0" {
+			c.limiter.BlockUntil(conn.ID, c.now().Add(e.RetryAfter))
+		}
+	}
+	return e
+}
+
+// retryAfterOf429 is how long to wait after HipChat's 429: Retry-After when sent, else the later of
+// the rate-limit and flood-control resets, else HipChat's own window (5 minutes, as hipchatter did).
+func (c *Client) retryAfterOf429(resp *http.Response) time.Duration {
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	var latest time.Time
+	for _, h := range []string{"X-Ratelimit-Reset", "X-FloodControl-Reset"} {
+		if resp.Header.Get(h) == "" {
+			continue
+		}
+		if (h == "X-Ratelimit-Reset") && resp.Header.Get("X-Ratelimit-Remaining") != "0" && resp.Header.Get("X-FloodControl-Remaining") == "0" {
+			continue // flood control, not the token budget, said no
+		}
+		if t, ok := c.parseReset(resp.Header.Get(h)); ok && t.After(latest) {
+			latest = t
+		}
+	}
+	if latest.IsZero() {
+		return 5 * time.Minute
+	}
+	return latest.Sub(c.now())
+}
+
+// describeTransportError says in a few safe words why no answer came.
+func describeTransportError(err error) string {
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
+		return "HipChat did not answer in time"
+	}
+	return "HipChat could not be reached"
+}
