@@ -1,0 +1,69 @@
+package state
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"fmt"
+)
+
+// KeyLength is the length of the sealing key: AES-256.
+const KeyLength = 32
+
+// sealFormatV1 prefixes every sealed value so the format can change later.
+const sealFormatV1 byte = 1
+
+// Additional authenticated data binds each sealed value to its place, so a
+// sealed token cannot be copied into another record or field and opened there.
+var aadServerKey = []byte("state/v1/meta/server_key")
+
+func aadToken(subscriptionID string) []byte {
+	return []byte("state/v1/subscription/" + subscriptionID + "/token")
+}
+
+func aadSecret(subscriptionID string) []byte {
+	return []byte("state/v1/subscription/" + subscriptionID + "/secret")
+}
+
+// sealer seals values with AES-256-GCM and a random 96-bit nonce:
+// format byte ‖ nonce ‖ ciphertext+tag.
+type sealer struct {
+	aead cipher.AEAD
+}
+
+func newSealer(key []byte) (*sealer, error) {
+	if len(key) != KeyLength {
+		return nil, fmt.Errorf("%w: encryption key is %d bytes, want %d", ErrInvalid, len(key), KeyLength)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	return &sealer{aead: aead}, nil
+}
+
+func (s *sealer) seal(plaintext, aad []byte) ([]byte, error) {
+	out := make([]byte, 1+s.aead.NonceSize(), 1+s.aead.NonceSize()+len(plaintext)+s.aead.Overhead())
+	out[0] = sealFormatV1
+	if _, err := rand.Read(out[1:]); err != nil {
+		return nil, fmt.Errorf("state: nonce: %w", err)
+	}
+	return s.aead.Seal(out, out[1:], plaintext, aad), nil
+}
+
+// open returns a fresh slice; sealed may point into a bbolt page.
+func (s *sealer) open(sealed, aad []byte) ([]byte, error) {
+	n := s.aead.NonceSize()
+	if len(sealed) < 1+n+s.aead.Overhead() || sealed[0] != sealFormatV1 {
+		return nil, fmt.Errorf("%w: malformed sealed value", ErrWrongKey)
+	}
+	plain, err := s.aead.Open(nil, sealed[1:1+n], sealed[1+n:], aad)
+	if err != nil {
+		return nil, ErrWrongKey
+	}
+	return plain, nil
+}

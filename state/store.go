@@ -1,0 +1,216 @@
+// Package state owns the connector's durable state in one bbolt file: callback
+// subscriptions with their polling cursors, the outbox of deliveries they
+// produce, the delivery log, and the server key that authenticates the state
+// carried in polling-trigger URLs.
+//
+// Secrets (HipChat tokens, signing secrets, the server key) are sealed with
+// AES-256-GCM under a key the operator keeps outside the database (see
+// LoadOrCreateKeyFile); the file never holds them in clear.
+//
+// A Store is safe for concurrent use. Every method runs one short bbolt
+// transaction and returns values that own their memory.
+package state
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Layout of the bbolt file (schema version 1). Keys and values are bytes;
+// "→" separates a key from its value, indentation shows nested buckets.
+//
+//	meta/
+//	  schema_version → uint64, big-endian
+//	  server_key     → sealed 32 random bytes (see ServerKey)
+//	subscriptions/
+//	  <subscription id> → JSON subscriptionRecord; token and secret sealed
+//	connections/
+//	  <connection id>/                 one bucket per connection
+//	    <subscription id> → ""         index for SubscriptionsOf
+//	outbox/
+//	  <subscription id>/               one bucket per subscription with deliveries
+//	    log/  <seq, uint64 BE> → JSON deliveryRecord (pending and finished)
+//	    ids/  <delivery id>    → seq   (dedupe and lookup by webhook-id)
+//	pending/
+//	  <subscription id>/               present only while something is pending
+//	    <seq, uint64 BE> → next attempt time, int64 unix nanoseconds BE
+//
+// The pending bucket is the index DueDeliveries reads: its first key per
+// subscription is the head of that subscription's queue, so finding due work
+// never touches delivered history.
+var (
+	bucketMeta          = []byte("meta")
+	bucketSubscriptions = []byte("subscriptions")
+	bucketConnections   = []byte("connections")
+	bucketOutbox        = []byte("outbox")
+	bucketPending       = []byte("pending")
+
+	bucketOutboxLog = []byte("log")
+	bucketOutboxIDs = []byte("ids")
+
+	keySchemaVersion = []byte("schema_version")
+	keyServerKey     = []byte("server_key")
+
+	topLevelBuckets = [][]byte{bucketMeta, bucketSubscriptions, bucketConnections, bucketOutbox, bucketPending}
+)
+
+// Defaults applied by Open to zero Options fields.
+const (
+	DefaultTimeout            = 5 * time.Second
+	DefaultRetentionAge       = 7 * 24 * time.Hour
+	DefaultRetentionPerSub    = 1000
+	defaultServerKeyLength    = 32
+	maxAttemptsKeptPerDeliver = 100
+)
+
+// Options configure Open.
+type Options struct {
+	// Key is the 32-byte AES-256 key that seals tokens, signing secrets and
+	// the server key. Required. See LoadOrCreateKeyFile and ParseKey.
+	Key []byte
+	// Timeout bounds the wait for the file lock held by another process.
+	// Zero means DefaultTimeout.
+	Timeout time.Duration
+	// Now is the clock used for CreatedAt and NextAttemptAt stamps.
+	// Nil means time.Now.
+	Now func() time.Time
+	// Retention bounds the finished deliveries Prune keeps.
+	Retention Retention
+}
+
+// Retention bounds the delivery log. Pending deliveries are never pruned.
+type Retention struct {
+	// MaxAge prunes finished (delivered or dead) deliveries that finished
+	// longer ago than this. Zero means DefaultRetentionAge.
+	MaxAge time.Duration
+	// MaxPerSubscription keeps at most this many finished deliveries per
+	// subscription, the newest. Zero means DefaultRetentionPerSub.
+	MaxPerSubscription int
+}
+
+// Store is the bbolt-backed state of the connector.
+type Store struct {
+	db        *bolt.DB
+	sealer    *sealer
+	serverKey []byte
+	now       func() time.Time
+	retention Retention
+}
+
+// Open opens (creating when absent) the bbolt file at path, creates its
+// buckets, checks or sets its schema version, and unseals (or generates, for
+// a fresh file) the server key.
+//
+// Errors: ErrInvalid when opts.Key is not 32 bytes; ErrSchemaVersion when the
+// file was written by a newer binary; ErrWrongKey when the file was sealed
+// with another key; a bbolt error (e.g. timeout) when the file is locked by
+// another process or unreadable.
+func Open(path string, opts Options) (*Store, error) {
+	sl, err := newSealer(opts.Key)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Retention.MaxAge <= 0 {
+		opts.Retention.MaxAge = DefaultRetentionAge
+	}
+	if opts.Retention.MaxPerSubscription <= 0 {
+		opts.Retention.MaxPerSubscription = DefaultRetentionPerSub
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout})
+	if err != nil {
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+	s := &Store{db: db, sealer: sl, now: opts.Now, retention: opts.Retention}
+	if err := db.Update(s.initialize); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// initialize creates every bucket, migrates the schema and loads the server
+// key, all in the one transaction of Open.
+func (s *Store) initialize(tx *bolt.Tx) error {
+	for _, name := range topLevelBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	if err := migrate(tx, meta); err != nil {
+		return err
+	}
+	sealed := meta.Get(keyServerKey)
+	if sealed == nil {
+		key := make([]byte, defaultServerKeyLength)
+		if _, err := rand.Read(key); err != nil {
+			return fmt.Errorf("generate server key: %w", err)
+		}
+		sealedKey, err := s.sealer.seal(key, aadServerKey)
+		if err != nil {
+			return err
+		}
+		if err := meta.Put(keyServerKey, sealedKey); err != nil {
+			return err
+		}
+		s.serverKey = key
+		return nil
+	}
+	key, err := s.sealer.open(sealed, aadServerKey)
+	if err != nil {
+		return fmt.Errorf("unseal server key: %w", err)
+	}
+	s.serverKey = key
+	return nil
+}
+
+// Close closes the file. Using the Store afterwards returns bbolt's
+// ErrDatabaseNotOpen.
+func (s *Store) Close() error {
+	return s.db.Close()
+}
+
+// ServerKey returns the 32 random bytes generated when the file was created.
+// The polling triggers use it to authenticate the state they put in URLs; it
+// survives restarts and is stored sealed. The caller owns the returned slice.
+func (s *Store) ServerKey() []byte {
+	return append([]byte(nil), s.serverKey...)
+}
+
+// Check runs bbolt's consistency check over the whole file and returns every
+// inconsistency found, joined, or nil.
+func (s *Store) Check() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		var errs []error
+		for err := range tx.Check() {
+			errs = append(errs, err)
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("state: check: %w", errors.Join(errs...))
+		}
+		return nil
+	})
+}
+
+func u64Key(v uint64) []byte {
+	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), v)
+}
+
+func timeValue(t time.Time) []byte {
+	return u64Key(uint64(t.UnixNano()))
+}
+
+func valueTime(b []byte) time.Time {
+	return time.Unix(0, int64(binary.BigEndian.Uint64(b))).UTC()
+}

@@ -1,0 +1,354 @@
+package state
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Subscription kinds: what a subscription watches.
+const (
+	KindMessage = "message" // new messages in RoomID
+	KindFile    = "file"    // new files in RoomID
+	KindRoom    = "room"    // new rooms; RoomID is ""
+)
+
+// Subscription statuses. Only active subscriptions are polled (CommitFeed)
+// and delivered to (DueDeliveries); the outbox of the others waits.
+const (
+	StatusActive   = "active"
+	StatusPaused   = "paused"   // e.g. HipChat answered 401 for the token
+	StatusDisabled = "disabled" // e.g. the callback answered 410
+)
+
+// maxIDLength bounds subscription and connection ids (bbolt keys).
+const maxIDLength = 256
+
+// Subscription is a callback subscription: what to watch with which token,
+// where to POST, and how far it has got.
+type Subscription struct {
+	ID           string
+	ConnectionID string // hash of the token, computed by the caller
+	Kind         string // KindMessage, KindFile or KindRoom
+	RoomID       string // "" for KindRoom
+	CallbackURL  string
+	Token        string // HipChat token used to poll; sealed at rest
+	Secret       string // "whsec_..." signing secret; sealed at rest
+	HipChatURL   string // HipChat base URL the token belongs to
+	Cursor       []byte // opaque to the store; advanced by CommitFeed
+	Status       string // StatusActive, StatusPaused or StatusDisabled
+	StatusReason string
+	CreatedAt    time.Time
+	Health       Health // maintained by RecordAttempt
+}
+
+// Health summarizes a subscription's deliveries for operators.
+type Health struct {
+	LastDeliveredAt     time.Time // last 2xx
+	LastFailureAt       time.Time // last failed attempt
+	LastFailure         string    // e.g. "HTTP 503" or a transport error
+	ConsecutiveFailures int       // failed attempts since the last success
+	DeadLettered        int       // deliveries that exhausted their retries
+}
+
+// subscriptionRecord is the stored form: secrets sealed, never in clear.
+type subscriptionRecord struct {
+	ID           string    `json:"id"`
+	ConnectionID string    `json:"connection_id"`
+	Kind         string    `json:"kind"`
+	RoomID       string    `json:"room_id,omitempty"`
+	CallbackURL  string    `json:"callback_url"`
+	SealedToken  []byte    `json:"sealed_token"`
+	SealedSecret []byte    `json:"sealed_secret"`
+	HipChatURL   string    `json:"hipchat_url"`
+	Cursor       []byte    `json:"cursor,omitempty"`
+	Status       string    `json:"status"`
+	StatusReason string    `json:"status_reason,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	Health       Health    `json:"health"`
+}
+
+// CreateSubscription stores sub and returns it as stored. An empty ID gets a
+// random one, an empty Status becomes StatusActive, a zero CreatedAt becomes
+// now. The cursor may be nil (the poller baselines it on its first read).
+//
+// Errors: ErrInvalid when an id is malformed, Kind or Status is unknown,
+// RoomID is missing for a room-scoped kind (or given for KindRoom), or
+// CallbackURL, Token or Secret is empty; ErrExists when the ID is taken.
+func (s *Store) CreateSubscription(sub Subscription) (Subscription, error) {
+	if sub.ID == "" {
+		sub.ID = uuid.NewString()
+	}
+	if sub.Status == "" {
+		sub.Status = StatusActive
+	}
+	if sub.CreatedAt.IsZero() {
+		sub.CreatedAt = s.now()
+	}
+	sub.CreatedAt = sub.CreatedAt.UTC()
+	sub.Cursor = cloneBytes(sub.Cursor)
+	if err := validateSubscription(sub); err != nil {
+		return Subscription{}, err
+	}
+	sealedToken, err := s.sealer.seal([]byte(sub.Token), aadToken(sub.ID))
+	if err != nil {
+		return Subscription{}, err
+	}
+	sealedSecret, err := s.sealer.seal([]byte(sub.Secret), aadSecret(sub.ID))
+	if err != nil {
+		return Subscription{}, err
+	}
+	rec := subscriptionRecord{
+		ID: sub.ID, ConnectionID: sub.ConnectionID, Kind: sub.Kind, RoomID: sub.RoomID,
+		CallbackURL: sub.CallbackURL, SealedToken: sealedToken, SealedSecret: sealedSecret,
+		HipChatURL: sub.HipChatURL, Cursor: sub.Cursor, Status: sub.Status,
+		StatusReason: sub.StatusReason, CreatedAt: sub.CreatedAt, Health: sub.Health,
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		subs := tx.Bucket(bucketSubscriptions)
+		if subs.Get([]byte(sub.ID)) != nil {
+			return fmt.Errorf("%w: subscription %q", ErrExists, sub.ID)
+		}
+		if err := putSubscription(subs, &rec); err != nil {
+			return err
+		}
+		conn, err := tx.Bucket(bucketConnections).CreateBucketIfNotExists([]byte(sub.ConnectionID))
+		if err != nil {
+			return err
+		}
+		return conn.Put([]byte(sub.ID), nil)
+	})
+	if err != nil {
+		return Subscription{}, wrapTx("create subscription", err)
+	}
+	return sub, nil
+}
+
+// Subscription returns the subscription with the given id, secrets in clear.
+// It does not check who asks: handlers compare ConnectionID with the caller's.
+//
+// Errors: ErrNotFound; ErrWrongKey when its secrets cannot be unsealed.
+func (s *Store) Subscription(id string) (Subscription, error) {
+	var rec *subscriptionRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		rec, err = getSubscription(tx, id)
+		return err
+	})
+	if err != nil {
+		return Subscription{}, wrapTx("get subscription", err)
+	}
+	return s.unsealSubscription(rec)
+}
+
+// SubscriptionsOf returns the subscriptions of one connection, ordered by id.
+// None is not an error.
+//
+// Errors: ErrWrongKey when secrets cannot be unsealed.
+func (s *Store) SubscriptionsOf(connectionID string) ([]Subscription, error) {
+	var recs []*subscriptionRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		conn := tx.Bucket(bucketConnections).Bucket([]byte(connectionID))
+		if conn == nil {
+			return nil
+		}
+		return conn.ForEach(func(k, _ []byte) error {
+			rec, err := getSubscription(tx, string(k))
+			if err != nil {
+				return err
+			}
+			recs = append(recs, rec)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, wrapTx("list subscriptions", err)
+	}
+	return s.unsealSubscriptions(recs)
+}
+
+// ActiveSubscriptions returns every subscription with StatusActive, ordered
+// by id, tokens in clear: the poller's work list.
+//
+// Errors: ErrWrongKey when secrets cannot be unsealed.
+func (s *Store) ActiveSubscriptions() ([]Subscription, error) {
+	var recs []*subscriptionRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSubscriptions).ForEach(func(k, v []byte) error {
+			rec, err := decodeSubscription(k, v)
+			if err != nil {
+				return err
+			}
+			if rec.Status == StatusActive {
+				recs = append(recs, rec)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, wrapTx("list active subscriptions", err)
+	}
+	return s.unsealSubscriptions(recs)
+}
+
+// SetStatus sets a subscription's status and the reason shown to operators
+// (e.g. "HipChat answered 401"). Setting StatusActive resumes polling and
+// delivery where they stopped.
+//
+// Errors: ErrInvalid for an unknown status; ErrNotFound.
+func (s *Store) SetStatus(id, status, reason string) error {
+	if !validStatus(status) {
+		return fmt.Errorf("%w: status %q (want %s, %s or %s)", ErrInvalid, status, StatusActive, StatusPaused, StatusDisabled)
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		rec, err := getSubscription(tx, id)
+		if err != nil {
+			return err
+		}
+		rec.Status, rec.StatusReason = status, reason
+		return putSubscription(tx.Bucket(bucketSubscriptions), rec)
+	})
+	return wrapTx("set status", err)
+}
+
+// DeleteSubscription deletes a subscription with its cursor, outbox and
+// delivery log, in one transaction. Deleting twice is harmless: the second
+// call returns ErrNotFound, which a handler may answer as it likes.
+//
+// Errors: ErrNotFound.
+func (s *Store) DeleteSubscription(id string) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		rec, err := getSubscription(tx, id)
+		if err != nil {
+			return err
+		}
+		key := []byte(id)
+		if err := tx.Bucket(bucketSubscriptions).Delete(key); err != nil {
+			return err
+		}
+		connections := tx.Bucket(bucketConnections)
+		if conn := connections.Bucket([]byte(rec.ConnectionID)); conn != nil {
+			if err := conn.Delete(key); err != nil {
+				return err
+			}
+			if k, _ := conn.Cursor().First(); k == nil {
+				if err := connections.DeleteBucket([]byte(rec.ConnectionID)); err != nil {
+					return err
+				}
+			}
+		}
+		for _, name := range [][]byte{bucketOutbox, bucketPending} {
+			parent := tx.Bucket(name)
+			if parent.Bucket(key) != nil {
+				if err := parent.DeleteBucket(key); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return wrapTx("delete subscription", err)
+}
+
+func validateSubscription(sub Subscription) error {
+	switch {
+	case !validID(sub.ID):
+		return fmt.Errorf("%w: subscription id must be 1 to %d bytes", ErrInvalid, maxIDLength)
+	case !validID(sub.ConnectionID):
+		return fmt.Errorf("%w: connection id must be 1 to %d bytes", ErrInvalid, maxIDLength)
+	case sub.Kind != KindMessage && sub.Kind != KindFile && sub.Kind != KindRoom:
+		return fmt.Errorf("%w: kind %q (want %s, %s or %s)", ErrInvalid, sub.Kind, KindMessage, KindFile, KindRoom)
+	case sub.Kind == KindRoom && sub.RoomID != "":
+		return fmt.Errorf("%w: room id must be empty for kind %s", ErrInvalid, KindRoom)
+	case sub.Kind != KindRoom && sub.RoomID == "":
+		return fmt.Errorf("%w: room id is required for kind %s", ErrInvalid, sub.Kind)
+	case sub.CallbackURL == "":
+		return fmt.Errorf("%w: callback URL is empty", ErrInvalid)
+	case sub.Token == "":
+		return fmt.Errorf("%w: token is empty", ErrInvalid)
+	case sub.Secret == "":
+		return fmt.Errorf("%w: secret is empty", ErrInvalid)
+	case !validStatus(sub.Status):
+		return fmt.Errorf("%w: status %q", ErrInvalid, sub.Status)
+	}
+	return nil
+}
+
+func validID(id string) bool { return id != "" && len(id) <= maxIDLength }
+
+func validStatus(status string) bool {
+	return status == StatusActive || status == StatusPaused || status == StatusDisabled
+}
+
+func getSubscription(tx *bolt.Tx, id string) (*subscriptionRecord, error) {
+	v := tx.Bucket(bucketSubscriptions).Get([]byte(id))
+	if v == nil {
+		return nil, fmt.Errorf("%w: subscription %q", ErrNotFound, id)
+	}
+	return decodeSubscription([]byte(id), v)
+}
+
+// decodeSubscription copies everything out of v (json.Unmarshal does).
+func decodeSubscription(k, v []byte) (*subscriptionRecord, error) {
+	var rec subscriptionRecord
+	if err := json.Unmarshal(v, &rec); err != nil {
+		return nil, fmt.Errorf("decode subscription %q: %w", k, err)
+	}
+	return &rec, nil
+}
+
+func putSubscription(subs *bolt.Bucket, rec *subscriptionRecord) error {
+	v, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode subscription %q: %w", rec.ID, err)
+	}
+	return subs.Put([]byte(rec.ID), v)
+}
+
+func (s *Store) unsealSubscription(rec *subscriptionRecord) (Subscription, error) {
+	token, err := s.sealer.open(rec.SealedToken, aadToken(rec.ID))
+	if err != nil {
+		return Subscription{}, fmt.Errorf("subscription %q token: %w", rec.ID, err)
+	}
+	secret, err := s.sealer.open(rec.SealedSecret, aadSecret(rec.ID))
+	if err != nil {
+		return Subscription{}, fmt.Errorf("subscription %q secret: %w", rec.ID, err)
+	}
+	return Subscription{
+		ID: rec.ID, ConnectionID: rec.ConnectionID, Kind: rec.Kind, RoomID: rec.RoomID,
+		CallbackURL: rec.CallbackURL, Token: string(token), Secret: string(secret),
+		HipChatURL: rec.HipChatURL, Cursor: rec.Cursor, Status: rec.Status,
+		StatusReason: rec.StatusReason, CreatedAt: rec.CreatedAt, Health: rec.Health,
+	}, nil
+}
+
+func (s *Store) unsealSubscriptions(recs []*subscriptionRecord) ([]Subscription, error) {
+	subs := make([]Subscription, 0, len(recs))
+	for _, rec := range recs {
+		sub, err := s.unsealSubscription(rec)
+		if err != nil {
+			return nil, err
+		}
+		subs = append(subs, sub)
+	}
+	return subs, nil
+}
+
+func cloneBytes(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte{}, b...)
+}
+
+// wrapTx prefixes the errors of a transaction with the operation, keeping
+// sentinels reachable through errors.Is.
+func wrapTx(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("state: %s: %w", op, err)
+}
