@@ -16,9 +16,9 @@ import (
 // LoadOrCreateKeyFile returns the sealing key kept in the file at path,
 // creating the file with a new random key when it does not exist.
 //
-// Format: the file holds the key as 64 hex characters and a newline (that is
-// what it creates); a file of exactly 32 raw bytes, or the key in base64, is
-// accepted as well. A created file has mode 0600 and is written atomically,
+// Format: text, the key as 64 hex characters and a newline (that is what it
+// creates); base64 is accepted as well (see ParseKey). Raw binary is not, so
+// a short hex key can never pass for a raw one. A created file has mode 0600 and is written atomically,
 // so a crash never leaves a half-written key behind.
 //
 // Errors (all wrapping ErrInvalid except I/O failures): the file is readable
@@ -51,20 +51,30 @@ func LoadOrCreateKeyFile(path string) ([]byte, error) {
 // Errors: ErrInvalid when the text is neither, or does not decode to 32 bytes.
 func ParseKey(s string) ([]byte, error) {
 	s = strings.TrimSpace(s)
-	if len(s) == 2*KeyLength {
-		if key, err := hex.DecodeString(s); err == nil {
-			return key, nil
+	if s == "" {
+		return nil, fmt.Errorf("%w: key is empty; want %d hex characters or base64 of %d bytes", ErrInvalid, 2*KeyLength, KeyLength)
+	}
+	if isHex(s) {
+		if len(s) != 2*KeyLength {
+			return nil, fmt.Errorf("%w: key is %d hex characters, want %d (%d bytes)", ErrInvalid, len(s), 2*KeyLength, KeyLength)
 		}
+		return hex.DecodeString(s)
 	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if key, err := enc.DecodeString(s); err == nil {
-			if len(key) != KeyLength {
-				return nil, fmt.Errorf("%w: key decodes to %d bytes, want %d", ErrInvalid, len(key), KeyLength)
-			}
+		if key, err := enc.DecodeString(s); err == nil && len(key) == KeyLength {
 			return key, nil
 		}
 	}
 	return nil, fmt.Errorf("%w: key must be %d hex characters or base64 of %d bytes", ErrInvalid, 2*KeyLength, KeyLength)
+}
+
+func isHex(s string) bool {
+	for _, r := range s {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 func readKeyFile(path string) ([]byte, error) {
@@ -84,13 +94,10 @@ func readKeyFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state: key file: %w", err)
 	}
-	if len(content) == KeyLength {
-		return content, nil
-	}
 	key, err := ParseKey(string(content))
 	if err != nil {
-		return nil, fmt.Errorf("key file %s: %w (the file must hold 64 hex characters, base64, or %d raw bytes; "+
-			"if it was damaged, restore it: a new key cannot open data sealed with the old one)", path, err, KeyLength)
+		return nil, fmt.Errorf("state: key file %s: %w (restore the right file: "+
+			"a new key cannot open data sealed with the old one)", path, err)
 	}
 	return key, nil
 }
