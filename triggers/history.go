@@ -1,0 +1,207 @@
+package triggers
+
+import (
+	"context"
+	"time"
+
+	"github.com/hipchat-connector/hipchat-connector/connector"
+)
+
+// HistorySource reads room history; *connector.Client is one.
+type HistorySource interface {
+	LatestHistory(ctx context.Context, conn connector.Connection, room, notBefore string, max int) ([]connector.Message, error)
+	HistoryBefore(ctx context.Context, conn connector.Connection, room string, date, endDate time.Time, startIndex, max int) ([]connector.Message, bool, error)
+}
+
+// historyPage is the most messages asked of HipChat in one call (its max-results limit).
+const historyPage = 1000
+
+// maxWalkPages bounds how far back one read walks /history (100,000 messages): beyond it the read
+// fails instead of looping; a feed that far behind needs the catch-up bound.
+const maxWalkPages = 100
+
+// MessageBatch is what one read found after a cursor.
+type MessageBatch struct {
+	// Messages are the messages after the cursor, oldest first, at most the read's limit, of every
+	// type (the caller filters by trigger kind).
+	Messages []connector.Message
+	// More reports that further messages wait after the last of Messages.
+	More bool
+	// upper is the date the remaining backlog is known to reach, when More.
+	upper time.Time
+}
+
+// Baseline returns the cursor of "now" for a room: its newest message, so that nothing from before
+// the trigger existed is ever delivered. An empty room gives the zero cursor: everything is new.
+func Baseline(ctx context.Context, src HistorySource, conn connector.Connection, room string) (MessageCursor, error) {
+	latest, err := src.LatestHistory(ctx, conn, room, "", 100)
+	if err != nil || len(latest) == 0 {
+		return MessageCursor{}, err
+	}
+	return advance(MessageCursor{}, latest, len(latest)-1), nil
+}
+
+// ReadMessages returns up to limit messages after cursor, oldest first, with one HipChat call when
+// nothing is new. It asks /history/latest with not-before = the cursor's message; when that message
+// is missing from the answer, more messages arrived than one answer holds (or the message is gone),
+// and the gap is filled from /history by date, walking back page by page to the cursor's date.
+// Errors are HipChat's (*connector.Error) or ctx's.
+func ReadMessages(ctx context.Context, src HistorySource, conn connector.Connection, room string, cursor MessageCursor, limit int) (MessageBatch, error) {
+	if limit <= 0 || limit > historyPage {
+		limit = historyPage
+	}
+	if !cursor.Upper.IsZero() {
+		walked, err := walkBack(ctx, src, conn, room, cursor, cursor.Upper)
+		if err != nil {
+			return MessageBatch{}, err
+		}
+		if len(walked) > 0 {
+			// Messages newer than Upper may wait too: say so; the read after asks /history/latest.
+			return cut(walked, limit, true), nil
+		}
+		cursor.Upper = time.Time{}
+	}
+
+	latest, err := src.LatestHistory(ctx, conn, room, cursor.LastID, historyPage)
+	if err != nil {
+		return MessageBatch{}, err
+	}
+	if i := indexOf(latest, cursor.LastID); i >= 0 || (cursor.isStart() && len(latest) < historyPage) {
+		return cut(latest[i+1:], limit, false), nil
+	}
+	if len(latest) == 0 {
+		return MessageBatch{}, nil // the room's history is gone; nothing to deliver
+	}
+
+	// A gap: walk /history back from the oldest message of this answer to the cursor.
+	walked, err := walkBack(ctx, src, conn, room, cursor, latest[0].Time)
+	if err != nil {
+		return MessageBatch{}, err
+	}
+	seen := make(map[string]bool, len(walked))
+	for _, m := range walked {
+		seen[m.ID] = true
+	}
+	for _, m := range latest {
+		if !seen[m.ID] {
+			walked = append(walked, m)
+		}
+	}
+	return cut(walked, limit, false), nil
+}
+
+// walkBack returns every message after cursor dated at or before upper, oldest first, reading
+// /history newest-first by offset (offsets counted from upper stay put while new messages arrive,
+// since those are newer than upper), limited below by the cursor's date.
+func walkBack(ctx context.Context, src HistorySource, conn connector.Connection, room string, cursor MessageCursor, upper time.Time) ([]connector.Message, error) {
+	var pages [][]connector.Message
+	start := 0
+	for page := 0; ; page++ {
+		if page == maxWalkPages {
+			return nil, &connector.Error{Kind: connector.KindUnavailable, Message: "the backlog is larger than one read may walk"}
+		}
+		items, more, err := src.HistoryBefore(ctx, conn, room, upper, cursor.Date, start, historyPage)
+		if err != nil {
+			return nil, err
+		}
+		pages = append(pages, items)
+		if !more || len(items) == 0 {
+			break
+		}
+		start += len(items)
+	}
+	var all []connector.Message
+	seen := map[string]bool{}
+	for i := len(pages) - 1; i >= 0; i-- {
+		for _, m := range pages[i] {
+			if !seen[m.ID] {
+				seen[m.ID] = true
+				all = append(all, m)
+			}
+		}
+	}
+	return after(all, cursor), nil
+}
+
+// after returns the messages of list (oldest first, starting at or before cursor's date) that come
+// after cursor.
+func after(list []connector.Message, cursor MessageCursor) []connector.Message {
+	if cursor.isStart() {
+		return list
+	}
+	if i := indexOf(list, cursor.LastID); i >= 0 {
+		return list[i+1:]
+	}
+	// The cursor's message is gone: what is newer than its date is new, and of the messages sharing
+	// its date, those past the count already passed.
+	var out []connector.Message
+	same := 0
+	for _, m := range list {
+		switch {
+		case m.Time.After(cursor.Date):
+			out = append(out, m)
+		case m.Time.Equal(cursor.Date):
+			same++
+			if same > cursor.AtDate {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// cut keeps the first limit of newer and records whether more wait; knownMore forces More.
+func cut(newer []connector.Message, limit int, knownMore bool) MessageBatch {
+	if len(newer) <= limit {
+		return MessageBatch{Messages: newer, More: knownMore && len(newer) > 0}
+	}
+	rest := newer[limit:]
+	return MessageBatch{Messages: newer[:limit], More: true, upper: rest[min(len(rest), historyPage/2)-1].Time}
+}
+
+// Advance returns the cursor after the first n messages of batch have been passed (n may be 0).
+// When not all of the batch was passed, or the batch knows more waits, the next read walks /history
+// up to a known date rather than asking /history/latest.
+func (b MessageBatch) Advance(cursor MessageCursor, n int) MessageCursor {
+	next := cursor
+	if n > 0 {
+		next = advance(cursor, b.Messages, n-1)
+	}
+	next.Upper = time.Time{}
+	switch {
+	case n < len(b.Messages):
+		next.Upper = b.Messages[len(b.Messages)-1].Time
+	case b.More && !b.upper.IsZero():
+		next.Upper = b.upper
+	}
+	return next
+}
+
+// advance returns the cursor positioned at list[k], list being the messages after cursor, oldest first.
+func advance(cursor MessageCursor, list []connector.Message, k int) MessageCursor {
+	last := list[k]
+	n := 0
+	for _, m := range list[:k+1] {
+		if m.Time.Equal(last.Time) {
+			n++
+		}
+	}
+	if !cursor.isStart() && cursor.Date.Equal(last.Time) {
+		n += cursor.AtDate
+	}
+	return MessageCursor{LastID: last.ID, Date: last.Time, AtDate: n}
+}
+
+func (c MessageCursor) isStart() bool { return c.LastID == "" && c.Date.IsZero() }
+
+func indexOf(list []connector.Message, id string) int {
+	if id == "" {
+		return -1
+	}
+	for i, m := range list {
+		if m.ID == id {
+			return i
+		}
+	}
+	return -1
+}
