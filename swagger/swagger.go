@@ -31,7 +31,7 @@ var propertiesJSON []byte
 
 // ErrPublicURL is wrapped by the error Definition and Handler return for a public URL that is not an
 // absolute http(s) URL without user info, query or fragment.
-var ErrPublicURL = errors.New("the public URL must be an absolute http or https URL, such as https://connector.example.com")
+var ErrPublicURL = errors.New("want an absolute http or https URL such as https://connector.example.com")
 
 // Definition returns the connector definition with host, basePath and schemes taken from publicURL,
 // the base URL under which workflow engines reach the connector: https://connector.example.com/hipchat
@@ -62,17 +62,17 @@ type publicBase struct {
 func parsePublicURL(raw string) (publicBase, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return publicBase{}, fmt.Errorf("%w: %q: %v", ErrPublicURL, raw, err)
+		return publicBase{}, fmt.Errorf("%v (%w)", err, ErrPublicURL)
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return publicBase{}, fmt.Errorf("%w: %q has no http or https scheme", ErrPublicURL, raw)
+		return publicBase{}, fmt.Errorf("%q has no http or https scheme (%w)", raw, ErrPublicURL)
 	case u.Host == "" || u.Opaque != "":
-		return publicBase{}, fmt.Errorf("%w: %q has no host", ErrPublicURL, raw)
+		return publicBase{}, fmt.Errorf("%q has no host (%w)", raw, ErrPublicURL)
 	case u.User != nil:
-		return publicBase{}, fmt.Errorf("%w: %q carries user info", ErrPublicURL, raw)
+		return publicBase{}, fmt.Errorf("%q carries user info (%w)", raw, ErrPublicURL)
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return publicBase{}, fmt.Errorf("%w: %q has a query or fragment", ErrPublicURL, raw)
+		return publicBase{}, fmt.Errorf("%q has a query or fragment (%w)", raw, ErrPublicURL)
 	}
 	basePath := strings.TrimRight(u.Path, "/")
 	if basePath == "" {
@@ -92,7 +92,7 @@ type field struct {
 func setTopLevel(doc []byte, set []field) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, fmt.Errorf("swagger: the embedded definition is not a JSON object")
+		return nil, errors.New("swagger: the embedded definition is not a JSON object")
 	}
 	var out bytes.Buffer
 	done := make(map[string]bool, len(set))

@@ -19,7 +19,9 @@ type subcommand struct {
 
 // subcommands lists every subcommand of the binary (DESIGN.md §8).
 func subcommands() map[string]subcommand {
-	return map[string]subcommand{}
+	return map[string]subcommand{
+		"definition": {summary: definitionSummary, run: runDefinition},
+	}
 }
 
 // run is the whole program: it picks the subcommand named by args[0] and runs it until ctx ends.
