@@ -205,3 +205,19 @@ func indexOf(list []connector.Message, id string) int {
 	}
 	return -1
 }
+
+// For returns what the batch, read from base (the oldest cursor of a feed), holds for a subscriber
+// whose own cursor is c: the messages after c, and c's cursor once they are passed. A cursor past the
+// end of the batch gets nothing and stays where it is.
+func (b MessageBatch) For(base, c MessageCursor) ([]connector.Message, MessageCursor) {
+	from := 0
+	switch {
+	case c.LastID == base.LastID && c.Date.Equal(base.Date):
+		from = 0
+	case indexOf(b.Messages, c.LastID) >= 0:
+		from = indexOf(b.Messages, c.LastID) + 1
+	default:
+		return nil, c
+	}
+	return b.Messages[from:], b.Advance(base, len(b.Messages))
+}
