@@ -1,0 +1,173 @@
+package state
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
+)
+
+func validSubscription() Subscription {
+	return Subscription{
+		ConnectionID: "conn-a", Kind: KindMessage, RoomID: "r1",
+		CallbackURL: "https://sink.example/hook", Token: "tok", Secret: "whsec_x",
+		HipChatURL: "https://api.hipchat.com",
+	}
+}
+
+func TestCreateSubscriptionValidates(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*Subscription)
+		want   string
+	}{
+		{"no connection", func(s *Subscription) { s.ConnectionID = "" }, "connection id"},
+		{"unknown kind", func(s *Subscription) { s.Kind = "reaction" }, `kind "reaction"`},
+		{"message without room", func(s *Subscription) { s.RoomID = "" }, "room id is required"},
+		{"room kind with room", func(s *Subscription) { s.Kind = KindRoom }, "room id must be empty"},
+		{"no callback", func(s *Subscription) { s.CallbackURL = "" }, "callback URL"},
+		{"no token", func(s *Subscription) { s.Token = "" }, "token"},
+		{"no secret", func(s *Subscription) { s.Secret = "" }, "secret"},
+		{"unknown status", func(s *Subscription) { s.Status = "gone" }, `status "gone"`},
+		{"id too long", func(s *Subscription) { s.ID = string(make([]byte, 300)) }, "subscription id"},
+	}
+	d := newTestDB(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sub := validSubscription()
+			tt.modify(&sub)
+			_, err := d.CreateSubscription(sub)
+			require.ErrorIs(t, err, ErrInvalid)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+	subs, err := d.ActiveSubscriptions()
+	require.NoError(t, err)
+	assert.Empty(t, subs)
+}
+
+func TestCreateSubscriptionFillsDefaultsAndRoundTrips(t *testing.T) {
+	d := newTestDB(t)
+	in := validSubscription()
+	in.Cursor = []byte("cursor-0")
+	created, err := d.CreateSubscription(in)
+	require.NoError(t, err)
+	assert.NotEmpty(t, created.ID)
+	assert.Equal(t, StatusActive, created.Status)
+	assert.Equal(t, d.clock.Now(), created.CreatedAt)
+
+	d.reopen()
+	got, err := d.Subscription(created.ID)
+	require.NoError(t, err)
+	assert.Equal(t, created, got)
+
+	_, err = d.CreateSubscription(created)
+	require.ErrorIs(t, err, ErrExists)
+
+	_, err = d.Subscription("missing")
+	require.ErrorIs(t, err, ErrNotFound)
+}
+
+func TestSubscriptionsOfIsScopedToTheConnection(t *testing.T) {
+	d := newTestDB(t)
+	mk := func(id, conn string) {
+		sub := validSubscription()
+		sub.ID, sub.ConnectionID = id, conn
+		_, err := d.CreateSubscription(sub)
+		require.NoError(t, err)
+	}
+	mk("a2", "conn-a")
+	mk("a1", "conn-a")
+	mk("b1", "conn-b")
+
+	tests := map[string][]string{"conn-a": {"a1", "a2"}, "conn-b": {"b1"}, "conn-c": nil}
+	for conn, want := range tests {
+		t.Run(conn, func(t *testing.T) {
+			subs, err := d.SubscriptionsOf(conn)
+			require.NoError(t, err)
+			var ids []string
+			for _, s := range subs {
+				ids = append(ids, s.ID)
+				assert.Equal(t, conn, s.ConnectionID)
+			}
+			assert.Equal(t, want, ids)
+		})
+	}
+}
+
+func TestSetStatusFiltersActiveSubscriptions(t *testing.T) {
+	d := newTestDB(t)
+	for _, id := range []string{"s1", "s2", "s3"} {
+		d.subscribe(id)
+	}
+	require.NoError(t, d.SetStatus("s2", StatusPaused, "HipChat answered 401"))
+	require.NoError(t, d.SetStatus("s3", StatusDisabled, "callback answered 410"))
+
+	active, err := d.ActiveSubscriptions()
+	require.NoError(t, err)
+	require.Len(t, active, 1)
+	assert.Equal(t, "s1", active[0].ID)
+	assert.Equal(t, "token-of-s1", active[0].Token)
+
+	paused, err := d.Subscription("s2")
+	require.NoError(t, err)
+	assert.Equal(t, StatusPaused, paused.Status)
+	assert.Equal(t, "HipChat answered 401", paused.StatusReason)
+
+	require.ErrorIs(t, d.SetStatus("s2", "sleeping", ""), ErrInvalid)
+	require.ErrorIs(t, d.SetStatus("missing", StatusActive, ""), ErrNotFound)
+	require.NoError(t, d.SetStatus("s2", StatusActive, ""))
+	active, err = d.ActiveSubscriptions()
+	require.NoError(t, err)
+	assert.Len(t, active, 2)
+}
+
+func TestDeleteSubscriptionCascades(t *testing.T) {
+	d := newTestDB(t)
+	d.subscribe("s1")
+	d.subscribe("keep")
+	require.NoError(t, d.CommitFeed([]CursorAdvance{
+		{SubscriptionID: "s1", Cursor: []byte("c"), Events: events("m", 3)},
+		{SubscriptionID: "keep", Cursor: []byte("c"), Events: events("m", 3)},
+	}))
+	due, err := d.DueDeliveries(d.clock.Now(), 0)
+	require.NoError(t, err)
+	require.Len(t, due, 2)
+	require.NoError(t, d.RecordAttempt("s1", due[0].Seq, Attempt{StatusCode: 200}, Delivered()))
+
+	require.NoError(t, d.DeleteSubscription("s1"))
+	require.ErrorIs(t, d.DeleteSubscription("s1"), ErrNotFound, "a second delete is told apart")
+
+	_, err = d.Subscription("s1")
+	require.ErrorIs(t, err, ErrNotFound)
+	_, err = d.Deliveries("s1", 0)
+	require.ErrorIs(t, err, ErrNotFound)
+	subs, err := d.SubscriptionsOf("conn-a")
+	require.NoError(t, err)
+	require.Len(t, subs, 1)
+	assert.Equal(t, "keep", subs[0].ID)
+
+	due, err = d.DueDeliveries(d.clock.Now(), 0)
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	assert.Equal(t, "keep", due[0].SubscriptionID)
+
+	require.NoError(t, d.db.View(func(tx *bolt.Tx) error {
+		assert.Nil(t, tx.Bucket(bucketOutbox).Bucket([]byte("s1")), "outbox dropped")
+		assert.Nil(t, tx.Bucket(bucketPending).Bucket([]byte("s1")), "pending index dropped")
+		return nil
+	}))
+
+	// A delivery attempt that was in flight during the delete finds nothing.
+	err = d.RecordAttempt("s1", 2, Attempt{StatusCode: 200, At: time.Now()}, Delivered())
+	require.ErrorIs(t, err, ErrNotFound)
+
+	require.NoError(t, d.DeleteSubscription("keep"))
+	require.NoError(t, d.db.View(func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket(bucketConnections).Cursor().First()
+		assert.Nil(t, k, "empty connection index dropped")
+		return nil
+	}))
+}
