@@ -230,6 +230,8 @@ func TestWebhookTriggers(t *testing.T) {
 			op, item := operation(t, d, id)
 			assert.Equal(t, "#/definitions/"+content, get(t, item, "x-ms-notification-content", "schema", "$ref"))
 			assert.True(t, has(get(t, op, "responses", "201", "headers"), "Location"), "201 + Location")
+			assert.False(t, has(get(t, op, "responses", "201"), "schema"),
+				"the designer must take the trigger's outputs from x-ms-notification-content, not from the subscription")
 			var body map[string]any
 			for _, p := range parameters(op) {
 				if p["in"] == "body" {
