@@ -12,9 +12,9 @@ import (
 
 // eventIDs lists the event ids of deliveries in the order given.
 func eventIDs(ds []Delivery) []string {
-	ids := make([]string, len(ds))
-	for i, d := range ds {
-		ids[i] = d.EventID
+	var ids []string
+	for _, d := range ds {
+		ids = append(ids, d.EventID)
 	}
 	return ids
 }
