@@ -1,0 +1,126 @@
+package triggers
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/hipchat-connector/hipchat-connector/connector"
+)
+
+// Source is what the polling triggers read from HipChat; *connector.Client is one.
+type Source interface {
+	HistorySource
+	RoomSource
+}
+
+// Polling answers the Logic Apps polling protocol for the three trigger kinds. It keeps no state of
+// its own: the cursor travels, signed, in the state the client sends back.
+type Polling struct {
+	Source Source
+	Codec  *StateCodec
+	// Interval is the Retry-After of a poll that found everything (the seed: one poll per 60 s).
+	Interval time.Duration
+	// MaxItems caps the items of one answer, so a backlog drains over a few quick polls (Retry-After 0).
+	MaxItems int
+}
+
+// Poll is one answer of the protocol.
+type Poll struct {
+	Status     int           // 200 with items, 202 without
+	Body       any           // HistoryResponse or RoomList with Status 200; nil otherwise
+	State      string        // the state for the next poll, to put in Location
+	RetryAfter time.Duration // 0 when more items wait
+}
+
+// scanLimit is how many history messages one poll reads at most; what is not of the trigger's kind is
+// passed over, so it can exceed MaxItems.
+const scanLimit = 1000
+
+// Messages polls OnNewMessage or OnNewFile of room. An empty state is the first poll: it answers 202
+// with the baseline (nothing from before it is ever delivered). Errors: the ErrState* errors for a
+// state that is not this connection's state of this trigger and room, *connector.Error from HipChat.
+func (p *Polling) Messages(ctx context.Context, conn connector.Connection, kind Kind, room, state string) (Poll, error) {
+	if state == "" {
+		cursor, err := Baseline(ctx, p.Source, conn, room)
+		if err != nil {
+			return Poll{}, err
+		}
+		return p.empty(p.Codec.EncodeMessages(conn.ID, kind, room, cursor), false), nil
+	}
+	cursor, err := p.Codec.DecodeMessages(state, conn.ID, kind, room)
+	if err != nil {
+		return Poll{}, err
+	}
+	batch, err := ReadMessages(ctx, p.Source, conn, room, cursor, scanLimit)
+	if err != nil {
+		return Poll{}, err
+	}
+	items := []HistoryItem{}
+	passed := len(batch.Messages)
+	for i, m := range batch.Messages {
+		if !kind.Matches(m) {
+			continue
+		}
+		items = append(items, NewHistoryItem(room, m))
+		if len(items) == p.maxItems() {
+			passed = i + 1
+			break
+		}
+	}
+	next := p.Codec.EncodeMessages(conn.ID, kind, room, batch.Advance(cursor, passed))
+	more := passed < len(batch.Messages) || batch.More
+	if len(items) == 0 {
+		return p.empty(next, more), nil
+	}
+	return Poll{Status: http.StatusOK, Body: HistoryResponse{Items: items}, State: next, RetryAfter: p.retryAfter(more)}, nil
+}
+
+// Rooms polls OnNewRoom; the state rules are those of Messages.
+func (p *Polling) Rooms(ctx context.Context, conn connector.Connection, state string) (Poll, error) {
+	if state == "" {
+		cursor, err := RoomBaseline(ctx, p.Source, conn)
+		if err != nil {
+			return Poll{}, err
+		}
+		return p.empty(p.Codec.EncodeRooms(conn.ID, cursor), false), nil
+	}
+	cursor, err := p.Codec.DecodeRooms(state, conn.ID)
+	if err != nil {
+		return Poll{}, err
+	}
+	batch, err := ReadRooms(ctx, p.Source, conn, cursor, p.maxItems())
+	if err != nil {
+		return Poll{}, err
+	}
+	if len(batch.Rooms) == 0 {
+		return p.empty(state, false), nil
+	}
+	items := make([]RoomItem, len(batch.Rooms))
+	for i, r := range batch.Rooms {
+		items[i] = NewRoomItem(r)
+	}
+	next := p.Codec.EncodeRooms(conn.ID, batch.Advance(cursor, len(batch.Rooms)))
+	return Poll{Status: http.StatusOK, Body: RoomList{Items: items}, State: next, RetryAfter: p.retryAfter(batch.More)}, nil
+}
+
+func (p *Polling) empty(state string, more bool) Poll {
+	return Poll{Status: http.StatusAccepted, State: state, RetryAfter: p.retryAfter(more)}
+}
+
+func (p *Polling) retryAfter(more bool) time.Duration {
+	if more {
+		return 0
+	}
+	if p.Interval <= 0 {
+		return 60 * time.Second
+	}
+	return p.Interval
+}
+
+func (p *Polling) maxItems() int {
+	if p.MaxItems <= 0 {
+		return 100
+	}
+	return p.MaxItems
+}
