@@ -52,11 +52,11 @@ func LoadOrCreateKeyFile(path string) ([]byte, error) {
 func ParseKey(s string) ([]byte, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return nil, fmt.Errorf("%w: key is empty; want %d hex characters or base64 of %d bytes", ErrInvalid, 2*KeyLength, KeyLength)
+		return nil, fmt.Errorf("state: %w: key is empty; want %d hex characters or base64 of %d bytes", ErrInvalid, 2*KeyLength, KeyLength)
 	}
 	if isHex(s) {
 		if len(s) != 2*KeyLength {
-			return nil, fmt.Errorf("%w: key is %d hex characters, want %d (%d bytes)", ErrInvalid, len(s), 2*KeyLength, KeyLength)
+			return nil, fmt.Errorf("state: %w: key is %d hex characters, want %d (%d bytes)", ErrInvalid, len(s), 2*KeyLength, KeyLength)
 		}
 		return hex.DecodeString(s)
 	}
@@ -65,7 +65,7 @@ func ParseKey(s string) ([]byte, error) {
 			return key, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: key must be %d hex characters or base64 of %d bytes", ErrInvalid, 2*KeyLength, KeyLength)
+	return nil, fmt.Errorf("state: %w: key must be %d hex characters or base64 of %d bytes", ErrInvalid, 2*KeyLength, KeyLength)
 }
 
 func isHex(s string) bool {
@@ -83,11 +83,11 @@ func readKeyFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("state: key file: %w", err)
 	}
 	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: key file %s is not a regular file", ErrInvalid, path)
+		return nil, fmt.Errorf("state: %w: key file %s is not a regular file", ErrInvalid, path)
 	}
 	// Windows has no meaningful permission bits to check.
 	if perm := info.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
-		return nil, fmt.Errorf("%w: key file %s has mode %04o and is readable by others; "+
+		return nil, fmt.Errorf("state: %w: key file %s has mode %04o and is readable by others; "+
 			"restrict it to its owner with: chmod 600 %s", ErrInvalid, path, perm, path)
 	}
 	content, err := os.ReadFile(path)

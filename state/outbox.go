@@ -41,27 +41,44 @@ type Attempt struct {
 	Duration   time.Duration
 }
 
-// Outcome is what RecordAttempt does with a delivery after an attempt. Build
-// it with Delivered, RetryAt, Dead or Disable.
+// Outcome is what RecordAttempt does with a delivery after an attempt.
+// Delivered, RetryAt, Dead and Disable build the four valid ones.
 type Outcome struct {
-	status  string
-	retryAt time.Time
-	disable string
+	// Status is the delivery's new status: DeliveryDelivered,
+	// DeliveryPending (retry later) or DeliveryDead.
+	Status string
+	// NextAttemptAt is when to retry; required with DeliveryPending.
+	NextAttemptAt time.Time
+	// DisableReason, with DeliveryDead, also disables the subscription
+	// with this reason.
+	DisableReason string
 }
 
 // Delivered marks the delivery delivered: the next one of its subscription
 // becomes the head of the queue.
-func Delivered() Outcome { return Outcome{status: DeliveryDelivered} }
+func Delivered() Outcome { return Outcome{Status: DeliveryDelivered} }
 
 // RetryAt keeps the delivery pending, and at the head of its queue, until t.
-func RetryAt(t time.Time) Outcome { return Outcome{status: DeliveryPending, retryAt: t} }
+func RetryAt(t time.Time) Outcome { return Outcome{Status: DeliveryPending, NextAttemptAt: t} }
 
 // Dead dead-letters the delivery (retries exhausted): the queue moves on.
-func Dead() Outcome { return Outcome{status: DeliveryDead} }
+func Dead() Outcome { return Outcome{Status: DeliveryDead} }
 
 // Disable dead-letters the delivery and disables its subscription with the
 // given reason (the callback answered 410 Gone), in the same transaction.
-func Disable(reason string) Outcome { return Outcome{status: DeliveryDead, disable: reason} }
+func Disable(reason string) Outcome { return Outcome{Status: DeliveryDead, DisableReason: reason} }
+
+func (o Outcome) validate() error {
+	switch {
+	case o.Status != DeliveryDelivered && o.Status != DeliveryPending && o.Status != DeliveryDead:
+		return fmt.Errorf("%w: outcome status %q", ErrInvalid, o.Status)
+	case o.Status == DeliveryPending && o.NextAttemptAt.IsZero():
+		return fmt.Errorf("%w: a retry needs a next attempt time", ErrInvalid)
+	case o.Status != DeliveryDead && o.DisableReason != "":
+		return fmt.Errorf("%w: only a dead delivery disables its subscription", ErrInvalid)
+	}
+	return nil
+}
 
 // deliveryRecord is the stored form of a Delivery; the key holds Seq and
 // the bucket the subscription id.
@@ -157,10 +174,11 @@ func (s *Store) DueDeliveries(now time.Time, limit int) ([]Delivery, error) {
 //
 // Errors: ErrNotFound when the subscription or delivery is gone (e.g. deleted
 // during the attempt); ErrNotPending when the delivery is already finished;
-// ErrInvalid for a zero Outcome.
+// ErrInvalid for an Outcome not built by Delivered, RetryAt, Dead or Disable
+// (or equivalent).
 func (s *Store) RecordAttempt(subID string, seq uint64, a Attempt, outcome Outcome) error {
-	if outcome.status == "" {
-		return fmt.Errorf("state: record attempt: %w: empty outcome", ErrInvalid)
+	if err := outcome.validate(); err != nil {
+		return fmt.Errorf("state: record attempt: %w", err)
 	}
 	if a.At.IsZero() {
 		a.At = s.now()
@@ -182,22 +200,22 @@ func (s *Store) RecordAttempt(subID string, seq uint64, a Attempt, outcome Outco
 		if n := len(rec.Attempts); n > maxAttemptsKeptPerDeliver {
 			rec.Attempts = rec.Attempts[n-maxAttemptsKeptPerDeliver:]
 		}
-		rec.Status = outcome.status
-		switch outcome.status {
+		rec.Status = outcome.Status
+		switch outcome.Status {
 		case DeliveryDelivered:
 			rec.DeliveredAt = a.At
 			rec.NextAttemptAt = time.Time{}
 			sub.Health.LastDeliveredAt = a.At
 			sub.Health.ConsecutiveFailures = 0
 		case DeliveryPending:
-			rec.NextAttemptAt = outcome.retryAt.UTC()
+			rec.NextAttemptAt = outcome.NextAttemptAt.UTC()
 			sub.Health.recordFailure(a)
 		case DeliveryDead:
 			rec.NextAttemptAt = time.Time{}
 			sub.Health.recordFailure(a)
 			sub.Health.DeadLettered++
-			if outcome.disable != "" {
-				sub.Status, sub.StatusReason = StatusDisabled, outcome.disable
+			if outcome.DisableReason != "" {
+				sub.Status, sub.StatusReason = StatusDisabled, outcome.DisableReason
 			}
 		}
 		if err := putDelivery(tx, subID, seq, rec); err != nil {

@@ -207,7 +207,16 @@ func TestRecordAttemptErrors(t *testing.T) {
 	d.subscribe("s1")
 	require.NoError(t, d.CommitFeed([]CursorAdvance{{SubscriptionID: "s1", Events: events("m", 1)}}))
 
-	require.ErrorIs(t, d.RecordAttempt("s1", 1, Attempt{}, Outcome{}), ErrInvalid)
+	for name, bad := range map[string]Outcome{
+		"zero":               {},
+		"unknown status":     {Status: "lost"},
+		"retry without time": {Status: DeliveryPending},
+		"disable delivered":  {Status: DeliveryDelivered, DisableReason: "410"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			require.ErrorIs(t, d.RecordAttempt("s1", 1, Attempt{}, bad), ErrInvalid)
+		})
+	}
 	require.ErrorIs(t, d.RecordAttempt("s1", 99, Attempt{}, Delivered()), ErrNotFound)
 	require.ErrorIs(t, d.RecordAttempt("nope", 1, Attempt{}, Delivered()), ErrNotFound)
 }

@@ -113,7 +113,7 @@ type Store struct {
 func Open(path string, opts Options) (*Store, error) {
 	sl, err := newSealer(opts.Key)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout

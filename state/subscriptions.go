@@ -91,7 +91,7 @@ func (s *Store) CreateSubscription(sub Subscription) (Subscription, error) {
 	sub.CreatedAt = sub.CreatedAt.UTC()
 	sub.Cursor = cloneBytes(sub.Cursor)
 	if err := validateSubscription(sub); err != nil {
-		return Subscription{}, err
+		return Subscription{}, fmt.Errorf("state: create subscription: %w", err)
 	}
 	sealedToken, err := s.sealer.seal([]byte(sub.Token), aadToken(sub.ID))
 	if err != nil {
@@ -141,7 +141,8 @@ func (s *Store) Subscription(id string) (Subscription, error) {
 	if err != nil {
 		return Subscription{}, wrapTx("get subscription", err)
 	}
-	return s.unsealSubscription(rec)
+	sub, err := s.unsealSubscription(rec)
+	return sub, wrapTx("get subscription", err)
 }
 
 // SubscriptionsOf returns the subscriptions of one connection, ordered by id.
@@ -167,7 +168,8 @@ func (s *Store) SubscriptionsOf(connectionID string) ([]Subscription, error) {
 	if err != nil {
 		return nil, wrapTx("list subscriptions", err)
 	}
-	return s.unsealSubscriptions(recs)
+	subs, err := s.unsealSubscriptions(recs)
+	return subs, wrapTx("list subscriptions", err)
 }
 
 // ActiveSubscriptions returns every subscription with StatusActive, ordered
@@ -191,7 +193,8 @@ func (s *Store) ActiveSubscriptions() ([]Subscription, error) {
 	if err != nil {
 		return nil, wrapTx("list active subscriptions", err)
 	}
-	return s.unsealSubscriptions(recs)
+	subs, err := s.unsealSubscriptions(recs)
+	return subs, wrapTx("list active subscriptions", err)
 }
 
 // SetStatus sets a subscription's status and the reason shown to operators
@@ -201,7 +204,7 @@ func (s *Store) ActiveSubscriptions() ([]Subscription, error) {
 // Errors: ErrInvalid for an unknown status; ErrNotFound.
 func (s *Store) SetStatus(id, status, reason string) error {
 	if !validStatus(status) {
-		return fmt.Errorf("%w: status %q (want %s, %s or %s)", ErrInvalid, status, StatusActive, StatusPaused, StatusDisabled)
+		return fmt.Errorf("state: set status: %w: status %q (want %s, %s or %s)", ErrInvalid, status, StatusActive, StatusPaused, StatusDisabled)
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		rec, err := getSubscription(tx, id)
