@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/v1.db")
+var update = flag.Bool("update", false, "rewrite testdata/schema-v1.bbolt")
 
-const fixtureV1 = "testdata/v1.db"
+const fixtureV1 = "testdata/schema-v1.bbolt"
 
 // TestOpensSchemaV1File opens a file written by the first layout (kept in
 // testdata/, sealed with testKey(7)) and reads everything back. When the
