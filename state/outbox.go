@@ -35,10 +35,10 @@ type Delivery struct {
 
 // Attempt is one POST of a delivery.
 type Attempt struct {
-	At         time.Time
-	StatusCode int    // 0 when no response arrived
-	Error      string // transport error or a short description of the failure
-	Duration   time.Duration
+	At         time.Time     `json:"at"`
+	StatusCode int           `json:"status_code,omitempty"` // 0 when no response arrived
+	Error      string        `json:"error,omitempty"`       // transport error or a short description of the failure
+	Duration   time.Duration `json:"duration_ns"`
 }
 
 // Outcome is what RecordAttempt does with a delivery after an attempt.
@@ -197,8 +197,8 @@ func (s *Store) RecordAttempt(subID string, seq uint64, a Attempt, outcome Outco
 			return fmt.Errorf("%w: delivery %s is %s", ErrNotPending, rec.ID, rec.Status)
 		}
 		rec.Attempts = append(rec.Attempts, a)
-		if n := len(rec.Attempts); n > maxAttemptsKeptPerDeliver {
-			rec.Attempts = rec.Attempts[n-maxAttemptsKeptPerDeliver:]
+		if n := len(rec.Attempts); n > maxAttemptsKept {
+			rec.Attempts = rec.Attempts[n-maxAttemptsKept:]
 		}
 		rec.Status = outcome.Status
 		switch outcome.Status {

@@ -225,13 +225,13 @@ func TestRecordAttemptKeepsTheNewestAttempts(t *testing.T) {
 	d := newTestDB(t)
 	d.subscribe("s1")
 	require.NoError(t, d.CommitFeed([]CursorAdvance{{SubscriptionID: "s1", Events: events("m", 1)}}))
-	for i := 1; i <= maxAttemptsKeptPerDeliver+5; i++ {
+	for i := 1; i <= maxAttemptsKept+5; i++ {
 		require.NoError(t, d.RecordAttempt("s1", 1, Attempt{StatusCode: 500 + i%2}, RetryAt(d.clock.Now())))
 	}
 	dl, err := d.Delivery("s1", DeliveryID("s1", "m1"))
 	require.NoError(t, err)
-	assert.Len(t, dl.Attempts, maxAttemptsKeptPerDeliver)
+	assert.Len(t, dl.Attempts, maxAttemptsKept)
 	sub, err := d.Subscription("s1")
 	require.NoError(t, err)
-	assert.Equal(t, maxAttemptsKeptPerDeliver+5, sub.Health.ConsecutiveFailures)
+	assert.Equal(t, maxAttemptsKept+5, sub.Health.ConsecutiveFailures)
 }

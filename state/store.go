@@ -61,11 +61,11 @@ var (
 
 // Defaults applied by Open to zero Options fields.
 const (
-	DefaultTimeout            = 5 * time.Second
-	DefaultRetentionAge       = 7 * 24 * time.Hour
-	DefaultRetentionPerSub    = 1000
-	defaultServerKeyLength    = 32
-	maxAttemptsKeptPerDeliver = 100
+	DefaultTimeout         = 5 * time.Second
+	DefaultRetentionAge    = 7 * 24 * time.Hour
+	DefaultRetentionPerSub = 1000
+	defaultServerKeyLength = 32
+	maxAttemptsKept        = 100
 )
 
 // Options configure Open.
@@ -189,18 +189,23 @@ func (s *Store) ServerKey() []byte {
 }
 
 // Check runs bbolt's consistency check over the whole file and returns every
-// inconsistency found, joined, or nil.
+// inconsistency found, joined, or nil. It holds the write lock while it runs
+// (bbolt's check is only safe beside writers inside a writable transaction),
+// so writers wait: a diagnostic for tests and operators, not for every tick.
 func (s *Store) Check() error {
-	return s.db.View(func(tx *bolt.Tx) error {
-		var errs []error
-		for err := range tx.Check() {
-			errs = append(errs, err)
-		}
-		if len(errs) > 0 {
-			return fmt.Errorf("state: check: %w", errors.Join(errs...))
-		}
-		return nil
-	})
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return fmt.Errorf("state: check: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var errs []error
+	for err := range tx.Check() {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("state: check: %w", errors.Join(errs...))
+	}
+	return nil
 }
 
 func u64Key(v uint64) []byte {

@@ -28,7 +28,8 @@ const (
 const maxIDLength = 256
 
 // Subscription is a callback subscription: what to watch with which token,
-// where to POST, and how far it has got.
+// where to POST, and how far it has got. Token and Secret are in clear in
+// this value: never log it or send it to a client whole.
 type Subscription struct {
 	ID           string
 	ConnectionID string // hash of the token, computed by the caller
@@ -47,11 +48,11 @@ type Subscription struct {
 
 // Health summarizes a subscription's deliveries for operators.
 type Health struct {
-	LastDeliveredAt     time.Time // last 2xx
-	LastFailureAt       time.Time // last failed attempt
-	LastFailure         string    // e.g. "HTTP 503" or a transport error
-	ConsecutiveFailures int       // failed attempts since the last success
-	DeadLettered        int       // deliveries that exhausted their retries
+	LastDeliveredAt     time.Time `json:"last_delivered_at"`    // last 2xx
+	LastFailureAt       time.Time `json:"last_failure_at"`      // last failed attempt
+	LastFailure         string    `json:"last_failure"`         // e.g. "HTTP 503" or a transport error
+	ConsecutiveFailures int       `json:"consecutive_failures"` // failed attempts since the last success
+	DeadLettered        int       `json:"dead_lettered"`        // deliveries dead-lettered, ever
 }
 
 // subscriptionRecord is the stored form: secrets sealed, never in clear.
