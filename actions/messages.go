@@ -1,0 +1,87 @@
+package actions
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/server/httpapi"
+)
+
+// NewMessage is PostMessage's answer: the posted message's id and HipChat's timestamp (ISO-8601).
+type NewMessage struct {
+	ID        string `json:"id"`
+	Timestamp string `json:"timestamp"`
+}
+
+// postMessageBody is PostMessage's JSON body; other members are ignored.
+type postMessageBody struct {
+	Message *string `json:"message"`
+}
+
+// PostMessage handles POST /rooms/{roomId}/messages (operation PostMessage) with the JSON body
+// {"message":"…"}: posts the message to the room as the token's user. Errors, all before any HipChat
+// call: 400 missing_field for a blank roomId or message, 400 invalid_json for a body that is not a JSON
+// object, 400 invalid_field for a message that is not a string, 400 field_too_long for a message over
+// MaxMessageLength characters, 413 body_too_large past the server's body limit. From HipChat: 404
+// room_not_found, 400 bad_request, 401, 403, 429, 502/504. HipChat posts are never retried.
+func PostMessage(client *connector.Client) gin.HandlerFunc {
+	return withConnection(func(c *gin.Context, conn connector.Connection) error {
+		room, err := pathParam(c, paramRoomID)
+		if err != nil {
+			return err
+		}
+		message, err := readMessage(c.Request)
+		if err != nil {
+			return err
+		}
+		posted, err := client.PostMessage(c.Request.Context(), conn, room, message)
+		if err != nil {
+			return httpapi.FromUpstream(err, httpapi.SubjectRoom)
+		}
+		c.JSON(http.StatusOK, NewMessage{ID: posted.ID, Timestamp: posted.Timestamp})
+		return nil
+	})
+}
+
+// readMessage reads and checks PostMessage's body and returns the message as sent (not trimmed).
+func readMessage(r *http.Request) (string, error) {
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return "", &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: httpapi.CodeBodyTooLarge,
+				Message: "the body is larger than " + strconv.FormatInt(tooLarge.Limit, 10) + " bytes", Cause: err}
+		}
+		return "", &httpapi.Error{Status: http.StatusBadRequest, Code: httpapi.CodeInvalidJSON, Field: paramMessage,
+			Message: "the body could not be read", Cause: err}
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return "", httpapi.MissingField(paramMessage)
+	}
+	var body postMessageBody
+	if err := json.Unmarshal(raw, &body); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field == paramMessage {
+			return "", httpapi.InvalidField(paramMessage, httpapi.CodeInvalidField, "message must be a string")
+		}
+		return "", &httpapi.Error{Status: http.StatusBadRequest, Code: httpapi.CodeInvalidJSON, Field: paramMessage,
+			Message: `the body must be a JSON object such as {"message":"Hello"}`, Cause: err}
+	}
+	if body.Message == nil || strings.TrimSpace(*body.Message) == "" {
+		return "", httpapi.MissingField(paramMessage)
+	}
+	if n := utf8.RuneCountInString(*body.Message); n > MaxMessageLength {
+		return "", httpapi.InvalidField(paramMessage, httpapi.CodeFieldTooLong,
+			"message is "+strconv.Itoa(n)+" characters long; HipChat takes at most "+strconv.Itoa(MaxMessageLength))
+	}
+	return *body.Message, nil
+}

@@ -1,0 +1,113 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/server/httpapi"
+)
+
+// observe replaces Gin's access log: one log line and the request metrics per request. It logs the
+// method, route pattern, path (never the query, where auth_token or a trigger's state could travel),
+// status, duration, the connection id and, for an error answer, its code and cause. The Authorization
+// header is never read here, and the connection's token is scrubbed from the cause.
+func observe(logger *slog.Logger, clock func() time.Time, m *metrics) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := clock()
+		c.Next()
+		took := clock().Sub(start)
+
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		status := c.Writer.Status()
+		m.observeRequest(route, c.Request.Method, status, took)
+
+		attrs := make([]slog.Attr, 0, 9)
+		attrs = append(attrs,
+			slog.String("method", c.Request.Method),
+			slog.String("route", route),
+			slog.String("path", c.Request.URL.Path),
+			slog.Int("status", status),
+			slog.Float64("duration_ms", float64(took.Microseconds())/1000),
+		)
+		conn, hasConn := httpapi.Connection(c)
+		if hasConn {
+			attrs = append(attrs, slog.String("connection", conn.ID))
+		}
+		level := slog.LevelInfo
+		if last := c.Errors.Last(); last != nil {
+			var apiErr *httpapi.Error
+			if errors.As(last.Err, &apiErr) {
+				attrs = append(attrs, slog.String("code", apiErr.Code))
+				if apiErr.Cause != nil {
+					attrs = append(attrs, slog.String("cause", scrubToken(apiErr.Cause.Error(), conn, hasConn)))
+				}
+			} else {
+				attrs = append(attrs, slog.String("cause", scrubToken(last.Err.Error(), conn, hasConn)))
+			}
+		}
+		if status >= 500 {
+			level = slog.LevelWarn
+		}
+		logger.LogAttrs(c.Request.Context(), level, "request", attrs...)
+	}
+}
+
+// scrubToken removes the connection's token from text bound for a log.
+func scrubToken(text string, conn connector.Connection, hasConn bool) string {
+	if hasConn && conn.Token() != "" {
+		return strings.ReplaceAll(text, conn.Token(), "[token]")
+	}
+	return text
+}
+
+// recoverPanics turns a handler's panic into a 500 internal_error; the panic goes to the access log,
+// not to the caller. (Gin's own recovery would dump the request headers, Authorization included.)
+func recoverPanics() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				httpapi.WriteError(c, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		c.Next()
+	}
+}
+
+// limitBody caps every request body at max bytes; reading past it fails with *http.MaxBytesError,
+// which handlers answer 413.
+func limitBody(max int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.Body != nil {
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+		}
+		c.Next()
+	}
+}
+
+// requireConnection is the auth of every operation: it takes the HipChat token from Authorization
+// ("Bearer <t>" or the bare token), makes the connection to hipchatURL and stores it for the
+// handlers. Without a token it answers 401 missing_token.
+func requireConnection(hipchatURL string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		token, ok := connector.TokenFromAuthorization(c.GetHeader("Authorization"))
+		if !ok {
+			httpapi.WriteError(c, httpapi.MissingToken())
+			return
+		}
+		httpapi.SetConnection(c, connector.NewConnection(token, hipchatURL))
+		c.Next()
+	}
+}

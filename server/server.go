@@ -1,0 +1,204 @@
+// Package server owns the connector's HTTP server: its options, the Gin engine with every route
+// (routes.go), the middleware every request passes (access log, metrics, body limit, the token), and
+// the lifecycle: bind, serve, shut down gracefully with one deadline.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/swagger"
+)
+
+// Deps are the parts the server uses but does not own.
+type Deps struct {
+	// Client calls HipChat for the actions. Nil means a client with default options and a limiter on
+	// Options.Clock whose upstream calls are counted in /metrics (a given client's are not).
+	Client *connector.Client
+}
+
+// Server is the connector's HTTP API. Create it with New, bind with Listen, serve with Run.
+type Server struct {
+	opts       Options
+	client     *connector.Client
+	metrics    *metrics
+	engine     *gin.Engine
+	http       *http.Server
+	definition definitionHandler
+
+	listener  net.Listener
+	publicURL string
+	serving   atomic.Bool
+}
+
+var releaseMode sync.Once
+
+// New checks opts (see Options.Validate) and returns a server with every route in place. It binds
+// nothing yet.
+func New(opts Options, deps Deps) (*Server, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("server options: %w", err)
+	}
+	opts = opts.withDefaults()
+	releaseMode.Do(func() { gin.SetMode(gin.ReleaseMode) })
+
+	s := &Server{opts: opts, metrics: newMetrics()}
+	s.client = deps.Client
+	if s.client == nil {
+		s.client = connector.NewClient(connector.ClientOptions{
+			HTTPClient: s.metrics.upstreamClient(upstreamTimeout),
+			Limiter:    connector.NewLimiter(connector.LimiterOptions{Now: opts.Clock}),
+			Now:        opts.Clock,
+		})
+	}
+	if opts.PublicURL != "" {
+		if err := s.setPublicURL(opts.PublicURL); err != nil {
+			return nil, err
+		}
+	}
+
+	s.engine = gin.New()
+	s.engine.HandleMethodNotAllowed = true
+	// Room names are path parameters too; an encoded slash in one must not split the path.
+	s.engine.UseRawPath = true
+	s.engine.UnescapePathValues = true
+	s.engine.Use(observe(opts.Logger, opts.Clock, s.metrics), recoverPanics(), limitBody(opts.MaxBodyBytes))
+	s.engine.NoRoute(handleNoRoute())
+	s.engine.NoMethod(handleNoMethod())
+	s.routes(s.engine)
+
+	s.http = &http.Server{
+		Handler:           s.engine,
+		ReadHeaderTimeout: opts.ReadHeaderTimeout,
+		ReadTimeout:       opts.ReadTimeout,
+		WriteTimeout:      opts.WriteTimeout,
+		IdleTimeout:       opts.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// setPublicURL renders the definition for publicURL; an error wraps swagger.ErrPublicURL.
+func (s *Server) setPublicURL(publicURL string) error {
+	h, err := swagger.Handler(publicURL)
+	if err != nil {
+		return fmt.Errorf("public-url: %w", err)
+	}
+	s.publicURL = publicURL
+	s.definition.h = h
+	return nil
+}
+
+// Listen binds Options.Addr, so that a busy port is an error at start rather than in the background.
+// Without Options.PublicURL, the public URL becomes http://<bound address>.
+func (s *Server) Listen() error {
+	if s.listener != nil {
+		return errors.New("server: already listening")
+	}
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.opts.Addr, err)
+	}
+	if s.publicURL == "" {
+		if err := s.setPublicURL("http://" + reachableHostPort(ln.Addr())); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	s.listener = ln
+	return nil
+}
+
+// reachableHostPort is addr with an unspecified host (0.0.0.0, ::) replaced by localhost.
+func reachableHostPort(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// Addr is the bound address, nil before Listen.
+func (s *Server) Addr() net.Addr {
+	if s.listener == nil {
+		return nil
+	}
+	return s.listener.Addr()
+}
+
+// PublicURL is the URL the definition names: Options.PublicURL, or after Listen the bound address.
+func (s *Server) PublicURL() string { return s.publicURL }
+
+// Handler is the Gin engine with every route, for tests that serve it themselves.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Client is the HipChat client the handlers use.
+func (s *Server) Client() *connector.Client { return s.client }
+
+// Run serves until ctx ends, then shuts down gracefully: it stops accepting, lets requests in flight
+// finish within Options.ShutdownTimeout and then closes what is left. It binds first if Listen was not
+// called. It returns nil after a clean shutdown, the serving error if serving fails, or the shutdown
+// error when requests outlived the deadline.
+func (s *Server) Run(ctx context.Context) error {
+	if s.listener == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	served := make(chan error, 1)
+	s.serving.Store(true)
+	s.opts.Logger.Info("serving", "addr", s.listener.Addr().String(), "public_url", redactURL(s.publicURL))
+	go func() { served <- s.http.Serve(s.listener) }()
+
+	select {
+	case err := <-served:
+		s.serving.Store(false)
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.serving.Store(false)
+	s.opts.Logger.Info("shutting down", "deadline", s.opts.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.ShutdownTimeout)
+	defer cancel()
+	err := s.http.Shutdown(shutdownCtx)
+	if err != nil {
+		s.http.Close()
+		err = fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {
+		err = fmt.Errorf("serve: %w", serveErr)
+	}
+	s.opts.Logger.Info("stopped")
+	return err
+}
+
+// ready reports why the server cannot take requests, or nil when it can.
+func (s *Server) ready() error {
+	if !s.serving.Load() {
+		return errors.New("not serving")
+	}
+	return nil
+}
+
+// definitionHandler serves /swagger.json once the public URL is known (at New or at Listen).
+type definitionHandler struct{ h http.Handler }
+
+func (d *definitionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if d.h == nil {
+		http.Error(w, "the definition is not rendered before the server listens", http.StatusServiceUnavailable)
+		return
+	}
+	d.h.ServeHTTP(w, r)
+}
