@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
+)
+
+const simSummary = "run the HipChat v2 emulator: an in-memory HipChat for tests, the demo and flow designers"
+
+// runSim serves the HipChat v2 emulator until ctx ends. It binds -addr before serving, so a busy port
+// is a startup error, and prints the URL it listens on and the group admin's token. Printing that
+// token is deliberate: the emulator is a local sandbox and the token is how its user gets in.
+func runSim(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("sim", simSummary, stderr)
+	addr := fs.String("addr", "127.0.0.1:8081", "`host:port` to listen on")
+	adminToken := fs.String("admin-token", "", "the group admin's personal access `token` (every scope); random when empty")
+	defaults := hipchatsim.DefaultOptions()
+	userLimit := fs.Int("user-rate-limit", defaults.UserRateLimit, "calls per 5 minutes for each user and personal token; 0 turns the limit off")
+	addonLimit := fs.Int("addon-rate-limit", defaults.AddonRateLimit, "calls per 5 minutes for each add-on token; 0 turns the limit off")
+	floodLimit := fs.Int("flood-limit", defaults.FloodLimit, "messages per minute per room and sender; 0 turns flood control off")
+	fixtures := fs.String("fixtures", "", "JSON `file` of users, add-on clients, rooms, members and messages to start with (format: go doc ./hipchatsim)")
+	if err := parseFlags(fs, args, getenv); err != nil {
+		return err
+	}
+	opts := hipchatsim.Options{
+		AdminToken:     *adminToken,
+		UserRateLimit:  *userLimit,
+		AddonRateLimit: *addonLimit,
+		FloodLimit:     *floodLimit,
+	}
+	if *fixtures != "" {
+		f, err := hipchatsim.LoadFixtures(*fixtures)
+		if err != nil {
+			return fmt.Errorf("-fixtures: %w", err)
+		}
+		opts.Fixtures = f
+	}
+	srv, err := hipchatsim.New(opts)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("-addr: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // share/file uploads
+		WriteTimeout:      2 * time.Minute, // faults may delay answers by up to a minute
+		IdleTimeout:       2 * time.Minute,
+	}
+	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(stdout, "admin token: %s\n", srv.AdminToken())
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = hs.Shutdown(shutdownCtx)
+	if serveErr := <-served; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return err
+}
