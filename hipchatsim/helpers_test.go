@@ -80,6 +80,13 @@ func newSim(t testing.TB, edit ...func(*Options)) *sim {
 	return &sim{t: t, srv: srv, ts: ts, clock: clk, admin: srv.AdminToken()}
 }
 
+// with returns s reporting to t (a subtest).
+func (s *sim) with(t testing.TB) *sim {
+	c := *s
+	c.t = t
+	return &c
+}
+
 // response is a finished HTTP exchange.
 type response struct {
 	status int
