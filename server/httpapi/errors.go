@@ -163,7 +163,8 @@ func notFoundCode(subject NotFoundSubject, hipchatMessage string) (code, field s
 	case SubjectUser:
 		return CodeUserNotFound, "userId"
 	case SubjectRoomOrUser:
-		if strings.Contains(strings.ToLower(hipchatMessage), "user") {
+		// HipChat says "User <ref> not found" or "Room <ref> not found"; the ref may contain either word.
+		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(hipchatMessage)), "user") {
 			return CodeUserNotFound, "userId"
 		}
 		return CodeRoomNotFound, "roomId"

@@ -36,7 +36,7 @@ func TestFromUpstreamMapsEveryKind(t *testing.T) {
 		"room 404":       {&connector.Error{Kind: connector.KindNotFound, Status: 404, Message: "Room not found"}, SubjectRoom, 404, CodeRoomNotFound, "roomId", "Room not found"},
 		"user 404":       {&connector.Error{Kind: connector.KindNotFound, Status: 404, Message: "User not found"}, SubjectUser, 404, CodeUserNotFound, "userId", "User not found"},
 		"which 404 user": {&connector.Error{Kind: connector.KindNotFound, Status: 404, Message: "User nobody not found"}, SubjectRoomOrUser, 404, CodeUserNotFound, "userId", "User nobody"},
-		"which 404 room": {&connector.Error{Kind: connector.KindNotFound, Status: 404, Message: "Room 9 not found"}, SubjectRoomOrUser, 404, CodeRoomNotFound, "roomId", "Room 9"},
+		"which 404 room": {&connector.Error{Kind: connector.KindNotFound, Status: 404, Message: "Room users-lounge not found"}, SubjectRoomOrUser, 404, CodeRoomNotFound, "roomId", "Room users-lounge"},
 		"other 404":      {&connector.Error{Kind: connector.KindNotFound, Status: 404}, SubjectUnknown, 404, CodeNotFound, "", "not found"},
 		"bad request":    {&connector.Error{Kind: connector.KindBadRequest, Status: 400, Message: "This room is public"}, SubjectRoom, 400, CodeBadRequest, "", "HipChat: This room is public"},
 		"local 429":      {&connector.Error{Kind: connector.KindRateLimited, Local: true, RetryAfter: time.Second}, SubjectUnknown, 429, CodeRateLimited, "", "budget"},

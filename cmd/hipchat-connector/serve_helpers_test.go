@@ -1,0 +1,315 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
+)
+
+// simUnderTest is the HipChat v2 emulator over real HTTP, driven through its HipChat API as a test would
+// drive a real HipChat.
+type simUnderTest struct {
+	tb    testing.TB
+	URL   string
+	admin string
+	http  *http.Client
+}
+
+// startEmulator starts the emulator with every rate limit off, so HipChat's own budget never
+// interferes with the connector's.
+func startEmulator(tb testing.TB) *simUnderTest {
+	tb.Helper()
+	sim, err := hipchatsim.New(hipchatsim.Options{})
+	require.NoError(tb, err)
+	ts := httptest.NewServer(sim)
+	tb.Cleanup(ts.Close)
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 256
+	return &simUnderTest{tb: tb, URL: ts.URL, admin: sim.AdminToken(), http: &http.Client{Transport: transport, Timeout: 30 * time.Second}}
+}
+
+// call makes one request and decodes a JSON connectorAnswer into out (when not nil); it returns the status.
+func (e *simUnderTest) call(method, path, token string, body any, out any) int {
+	e.tb.Helper()
+	var reader io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(e.tb, err)
+		reader = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, e.URL+path, reader)
+	require.NoError(e.tb, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := e.http.Do(req)
+	require.NoError(e.tb, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(e.tb, err)
+	if out != nil && len(raw) > 0 {
+		require.NoError(e.tb, json.Unmarshal(raw, out), "%s %s: %s", method, path, raw)
+	}
+	return resp.StatusCode
+}
+
+// mustCall is call that requires a 2xx connectorAnswer.
+func (e *simUnderTest) mustCall(method, path, token string, body any, out any) {
+	e.tb.Helper()
+	status := e.call(method, path, token, body, out)
+	require.True(e.tb, status >= 200 && status <= 299, "%s %s: status %d", method, path, status)
+}
+
+// createUser creates a user with a password (as the group admin) and returns its id.
+func (e *simUnderTest) createUser(name, mention, email, password string) int {
+	e.tb.Helper()
+	var created struct{ ID int }
+	e.mustCall("POST", "/v2/user", e.admin, map[string]any{"name": name, "mention_name": mention, "email": email, "password": password}, &created)
+	return created.ID
+}
+
+// userToken logs the user in (grant_type=password) and returns a user token with scopes (all when "").
+func (e *simUnderTest) userToken(email, password, scopes string) string {
+	e.tb.Helper()
+	form := url.Values{"grant_type": {"password"}, "username": {email}, "password": {password}}
+	if scopes != "" {
+		form.Set("scope", scopes)
+	}
+	return e.token(form, "")
+}
+
+// personalToken issues a personal token for user (id, email or @mention) with the admin's token.
+func (e *simUnderTest) personalToken(user string) string {
+	e.tb.Helper()
+	return e.token(url.Values{"grant_type": {"personal"}, "user_id": {user}}, e.admin)
+}
+
+func (e *simUnderTest) token(form url.Values, adminBearer string) string {
+	e.tb.Helper()
+	req, err := http.NewRequest("POST", e.URL+"/v2/oauth/token", strings.NewReader(form.Encode()))
+	require.NoError(e.tb, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if adminBearer != "" {
+		req.Header.Set("Authorization", "Bearer "+adminBearer)
+	}
+	resp, err := e.http.Do(req)
+	require.NoError(e.tb, err)
+	defer resp.Body.Close()
+	var issued struct {
+		AccessToken string `json:"access_token"`
+	}
+	require.Equal(e.tb, http.StatusOK, resp.StatusCode)
+	require.NoError(e.tb, json.NewDecoder(resp.Body).Decode(&issued))
+	require.NotEmpty(e.tb, issued.AccessToken)
+	return issued.AccessToken
+}
+
+// createRoom creates a room owned by the token's user and returns its id.
+func (e *simUnderTest) createRoom(token, name, privacy string) int {
+	e.tb.Helper()
+	var created struct{ ID int }
+	e.mustCall("POST", "/v2/room", token, map[string]any{"name": name, "privacy": privacy}, &created)
+	return created.ID
+}
+
+// tokenCalls is one token's line of /_sim/calls.
+type tokenCalls struct {
+	TokenSHA256  string `json:"token_sha256"`
+	Total        int    `json:"total"`
+	MaxInAny60s  int    `json:"max_in_any_60s"`
+	MaxInAny300s int    `json:"max_in_any_300s"`
+}
+
+// calls returns what the simUnderTest counted for token (zeros when it made no call).
+func (e *simUnderTest) calls(token string) tokenCalls {
+	e.tb.Helper()
+	var all struct{ Tokens []tokenCalls }
+	e.mustCall("GET", "/_sim/calls", "", nil, &all)
+	sum := simTokenSHA256(token)
+	for _, c := range all.Tokens {
+		if c.TokenSHA256 == sum {
+			return c
+		}
+	}
+	return tokenCalls{TokenSHA256: sum}
+}
+
+// fault injects a fault (POST /_sim/faults) until clearFaults.
+func (e *simUnderTest) fault(f map[string]any) {
+	e.tb.Helper()
+	e.mustCall("POST", "/_sim/faults", "", f, nil)
+}
+
+func (e *simUnderTest) clearFaults() {
+	e.tb.Helper()
+	e.mustCall("DELETE", "/_sim/faults", "", nil, nil)
+}
+
+func simTokenSHA256(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// lockedBuffer is a bytes.Buffer safe for the program writing and the test reading at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// connectorUnderTest is the whole program running `serve` on 127.0.0.1:0.
+type connectorUnderTest struct {
+	URL    string
+	Stdout *lockedBuffer
+	Logs   *lockedBuffer // stderr: the JSON log
+	http   *http.Client
+	tb     testing.TB
+}
+
+// startConnector runs `hipchat-connector serve -addr 127.0.0.1:0 -hipchat-url hipchatURL args...`
+// through run, waits for its "listening on" line and /readyz, and stops it when the test ends
+// (requiring a clean shutdown).
+func startConnector(tb testing.TB, hipchatURL string, args ...string) *connectorUnderTest {
+	tb.Helper()
+	c := &connectorUnderTest{Stdout: &lockedBuffer{}, Logs: &lockedBuffer{}, tb: tb}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 256
+	c.http = &http.Client{Transport: transport, Timeout: 30 * time.Second}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	argv := append([]string{"serve", "-addr", "127.0.0.1:0", "-hipchat-url", hipchatURL}, args...)
+	go func() { done <- run(ctx, argv, func(string) string { return "" }, c.Stdout, c.Logs) }()
+	tb.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				tb.Errorf("serve returned %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			tb.Errorf("serve did not stop")
+		}
+	})
+
+	deadline := time.Now().Add(10 * time.Second)
+	for c.URL == "" {
+		if line, ok := strings.CutPrefix(c.Stdout.String(), "listening on "); ok && strings.HasSuffix(line, "\n") {
+			c.URL = strings.TrimSpace(line)
+			break
+		}
+		select {
+		case err := <-done:
+			tb.Fatalf("serve stopped before listening: %v\nstderr: %s", err, c.Logs)
+		default:
+		}
+		require.True(tb, time.Now().Before(deadline), "no 'listening on' line; stderr: %s", c.Logs)
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.Eventually(tb, func() bool {
+		resp, err := c.http.Get(c.URL + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 10*time.Second, 5*time.Millisecond)
+	return c
+}
+
+// connectorAnswer is one response of the connector.
+type connectorAnswer struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// errorBody reads the connector's error shape.
+func (a connectorAnswer) errorBody() (code, field, message string) {
+	var body struct {
+		Error struct{ Code, Field, Message string } `json:"error"`
+	}
+	_ = json.Unmarshal([]byte(a.Body), &body)
+	return body.Error.Code, body.Error.Field, body.Error.Message
+}
+
+// do calls the connector with an Authorization header value (none when empty) and a raw body.
+func (c *connectorUnderTest) do(method, path, authorization string, body string) connectorAnswer {
+	c.tb.Helper()
+	var reader io.Reader
+	if body != "" {
+		reader = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, c.URL+path, reader)
+	require.NoError(c.tb, err)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	require.NoError(c.tb, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(c.tb, err)
+	return connectorAnswer{Status: resp.StatusCode, Header: resp.Header, Body: string(raw)}
+}
+
+func bearerHeader(token string) string { return "Bearer " + token }
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprint(err))
+	}
+	return string(b)
+}
+
+func contextWithCancel() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
+}
+
+// waitListening waits for the "listening on http://ADDR" line and returns the URL.
+func waitListening(tb testing.TB, stdout *lockedBuffer) string {
+	tb.Helper()
+	var base string
+	require.Eventually(tb, func() bool {
+		line, ok := strings.CutPrefix(stdout.String(), "listening on ")
+		if !ok || !strings.HasSuffix(line, "\n") {
+			return false
+		}
+		base = strings.TrimSpace(line)
+		return true
+	}, 10*time.Second, 5*time.Millisecond)
+	return base
+}
