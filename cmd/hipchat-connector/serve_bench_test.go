@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// BenchmarkActionOverhead measures the latency an action adds over calling HipChat directly: 64
+// concurrent callers over 1,000 connections (tokens), the emulator answering every call after 20 ms
+// (a stand-in for the internet). In one run, the callers first call the emulator directly
+// (GET /v2/user/@ann) b.N times, then the same action through the connector (GET /users/@ann,
+// GetUserByID) b.N times. It reports both latency distributions, their difference at p50 and p99,
+// and the connector's actions per second. Each connection may make 90 actions per 61 s, so keep b.N
+// at most 90,000 (e.g. -benchtime=20000x):
+//
+//	go test -run '^$' -bench BenchmarkActionOverhead -benchtime=20000x ./cmd/hipchat-connector/
+func BenchmarkActionOverhead(b *testing.B) {
+	const (
+		callers     = 64
+		connections = 1000
+		users       = 100 // personal tokens per user: connections / users
+		delay       = 20 * time.Millisecond
+	)
+	sim := startEmulator(b)
+	sim.createUser("Ann Example", "ann", "ann@example.com", testPassword)
+	tokens := make([]string, 0, connections)
+	for u := range users {
+		mention := fmt.Sprintf("user%d", u)
+		sim.createUser("User "+mention, mention, mention+"@example.com", testPassword)
+		for range connections / users {
+			tokens = append(tokens, sim.personalToken("@"+mention))
+		}
+	}
+	c := startConnector(b, sim.URL)
+	sim.fault(map[string]any{"delay_ms": delay.Milliseconds(), "rate": 0})
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: callers, MaxIdleConns: 2 * callers}, Timeout: 30 * time.Second}
+	direct := func(token string) *http.Request {
+		req, _ := http.NewRequest("GET", sim.URL+"/v2/user/@ann", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		return req
+	}
+	viaConnector := func(token string) *http.Request {
+		req, _ := http.NewRequest("GET", c.URL+"/users/@ann", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		return req
+	}
+	// Warm both paths up: connection pools, the connector's per-connection state.
+	if _, _, err := measure(client, callers, callers, tokens, direct); err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := measure(client, callers, callers, tokens, viaConnector); err != nil {
+		b.Fatal(err)
+	}
+
+	b.ResetTimer()
+	directLatencies, _, err := measure(client, callers, b.N, tokens, direct)
+	if err != nil {
+		b.Fatal(err)
+	}
+	connectorLatencies, took, err := measure(client, callers, b.N, tokens, viaConnector)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	directP50, directP99 := percentile(directLatencies, 50), percentile(directLatencies, 99)
+	viaP50, viaP99 := percentile(connectorLatencies, 50), percentile(connectorLatencies, 99)
+	b.ReportMetric(ms(directP50), "direct-p50-ms")
+	b.ReportMetric(ms(directP99), "direct-p99-ms")
+	b.ReportMetric(ms(viaP50), "connector-p50-ms")
+	b.ReportMetric(ms(viaP99), "connector-p99-ms")
+	b.ReportMetric(ms(viaP50-directP50), "added-p50-ms")
+	b.ReportMetric(ms(viaP99-directP99), "added-p99-ms")
+	b.ReportMetric(float64(b.N)/took.Seconds(), "actions/s")
+	b.ReportMetric(float64(took.Nanoseconds())/float64(b.N), "ns/op")
+}
+
+// measure makes n requests with callers goroutines, the i-th with tokens[i%len(tokens)], and returns
+// every latency and the wall time. Any answer but 200 is an error.
+func measure(client *http.Client, callers, n int, tokens []string, request func(token string) *http.Request) ([]time.Duration, time.Duration, error) {
+	latencies := make([]time.Duration, n)
+	var next atomic.Int64
+	var failed atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || failed.Load() != nil {
+					return
+				}
+				req := request(tokens[i%len(tokens)]).WithContext(context.Background())
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Store(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				latencies[i] = time.Since(t0)
+				if resp.StatusCode != http.StatusOK {
+					failed.Store(fmt.Errorf("%s %s: status %d", req.Method, req.URL, resp.StatusCode))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		return nil, 0, err
+	}
+	return latencies, time.Since(start), nil
+}
+
+// percentile returns the p-th percentile (nearest rank) of latencies.
+func percentile(latencies []time.Duration, p int) time.Duration {
+	sorted := slices.Clone(latencies)
+	slices.Sort(sorted)
+	rank := (p*len(sorted) + 99) / 100
+	return sorted[max(rank, 1)-1]
+}
