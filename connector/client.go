@@ -26,6 +26,8 @@ type ClientOptions struct {
 	// MaxPages caps how many pages one listing follows through links.next (default 50, i.e. 50,000
 	// items at 1,000 a page), so a server that never stops paging cannot loop the client forever.
 	MaxPages int
+	// PageSize is the max-results of each page of a listing (default and most 1,000, HipChat's limit).
+	PageSize int
 	// Now is the clock used to read HipChat's X-Ratelimit-Reset; nil means time.Now.
 	Now func() time.Time
 	// Sleep is how background calls wait for budget; nil means a real timer.
@@ -39,6 +41,7 @@ type Client struct {
 	http     *http.Client
 	limiter  *Limiter
 	maxPages int
+	pageSize int
 	now      func() time.Time
 	sleep    func(context.Context, time.Duration) error
 }
@@ -60,10 +63,13 @@ func NewClient(opts ClientOptions) *Client {
 	if opts.MaxPages <= 0 {
 		opts.MaxPages = 50
 	}
+	if opts.PageSize <= 0 || opts.PageSize > maxPageSize {
+		opts.PageSize = maxPageSize
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Client{http: opts.HTTPClient, limiter: opts.Limiter, maxPages: opts.MaxPages, now: opts.Now, sleep: opts.Sleep}
+	return &Client{http: opts.HTTPClient, limiter: opts.Limiter, maxPages: opts.MaxPages, pageSize: opts.PageSize, now: opts.Now, sleep: opts.Sleep}
 }
 
 // Limiter returns the limiter the client's calls pass.

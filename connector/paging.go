@@ -17,9 +17,9 @@ type envelope[T any] struct {
 	} `json:"links"`
 }
 
-// pageSize is the largest page HipChat serves (max-results 0–1000), so listings take as few calls
-// as possible.
-const pageSize = 1000
+// maxPageSize is the largest page HipChat serves (max-results 0–1000); listings use it by default so
+// they take as few calls as possible.
+const maxPageSize = 1000
 
 // listAll fetches path and follows links.next until it is missing or MaxPages pages were read, and
 // returns every item in order. Reaching MaxPages is an error rather than a silent truncation.
@@ -27,7 +27,7 @@ func listAll[T any](ctx context.Context, c *Client, conn Connection, path string
 	if query == nil {
 		query = url.Values{}
 	}
-	query.Set("max-results", strconv.Itoa(pageSize))
+	query.Set("max-results", strconv.Itoa(c.pageSize))
 	req := request{method: "GET", path: path, query: query}
 	var all []T
 	for page := 0; ; page++ {

@@ -197,7 +197,7 @@ func (c *Client) ShareFile(ctx context.Context, token, room, filename, contentTy
 // DeleteMessage deletes a message through the emulator's side channel (HipChat's v2 API had no such
 // method; in HipChat a person deleted it in a client).
 func (c *Client) DeleteMessage(ctx context.Context, room, messageID string) error {
-	return c.Do(ctx, "DELETE", "/_sim"+roomPath(room, "/history/"+url.PathEscape(messageID)), "", nil, nil)
+	return c.Do(ctx, "DELETE", "/_sim/room/"+url.PathEscape(room)+"/history/"+url.PathEscape(messageID), "", nil, nil)
 }
 
 // TokenCalls is the emulator's count of one token's calls.
