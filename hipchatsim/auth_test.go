@@ -153,7 +153,7 @@ func TestOAuthGrants(t *testing.T) {
 			t.Fatalf("%d %s", r.status, r.body)
 		}
 		m := r.json(t)
-		if m["token_type"] != "bearer" || m["scope"] != "send_message view_messages" || m["expires_in"] != float64(0) || m["group_id"] != float64(1) {
+		if m["token_type"] != "bearer" || m["scope"] != "send_message view_messages" || m["expires_in"] != float64(neverExpiresIn) || m["group_id"] != float64(1) {
 			t.Errorf("answer %v", m)
 		}
 		tok := m["access_token"].(string)

@@ -21,7 +21,7 @@ import (
 //     the fixtures' "addons") → an add-on token valid for 8 hours on the injected clock.
 //
 // scope is a space-separated list; when absent the token gets every scope (user and personal) or
-// the add-on's scopes. User and personal tokens do not expire. The answer is
+// the add-on's scopes. User and personal tokens do not expire (expires_in says ten years). The answer is
 // {"access_token","expires_in","group_id","group_name","scope","token_type":"bearer"}
 // ([INFERRED] from OAuth 2 and HipChat's add-on libraries). Bad credentials are 401, an unknown
 // grant type or scope 400.
@@ -116,8 +116,12 @@ func (s *Server) tokenUser(c *call, form url.Values, grant string) (*user, error
 	return u, nil
 }
 
+// neverExpiresIn is the expires_in of tokens that do not expire (user and personal): ten years, so
+// that clients which refresh ahead of expiry never need to.
+const neverExpiresIn = 10 * 365 * 24 * 3600
+
 func (s *Server) tokenAnswer(t *token, c *call) map[string]any {
-	expires := 0
+	expires := neverExpiresIn
 	if !t.expires.IsZero() {
 		expires = int(t.expires.Sub(c.now).Seconds())
 	}

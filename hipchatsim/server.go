@@ -220,7 +220,6 @@ type route struct {
 	pattern   string   // net/http pattern with method
 	scopes    []string // any one of them is enough; nil: no token needed
 	usersOnly bool     // "Accessible by users" only (user and personal tokens)
-	messaging bool     // sends a message: flood control applies (in the handler, once the room is known)
 	handle    func(c *call) error
 }
 
