@@ -1,0 +1,147 @@
+// Package hipchatsim is an in-memory HipChat REST API v2: the upstream of every test and of the demo,
+// and a sandbox for flow designers now that HipChat itself is gone. It answers like the real API as
+// ../shared/spec/hipchat-v2.md reconstructs it: the same paths, status codes, JSON shapes, error texts,
+// token types and scopes, rate-limit and flood-control headers.
+//
+//	srv, err := hipchatsim.New(hipchatsim.DefaultOptions())
+//	ts := httptest.NewServer(srv) // then talk HTTP only; srv.AdminToken() has every scope
+//
+// State lives in memory and is safe for concurrent use. The clock is Options.Now, so tests move time
+// (rate-limit windows, message dates, add-on token expiry) without sleeping.
+//
+// # Endpoints
+//
+// Everything in the seed's Emoticons, Sessions, Rooms, Room Messages, Room Webhooks and Users tables,
+// plus what the connector uses: GET/POST /v2/room, GET/PUT/DELETE /v2/room/{room},
+// …/statistics, PUT …/topic, GET …/member, PUT/DELETE …/member/{user}, GET …/participant,
+// POST …/invite/{user}, POST …/message, …/notification, …/reply, …/share/link, …/share/file,
+// GET …/history, …/history/latest, …/history/{message_id}, GET/POST …/webhook,
+// GET/DELETE …/webhook/{id}; GET/POST /v2/user, GET/PUT/DELETE /v2/user/{user},
+// GET …/photo/{small|big}, PUT/DELETE …/photo, POST …/message, …/share/link, …/share/file,
+// GET …/history/latest, …/history/{message_id}; GET /v2/emoticon, /v2/emoticon/{id_or_shortcut};
+// POST /v2/oauth/token, GET/DELETE /v2/oauth/token/{token}; GET /v2/capabilities.
+//
+// A {room} is a numeric id or the percent-encoded room name ("+" is not a space); a {user} is a
+// numeric id, an email or an @mention name. Room and user ids are integers that increase from 1 in
+// creation order (user 1 is the group admin) and are never reused. Message ids are random UUIDs;
+// message dates have microseconds and an offset ("2018-01-10T09:35:50.702319+00:00"), and messages
+// that share a date keep the order they were sent in.
+//
+// # Tokens
+//
+//   - The admin token (Options.AdminToken, or random): a personal token of user 1, the group admin,
+//     with every scope.
+//   - POST /v2/user with a password, then POST /v2/oauth/token grant_type=password (username = the
+//     email or @mention, password, optional space-separated scope): a user token.
+//   - grant_type=personal: with the same credentials, or with a group admin's Bearer token and
+//     user_id, a personal access token.
+//   - grant_type=client_credentials with HTTP Basic client id and secret: an add-on (group client)
+//     token, valid for 8 hours. HipChat made one OAuth client per add-on installation; here add-on
+//     clients come from the fixtures' "addons".
+//   - Room notification tokens (send_notification, one room) come from the fixtures too.
+//
+// Tokens go in "Authorization: Bearer …" or ?auth_token=. No token is 401 "Authenticated requests
+// only. See http://www.hipchat.com/docs/apiv2/auth for more information.", an unknown, revoked or
+// expired one 401 "Invalid OAuth session", a missing scope 403 "This action requires one of the
+// following scopes: [u'view_group', u'view_room']". auth_test=true answers 202 after the token and
+// scope checks, for any method, and changes nothing.
+//
+// # Limits
+//
+// Each token has a fixed 5-minute window, which starts at its first call after the previous window
+// ended: UserRateLimit calls for user and personal tokens, AddonRateLimit for add-on and room tokens.
+// Every request with a known token counts, whatever its answer, and every such answer carries
+// X-Ratelimit-Limit, X-Ratelimit-Remaining and X-Ratelimit-Reset. The reset is the next window start
+// in Unix seconds written as the captured real header was, "1412564640.0"; clients that read a float
+// or an integer prefix both manage. Over the limit: 429
+// {"error":{"code":429,"message":"Rate Limit exceeded","type":"Too Many Requests"}}. A limit of 0 is
+// off and sends no headers.
+//
+// Message-sending calls (room message, notification, reply, share/link, share/file, and their
+// private-chat kin) also pass flood control: FloodLimit messages per minute per room (or chat) and
+// sender, in the same kind of window, with X-FloodControl-Limit/Remaining/Reset; over it they get the
+// same 429 body, and the refused message is not stored and does not count.
+//
+// # Side channel (emulator extensions, not HipChat; no token)
+//
+//   - GET /_sim/calls → {"tokens":[{"token_sha256","total","max_in_any_60s","max_in_any_300s"}]}:
+//     every request made with a known token, and the most made in any 60 s and 300 s window
+//     (half-open windows on the injected clock), in order of the tokens' first use.
+//   - POST /_sim/faults {"token_sha256"?, "status"?: 429|500|503, "rate"?: 0–1, "delay_ms"?: 0–60000}
+//     → 204: /v2/ requests (of that token, or all) wait delay_ms, then with probability rate get
+//     status in HipChat's error shape. status is optional when delay_ms is given (a pure delay, which
+//     applies to every request even with rate 0); rate defaults to 1 with a status. A new fault
+//     replaces the one for the same token; a token's own fault wins over the all-tokens one.
+//     Invalid input is a 400 naming the field. DELETE /_sim/faults → 204 removes them all.
+//   - DELETE /_sim/room/{room}/history/{message_id} → 204: marks the message deleted, as a HipChat
+//     client could. History then returns it with "message": null (include_deleted defaults to true),
+//     or leaves it out with include_deleted=false.
+//   - GET /_sim/files/{id}/{name}: the bytes of a shared file, a user photo or an emoticon; the url of
+//     a file message points here.
+//
+// # Fixtures
+//
+// Options.Fixtures (LoadFixtures reads the -fixtures file of "hipchat-connector sim") seeds users,
+// add-on clients and rooms. Users get ids from 2 in list order, rooms from 1; users are referred to by
+// email or @mention; dates are RFC 3339; unknown keys are an error. testdata/fixtures.json is a
+// complete example:
+//
+//	{
+//	  "users": [{"name": "Ann Lee", "email": "ann@example.com", "mention_name": "ann",
+//	             "password": "ann-password", "tokens": [{"token": "ann-personal-token"}]},
+//	            {"name": "Bob Ray", "email": "bob@example.com",
+//	             "tokens": [{"token": "bob-read-only-token", "scopes": ["view_group", "view_messages"]}]}],
+//	  "addons": [{"client_id": "ci-addon", "client_secret": "ci-secret", "name": "CI Bot",
+//	              "scopes": ["send_notification", "view_room"]}],
+//	  "rooms": [{"name": "General", "owner": "@ann", "topic": "Everything", "created": "2018-01-01T08:00:00Z",
+//	             "participants": ["@BobRay"],
+//	             "notification_tokens": [{"token": "general-notify-token", "label": "Jenkins"}],
+//	             "messages": [
+//	               {"id": "1e9e3b67-f09a-4c6f-919c-90a91ebc9448", "date": "2018-01-10T09:35:50.702319Z",
+//	                "from": "@ann", "message": "Good morning"},
+//	               {"date": "2018-01-10T09:40:00Z", "label": "GitHub", "message": "PR merged", "color": "green"},
+//	               {"from": "bob@example.com", "file": {"name": "notes.txt", "content": "hello"}},
+//	               {"from": "@ann", "message": "oops", "deleted": true}]},
+//	            {"name": "Ops", "privacy": "private", "owner": "@ann", "members": ["bob@example.com"]},
+//	            {"name": "Old", "is_archived": true}]
+//	}
+//
+// A message with "from" is a user message, one with "label" a notification. Tokens without scopes
+// have every scope (room tokens: send_notification). Messages without a date get the start time.
+//
+// # Decisions where the record is silent ([GAP]) or thin ([INFERRED])
+//
+//   - history/latest with a not-before id this room does not have: ignored; the newest max-results
+//     come back, the id is absent, and a careful client treats that as a gap.
+//   - /history date and end-date are both inclusive. A bare date means the end of that day as date
+//     and its start as end-date; a timestamp without offset is read in timezone. links.next (and
+//     links.prev) appear on date queries when more messages remain, keeping the caller's parameters.
+//     date=recent or no date is the newest 75 and ignores start-index and max-results.
+//   - max-results outside 0–1000, a negative start-index, a bad boolean, date or timezone: 400 in the
+//     validation shape naming the parameter.
+//   - POST …/message takes 1–1000 characters and answers {"id","timestamp"} with the timestamp in the
+//     history date format. Add-on and room tokens get 403 "This method is only accessible by users".
+//   - Member calls on a public room: DELETE has HipChat's captured "Can only remove participants to
+//     private rooms"; GET "Can only list members of private rooms" and PUT "Can only add members to
+//     private rooms" are modelled on it. PUT of an existing member updates its roles (204); DELETE of a
+//     non-member is 204.
+//   - Unknown user: 404 "User <ref> not found", like the later "Room <ref> not found" for rooms.
+//     Room names are matched without regard to case, and are unique that way.
+//   - Users who are not group admins do not see private rooms they are not members of: they are left
+//     out of lists and are 404 when named. Room tokens see only their room.
+//   - Participants (no XMPP presence here) are the room's creator, invited users and anyone who posted
+//     there; all count as online.
+//   - A notification without from shows the add-on's name, the room token's label or the user's name;
+//     add-on notifications carry notification_sender. A card is stored as a JSON string.
+//   - Archived rooms refuse messages with 400 "This room has been archived".
+//   - PUT /v2/room/{room} and PUT /v2/user/{user} take partial bodies, so {"is_archived": true}
+//     archives a room. Topics also appear in history as type "topic" items.
+//   - Deleted users stay readable by id with is_deleted true; their tokens stop working.
+//   - POST /v2/oauth/token answers {"access_token","expires_in","group_id","group_name","scope",
+//     "token_type":"bearer"}; user and personal tokens do not expire.
+//   - Invalid JSON is 400 "The request body cannot be parsed as valid JSON"; a JSON endpoint given
+//     another Content-Type is 400 "Invalid content type"; unknown JSON fields are ignored.
+//   - share/file accepts multipart/related (or form-data) with CRLF or LF line ends, a missing closing
+//     boundary, and base64 parts; the file's thumb_url is set for images only.
+//   - Webhooks are stored and listed but never called.
+package hipchatsim
