@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/hipchat-connector/hipchat-connector/server"
 )
 
@@ -46,5 +48,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	logger.Info("starting", "options", opts)
 	fmt.Fprintf(stdout, "listening on http://%s\n", srv.Addr())
-	return srv.Run(ctx)
+
+	// Every long-lived part runs here; the first to fail stops the others.
+	parts, ctx := errgroup.WithContext(ctx)
+	parts.Go(func() error { return srv.Run(ctx) })
+	return parts.Wait()
 }
