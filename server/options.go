@@ -116,12 +116,15 @@ func (o Options) Validate() error {
 	if _, err := cron.ParseStandard(o.PollSchedule); err != nil {
 		errs = append(errs, fmt.Errorf("poll-schedule %q: %w", o.PollSchedule, err))
 	}
-	for name, d := range map[string]time.Duration{
-		"read header timeout": o.ReadHeaderTimeout, "read timeout": o.ReadTimeout, "write timeout": o.WriteTimeout,
-		"idle timeout": o.IdleTimeout, "shutdown timeout": o.ShutdownTimeout,
+	for _, t := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"read header timeout", o.ReadHeaderTimeout}, {"read timeout", o.ReadTimeout}, {"write timeout", o.WriteTimeout},
+		{"idle timeout", o.IdleTimeout}, {"shutdown timeout", o.ShutdownTimeout},
 	} {
-		if d < 0 {
-			errs = append(errs, fmt.Errorf("%s %v: must be positive", name, d))
+		if t.d < 0 {
+			errs = append(errs, fmt.Errorf("%s %v: must be positive", t.name, t.d))
 		}
 	}
 	if o.MaxBodyBytes < 0 {
