@@ -1,8 +1,12 @@
 package poller
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 
+	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/state"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
@@ -29,4 +33,27 @@ func sharedMessageBase(cursors []triggers.MessageCursor) triggers.MessageCursor 
 		}
 	}
 	return first
+}
+
+// Baseline returns the stored cursor of "now" for a new subscription of kind (state.KindMessage,
+// state.KindFile or state.KindRoom) to room ("" for rooms): nothing that exists before it is ever
+// delivered. It makes one HipChat call, which also proves that the room exists and the token may
+// read it. Errors: *connector.Error from HipChat (KindNotFound for an unknown room), or an unknown
+// kind.
+func Baseline(ctx context.Context, src triggers.Source, conn connector.Connection, kind, room string) ([]byte, error) {
+	switch kind {
+	case state.KindMessage, state.KindFile:
+		c, err := triggers.Baseline(ctx, src, conn, room)
+		if err != nil {
+			return nil, err
+		}
+		return MessageCursorBytes(c), nil
+	case state.KindRoom:
+		c, err := triggers.RoomBaseline(ctx, src, conn)
+		if err != nil {
+			return nil, err
+		}
+		return RoomCursorBytes(c), nil
+	}
+	return nil, fmt.Errorf("poller: unknown subscription kind %q", kind)
 }

@@ -3,6 +3,7 @@ package poller_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -273,7 +274,7 @@ func TestTimeoutsRedirectsAndRefusedAddressesAreRetried(t *testing.T) {
 			queue(t, store, sub, "m1")
 			d, err := poller.NewDeliverer(poller.DelivererOptions{
 				Store: store, Now: clk.Now, Timeout: 200 * time.Millisecond, AllowPrivateCallbacks: tc.private,
-				Jitter: func(d time.Duration) time.Duration { return d },
+				Jitter: func(d time.Duration) time.Duration { return d }, Logger: slog.New(slog.DiscardHandler),
 			})
 			require.NoError(t, err)
 			_, err = d.DeliverDue(context.Background())

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -185,6 +186,9 @@ func newDeliverer(t *testing.T, store *state.Store, clk *clock, opts poller.Deli
 	opts.AllowPrivateCallbacks = true
 	if opts.Jitter == nil {
 		opts.Jitter = func(d time.Duration) time.Duration { return d }
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	d, err := poller.NewDeliverer(opts)
 	require.NoError(t, err)

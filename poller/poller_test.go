@@ -1,0 +1,361 @@
+package poller_test
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"testing"
+	"time"
+
+	"net/http"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/poller"
+	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/triggers"
+)
+
+func TestMessagesFilesAndRoomsArriveSignedExactlyOnce(t *testing.T) {
+	w := newWorld(t)
+	room := w.room("Ops")
+	before := w.post(room, 3, "before subscribing")
+	messages := w.subscribe(w.conn, state.KindMessage, room)
+	files := w.subscribe(w.conn, state.KindFile, room)
+	rooms := w.subscribe(w.conn, state.KindRoom, "")
+	p := w.poller(poller.Options{})
+
+	posted := w.post(room, 2, "hello")
+	require.NoError(t, w.sim.Notify(w.ctx, w.alice.Token, room, "CI", "build green"))
+	require.NoError(t, w.sim.ShareFile(w.ctx, w.alice.Token, room, "report.pdf", "application/pdf", []byte("%PDF-1.4"), "the report"))
+	newRoom := w.room("Launch")
+
+	require.NoError(t, p.Tick(w.ctx))
+	w.deliver()
+
+	got := w.sink.requests()
+	byItem := map[string]map[string]received{} // subscription → payload id → request
+	for _, r := range got {
+		require.NoError(t, r.VerifyErr, "every delivery verifies with its subscription's secret")
+		assert.Equal(t, state.DeliveryID(r.Sub, r.Item), r.WebhookID)
+		if byItem[r.Sub] == nil {
+			byItem[r.Sub] = map[string]received{}
+		}
+		_, dup := byItem[r.Sub][r.Item]
+		assert.False(t, dup, "event %s delivered twice to %s", r.Item, r.Sub)
+		byItem[r.Sub][r.Item] = r
+	}
+	assert.Len(t, byItem[messages.ID], 4, "two messages, a notification and the file's message")
+	for _, id := range posted {
+		assert.Contains(t, byItem[messages.ID], id)
+	}
+	for _, id := range before {
+		assert.NotContains(t, byItem[messages.ID], id, "nothing from before the subscription")
+	}
+	require.Len(t, byItem[files.ID], 1, "only the file")
+	for _, r := range byItem[files.ID] {
+		var item triggers.HistoryItem
+		require.NoError(t, json.Unmarshal(r.Body, &item))
+		assert.Equal(t, "file.uploaded", r.Event)
+		require.NotNil(t, item.File)
+		assert.Equal(t, "report.pdf", item.File.Name)
+		assert.Equal(t, room, item.RoomID)
+		assert.Equal(t, "the report", item.Message)
+		assert.Equal(t, "alice", item.From.MentionName)
+	}
+	require.Len(t, byItem[rooms.ID], 1)
+	r := byItem[rooms.ID][newRoom]
+	assert.Equal(t, "room.created", r.Event)
+	var roomItem triggers.RoomItem
+	require.NoError(t, json.Unmarshal(r.Body, &roomItem))
+	assert.Equal(t, triggers.RoomItem{ID: atoi(t, newRoom), Name: "Launch", Privacy: "public"}, roomItem)
+
+	// Nothing new: the next tick and delivery send nothing.
+	require.NoError(t, p.Tick(w.ctx))
+	w.deliver()
+	assert.Len(t, w.sink.requests(), len(got))
+}
+
+func atoi(t *testing.T, s string) int {
+	n, err := strconv.Atoi(s)
+	require.NoError(t, err)
+	return n
+}
+
+func TestTenSubscriptionsOnOneRoomCostOneHipChatCallPerTick(t *testing.T) {
+	w := newWorld(t)
+	room := w.room("Busy")
+	var subs []state.Subscription
+	for i := 0; i < 10; i++ {
+		kind := state.KindMessage
+		if i%2 == 1 {
+			kind = state.KindFile
+		}
+		subs = append(subs, w.subscribe(w.conn, kind, room))
+	}
+	p := w.poller(poller.Options{})
+
+	calls := w.calls(w.alice.Token)
+	require.NoError(t, p.Tick(w.ctx))
+	assert.Equal(t, calls+1, w.calls(w.alice.Token), "nothing new: one call for ten subscriptions")
+
+	ids := w.post(room, 5, "news")
+	calls = w.calls(w.alice.Token)
+	require.NoError(t, p.Tick(w.ctx))
+	assert.Equal(t, calls+1, w.calls(w.alice.Token), "five new messages: still one call")
+	w.deliver()
+	for i, sub := range subs {
+		if i%2 == 0 {
+			assert.Equal(t, ids, w.sink.accepted()[sub.ID], "message subscription %d got every message in order", i)
+		} else {
+			assert.Empty(t, w.sink.accepted()[sub.ID], "file subscription %d: no files were posted", i)
+		}
+	}
+}
+
+func TestSubscribersAtDifferentCursorsShareOneRead(t *testing.T) {
+	w := newWorld(t)
+	room := w.room("Shared")
+	early := w.subscribe(w.conn, state.KindMessage, room)
+	first := w.post(room, 3, "first")
+	late := w.subscribe(w.conn, state.KindMessage, room)
+	second := w.post(room, 2, "second")
+	p := w.poller(poller.Options{})
+
+	calls := w.calls(w.alice.Token)
+	require.NoError(t, p.Tick(w.ctx))
+	assert.Equal(t, calls+1, w.calls(w.alice.Token))
+	w.deliver()
+	assert.Equal(t, append(append([]string{}, first...), second...), w.sink.accepted()[early.ID])
+	assert.Equal(t, second, w.sink.accepted()[late.ID], "the later subscriber starts at its own baseline")
+	assert.Equal(t, w.subscription(early.ID).Cursor, w.subscription(late.ID).Cursor, "both now stand at the newest message")
+}
+
+func TestABacklogLargerThanOneReadDrainsInOrderOverTicks(t *testing.T) {
+	w := newWorld(t)
+	room := w.room("Flood")
+	a := w.subscribe(w.conn, state.KindMessage, room)
+	b := w.subscribe(w.conn, state.KindMessage, room)
+	ids := w.post(room, 25, "flood")
+	p := w.poller(poller.Options{ReadLimit: 10})
+	for i := 0; i < 4; i++ {
+		require.NoError(t, p.Tick(w.ctx))
+	}
+	w.deliver()
+	assert.Equal(t, ids, w.sink.accepted()[a.ID])
+	assert.Equal(t, ids, w.sink.accepted()[b.ID])
+}
+
+func TestATokenHipChatRejectsPausesItsSubscriptions(t *testing.T) {
+	w := newWorld(t)
+	bob := w.person("Bob Example", "bob")
+	bobConn := connector.NewConnection(bob.Token, w.hipchat)
+	room := w.room("Shared")
+	aliceSubs := []state.Subscription{w.subscribe(w.conn, state.KindMessage, room), w.subscribe(w.conn, state.KindRoom, "")}
+	bobSub := w.subscribe(bobConn, state.KindMessage, room)
+	p := w.poller(poller.Options{})
+
+	require.NoError(t, w.sim.Do(w.ctx, "DELETE", "/v2/oauth/token/"+w.alice.Token, w.alice.Token, nil, nil))
+	msg, err := w.sim.PostMessage(w.ctx, bob.Token, room, "from bob")
+	require.NoError(t, err)
+
+	err = p.Tick(w.ctx)
+	require.Error(t, err)
+	assert.Equal(t, connector.KindTokenRejected, connector.KindOf(err))
+	for _, sub := range aliceSubs {
+		got := w.subscription(sub.ID)
+		assert.Equal(t, state.StatusPaused, got.Status)
+		assert.Regexp(t, `^HipChat rejected the token \(401\) at \d{4}-\d\d-\d\dT`, got.StatusReason)
+	}
+	assert.Contains(t, w.logs.String(), "subscriptions are paused")
+
+	calls := w.calls(w.alice.Token)
+	require.NoError(t, p.Tick(w.ctx), "a paused connection is not polled")
+	assert.Equal(t, calls, w.calls(w.alice.Token), "no hammering with a rejected token")
+
+	w.deliver()
+	assert.Equal(t, []string{msg}, w.sink.accepted()[bobSub.ID], "another connection is not affected")
+}
+
+// panickySource panics when room is read, and reads the rest through the real client.
+type panickySource struct {
+	triggers.Source
+	room string
+}
+
+func (p panickySource) LatestHistory(ctx context.Context, conn connector.Connection, room, notBefore string, max int) ([]connector.Message, error) {
+	if room == p.room {
+		panic("a bug in one feed")
+	}
+	return p.Source.LatestHistory(ctx, conn, room, notBefore, max)
+}
+
+func TestAPanicInOneFeedDoesNotStopTheOthers(t *testing.T) {
+	w := newWorld(t)
+	bad, good := w.room("Bad"), w.room("Good")
+	badSub := w.subscribe(w.conn, state.KindMessage, bad)
+	goodSub := w.subscribe(w.conn, state.KindMessage, good)
+	w.post(bad, 2, "lost?")
+	ids := w.post(good, 2, "fine")
+	w.source = panickySource{Source: w.client, room: bad}
+	p := w.poller(poller.Options{})
+
+	err := p.Tick(w.ctx)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "panic: a bug in one feed")
+	assert.Contains(t, w.logs.String(), "reading a feed panicked")
+	w.deliver()
+	assert.Equal(t, ids, w.sink.accepted()[goodSub.ID])
+	assert.Equal(t, badSub.Cursor, w.subscription(badSub.ID).Cursor, "the failed feed's cursor did not move")
+
+	w.source = w.client
+	require.NoError(t, w.poller(poller.Options{}).Tick(w.ctx))
+	w.deliver()
+	assert.Len(t, w.sink.accepted()[badSub.ID], 2, "the next tick catches up")
+}
+
+// failingSource fails every read with err.
+type failingSource struct {
+	triggers.Source
+	err error
+}
+
+func (f failingSource) LatestHistory(context.Context, connector.Connection, string, string, int) ([]connector.Message, error) {
+	return nil, f.err
+}
+
+func TestOtherHipChatErrorsAreRetriedNextTick(t *testing.T) {
+	w := newWorld(t)
+	room := w.room("Flaky")
+	sub := w.subscribe(w.conn, state.KindMessage, room)
+	ids := w.post(room, 2, "later")
+	w.source = failingSource{Source: w.client, err: &connector.Error{Kind: connector.KindUnavailable, Status: 503}}
+	err := w.poller(poller.Options{}).Tick(w.ctx)
+	require.Error(t, err)
+	assert.Equal(t, state.StatusActive, w.subscription(sub.ID).Status, "not paused")
+	assert.Contains(t, w.logs.String(), "trying again next tick")
+
+	w.source = w.client
+	require.NoError(t, w.poller(poller.Options{}).Tick(w.ctx))
+	w.deliver()
+	assert.Equal(t, ids, w.sink.accepted()[sub.ID])
+}
+
+func TestCatchUpBoundSkipsTheFloodAndSaysSo(t *testing.T) {
+	t.Run("max age", func(t *testing.T) {
+		w := newWorld(t)
+		room := w.room("Downtime")
+		sub := w.subscribe(w.conn, state.KindMessage, room)
+		w.post(room, 4, "old")
+		w.clock.Advance(3 * time.Hour)
+		fresh := w.post(room, 2, "fresh")
+		p := w.poller(poller.Options{CatchUp: poller.CatchUp{MaxAge: time.Hour}})
+		require.NoError(t, p.Tick(w.ctx))
+		w.deliver()
+		assert.Equal(t, fresh, w.sink.accepted()[sub.ID])
+		got := w.sink.requests()
+		require.Len(t, got, 2)
+		assert.Equal(t, "catch-up bound skipped 4 earlier events (4 older than 1h0m0s)", got[0].CatchUp)
+		assert.Empty(t, got[1].CatchUp)
+		assert.Contains(t, w.logs.String(), "catch-up bound skipped events")
+
+		dl, err := w.store.Delivery(sub.ID, got[0].WebhookID)
+		require.NoError(t, err)
+		assert.Equal(t, got[0].CatchUp, dl.CatchUpNote, "the delivery log shows the note too")
+	})
+	t.Run("max events", func(t *testing.T) {
+		w := newWorld(t)
+		room := w.room("Flood")
+		sub := w.subscribe(w.conn, state.KindMessage, room)
+		ids := w.post(room, 10, "flood")
+		p := w.poller(poller.Options{CatchUp: poller.CatchUp{MaxEvents: 3}})
+		require.NoError(t, p.Tick(w.ctx))
+		w.deliver()
+		assert.Equal(t, ids[7:], w.sink.accepted()[sub.ID], "the newest three")
+		assert.Equal(t, "catch-up bound skipped 7 earlier events (7 beyond the newest 3 of one poll)", w.sink.requests()[0].CatchUp)
+
+		// The skipped ones are passed for good.
+		require.NoError(t, p.Tick(w.ctx))
+		w.deliver()
+		assert.Len(t, w.sink.requests(), 3)
+	})
+}
+
+func TestGoneDisablesAndExhaustedDeadLettersEndToEnd(t *testing.T) {
+	w := newWorld(t)
+	room := w.room("Ends")
+	gone := newSink(t, func(int, *http.Request) int { return http.StatusGone })
+	broken := newSink(t, func(int, *http.Request) int { return http.StatusInternalServerError })
+	goneSub := w.subscribe(w.conn, state.KindMessage, room)
+	brokenSub := w.subscribe(w.conn, state.KindMessage, room)
+	// Point the two subscriptions at their sinks.
+	for _, s := range []struct {
+		sub  *state.Subscription
+		sink *sink
+	}{{&goneSub, gone}, {&brokenSub, broken}} {
+		require.NoError(t, w.store.DeleteSubscription(s.sub.ID))
+		*s.sub = addSubscription(t, w.store, w.conn, state.KindMessage, room, s.sink.url(), s.sub.Cursor)
+		s.sink.trust(*s.sub)
+	}
+	p := w.poller(poller.Options{})
+	w.post(room, 1, "one")
+	require.NoError(t, p.Tick(w.ctx))
+	w.deliver()
+	for _, delay := range poller.DefaultRetrySchedule {
+		w.clock.Advance(delay)
+		w.deliver()
+	}
+
+	assert.Len(t, gone.requests(), 1)
+	assert.Equal(t, state.StatusDisabled, w.subscription(goneSub.ID).Status)
+	assert.Len(t, broken.requests(), 8)
+	got := w.subscription(brokenSub.ID)
+	assert.Equal(t, state.StatusActive, got.Status)
+	assert.Equal(t, 1, got.Health.DeadLettered)
+	log, err := w.store.Deliveries(brokenSub.ID, 0)
+	require.NoError(t, err)
+	require.Len(t, log, 1)
+	assert.Equal(t, state.DeliveryDead, log[0].Status)
+
+	// A disabled subscription is no longer polled either.
+	w.post(room, 1, "two")
+	require.NoError(t, p.Tick(w.ctx))
+	w.deliver()
+	assert.Len(t, gone.requests(), 1)
+}
+
+func TestNewValidatesOptions(t *testing.T) {
+	w := newWorld(t)
+	for name, opts := range map[string]poller.Options{
+		"no store":          {Source: w.client},
+		"no source":         {Store: w.store},
+		"bad schedule":      {Store: w.store, Source: w.client, Schedule: "every minute"},
+		"read limit":        {Store: w.store, Source: w.client, ReadLimit: 1001},
+		"negative catch-up": {Store: w.store, Source: w.client, CatchUp: poller.CatchUp{MaxAge: -time.Second}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := poller.New(opts)
+			assert.Error(t, err)
+		})
+	}
+	assert.NoError(t, poller.ValidateSchedule("@every 1s"))
+	assert.NoError(t, poller.ValidateSchedule("*/5 * * * *"))
+	assert.Error(t, poller.ValidateSchedule("@every"))
+}
+
+func TestRunStopsWhenTheContextEnds(t *testing.T) {
+	w := newWorld(t)
+	p := w.poller(poller.Options{Schedule: "@every 1h"})
+	ctx, cancel := context.WithCancel(w.ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	cancel()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+}
