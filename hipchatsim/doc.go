@@ -29,8 +29,8 @@
 //
 // # Tokens
 //
-//   - The admin token (Options.AdminToken, or random): a personal token of user 1, the group admin,
-//     with every scope.
+//   - The admin token (Options.AdminToken, or random): a personal token of user 1, the group admin
+//     ("Group Admin", admin@example.com, @admin), with every scope.
 //   - POST /v2/user with a password, then POST /v2/oauth/token grant_type=password (username = the
 //     email or @mention, password, optional space-separated scope): a user token.
 //   - grant_type=personal: with the same credentials, or with a group admin's Bearer token and
