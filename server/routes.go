@@ -4,6 +4,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/hipchat-connector/hipchat-connector/actions"
+	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
 // routes lists every route of the connector. Besides the four service routes, each route is one
@@ -23,4 +24,9 @@ func (s *Server) routes(r *gin.Engine) {
 	op.PUT("/rooms/:roomId/members/:userId", actions.AddUserToRoom(s.client))
 	op.POST("/rooms/:roomId/messages", actions.PostMessage(s.client))
 	op.GET("/users/:userId", actions.GetUserByID(s.client))
+
+	// Polling triggers (the Logic Apps polling protocol).
+	op.GET("/triggers/rooms/:roomId/messages", triggers.HandleMessagePoll(s.polling, triggers.KindMessage, s.PublicURL))
+	op.GET("/triggers/rooms/:roomId/files", triggers.HandleMessagePoll(s.polling, triggers.KindFile, s.PublicURL))
+	op.GET("/triggers/rooms", triggers.HandleRoomPoll(s.polling, s.PublicURL))
 }

@@ -13,9 +13,6 @@ import (
 // pendingOperations are the operations of the definition that no route serves yet. This is the one
 // place that lists them: remove an id when its handler lands in routes.go.
 var pendingOperations = map[string]bool{
-	"OnNewMessage":        true,
-	"OnNewFile":           true,
-	"OnNewRoom":           true,
 	"OnNewMessageWebhook": true,
 	"OnNewFileWebhook":    true,
 	"OnNewRoomWebhook":    true,

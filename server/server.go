@@ -17,6 +17,7 @@ import (
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/swagger"
+	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
 // Deps are the parts the server uses but does not own.
@@ -24,6 +25,9 @@ type Deps struct {
 	// Client calls HipChat for the actions. Nil means a client with default options and a limiter on
 	// Options.Clock whose upstream calls are counted in /metrics (a given client's are not).
 	Client *connector.Client
+	// StateKey signs the state of the polling triggers (the database's server key, so states survive
+	// restarts). Nil means a random key for this process only: states then die with it.
+	StateKey []byte
 }
 
 // Server is the connector's HTTP API. Create it with New, bind with Listen, serve with Run.
@@ -34,6 +38,7 @@ type Server struct {
 	engine     *gin.Engine
 	http       *http.Server
 	definition definitionHandler
+	polling    *triggers.Polling
 
 	listener  net.Listener
 	publicURL string
@@ -60,6 +65,11 @@ func New(opts Options, deps Deps) (*Server, error) {
 			Now:        opts.Clock,
 		})
 	}
+	polling, err := newPolling(s.client, deps.StateKey)
+	if err != nil {
+		return nil, err
+	}
+	s.polling = polling
 	if opts.PublicURL != "" {
 		if err := s.setPublicURL(opts.PublicURL); err != nil {
 			return nil, err

@@ -17,8 +17,9 @@ const codeInvalidState = "invalid_state"
 
 // HandleMessagePoll serves OnNewMessage (kind KindMessage) or OnNewFile (KindFile) at
 // /triggers/rooms/{roomId}/…: 202 + baseline on the first poll, 200 + items when new ones arrived,
-// 202 when nothing did; Location carries the next state, Retry-After says when to come back.
-func HandleMessagePoll(p *Polling, kind Kind, publicURL string) gin.HandlerFunc {
+// 202 when nothing did; Location (on publicURL, read per request since it is known only once the
+// server is bound) carries the next state, Retry-After says when to come back.
+func HandleMessagePoll(p *Polling, kind Kind, publicURL func() string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		conn, _ := httpapi.Connection(c)
 		room := strings.TrimSpace(c.Param("roomId"))
@@ -31,12 +32,12 @@ func HandleMessagePoll(p *Polling, kind Kind, publicURL string) gin.HandlerFunc 
 			httpapi.WriteError(c, pollError(err, httpapi.SubjectRoom))
 			return
 		}
-		writePoll(c, publicURL, poll)
+		writePoll(c, publicURL(), poll)
 	}
 }
 
 // HandleRoomPoll serves OnNewRoom at /triggers/rooms, with the protocol of HandleMessagePoll.
-func HandleRoomPoll(p *Polling, publicURL string) gin.HandlerFunc {
+func HandleRoomPoll(p *Polling, publicURL func() string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		conn, _ := httpapi.Connection(c)
 		poll, err := p.Rooms(c.Request.Context(), conn, c.Query("state"))
@@ -44,7 +45,7 @@ func HandleRoomPoll(p *Polling, publicURL string) gin.HandlerFunc {
 			httpapi.WriteError(c, pollError(err, httpapi.SubjectUnknown))
 			return
 		}
-		writePoll(c, publicURL, poll)
+		writePoll(c, publicURL(), poll)
 	}
 }
 

@@ -25,6 +25,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	publicURL := fs.String("public-url", "", "`URL` where workflow engines reach the connector: host of /swagger.json and base of every Location (default http://<addr>)")
 	pollSchedule := fs.String("poll-schedule", def.PollSchedule, "robfig/cron `spec` of the poller's ticks")
 	allowPrivate := fs.Bool("allow-private-callbacks", def.AllowPrivateCallbacks, "allow callback URLs on loopback and private networks")
+	keyFile := fs.String("key-file", "", "`path` of the key that seals tokens and secrets in the database (default <db>.key, created on first start; "+keyEnv+" holds the key itself instead)")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
@@ -39,7 +40,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	opts.AllowPrivateCallbacks = *allowPrivate
 	opts.Logger = logger
 
-	srv, err := server.New(opts, server.Deps{})
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	store, err := openStore(opts.DBPath, *keyFile, getenv)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	srv, err := server.New(opts, server.Deps{StateKey: store.ServerKey()})
 	if err != nil {
 		return err
 	}

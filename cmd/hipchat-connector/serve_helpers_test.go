@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -193,6 +194,8 @@ type connectorUnderTest struct {
 	Logs   *lockedBuffer // stderr: the JSON log
 	http   *http.Client
 	tb     testing.TB
+	// Stop shuts the program down (as SIGTERM would) and waits for it; the test's cleanup calls it too.
+	Stop func()
 }
 
 // startConnector runs `hipchat-connector serve -addr 127.0.0.1:0 -hipchat-url hipchatURL args...`
@@ -207,19 +210,23 @@ func startConnector(tb testing.TB, hipchatURL string, args ...string) *connector
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	argv := append([]string{"serve", "-addr", "127.0.0.1:0", "-hipchat-url", hipchatURL}, args...)
+	argv := append([]string{"serve", "-addr", "127.0.0.1:0", "-hipchat-url", hipchatURL, "-db", filepath.Join(tb.TempDir(), "connector.db")}, args...)
 	go func() { done <- run(ctx, argv, func(string) string { return "" }, c.Stdout, c.Logs) }()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				tb.Errorf("serve returned %v", err)
+	var stopOnce sync.Once
+	c.Stop = func() {
+		stopOnce.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					tb.Errorf("serve returned %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				tb.Errorf("serve did not stop")
 			}
-		case <-time.After(30 * time.Second):
-			tb.Errorf("serve did not stop")
-		}
-	})
+		})
+	}
+	tb.Cleanup(c.Stop)
 
 	deadline := time.Now().Add(10 * time.Second)
 	for c.URL == "" {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -336,7 +337,7 @@ func TestServeFinishesRequestsInFlightOnShutdown(t *testing.T) {
 	ctx, cancel := contextWithCancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-hipchat-url", w.sim.URL}, func(string) string { return "" }, &stdout, &stderr)
+		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-hipchat-url", w.sim.URL, "-db", filepath.Join(t.TempDir(), "connector.db")}, func(string) string { return "" }, &stdout, &stderr)
 	}()
 	base := waitListening(t, &stdout)
 
@@ -368,7 +369,8 @@ func TestServeFlags(t *testing.T) {
 		ctx, cancel := contextWithCancel()
 		done := make(chan error, 1)
 		env := map[string]string{"HIPCHAT_CONNECTOR_ADDR": "127.0.0.1:0", "HIPCHAT_CONNECTOR_HIPCHAT_URL": sim.URL,
-			"HIPCHAT_CONNECTOR_PUBLIC_URL": "https://env.example.com", "HIPCHAT_CONNECTOR_POLL_SCHEDULE": "@every 30s"}
+			"HIPCHAT_CONNECTOR_PUBLIC_URL": "https://env.example.com", "HIPCHAT_CONNECTOR_POLL_SCHEDULE": "@every 30s",
+			"HIPCHAT_CONNECTOR_DB": filepath.Join(t.TempDir(), "env.db")}
 		go func() { done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, &stdout, &stderr) }()
 		base := waitListening(t, &stdout)
 		resp, err := http.Get(base + "/swagger.json")
@@ -398,7 +400,7 @@ func TestServeFlags(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			err := run(t.Context(), append([]string{"serve", "-addr", "127.0.0.1:0"}, tc.args...), func(string) string { return "" }, &stdout, &stderr)
+			err := run(t.Context(), append([]string{"serve", "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "connector.db")}, tc.args...), func(string) string { return "" }, &stdout, &stderr)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 			assert.NotContains(t, stdout.String(), "listening on", "nothing was served")
