@@ -1,0 +1,140 @@
+package subscriptions
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/server/httpapi"
+	"github.com/hipchat-connector/hipchat-connector/state"
+)
+
+// Limits of ListDeliveries' limit parameter.
+const (
+	defaultDeliveryLimit = 100
+	maxDeliveryLimit     = 1000
+)
+
+// TestEventType is the type of the events SendTestEvent queues.
+const TestEventType = "test"
+
+// ListDeliveries handles GET /subscriptions/{subscriptionId}/deliveries (ListDeliveries): the
+// subscription's deliveries, newest first, pending, delivered and dead, each with its attempts; at
+// most limit (query, 1–1000, default 100). Errors: 404 subscription_not_found; 400 invalid_field for
+// a bad limit.
+func ListDeliveries(d Deps) gin.HandlerFunc {
+	return handler(func(c *gin.Context, conn connector.Connection) error {
+		sub, err := d.owned(c, conn)
+		if err != nil {
+			return err
+		}
+		limit := defaultDeliveryLimit
+		if raw := strings.TrimSpace(c.Query("limit")); raw != "" {
+			limit, err = strconv.Atoi(raw)
+			if err != nil || limit < 1 || limit > maxDeliveryLimit {
+				return httpapi.InvalidField("limit", httpapi.CodeInvalidField, "limit must be a whole number from 1 to 1000")
+			}
+		}
+		log, err := d.Store.Deliveries(sub.ID, limit)
+		if errors.Is(err, state.ErrNotFound) {
+			return subscriptionNotFound()
+		}
+		if err != nil {
+			return err
+		}
+		list := DeliveryList{Items: make([]Delivery, len(log))}
+		for i, dl := range log {
+			list.Items[i] = showDelivery(dl)
+		}
+		c.JSON(http.StatusOK, list)
+		return nil
+	})
+}
+
+// Resend handles POST /subscriptions/{subscriptionId}/deliveries/{deliveryId}/resend
+// (ResendDelivery): a delivered or dead delivery is queued again at the end of the subscription's
+// queue, with the same webhook-id, and answered 202 with the delivery. Errors: 404
+// subscription_not_found, 404 delivery_not_found, 409 delivery_pending (it is still queued), 409
+// subscription_inactive (a paused or disabled subscription sends nothing).
+func Resend(d Deps) gin.HandlerFunc {
+	return handler(func(c *gin.Context, conn connector.Connection) error {
+		sub, err := d.owned(c, conn)
+		if err != nil {
+			return err
+		}
+		if sub.Status != state.StatusActive {
+			return inactive(sub)
+		}
+		dl, err := d.Store.Resend(sub.ID, strings.TrimSpace(c.Param("deliveryId")))
+		switch {
+		case errors.Is(err, state.ErrAlreadyPending):
+			return &httpapi.Error{Status: http.StatusConflict, Code: CodeDeliveryPending, Field: "deliveryId",
+				Message: "the delivery is still pending; its next attempt is on its way"}
+		case errors.Is(err, state.ErrNotFound):
+			return &httpapi.Error{Status: http.StatusNotFound, Code: CodeDeliveryNotFound, Field: "deliveryId",
+				Message: "no such delivery for this subscription"}
+		case err != nil:
+			return err
+		}
+		d.nudge()
+		c.JSON(http.StatusAccepted, showDelivery(dl))
+		return nil
+	})
+}
+
+// testEvent is the body of a test delivery.
+type testEvent struct {
+	ID             string    `json:"id"`
+	Type           string    `json:"type"`
+	SubscriptionID string    `json:"subscription_id"`
+	Message        string    `json:"message"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// SendTest handles POST /subscriptions/{subscriptionId}/test (SendTestEvent): it queues a signed
+// event of type "test" through the outbox like any other (same headers, retries and delivery log)
+// and answers 202 with the delivery. Errors: 404 subscription_not_found, 409 subscription_inactive.
+func SendTest(d Deps) gin.HandlerFunc {
+	return handler(func(c *gin.Context, conn connector.Connection) error {
+		sub, err := d.owned(c, conn)
+		if err != nil {
+			return err
+		}
+		if sub.Status != state.StatusActive {
+			return inactive(sub)
+		}
+		event := testEvent{
+			ID: "test_" + uuid.NewString(), Type: TestEventType, SubscriptionID: sub.ID,
+			Message:   "A test event from hipchat-connector: verify its signature with your subscription's secret.",
+			CreatedAt: time.Now().UTC(),
+		}
+		payload, err := json.Marshal(event)
+		if err != nil {
+			return err
+		}
+		err = d.Store.CommitFeed([]state.CursorAdvance{{SubscriptionID: sub.ID, Events: []state.Event{
+			{ID: event.ID, Type: TestEventType, Payload: payload},
+		}}})
+		if err != nil {
+			return err
+		}
+		dl, err := d.Store.Delivery(sub.ID, state.DeliveryID(sub.ID, event.ID))
+		if errors.Is(err, state.ErrNotFound) {
+			// The subscription was paused, disabled or deleted in between: CommitFeed skipped it.
+			return subscriptionNotFound()
+		}
+		if err != nil {
+			return err
+		}
+		d.nudge()
+		c.JSON(http.StatusAccepted, showDelivery(dl))
+		return nil
+	})
+}
