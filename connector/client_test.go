@@ -1,0 +1,196 @@
+package connector_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
+	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
+)
+
+// upstream is the emulator over real HTTP with one person, as a connector would meet HipChat.
+type upstream struct {
+	url   string
+	sim   *simclient.Client
+	admin string
+	ann   simclient.Person
+}
+
+func startUpstream(t *testing.T, opts hipchatsim.Options) *upstream {
+	t.Helper()
+	emu, err := hipchatsim.New(opts)
+	require.NoError(t, err)
+	ts := httptest.NewServer(emu)
+	t.Cleanup(ts.Close)
+	u := &upstream{url: ts.URL, sim: simclient.New(ts.URL), admin: emu.AdminToken()}
+	u.ann, err = u.sim.NewPerson(context.Background(), u.admin, "Ann Example", "ann")
+	require.NoError(t, err)
+	return u
+}
+
+func (u *upstream) calls(t *testing.T, token string) int {
+	t.Helper()
+	c, err := u.sim.CallsOf(context.Background(), token)
+	require.NoError(t, err)
+	return c.Total
+}
+
+func newClient(opts connector.ClientOptions) *connector.Client {
+	if opts.Limiter == nil {
+		opts.Limiter = connector.NewLimiter(connector.LimiterOptions{Limit: 1 << 20})
+	}
+	return connector.NewClient(opts)
+}
+
+func TestClientFollowsEveryPageUpToItsCap(t *testing.T) {
+	up := startUpstream(t, hipchatsim.Options{})
+	ctx := context.Background()
+	for i := 0; i < 23; i++ {
+		_, err := up.sim.CreateRoom(ctx, up.ann.Token, "Room "+strconv.Itoa(i), "public")
+		require.NoError(t, err)
+	}
+	conn := connector.NewConnection(up.ann.Token, up.url)
+
+	rooms, err := newClient(connector.ClientOptions{PageSize: 5}).ListRooms(ctx, conn, false)
+	require.NoError(t, err)
+	require.Len(t, rooms, 23)
+	for i, r := range rooms {
+		assert.Equal(t, "Room "+strconv.Itoa(i), r.Name)
+	}
+
+	_, err = newClient(connector.ClientOptions{PageSize: 5, MaxPages: 3}).ListRooms(ctx, conn, false)
+	assert.Equal(t, connector.KindUnavailable, connector.KindOf(err), "a listing past the page cap fails instead of truncating")
+}
+
+func TestClientRetriesIdempotentCallsOnceAndPostsNever(t *testing.T) {
+	up := startUpstream(t, hipchatsim.Options{})
+	ctx := context.Background()
+	room, err := up.sim.CreateRoom(ctx, up.ann.Token, "Ops", "public")
+	require.NoError(t, err)
+	conn := connector.NewConnection(up.ann.Token, up.url)
+	client := newClient(connector.ClientOptions{})
+	require.NoError(t, up.sim.InjectFault(ctx, simclient.Fault{TokenSHA256: simclient.TokenSHA256(up.ann.Token), Status: 503, Rate: 1}))
+
+	before := up.calls(t, up.ann.Token)
+	_, err = client.GetUser(ctx, conn, "@ann")
+	assert.Equal(t, connector.KindUnavailable, connector.KindOf(err))
+	assert.Equal(t, 2, up.calls(t, up.ann.Token)-before, "a GET is retried once")
+
+	before = up.calls(t, up.ann.Token)
+	_, err = client.PostMessage(ctx, conn, strconv.Itoa(room), "hello")
+	assert.Equal(t, connector.KindUnavailable, connector.KindOf(err))
+	assert.Equal(t, 1, up.calls(t, up.ann.Token)-before, "a POST is never retried blindly")
+}
+
+func TestClientMapsHipChatErrors(t *testing.T) {
+	up := startUpstream(t, hipchatsim.Options{})
+	ctx := context.Background()
+	client := newClient(connector.ClientOptions{})
+	room, err := up.sim.CreateRoom(ctx, up.ann.Token, "Public", "public")
+	require.NoError(t, err)
+	limited, err := up.sim.PasswordToken(ctx, up.ann.Email, up.ann.Password, "send_message")
+	require.NoError(t, err)
+
+	cases := map[string]struct {
+		call func() error
+		kind connector.Kind
+		text string
+	}{
+		"unknown token": {func() error {
+			_, err := client.GetUser(ctx, connector.NewConnection("not-a-token", up.url), "@ann")
+			return err
+		}, connector.KindTokenRejected, "Invalid OAuth session"},
+		"missing scope": {func() error {
+			_, err := client.GetUser(ctx, connector.NewConnection(limited, up.url), "@ann")
+			return err
+		}, connector.KindScopeMissing, "view_group"},
+		"unknown user": {func() error {
+			_, err := client.GetUser(ctx, connector.NewConnection(up.ann.Token, up.url), "nobody@example.com")
+			return err
+		}, connector.KindNotFound, "not found"},
+		"HipChat's 400 message kept": {func() error {
+			_, err := client.ListMembers(ctx, connector.NewConnection(up.ann.Token, up.url), strconv.Itoa(room))
+			return err
+		}, connector.KindBadRequest, "private rooms"},
+		"unreachable": {func() error {
+			_, err := client.GetUser(ctx, connector.NewConnection(up.ann.Token, "http://127.0.0.1:1"), "@ann")
+			return err
+		}, connector.KindUnavailable, "could not be reached"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := tc.call()
+			var e *connector.Error
+			require.True(t, errors.As(err, &e), "got %v", err)
+			assert.Equal(t, tc.kind, e.Kind)
+			assert.Contains(t, e.Message, tc.text)
+		})
+	}
+}
+
+func TestClientObeysHipChatsOwnBudget(t *testing.T) {
+	up := startUpstream(t, hipchatsim.Options{UserRateLimit: 3})
+	ctx := context.Background()
+	conn := connector.NewConnection(up.ann.Token, up.url)
+	client := newClient(connector.ClientOptions{})
+	spent := up.calls(t, up.ann.Token) // making the person's token used none of its calls
+	for i := spent; i < 3; i++ {
+		_, err := client.GetUser(ctx, conn, "@ann")
+		require.NoError(t, err)
+	}
+	before := up.calls(t, up.ann.Token)
+	_, err := client.GetUser(ctx, conn, "@ann")
+	var e *connector.Error
+	require.True(t, errors.As(err, &e))
+	assert.Equal(t, connector.KindRateLimited, e.Kind)
+	assert.True(t, e.Local, "once X-Ratelimit-Remaining says 0, the connector waits for the reset itself")
+	assert.Greater(t, e.RetryAfter, time.Duration(0))
+	assert.Equal(t, before, up.calls(t, up.ann.Token), "no call was sent")
+}
+
+func TestClientSendsTheTokenOnlyInTheAuthorizationHeaderAndNeverOffTheServer(t *testing.T) {
+	var leaked atomic.Bool
+	var hits atomic.Int32
+	var ts *httptest.Server
+	ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		if strings.Contains(r.URL.String(), "secret-token") {
+			leaked.Store(true)
+		}
+		assert.Equal(t, "Bearer secret-token", r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json")
+		// A next link that leaves the server must not be followed with the token.
+		_, _ = w.Write([]byte(`{"items":[{"id":1,"name":"A"}],"startIndex":0,"maxResults":1000,"links":{"self":"x","next":"http://elsewhere.example/v2/room?start-index=1"}}`))
+	}))
+	defer ts.Close()
+	_, err := newClient(connector.ClientOptions{}).ListRooms(context.Background(), connector.NewConnection("secret-token", ts.URL), false)
+	assert.Error(t, err)
+	assert.False(t, leaked.Load())
+	assert.Equal(t, int32(1), hits.Load())
+}
+
+func TestConnectionNeverPrintsItsToken(t *testing.T) {
+	conn := connector.NewConnection("secret-token", "https://api.hipchat.com/")
+	for _, s := range []string{conn.String(), conn.GoString(), conn.LogValue().String()} {
+		assert.NotContains(t, s, "secret-token")
+	}
+	assert.Equal(t, "https://api.hipchat.com", conn.BaseURL)
+	assert.NotEqual(t, conn.ID, connector.NewConnection("secret-token", "https://other.example").ID, "the same token at another HipChat is another connection")
+
+	for header, want := range map[string]string{"Bearer abc": "abc", "bearer abc": "abc", "abc": "abc", "  abc  ": "abc", "Bearer": "", "": "", "Bearer a b": ""} {
+		got, ok := connector.TokenFromAuthorization(header)
+		assert.Equal(t, want, got, header)
+		assert.Equal(t, want != "", ok, header)
+	}
+}
