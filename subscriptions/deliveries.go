@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,33 +15,22 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/state"
 )
 
-// Limits of ListDeliveries' limit parameter.
-const (
-	defaultDeliveryLimit = 100
-	maxDeliveryLimit     = 1000
-)
+// deliveryListLength is how many deliveries ListDeliveries shows, the newest.
+const deliveryListLength = 100
 
 // TestEventType is the type of the events SendTestEvent queues.
 const TestEventType = "test"
 
 // ListDeliveries handles GET /subscriptions/{subscriptionId}/deliveries (ListDeliveries): the
-// subscription's deliveries, newest first, pending, delivered and dead, each with its attempts; at
-// most limit (query, 1–1000, default 100). Errors: 404 subscription_not_found; 400 invalid_field for
-// a bad limit.
+// subscription's 100 newest deliveries, newest first, pending, delivered and dead, each with its
+// attempts. Errors: 404 subscription_not_found.
 func ListDeliveries(d Deps) gin.HandlerFunc {
 	return handler(func(c *gin.Context, conn connector.Connection) error {
 		sub, err := d.owned(c, conn)
 		if err != nil {
 			return err
 		}
-		limit := defaultDeliveryLimit
-		if raw := strings.TrimSpace(c.Query("limit")); raw != "" {
-			limit, err = strconv.Atoi(raw)
-			if err != nil || limit < 1 || limit > maxDeliveryLimit {
-				return httpapi.InvalidField("limit", httpapi.CodeInvalidField, "limit must be a whole number from 1 to 1000")
-			}
-		}
-		log, err := d.Store.Deliveries(sub.ID, limit)
+		log, err := d.Store.Deliveries(sub.ID, deliveryListLength)
 		if errors.Is(err, state.ErrNotFound) {
 			return subscriptionNotFound()
 		}

@@ -265,12 +265,9 @@ func TestDeliveriesResendAndTestEvent(t *testing.T) {
 	assert.NoError(t, last.Verified, "the test event is signed like any other")
 	assert.Contains(t, string(last.Body), `"type":"test"`)
 
-	limited := e.call("GET", "/subscriptions/"+sub.ID+"/deliveries?limit=1", e.alice.Token, nil)
-	limited.json(t, &list)
-	assert.Len(t, list.Items, 1)
+	e.call("GET", "/subscriptions/"+sub.ID+"/deliveries", e.alice.Token, nil).json(t, &list)
+	require.Len(t, list.Items, 2)
 	assert.Equal(t, testDelivery.ID, list.Items[0].ID, "newest first")
-	bad := e.call("GET", "/subscriptions/"+sub.ID+"/deliveries?limit=0", e.alice.Token, nil)
-	assert.Equal(t, http.StatusBadRequest, bad.Status)
 }
 
 func TestResendAndTestNeedAnActiveSubscription(t *testing.T) {
