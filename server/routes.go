@@ -4,6 +4,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/hipchat-connector/hipchat-connector/actions"
+	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/subscriptions"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
@@ -29,4 +31,15 @@ func (s *Server) routes(r *gin.Engine) {
 	op.GET("/triggers/rooms/:roomId/messages", triggers.HandleMessagePoll(s.polling, triggers.KindMessage, s.PublicURL))
 	op.GET("/triggers/rooms/:roomId/files", triggers.HandleMessagePoll(s.polling, triggers.KindFile, s.PublicURL))
 	op.GET("/triggers/rooms", triggers.HandleRoomPoll(s.polling, s.PublicURL))
+
+	// Callback subscriptions (webhook triggers) and their management.
+	op.POST("/subscriptions/rooms/:roomId/messages", subscriptions.Subscribe(s.subs, state.KindMessage))
+	op.POST("/subscriptions/rooms/:roomId/files", subscriptions.Subscribe(s.subs, state.KindFile))
+	op.POST("/subscriptions/rooms", subscriptions.Subscribe(s.subs, state.KindRoom))
+	op.GET("/subscriptions", subscriptions.List(s.subs))
+	op.GET("/subscriptions/:subscriptionId", subscriptions.Get(s.subs))
+	op.DELETE("/subscriptions/:subscriptionId", subscriptions.Delete(s.subs))
+	op.GET("/subscriptions/:subscriptionId/deliveries", subscriptions.ListDeliveries(s.subs))
+	op.POST("/subscriptions/:subscriptionId/deliveries/:deliveryId/resend", subscriptions.Resend(s.subs))
+	op.POST("/subscriptions/:subscriptionId/test", subscriptions.SendTest(s.subs))
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/subscriptions"
 	"github.com/hipchat-connector/hipchat-connector/swagger"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
@@ -28,6 +30,12 @@ type Deps struct {
 	// StateKey signs the state of the polling triggers (the database's server key, so states survive
 	// restarts). Nil means a random key for this process only: states then die with it.
 	StateKey []byte
+	// Store holds callback subscriptions and their outbox. Nil answers their operations 503
+	// not_ready.
+	Store *state.Store
+	// Nudge wakes the delivery worker when a test event or a resend is queued (Deliverer.Nudge).
+	// Optional: without it the worker finds them on its next interval.
+	Nudge func()
 }
 
 // Server is the connector's HTTP API. Create it with New, bind with Listen, serve with Run.
@@ -39,6 +47,7 @@ type Server struct {
 	http       *http.Server
 	definition definitionHandler
 	polling    *triggers.Polling
+	subs       subscriptions.Deps
 
 	listener  net.Listener
 	publicURL string
@@ -70,6 +79,10 @@ func New(opts Options, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.polling = polling
+	s.subs = subscriptions.Deps{
+		Store: deps.Store, Source: s.client, PublicURL: s.PublicURL,
+		AllowPrivateCallbacks: opts.AllowPrivateCallbacks, Nudge: deps.Nudge, Logger: opts.Logger,
+	}
 	if opts.PublicURL != "" {
 		if err := s.setPublicURL(opts.PublicURL); err != nil {
 			return nil, err

@@ -25,7 +25,7 @@ const TestEventType = "test"
 // subscription's 100 newest deliveries, newest first, pending, delivered and dead, each with its
 // attempts. Errors: 404 subscription_not_found.
 func ListDeliveries(d Deps) gin.HandlerFunc {
-	return handler(func(c *gin.Context, conn connector.Connection) error {
+	return d.handler(func(c *gin.Context, conn connector.Connection) error {
 		sub, err := d.owned(c, conn)
 		if err != nil {
 			return err
@@ -52,7 +52,7 @@ func ListDeliveries(d Deps) gin.HandlerFunc {
 // subscription_not_found, 404 delivery_not_found, 409 delivery_pending (it is still queued), 409
 // subscription_inactive (a paused or disabled subscription sends nothing).
 func Resend(d Deps) gin.HandlerFunc {
-	return handler(func(c *gin.Context, conn connector.Connection) error {
+	return d.handler(func(c *gin.Context, conn connector.Connection) error {
 		sub, err := d.owned(c, conn)
 		if err != nil {
 			return err
@@ -90,7 +90,7 @@ type testEvent struct {
 // event of type "test" through the outbox like any other (same headers, retries and delivery log)
 // and answers 202 with the delivery. Errors: 404 subscription_not_found, 409 subscription_inactive.
 func SendTest(d Deps) gin.HandlerFunc {
-	return handler(func(c *gin.Context, conn connector.Connection) error {
+	return d.handler(func(c *gin.Context, conn connector.Connection) error {
 		sub, err := d.owned(c, conn)
 		if err != nil {
 			return err

@@ -54,9 +54,14 @@ func (d Deps) logger() *slog.Logger {
 }
 
 // handler adapts a handler that returns an error to gin: it hands over the request's connection
-// and writes the error with httpapi's one writer.
-func handler(h func(c *gin.Context, conn connector.Connection) error) gin.HandlerFunc {
+// and writes the error with httpapi's one writer. Without a store it answers 503 not_ready.
+func (d Deps) handler(h func(c *gin.Context, conn connector.Connection) error) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if d.Store == nil {
+			httpapi.WriteError(c, &httpapi.Error{Status: http.StatusServiceUnavailable, Code: httpapi.CodeNotReady,
+				Message: "callback subscriptions need the database, which this server was started without"})
+			return
+		}
 		conn, ok := httpapi.Connection(c)
 		if !ok {
 			httpapi.WriteError(c, httpapi.MissingToken())

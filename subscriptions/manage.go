@@ -14,7 +14,7 @@ import (
 // List handles GET /subscriptions (ListSubscriptions): the caller's subscriptions, with status,
 // cursor and health. Errors: 401 without a token; 500 for a storage failure.
 func List(d Deps) gin.HandlerFunc {
-	return handler(func(c *gin.Context, conn connector.Connection) error {
+	return d.handler(func(c *gin.Context, conn connector.Connection) error {
 		subs, err := d.Store.SubscriptionsOf(conn.ID)
 		if err != nil {
 			return err
@@ -32,7 +32,7 @@ func List(d Deps) gin.HandlerFunc {
 // cursor and health; never its token or secret. Errors: 404 subscription_not_found (also for
 // another connection's).
 func Get(d Deps) gin.HandlerFunc {
-	return handler(func(c *gin.Context, conn connector.Connection) error {
+	return d.handler(func(c *gin.Context, conn connector.Connection) error {
 		sub, err := d.owned(c, conn)
 		if err != nil {
 			return err
@@ -48,7 +48,7 @@ func Get(d Deps) gin.HandlerFunc {
 // does another connection's subscription, which is left untouched (answering otherwise would tell
 // the caller that it exists). Errors: 401 without a token; 500 for a storage failure.
 func Delete(d Deps) gin.HandlerFunc {
-	return handler(func(c *gin.Context, conn connector.Connection) error {
+	return d.handler(func(c *gin.Context, conn connector.Connection) error {
 		id := strings.TrimSpace(c.Param("subscriptionId"))
 		sub, err := d.Store.Subscription(id)
 		switch {

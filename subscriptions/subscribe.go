@@ -40,7 +40,7 @@ type subscribeBody struct {
 // absolute http(s) URL, or a loopback, private or link-local target without
 // -allow-private-callbacks); from HipChat 404 room_not_found, 401, 403, 429, 502/504.
 func Subscribe(d Deps, kind string) gin.HandlerFunc {
-	return handler(func(c *gin.Context, conn connector.Connection) error {
+	return d.handler(func(c *gin.Context, conn connector.Connection) error {
 		room := ""
 		if kind != state.KindRoom {
 			room = strings.TrimSpace(c.Param(paramRoomID))

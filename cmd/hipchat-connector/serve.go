@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/server"
 )
 
@@ -25,6 +26,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	publicURL := fs.String("public-url", "", "`URL` where workflow engines reach the connector: host of /swagger.json and base of every Location (default http://<addr>)")
 	pollSchedule := fs.String("poll-schedule", def.PollSchedule, "robfig/cron `spec` of the poller's ticks")
 	allowPrivate := fs.Bool("allow-private-callbacks", def.AllowPrivateCallbacks, "allow callback URLs on loopback and private networks")
+	catchUpAge := fs.Duration("catch-up-max-age", 0, "skip callback events older than this `duration` when the poller reads them, e.g. after a long downtime (0: deliver everything)")
+	catchUpEvents := fs.Int("catch-up-max-events", 0, "deliver at most the newest `n` events per subscription per poll, skipping older ones (0: no bound)")
 	keyFile := fs.String("key-file", "", "`path` of the key that seals tokens and secrets in the database (default <db>.key, created on first start; "+keyEnv+" holds the key itself instead)")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
@@ -49,7 +52,22 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer store.Close()
 
-	srv, err := server.New(opts, server.Deps{StateKey: store.ServerKey()})
+	deliverer, err := poller.NewDeliverer(poller.DelivererOptions{
+		Store: store, AllowPrivateCallbacks: opts.AllowPrivateCallbacks, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(opts, server.Deps{StateKey: store.ServerKey(), Store: store, Nudge: deliverer.Nudge})
+	if err != nil {
+		return err
+	}
+	// The poller calls HipChat through the actions' client: one limiter, so the two share each
+	// connection's budget (background calls wait and leave actions their share).
+	poll, err := poller.New(poller.Options{
+		Store: store, Source: srv.Client(), Schedule: opts.PollSchedule, OnCommit: deliverer.Nudge, Logger: logger,
+		CatchUp: poller.CatchUp{MaxAge: *catchUpAge, MaxEvents: *catchUpEvents},
+	})
 	if err != nil {
 		return err
 	}
@@ -59,8 +77,22 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	logger.Info("starting", "options", opts)
 	fmt.Fprintf(stdout, "listening on http://%s\n", srv.Addr())
 
-	// Every long-lived part runs here; the first to fail stops the others.
+	// Every long-lived part runs here; the first to fail stops the others. They stop in order:
+	// HTTP first (no new subscriptions), then the poller (no new outbox entries), then the delivery
+	// worker; bbolt closes (deferred above) once all three have returned.
 	parts, ctx := errgroup.WithContext(ctx)
-	parts.Go(func() error { return srv.Run(ctx) })
+	pollCtx, stopPoller := context.WithCancel(context.WithoutCancel(ctx))
+	deliverCtx, stopDeliverer := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPoller()
+	defer stopDeliverer()
+	parts.Go(func() error {
+		defer stopPoller()
+		return srv.Run(ctx)
+	})
+	parts.Go(func() error {
+		defer stopDeliverer()
+		return poll.Run(pollCtx)
+	})
+	parts.Go(func() error { return deliverer.Run(deliverCtx) })
 	return parts.Wait()
 }
