@@ -127,9 +127,12 @@ func ValidateSchedule(spec string) error {
 	return nil
 }
 
+// pruneSchedule is how often the delivery log is pruned to the store's retention.
+const pruneSchedule = "@every 1h"
+
 // Run ticks on the schedule until ctx ends, in UTC, recovering a panicking tick and skipping a tick
-// while the previous one still runs; then it waits for the running tick (cancelled with ctx) and
-// returns nil.
+// while the previous one still runs, and prunes the delivery log hourly; then it waits for the
+// running tick (cancelled with ctx) and returns nil.
 func (p *Poller) Run(ctx context.Context) error {
 	logger := cronLogger{p.log}
 	c := cron.New(
@@ -139,6 +142,9 @@ func (p *Poller) Run(ctx context.Context) error {
 	)
 	if _, err := c.AddFunc(p.schedule, func() { _ = p.Tick(ctx) }); err != nil {
 		return fmt.Errorf("poller: poll schedule %q: %w", p.schedule, err)
+	}
+	if _, err := c.AddFunc(pruneSchedule, p.Prune); err != nil {
+		return fmt.Errorf("poller: prune schedule: %w", err)
 	}
 	c.Start()
 	<-ctx.Done()
@@ -182,6 +188,19 @@ func (p *Poller) Tick(ctx context.Context) (err error) {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// Prune deletes finished deliveries beyond the store's retention (state.Store.Prune) and logs how
+// many; a failure is logged and tried again at the next prune.
+func (p *Poller) Prune() {
+	n, err := p.store.Prune(p.now())
+	if err != nil {
+		p.log.Error("pruning the delivery log failed", "err", err, "pruned", n)
+		return
+	}
+	if n > 0 {
+		p.log.Info("pruned the delivery log", "deliveries", n)
+	}
 }
 
 // connectionFeeds are the feeds of one connection and every subscription they hold.

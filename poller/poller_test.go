@@ -359,3 +359,28 @@ func TestRunStopsWhenTheContextEnds(t *testing.T) {
 		t.Fatal("Run did not return after its context ended")
 	}
 }
+
+func TestPruneDropsFinishedDeliveriesPastRetention(t *testing.T) {
+	w := newWorld(t)
+	room := w.room("Old news")
+	sub := w.subscribe(w.conn, state.KindMessage, room)
+	w.post(room, 2, "soon forgotten")
+	p := w.poller(poller.Options{})
+	require.NoError(t, p.Tick(w.ctx))
+	w.deliver()
+	log, err := w.store.Deliveries(sub.ID, 0)
+	require.NoError(t, err)
+	require.Len(t, log, 2)
+
+	p.Prune()
+	log, err = w.store.Deliveries(sub.ID, 0)
+	require.NoError(t, err)
+	assert.Len(t, log, 2, "kept within the retention")
+
+	w.clock.Advance(state.DefaultRetentionAge + time.Hour)
+	p.Prune()
+	log, err = w.store.Deliveries(sub.ID, 0)
+	require.NoError(t, err)
+	assert.Empty(t, log)
+	assert.Contains(t, w.logs.String(), "pruned the delivery log")
+}
