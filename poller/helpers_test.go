@@ -43,7 +43,7 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 // openStore opens a real bbolt file under t.TempDir(); cleanup checks its consistency and closes it.
-func openStore(t *testing.T, clk *clock) *state.Store {
+func openStore(t testing.TB, clk *clock) *state.Store {
 	t.Helper()
 	key := make([]byte, state.KeyLength)
 	for i := range key {
@@ -61,7 +61,7 @@ func openStore(t *testing.T, clk *clock) *state.Store {
 }
 
 // addSubscription stores an active subscription with a fresh secret.
-func addSubscription(t *testing.T, store *state.Store, conn connector.Connection, kind, room, callback string, cursor []byte) state.Subscription {
+func addSubscription(t testing.TB, store *state.Store, conn connector.Connection, kind, room, callback string, cursor []byte) state.Subscription {
 	t.Helper()
 	secret, err := poller.NewSecret()
 	require.NoError(t, err)
@@ -89,7 +89,7 @@ type received struct {
 // sink is a real HTTP receiver. answer picks the status of the n-th request (from 0); nil means 204.
 // It verifies each request's signature with the secret of the subscription it names.
 type sink struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *httptest.Server
 	mu      sync.Mutex
 	got     []received
@@ -98,7 +98,7 @@ type sink struct {
 	header  http.Header // added to every answer
 }
 
-func newSink(t *testing.T, answer func(n int, r *http.Request) int) *sink {
+func newSink(t testing.TB, answer func(n int, r *http.Request) int) *sink {
 	t.Helper()
 	s := &sink{t: t, secrets: map[string]string{}, answer: answer, header: http.Header{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -179,7 +179,7 @@ func (s *sink) url() string { return s.srv.URL + "/hook" }
 
 // newDeliverer returns a deliverer on the test clock, allowed to reach the loopback sink, with
 // jitter off.
-func newDeliverer(t *testing.T, store *state.Store, clk *clock, opts poller.DelivererOptions) *poller.Deliverer {
+func newDeliverer(t testing.TB, store *state.Store, clk *clock, opts poller.DelivererOptions) *poller.Deliverer {
 	t.Helper()
 	opts.Store = store
 	opts.Now = clk.Now
@@ -196,7 +196,7 @@ func newDeliverer(t *testing.T, store *state.Store, clk *clock, opts poller.Deli
 }
 
 // queue commits events with the given ids (payload {"id": id}) for sub, as the poller would.
-func queue(t *testing.T, store *state.Store, sub state.Subscription, ids ...string) {
+func queue(t testing.TB, store *state.Store, sub state.Subscription, ids ...string) {
 	t.Helper()
 	var events []state.Event
 	for _, id := range ids {

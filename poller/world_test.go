@@ -22,7 +22,7 @@ import (
 // world is the emulator over real HTTP with one person (alice), the connector's client, a real bbolt
 // store, a real sink, the poller and the deliverer, all on one injected clock.
 type world struct {
-	t         *testing.T
+	t         testing.TB
 	ctx       context.Context
 	clock     *clock
 	sim       *simclient.Client
@@ -55,7 +55,7 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	clk := newClock()
 	emu, err := hipchatsim.New(hipchatsim.Options{Now: clk.Now})
