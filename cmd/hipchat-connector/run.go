@@ -21,6 +21,7 @@ type subcommand struct {
 func subcommands() map[string]subcommand {
 	return map[string]subcommand{
 		"definition": {summary: definitionSummary, run: runDefinition},
+		"demo":       {summary: demoSummary, run: runDemo},
 		"sim":        {summary: simSummary, run: runSim},
 		"serve":      {summary: serveSummary, run: runServe},
 	}

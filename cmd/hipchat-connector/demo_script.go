@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
+)
+
+// demoScript is the demo's person at the keyboard: it seeds HipChat, subscribes the sink through the
+// connector's API, prints how to try things by hand, then makes HipChat events on a timer.
+type demoScript struct {
+	out          io.Writer
+	hipchat      *simclient.Client
+	adminToken   string
+	connectorURL <-chan string // the connector's URL, once it listens
+	sink         *callbackSink
+	sinkURL      string
+	interval     time.Duration
+	pollSchedule string
+	dbPath       string
+	keepDB       bool
+}
+
+// demoWorld is what the script made.
+type demoWorld struct {
+	connector     string
+	ann, bob      simclient.Person
+	room          int
+	subscriptions []demoSubscription
+}
+
+const demoRoomName = "Demo"
+
+// demoSubscription is one subscription as its 201 answer showed it.
+type demoSubscription struct {
+	trigger  demoTrigger
+	callback string
+	ID       string `json:"id"`
+	Location string `json:"location"`
+	Secret   string `json:"secret"`
+}
+
+// Run waits for the connector, seeds, subscribes and prints the introduction, then makes one HipChat
+// event every interval until ctx ends. Errors: a failure to seed or subscribe; a failed event is
+// printed and the script goes on.
+func (s *demoScript) Run(ctx context.Context) error {
+	var connectorURL string
+	select {
+	case connectorURL = <-s.connectorURL:
+	case <-ctx.Done():
+		return nil
+	}
+	world, err := s.setUp(ctx, connectorURL)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	s.printIntro(world)
+	ticker := time.NewTicker(s.interval)
+	defer ticker.Stop()
+	for step := 0; ; step++ {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+		if err := s.act(ctx, world, step); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(s.out, "%s  (step failed: %v)\n", time.Now().Format(time.TimeOnly), err)
+		}
+	}
+}
+
+// setUp waits for /readyz, makes Ann and Bob with personal tokens and Ann's private room with Bob in
+// it, all through the HipChat API, then subscribes the sink to the three webhook triggers with Ann's
+// token through the connector's API.
+func (s *demoScript) setUp(ctx context.Context, connectorURL string) (demoWorld, error) {
+	w := demoWorld{connector: connectorURL}
+	if err := waitReady(ctx, connectorURL); err != nil {
+		return w, err
+	}
+	var err error
+	if w.ann, err = s.hipchat.NewPerson(ctx, s.adminToken, "Ann Lee", "ann"); err != nil {
+		return w, fmt.Errorf("seeding HipChat: %w", err)
+	}
+	if w.bob, err = s.hipchat.NewPerson(ctx, s.adminToken, "Bob Stone", "bob"); err != nil {
+		return w, fmt.Errorf("seeding HipChat: %w", err)
+	}
+	if w.room, err = s.hipchat.CreateRoom(ctx, w.ann.Token, demoRoomName, "private"); err != nil {
+		return w, fmt.Errorf("seeding HipChat: %w", err)
+	}
+	if err := s.hipchat.AddMember(ctx, w.ann.Token, strconv.Itoa(w.room), w.bob.Email); err != nil {
+		return w, fmt.Errorf("seeding HipChat: %w", err)
+	}
+	s.sink.nameRoom(w.room, demoRoomName)
+	for _, t := range demoTriggers {
+		sub, err := subscribe(ctx, connectorURL, w.ann.Token, t, strconv.Itoa(w.room), s.sinkURL+t.callbackPath())
+		if err != nil {
+			return w, err
+		}
+		if err := s.sink.expect(t, sub.Secret); err != nil {
+			return w, err
+		}
+		w.subscriptions = append(w.subscriptions, sub)
+	}
+	return w, nil
+}
+
+// waitReady polls GET /readyz until it answers 200, for at most 20 s. Errors: the time running out.
+func waitReady(ctx context.Context, baseURL string) error {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second}
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/readyz", nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("connector at %s not ready: %w", baseURL, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// subscribe calls the subscribe operation of trigger t (room ignored for rooms) with token and
+// returns the subscription of the 201 answer, secret included. Errors: any other answer.
+func subscribe(ctx context.Context, connectorURL, token string, t demoTrigger, room, callback string) (demoSubscription, error) {
+	sub := demoSubscription{trigger: t, callback: callback}
+	path := t.subscribe
+	if strings.Contains(path, "%s") {
+		path = fmt.Sprintf(path, room)
+	}
+	body, err := json.Marshal(map[string]string{"callbackUrl": callback})
+	if err != nil {
+		return sub, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, connectorURL+path, bytes.NewReader(body))
+	if err != nil {
+		return sub, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return sub, fmt.Errorf("%s: %w", t.operationID, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return sub, fmt.Errorf("%s: %w", t.operationID, err)
+	}
+	if resp.StatusCode != http.StatusCreated {
+		return sub, fmt.Errorf("%s: POST %s answered %d: %s", t.operationID, path, resp.StatusCode, raw)
+	}
+	if err := json.Unmarshal(raw, &sub); err != nil {
+		return sub, fmt.Errorf("%s: decoding %s: %w", t.operationID, raw, err)
+	}
+	if sub.Secret == "" {
+		return sub, fmt.Errorf("%s: the 201 answer has no secret: %s", t.operationID, raw)
+	}
+	return sub, nil
+}
+
+// act makes the HipChat event of step: Bob posts a message, shares a file, creates a room, or an
+// integration labelled "CI" sends a notification, in turn. Errors: HipChat's answer.
+func (s *demoScript) act(ctx context.Context, w demoWorld, step int) error {
+	round := step/4 + 1
+	room := strconv.Itoa(w.room)
+	switch step % 4 {
+	case 0:
+		_, err := s.hipchat.PostMessage(ctx, w.bob.Token, room, fmt.Sprintf("deploy #%d is out, @ann can you check the dashboard?", round))
+		return err
+	case 1:
+		content := fmt.Sprintf("release %d\nall checks green\n", round)
+		return s.hipchat.ShareFile(ctx, w.bob.Token, room, fmt.Sprintf("release-%d.txt", round), "text/plain", []byte(content), "release notes attached")
+	case 2:
+		name := fmt.Sprintf("Launch %d", round)
+		id, err := s.hipchat.CreateRoom(ctx, w.bob.Token, name, "public")
+		if err == nil {
+			s.sink.nameRoom(id, name)
+		}
+		return err
+	default:
+		return s.hipchat.Notify(ctx, w.bob.Token, room, "CI", fmt.Sprintf("build #%d passed", round))
+	}
+}
+
+// printIntro says what runs where, what was seeded and subscribed, how often the connector polls,
+// and how to try the connector by hand with Ann's real token.
+func (s *demoScript) printIntro(w demoWorld) {
+	out := &strings.Builder{}
+	database := "database " + s.dbPath
+	if !s.keepDB {
+		database += ", removed at the end"
+	}
+	fmt.Fprintf(out, "hipchat-connector demo: HipChat emulator, connector and callback sink in one process\n\n")
+	fmt.Fprintf(out, "  HipChat emulator  %s  (admin token %s; rate limits off, flood control on)\n", s.hipchat.BaseURL, s.adminToken)
+	fmt.Fprintf(out, "  connector         %s  (%s)\n", w.connector, database)
+	fmt.Fprintf(out, "  callback sink     %s  (verifies every delivery's Standard Webhooks signature)\n\n", s.sinkURL)
+	fmt.Fprintf(out, "seeded through the HipChat API: %s (@%s) and %s (@%s) with personal access tokens,\n", w.ann.Name, w.ann.Mention, w.bob.Name, w.bob.Mention)
+	fmt.Fprintf(out, "and %s's private room %q (id %d) with %s in it\n\n", w.ann.Name, demoRoomName, w.room, w.bob.Name)
+	fmt.Fprintf(out, "subscribed through the connector with Ann's token (201 + Location + a secret shown once):\n")
+	for _, sub := range w.subscriptions {
+		fmt.Fprintf(out, "  %-19s → %s   (DELETE %s to stop)\n", sub.trigger.operationID, sub.callback, sub.Location)
+	}
+	fmt.Fprintf(out, "\n%s — production default is 1 minute (-poll-schedule \"@every 1m\")\n\n", describeSchedule(s.pollSchedule))
+
+	auth := "'Authorization: Bearer " + w.ann.Token + "'"
+	c := w.connector
+	fmt.Fprintf(out, "try the connector by hand while the demo runs (Ann's connection):\n")
+	fmt.Fprintf(out, "  curl -sS -H %s %s/rooms/%d/members\n", auth, c, w.room)
+	fmt.Fprintf(out, "  curl -sS -H %s -H 'Content-Type: application/json' -d '{\"message\":\"hello from curl\"}' %s/rooms/%d/messages\n", auth, c, w.room)
+	fmt.Fprintf(out, "  curl -si -H %s %s/triggers/rooms/%d/messages\n", auth, c, w.room)
+	fmt.Fprintf(out, "      (a polling trigger: 202 and a Location; curl that Location after a post: 200 and the new messages)\n")
+	fmt.Fprintf(out, "  curl -sS -H %s %s/subscriptions\n", auth, c)
+	fmt.Fprintf(out, "or set these and run the README's examples:\n")
+	fmt.Fprintf(out, "  export HIPCHAT=%s ADMIN=%s CONNECTOR=%s TOKEN=%s ROOM=%d\n\n", s.hipchat.BaseURL, s.adminToken, c, w.ann.Token, w.room)
+	fmt.Fprintf(out, "every %s Bob posts a message, shares a file, creates a room or sends a notification; deliveries:\n", s.interval)
+	io.WriteString(s.out, out.String())
+}
+
+// describeSchedule says how often a cron spec polls, in words.
+func describeSchedule(spec string) string {
+	if every, ok := strings.CutPrefix(spec, "@every "); ok {
+		if d, err := time.ParseDuration(every); err == nil {
+			words := d.String()
+			if strings.HasSuffix(words, "m0s") {
+				words = strings.TrimSuffix(words, "0s") // 1m0s → 1m
+			}
+			if strings.HasSuffix(words, "h0m") {
+				words = strings.TrimSuffix(words, "0m") // 1h0m → 1h
+			}
+			return "polling every " + words
+		}
+		return "polling every " + every
+	}
+	return "polling on the schedule " + strconv.Quote(spec)
+}
