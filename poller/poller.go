@@ -21,7 +21,7 @@ import (
 const (
 	DefaultSchedule  = "@every 1m"
 	DefaultReadLimit = 1000
-	DefaultParallel  = 8
+	DefaultParallel  = 32
 )
 
 // CatchUp bounds what one tick delivers after a downtime or a flood. The events it skips are passed
@@ -54,7 +54,8 @@ type Options struct {
 	// CatchUp bounds a flood; see CatchUp.
 	CatchUp CatchUp
 	// Parallel is how many connections are polled at once (DefaultParallel). The feeds of one
-	// connection are read one after another: they share its budget.
+	// connection are read one after another: they share its budget. A connection waiting for budget
+	// holds its slot, so this is well above the number of cores.
 	Parallel int
 	// OnCommit is called after a commit queued deliveries (e.g. Deliverer.Nudge). Optional.
 	OnCommit func()
@@ -77,6 +78,12 @@ type Poller struct {
 	parallel  int
 	onCommit  func()
 	log       *slog.Logger
+
+	// lastRead is when each feed (connection id + room) was last read successfully. A tick reads the
+	// least recently read feeds first, so when a tick runs out of time (a connection whose budget
+	// cannot cover all its feeds), the feeds left out go first the next time.
+	mu       sync.Mutex
+	lastRead map[[2]string]time.Time
 }
 
 // New returns a Poller. Errors: a missing Store or Source, a Schedule robfig/cron cannot parse, a
@@ -115,7 +122,7 @@ func New(opts Options) (*Poller, error) {
 	return &Poller{
 		store: opts.Store, src: opts.Source, now: opts.Now, schedule: opts.Schedule,
 		readLimit: opts.ReadLimit, catchUp: opts.CatchUp, parallel: opts.Parallel,
-		onCommit: opts.OnCommit, log: opts.Logger,
+		onCommit: opts.OnCommit, log: opts.Logger, lastRead: map[[2]string]time.Time{},
 	}, nil
 }
 
@@ -140,9 +147,19 @@ func (p *Poller) Run(ctx context.Context) error {
 		cron.WithLogger(logger),
 		cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)),
 	)
-	if _, err := c.AddFunc(p.schedule, func() { _ = p.Tick(ctx) }); err != nil {
+	schedule, err := cron.ParseStandard(p.schedule)
+	if err != nil {
 		return fmt.Errorf("poller: poll schedule %q: %w", p.schedule, err)
 	}
+	c.Schedule(schedule, cron.FuncJob(func() {
+		// A tick gets one schedule interval: a connection that waits for budget longer than that must
+		// not hold back every other connection's next tick (SkipIfStillRunning would skip it).
+		now := time.Now()
+		next := schedule.Next(now)
+		tickCtx, cancel := context.WithDeadline(ctx, now.Add(schedule.Next(next).Sub(next)))
+		defer cancel()
+		_ = p.Tick(tickCtx)
+	}))
 	if _, err := c.AddFunc(pruneSchedule, p.Prune); err != nil {
 		return fmt.Errorf("poller: prune schedule: %w", err)
 	}
@@ -152,9 +169,10 @@ func (p *Poller) Run(ctx context.Context) error {
 	return nil
 }
 
-// Tick polls every feed once. It keeps going past a failing or panicking feed and returns the
-// failures joined (each also logged); a HipChat 401 pauses every subscription of that connection
-// with a visible reason instead of trying again next tick.
+// Tick polls every feed once, least recently read first. It keeps going past a failing or
+// panicking feed and returns the failures joined (each also logged); a HipChat 401 pauses every
+// subscription of that connection with a visible reason instead of trying again next tick. When ctx
+// ends (Run gives each tick until the next one), the feeds not yet read wait for the next tick.
 func (p *Poller) Tick(ctx context.Context) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -173,7 +191,7 @@ func (p *Poller) Tick(ctx context.Context) (err error) {
 		wg   sync.WaitGroup
 		sem  = make(chan struct{}, p.parallel)
 	)
-	for _, cf := range groupFeeds(subs) {
+	for _, cf := range p.inReadOrder(groupFeeds(subs)) {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -266,18 +284,51 @@ func (p *Poller) pollConnection(ctx context.Context, cf *connectionFeeds) []erro
 		}
 		err := p.pollFeed(ctx, cf.conn, f)
 		if err == nil {
+			p.mu.Lock()
+			p.lastRead[[2]string{cf.conn.ID, f.room}] = p.now()
+			p.mu.Unlock()
 			continue
 		}
 		if connector.KindOf(err) == connector.KindTokenRejected {
 			p.pause(cf)
 			return append(errs, fmt.Errorf("poller: %s of %s: %w", f, cf.conn.ID, err))
 		}
-		if ctx.Err() == nil {
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			p.log.Info("the tick ran out of time (the connection's budget is spent); the feed goes first next tick",
+				"connection", cf.conn, "feed", f.String())
+		case ctx.Err() == nil:
 			p.log.Warn("reading a feed failed; trying again next tick", "connection", cf.conn, "feed", f.String(), "err", err)
 		}
 		errs = append(errs, fmt.Errorf("poller: %s of %s: %w", f, cf.conn.ID, err))
 	}
 	return errs
+}
+
+// inReadOrder sorts each connection's feeds, and the connections, so that what was read least
+// recently (or never) comes first; ties keep their order.
+func (p *Poller) inReadOrder(conns []*connectionFeeds) []*connectionFeeds {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	current := map[[2]string]time.Time{} // forget feeds no subscription reads any more
+	for _, cf := range conns {
+		for _, f := range cf.feeds {
+			key := [2]string{cf.conn.ID, f.room}
+			current[key] = p.lastRead[key]
+		}
+	}
+	p.lastRead = current
+	oldest := make(map[*connectionFeeds]time.Time, len(conns))
+	for _, cf := range conns {
+		sort.SliceStable(cf.feeds, func(i, j int) bool {
+			return p.lastRead[[2]string{cf.conn.ID, cf.feeds[i].room}].Before(p.lastRead[[2]string{cf.conn.ID, cf.feeds[j].room}])
+		})
+		if len(cf.feeds) > 0 {
+			oldest[cf] = p.lastRead[[2]string{cf.conn.ID, cf.feeds[0].room}]
+		}
+	}
+	sort.SliceStable(conns, func(i, j int) bool { return oldest[conns[i]].Before(oldest[conns[j]]) })
+	return conns
 }
 
 // pollFeed reads one feed and commits what it found, turning a panic into an error.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -383,4 +385,63 @@ func TestPruneDropsFinishedDeliveriesPastRetention(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, log)
 	assert.Contains(t, w.logs.String(), "pruned the delivery log")
+}
+
+// slowSource blocks reads of room until the tick's context ends, and records the feeds read
+// (connection id/room) in order.
+type slowSource struct {
+	triggers.Source
+	mu    sync.Mutex
+	room  string
+	order []string
+}
+
+func (s *slowSource) LatestHistory(ctx context.Context, conn connector.Connection, room, notBefore string, max int) ([]connector.Message, error) {
+	s.mu.Lock()
+	s.order = append(s.order, conn.ID+"/"+room)
+	slow := room == s.room
+	s.mu.Unlock()
+	if slow {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return s.Source.LatestHistory(ctx, conn, room, notBefore, max)
+}
+
+func TestATickThatRunsOutOfTimeReadsTheFeedsLeftOutFirstNextTime(t *testing.T) {
+	w := newWorld(t)
+	bob := w.person("Bob Example", "bob")
+	bobConn := connector.NewConnection(bob.Token, w.hipchat)
+	rooms := []string{w.room("A"), w.room("B"), w.room("C")}
+	for _, room := range rooms {
+		w.subscribe(w.conn, state.KindMessage, room)
+	}
+	bobSub := w.subscribe(bobConn, state.KindMessage, rooms[0])
+	msg, err := w.sim.PostMessage(w.ctx, bob.Token, rooms[0], "bob's")
+	require.NoError(t, err)
+
+	src := &slowSource{Source: w.client, room: rooms[1]}
+	w.source = src
+	p := w.poller(poller.Options{})
+	ctx, cancel := context.WithTimeout(w.ctx, 300*time.Millisecond) // what Run gives a tick: its interval
+	defer cancel()
+	err = p.Tick(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, w.logs.String(), "ran out of time")
+	w.deliver()
+	assert.Equal(t, []string{msg}, w.sink.accepted()[bobSub.ID], "another connection is not held back")
+
+	src.mu.Lock()
+	src.room, src.order = "", nil
+	src.mu.Unlock()
+	require.NoError(t, p.Tick(w.ctx))
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	var alice []string
+	for _, feed := range src.order {
+		if room, ok := strings.CutPrefix(feed, w.conn.ID+"/"); ok {
+			alice = append(alice, room)
+		}
+	}
+	assert.Equal(t, []string{rooms[1], rooms[2], rooms[0]}, alice, "the feeds left out go first, the one read goes last")
 }
