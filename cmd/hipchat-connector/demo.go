@@ -142,7 +142,9 @@ func runDemo(ctx context.Context, args []string, _ func(string) string, stdout, 
 	err = parts.Wait()
 
 	summary := sink.summary()
-	fmt.Fprintf(out, "\nsummary after %s: %s\n", time.Since(started).Round(time.Second), summary)
+	if script.subscribed.Load() {
+		fmt.Fprintf(out, "\nsummary after %s: %s\n", time.Since(started).Round(time.Second), summary)
+	}
 	if err != nil {
 		if tail := logs.String(); tail != "" {
 			fmt.Fprintf(stderr, "the connector's last log lines:\n%s", tail)
@@ -151,6 +153,9 @@ func runDemo(ctx context.Context, args []string, _ func(string) string, stdout, 
 	}
 	if summary.failed > 0 {
 		return fmt.Errorf("%d deliveries failed signature verification", summary.failed)
+	}
+	if !script.subscribed.Load() && ctx.Err() == nil {
+		return errors.New("the demo ended before its subscriptions were made; try a longer -duration")
 	}
 	if cfg.duration > 0 && ctx.Err() == nil {
 		if missing := summary.missing(); len(missing) > 0 {

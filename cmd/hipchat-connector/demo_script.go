@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
@@ -27,6 +28,7 @@ type demoScript struct {
 	pollSchedule string
 	dbPath       string
 	keepDB       bool
+	subscribed   atomic.Bool // set once the three subscriptions exist
 }
 
 // demoWorld is what the script made.
@@ -65,6 +67,7 @@ func (s *demoScript) Run(ctx context.Context) error {
 		}
 		return err
 	}
+	s.subscribed.Store(true)
 	s.printIntro(world)
 	ticker := time.NewTicker(s.interval)
 	defer ticker.Stop()

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"github.com/stretchr/testify/require"
+)
+
+func noEnv(string) string { return "" }
+
+// fastDemoArgs are the demo's flags for tests: an event every second and a poll every second.
+func fastDemoArgs(tb testing.TB, extra ...string) []string {
+	args := []string{"demo", "-interval", "1s", "-poll-schedule", "@every 1s", "-db", filepath.Join(tb.TempDir(), "demo.db")}
+	return append(args, extra...)
+}
+
+var summaryLine = regexp.MustCompile(`summary after \S+: (\d+) deliveries \(OnNewMessageWebhook (\d+), OnNewFileWebhook (\d+), OnNewRoomWebhook (\d+)\), every signature verified`)
+
+// TestDemoDeliversEveryTrigger is the newcomer's first command with -duration: every webhook
+// trigger is delivered to the sink and every signature verifies, and the demo says how it polls
+// and how to try the connector by hand.
+func TestDemoDeliversEveryTrigger(t *testing.T) {
+	t.Parallel()
+	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+	err := run(context.Background(), fastDemoArgs(t, "-duration", "20s"), noEnv, stdout, stderr)
+	out := stdout.String()
+	require.NoError(t, err, "stdout:\n%s\nstderr:\n%s", out, stderr)
+
+	m := summaryLine.FindStringSubmatch(out)
+	require.NotNil(t, m, "no summary line in:\n%s", out)
+	for i, op := range []string{"OnNewMessageWebhook", "OnNewFileWebhook", "OnNewRoomWebhook"} {
+		n, _ := strconv.Atoi(m[i+2])
+		require.Positive(t, n, "%s deliveries", op)
+		require.Regexp(t, `(?m)^\d\d:\d\d:\d\d  `+op+` .* signature ok$`, out)
+	}
+	require.NotContains(t, out, "FAILED")
+	require.Contains(t, out, "polling every 1s — production default is 1 minute")
+	require.Regexp(t, `curl -sS -H 'Authorization: Bearer [0-9a-f]+' http://127\.0\.0\.1:\d+/rooms/1/members`, out)
+	require.Regexp(t, `curl -si -H 'Authorization: Bearer [0-9a-f]+' http://127\.0\.0\.1:\d+/triggers/rooms/1/messages`, out)
+	require.Regexp(t, `export HIPCHAT=http://\S+ ADMIN=\S+ CONNECTOR=http://\S+ TOKEN=\S+ ROOM=1`, out)
+	// The file delivery names the file and the room by name.
+	require.Regexp(t, `OnNewFileWebhook +Demo +Bob Stone shared release-1\.txt`, out)
+}
+
+// TestDemoStopsOnCancel: Ctrl-C (ctx) stops a demo without -duration cleanly, with a summary.
+func TestDemoStopsOnCancel(t *testing.T) {
+	t.Parallel()
+	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, fastDemoArgs(t), noEnv, stdout, stderr) }()
+	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "deliveries:\n") }, 20*time.Second, 10*time.Millisecond,
+		"stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err, "stderr:\n%s", stderr)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the demo did not stop")
+	}
+	require.Contains(t, stdout.String(), "\nsummary after ")
+}
+
+// TestDemoFailsToStart: a part that cannot start makes the demo fail at once, without a summary.
+func TestDemoFailsToStart(t *testing.T) {
+	t.Parallel()
+	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+	dbPath := filepath.Join(t.TempDir(), "missing", "dir", "demo.db")
+	err := run(context.Background(), []string{"demo", "-db", dbPath}, noEnv, stdout, stderr)
+	require.ErrorContains(t, err, "connector: ")
+	require.NotContains(t, stdout.String(), "summary")
+}
+
+func TestDemoFlags(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		wantErr string // "" means errUsage
+	}{
+		{"unknown flag", []string{"-nope"}, ""},
+		{"extra argument", []string{"now"}, ""},
+		{"zero interval", []string{"-interval", "0s"}, "-interval 0s: must be positive"},
+		{"negative duration", []string{"-duration", "-1s"}, "-duration -1s: must not be negative"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := run(context.Background(), append([]string{"demo"}, tc.args...), noEnv, &lockedBuffer{}, &lockedBuffer{})
+			if tc.wantErr == "" {
+				require.ErrorIs(t, err, errUsage)
+			} else {
+				require.EqualError(t, err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestDemoIgnoresEnvironment: neither the demo nor its connector reads HIPCHAT_CONNECTOR_* (a
+// production serve's -db, -hipchat-url or key must not leak into the demo). Every variable holds a
+// bogus value, which would fail the demo's flags or the connector's key if read; the demo instead
+// runs until its 1 ms -duration ends.
+func TestDemoIgnoresEnvironment(t *testing.T) {
+	t.Parallel()
+	bogus := func(name string) string {
+		if strings.HasPrefix(name, envPrefix) {
+			return "bogus"
+		}
+		return ""
+	}
+	stderr := &lockedBuffer{}
+	err := run(context.Background(), fastDemoArgs(t, "-duration", "1ms"), bogus, &lockedBuffer{}, stderr)
+	require.ErrorContains(t, err, "the demo ended before its subscriptions were made", "stderr:\n%s", stderr)
+	require.NotContains(t, err.Error(), envPrefix)
+}
+
+// TestCallbackSink checks the sink's answers: it counts a delivery once when its signature
+// verifies, refuses a bad signature (counted as failed), asks for a retry before the subscription's
+// secret is known, and knows only its three paths.
+func TestCallbackSink(t *testing.T) {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	message, file := demoTriggers[0], demoTriggers[1]
+	payload := []byte(`{"id":"m1","message":"hi","type":"message","from":{"id":3,"name":"Bob Stone"},"room_id":"1"}`)
+	signed := func(id, key string) *http.Request {
+		wh, err := standardwebhooks.NewWebhook(key)
+		require.NoError(t, err)
+		now := time.Now()
+		sig, err := wh.Sign(id, now, payload)
+		require.NoError(t, err)
+		req := httptest.NewRequest(http.MethodPost, message.callbackPath(), strings.NewReader(string(payload)))
+		req.Header.Set("webhook-id", id)
+		req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+		req.Header.Set("webhook-signature", sig)
+		return req
+	}
+	serve := func(s *callbackSink, req *http.Request) int {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	out := &lockedBuffer{}
+	sink := newCallbackSink(out)
+	sink.nameRoom(1, "Demo")
+
+	require.Equal(t, http.StatusServiceUnavailable, serve(sink, signed("d1", secret)), "before expect")
+	require.NoError(t, sink.expect(message, secret))
+	require.NoError(t, sink.expect(file, secret))
+	require.Equal(t, http.StatusNoContent, serve(sink, signed("d1", secret)))
+	require.Equal(t, http.StatusNoContent, serve(sink, signed("d1", secret)), "a repeat")
+	require.Equal(t, http.StatusUnauthorized, serve(sink, signed("d2", "whsec_"+strings.Repeat("A", 32))))
+	require.Equal(t, http.StatusNotFound, serve(sink, httptest.NewRequest(http.MethodPost, "/callbacks/other", nil)))
+	require.Equal(t, http.StatusNotFound, serve(sink, httptest.NewRequest(http.MethodGet, message.callbackPath(), nil)))
+
+	tally := sink.summary()
+	require.Equal(t, 1, tally.delivered["OnNewMessageWebhook"])
+	require.Equal(t, 1, tally.failed)
+	require.Equal(t, []string{"OnNewFileWebhook", "OnNewRoomWebhook"}, tally.missing())
+	require.Equal(t, "1 deliveries (OnNewMessageWebhook 1, OnNewFileWebhook 0, OnNewRoomWebhook 0), 1 signatures FAILED", tally.String())
+	require.Regexp(t, `OnNewMessageWebhook  Demo +Bob Stone: "hi"  signature ok`, out.String())
+	require.Contains(t, out.String(), "signature FAILED")
+}
+
+func TestDescribeSchedule(t *testing.T) {
+	for spec, want := range map[string]string{
+		"@every 5s":   "polling every 5s",
+		"@every 10s":  "polling every 10s",
+		"@every 1m":   "polling every 1m",
+		"@every 2h":   "polling every 2h",
+		"*/5 * * * *": `polling on the schedule "*/5 * * * *"`,
+	} {
+		require.Equal(t, want, describeSchedule(spec), spec)
+	}
+}
