@@ -1,13 +1,8 @@
 package actions
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -20,11 +15,6 @@ import (
 type NewMessage struct {
 	ID        string `json:"id"`
 	Timestamp string `json:"timestamp"`
-}
-
-// postMessageBody is PostMessage's JSON body; other members are ignored.
-type postMessageBody struct {
-	Message *string `json:"message"`
 }
 
 // PostMessage handles POST /rooms/{roomId}/messages (operation PostMessage) with the JSON body
@@ -54,34 +44,13 @@ func PostMessage(client *connector.Client) gin.HandlerFunc {
 
 // readMessage reads and checks PostMessage's body and returns the message as sent (not trimmed).
 func readMessage(r *http.Request) (string, error) {
-	raw, err := io.ReadAll(r.Body)
+	message, err := httpapi.ReadStringField(r, paramMessage, `{"message":"Hello"}`)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return "", &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: httpapi.CodeBodyTooLarge,
-				Message: "the body is larger than " + strconv.FormatInt(tooLarge.Limit, 10) + " bytes", Cause: err}
-		}
-		return "", &httpapi.Error{Status: http.StatusBadRequest, Code: httpapi.CodeInvalidJSON, Field: paramMessage,
-			Message: "the body could not be read", Cause: err}
+		return "", err
 	}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return "", httpapi.MissingField(paramMessage)
-	}
-	var body postMessageBody
-	if err := json.Unmarshal(raw, &body); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field == paramMessage {
-			return "", httpapi.InvalidField(paramMessage, httpapi.CodeInvalidField, "message must be a string")
-		}
-		return "", &httpapi.Error{Status: http.StatusBadRequest, Code: httpapi.CodeInvalidJSON, Field: paramMessage,
-			Message: `the body must be a JSON object such as {"message":"Hello"}`, Cause: err}
-	}
-	if body.Message == nil || strings.TrimSpace(*body.Message) == "" {
-		return "", httpapi.MissingField(paramMessage)
-	}
-	if n := utf8.RuneCountInString(*body.Message); n > MaxMessageLength {
+	if n := utf8.RuneCountInString(message); n > MaxMessageLength {
 		return "", httpapi.InvalidField(paramMessage, httpapi.CodeFieldTooLong,
 			"message is "+strconv.Itoa(n)+" characters long; HipChat takes at most "+strconv.Itoa(MaxMessageLength))
 	}
-	return *body.Message, nil
+	return message, nil
 }

@@ -1,12 +1,7 @@
 package subscriptions
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -22,11 +17,6 @@ const (
 	paramRoomID      = "roomId"
 	paramCallbackURL = "callbackUrl"
 )
-
-// subscribeBody is the JSON body of the three webhook triggers; other members are ignored.
-type subscribeBody struct {
-	CallbackURL *string `json:"callbackUrl"`
-}
 
 // Subscribe handles the webhook triggers: POST /subscriptions/rooms/{roomId}/messages
 // (OnNewMessageWebhook, kind state.KindMessage), …/files (OnNewFileWebhook, state.KindFile) and
@@ -88,30 +78,6 @@ func subjectOf(kind string) httpapi.NotFoundSubject {
 
 // readCallbackURL reads the body {"callbackUrl":"…"} and returns the URL, trimmed.
 func readCallbackURL(r *http.Request) (string, error) {
-	raw, err := io.ReadAll(r.Body)
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return "", &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: httpapi.CodeBodyTooLarge,
-				Message: "the body is larger than " + strconv.FormatInt(tooLarge.Limit, 10) + " bytes", Cause: err}
-		}
-		return "", &httpapi.Error{Status: http.StatusBadRequest, Code: httpapi.CodeInvalidJSON, Field: paramCallbackURL,
-			Message: "the body could not be read", Cause: err}
-	}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return "", httpapi.MissingField(paramCallbackURL)
-	}
-	var body subscribeBody
-	if err := json.Unmarshal(raw, &body); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field == paramCallbackURL {
-			return "", httpapi.InvalidField(paramCallbackURL, httpapi.CodeInvalidField, "callbackUrl must be a string")
-		}
-		return "", &httpapi.Error{Status: http.StatusBadRequest, Code: httpapi.CodeInvalidJSON, Field: paramCallbackURL,
-			Message: `the body must be a JSON object such as {"callbackUrl":"https://example.com/hook"}`, Cause: err}
-	}
-	if body.CallbackURL == nil || strings.TrimSpace(*body.CallbackURL) == "" {
-		return "", httpapi.MissingField(paramCallbackURL)
-	}
-	return strings.TrimSpace(*body.CallbackURL), nil
+	callbackURL, err := httpapi.ReadStringField(r, paramCallbackURL, `{"callbackUrl":"https://example.com/hook"}`)
+	return strings.TrimSpace(callbackURL), err
 }
