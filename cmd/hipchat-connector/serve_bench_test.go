@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
 )
 
 // BenchmarkActionOverhead measures the latency an action adds over calling HipChat directly: 64
@@ -39,7 +41,7 @@ func BenchmarkActionOverhead(b *testing.B) {
 		}
 	}
 	c := startConnector(b, sim.URL)
-	sim.fault(map[string]any{"delay_ms": delay.Milliseconds(), "rate": 0})
+	sim.fault(simclient.Fault{DelayMS: int(delay.Milliseconds())})
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: callers, MaxIdleConns: 2 * callers}, Timeout: 30 * time.Second}
 	direct := func(token string) *http.Request {

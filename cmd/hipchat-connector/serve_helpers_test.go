@@ -3,14 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,16 +17,18 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
+
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
 )
 
-// simUnderTest is the HipChat v2 emulator over real HTTP, driven through its HipChat API as a test would
-// drive a real HipChat.
+// simUnderTest is the HipChat v2 emulator over real HTTP, driven through its HipChat API (with
+// simclient) as a test would drive a real HipChat; every helper fails the test on an error.
 type simUnderTest struct {
-	tb    testing.TB
-	URL   string
-	admin string
-	http  *http.Client
+	tb     testing.TB
+	URL    string
+	admin  string
+	client *simclient.Client
 }
 
 // startEmulator starts the emulator with every rate limit off, so HipChat's own budget never
@@ -39,134 +39,76 @@ func startEmulator(tb testing.TB) *simUnderTest {
 	require.NoError(tb, err)
 	ts := httptest.NewServer(sim)
 	tb.Cleanup(ts.Close)
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConnsPerHost = 256
-	return &simUnderTest{tb: tb, URL: ts.URL, admin: sim.AdminToken(), http: &http.Client{Transport: transport, Timeout: 30 * time.Second}}
+	return &simUnderTest{tb: tb, URL: ts.URL, admin: sim.AdminToken(), client: simclient.New(ts.URL)}
 }
 
-// call makes one request and decodes a JSON connectorAnswer into out (when not nil); it returns the status.
+// call makes one request and decodes a JSON answer into out (when not nil); it returns the status.
 func (e *simUnderTest) call(method, path, token string, body any, out any) int {
 	e.tb.Helper()
-	var reader io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		require.NoError(e.tb, err)
-		reader = bytes.NewReader(b)
+	err := e.client.Do(context.Background(), method, path, token, body, out)
+	var status *simclient.StatusError
+	if errors.As(err, &status) {
+		return status.Status
 	}
-	req, err := http.NewRequest(method, e.URL+path, reader)
-	require.NoError(e.tb, err)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := e.http.Do(req)
-	require.NoError(e.tb, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(e.tb, err)
-	if out != nil && len(raw) > 0 {
-		require.NoError(e.tb, json.Unmarshal(raw, out), "%s %s: %s", method, path, raw)
-	}
-	return resp.StatusCode
+	require.NoError(e.tb, err, "%s %s", method, path)
+	return http.StatusOK
 }
 
-// mustCall is call that requires a 2xx connectorAnswer.
+// mustCall is call that requires a 2xx answer.
 func (e *simUnderTest) mustCall(method, path, token string, body any, out any) {
 	e.tb.Helper()
-	status := e.call(method, path, token, body, out)
-	require.True(e.tb, status >= 200 && status <= 299, "%s %s: status %d", method, path, status)
+	require.NoError(e.tb, e.client.Do(context.Background(), method, path, token, body, out))
 }
 
 // createUser creates a user with a password (as the group admin) and returns its id.
 func (e *simUnderTest) createUser(name, mention, email, password string) int {
 	e.tb.Helper()
-	var created struct{ ID int }
-	e.mustCall("POST", "/v2/user", e.admin, map[string]any{"name": name, "mention_name": mention, "email": email, "password": password}, &created)
-	return created.ID
+	id, err := e.client.CreateUser(context.Background(), e.admin, simclient.NewUser{Name: name, MentionName: mention, Email: email, Password: password})
+	require.NoError(e.tb, err)
+	return id
 }
 
 // userToken logs the user in (grant_type=password) and returns a user token with scopes (all when "").
 func (e *simUnderTest) userToken(email, password, scopes string) string {
 	e.tb.Helper()
-	form := url.Values{"grant_type": {"password"}, "username": {email}, "password": {password}}
-	if scopes != "" {
-		form.Set("scope", scopes)
-	}
-	return e.token(form, "")
+	token, err := e.client.PasswordToken(context.Background(), email, password, scopes)
+	require.NoError(e.tb, err)
+	return token
 }
 
 // personalToken issues a personal token for user (id, email or @mention) with the admin's token.
 func (e *simUnderTest) personalToken(user string) string {
 	e.tb.Helper()
-	return e.token(url.Values{"grant_type": {"personal"}, "user_id": {user}}, e.admin)
-}
-
-func (e *simUnderTest) token(form url.Values, adminBearer string) string {
-	e.tb.Helper()
-	req, err := http.NewRequest("POST", e.URL+"/v2/oauth/token", strings.NewReader(form.Encode()))
+	token, err := e.client.PersonalToken(context.Background(), e.admin, user)
 	require.NoError(e.tb, err)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if adminBearer != "" {
-		req.Header.Set("Authorization", "Bearer "+adminBearer)
-	}
-	resp, err := e.http.Do(req)
-	require.NoError(e.tb, err)
-	defer resp.Body.Close()
-	var issued struct {
-		AccessToken string `json:"access_token"`
-	}
-	require.Equal(e.tb, http.StatusOK, resp.StatusCode)
-	require.NoError(e.tb, json.NewDecoder(resp.Body).Decode(&issued))
-	require.NotEmpty(e.tb, issued.AccessToken)
-	return issued.AccessToken
+	return token
 }
 
 // createRoom creates a room owned by the token's user and returns its id.
 func (e *simUnderTest) createRoom(token, name, privacy string) int {
 	e.tb.Helper()
-	var created struct{ ID int }
-	e.mustCall("POST", "/v2/room", token, map[string]any{"name": name, "privacy": privacy}, &created)
-	return created.ID
+	id, err := e.client.CreateRoom(context.Background(), token, name, privacy)
+	require.NoError(e.tb, err)
+	return id
 }
 
-// tokenCalls is one token's line of /_sim/calls.
-type tokenCalls struct {
-	TokenSHA256  string `json:"token_sha256"`
-	Total        int    `json:"total"`
-	MaxInAny60s  int    `json:"max_in_any_60s"`
-	MaxInAny300s int    `json:"max_in_any_300s"`
-}
-
-// calls returns what the simUnderTest counted for token (zeros when it made no call).
-func (e *simUnderTest) calls(token string) tokenCalls {
+// calls returns what the emulator counted for token (zeros when it made no call).
+func (e *simUnderTest) calls(token string) simclient.TokenCalls {
 	e.tb.Helper()
-	var all struct{ Tokens []tokenCalls }
-	e.mustCall("GET", "/_sim/calls", "", nil, &all)
-	sum := simTokenSHA256(token)
-	for _, c := range all.Tokens {
-		if c.TokenSHA256 == sum {
-			return c
-		}
-	}
-	return tokenCalls{TokenSHA256: sum}
+	c, err := e.client.CallsOf(context.Background(), token)
+	require.NoError(e.tb, err)
+	return c
 }
 
-// fault injects a fault (POST /_sim/faults) until clearFaults.
-func (e *simUnderTest) fault(f map[string]any) {
+// fault injects a fault until clearFaults.
+func (e *simUnderTest) fault(f simclient.Fault) {
 	e.tb.Helper()
-	e.mustCall("POST", "/_sim/faults", "", f, nil)
+	require.NoError(e.tb, e.client.InjectFault(context.Background(), f))
 }
 
 func (e *simUnderTest) clearFaults() {
 	e.tb.Helper()
-	e.mustCall("DELETE", "/_sim/faults", "", nil, nil)
-}
-
-func simTokenSHA256(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
+	require.NoError(e.tb, e.client.ClearFaults(context.Background()))
 }
 
 // lockedBuffer is a bytes.Buffer safe for the program writing and the test reading at once.

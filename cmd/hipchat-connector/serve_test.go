@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
 )
 
 // world is a HipChat group for end-to-end tests: Ann owns a private room with Bob in it, and there is
@@ -205,7 +207,7 @@ func TestServeErrors(t *testing.T) {
 	})
 
 	t.Run("HipChat failing is a 502", func(t *testing.T) {
-		w.sim.fault(map[string]any{"token_sha256": simTokenSHA256(w.annToken), "status": 500, "rate": 1})
+		w.sim.fault(simclient.Fault{TokenSHA256: simclient.TokenSHA256(w.annToken), Status: 500, Rate: 1})
 		defer w.sim.clearFaults()
 		for _, path := range []string{"/rooms", "/users/@bob"} {
 			a := c.do("GET", path, auth, "")
@@ -220,7 +222,7 @@ func TestServeErrors(t *testing.T) {
 	})
 
 	t.Run("HipChat throttling is a 429", func(t *testing.T) {
-		w.sim.fault(map[string]any{"token_sha256": simTokenSHA256(w.bobToken), "status": 429, "rate": 1})
+		w.sim.fault(simclient.Fault{TokenSHA256: simclient.TokenSHA256(w.bobToken), Status: 429, Rate: 1})
 		defer w.sim.clearFaults()
 		a := c.do("GET", "/users/@ann", bearerHeader(w.bobToken), "")
 		assert.Equal(t, http.StatusTooManyRequests, a.Status, a.Body)
@@ -332,7 +334,7 @@ func TestServeDefaultsPublicURLToTheBoundAddress(t *testing.T) {
 
 func TestServeFinishesRequestsInFlightOnShutdown(t *testing.T) {
 	w := newWorld(t)
-	w.sim.fault(map[string]any{"delay_ms": 1000, "rate": 0})
+	w.sim.fault(simclient.Fault{DelayMS: 1000})
 	var stdout, stderr lockedBuffer
 	ctx, cancel := contextWithCancel()
 	done := make(chan error, 1)
