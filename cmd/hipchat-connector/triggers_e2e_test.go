@@ -159,3 +159,24 @@ func TestOnNewRoomOverHTTP(t *testing.T) {
 	assert.Equal(t, want, app.runs)
 	require.Equal(t, http.StatusAccepted, app.poll())
 }
+
+func TestPollingTriggersSpendTheConnectionsBudget(t *testing.T) {
+	w := newWorld(t)
+	conn := startConnector(t, w.sim.URL)
+	app := newLogicApp(t, conn, w.annToken, fmt.Sprintf("/triggers/rooms/%d/messages", w.publicRoom))
+	require.Equal(t, http.StatusAccepted, app.poll())
+
+	// Actions and polls share one budget: once it is spent, a poll answers 429 and asks HipChat nothing.
+	for i := 0; i < 200; i++ {
+		if conn.do("GET", "/users/@ann", bearerHeader(w.annToken), "").Status == http.StatusTooManyRequests {
+			break
+		}
+	}
+	before := w.sim.calls(w.annToken).Total
+	answer := conn.do("GET", strings.TrimPrefix(app.next, conn.URL), w.annToken, "")
+	require.Equal(t, http.StatusTooManyRequests, answer.Status, answer.Body)
+	retryAfter, err := strconv.Atoi(answer.Header.Get("Retry-After"))
+	require.NoError(t, err)
+	assert.Positive(t, retryAfter)
+	assert.Equal(t, before, w.sim.calls(w.annToken).Total)
+}
