@@ -1,0 +1,290 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The README's examples are run here so that they cannot rot:
+//
+//   - every ```sh block runs with bash against a running demo, with the variables its export line
+//     prints (HIPCHAT, ADMIN, CONNECTOR, TOKEN, ROOM) and curl failing on HTTP errors
+//     (--fail-with-body), unless the line before its fence is "<!-- not run: REASON -->";
+//   - the ```go block (a complete callback receiver) is built as a package of this module;
+//   - ```json blocks must parse; ```text blocks are output and are left alone;
+//   - the flag tables list exactly the flags of `serve -h`, `demo -h` and `sim -h`, and every
+//     hipchat_connector_ metric that /metrics exposes is named.
+
+const readmePath = "../../README.md"
+
+// readmeBlock is one fenced block of the README.
+type readmeBlock struct {
+	line   int    // of the opening fence, 1-based
+	lang   string // the fence's info string
+	body   string
+	notRun string // the reason of a "<!-- not run: … -->" line right before the fence
+}
+
+func (b readmeBlock) String() string { return fmt.Sprintf("README.md:%d (%s)", b.line, b.lang) }
+
+var notRunMarker = regexp.MustCompile(`^<!-- not run: (.+) -->$`)
+
+// readmeBlocks parses the README's fenced blocks.
+func readmeBlocks(t *testing.T) []readmeBlock {
+	t.Helper()
+	raw, err := os.ReadFile(readmePath)
+	require.NoError(t, err)
+	var blocks []readmeBlock
+	var current *readmeBlock
+	var previous string
+	scanner := bufio.NewScanner(strings.NewReader(string(raw)))
+	for n := 1; scanner.Scan(); n++ {
+		line := scanner.Text()
+		switch {
+		case current == nil && strings.HasPrefix(line, "```"):
+			current = &readmeBlock{line: n, lang: strings.TrimPrefix(line, "```")}
+			if m := notRunMarker.FindStringSubmatch(previous); m != nil {
+				current.notRun = m[1]
+			}
+		case current != nil && line == "```":
+			blocks = append(blocks, *current)
+			current = nil
+		case current != nil:
+			current.body += line + "\n"
+		}
+		previous = line
+	}
+	require.NoError(t, scanner.Err())
+	require.Nil(t, current, "README.md: a fence opened at line %d is never closed", lineOf(current))
+	return blocks
+}
+
+func lineOf(b *readmeBlock) int {
+	if b == nil {
+		return 0
+	}
+	return b.line
+}
+
+// TestReadmeBlocks checks the kinds of blocks: no example can escape the runner by its fence.
+func TestReadmeBlocks(t *testing.T) {
+	blocks := readmeBlocks(t)
+	runnable, goBlocks := 0, 0
+	for _, b := range blocks {
+		switch b.lang {
+		case "sh":
+			if b.notRun == "" {
+				runnable++
+			}
+		case "go":
+			goBlocks++
+		case "json":
+			require.True(t, json.Valid([]byte(b.body)), "%s is not valid JSON", b)
+		case "text":
+		default:
+			t.Errorf("%s: a fence must be sh (run), go (compiled), json (parsed) or text (output)", b)
+		}
+		if b.notRun != "" {
+			require.Equal(t, "sh", b.lang, "%s: only sh blocks can be marked not run", b)
+		}
+	}
+	require.GreaterOrEqual(t, runnable, 5, "runnable sh blocks")
+	require.Equal(t, 1, goBlocks, "go blocks")
+	require.Equal(t, "go run ./cmd/hipchat-connector demo\n", blocks[0].body, "the README opens with the run command")
+	require.Equal(t, "go test -race ./...\n", blocks[1].body, "and then the test command")
+}
+
+// TestReadmeShellExamples runs every runnable sh block against one demo, in the README's order.
+func TestReadmeShellExamples(t *testing.T) {
+	t.Parallel()
+	for _, tool := range []string{"bash", "curl", "sed"} {
+		_, err := exec.LookPath(tool)
+		require.NoError(t, err, "the README's examples need %s", tool)
+	}
+	demo := startDemo(t)
+	dir := t.TempDir()
+	for _, b := range readmeBlocks(t) {
+		if b.lang != "sh" || b.notRun != "" {
+			continue
+		}
+		t.Run(fmt.Sprintf("line %d", b.line), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			script := "set -euo pipefail\n" +
+				"curl() { command curl --fail-with-body --max-time 30 \"$@\"; }\n" + b.body
+			cmd := exec.CommandContext(ctx, "bash", "-c", script)
+			cmd.Dir = dir
+			cmd.Env = os.Environ()
+			for name, value := range demo.exports {
+				cmd.Env = append(cmd.Env, name+"="+value)
+			}
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "%s failed:\n%s\noutput:\n%s", b, b.body, out)
+		})
+	}
+
+	t.Run("metrics named", func(t *testing.T) {
+		resp, err := http.Get(demo.exports["CONNECTOR"] + "/metrics")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		readme, err := os.ReadFile(readmePath)
+		require.NoError(t, err)
+		families := regexp.MustCompile(`(?m)^# HELP (hipchat_connector_\w+)`).FindAllStringSubmatch(string(body), -1)
+		require.NotEmpty(t, families)
+		for _, f := range families {
+			require.Contains(t, string(readme), "`"+f[1], "README does not name the metric %s", f[1])
+		}
+	})
+
+	stdout := demo.stop(t)
+	require.NotContains(t, stdout, "FAILED", "the README's examples upset the demo")
+}
+
+// runningDemo is a demo started by startDemo.
+type runningDemo struct {
+	exports map[string]string // from its "export …" line
+	stdout  *lockedBuffer
+	stderr  *lockedBuffer
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+// startDemo runs a fast demo until the test stops it, and returns once it printed its export line.
+func startDemo(t *testing.T) *runningDemo {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &runningDemo{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	go func() { d.done <- run(ctx, fastDemoArgs(t), noEnv, d.stdout, d.stderr) }()
+	t.Cleanup(func() { d.stop(t) })
+	exportLine := regexp.MustCompile(`(?m)^  export (.+)$`)
+	require.Eventually(t, func() bool { return exportLine.MatchString(d.stdout.String()) }, 30*time.Second, 10*time.Millisecond,
+		"no export line; stdout:\n%s\nstderr:\n%s", d.stdout, d.stderr)
+	d.exports = map[string]string{}
+	for _, pair := range strings.Fields(exportLine.FindStringSubmatch(d.stdout.String())[1]) {
+		name, value, ok := strings.Cut(pair, "=")
+		require.True(t, ok, pair)
+		d.exports[name] = value
+	}
+	for _, name := range []string{"HIPCHAT", "ADMIN", "CONNECTOR", "TOKEN", "ROOM"} {
+		require.NotEmpty(t, d.exports[name], name)
+	}
+	return d
+}
+
+// stop ends the demo (as Ctrl-C would), requires a clean stop and returns what it printed.
+func (d *runningDemo) stop(t *testing.T) string {
+	t.Helper()
+	d.cancel()
+	select {
+	case err, ok := <-d.done:
+		if ok {
+			close(d.done)
+			require.NoError(t, err, "stderr:\n%s", d.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the demo did not stop")
+	}
+	return d.stdout.String()
+}
+
+// TestReadmeGoExampleCompiles builds the README's receiver as a package of this module (through an
+// overlay, so nothing is written into the tree).
+func TestReadmeGoExampleCompiles(t *testing.T) {
+	t.Parallel()
+	goTool, err := exec.LookPath("go")
+	require.NoError(t, err, "the go command")
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	require.FileExists(t, filepath.Join(root, "go.mod"))
+	virtualDir := filepath.Join(root, "internal", "readmeexample")
+	require.NoDirExists(t, virtualDir)
+
+	var example string
+	for _, b := range readmeBlocks(t) {
+		if b.lang == "go" {
+			example = b.body
+		}
+	}
+	require.NotEmpty(t, example)
+	dir := t.TempDir()
+	source := filepath.Join(dir, "main.go")
+	require.NoError(t, os.WriteFile(source, []byte(example), 0o644))
+	overlay, err := json.Marshal(map[string]any{"Replace": map[string]string{filepath.Join(virtualDir, "main.go"): source}})
+	require.NoError(t, err)
+	overlayFile := filepath.Join(dir, "overlay.json")
+	require.NoError(t, os.WriteFile(overlayFile, overlay, 0o644))
+
+	// go build rather than go vet: vet changes into the package's directory, which exists only in the
+	// overlay.
+	cmd := exec.Command(goTool, "build", "-overlay", overlayFile, "-o", os.DevNull, "./internal/readmeexample")
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "building the README's Go example:\n%s", out)
+}
+
+// TestReadmeFlagTables: each flag table lists exactly the subcommand's flags, and the configuration
+// table names each flag's environment variable as the program derives it.
+func TestReadmeFlagTables(t *testing.T) {
+	raw, err := os.ReadFile(readmePath)
+	require.NoError(t, err)
+	sections := map[string]string{}
+	for _, part := range strings.Split(string(raw), "\n## ")[1:] {
+		title, body, _ := strings.Cut(part, "\n")
+		sections[title] = body
+	}
+	row := regexp.MustCompile("(?m)^\\| `-([a-z-]+)` \\|(?: `([A-Z_]+)` \\|)?")
+	for _, tc := range []struct{ section, subcommand string }{
+		{"Configuration", "serve"},
+		{"The demo", "demo"},
+		{"The HipChat emulator", "sim"},
+	} {
+		t.Run(tc.subcommand, func(t *testing.T) {
+			body, ok := sections[tc.section]
+			require.True(t, ok, "no section %q", tc.section)
+			var documented []string
+			for _, m := range row.FindAllStringSubmatch(body, -1) {
+				documented = append(documented, m[1])
+				if tc.subcommand == "serve" {
+					require.Equal(t, envName(m[1]), m[2], "environment variable of -%s", m[1])
+				}
+			}
+			require.Equal(t, usageFlags(t, tc.subcommand), sortedCopy(documented))
+		})
+	}
+	require.Contains(t, sections["Configuration"], "`"+keyEnv+"`")
+}
+
+// usageFlags returns the flag names that `hipchat-connector <subcommand> -h` prints, sorted.
+func usageFlags(t *testing.T, subcommand string) []string {
+	t.Helper()
+	stderr := &lockedBuffer{}
+	require.NoError(t, run(context.Background(), []string{subcommand, "-h"}, noEnv, &lockedBuffer{}, stderr))
+	var names []string
+	for _, m := range regexp.MustCompile(`(?m)^  -([a-z-]+)`).FindAllStringSubmatch(stderr.String(), -1) {
+		names = append(names, m[1])
+	}
+	require.NotEmpty(t, names, stderr.String())
+	return sortedCopy(names)
+}
+
+func sortedCopy(s []string) []string {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	return c
+}
