@@ -13,6 +13,7 @@ type syncWriter struct {
 	w  io.Writer
 }
 
+// Write writes p to the underlying writer, one caller at a time, and returns its result.
 func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -27,6 +28,7 @@ type listenWatcher struct {
 	done  bool
 }
 
+// Write looks for the "listening on" line in p; it never fails.
 func (w *listenWatcher) Write(p []byte) (int, error) {
 	if w.done {
 		return len(p), nil
@@ -56,8 +58,10 @@ type logTail struct {
 	part  []byte
 }
 
+// newLogTail returns a logTail that keeps the last maxLines lines.
 func newLogTail(maxLines int) *logTail { return &logTail{max: maxLines} }
 
+// Write keeps the complete lines of p, dropping the oldest beyond the limit; it never fails.
 func (t *logTail) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

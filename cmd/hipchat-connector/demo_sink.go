@@ -41,6 +41,7 @@ type callbackSink struct {
 	failed    int                                  // deliveries whose signature did not verify
 }
 
+// newCallbackSink returns a sink that prints to out and takes no delivery until expect is called.
 func newCallbackSink(out io.Writer) *callbackSink {
 	return &callbackSink{
 		out: out, verifiers: map[string]*standardwebhooks.Webhook{}, roomNames: map[string]string{},
@@ -108,6 +109,7 @@ func (s *callbackSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// triggerOfPath returns the trigger whose callback path is path.
 func triggerOfPath(path string) (demoTrigger, bool) {
 	for _, t := range demoTriggers {
 		if path == t.callbackPath() {
@@ -166,6 +168,7 @@ func (s *callbackSink) describe(t demoTrigger, body []byte) (room, what string) 
 	return room, fmt.Sprintf("%s: %q", author, shorten(m.Message, 60))
 }
 
+// shorten cuts s to at most n characters, marking a cut with an ellipsis.
 func shorten(s string, n int) string {
 	if r := []rune(s); len(r) > n {
 		return string(r[:n-1]) + "…"
