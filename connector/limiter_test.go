@@ -8,15 +8,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hipchat-connector/hipchat-connector/internal/manualclock"
 )
 
-// fakeClock is a manually advanced clock for tests.
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) Now() time.Time          { return c.t }
-func (c *fakeClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
-
-func newTestLimiter(clock *fakeClock) *Limiter {
+func newTestLimiter(clock *manualclock.Clock) *Limiter {
 	opts := DefaultLimiterOptions()
 	opts.Now = clock.Now
 	return NewLimiter(opts)
@@ -46,7 +42,7 @@ func TestLimiterNeverAdmitsMoreThanLimitInAnySlidingWindow(t *testing.T) {
 	}
 	for name, gap := range patterns {
 		t.Run(name, func(t *testing.T) {
-			clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+			clock := manualclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 			l := newTestLimiter(clock)
 			r := rand.New(rand.NewPCG(1, 2))
 			var admitted []time.Time
@@ -68,7 +64,7 @@ func TestLimiterNeverAdmitsMoreThanLimitInAnySlidingWindow(t *testing.T) {
 }
 
 func TestLimiterRetryAfterIsWhenTheNextCallSucceeds(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := manualclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	l := newTestLimiter(clock)
 	for i := 0; i < 90; i++ {
 		ok, _ := l.TryAcquire("c1", Foreground)
@@ -87,7 +83,7 @@ func TestLimiterRetryAfterIsWhenTheNextCallSucceeds(t *testing.T) {
 }
 
 func TestLimiterClassesCannotStarveEachOther(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := manualclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	l := newTestLimiter(clock)
 
 	// The poller takes all it can: it stops at 75 and actions still get 25.
@@ -128,7 +124,7 @@ func TestLimiterClassesCannotStarveEachOther(t *testing.T) {
 }
 
 func TestLimiterConnectionsHaveSeparateBudgets(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := manualclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	l := newTestLimiter(clock)
 	for i := 0; i < 90; i++ {
 		ok, _ := l.TryAcquire("a", Foreground)
@@ -141,7 +137,7 @@ func TestLimiterConnectionsHaveSeparateBudgets(t *testing.T) {
 }
 
 func TestLimiterBlockUntilHoldsTheConnectionBack(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := manualclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	l := newTestLimiter(clock)
 	l.BlockUntil("a", clock.Now().Add(30*time.Second))
 	ok, retryAfter := l.TryAcquire("a", Background)
@@ -157,7 +153,7 @@ func TestLimiterBlockUntilHoldsTheConnectionBack(t *testing.T) {
 }
 
 func TestLimiterDropsIdleConnections(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := manualclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	l := newTestLimiter(clock)
 	for i := 0; i < 1000; i++ {
 		l.TryAcquire(string(rune('a'+i%26))+string(rune(i)), Foreground)
@@ -169,7 +165,7 @@ func TestLimiterDropsIdleConnections(t *testing.T) {
 }
 
 func TestLimiterWaitSleepsUntilBudget(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := manualclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	l := newTestLimiter(clock)
 	var slept time.Duration
 	sleep := func(_ context.Context, d time.Duration) error { slept += d; clock.Advance(d); return nil }

@@ -11,32 +11,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hipchat-connector/hipchat-connector/internal/manualclock"
 )
 
 // clock is a test clock that moves only when told.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = manualclock.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2018, 1, 10, 9, 35, 50, 702319000, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
+func newClock() *clock {
+	return manualclock.New(time.Date(2018, 1, 10, 9, 35, 50, 702319000, time.UTC))
 }
 
 // sequentialIDs returns an id source that counts, so golden bodies are stable.

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/internal/manualclock"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/state"
 )
@@ -23,24 +24,9 @@ import (
 // clock is a settable clock shared by the store, the poller and the deliverer. It starts at the
 // wall clock so that standardwebhooks' timestamp tolerance (5 minutes) holds while a test advances
 // it by seconds.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = manualclock.Clock
 
-func newClock() *clock { return &clock{t: time.Now().UTC().Truncate(time.Second)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock { return manualclock.New(time.Now().UTC().Truncate(time.Second)) }
 
 // openStore opens a real bbolt file under t.TempDir(); cleanup checks its consistency and closes it.
 func openStore(t testing.TB, clk *clock) *state.Store {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,29 +13,18 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
+	"github.com/hipchat-connector/hipchat-connector/internal/manualclock"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
 // clock is the emulator's clock in these tests: it moves only when told, so tests can make many
 // messages share one timestamp.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // world is the emulator over real HTTP, one person with a personal token, and the connector's side:
 // a client (with a budget large enough not to matter here) and the polling triggers.
 type world struct {
 	t       *testing.T
 	ctx     context.Context
-	clock   *clock
+	clock   *manualclock.Clock
 	sim     *simclient.Client
 	admin   string
 	alice   simclient.Person
@@ -47,7 +35,7 @@ type world struct {
 
 func newWorld(t *testing.T, clientOpts ...func(*connector.ClientOptions)) *world {
 	t.Helper()
-	clk := &clock{t: time.Date(2018, 1, 10, 9, 0, 0, 0, time.UTC)}
+	clk := manualclock.New(time.Date(2018, 1, 10, 9, 0, 0, 0, time.UTC))
 	emu, err := hipchatsim.New(hipchatsim.Options{Now: clk.Now})
 	require.NoError(t, err)
 	ts := httptest.NewServer(emu)
