@@ -211,13 +211,12 @@ func indexOf(list []connector.Message, id string) int {
 // end of the batch gets nothing and stays where it is.
 func (b MessageBatch) For(base, c MessageCursor) ([]connector.Message, MessageCursor) {
 	from := 0
-	switch {
-	case c.LastID == base.LastID && c.Date.Equal(base.Date):
-		from = 0
-	case indexOf(b.Messages, c.LastID) >= 0:
-		from = indexOf(b.Messages, c.LastID) + 1
-	default:
-		return nil, c
+	if c.LastID != base.LastID || !c.Date.Equal(base.Date) {
+		i := indexOf(b.Messages, c.LastID)
+		if i < 0 {
+			return nil, c
+		}
+		from = i + 1
 	}
 	return b.Messages[from:], b.Advance(base, len(b.Messages))
 }
