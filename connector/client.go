@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // ClientOptions configures a Client. Zero fields take sensible defaults.
@@ -32,6 +34,9 @@ type ClientOptions struct {
 	Now func() time.Time
 	// Sleep is how background calls wait for budget; nil means a real timer.
 	Sleep func(context.Context, time.Duration) error
+	// Registerer, when set, receives the metrics of every HipChat call
+	// (hipchat_connector_upstream_calls_total by outcome, and their duration).
+	Registerer prometheus.Registerer
 }
 
 // Client calls HipChat v2 on behalf of connections. Every call passes the connection's limiter first;
@@ -46,8 +51,19 @@ type Client struct {
 	sleep    func(context.Context, time.Duration) error
 }
 
-// NewClient returns a client with opts.
+// NewClient returns a client with opts. It panics when opts.Registerer already holds the call
+// metrics (a programming error: one client per registry); NewInstrumentedClient returns that as an
+// error.
 func NewClient(opts ClientOptions) *Client {
+	c, err := NewInstrumentedClient(opts)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// NewInstrumentedClient is NewClient that returns the registration error of opts.Registerer.
+func NewInstrumentedClient(opts ClientOptions) (*Client, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 15 * time.Second
 	}
@@ -69,7 +85,20 @@ func NewClient(opts ClientOptions) *Client {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Client{http: opts.HTTPClient, limiter: opts.Limiter, maxPages: opts.MaxPages, pageSize: opts.PageSize, now: opts.Now, sleep: opts.Sleep}
+	if opts.Registerer != nil {
+		m, err := newCallMetrics(opts.Registerer)
+		if err != nil {
+			return nil, err
+		}
+		counted := *opts.HTTPClient
+		next := counted.Transport
+		if next == nil {
+			next = http.DefaultTransport
+		}
+		counted.Transport = countingTransport{next: next, metrics: m}
+		opts.HTTPClient = &counted
+	}
+	return &Client{http: opts.HTTPClient, limiter: opts.Limiter, maxPages: opts.MaxPages, pageSize: opts.PageSize, now: opts.Now, sleep: opts.Sleep}, nil
 }
 
 // Limiter returns the limiter the client's calls pass.

@@ -162,8 +162,7 @@ func TestClientObeysHipChatsOwnBudget(t *testing.T) {
 func TestClientSendsTheTokenOnlyInTheAuthorizationHeaderAndNeverOffTheServer(t *testing.T) {
 	var leaked atomic.Bool
 	var hits atomic.Int32
-	var ts *httptest.Server
-	ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		if strings.Contains(r.URL.String(), "secret-token") {
 			leaked.Store(true)

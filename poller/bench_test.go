@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hipchat-connector/hipchat-connector/poller"
-	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
 // benchWorld makes rooms rooms with subsPerRoom message subscriptions each, all of alice.
@@ -19,7 +19,7 @@ func benchWorld(b *testing.B, rooms, subsPerRoom int) (*world, []string) {
 		room := w.room(fmt.Sprintf("Room %d", r))
 		ids = append(ids, room)
 		for s := 0; s < subsPerRoom; s++ {
-			w.subscribe(w.conn, state.KindMessage, room)
+			w.subscribe(w.conn, triggers.KindMessage, room)
 		}
 	}
 	return w, ids
@@ -57,31 +57,4 @@ func BenchmarkTickTenNewPerRoom(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*10000)/b.Elapsed().Seconds(), "events-queued/s")
-}
-
-// BenchmarkDeliver drains 100 subscriptions × 20 queued deliveries to a loopback sink answering 204,
-// 16 attempts in flight: signing, POST, and the bbolt write of each attempt.
-func BenchmarkDeliver(b *testing.B) {
-	w := newWorld(b)
-	var subs []state.Subscription
-	for s := 0; s < 100; s++ {
-		subs = append(subs, addSubscription(w.t, w.store, w.conn, state.KindMessage, "1", w.sink.url(), nil))
-	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		for _, sub := range subs {
-			ids := make([]string, 20)
-			for e := range ids {
-				ids[e] = fmt.Sprintf("b%d-s%s-e%d", i, sub.ID, e)
-			}
-			queue(w.t, w.store, sub, ids...)
-		}
-		b.StartTimer()
-		n, err := w.deliverer.DeliverDue(context.Background())
-		if err != nil || n != 2000 {
-			b.Fatalf("delivered %d, err %v", n, err)
-		}
-	}
-	b.ReportMetric(float64(b.N*2000)/b.Elapsed().Seconds(), "deliveries/s")
 }

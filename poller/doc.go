@@ -1,7 +1,6 @@
-// Package poller owns the background work of callback subscriptions: the cron-driven poller that
-// reads each watched HipChat feed once per tick and commits new cursors and outbox entries together,
-// the delivery worker that drains the outbox with signed, retried POSTs (Standard Webhooks), and the
-// guard that keeps callback URLs away from loopback, private and link-local addresses.
-//
-// It has no HTTP server of its own; the subscriptions package is the API in front of it.
+// Package poller owns the cron-driven poller of callback subscriptions: each tick it groups the
+// active subscriptions into feeds (a connection and a room's history, or a connection's room list),
+// reads each feed once through the connection's limiter, and commits every subscription's new cursor
+// and outbox entries of that feed in one store transaction. Reading and cursors are package
+// triggers'; draining the outbox is package delivery's.
 package poller

@@ -24,24 +24,11 @@ type candidate struct {
 // pollMessages reads a room's history once for the feed's message and file subscriptions and
 // commits each one's events and cursor.
 func (p *Poller) pollMessages(ctx context.Context, conn connector.Connection, f *feed) error {
-	cursors := make([]triggers.MessageCursor, len(f.subs))
-	var baseline *triggers.MessageCursor
-	for i, sub := range f.subs {
-		if len(sub.Cursor) > 0 && json.Unmarshal(sub.Cursor, &cursors[i]) == nil {
-			continue
-		}
-		// Subscribing baselines the cursor; one without (or with an unreadable one) starts at now.
-		if len(sub.Cursor) > 0 {
-			p.log.Warn("unreadable cursor: starting the subscription from now", "subscription", sub.ID)
-		}
-		if baseline == nil {
-			c, err := triggers.Baseline(ctx, p.src, conn, f.room)
-			if err != nil {
-				return err
-			}
-			baseline = &c
-		}
-		cursors[i] = *baseline
+	cursors, err := cursorsOf(p, f, triggers.DecodeMessageCursor, func() (triggers.MessageCursor, error) {
+		return triggers.MessageBaseline(ctx, p.src, conn, f.room)
+	})
+	if err != nil {
+		return err
 	}
 	base := sharedMessageBase(cursors)
 	batch, err := triggers.ReadMessages(ctx, p.src, conn, f.room, base, p.readLimit)
@@ -52,14 +39,13 @@ func (p *Poller) pollMessages(ctx context.Context, conn connector.Connection, f 
 	var advances []state.CursorAdvance
 	for i, sub := range f.subs {
 		messages, next := batch.For(base, cursors[i])
-		kind := triggers.Kind(sub.Kind)
 		var found []candidate
 		for _, m := range messages {
-			if kind.Matches(m) {
+			if sub.Kind.Matches(m) {
 				found = append(found, candidate{id: m.ID, at: m.Time, item: triggers.NewHistoryItem(sub.RoomID, m)})
 			}
 		}
-		adv, err := p.advance(sub, kind, MessageCursorBytes(next), found, now)
+		adv, err := p.advance(sub, triggers.EncodeMessageCursor(next), found, now)
 		if err != nil {
 			return err
 		}
@@ -72,23 +58,11 @@ func (p *Poller) pollMessages(ctx context.Context, conn connector.Connection, f 
 
 // pollRooms reads the room list once for the feed's room subscriptions.
 func (p *Poller) pollRooms(ctx context.Context, conn connector.Connection, f *feed) error {
-	cursors := make([]triggers.RoomCursor, len(f.subs))
-	var baseline *triggers.RoomCursor
-	for i, sub := range f.subs {
-		if len(sub.Cursor) > 0 && json.Unmarshal(sub.Cursor, &cursors[i]) == nil {
-			continue
-		}
-		if len(sub.Cursor) > 0 {
-			p.log.Warn("unreadable cursor: starting the subscription from now", "subscription", sub.ID)
-		}
-		if baseline == nil {
-			c, err := triggers.RoomBaseline(ctx, p.src, conn)
-			if err != nil {
-				return err
-			}
-			baseline = &c
-		}
-		cursors[i] = *baseline
+	cursors, err := cursorsOf(p, f, triggers.DecodeRoomCursor, func() (triggers.RoomCursor, error) {
+		return triggers.RoomBaseline(ctx, p.src, conn)
+	})
+	if err != nil {
+		return err
 	}
 	base := cursors[0]
 	for _, c := range cursors[1:] {
@@ -108,7 +82,7 @@ func (p *Poller) pollRooms(ctx context.Context, conn connector.Connection, f *fe
 				found = append(found, candidate{id: strconv.Itoa(r.ID), item: triggers.NewRoomItem(r)})
 			}
 		}
-		adv, err := p.advance(sub, triggers.KindRoom, RoomCursorBytes(next), found, now)
+		adv, err := p.advance(sub, triggers.EncodeRoomCursor(next), found, now)
 		if err != nil {
 			return err
 		}
@@ -119,9 +93,49 @@ func (p *Poller) pollRooms(ctx context.Context, conn connector.Connection, f *fe
 	return p.commit(advances)
 }
 
+// cursorsOf decodes the stored cursor of each of the feed's subscriptions. Subscribing baselines the
+// cursor; a subscription without one (or with an unreadable one) starts at now, from one baseline
+// read shared by all such subscriptions of the feed.
+func cursorsOf[C any](p *Poller, f *feed, decode func([]byte) (C, error), baseline func() (C, error)) ([]C, error) {
+	cursors := make([]C, len(f.subs))
+	var now *C
+	for i, sub := range f.subs {
+		if len(sub.Cursor) > 0 {
+			c, err := decode(sub.Cursor)
+			if err == nil {
+				cursors[i] = c
+				continue
+			}
+			p.log.Warn("unreadable cursor: starting the subscription from now", "subscription", sub.ID)
+		}
+		if now == nil {
+			c, err := baseline()
+			if err != nil {
+				return nil, err
+			}
+			now = &c
+		}
+		cursors[i] = *now
+	}
+	return cursors, nil
+}
+
+// sharedMessageBase is where a feed's one read starts: the oldest cursor of its subscriptions. When
+// they all stand at the same place (the usual case), that cursor is kept whole, including its
+// knowledge of a backlog (Upper), so draining a backlog costs no extra calls.
+func sharedMessageBase(cursors []triggers.MessageCursor) triggers.MessageCursor {
+	first := cursors[0]
+	for _, c := range cursors[1:] {
+		if c.LastID != first.LastID || !c.Date.Equal(first.Date) || c.AtDate != first.AtDate || !c.Upper.Equal(first.Upper) {
+			return triggers.OldestMessageCursor(cursors)
+		}
+	}
+	return first
+}
+
 // advance builds a subscription's part of a commit: its new cursor and its events after the
 // catch-up bound; nil when nothing changed.
-func (p *Poller) advance(sub state.Subscription, kind triggers.Kind, next []byte, found []candidate, now time.Time) (*state.CursorAdvance, error) {
+func (p *Poller) advance(sub state.Subscription, next []byte, found []candidate, now time.Time) (*state.CursorAdvance, error) {
 	kept, note := p.bound(found, now)
 	if note != "" {
 		p.log.Warn("catch-up bound skipped events", "subscription", sub.ID, "note", note)
@@ -135,7 +149,7 @@ func (p *Poller) advance(sub state.Subscription, kind triggers.Kind, next []byte
 		if err != nil {
 			return nil, fmt.Errorf("encode event %s: %w", c.id, err)
 		}
-		events[i] = state.Event{ID: c.id, Type: kind.EventType(), Payload: payload}
+		events[i] = state.Event{ID: c.id, Type: sub.Kind.EventType(), Payload: payload}
 	}
 	if note != "" && len(events) > 0 {
 		events[0].CatchUpNote = note

@@ -1,6 +1,7 @@
 package poller
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,10 +38,22 @@ type CatchUp struct {
 	MaxEvents int
 }
 
+// Store is what the poller needs of the state; *state.Store is one.
+type Store interface {
+	// ActiveSubscriptions returns every active subscription, secrets in clear.
+	ActiveSubscriptions() ([]state.Subscription, error)
+	// CommitFeed advances cursors and queues events of one feed in one transaction.
+	CommitFeed(advances []state.CursorAdvance) error
+	// SetStatus pauses or disables a subscription with a reason; state.ErrNotFound when it is gone.
+	SetStatus(id, status, reason string) error
+	// Prune deletes finished deliveries past retention and returns how many.
+	Prune(now time.Time) (int, error)
+}
+
 // Options configure a Poller. Zero fields take the defaults named.
 type Options struct {
 	// Store holds subscriptions, cursors and the outbox. Required.
-	Store *state.Store
+	Store Store
 	// Source reads HipChat; a *connector.Client. Required. Calls are made with
 	// connector.WithBackground, so they wait for the connection's budget instead of failing.
 	Source triggers.Source
@@ -57,7 +70,7 @@ type Options struct {
 	// connection are read one after another: they share its budget. A connection waiting for budget
 	// holds its slot, so this is well above the number of cores.
 	Parallel int
-	// OnCommit is called after a commit queued deliveries (e.g. Deliverer.Nudge). Optional.
+	// OnCommit is called after a commit queued deliveries (e.g. delivery.Deliverer.Nudge). Optional.
 	OnCommit func()
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
@@ -69,7 +82,7 @@ type Options struct {
 // that feed in one transaction, so a crash at any instant loses nothing and advances no cursor past
 // an event that is not in the outbox.
 type Poller struct {
-	store     *state.Store
+	store     Store
 	src       triggers.Source
 	now       func() time.Time
 	schedule  string
@@ -101,24 +114,16 @@ func New(opts Options) (*Poller, error) {
 	case opts.Parallel < 0:
 		return nil, errors.New("poller: parallel must not be negative")
 	}
-	if opts.Schedule == "" {
-		opts.Schedule = DefaultSchedule
-	}
+	opts.Schedule = cmp.Or(opts.Schedule, DefaultSchedule)
 	if err := ValidateSchedule(opts.Schedule); err != nil {
 		return nil, err
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.ReadLimit == 0 {
-		opts.ReadLimit = DefaultReadLimit
-	}
-	if opts.Parallel == 0 {
-		opts.Parallel = DefaultParallel
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
+	opts.ReadLimit = cmp.Or(opts.ReadLimit, DefaultReadLimit)
+	opts.Parallel = cmp.Or(opts.Parallel, DefaultParallel)
+	opts.Logger = cmp.Or(opts.Logger, slog.Default())
 	return &Poller{
 		store: opts.Store, src: opts.Source, now: opts.Now, schedule: opts.Schedule,
 		readLimit: opts.ReadLimit, catchUp: opts.CatchUp, parallel: opts.Parallel,
@@ -254,7 +259,7 @@ func groupFeeds(subs []state.Subscription) []*connectionFeeds {
 		}
 		cf.subs = append(cf.subs, sub)
 		room := sub.RoomID
-		if sub.Kind == state.KindRoom {
+		if !sub.Kind.Room() {
 			room = ""
 		}
 		key := [2]string{conn.ID, room}

@@ -15,18 +15,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/state"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
+	"github.com/hipchat-connector/hipchat-connector/webhook"
 )
 
 func TestMessagesFilesAndRoomsArriveSignedExactlyOnce(t *testing.T) {
 	w := newWorld(t)
 	room := w.room("Ops")
 	before := w.post(room, 3, "before subscribing")
-	messages := w.subscribe(w.conn, state.KindMessage, room)
-	files := w.subscribe(w.conn, state.KindFile, room)
-	rooms := w.subscribe(w.conn, state.KindRoom, "")
+	messages := w.subscribe(w.conn, triggers.KindMessage, room)
+	files := w.subscribe(w.conn, triggers.KindFile, room)
+	rooms := w.subscribe(w.conn, triggers.KindRoom, "")
 	p := w.poller(poller.Options{})
 
 	posted := w.post(room, 2, "hello")
@@ -37,13 +39,13 @@ func TestMessagesFilesAndRoomsArriveSignedExactlyOnce(t *testing.T) {
 	require.NoError(t, p.Tick(w.ctx))
 	w.deliver()
 
-	got := w.sink.requests()
-	byItem := map[string]map[string]received{} // subscription → payload id → request
+	got := w.sink.Requests()
+	byItem := map[string]map[string]testkit.Received{} // subscription → payload id → request
 	for _, r := range got {
 		require.NoError(t, r.VerifyErr, "every delivery verifies with its subscription's secret")
 		assert.Equal(t, state.DeliveryID(r.Sub, r.Item), r.WebhookID)
 		if byItem[r.Sub] == nil {
-			byItem[r.Sub] = map[string]received{}
+			byItem[r.Sub] = map[string]testkit.Received{}
 		}
 		_, dup := byItem[r.Sub][r.Item]
 		assert.False(t, dup, "event %s delivered twice to %s", r.Item, r.Sub)
@@ -77,7 +79,7 @@ func TestMessagesFilesAndRoomsArriveSignedExactlyOnce(t *testing.T) {
 	// Nothing new: the next tick and delivery send nothing.
 	require.NoError(t, p.Tick(w.ctx))
 	w.deliver()
-	assert.Len(t, w.sink.requests(), len(got))
+	assert.Len(t, w.sink.Requests(), len(got))
 }
 
 func atoi(t *testing.T, s string) int {
@@ -91,9 +93,9 @@ func TestTenSubscriptionsOnOneRoomCostOneHipChatCallPerTick(t *testing.T) {
 	room := w.room("Busy")
 	var subs []state.Subscription
 	for i := 0; i < 10; i++ {
-		kind := state.KindMessage
+		kind := triggers.KindMessage
 		if i%2 == 1 {
-			kind = state.KindFile
+			kind = triggers.KindFile
 		}
 		subs = append(subs, w.subscribe(w.conn, kind, room))
 	}
@@ -110,9 +112,9 @@ func TestTenSubscriptionsOnOneRoomCostOneHipChatCallPerTick(t *testing.T) {
 	w.deliver()
 	for i, sub := range subs {
 		if i%2 == 0 {
-			assert.Equal(t, ids, w.sink.accepted()[sub.ID], "message subscription %d got every message in order", i)
+			assert.Equal(t, ids, w.sink.Accepted()[sub.ID], "message subscription %d got every message in order", i)
 		} else {
-			assert.Empty(t, w.sink.accepted()[sub.ID], "file subscription %d: no files were posted", i)
+			assert.Empty(t, w.sink.Accepted()[sub.ID], "file subscription %d: no files were posted", i)
 		}
 	}
 }
@@ -120,9 +122,9 @@ func TestTenSubscriptionsOnOneRoomCostOneHipChatCallPerTick(t *testing.T) {
 func TestSubscribersAtDifferentCursorsShareOneRead(t *testing.T) {
 	w := newWorld(t)
 	room := w.room("Shared")
-	early := w.subscribe(w.conn, state.KindMessage, room)
+	early := w.subscribe(w.conn, triggers.KindMessage, room)
 	first := w.post(room, 3, "first")
-	late := w.subscribe(w.conn, state.KindMessage, room)
+	late := w.subscribe(w.conn, triggers.KindMessage, room)
 	second := w.post(room, 2, "second")
 	p := w.poller(poller.Options{})
 
@@ -130,24 +132,24 @@ func TestSubscribersAtDifferentCursorsShareOneRead(t *testing.T) {
 	require.NoError(t, p.Tick(w.ctx))
 	assert.Equal(t, calls+1, w.calls(w.alice.Token))
 	w.deliver()
-	assert.Equal(t, append(append([]string{}, first...), second...), w.sink.accepted()[early.ID])
-	assert.Equal(t, second, w.sink.accepted()[late.ID], "the later subscriber starts at its own baseline")
+	assert.Equal(t, append(append([]string{}, first...), second...), w.sink.Accepted()[early.ID])
+	assert.Equal(t, second, w.sink.Accepted()[late.ID], "the later subscriber starts at its own baseline")
 	assert.Equal(t, w.subscription(early.ID).Cursor, w.subscription(late.ID).Cursor, "both now stand at the newest message")
 }
 
 func TestABacklogLargerThanOneReadDrainsInOrderOverTicks(t *testing.T) {
 	w := newWorld(t)
 	room := w.room("Flood")
-	a := w.subscribe(w.conn, state.KindMessage, room)
-	b := w.subscribe(w.conn, state.KindMessage, room)
+	a := w.subscribe(w.conn, triggers.KindMessage, room)
+	b := w.subscribe(w.conn, triggers.KindMessage, room)
 	ids := w.post(room, 25, "flood")
 	p := w.poller(poller.Options{ReadLimit: 10})
 	for i := 0; i < 4; i++ {
 		require.NoError(t, p.Tick(w.ctx))
 	}
 	w.deliver()
-	assert.Equal(t, ids, w.sink.accepted()[a.ID])
-	assert.Equal(t, ids, w.sink.accepted()[b.ID])
+	assert.Equal(t, ids, w.sink.Accepted()[a.ID])
+	assert.Equal(t, ids, w.sink.Accepted()[b.ID])
 }
 
 func TestATokenHipChatRejectsPausesItsSubscriptions(t *testing.T) {
@@ -155,8 +157,8 @@ func TestATokenHipChatRejectsPausesItsSubscriptions(t *testing.T) {
 	bob := w.person("Bob Example", "bob")
 	bobConn := connector.NewConnection(bob.Token, w.hipchat)
 	room := w.room("Shared")
-	aliceSubs := []state.Subscription{w.subscribe(w.conn, state.KindMessage, room), w.subscribe(w.conn, state.KindRoom, "")}
-	bobSub := w.subscribe(bobConn, state.KindMessage, room)
+	aliceSubs := []state.Subscription{w.subscribe(w.conn, triggers.KindMessage, room), w.subscribe(w.conn, triggers.KindRoom, "")}
+	bobSub := w.subscribe(bobConn, triggers.KindMessage, room)
 	p := w.poller(poller.Options{})
 
 	require.NoError(t, w.sim.Do(w.ctx, "DELETE", "/v2/oauth/token/"+w.alice.Token, w.alice.Token, nil, nil))
@@ -178,7 +180,7 @@ func TestATokenHipChatRejectsPausesItsSubscriptions(t *testing.T) {
 	assert.Equal(t, calls, w.calls(w.alice.Token), "no hammering with a rejected token")
 
 	w.deliver()
-	assert.Equal(t, []string{msg}, w.sink.accepted()[bobSub.ID], "another connection is not affected")
+	assert.Equal(t, []string{msg}, w.sink.Accepted()[bobSub.ID], "another connection is not affected")
 }
 
 // panickySource panics when room is read, and reads the rest through the real client.
@@ -197,8 +199,8 @@ func (p panickySource) LatestHistory(ctx context.Context, conn connector.Connect
 func TestAPanicInOneFeedDoesNotStopTheOthers(t *testing.T) {
 	w := newWorld(t)
 	bad, good := w.room("Bad"), w.room("Good")
-	badSub := w.subscribe(w.conn, state.KindMessage, bad)
-	goodSub := w.subscribe(w.conn, state.KindMessage, good)
+	badSub := w.subscribe(w.conn, triggers.KindMessage, bad)
+	goodSub := w.subscribe(w.conn, triggers.KindMessage, good)
 	w.post(bad, 2, "lost?")
 	ids := w.post(good, 2, "fine")
 	w.source = panickySource{Source: w.client, room: bad}
@@ -209,13 +211,13 @@ func TestAPanicInOneFeedDoesNotStopTheOthers(t *testing.T) {
 	assert.Contains(t, err.Error(), "panic: a bug in one feed")
 	assert.Contains(t, w.logs.String(), "reading a feed panicked")
 	w.deliver()
-	assert.Equal(t, ids, w.sink.accepted()[goodSub.ID])
+	assert.Equal(t, ids, w.sink.Accepted()[goodSub.ID])
 	assert.Equal(t, badSub.Cursor, w.subscription(badSub.ID).Cursor, "the failed feed's cursor did not move")
 
 	w.source = w.client
 	require.NoError(t, w.poller(poller.Options{}).Tick(w.ctx))
 	w.deliver()
-	assert.Len(t, w.sink.accepted()[badSub.ID], 2, "the next tick catches up")
+	assert.Len(t, w.sink.Accepted()[badSub.ID], 2, "the next tick catches up")
 }
 
 // failingSource fails every read with err.
@@ -231,7 +233,7 @@ func (f failingSource) LatestHistory(context.Context, connector.Connection, stri
 func TestOtherHipChatErrorsAreRetriedNextTick(t *testing.T) {
 	w := newWorld(t)
 	room := w.room("Flaky")
-	sub := w.subscribe(w.conn, state.KindMessage, room)
+	sub := w.subscribe(w.conn, triggers.KindMessage, room)
 	ids := w.post(room, 2, "later")
 	w.source = failingSource{Source: w.client, err: &connector.Error{Kind: connector.KindUnavailable, Status: 503}}
 	err := w.poller(poller.Options{}).Tick(w.ctx)
@@ -242,22 +244,22 @@ func TestOtherHipChatErrorsAreRetriedNextTick(t *testing.T) {
 	w.source = w.client
 	require.NoError(t, w.poller(poller.Options{}).Tick(w.ctx))
 	w.deliver()
-	assert.Equal(t, ids, w.sink.accepted()[sub.ID])
+	assert.Equal(t, ids, w.sink.Accepted()[sub.ID])
 }
 
 func TestCatchUpBoundSkipsTheFloodAndSaysSo(t *testing.T) {
 	t.Run("max age", func(t *testing.T) {
 		w := newWorld(t)
 		room := w.room("Downtime")
-		sub := w.subscribe(w.conn, state.KindMessage, room)
+		sub := w.subscribe(w.conn, triggers.KindMessage, room)
 		w.post(room, 4, "old")
 		w.clock.Advance(3 * time.Hour)
 		fresh := w.post(room, 2, "fresh")
 		p := w.poller(poller.Options{CatchUp: poller.CatchUp{MaxAge: time.Hour}})
 		require.NoError(t, p.Tick(w.ctx))
 		w.deliver()
-		assert.Equal(t, fresh, w.sink.accepted()[sub.ID])
-		got := w.sink.requests()
+		assert.Equal(t, fresh, w.sink.Accepted()[sub.ID])
+		got := w.sink.Requests()
 		require.Len(t, got, 2)
 		assert.Equal(t, "catch-up bound skipped 4 earlier events (4 older than 1h0m0s)", got[0].CatchUp)
 		assert.Empty(t, got[1].CatchUp)
@@ -270,18 +272,18 @@ func TestCatchUpBoundSkipsTheFloodAndSaysSo(t *testing.T) {
 	t.Run("max events", func(t *testing.T) {
 		w := newWorld(t)
 		room := w.room("Flood")
-		sub := w.subscribe(w.conn, state.KindMessage, room)
+		sub := w.subscribe(w.conn, triggers.KindMessage, room)
 		ids := w.post(room, 10, "flood")
 		p := w.poller(poller.Options{CatchUp: poller.CatchUp{MaxEvents: 3}})
 		require.NoError(t, p.Tick(w.ctx))
 		w.deliver()
-		assert.Equal(t, ids[7:], w.sink.accepted()[sub.ID], "the newest three")
-		assert.Equal(t, "catch-up bound skipped 7 earlier events (7 beyond the newest 3 of one poll)", w.sink.requests()[0].CatchUp)
+		assert.Equal(t, ids[7:], w.sink.Accepted()[sub.ID], "the newest three")
+		assert.Equal(t, "catch-up bound skipped 7 earlier events (7 beyond the newest 3 of one poll)", w.sink.Requests()[0].CatchUp)
 
 		// The skipped ones are passed for good.
 		require.NoError(t, p.Tick(w.ctx))
 		w.deliver()
-		assert.Len(t, w.sink.requests(), 3)
+		assert.Len(t, w.sink.Requests(), 3)
 	})
 }
 
@@ -290,29 +292,29 @@ func TestGoneDisablesAndExhaustedDeadLettersEndToEnd(t *testing.T) {
 	room := w.room("Ends")
 	gone := newSink(t, func(int, *http.Request) int { return http.StatusGone })
 	broken := newSink(t, func(int, *http.Request) int { return http.StatusInternalServerError })
-	goneSub := w.subscribe(w.conn, state.KindMessage, room)
-	brokenSub := w.subscribe(w.conn, state.KindMessage, room)
+	goneSub := w.subscribe(w.conn, triggers.KindMessage, room)
+	brokenSub := w.subscribe(w.conn, triggers.KindMessage, room)
 	// Point the two subscriptions at their sinks.
 	for _, s := range []struct {
 		sub  *state.Subscription
 		sink *sink
 	}{{&goneSub, gone}, {&brokenSub, broken}} {
 		require.NoError(t, w.store.DeleteSubscription(s.sub.ID))
-		*s.sub = addSubscription(t, w.store, w.conn, state.KindMessage, room, s.sink.url(), s.sub.Cursor)
-		s.sink.trust(*s.sub)
+		*s.sub = addSubscription(t, w.store, w.conn, triggers.KindMessage, room, s.sink.URL(), s.sub.Cursor)
+		s.sink.TrustSubscriptions(*s.sub)
 	}
 	p := w.poller(poller.Options{})
 	w.post(room, 1, "one")
 	require.NoError(t, p.Tick(w.ctx))
 	w.deliver()
-	for _, delay := range poller.DefaultRetrySchedule {
+	for _, delay := range webhook.DefaultRetrySchedule {
 		w.clock.Advance(delay)
 		w.deliver()
 	}
 
-	assert.Len(t, gone.requests(), 1)
+	assert.Len(t, gone.Requests(), 1)
 	assert.Equal(t, state.StatusDisabled, w.subscription(goneSub.ID).Status)
-	assert.Len(t, broken.requests(), 8)
+	assert.Len(t, broken.Requests(), 8)
 	got := w.subscription(brokenSub.ID)
 	assert.Equal(t, state.StatusActive, got.Status)
 	assert.Equal(t, 1, got.Health.DeadLettered)
@@ -325,7 +327,7 @@ func TestGoneDisablesAndExhaustedDeadLettersEndToEnd(t *testing.T) {
 	w.post(room, 1, "two")
 	require.NoError(t, p.Tick(w.ctx))
 	w.deliver()
-	assert.Len(t, gone.requests(), 1)
+	assert.Len(t, gone.Requests(), 1)
 }
 
 func TestNewValidatesOptions(t *testing.T) {
@@ -365,7 +367,7 @@ func TestRunStopsWhenTheContextEnds(t *testing.T) {
 func TestPruneDropsFinishedDeliveriesPastRetention(t *testing.T) {
 	w := newWorld(t)
 	room := w.room("Old news")
-	sub := w.subscribe(w.conn, state.KindMessage, room)
+	sub := w.subscribe(w.conn, triggers.KindMessage, room)
 	w.post(room, 2, "soon forgotten")
 	p := w.poller(poller.Options{})
 	require.NoError(t, p.Tick(w.ctx))
@@ -414,9 +416,9 @@ func TestATickThatRunsOutOfTimeReadsTheFeedsLeftOutFirstNextTime(t *testing.T) {
 	bobConn := connector.NewConnection(bob.Token, w.hipchat)
 	rooms := []string{w.room("A"), w.room("B"), w.room("C")}
 	for _, room := range rooms {
-		w.subscribe(w.conn, state.KindMessage, room)
+		w.subscribe(w.conn, triggers.KindMessage, room)
 	}
-	bobSub := w.subscribe(bobConn, state.KindMessage, rooms[0])
+	bobSub := w.subscribe(bobConn, triggers.KindMessage, rooms[0])
 	msg, err := w.sim.PostMessage(w.ctx, bob.Token, rooms[0], "bob's")
 	require.NoError(t, err)
 
@@ -429,7 +431,7 @@ func TestATickThatRunsOutOfTimeReadsTheFeedsLeftOutFirstNextTime(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Contains(t, w.logs.String(), "ran out of time")
 	w.deliver()
-	assert.Equal(t, []string{msg}, w.sink.accepted()[bobSub.ID], "another connection is not held back")
+	assert.Equal(t, []string{msg}, w.sink.Accepted()[bobSub.ID], "another connection is not held back")
 
 	src.mu.Lock()
 	src.room, src.order = "", nil

@@ -1,19 +1,20 @@
 package poller_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/delivery"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
+	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/state"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
@@ -33,26 +34,9 @@ type world struct {
 	client    *connector.Client
 	store     *state.Store
 	sink      *sink
-	deliverer *poller.Deliverer
-	logs      *syncBuffer
+	deliverer *delivery.Deliverer
+	logs      *testkit.SyncBuffer
 	source    triggers.Source // what the poller reads through; tests may wrap client
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func newWorld(t testing.TB) *world {
@@ -62,7 +46,7 @@ func newWorld(t testing.TB) *world {
 	require.NoError(t, err)
 	ts := httptest.NewServer(emu)
 	t.Cleanup(ts.Close)
-	w := &world{t: t, ctx: context.Background(), clock: clk, sim: simclient.New(ts.URL), hipchat: ts.URL, admin: emu.AdminToken(), logs: &syncBuffer{}}
+	w := &world{t: t, ctx: context.Background(), clock: clk, sim: simclient.New(ts.URL), hipchat: ts.URL, admin: emu.AdminToken(), logs: &testkit.SyncBuffer{}}
 	w.alice = w.person("Alice Example", "alice")
 	w.conn = connector.NewConnection(w.alice.Token, ts.URL)
 	// A budget too large to matter: the limiter's waiting is the connector package's business.
@@ -70,7 +54,11 @@ func newWorld(t testing.TB) *world {
 	w.source = w.client
 	w.store = openStore(t, clk)
 	w.sink = newSink(t, nil)
-	w.deliverer = newDeliverer(t, w.store, clk, poller.DelivererOptions{Logger: w.logger()})
+	w.deliverer, err = delivery.New(delivery.Options{
+		Store: w.store, Now: clk.Now, AllowPrivateCallbacks: true, Logger: w.logger(),
+		Jitter: func(d time.Duration) time.Duration { return d },
+	})
+	require.NoError(t, err)
 	return w
 }
 
@@ -120,12 +108,12 @@ func (w *world) post(room string, n int, prefix string) []string {
 }
 
 // subscribe creates a subscription of conn as the subscribe handler does: baselined at now.
-func (w *world) subscribe(conn connector.Connection, kind, room string) state.Subscription {
+func (w *world) subscribe(conn connector.Connection, kind triggers.Kind, room string) state.Subscription {
 	w.t.Helper()
-	cursor, err := poller.Baseline(w.ctx, w.client, conn, kind, room)
+	cursor, err := triggers.Baseline(w.ctx, w.client, conn, kind, room)
 	require.NoError(w.t, err)
-	sub := addSubscription(w.t, w.store, conn, kind, room, w.sink.url(), cursor)
-	w.sink.trust(sub)
+	sub := addSubscription(w.t, w.store, conn, kind, room, w.sink.URL(), cursor)
+	w.sink.TrustSubscriptions(sub)
 	return sub
 }
 

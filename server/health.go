@@ -4,8 +4,6 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-
-	"github.com/hipchat-connector/hipchat-connector/server/httpapi"
 )
 
 // handleHealthz answers 200 while the process runs: liveness.
@@ -20,7 +18,7 @@ func handleHealthz() gin.HandlerFunc {
 func handleReadyz(ready func() error) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if err := ready(); err != nil {
-			httpapi.WriteError(c, &httpapi.Error{Status: http.StatusServiceUnavailable, Code: httpapi.CodeNotReady,
+			writeError(c, &apiError{Status: http.StatusServiceUnavailable, Code: CodeNotReady,
 				Message: "not ready: " + err.Error()})
 			return
 		}
@@ -31,7 +29,7 @@ func handleReadyz(ready func() error) gin.HandlerFunc {
 // handleNoRoute answers 404 route_not_found for a path that is no operation.
 func handleNoRoute() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		httpapi.WriteError(c, &httpapi.Error{Status: http.StatusNotFound, Code: httpapi.CodeRouteNotFound,
+		writeError(c, &apiError{Status: http.StatusNotFound, Code: CodeRouteNotFound,
 			Message: "no operation at " + c.Request.Method + " " + c.Request.URL.Path + "; see /swagger.json"})
 	}
 }
@@ -39,7 +37,7 @@ func handleNoRoute() gin.HandlerFunc {
 // handleNoMethod answers 405 method_not_allowed for a known path with another method.
 func handleNoMethod() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		httpapi.WriteError(c, &httpapi.Error{Status: http.StatusMethodNotAllowed, Code: httpapi.CodeMethodNotAllowed,
+		writeError(c, &apiError{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
 			Message: c.Request.Method + " is not an operation of " + c.Request.URL.Path})
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
-	"github.com/hipchat-connector/hipchat-connector/server/httpapi"
 )
 
 // observe replaces Gin's access log: one log line and the request metrics per request. It logs the
@@ -39,13 +38,13 @@ func observe(logger *slog.Logger, clock func() time.Time, m *metrics) gin.Handle
 			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(took.Microseconds())/1000),
 		)
-		conn, hasConn := httpapi.Connection(c)
+		conn, hasConn := connectionOf(c)
 		if hasConn {
 			attrs = append(attrs, slog.String("connection", conn.ID))
 		}
 		level := slog.LevelInfo
 		if last := c.Errors.Last(); last != nil {
-			var apiErr *httpapi.Error
+			var apiErr *apiError
 			if errors.As(last.Err, &apiErr) {
 				attrs = append(attrs, slog.String("code", apiErr.Code))
 				if apiErr.Cause != nil {
@@ -79,7 +78,7 @@ func recoverPanics() gin.HandlerFunc {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				httpapi.WriteError(c, fmt.Errorf("panic: %v", v))
+				writeError(c, fmt.Errorf("panic: %v", v))
 			}
 		}()
 		c.Next()
@@ -104,10 +103,10 @@ func requireConnection(hipchatURL string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		token, ok := connector.TokenFromAuthorization(c.GetHeader("Authorization"))
 		if !ok {
-			httpapi.WriteError(c, httpapi.MissingToken())
+			writeError(c, missingToken())
 			return
 		}
-		httpapi.SetConnection(c, connector.NewConnection(token, hipchatURL))
+		setConnection(c, connector.NewConnection(token, hipchatURL))
 		c.Next()
 	}
 }

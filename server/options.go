@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
 	"github.com/hipchat-connector/hipchat-connector/swagger"
 )
 
@@ -19,15 +17,11 @@ import (
 type Options struct {
 	// Addr is the TCP address to listen on; port 0 picks a free port (Server.Addr tells which).
 	Addr string
-	// DBPath is the bbolt file for subscriptions, cursors and the outbox.
-	DBPath string
 	// HipChatURL is the base URL of HipChat v2 (Cloud, Server or the emulator), without /v2.
 	HipChatURL string
 	// PublicURL is where workflow engines reach the connector: the host of /swagger.json and the base of
 	// every absolute Location. Empty means http://<the bound address>.
 	PublicURL string
-	// PollSchedule is the robfig/cron spec of the poller's ticks.
-	PollSchedule string
 	// AllowPrivateCallbacks lets subscriptions deliver to loopback and private-network addresses.
 	AllowPrivateCallbacks bool
 
@@ -46,13 +40,11 @@ type Options struct {
 	Clock func() time.Time
 }
 
-// DefaultOptions returns the defaults of DESIGN.md §8 and of the http.Server timeouts.
+// DefaultOptions returns the HTTP defaults of DESIGN.md §8 and the http.Server timeouts.
 func DefaultOptions() Options {
 	return Options{
 		Addr:              "127.0.0.1:8080",
-		DBPath:            "hipchat-connector.db",
 		HipChatURL:        "https://api.hipchat.com",
-		PollSchedule:      "@every 1m",
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		// An action that pages through a big listing makes several HipChat calls of up to 15 s each.
@@ -72,9 +64,7 @@ func (o Options) withDefaults() Options {
 		}
 	}
 	setString(&o.Addr, d.Addr)
-	setString(&o.DBPath, d.DBPath)
 	setString(&o.HipChatURL, d.HipChatURL)
-	setString(&o.PollSchedule, d.PollSchedule)
 	for _, p := range []struct{ v, def *time.Duration }{
 		{&o.ReadHeaderTimeout, &d.ReadHeaderTimeout}, {&o.ReadTimeout, &d.ReadTimeout},
 		{&o.WriteTimeout, &d.WriteTimeout}, {&o.IdleTimeout, &d.IdleTimeout}, {&o.ShutdownTimeout, &d.ShutdownTimeout},
@@ -112,9 +102,6 @@ func (o Options) Validate() error {
 		if _, err := swagger.Definition(o.PublicURL); err != nil {
 			errs = append(errs, fmt.Errorf("public-url: %w", err))
 		}
-	}
-	if _, err := cron.ParseStandard(o.PollSchedule); err != nil {
-		errs = append(errs, fmt.Errorf("poll-schedule %q: %w", o.PollSchedule, err))
 	}
 	for _, t := range []struct {
 		name string
@@ -169,10 +156,8 @@ func redactURL(raw string) string {
 func (o Options) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("addr", o.Addr),
-		slog.String("db", o.DBPath),
 		slog.String("hipchat_url", redactURL(o.HipChatURL)),
 		slog.String("public_url", redactURL(o.PublicURL)),
-		slog.String("poll_schedule", o.PollSchedule),
 		slog.Bool("allow_private_callbacks", o.AllowPrivateCallbacks),
 		slog.String("read_header_timeout", o.ReadHeaderTimeout.String()),
 		slog.String("read_timeout", o.ReadTimeout.String()),

@@ -15,9 +15,7 @@ func TestOptionsDefaultsAreValid(t *testing.T) {
 	require.NoError(t, Options{}.Validate())
 	o := Options{}.withDefaults()
 	assert.Equal(t, "127.0.0.1:8080", o.Addr)
-	assert.Equal(t, "hipchat-connector.db", o.DBPath)
 	assert.Equal(t, "https://api.hipchat.com", o.HipChatURL)
-	assert.Equal(t, "@every 1m", o.PollSchedule)
 	assert.False(t, o.AllowPrivateCallbacks)
 	assert.Equal(t, int64(64<<10), o.MaxBodyBytes)
 	assert.Positive(t, o.ReadHeaderTimeout)
@@ -36,7 +34,6 @@ func TestOptionsValidateRejectsWhatCannotWork(t *testing.T) {
 		"hipchat url with user": {Options{HipChatURL: "https://u:pw@api.hipchat.com"}, "user info"},
 		"hipchat url query":     {Options{HipChatURL: "https://api.hipchat.com?auth_token=x"}, "query"},
 		"bad public url":        {Options{PublicURL: "connector.example.com"}, "public-url"},
-		"bad schedule":          {Options{PollSchedule: "every minute"}, "poll-schedule"},
 		"negative timeout":      {Options{ReadTimeout: -time.Second}, "read timeout"},
 		"negative shutdown":     {Options{ShutdownTimeout: -time.Second}, "shutdown timeout"},
 		"negative body limit":   {Options{MaxBodyBytes: -1}, "max body bytes"},
@@ -45,13 +42,13 @@ func TestOptionsValidateRejectsWhatCannotWork(t *testing.T) {
 			err := tc.opts.Validate()
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.says)
-			_, err = New(tc.opts, Deps{})
+			_, err = New(tc.opts, testDeps())
 			assert.Error(t, err, "New refuses it at start")
 		})
 	}
-	err := Options{HipChatURL: "https://u:pw@api.hipchat.com", PollSchedule: "nope"}.Validate()
+	err := Options{HipChatURL: "https://u:pw@api.hipchat.com", PublicURL: "nope"}.Validate()
 	assert.Contains(t, err.Error(), "hipchat-url")
-	assert.Contains(t, err.Error(), "poll-schedule", "every problem is reported at once")
+	assert.Contains(t, err.Error(), "public-url", "every problem is reported at once")
 	assert.NotContains(t, err.Error(), "pw", "errors hide the password")
 }
 

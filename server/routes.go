@@ -3,9 +3,6 @@ package server
 import (
 	"github.com/gin-gonic/gin"
 
-	"github.com/hipchat-connector/hipchat-connector/actions"
-	"github.com/hipchat-connector/hipchat-connector/state"
-	"github.com/hipchat-connector/hipchat-connector/subscriptions"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
@@ -21,25 +18,25 @@ func (s *Server) routes(r *gin.Engine) {
 	op := r.Group("/", requireConnection(s.opts.HipChatURL))
 
 	// Actions.
-	op.GET("/rooms", actions.ListRooms(s.client))
-	op.GET("/rooms/:roomId/members", actions.ListUsers(s.client))
-	op.PUT("/rooms/:roomId/members/:userId", actions.AddUserToRoom(s.client))
-	op.POST("/rooms/:roomId/messages", actions.PostMessage(s.client))
-	op.GET("/users/:userId", actions.GetUserByID(s.client))
+	op.GET("/rooms", handleListRooms(s.client))
+	op.GET("/rooms/:roomId/members", handleListUsers(s.client))
+	op.PUT("/rooms/:roomId/members/:userId", handleAddUserToRoom(s.client))
+	op.POST("/rooms/:roomId/messages", handlePostMessage(s.client))
+	op.GET("/users/:userId", handleGetUserByID(s.client))
 
 	// Polling triggers (the Logic Apps polling protocol).
-	op.GET("/triggers/rooms/:roomId/messages", triggers.HandleMessagePoll(s.polling, triggers.KindMessage, s.PublicURL))
-	op.GET("/triggers/rooms/:roomId/files", triggers.HandleMessagePoll(s.polling, triggers.KindFile, s.PublicURL))
-	op.GET("/triggers/rooms", triggers.HandleRoomPoll(s.polling, s.PublicURL))
+	op.GET("/triggers/rooms/:roomId/messages", handleMessagePoll(s.polling, triggers.KindMessage, s.PublicURL))
+	op.GET("/triggers/rooms/:roomId/files", handleMessagePoll(s.polling, triggers.KindFile, s.PublicURL))
+	op.GET("/triggers/rooms", handleRoomPoll(s.polling, s.PublicURL))
 
 	// Callback subscriptions (webhook triggers) and their management.
-	op.POST("/subscriptions/rooms/:roomId/messages", subscriptions.Subscribe(s.subs, state.KindMessage))
-	op.POST("/subscriptions/rooms/:roomId/files", subscriptions.Subscribe(s.subs, state.KindFile))
-	op.POST("/subscriptions/rooms", subscriptions.Subscribe(s.subs, state.KindRoom))
-	op.GET("/subscriptions", subscriptions.List(s.subs))
-	op.GET("/subscriptions/:subscriptionId", subscriptions.Get(s.subs))
-	op.DELETE("/subscriptions/:subscriptionId", subscriptions.Delete(s.subs))
-	op.GET("/subscriptions/:subscriptionId/deliveries", subscriptions.ListDeliveries(s.subs))
-	op.POST("/subscriptions/:subscriptionId/deliveries/:deliveryId/resend", subscriptions.Resend(s.subs))
-	op.POST("/subscriptions/:subscriptionId/test", subscriptions.SendTest(s.subs))
+	op.POST("/subscriptions/rooms/:roomId/messages", handleSubscribe(s.subs, triggers.KindMessage))
+	op.POST("/subscriptions/rooms/:roomId/files", handleSubscribe(s.subs, triggers.KindFile))
+	op.POST("/subscriptions/rooms", handleSubscribe(s.subs, triggers.KindRoom))
+	op.GET("/subscriptions", handleListSubscriptions(s.subs))
+	op.GET("/subscriptions/:subscriptionId", handleGetSubscription(s.subs))
+	op.DELETE("/subscriptions/:subscriptionId", handleDeleteSubscription(s.subs))
+	op.GET("/subscriptions/:subscriptionId/deliveries", handleListDeliveries(s.subs))
+	op.POST("/subscriptions/:subscriptionId/deliveries/:deliveryId/resend", handleResendDelivery(s.subs))
+	op.POST("/subscriptions/:subscriptionId/test", handleSendTestEvent(s.subs))
 }

@@ -32,7 +32,7 @@ func TestRoutesAreTheOperationsOfTheDefinition(t *testing.T) {
 		assert.True(t, ids[id], "pending operation %s is not in the definition any more", id)
 	}
 
-	srv, err := New(Options{}, Deps{})
+	srv, err := New(Options{}, testDeps())
 	require.NoError(t, err)
 	var got []string
 	for _, r := range srv.engine.Routes() {

@@ -1,6 +1,10 @@
-// Package server owns the connector's HTTP server: its options, the Gin engine with every route
-// (routes.go), the middleware every request passes (access log, metrics, body limit, the token), and
-// the lifecycle: bind, serve, shut down gracefully with one deadline.
+// Package server is the connector's one HTTP home: its options, the Gin engine with every route
+// (routes.go), the middleware every request passes (access log, metrics, body limit, the token), the
+// one error vocabulary and writer (errors.go), the one request→connection adapter (connection.go),
+// the handler makers of the actions (action_*.go), the polling triggers (polling.go) and the callback
+// subscriptions (subscribe.go, subscription_*.go), and the lifecycle: bind, serve, shut down
+// gracefully with one deadline. The domain packages below it (connector, triggers, state, webhook)
+// know nothing of HTTP serving.
 package server
 
 import (
@@ -14,28 +18,29 @@ import (
 	"sync/atomic"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
-	"github.com/hipchat-connector/hipchat-connector/state"
-	"github.com/hipchat-connector/hipchat-connector/subscriptions"
 	"github.com/hipchat-connector/hipchat-connector/swagger"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
-// Deps are the parts the server uses but does not own.
+// Deps are the parts the server uses but does not own; cmd builds them.
 type Deps struct {
-	// Client calls HipChat for the actions. Nil means a client with default options and a limiter on
-	// Options.Clock whose upstream calls are counted in /metrics (a given client's are not).
+	// Client calls HipChat for the actions, the polling triggers and subscribing. Required.
 	Client *connector.Client
 	// StateKey signs the state of the polling triggers (the database's server key, so states survive
 	// restarts). Nil means a random key for this process only: states then die with it.
 	StateKey []byte
 	// Store holds callback subscriptions and their outbox. Nil answers their operations 503
 	// not_ready.
-	Store *state.Store
+	Store SubscriptionStore
 	// Nudge wakes the delivery worker when a test event or a resend is queued (Deliverer.Nudge).
 	// Optional: without it the worker finds them on its next interval.
 	Nudge func()
+	// Registry is served at /metrics, with the server's own request metrics added to it. Nil means
+	// a registry of the server's own.
+	Registry *prometheus.Registry
 }
 
 // Server is the connector's HTTP API. Create it with New, bind with Listen, serve with Run.
@@ -47,7 +52,7 @@ type Server struct {
 	http       *http.Server
 	definition definitionHandler
 	polling    *triggers.Polling
-	subs       subscriptions.Deps
+	subs       subscriptionAPI
 
 	listener  net.Listener
 	publicURL string
@@ -57,32 +62,37 @@ type Server struct {
 var releaseMode sync.Once
 
 // New checks opts (see Options.Validate) and returns a server with every route in place. It binds
-// nothing yet.
+// nothing yet. Errors: invalid options, a missing client, a registry that already holds the
+// server's metrics.
 func New(opts Options, deps Deps) (*Server, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("server options: %w", err)
 	}
+	if deps.Client == nil {
+		return nil, errors.New("server: a HipChat client is required")
+	}
 	opts = opts.withDefaults()
 	releaseMode.Do(func() { gin.SetMode(gin.ReleaseMode) })
 
-	s := &Server{opts: opts, metrics: newMetrics()}
-	s.client = deps.Client
-	if s.client == nil {
-		s.client = connector.NewClient(connector.ClientOptions{
-			HTTPClient: s.metrics.upstreamClient(upstreamTimeout),
-			Limiter:    connector.NewLimiter(connector.LimiterOptions{Now: opts.Clock}),
-			Now:        opts.Clock,
-		})
+	m, err := newMetrics(deps.Registry)
+	if err != nil {
+		return nil, err
 	}
+	s := &Server{opts: opts, metrics: m, client: deps.Client}
 	polling, err := newPolling(s.client, deps.StateKey)
 	if err != nil {
 		return nil, err
 	}
 	s.polling = polling
-	s.subs = subscriptions.Deps{
-		Store: deps.Store, Source: s.client, PublicURL: s.PublicURL,
-		AllowPrivateCallbacks: opts.AllowPrivateCallbacks, Nudge: deps.Nudge, Logger: opts.Logger,
+	nudge := deps.Nudge
+	if nudge == nil {
+		nudge = func() {}
 	}
+	s.subs = subscriptionAPI{
+		store: deps.Store, source: s.client, publicURL: s.PublicURL,
+		allowPrivateCallbacks: opts.AllowPrivateCallbacks, nudge: nudge, now: opts.Clock, log: opts.Logger,
+	}
+
 	if opts.PublicURL != "" {
 		if err := s.setPublicURL(opts.PublicURL); err != nil {
 			return nil, err
@@ -166,9 +176,6 @@ func (s *Server) PublicURL() string { return s.publicURL }
 
 // Handler is the Gin engine with every route, for tests that serve it themselves.
 func (s *Server) Handler() http.Handler { return s.engine }
-
-// Client is the HipChat client the handlers use.
-func (s *Server) Client() *connector.Client { return s.client }
 
 // Run serves until ctx ends, then shuts down gracefully: it stops accepting, lets requests in flight
 // finish within Options.ShutdownTimeout and then closes what is left. It binds first if Listen was not

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -15,7 +16,7 @@ import (
 func startServer(t *testing.T, opts Options) *Server {
 	t.Helper()
 	opts.Addr = "127.0.0.1:0"
-	srv, err := New(opts, Deps{})
+	srv, err := New(opts, testDeps())
 	require.NoError(t, err)
 	require.NoError(t, srv.Listen())
 	ctx, cancel := context.WithCancel(context.Background())
@@ -46,7 +47,7 @@ func TestListenRefusesABusyPort(t *testing.T) {
 	require.NoError(t, err)
 	defer busy.Close()
 
-	srv, err := New(Options{Addr: busy.Addr().String()}, Deps{})
+	srv, err := New(Options{Addr: busy.Addr().String()}, testDeps())
 	require.NoError(t, err)
 	err = srv.Listen()
 	require.Error(t, err)
@@ -58,20 +59,20 @@ func TestPublicURLDefaultsToTheBoundAddress(t *testing.T) {
 	srv := startServer(t, Options{})
 	assert.Equal(t, "http://"+srv.Addr().String(), srv.PublicURL())
 
-	srv, err := New(Options{Addr: "0.0.0.0:0"}, Deps{})
+	srv, err := New(Options{Addr: "0.0.0.0:0"}, testDeps())
 	require.NoError(t, err)
 	require.NoError(t, srv.Listen())
 	defer srv.listener.Close()
 	_, port, _ := net.SplitHostPort(srv.Addr().String())
 	assert.Equal(t, "http://localhost:"+port, srv.PublicURL(), "an unspecified host becomes localhost")
 
-	srv, err = New(Options{PublicURL: "https://connector.example.com"}, Deps{})
+	srv, err = New(Options{PublicURL: "https://connector.example.com"}, testDeps())
 	require.NoError(t, err)
 	assert.Equal(t, "https://connector.example.com", srv.PublicURL())
 }
 
 func TestRunShutsDownGracefully(t *testing.T) {
-	srv, err := New(Options{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, Deps{})
+	srv, err := New(Options{Addr: "127.0.0.1:0", ShutdownTimeout: 5 * time.Second}, testDeps())
 	require.NoError(t, err)
 	require.NoError(t, srv.Listen())
 	base := "http://" + srv.Addr().String()
@@ -90,4 +91,14 @@ func TestRunShutsDownGracefully(t *testing.T) {
 	_, err = http.Get(base + "/healthz")
 	assert.Error(t, err, "nothing listens after Run returned")
 	assert.Error(t, srv.ready(), "not ready once stopped")
+}
+
+// testDeps are the least a server needs: a HipChat client (no call is made in these tests).
+func testDeps() Deps {
+	return Deps{Client: connector.NewClient(connector.ClientOptions{})}
+}
+
+func TestNewRefusesAMissingClient(t *testing.T) {
+	_, err := New(Options{}, Deps{})
+	assert.ErrorContains(t, err, "client is required")
 }

@@ -1,6 +1,8 @@
 package state
 
 import (
+	"github.com/hipchat-connector/hipchat-connector/triggers"
+
 	"bytes"
 	"encoding/hex"
 	"os"
@@ -16,7 +18,7 @@ func TestFileNeverHoldsSecretsInClear(t *testing.T) {
 	const token = "tok-7f3a9c-CLEAR-TEXT-TOKEN"
 	const secret = "whsec_CLEAR-TEXT-SIGNING-SECRET"
 	_, err := d.CreateSubscription(Subscription{
-		ConnectionID: "conn-a", Kind: KindRoom, CallbackURL: "https://sink.example/hook",
+		ConnectionID: "conn-a", Kind: triggers.KindRoom, CallbackURL: "https://sink.example/hook",
 		Token: token, Secret: secret, HipChatURL: "https://api.hipchat.com",
 	})
 	require.NoError(t, err)

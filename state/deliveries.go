@@ -61,7 +61,8 @@ func (s *Store) Delivery(subID, deliveryID string) (Delivery, error) {
 // Resend queues a delivered or dead delivery again, due now, keeping its id
 // (so the subscriber can dedupe it), payload and past attempts. It moves to
 // the END of the subscription's queue with a new Seq: an operator's resend
-// never jumps ahead of events still waiting. It returns the queued delivery.
+// never jumps ahead of events still waiting, and a new round of attempts
+// starts (RoundAttempts 0). It returns the queued delivery.
 //
 // Errors: ErrNotFound when the subscription or the delivery does not exist;
 // ErrAlreadyPending when it is still pending.
@@ -84,7 +85,7 @@ func (s *Store) Resend(subID, deliveryID string) (Delivery, error) {
 		if err := log.Delete(u64Key(oldSeq)); err != nil {
 			return err
 		}
-		rec.Status = DeliveryPending
+		rec.Status, rec.RoundAttempts = DeliveryPending, 0
 		rec.NextAttemptAt, rec.QueuedAt, rec.DeliveredAt = now, now, time.Time{}
 		if err := putDelivery(tx, subID, seq, rec); err != nil {
 			return err

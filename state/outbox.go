@@ -28,9 +28,12 @@ type Delivery struct {
 	CatchUpNote    string // non-empty when a catch-up bound cut events before this one
 	Status         string // DeliveryPending, DeliveryDelivered or DeliveryDead
 	Attempts       []Attempt
-	NextAttemptAt  time.Time // meaningful while pending
-	CreatedAt      time.Time // when CommitFeed queued it
-	DeliveredAt    time.Time // when an attempt got 2xx
+	// RoundAttempts counts the attempts since the delivery last entered the queue (CommitFeed or
+	// Resend): the retry schedule applies to them, not to attempts before a resend.
+	RoundAttempts int
+	NextAttemptAt time.Time // meaningful while pending
+	CreatedAt     time.Time // when CommitFeed queued it
+	DeliveredAt   time.Time // when an attempt got 2xx
 }
 
 // Attempt is one POST of a delivery.
@@ -90,6 +93,7 @@ type deliveryRecord struct {
 	CatchUpNote   string    `json:"catch_up_note,omitempty"`
 	Status        string    `json:"status"`
 	Attempts      []Attempt `json:"attempts,omitempty"`
+	RoundAttempts int       `json:"round_attempts,omitempty"` // since schema version 2
 	NextAttemptAt time.Time `json:"next_attempt_at"`
 	CreatedAt     time.Time `json:"created_at"`
 	DeliveredAt   time.Time `json:"delivered_at"`
@@ -197,6 +201,7 @@ func (s *Store) RecordAttempt(subID string, seq uint64, a Attempt, outcome Outco
 			return fmt.Errorf("%w: delivery %s is %s", ErrNotPending, rec.ID, rec.Status)
 		}
 		rec.Attempts = append(rec.Attempts, a)
+		rec.RoundAttempts++
 		if n := len(rec.Attempts); n > maxAttemptsKept {
 			rec.Attempts = rec.Attempts[n-maxAttemptsKept:]
 		}
@@ -251,7 +256,7 @@ func (rec *deliveryRecord) delivery(subID string, seq uint64) Delivery {
 	return Delivery{
 		ID: rec.ID, SubscriptionID: subID, Seq: seq, EventID: rec.EventID, Type: rec.Type,
 		Payload: rec.Payload, CatchUpNote: rec.CatchUpNote, Status: rec.Status,
-		Attempts: rec.Attempts, NextAttemptAt: rec.NextAttemptAt, CreatedAt: rec.CreatedAt,
+		Attempts: rec.Attempts, RoundAttempts: rec.RoundAttempts, NextAttemptAt: rec.NextAttemptAt, CreatedAt: rec.CreatedAt,
 		DeliveredAt: rec.DeliveredAt,
 	}
 }

@@ -2,20 +2,23 @@ package state
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 )
 
 // SchemaVersion is the layout version this binary writes (see the layout
 // comment in store.go).
-const SchemaVersion uint64 = 1
+const SchemaVersion uint64 = 2
 
 // migrations[v] upgrades a file from version v to v+1 inside the open
-// transaction. Version 1 is the first layout, so there is nothing yet; a
-// layout change adds an entry here, bumps SchemaVersion, and keeps a file of
-// the old version in testdata/ to prove the step.
-var migrations = map[uint64]func(tx *bolt.Tx) error{}
+// transaction. A layout change adds an entry here, bumps SchemaVersion, and
+// keeps a file of the old version in testdata/ to prove the step.
+var migrations = map[uint64]func(tx *bolt.Tx) error{
+	1: migrateRoundAttempts,
+}
 
 // migrate stamps a fresh file with SchemaVersion, upgrades an older one step
 // by step, and refuses a newer one.
@@ -62,4 +65,63 @@ func isFresh(tx *bolt.Tx) bool {
 		}
 	}
 	return true
+}
+
+// v1ExhaustedNote is the text that version 1 wrote at the end of the error of
+// the attempt that dead-lettered a delivery; only this migration reads it.
+const v1ExhaustedNote = "retries exhausted"
+
+// migrateRoundAttempts (1→2) stores each delivery's attempts of its current
+// round (deliveryRecord.RoundAttempts), which version 1 derived from its
+// attempts: those after the last final one (2xx, 410, or an error ending
+// the round with v1ExhaustedNote).
+func migrateRoundAttempts(tx *bolt.Tx) error {
+	outbox := tx.Bucket(bucketOutbox)
+	return outbox.ForEachBucket(func(subID []byte) error {
+		log := outbox.Bucket(subID).Bucket(bucketOutboxLog)
+		if log == nil {
+			return nil
+		}
+		type update struct {
+			key []byte
+			rec *deliveryRecord
+		}
+		var updates []update
+		err := log.ForEach(func(k, v []byte) error {
+			var rec deliveryRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("decode delivery %s/%x: %w", subID, k, err)
+			}
+			rec.RoundAttempts = v1RoundAttempts(rec.Attempts)
+			updates = append(updates, update{key: append([]byte(nil), k...), rec: &rec})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, u := range updates {
+			v, err := json.Marshal(u.rec)
+			if err != nil {
+				return err
+			}
+			if err := log.Put(u.key, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// v1RoundAttempts counts the attempts after the last final one, as version 1
+// did.
+func v1RoundAttempts(attempts []Attempt) int {
+	n := 0
+	for i := len(attempts) - 1; i >= 0; i-- {
+		a := attempts[i]
+		if (a.StatusCode >= 200 && a.StatusCode <= 299) || a.StatusCode == 410 || strings.Contains(a.Error, v1ExhaustedNote) {
+			break
+		}
+		n++
+	}
+	return n
 }

@@ -1,6 +1,8 @@
 package state
 
 import (
+	"github.com/hipchat-connector/hipchat-connector/triggers"
+
 	"flag"
 	"os"
 	"path/filepath"
@@ -50,12 +52,53 @@ func TestOpensSchemaV1File(t *testing.T) {
 	assert.Equal(t, []string{"e2"}, eventIDs(d.due(0)))
 }
 
+// TestMigratesRoundAttemptsFromV1 opens a version-1 file (written by the
+// version-1 code, kept in testdata/) whose deliveries went through failures,
+// a dead letter and a resend, and checks that each delivery's round of
+// attempts is carried over as version 1 derived it from the attempts' text.
+func TestMigratesRoundAttemptsFromV1(t *testing.T) {
+	raw, err := os.ReadFile("testdata/schema-v1-rounds.bbolt")
+	require.NoError(t, err)
+	d := newTestDB(t)
+	require.NoError(t, d.Close())
+	require.NoError(t, os.WriteFile(d.path, raw, 0o600))
+	d.Store = d.open()
+
+	log, err := d.Deliveries("rounds-sub", 0)
+	require.NoError(t, err)
+	rounds := map[string]int{}
+	statuses := map[string]string{}
+	for _, dl := range log {
+		rounds[dl.EventID], statuses[dl.EventID] = dl.RoundAttempts, dl.Status
+	}
+	assert.Equal(t, map[string]string{"e1": DeliveryPending, "e2": DeliveryPending, "e3": DeliveryDelivered}, statuses)
+	assert.Equal(t, 1, rounds["e1"], "e1: one failure since its resend; the two before it belong to the dead-lettered round")
+	assert.Equal(t, 3, rounds["e2"], "e2: three failures in its first round")
+	assert.Equal(t, 0, rounds["e3"], "e3 ended its round with a 2xx")
+
+	// The migrated file goes on like a new one: the next attempt counts on, a resend starts over.
+	e1 := log[0]
+	for _, dl := range log {
+		if dl.EventID == "e1" {
+			e1 = dl
+		}
+	}
+	require.NoError(t, d.RecordAttempt("rounds-sub", e1.Seq, Attempt{StatusCode: 500}, Dead()))
+	again, err := d.Delivery("rounds-sub", e1.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 2, again.RoundAttempts)
+	resent, err := d.Resend("rounds-sub", e1.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 0, resent.RoundAttempts)
+	assert.Len(t, resent.Attempts, 4, "a resend keeps the attempts of earlier rounds")
+}
+
 func writeFixtureV1(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v1.db")
 	s, err := Open(path, Options{Key: testKey(7), Now: newClock().Now})
 	require.NoError(t, err)
 	_, err = s.CreateSubscription(Subscription{
-		ID: "fixture-sub", ConnectionID: "conn-fixture", Kind: KindMessage, RoomID: "r1",
+		ID: "fixture-sub", ConnectionID: "conn-fixture", Kind: triggers.KindMessage, RoomID: "r1",
 		CallbackURL: "https://sink.example/hook", Token: "fixture-token", Secret: "whsec_fixture",
 		HipChatURL: "https://api.hipchat.com",
 	})

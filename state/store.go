@@ -21,7 +21,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Layout of the bbolt file (schema version 1). Keys and values are bytes;
+// Layout of the bbolt file (schema version 2; version 1 lacked the
+// deliveryRecord's round_attempts, see schema.go). Keys and values are bytes;
 // "→" separates a key from its value, indentation shows nested buckets.
 //
 //	meta/

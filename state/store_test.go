@@ -1,6 +1,8 @@
 package state
 
 import (
+	"github.com/hipchat-connector/hipchat-connector/triggers"
+
 	"bytes"
 	"fmt"
 	"path/filepath"
@@ -72,7 +74,7 @@ func (d *testDB) reopen() {
 func (d *testDB) subscribe(id string) Subscription {
 	d.t.Helper()
 	sub, err := d.CreateSubscription(Subscription{
-		ID: id, ConnectionID: "conn-a", Kind: KindMessage, RoomID: "r1",
+		ID: id, ConnectionID: "conn-a", Kind: triggers.KindMessage, RoomID: "r1",
 		CallbackURL: "https://sink.example/hook", Token: "token-of-" + id,
 		Secret: "whsec_secret-of-" + id, HipChatURL: "https://api.hipchat.com",
 	})
@@ -98,7 +100,7 @@ func TestOpenStampsFreshFileWithSchemaVersion(t *testing.T) {
 	require.NoError(t, err)
 	defer db.Close()
 	require.NoError(t, db.View(func(tx *bolt.Tx) error {
-		assert.Equal(t, u64Key(1), tx.Bucket(bucketMeta).Get(keySchemaVersion))
+		assert.Equal(t, u64Key(SchemaVersion), tx.Bucket(bucketMeta).Get(keySchemaVersion))
 		for _, name := range topLevelBuckets {
 			assert.NotNil(t, tx.Bucket(name), "bucket %s", name)
 		}
@@ -112,7 +114,7 @@ func TestOpenRefusesUnsupportedSchema(t *testing.T) {
 		version []byte
 		want    []string
 	}{
-		{"newer", u64Key(SchemaVersion + 1), []string{"schema version 2", "supports up to 1"}},
+		{"newer", u64Key(SchemaVersion + 1), []string{"schema version 3", "supports up to 2"}},
 		{"zero", u64Key(0), []string{"schema version 0"}},
 		{"malformed", []byte{1}, []string{"malformed"}},
 	}

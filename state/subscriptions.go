@@ -7,13 +7,8 @@ import (
 
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
-)
 
-// Subscription kinds: what a subscription watches.
-const (
-	KindMessage = "message" // new messages in RoomID
-	KindFile    = "file"    // new files in RoomID
-	KindRoom    = "room"    // new rooms; RoomID is ""
+	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
 // Subscription statuses. Only active subscriptions are polled (CommitFeed)
@@ -32,9 +27,9 @@ const maxIDLength = 256
 // this value: never log it or send it to a client whole.
 type Subscription struct {
 	ID           string
-	ConnectionID string // hash of the token, computed by the caller
-	Kind         string // KindMessage, KindFile or KindRoom
-	RoomID       string // "" for KindRoom
+	ConnectionID string        // hash of the token, computed by the caller
+	Kind         triggers.Kind // what it watches: triggers.KindMessage, KindFile or KindRoom
+	RoomID       string        // "" for triggers.KindRoom
 	CallbackURL  string
 	Token        string // HipChat token used to poll; sealed at rest
 	Secret       string // "whsec_..." signing secret; sealed at rest
@@ -57,19 +52,19 @@ type Health struct {
 
 // subscriptionRecord is the stored form: secrets sealed, never in clear.
 type subscriptionRecord struct {
-	ID           string    `json:"id"`
-	ConnectionID string    `json:"connection_id"`
-	Kind         string    `json:"kind"`
-	RoomID       string    `json:"room_id,omitempty"`
-	CallbackURL  string    `json:"callback_url"`
-	SealedToken  []byte    `json:"sealed_token"`
-	SealedSecret []byte    `json:"sealed_secret"`
-	HipChatURL   string    `json:"hipchat_url"`
-	Cursor       []byte    `json:"cursor,omitempty"`
-	Status       string    `json:"status"`
-	StatusReason string    `json:"status_reason,omitempty"`
-	CreatedAt    time.Time `json:"created_at"`
-	Health       Health    `json:"health"`
+	ID           string        `json:"id"`
+	ConnectionID string        `json:"connection_id"`
+	Kind         triggers.Kind `json:"kind"`
+	RoomID       string        `json:"room_id,omitempty"`
+	CallbackURL  string        `json:"callback_url"`
+	SealedToken  []byte        `json:"sealed_token"`
+	SealedSecret []byte        `json:"sealed_secret"`
+	HipChatURL   string        `json:"hipchat_url"`
+	Cursor       []byte        `json:"cursor,omitempty"`
+	Status       string        `json:"status"`
+	StatusReason string        `json:"status_reason,omitempty"`
+	CreatedAt    time.Time     `json:"created_at"`
+	Health       Health        `json:"health"`
 }
 
 // CreateSubscription stores sub and returns it as stored. An empty ID gets a
@@ -77,7 +72,7 @@ type subscriptionRecord struct {
 // now. The cursor may be nil (the poller baselines it on its first read).
 //
 // Errors: ErrInvalid when an id is malformed, Kind or Status is unknown,
-// RoomID is missing for a room-scoped kind (or given for KindRoom), or
+// RoomID is missing for a room-scoped kind (or given for triggers.KindRoom), or
 // CallbackURL, Token or Secret is empty; ErrExists when the ID is taken.
 func (s *Store) CreateSubscription(sub Subscription) (Subscription, error) {
 	if sub.ID == "" {
@@ -263,11 +258,11 @@ func validateSubscription(sub Subscription) error {
 		return fmt.Errorf("%w: subscription id must be 1 to %d bytes", ErrInvalid, maxIDLength)
 	case !validID(sub.ConnectionID):
 		return fmt.Errorf("%w: connection id must be 1 to %d bytes", ErrInvalid, maxIDLength)
-	case sub.Kind != KindMessage && sub.Kind != KindFile && sub.Kind != KindRoom:
-		return fmt.Errorf("%w: kind %q (want %s, %s or %s)", ErrInvalid, sub.Kind, KindMessage, KindFile, KindRoom)
-	case sub.Kind == KindRoom && sub.RoomID != "":
-		return fmt.Errorf("%w: room id must be empty for kind %s", ErrInvalid, KindRoom)
-	case sub.Kind != KindRoom && sub.RoomID == "":
+	case !sub.Kind.Valid():
+		return fmt.Errorf("%w: %w", ErrInvalid, sub.Kind.Check())
+	case sub.Kind == triggers.KindRoom && sub.RoomID != "":
+		return fmt.Errorf("%w: room id must be empty for kind %s", ErrInvalid, triggers.KindRoom)
+	case sub.Kind != triggers.KindRoom && sub.RoomID == "":
 		return fmt.Errorf("%w: room id is required for kind %s", ErrInvalid, sub.Kind)
 	case sub.CallbackURL == "":
 		return fmt.Errorf("%w: callback URL is empty", ErrInvalid)

@@ -1,6 +1,8 @@
 package state
 
 import (
+	"github.com/hipchat-connector/hipchat-connector/triggers"
+
 	"testing"
 	"time"
 
@@ -11,7 +13,7 @@ import (
 
 func validSubscription() Subscription {
 	return Subscription{
-		ConnectionID: "conn-a", Kind: KindMessage, RoomID: "r1",
+		ConnectionID: "conn-a", Kind: triggers.KindMessage, RoomID: "r1",
 		CallbackURL: "https://sink.example/hook", Token: "tok", Secret: "whsec_x",
 		HipChatURL: "https://api.hipchat.com",
 	}
@@ -26,7 +28,7 @@ func TestCreateSubscriptionValidates(t *testing.T) {
 		{"no connection", func(s *Subscription) { s.ConnectionID = "" }, "connection id"},
 		{"unknown kind", func(s *Subscription) { s.Kind = "reaction" }, `kind "reaction"`},
 		{"message without room", func(s *Subscription) { s.RoomID = "" }, "room id is required"},
-		{"room kind with room", func(s *Subscription) { s.Kind = KindRoom }, "room id must be empty"},
+		{"room kind with room", func(s *Subscription) { s.Kind = triggers.KindRoom }, "room id must be empty"},
 		{"no callback", func(s *Subscription) { s.CallbackURL = "" }, "callback URL"},
 		{"no token", func(s *Subscription) { s.Token = "" }, "token"},
 		{"no secret", func(s *Subscription) { s.Secret = "" }, "secret"},

@@ -31,9 +31,9 @@ type MessageBatch struct {
 	upper time.Time
 }
 
-// Baseline returns the cursor of "now" for a room: its newest message, so that nothing from before
+// MessageBaseline returns the cursor of "now" for a room: its newest message, so that nothing from before
 // the trigger existed is ever delivered. An empty room gives the zero cursor: everything is new.
-func Baseline(ctx context.Context, src HistorySource, conn connector.Connection, room string) (MessageCursor, error) {
+func MessageBaseline(ctx context.Context, src HistorySource, conn connector.Connection, room string) (MessageCursor, error) {
 	latest, err := src.LatestHistory(ctx, conn, room, "", 100)
 	if err != nil || len(latest) == 0 {
 		return MessageCursor{}, err

@@ -20,14 +20,19 @@ const (
 	KindRoom Kind = "room"
 )
 
-// ParseKind returns the Kind named s, or an error naming the accepted kinds.
-func ParseKind(s string) (Kind, error) {
-	switch k := Kind(s); k {
-	case KindMessage, KindFile, KindRoom:
-		return k, nil
+// Valid reports whether k is one of the three kinds.
+func (k Kind) Valid() bool { return k == KindMessage || k == KindFile || k == KindRoom }
+
+// Check returns nil for a valid kind, else an error naming the accepted kinds.
+func (k Kind) Check() error {
+	if k.Valid() {
+		return nil
 	}
-	return "", fmt.Errorf("unknown trigger kind %q (want message, file or room)", s)
+	return fmt.Errorf("unknown trigger kind %q (want message, file or room)", string(k))
 }
+
+// Room reports whether the kind watches a room's history (message, file), not the room list.
+func (k Kind) Room() bool { return k == KindMessage || k == KindFile }
 
 // EventType is the event name a delivery of this kind carries.
 func (k Kind) EventType() string {

@@ -2,7 +2,6 @@ package triggers
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
@@ -25,13 +24,16 @@ type Polling struct {
 	MaxItems int
 }
 
-// Poll is one answer of the protocol.
+// Poll is the outcome of one poll of the protocol; the HTTP home turns it into 200 with the items,
+// or 202 when there are none.
 type Poll struct {
-	Status     int           // 200 with items, 202 without
-	Body       any           // HistoryResponse or RoomList with Status 200; nil otherwise
+	Items      any           // HistoryResponse or RoomList when new items arrived; nil otherwise
 	State      string        // the state for the next poll, to put in Location
 	RetryAfter time.Duration // 0 when more items wait
 }
+
+// HasItems reports whether the poll found new items.
+func (p Poll) HasItems() bool { return p.Items != nil }
 
 // scanLimit is how many history messages one poll reads at most; what is not of the trigger's kind is
 // passed over, so it can exceed MaxItems.
@@ -42,7 +44,7 @@ const scanLimit = 1000
 // state that is not this connection's state of this trigger and room, *connector.Error from HipChat.
 func (p *Polling) Messages(ctx context.Context, conn connector.Connection, kind Kind, room, state string) (Poll, error) {
 	if state == "" {
-		cursor, err := Baseline(ctx, p.Source, conn, room)
+		cursor, err := MessageBaseline(ctx, p.Source, conn, room)
 		if err != nil {
 			return Poll{}, err
 		}
@@ -73,7 +75,7 @@ func (p *Polling) Messages(ctx context.Context, conn connector.Connection, kind 
 	if len(items) == 0 {
 		return p.empty(next, more), nil
 	}
-	return Poll{Status: http.StatusOK, Body: HistoryResponse{Items: items}, State: next, RetryAfter: p.retryAfter(more)}, nil
+	return Poll{Items: HistoryResponse{Items: items}, State: next, RetryAfter: p.retryAfter(more)}, nil
 }
 
 // Rooms polls OnNewRoom; the state rules are those of Messages.
@@ -101,11 +103,11 @@ func (p *Polling) Rooms(ctx context.Context, conn connector.Connection, state st
 		items[i] = NewRoomItem(r)
 	}
 	next := p.Codec.EncodeRooms(conn.ID, batch.Advance(cursor, len(batch.Rooms)))
-	return Poll{Status: http.StatusOK, Body: RoomList{Items: items}, State: next, RetryAfter: p.retryAfter(batch.More)}, nil
+	return Poll{Items: RoomList{Items: items}, State: next, RetryAfter: p.retryAfter(batch.More)}, nil
 }
 
 func (p *Polling) empty(state string, more bool) Poll {
-	return Poll{Status: http.StatusAccepted, State: state, RetryAfter: p.retryAfter(more)}
+	return Poll{State: state, RetryAfter: p.retryAfter(more)}
 }
 
 func (p *Polling) retryAfter(more bool) time.Duration {

@@ -2,7 +2,6 @@ package triggers_test
 
 import (
 	"bytes"
-	"net/http"
 	"strconv"
 	"testing"
 	"time"
@@ -24,19 +23,14 @@ func pollAll(t *testing.T, w *world, kind triggers.Kind, room, state string) ([]
 		poll, err := w.polling.Messages(w.ctx, w.conn, kind, room, state)
 		require.NoError(t, err)
 		require.NotEmpty(t, poll.State)
-		switch poll.Status {
-		case http.StatusOK:
-			items := poll.Body.(triggers.HistoryResponse).Items
+		if poll.HasItems() {
+			items := poll.Items.(triggers.HistoryResponse).Items
 			require.NotEmpty(t, items, "a 200 always carries items")
 			require.LessOrEqual(t, len(items), 100, "each answer is capped")
 			for _, it := range items {
 				assert.Equal(t, room, it.RoomID)
 				ids = append(ids, it.ID)
 			}
-		case http.StatusAccepted:
-			assert.Nil(t, poll.Body)
-		default:
-			t.Fatalf("unexpected status %d", poll.Status)
 		}
 		state = poll.State
 		if poll.RetryAfter != 0 {
@@ -50,7 +44,7 @@ func baseline(t *testing.T, w *world, kind triggers.Kind, room string) string {
 	t.Helper()
 	poll, err := w.polling.Messages(w.ctx, w.conn, kind, room, "")
 	require.NoError(t, err)
-	require.Equal(t, http.StatusAccepted, poll.Status, "the first poll only sets the baseline")
+	require.False(t, poll.HasItems(), "the first poll only sets the baseline (202)")
 	require.Equal(t, 60*time.Second, poll.RetryAfter)
 	return poll.State
 }
@@ -83,7 +77,7 @@ func TestOnNewMessageDeliversABacklogOf5000ExactlyOnceAndNothingOlder(t *testing
 	callsBefore = w.hipchatCalls()
 	poll, err := w.polling.Messages(w.ctx, w.conn, triggers.KindMessage, room, state)
 	require.NoError(t, err)
-	assert.Equal(t, http.StatusAccepted, poll.Status)
+	assert.False(t, poll.HasItems(), "202: nothing new")
 	assert.Equal(t, state, poll.State)
 	assert.Equal(t, 1, w.hipchatCalls()-callsBefore, "one HipChat call per poll when nothing is new")
 }
@@ -173,7 +167,7 @@ func TestFileAndNotificationItemsHaveTheSeedShape(t *testing.T) {
 
 	poll, err := w.polling.Messages(w.ctx, w.conn, triggers.KindMessage, room, state)
 	require.NoError(t, err)
-	items := poll.Body.(triggers.HistoryResponse).Items
+	items := poll.Items.(triggers.HistoryResponse).Items
 	require.Len(t, items, 2)
 	file := items[0]
 	require.NotNil(t, file.File)
@@ -200,7 +194,7 @@ func TestPollingStateSurvivesAConnectorRestart(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, time.Duration(0), poll.RetryAfter, "more items wait")
 	delivered := []string{}
-	for _, it := range poll.Body.(triggers.HistoryResponse).Items {
+	for _, it := range poll.Items.(triggers.HistoryResponse).Items {
 		delivered = append(delivered, it.ID)
 	}
 
@@ -230,7 +224,7 @@ func TestOnNewRoomSeesRoomsCreatedAfterTheBaselineAcrossPages(t *testing.T) {
 	}
 	poll, err := w.polling.Rooms(w.ctx, w.conn, "")
 	require.NoError(t, err)
-	require.Equal(t, http.StatusAccepted, poll.Status)
+	require.False(t, poll.HasItems(), "202: the baseline")
 	state := poll.State
 
 	var want []string
@@ -245,8 +239,8 @@ func TestOnNewRoomSeesRoomsCreatedAfterTheBaselineAcrossPages(t *testing.T) {
 		require.Less(t, round, 10)
 		poll, err = w.polling.Rooms(w.ctx, w.conn, state)
 		require.NoError(t, err)
-		if poll.Status == http.StatusOK {
-			for _, r := range poll.Body.(triggers.RoomList).Items {
+		if poll.HasItems() {
+			for _, r := range poll.Items.(triggers.RoomList).Items {
 				got = append(got, strconv.Itoa(r.ID))
 				if strconv.Itoa(r.ID) == want[3] {
 					assert.True(t, r.IsArchived)
@@ -262,7 +256,7 @@ func TestOnNewRoomSeesRoomsCreatedAfterTheBaselineAcrossPages(t *testing.T) {
 
 	poll, err = w.polling.Rooms(w.ctx, w.conn, state)
 	require.NoError(t, err)
-	assert.Equal(t, http.StatusAccepted, poll.Status)
+	assert.False(t, poll.HasItems(), "202: nothing new")
 }
 
 func newWorldWithPageSize(t *testing.T, size int) *world {

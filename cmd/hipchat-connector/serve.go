@@ -5,68 +5,73 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/delivery"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/server"
+	"github.com/hipchat-connector/hipchat-connector/state"
 )
 
 const serveSummary = "run the connector: actions, triggers and callback subscriptions over HTTP"
 
+// upstreamTimeout bounds one HipChat call.
+const upstreamTimeout = 15 * time.Second
+
 // runServe runs the connector until ctx ends (SIGINT or SIGTERM). It binds first and then prints
-// "listening on http://ADDR" to stdout; logs go to stderr as JSON lines. Errors: errUsage for a bad
-// command line, the options' validation errors, a busy port, and failures while serving.
+// "listening on http://ADDR" to stdout; logs go to stderr as JSON lines, each naming its component
+// (http, poller, deliverer, store). Errors: errUsage for a bad command line, the configuration's
+// validation errors, a busy port, and failures while serving.
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	def := server.DefaultOptions()
+	cfg := defaultServeConfig()
 	fs := newFlagSet("serve", serveSummary, stderr)
-	addr := fs.String("addr", def.Addr, "`host:port` to listen on (port 0 picks a free one)")
-	dbPath := fs.String("db", def.DBPath, "`path` of the bbolt database (subscriptions, cursors, outbox)")
-	hipchatURL := fs.String("hipchat-url", def.HipChatURL, "base `URL` of HipChat v2 (Cloud, Server, or the emulator)")
-	publicURL := fs.String("public-url", "", "`URL` where workflow engines reach the connector: host of /swagger.json and base of every Location (default http://<addr>)")
-	pollSchedule := fs.String("poll-schedule", def.PollSchedule, "robfig/cron `spec` of the poller's ticks")
-	allowPrivate := fs.Bool("allow-private-callbacks", def.AllowPrivateCallbacks, "allow callback URLs on loopback and private networks")
-	catchUpAge := fs.Duration("catch-up-max-age", 0, "skip callback events older than this `duration` when the poller reads them, e.g. after a long downtime (0: deliver everything)")
-	catchUpEvents := fs.Int("catch-up-max-events", 0, "deliver at most the newest `n` events per subscription per poll, skipping older ones (0: no bound)")
-	keyFile := fs.String("key-file", "", "`path` of the key that seals tokens and secrets in the database (default <db>.key, created on first start; "+keyEnv+" holds the key itself instead)")
+	cfg.bind(fs)
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
-
-	logger := slog.New(slog.NewJSONHandler(stderr, nil))
-	opts := def
-	opts.Addr = *addr
-	opts.DBPath = *dbPath
-	opts.HipChatURL = *hipchatURL
-	opts.PublicURL = *publicURL
-	opts.PollSchedule = *pollSchedule
-	opts.AllowPrivateCallbacks = *allowPrivate
-	opts.Logger = logger
-
-	if err := opts.Validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	store, err := openStore(opts.DBPath, *keyFile, getenv)
+
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{ReplaceAttr: durationText}))
+	cfg.HTTP.Logger = logger.With("component", "http")
+
+	store, err := openStore(cfg.DBPath, cfg.KeyFile, getenv)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	logger.Info("opened the database", "component", "store", "path", cfg.DBPath, "schema_version", state.SchemaVersion)
 
-	deliverer, err := poller.NewDeliverer(poller.DelivererOptions{
-		Store: store, AllowPrivateCallbacks: opts.AllowPrivateCallbacks, Logger: logger,
+	// main wires: one registry for every part's metrics, one HipChat client (and so one limiter) for
+	// the actions, the polling triggers and the poller, so they share each connection's budget
+	// (background calls wait and leave actions their share).
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	client, err := connector.NewInstrumentedClient(connector.ClientOptions{Timeout: upstreamTimeout, Registerer: registry})
+	if err != nil {
+		return err
+	}
+	deliverer, err := delivery.New(delivery.Options{
+		Store: store, AllowPrivateCallbacks: cfg.HTTP.AllowPrivateCallbacks, Logger: logger.With("component", "deliverer"),
 	})
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(opts, server.Deps{StateKey: store.ServerKey(), Store: store, Nudge: deliverer.Nudge})
+	srv, err := server.New(cfg.HTTP, server.Deps{
+		Client: client, StateKey: store.ServerKey(), Store: store, Nudge: deliverer.Nudge, Registry: registry,
+	})
 	if err != nil {
 		return err
 	}
-	// The poller calls HipChat through the actions' client: one limiter, so the two share each
-	// connection's budget (background calls wait and leave actions their share).
 	poll, err := poller.New(poller.Options{
-		Store: store, Source: srv.Client(), Schedule: opts.PollSchedule, OnCommit: deliverer.Nudge, Logger: logger,
-		CatchUp: poller.CatchUp{MaxAge: *catchUpAge, MaxEvents: *catchUpEvents},
+		Store: store, Source: client, Schedule: cfg.PollSchedule, OnCommit: deliverer.Nudge,
+		Logger: logger.With("component", "poller"), CatchUp: cfg.CatchUp,
 	})
 	if err != nil {
 		return err
@@ -74,7 +79,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := srv.Listen(); err != nil {
 		return err
 	}
-	logger.Info("starting", "options", opts)
+	logger.Info("starting", "component", "main", "config", cfg)
 	fmt.Fprintf(stdout, "listening on http://%s\n", srv.Addr())
 
 	// Every long-lived part runs here; the first to fail stops the others. They stop in order:

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
+	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
 )
@@ -42,19 +41,7 @@ func startEmulator(tb testing.TB) *simUnderTest {
 	return &simUnderTest{tb: tb, URL: ts.URL, admin: sim.AdminToken(), client: simclient.New(ts.URL)}
 }
 
-// call makes one request and decodes a JSON answer into out (when not nil); it returns the status.
-func (e *simUnderTest) call(method, path, token string, body any, out any) int {
-	e.tb.Helper()
-	err := e.client.Do(context.Background(), method, path, token, body, out)
-	var status *simclient.StatusError
-	if errors.As(err, &status) {
-		return status.Status
-	}
-	require.NoError(e.tb, err, "%s %s", method, path)
-	return http.StatusOK
-}
-
-// mustCall is call that requires a 2xx answer.
+// mustCall makes one request that must answer 2xx and decodes a JSON answer into out (when not nil).
 func (e *simUnderTest) mustCall(method, path, token string, body any, out any) {
 	e.tb.Helper()
 	require.NoError(e.tb, e.client.Do(context.Background(), method, path, token, body, out))
@@ -112,22 +99,7 @@ func (e *simUnderTest) clearFaults() {
 }
 
 // lockedBuffer is a bytes.Buffer safe for the program writing and the test reading at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type lockedBuffer = testkit.SyncBuffer
 
 // connectorUnderTest is the whole program running `serve` on 127.0.0.1:0.
 type connectorUnderTest struct {

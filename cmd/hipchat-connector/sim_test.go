@@ -10,36 +10,17 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-// syncBuffer is a bytes.Buffer safe to read while the program writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 var listeningLine = regexp.MustCompile(`listening on (http://\S+)`)
 
 // startSim runs "sim" with args until the test ends and returns its base URL.
-func startSim(t *testing.T, args ...string) (string, *syncBuffer) {
+func startSim(t *testing.T, args ...string) (string, *lockedBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout := &syncBuffer{}
+	stdout := &lockedBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, append([]string{"sim", "-addr", "127.0.0.1:0"}, args...), func(string) string { return "" }, stdout, io.Discard)
@@ -173,7 +154,7 @@ func TestSimReadsEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout := &syncBuffer{}
+	stdout := &lockedBuffer{}
 	done := make(chan error, 1)
 	env := map[string]string{"HIPCHAT_CONNECTOR_ADDR": "127.0.0.1:0", "HIPCHAT_CONNECTOR_FIXTURES": fixtures}
 	go func() { done <- run(ctx, []string{"sim"}, func(k string) string { return env[k] }, stdout, io.Discard) }()

@@ -1,0 +1,46 @@
+package delivery_test
+
+import (
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hipchat-connector/hipchat-connector/delivery"
+	"github.com/hipchat-connector/hipchat-connector/internal/manualclock"
+	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
+	"github.com/hipchat-connector/hipchat-connector/state"
+)
+
+// clock is a settable clock shared by the store and the deliverer. It starts at the wall clock so
+// that standardwebhooks' timestamp tolerance (5 minutes) holds while a test advances it by seconds.
+type clock = manualclock.Clock
+
+func newClock() *clock { return manualclock.New(time.Now().UTC().Truncate(time.Second)) }
+
+func openStore(t testing.TB, clk *clock) *state.Store { return testkit.OpenStore(t, clk.Now) }
+
+var (
+	addSubscription = testkit.AddSubscription
+	newSink         = testkit.NewSink
+	queue           = testkit.Queue
+)
+
+// newDeliverer returns a deliverer on the test clock, allowed to reach the loopback sink, with
+// jitter off.
+func newDeliverer(t testing.TB, store *state.Store, clk *clock, opts delivery.Options) *delivery.Deliverer {
+	t.Helper()
+	opts.Store = store
+	opts.Now = clk.Now
+	opts.AllowPrivateCallbacks = true
+	if opts.Jitter == nil {
+		opts.Jitter = func(d time.Duration) time.Duration { return d }
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	d, err := delivery.New(opts)
+	require.NoError(t, err)
+	return d
+}

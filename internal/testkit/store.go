@@ -1,0 +1,70 @@
+package testkit
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/triggers"
+	"github.com/hipchat-connector/hipchat-connector/webhook"
+)
+
+// StoreKey is the sealing key of the stores OpenStore opens.
+func StoreKey() []byte {
+	key := make([]byte, state.KeyLength)
+	for i := range key {
+		key[i] = byte(i)
+	}
+	return key
+}
+
+// OpenStore opens a real bbolt file under t.TempDir() on the clock now (nil: time.Now); cleanup
+// checks its consistency and closes it.
+func OpenStore(t testing.TB, now func() time.Time) *state.Store {
+	t.Helper()
+	store, err := state.Open(filepath.Join(t.TempDir(), "state.db"), state.Options{Key: StoreKey(), Now: now, Timeout: time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if err := store.Check(); err != nil {
+			t.Errorf("bbolt check: %v", err)
+		}
+		require.NoError(t, store.Close())
+	})
+	return store
+}
+
+// AddSubscription stores an active subscription of conn with a fresh secret.
+func AddSubscription(t testing.TB, store *state.Store, conn connector.Connection, kind triggers.Kind, room, callback string, cursor []byte) state.Subscription {
+	t.Helper()
+	secret, err := webhook.NewSecret()
+	require.NoError(t, err)
+	sub, err := store.CreateSubscription(state.Subscription{
+		ConnectionID: conn.ID, Kind: kind, RoomID: room, CallbackURL: callback,
+		Token: conn.Token(), Secret: secret, HipChatURL: conn.BaseURL, Cursor: cursor,
+	})
+	require.NoError(t, err)
+	return sub
+}
+
+// Queue commits events with the given ids (payload {"id": id}) for sub, as the poller would.
+func Queue(t testing.TB, store *state.Store, sub state.Subscription, ids ...string) {
+	t.Helper()
+	var events []state.Event
+	for _, id := range ids {
+		payload, _ := json.Marshal(map[string]string{"id": id})
+		events = append(events, state.Event{ID: id, Type: "message.posted", Payload: payload})
+	}
+	require.NoError(t, store.CommitFeed([]state.CursorAdvance{{SubscriptionID: sub.ID, Events: events}}))
+}
+
+// TrustSubscriptions tells the sink the secrets of subs.
+func (s *Sink) TrustSubscriptions(subs ...state.Subscription) {
+	for _, sub := range subs {
+		s.Trust(sub.ID, sub.Secret)
+	}
+}

@@ -1,0 +1,103 @@
+package server
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/hipchat-connector/hipchat-connector/state"
+)
+
+// Subscription is a subscription as the API shows it (definition Subscription). Secret is set only
+// in the answer that creates it; token and secret are never shown again.
+type Subscription struct {
+	ID           string          `json:"id"`
+	Kind         string          `json:"kind"`
+	RoomID       string          `json:"room_id,omitempty"`
+	CallbackURL  string          `json:"callback_url"`
+	Status       string          `json:"status"`
+	StatusReason string          `json:"status_reason,omitempty"`
+	CreatedAt    time.Time       `json:"created_at"`
+	Location     string          `json:"location"`
+	Secret       string          `json:"secret,omitempty"`
+	Cursor       json.RawMessage `json:"cursor,omitempty"`
+	Health       *Health         `json:"health,omitempty"`
+}
+
+// Health is how delivery to a subscription's callback is going.
+type Health struct {
+	LastDeliveredAt     time.Time `json:"last_delivered_at,omitzero"`
+	LastFailureAt       time.Time `json:"last_failure_at,omitzero"`
+	LastFailure         string    `json:"last_failure,omitempty"`
+	ConsecutiveFailures int       `json:"consecutive_failures"`
+	DeadLettered        int       `json:"dead_lettered"`
+}
+
+// SubscriptionList is the answer of ListSubscriptions.
+type SubscriptionList struct {
+	Items []Subscription `json:"items"`
+}
+
+// Delivery is one event for one subscription, with its attempts (definition Delivery).
+type Delivery struct {
+	ID             string          `json:"id"`
+	SubscriptionID string          `json:"subscription_id"`
+	EventID        string          `json:"event_id"`
+	Type           string          `json:"type"`
+	Status         string          `json:"status"`
+	CreatedAt      time.Time       `json:"created_at"`
+	NextAttemptAt  time.Time       `json:"next_attempt_at,omitzero"`
+	DeliveredAt    time.Time       `json:"delivered_at,omitzero"`
+	Attempts       []Attempt       `json:"attempts"`
+	CatchUpNote    string          `json:"catch_up_note,omitempty"`
+	Payload        json.RawMessage `json:"payload,omitempty"`
+}
+
+// Attempt is one POST of a delivery.
+type Attempt struct {
+	At         time.Time `json:"at"`
+	StatusCode int       `json:"status_code,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	DurationMS int64     `json:"duration_ms"`
+}
+
+// DeliveryList is the answer of ListDeliveries, newest first.
+type DeliveryList struct {
+	Items []Delivery `json:"items"`
+}
+
+// showSubscription renders sub with its cursor and health (lists show them too: operators scan a
+// list for failing subscriptions), never its token or secret.
+func (d subscriptionAPI) showSubscription(sub state.Subscription) Subscription {
+	view := Subscription{
+		ID: sub.ID, Kind: string(sub.Kind), RoomID: sub.RoomID, CallbackURL: sub.CallbackURL,
+		Status: sub.Status, StatusReason: sub.StatusReason, CreatedAt: sub.CreatedAt.UTC(),
+		Location: d.location(sub.ID),
+		Health: &Health{
+			LastDeliveredAt: sub.Health.LastDeliveredAt.UTC(), LastFailureAt: sub.Health.LastFailureAt.UTC(),
+			LastFailure: sub.Health.LastFailure, ConsecutiveFailures: sub.Health.ConsecutiveFailures,
+			DeadLettered: sub.Health.DeadLettered,
+		},
+	}
+	if json.Valid(sub.Cursor) {
+		view.Cursor = json.RawMessage(sub.Cursor)
+	}
+	return view
+}
+
+func showDelivery(dl state.Delivery) Delivery {
+	view := Delivery{
+		ID: dl.ID, SubscriptionID: dl.SubscriptionID, EventID: dl.EventID, Type: dl.Type,
+		Status: dl.Status, CreatedAt: dl.CreatedAt.UTC(), DeliveredAt: dl.DeliveredAt.UTC(),
+		CatchUpNote: dl.CatchUpNote, Attempts: make([]Attempt, len(dl.Attempts)),
+	}
+	if dl.Status == state.DeliveryPending {
+		view.NextAttemptAt = dl.NextAttemptAt.UTC()
+	}
+	if json.Valid(dl.Payload) {
+		view.Payload = json.RawMessage(dl.Payload)
+	}
+	for i, a := range dl.Attempts {
+		view.Attempts[i] = Attempt{At: a.At.UTC(), StatusCode: a.StatusCode, Error: a.Error, DurationMS: a.Duration.Milliseconds()}
+	}
+	return view
+}

@@ -1,0 +1,104 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/triggers"
+)
+
+// SubscriptionStore is what the subscriptions API needs of the state; *state.Store is one.
+type SubscriptionStore interface {
+	CreateSubscription(sub state.Subscription) (state.Subscription, error)
+	Subscription(id string) (state.Subscription, error)
+	SubscriptionsOf(connectionID string) ([]state.Subscription, error)
+	DeleteSubscription(id string) error
+	Deliveries(subID string, limit int) ([]state.Delivery, error)
+	Delivery(subID, deliveryID string) (state.Delivery, error)
+	Resend(subID, deliveryID string) (state.Delivery, error)
+	CommitFeed(advances []state.CursorAdvance) error
+}
+
+// subscriptionAPI is what the handlers of callback subscriptions use: the store, HipChat (to check a
+// room and baseline a new subscription; these calls answer a caller, so they spend the foreground
+// budget), the public URL of every absolute Location (known once the server listens), and the
+// delivery worker's nudge.
+type subscriptionAPI struct {
+	store                 SubscriptionStore // nil: every operation answers 503 not_ready
+	source                triggers.Source
+	publicURL             func() string
+	allowPrivateCallbacks bool
+	nudge                 func() // wakes the delivery worker after a test event or a resend; never nil
+	now                   func() time.Time
+	log                   *slog.Logger
+}
+
+// handler adapts a subscription handler to gin through the one request→connection adapter. Without
+// a store it answers 503 not_ready.
+func (d subscriptionAPI) handler(h func(c *gin.Context, conn connector.Connection) error) gin.HandlerFunc {
+	return withConnection(func(c *gin.Context, conn connector.Connection) error {
+		if d.store == nil {
+			return &apiError{Status: http.StatusServiceUnavailable, Code: CodeNotReady,
+				Message: "callback subscriptions need the database, which this server was started without"}
+		}
+		return h(c, conn)
+	})
+}
+
+// owned returns the subscription named by the subscriptionId path parameter when it belongs to
+// conn. Errors: 404 subscription_not_found when it does not exist or belongs to another connection
+// (the two are indistinguishable on purpose), 500 for a storage failure.
+func (d subscriptionAPI) owned(c *gin.Context, conn connector.Connection) (state.Subscription, error) {
+	id := strings.TrimSpace(c.Param("subscriptionId"))
+	if id == "" {
+		return state.Subscription{}, missingField("subscriptionId")
+	}
+	sub, err := d.store.Subscription(id)
+	switch {
+	case errors.Is(err, state.ErrNotFound), err == nil && sub.ConnectionID != conn.ID:
+		return state.Subscription{}, subscriptionNotFound()
+	case err != nil:
+		return state.Subscription{}, err
+	}
+	return sub, nil
+}
+
+// ownedActive is owned for operations that need an active subscription. Errors: those of owned,
+// and 409 subscription_inactive for a paused or disabled one.
+func (d subscriptionAPI) ownedActive(c *gin.Context, conn connector.Connection) (state.Subscription, error) {
+	sub, err := d.owned(c, conn)
+	if err != nil {
+		return state.Subscription{}, err
+	}
+	if sub.Status != state.StatusActive {
+		return state.Subscription{}, inactive(sub)
+	}
+	return sub, nil
+}
+
+func subscriptionNotFound() *apiError {
+	return &apiError{Status: http.StatusNotFound, Code: CodeSubscriptionNotFound, Field: "subscriptionId",
+		Message: "no such subscription for this connection"}
+}
+
+// location is the absolute URL of a subscription: where to GET it and DELETE it.
+func (d subscriptionAPI) location(id string) string {
+	return strings.TrimRight(d.publicURL(), "/") + "/subscriptions/" + id
+}
+
+// inactive is the 409 answer for an operation that needs an active subscription.
+func inactive(sub state.Subscription) *apiError {
+	msg := "the subscription is " + sub.Status
+	if sub.StatusReason != "" {
+		msg += ": " + sub.StatusReason
+	}
+	return &apiError{Status: http.StatusConflict, Code: CodeSubscriptionInactive, Field: "subscriptionId",
+		Message: msg + "; subscribe again to start a new subscription"}
+}

@@ -1,0 +1,176 @@
+package webhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ErrCallbackURL is wrapped by every refusal of CheckCallbackURL and of the guarded dialer; the rest
+// of the message says why, in words safe to show to the subscriber.
+var ErrCallbackURL = errors.New("callback URL refused")
+
+// maxCallbackURLLength bounds a callback URL (Logic Apps' are a few hundred characters).
+const maxCallbackURLLength = 4096
+
+// resolveTimeout bounds the DNS lookup of CheckCallbackURL.
+const resolveTimeout = 5 * time.Second
+
+// CheckCallbackURL checks that raw is an absolute http or https URL with a host, and, unless
+// allowPrivate, that every address its host resolves to is a public unicast address: loopback,
+// private (RFC 1918, fc00::/7), carrier-grade NAT, link-local, unspecified, multicast, broadcast and
+// reserved targets are refused. Checking at subscribe time gives the subscriber a clear 400; the
+// callback client checks again at dial time (see NewCallbackClient), so a DNS answer that changes
+// later (rebinding) cannot reach a refused address either.
+//
+// Errors wrap ErrCallbackURL, including a host that does not resolve.
+func CheckCallbackURL(raw string, allowPrivate bool) error {
+	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+	defer cancel()
+	return checkCallbackURL(ctx, net.DefaultResolver, raw, allowPrivate)
+}
+
+// hostResolver is the part of *net.Resolver CheckCallbackURL uses.
+type hostResolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+func checkCallbackURL(ctx context.Context, resolver hostResolver, raw string, allowPrivate bool) error {
+	if strings.TrimSpace(raw) == "" {
+		return fmt.Errorf("%w: it is empty", ErrCallbackURL)
+	}
+	if len(raw) > maxCallbackURLLength {
+		return fmt.Errorf("%w: it is longer than %d characters", ErrCallbackURL, maxCallbackURLLength)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%w: it is not a valid URL", ErrCallbackURL)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%w: it must be an absolute http or https URL", ErrCallbackURL)
+	}
+	host := u.Hostname()
+	if u.Opaque != "" || host == "" {
+		return fmt.Errorf("%w: it has no host", ErrCallbackURL)
+	}
+	if allowPrivate {
+		return nil
+	}
+	if addr, err := netip.ParseAddr(host); err == nil {
+		if reason, blocked := blockedAddr(addr); blocked {
+			return fmt.Errorf("%w: %s is a %s address", ErrCallbackURL, host, reason)
+		}
+		return nil
+	}
+	addrs, err := resolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(addrs) == 0 {
+		return fmt.Errorf("%w: its host %q does not resolve", ErrCallbackURL, host)
+	}
+	for _, addr := range addrs {
+		if reason, blocked := blockedAddr(addr); blocked {
+			return fmt.Errorf("%w: %s resolves to %s, a %s address", ErrCallbackURL, host, addr.Unmap(), reason)
+		}
+	}
+	return nil
+}
+
+// reservedPrefixes are special-purpose ranges that the netip predicates do not cover and that no
+// public webhook receiver lives in.
+var reservedPrefixes = []struct {
+	prefix netip.Prefix
+	reason string
+}{
+	{netip.MustParsePrefix("0.0.0.0/8"), "\"this network\""},
+	{netip.MustParsePrefix("100.64.0.0/10"), "carrier-grade NAT"},
+	{netip.MustParsePrefix("192.0.0.0/24"), "IETF protocol"},
+	{netip.MustParsePrefix("198.18.0.0/15"), "benchmarking"},
+	{netip.MustParsePrefix("240.0.0.0/4"), "reserved"},
+}
+
+// nat64 is the well-known NAT64 prefix: its last 32 bits are an IPv4 address, checked as such.
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
+// blockedAddr reports whether a callback may not go to addr, and what kind of address it is.
+func blockedAddr(addr netip.Addr) (string, bool) {
+	addr = addr.Unmap().WithZone("")
+	if addr.Is6() && nat64.Contains(addr) {
+		b := addr.As16()
+		return blockedAddr(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}))
+	}
+	switch {
+	case !addr.IsValid():
+		return "invalid", true
+	case addr.IsLoopback():
+		return "loopback", true
+	case addr.IsPrivate():
+		return "private", true
+	case addr.IsLinkLocalUnicast(), addr.IsLinkLocalMulticast():
+		return "link-local", true
+	case addr.IsUnspecified():
+		return "unspecified", true
+	case addr.IsMulticast(), addr.IsInterfaceLocalMulticast():
+		return "multicast", true
+	}
+	for _, r := range reservedPrefixes {
+		if r.prefix.Contains(addr) {
+			return r.reason, true
+		}
+	}
+	return "", false
+}
+
+// guardDial is a net.Dialer Control function: it runs after name resolution, on the very address
+// about to be connected, so it holds whatever DNS answered.
+func guardDial(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: cannot read dial address %q", ErrCallbackURL, address)
+	}
+	addr, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("%w: cannot read dial address %q", ErrCallbackURL, address)
+	}
+	if reason, blocked := blockedAddr(addr); blocked {
+		return fmt.Errorf("%w: %s is a %s address", ErrCallbackURL, addr.Unmap(), reason)
+	}
+	return nil
+}
+
+// NewCallbackClient returns the HTTP client deliveries use: an overall timeout per attempt, no
+// redirects followed (a 3xx is a failed attempt, as Standard Webhooks asks), no proxy from the
+// environment, and, unless allowPrivate, a dialer that refuses the addresses CheckCallbackURL
+// refuses. A timeout ≤ 0 means DefaultDeliveryTimeout.
+func NewCallbackClient(timeout time.Duration, allowPrivate bool) *http.Client {
+	if timeout <= 0 {
+		timeout = DefaultDeliveryTimeout
+	}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	if !allowPrivate {
+		dialer.Control = guardDial
+	}
+	transport := &http.Transport{
+		Proxy:                 nil, // a proxy would be the address checked, not the callback's
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: timeout,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &http.Client{
+		Transport: transport,
+		Timeout:   timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
