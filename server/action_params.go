@@ -4,8 +4,6 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
-
-	"github.com/hipchat-connector/hipchat-connector/connector"
 )
 
 // Parameter names, as the connector definition has them.
@@ -29,19 +27,4 @@ func pathParam(c *gin.Context, name string) (string, error) {
 		return "", missingField(name)
 	}
 	return v, nil
-}
-
-// withConnection adapts an action to gin: it hands the action the request's connection and writes the
-// error the action returns. A route without the auth middleware answers 401.
-func withConnection(action func(c *gin.Context, conn connector.Connection) error) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		conn, ok := connectionOf(c)
-		if !ok {
-			writeError(c, missingToken())
-			return
-		}
-		if err := action(c, conn); err != nil {
-			writeError(c, err)
-		}
-	}
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// ReadStringField reads a JSON object body and returns its string member field as sent (not
+// readStringField reads a JSON object body and returns its string member field as sent (not
 // trimmed); other members are ignored. example is a sample body for the error message. Errors, each
 // naming field: 413 body_too_large past the server's body limit, 400 missing_field for an empty body
 // or a missing, null or blank member, 400 invalid_field for a member that is not a string, 400

@@ -57,7 +57,7 @@ const (
 // logs and metrics keep it apart from real failures.
 const statusClientClosedRequest = 499
 
-// Error is an error answer of the connector's HTTP API. Message and Field are shown to the caller;
+// apiError is an error answer of the connector's HTTP API. Message and Field are shown to the caller;
 // Cause is for the logs only.
 type apiError struct {
 	Status     int
@@ -81,13 +81,13 @@ func (e *apiError) Error() string {
 
 func (e *apiError) Unwrap() error { return e.Cause }
 
-// MissingField is the 400 answer for a required parameter that is absent or blank.
+// missingField is the 400 answer for a required parameter that is absent or blank.
 func missingField(field string) *apiError {
 	return &apiError{Status: http.StatusBadRequest, Code: CodeMissingField, Field: field,
 		Message: field + " is required and must not be blank"}
 }
 
-// InvalidField is the 400 answer for a parameter whose value cannot be right; message says why.
+// invalidField is the 400 answer for a parameter whose value cannot be right; message says why.
 func invalidField(field, code, message string) *apiError {
 	return &apiError{Status: http.StatusBadRequest, Code: code, Field: field, Message: message}
 }
@@ -262,7 +262,7 @@ func writeError(c *gin.Context, err error) {
 	c.AbortWithStatusJSON(e.Status, errorBody{Error: errorDetail{Code: e.Code, Message: message, Field: e.Field}})
 }
 
-// RetryAfterSeconds renders d as a Retry-After value: whole seconds, rounded up, at least 1, so a
+// retryAfterSeconds renders d as a Retry-After value: whole seconds, rounded up, at least 1, so a
 // client that obeys it never comes back before the budget allows.
 func retryAfterSeconds(d time.Duration) string {
 	s := int64(math.Ceil(d.Seconds()))

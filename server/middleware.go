@@ -95,18 +95,3 @@ func limitBody(max int64) gin.HandlerFunc {
 		c.Next()
 	}
 }
-
-// requireConnection is the auth of every operation: it takes the HipChat token from Authorization
-// ("Bearer <t>" or the bare token), makes the connection to hipchatURL and stores it for the
-// handlers. Without a token it answers 401 missing_token.
-func requireConnection(hipchatURL string) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		token, ok := connector.TokenFromAuthorization(c.GetHeader("Authorization"))
-		if !ok {
-			writeError(c, missingToken())
-			return
-		}
-		setConnection(c, connector.NewConnection(token, hipchatURL))
-		c.Next()
-	}
-}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -22,6 +21,7 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/delivery"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
+	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/server"
 	"github.com/hipchat-connector/hipchat-connector/state"
@@ -77,15 +77,7 @@ func newEnv(t *testing.T, allowPrivate bool) *env {
 	e.bob, err = e.sim.NewPerson(e.ctx, e.admin, "Bob Example", "bob")
 	require.NoError(t, err)
 
-	key := bytes.Repeat([]byte{9}, state.KeyLength)
-	e.store, err = state.Open(filepath.Join(t.TempDir(), "state.db"), state.Options{Key: key, Timeout: time.Second, Now: e.clock.Now})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		if err := e.store.Check(); err != nil {
-			t.Errorf("bbolt check: %v", err)
-		}
-		require.NoError(t, e.store.Close())
-	})
+	e.store = testkit.OpenStore(t, e.clock.Now)
 	client := connector.NewClient(connector.ClientOptions{Limiter: connector.NewLimiter(connector.LimiterOptions{Limit: 1 << 30})})
 	quiet := slog.New(slog.DiscardHandler)
 	e.deliverer, err = delivery.New(delivery.Options{Store: e.store, AllowPrivateCallbacks: true, Logger: quiet, Now: e.clock.Now})

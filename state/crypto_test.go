@@ -1,8 +1,6 @@
 package state
 
 import (
-	"github.com/hipchat-connector/hipchat-connector/triggers"
-
 	"bytes"
 	"encoding/hex"
 	"os"
@@ -11,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
 func TestFileNeverHoldsSecretsInClear(t *testing.T) {

@@ -1,8 +1,6 @@
 package state
 
 import (
-	"github.com/hipchat-connector/hipchat-connector/triggers"
-
 	"flag"
 	"os"
 	"path/filepath"
@@ -11,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/schema-v1.bbolt")

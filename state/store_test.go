@@ -1,8 +1,6 @@
 package state
 
 import (
-	"github.com/hipchat-connector/hipchat-connector/triggers"
-
 	"bytes"
 	"fmt"
 	"path/filepath"
@@ -15,6 +13,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/hipchat-connector/hipchat-connector/internal/manualclock"
+
+	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
 // clock is a settable clock for Options.Now.

@@ -1,14 +1,14 @@
 package state
 
 import (
-	"github.com/hipchat-connector/hipchat-connector/triggers"
-
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
 func validSubscription() Subscription {

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestServeConfigDefaultsAreValid(t *testing.T) {
+	c := defaultServeConfig()
+	require.NoError(t, c.Validate())
+	assert.Equal(t, "hipchat-connector.db", c.DBPath)
+	assert.Equal(t, "@every 1m", c.PollSchedule)
+	assert.Equal(t, "127.0.0.1:8080", c.HTTP.Addr)
+}
+
+func TestServeConfigValidateRejectsWhatCannotWork(t *testing.T) {
+	for name, tc := range map[string]struct {
+		edit func(*serveConfig)
+		says string
+	}{
+		"bad schedule":       {func(c *serveConfig) { c.PollSchedule = "every minute" }, "poll-schedule"},
+		"empty schedule":     {func(c *serveConfig) { c.PollSchedule = "" }, "poll-schedule"},
+		"no database":        {func(c *serveConfig) { c.DBPath = " " }, "db:"},
+		"negative age":       {func(c *serveConfig) { c.CatchUp.MaxAge = -time.Second }, "catch-up-max-age"},
+		"negative events":    {func(c *serveConfig) { c.CatchUp.MaxEvents = -1 }, "catch-up-max-events"},
+		"bad http option":    {func(c *serveConfig) { c.HTTP.Addr = "nope" }, "addr"},
+		"bad hipchat scheme": {func(c *serveConfig) { c.HTTP.HipChatURL = "ftp://x" }, "hipchat-url"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := defaultServeConfig()
+			tc.edit(&c)
+			assert.ErrorContains(t, c.Validate(), tc.says)
+		})
+	}
+	c := defaultServeConfig()
+	c.HTTP.HipChatURL, c.PollSchedule = "https://u:pw@api.hipchat.com", "nope"
+	err := c.Validate()
+	assert.ErrorContains(t, err, "hipchat-url")
+	assert.ErrorContains(t, err, "poll-schedule", "every problem is reported at once")
+	assert.NotContains(t, err.Error(), "pw", "errors hide the password")
+}
+
+func TestServeConfigLogsWithoutSecretsAndDurationsAsText(t *testing.T) {
+	c := defaultServeConfig()
+	c.HTTP.HipChatURL = "https://u:topsecret@hipchat.example.com"
+	c.HTTP.PublicURL = "https://connector.example.com/?code=querysecret"
+	c.CatchUp.MaxAge = 90 * time.Minute
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, &slog.HandlerOptions{ReplaceAttr: durationText})).Info("start", "config", c, "took", 20*time.Second)
+	out := logged.String()
+	assert.NotContains(t, out, "topsecret")
+	assert.NotContains(t, out, "querysecret")
+	assert.Contains(t, out, `"catch_up_max_age":"1h30m0s"`)
+	assert.Contains(t, out, `"took":"20s"`, "a duration is logged as text, not nanoseconds")
+	assert.Contains(t, out, `"db":"hipchat-connector.db"`)
+}
