@@ -193,7 +193,6 @@ type call struct {
 	tok   *token // nil on routes without authentication
 	now   time.Time
 	query url.Values
-	flood *rateState // set on message-sending routes once flood control was consulted
 }
 
 // base is the scheme and host the request came to, so links point back at the emulator.
