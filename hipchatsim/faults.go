@@ -27,7 +27,7 @@ var hexSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // defaults to 1 when a status is given, and to 0 otherwise.
 func parseFault(f fields) (fault, error) {
 	var ft fault
-	sha, present, err := f.str("token_sha256", false, 0, 64)
+	sha, present, err := f.optional("token_sha256", 0, 64)
 	if err != nil {
 		return ft, err
 	}

@@ -152,7 +152,7 @@ func handleNotification(c *call) error {
 	if p.text, _, err = f.str("message", true, 1, 10000); err != nil {
 		return err
 	}
-	format, ok, err := f.str("message_format", false, 1, 10)
+	format, ok, err := f.optional("message_format", 1, 10)
 	if err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func handleNotification(c *call) error {
 		return err
 	}
 	p.format = format
-	color, ok, err := f.str("color", false, 1, 10)
+	color, ok, err := f.optional("color", 1, 10)
 	if err != nil {
 		return err
 	}
@@ -390,7 +390,7 @@ func handleUserMessage(c *call) error {
 	if err != nil {
 		return err
 	}
-	if format, ok, err := f.str("message_format", false, 1, 10); err != nil {
+	if format, ok, err := f.optional("message_format", 1, 10); err != nil {
 		return err
 	} else if ok {
 		if err := oneOf("message_format", format, "html", "text"); err != nil {

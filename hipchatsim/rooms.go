@@ -209,7 +209,8 @@ func handleListRooms(c *call) error {
 }
 
 // handleCreateRoom is POST /v2/room → 201 {"id","links":{"self"}} with Location. The owner is
-// owner_user_id, else the token's user, else the group admin (add-on tokens have no user).
+// owner_user_id, else the token's user, else the group admin (add-on tokens have no user). privacy
+// and owner_user_id sent as "" take their defaults.
 func handleCreateRoom(c *call) error {
 	f, err := readJSON(c.r, false)
 	if err != nil {
@@ -219,7 +220,7 @@ func handleCreateRoom(c *call) error {
 	if err != nil {
 		return err
 	}
-	privacy, ok, err := f.str("privacy", false, 1, 10)
+	privacy, ok, err := f.optional("privacy", 1, 10)
 	if err != nil {
 		return err
 	}
@@ -281,17 +282,18 @@ func handleGetRoom(c *call) error {
 
 // handleUpdateRoom is PUT /v2/room/{room} → 204. HipChat wanted every field; the emulator takes any
 // subset (name, privacy, is_archived, is_guest_accessible, topic, owner {"id"} or owner_user_id,
-// delegate_admin_visibility) and keeps the rest, so {"is_archived": true} archives a room.
+// delegate_admin_visibility) and keeps the rest, so {"is_archived": true} archives a room. name,
+// privacy and owner sent as "" are kept as well; a topic of "" clears the topic.
 func handleUpdateRoom(c *call) error {
 	f, err := readJSON(c.r, false)
 	if err != nil {
 		return err
 	}
-	name, hasName, err := f.str("name", false, 1, 50)
+	name, hasName, err := f.optional("name", 1, 50)
 	if err != nil {
 		return err
 	}
-	privacy, hasPrivacy, err := f.str("privacy", false, 1, 10)
+	privacy, hasPrivacy, err := f.optional("privacy", 1, 10)
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func handleCreateWebhook(c *call) error {
 	if _, err := regexp.Compile(w.pattern); err != nil {
 		return invalid("pattern", "format", w.pattern, "Field pattern must be a valid regular expression")
 	}
-	auth, ok, err := f.str("authentication", false, 1, 10)
+	auth, ok, err := f.optional("authentication", 1, 10)
 	if err != nil {
 		return err
 	}
