@@ -359,11 +359,17 @@ func handleUpdateRoom(c *call) error {
 			r.members = append(r.members, member{userID: r.owner.id, roles: []string{"room_member", "room_admin"}})
 		}
 	}
-	if hasTopic {
+	if hasTopic && topic != r.topic {
 		r.topic = topic
+		c.emitRoom(r, "room_topic_change", map[string]any{"topic": topic}, c.tok.user)
 	}
-	if f.has("is_archived") {
+	if f.has("is_archived") && archived != r.archived {
 		r.archived = archived
+		if archived {
+			c.emitRoom(r, "room_archived", nil, c.tok.user)
+		} else {
+			c.emitRoom(r, "room_unarchived", nil, c.tok.user)
+		}
 	}
 	if f.has("is_guest_accessible") {
 		r.guestAccess = guest
@@ -378,8 +384,8 @@ func handleUpdateRoom(c *call) error {
 	return c.noContent()
 }
 
-// handleDeleteRoom is DELETE /v2/room/{room} → 204: the room, its history and its webhooks are gone;
-// its id is not reused and its name is free again.
+// handleDeleteRoom is DELETE /v2/room/{room} → 204: the room's webhooks get room_deleted, then the
+// room, its history and its webhooks are gone; its id is not reused and its name is free again.
 func handleDeleteRoom(c *call) error {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
@@ -387,6 +393,7 @@ func handleDeleteRoom(c *call) error {
 	if err != nil {
 		return err
 	}
+	c.emitRoom(r, "room_deleted", nil, c.tok.user)
 	r.deleted = true
 	delete(c.s.roomsByName, strings.ToLower(r.name))
 	return c.noContent()
@@ -483,7 +490,7 @@ func handleAddMember(c *call) error {
 }
 
 // handleRemoveMember is DELETE /v2/room/{room}/member/{user} → 204, also when the user was not a
-// member. A public room answers HipChat's captured 400.
+// member. A participant leaves the room (room_exit). A public room answers HipChat's captured 400.
 func handleRemoveMember(c *call) error {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
@@ -499,7 +506,10 @@ func handleRemoveMember(c *call) error {
 		return errPublicMemberDel
 	}
 	r.members = slices.DeleteFunc(r.members, func(m member) bool { return m.userID == u.id })
-	r.participants = slices.DeleteFunc(r.participants, func(id int) bool { return id == u.id })
+	if slices.Contains(r.participants, u.id) {
+		r.participants = slices.DeleteFunc(r.participants, func(id int) bool { return id == u.id })
+		c.emitRoom(r, "room_exit", nil, u)
+	}
 	return c.noContent()
 }
 
@@ -539,7 +549,7 @@ func handleListParticipants(c *call) error {
 }
 
 // handleInvite is POST /v2/room/{room}/invite/{user} with an optional {"reason"} → 204: the user
-// enters the public room. Private rooms take members instead ([INFERRED] 400).
+// enters the public room (room_enter, with the invited user as sender). Private rooms take members instead ([INFERRED] 400).
 func handleInvite(c *call) error {
 	f, err := readJSON(c.r, true)
 	if err != nil {
@@ -561,6 +571,9 @@ func handleInvite(c *call) error {
 	if r.privacy == "private" {
 		return errorf(http.StatusBadRequest, "Can only invite users to public rooms")
 	}
-	r.addParticipant(u.id)
+	if !slices.Contains(r.participants, u.id) {
+		r.addParticipant(u.id)
+		c.emitRoom(r, "room_enter", nil, u)
+	}
 	return c.noContent()
 }

@@ -1,6 +1,7 @@
 package hipchatsim
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -26,6 +27,8 @@ type Options struct {
 
 	// newID makes message ids, tokens and versions; tests make it deterministic. nil = random UUIDs.
 	newID func() string
+	// webhookSeed seeds webhook_drop_rate's choices; tests fix it. 0 = random.
+	webhookSeed uint64
 }
 
 // DefaultOptions returns HipChat Cloud's limits: 100 calls per 5 minutes for user tokens, 500 for
@@ -43,6 +46,8 @@ type Server struct {
 	admin string
 	meter meter
 	seq   atomic.Uint64 // orders messages that share a timestamp
+	hooks *dispatcher   // makes the room webhooks' calls
+	stop  context.CancelFunc
 
 	faultMu sync.Mutex
 	faults  atomic.Pointer[[]fault]
@@ -88,6 +93,8 @@ func New(opts Options) (*Server, error) {
 	if s.newID == nil {
 		s.newID = func() string { return uuid.NewString() }
 	}
+	ctx, stop := context.WithCancel(context.Background())
+	s.hooks, s.stop = newDispatcher(s, ctx, opts.webhookSeed), stop
 	s.admin = opts.AdminToken
 	if s.admin == "" {
 		s.admin = randomToken()
@@ -106,6 +113,13 @@ func New(opts Options) (*Server, error) {
 	s.mux = http.NewServeMux()
 	s.routes()
 	return s, nil
+}
+
+// Close abandons the webhook calls in flight and makes no more; the API keeps answering. It never
+// fails.
+func (s *Server) Close() error {
+	s.stop()
+	return nil
 }
 
 // AdminToken returns the group admin's personal access token, which has every scope.
