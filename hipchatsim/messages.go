@@ -323,7 +323,8 @@ func handleRoomShareLink(c *call) error {
 }
 
 // handleRoomShareFile is POST /v2/room/{room}/share/file (multipart, spec §2.9) → 204: a user message
-// with a file object whose url serves the bytes from the emulator.
+// with a file object whose url serves the bytes from the emulator, or, with Options.AuthenticatedFiles
+// or a room with authenticated files, an authenticated_file {id, name, size} and no url (spec §3.1).
 func handleRoomShareFile(c *call) error {
 	share, err := readShare(c.r)
 	if err != nil {
@@ -336,6 +337,9 @@ func handleRoomShareFile(c *call) error {
 		author := stubOf(c.tok.user)
 		p = post{kind: "message", from: &author, text: share.message, mentions: c.s.mentionsIn(share.message),
 			file: c.s.storeFile(share.name, share.contentType, share.data)}
+		if c.s.opts.AuthenticatedFiles || t.room.authenticatedFiles {
+			p.fileID = c.s.newID()
+		}
 	}
 	c.s.mu.Unlock()
 	if err != nil {
@@ -459,7 +463,11 @@ func handleUserShareFile(c *call) error {
 	c.s.mu.Lock()
 	file := c.s.storeFile(share.name, share.contentType, share.data)
 	c.s.mu.Unlock()
-	if _, err := c.deliver(t, post{kind: "message", from: author, text: share.message, file: file}); err != nil {
+	p := post{kind: "message", from: author, text: share.message, file: file}
+	if c.s.opts.AuthenticatedFiles {
+		p.fileID = c.s.newID()
+	}
+	if _, err := c.deliver(t, p); err != nil {
 		return err
 	}
 	return c.noContent()

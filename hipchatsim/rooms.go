@@ -23,6 +23,7 @@ type room struct {
 	participants            []int    // user ids, in the order they entered
 	webhooks                []*webhook
 	hist                    *history
+	authenticatedFiles      bool // shares are secure (authenticated_file), see Options.AuthenticatedFiles
 }
 
 // member is a member of a private room with its room roles (room_member, room_admin).

@@ -24,6 +24,10 @@ type Options struct {
 	FloodLimit     int              // message-sending calls per minute per room and sender; 0 = off
 	Now            func() time.Time // injectable clock; nil = time.Now
 	Fixtures       *Fixtures        // optional seed data, see LoadFixtures
+	// AuthenticatedFiles makes every share/file a secure file share, as HipChat Server groups with
+	// secure file storage had: history shows authenticated_file {id, name, size} instead of file.
+	// Rooms can also opt in alone (fixtures' "authenticated_files").
+	AuthenticatedFiles bool
 
 	// newID makes message ids, tokens and versions; tests make it deterministic. nil = random UUIDs.
 	newID func() string
