@@ -21,6 +21,11 @@
 // GET …/history/latest, …/history/{message_id}; GET /v2/emoticon, /v2/emoticon/{id_or_shortcut};
 // POST /v2/oauth/token, GET/DELETE /v2/oauth/token/{token}; GET /v2/capabilities.
 //
+// expand (spec §1.7) works on every GET: comma-separated dotted paths such as items, participants,
+// owner, statistics, items.owner, items.from, items.mentions, message.from, items.creator or
+// items.room replace each user, room, statistics, webhook or emoticon stub they reach with its full
+// object (expand.go).
+//
 // A {room} is a numeric id or the percent-encoded room name ("+" is not a space); a {user} is a
 // numeric id, an email or an @mention name. Room and user ids are integers that increase from 1 in
 // creation order (user 1 is the group admin) and are never reused. Message ids are random UUIDs;

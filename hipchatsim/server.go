@@ -244,8 +244,17 @@ type route struct {
 func (s *Server) handle(rt route) {
 	s.mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) {
 		c := &call{s: s, w: w, r: r, query: r.URL.Query()}
+		var held *expandWriter
+		paths := expandPaths(c.query)
+		if r.Method == http.MethodGet && len(paths) > 0 {
+			held = &expandWriter{w: w}
+			c.w = held
+		}
 		if err := s.serve(c, rt); err != nil {
-			writeError(w, err)
+			writeError(c.w, err)
+		}
+		if held != nil {
+			c.finishExpand(held, paths)
 		}
 	})
 }
