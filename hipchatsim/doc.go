@@ -21,6 +21,11 @@
 // GET …/history/latest, …/history/{message_id}; GET /v2/emoticon, /v2/emoticon/{id_or_shortcut};
 // POST /v2/oauth/token, GET/DELETE /v2/oauth/token/{token}; GET /v2/capabilities.
 //
+// expand (spec §1.7) works on every GET: comma-separated dotted paths such as items, participants,
+// owner, statistics, items.owner, items.from, items.mentions, message.from, items.creator or
+// items.room replace each user, room, statistics, webhook or emoticon stub they reach with its full
+// object (expand.go).
+//
 // A {room} is a numeric id or the percent-encoded room name ("+" is not a space); a {user} is a
 // numeric id, an email or an @mention name. Room and user ids are integers that increase from 1 in
 // creation order (user 1 is the group admin) and are never reused. Message ids are random UUIDs;
@@ -76,8 +81,36 @@
 //   - DELETE /_sim/room/{room}/history/{message_id} → 204: marks the message deleted, as a HipChat
 //     client could. History then returns it with "message": null (include_deleted defaults to true),
 //     or leaves it out with include_deleted=false.
+//   - POST /_sim/faults also takes "webhook_drop_rate" (0–1: that share of room webhook calls is
+//     silently not made) and "webhook_delay_ms" (0–60000: each call waits that long first), alone or
+//     beside the rest; DELETE /_sim/faults ends them too.
+//   - GET /_sim/webhooks → {"calls":[{"seq","at","event","url","webhook_id","room_id","status",
+//     "latency_ms","dropped","error"}]}: the last 512 room webhook calls, oldest first; status 0
+//     means no answer (error says why), dropped a call not made.
 //   - GET /_sim/files/{id}/{name}: the bytes of a shared file, a user photo or an emoticon; the url of
 //     a file message points here.
+//
+// # Room webhooks
+//
+// A webhook registered with POST /v2/room/{room}/webhook (admin_room) is called when its event
+// happens in its room: room_message (POST …/message, …/reply, …/share/link; pattern filters the
+// text), room_notification (…/notification), room_file_upload (…/share/file), room_topic_change
+// (PUT …/topic, or a new topic in PUT /v2/room/{room}), room_enter (POST …/invite/{user}, or a
+// user's first post in the room), room_exit (DELETE …/member/{user} of a participant),
+// room_archived and room_unarchived (PUT /v2/room/{room} is_archived), room_deleted (DELETE
+// /v2/room/{room}). The POST is HipChat's: {"event","item":{"message"|"sender"|"topic","room"},
+// "oauth_client_id","webhook_id"} (webhookevents.go lists what each event carries). With
+// "authentication": "jwt", which needs an add-on token, the call carries an HS256 JWT signed with
+// the add-on's client secret (iss the client id, sub the acting user's id, iat/exp on the injected
+// clock, context.room_id) both as "Authorization: JWT …" and as ?signed_request=. A room_message
+// receiver that answers 2xx with a JSON send-notification body has it posted to the room.
+//
+// Calls are best effort, as HipChat's were: one attempt with a 5 s timeout from at most 8
+// concurrent workers and a queue of 1024, never holding up the request that caused the event, and
+// no redirects followed. An outbound guard refuses link-local (169.254.0.0/16, fe80::/10),
+// multicast and unspecified addresses, at registration for literal addresses (400, field url) and
+// at dial time for names; loopback and private addresses are allowed, the emulator being a local
+// sandbox. Server.Close abandons the calls in flight.
 //
 // # Fixtures
 //
@@ -143,5 +176,5 @@
 //     another Content-Type is 400 "Invalid content type"; unknown JSON fields are ignored.
 //   - share/file accepts multipart/related (or form-data) with CRLF or LF line ends, a missing closing
 //     boundary, and base64 parts; the file's thumb_url is set for images only.
-//   - Webhooks are stored and listed but never called.
+//   - Room webhooks are called (see below); room_created is not modelled.
 package hipchatsim

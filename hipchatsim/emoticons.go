@@ -1,31 +1,62 @@
 package hipchatsim
 
 import (
+	_ "embed"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
-// emoticon is one of the emulator's fixed set of global emoticons.
+// emoticonCatalog is the global catalog: HipChat's standard emoticons with their real shortcuts.
+// No public fixture of /v2/emoticon survives with HipChat's own ids, so the ids are the emulator's:
+// stable, written in the file, never reused. Sizes are 30×30 but for a few wide ones, and only a
+// few carry a sound (audio_path); both are emulator choices, not records.
+//
+//go:embed emoticon_catalog.json
+var emoticonCatalog []byte
+
+// catalogEntry is one line of emoticon_catalog.json.
+type catalogEntry struct {
+	ID       int    `json:"id"`
+	Shortcut string `json:"shortcut"`
+	Width    int    `json:"width"`
+	Height   int    `json:"height"`
+	Audio    string `json:"audio"` // file name of its sound, "" for none
+}
+
+// emoticon is one of the emulator's global emoticons.
 type emoticon struct {
 	id            int
 	shortcut      string
 	width, height int
 	file          *storedFile
+	audio         *storedFile // nil: no sound
 }
 
 // onePixelPNG is the image every emulated emoticon shows.
 var onePixelPNG, _ = base64.StdEncoding.DecodeString(
 	"iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=")
 
-// emoticonShortcuts are a few of HipChat's well-known global emoticons.
-var emoticonShortcuts = []string{"allthethings", "awthanks", "boom", "coffee", "facepalm", "success", "thumbsup", "yey"}
+// silentMP3 is the sound of every emoticon that has one: an MPEG frame header and nothing else.
+var silentMP3 = []byte{0xff, 0xfb, 0x90, 0x64, 0x00}
 
-// addEmoticons installs the fixed set; called while s is constructed.
+// addEmoticons installs the catalog; called while s is constructed. A broken catalog is a build
+// mistake, caught by the tests, so it panics.
 func (s *Server) addEmoticons() {
-	for i, sc := range emoticonShortcuts {
-		s.emoticons = append(s.emoticons, emoticon{id: i + 1, shortcut: sc, width: 30, height: 30,
-			file: s.storeFile(sc+".png", "image/png", onePixelPNG)})
+	var entries []catalogEntry
+	if err := json.Unmarshal(emoticonCatalog, &entries); err != nil {
+		panic(fmt.Sprintf("hipchatsim: emoticon_catalog.json: %v", err))
+	}
+	for _, e := range entries {
+		em := emoticon{id: e.ID, shortcut: e.Shortcut, width: e.Width, height: e.Height,
+			file: s.storeFile(e.Shortcut+".png", "image/png", onePixelPNG)}
+		if e.Audio != "" {
+			em.audio = s.storeFile(e.Audio, "audio/mpeg", silentMP3)
+		}
+		s.emoticons = append(s.emoticons, em)
 	}
 }
 
@@ -34,8 +65,25 @@ func (e emoticon) stub(base string) map[string]any {
 		"shortcut": e.shortcut, "url": e.file.url(base)}
 }
 
+// full is GET /v2/emoticon/{id}: the stub plus type, width, height, audio_path and creator (null for
+// global emoticons).
+func (e emoticon) full(base string) map[string]any {
+	item := e.stub(base)
+	var audio any
+	if e.audio != nil {
+		audio = e.audio.url(base)
+	}
+	item["audio_path"] = audio
+	item["creator"] = nil
+	item["height"] = e.height
+	item["width"] = e.width
+	item["type"] = "global"
+	return item
+}
+
 // handleListEmoticons is GET /v2/emoticon: type global, group or all (default all; the group has no
-// emoticons of its own), paged.
+// emoticons of its own), paged with start-index and max-results (default 100) like every list, and
+// expand=items for full emoticons.
 func handleListEmoticons(c *call) error {
 	start, max, err := paging(c.query, 100)
 	if err != nil {
@@ -48,27 +96,28 @@ func handleListEmoticons(c *call) error {
 	if err := oneOf("type", kind, "global", "group", "all"); err != nil {
 		return err
 	}
+	expand := expands(c.query, "items")
 	var items []any
 	if kind != "group" {
 		for _, e := range c.s.emoticons {
-			items = append(items, e.stub(c.base()))
+			if expand {
+				items = append(items, e.full(c.base()))
+			} else {
+				items = append(items, e.stub(c.base()))
+			}
 		}
 	}
 	return c.json(http.StatusOK, c.page(items, start, max))
 }
 
-// handleGetEmoticon is GET /v2/emoticon/{emoticon}: by id or shortcut.
+// handleGetEmoticon is GET /v2/emoticon/{emoticon}: by id or shortcut, with or without the
+// parentheses ("yey" or "(yey)"); 404 when there is none.
 func handleGetEmoticon(c *call) error {
 	ref := c.r.PathValue("emoticon")
+	shortcut := strings.TrimSuffix(strings.TrimPrefix(ref, "("), ")")
 	for _, e := range c.s.emoticons {
-		if strconv.Itoa(e.id) == ref || e.shortcut == ref {
-			item := e.stub(c.base())
-			item["audio_path"] = nil
-			item["creator"] = nil
-			item["height"] = e.height
-			item["width"] = e.width
-			item["type"] = "global"
-			return c.json(http.StatusOK, item)
+		if strconv.Itoa(e.id) == ref || e.shortcut == shortcut {
+			return c.json(http.StatusOK, e.full(c.base()))
 		}
 	}
 	return errorf(http.StatusNotFound, "Emoticon %s not found", ref)

@@ -27,7 +27,7 @@ var hexSHA256 = regexp.MustCompile(`^[0-9a-f]{64}$`)
 // defaults to 1 when a status is given, and to 0 otherwise.
 func parseFault(f fields) (fault, error) {
 	var ft fault
-	sha, present, err := f.str("token_sha256", false, 0, 64)
+	sha, present, err := f.optional("token_sha256", 0, 64)
 	if err != nil {
 		return ft, err
 	}
@@ -57,6 +57,27 @@ func parseFault(f fields) (fault, error) {
 		}
 	}
 	return ft, nil
+}
+
+// parseWebhookFault reads the webhook part of a POST /_sim/faults body: webhook_drop_rate (0–1, the
+// share of webhook calls silently not made) and webhook_delay_ms (0–60000, a wait before each call).
+// present is false when the body has neither.
+func parseWebhookFault(f fields) (wf webhookFault, present bool, err error) {
+	if f.has("webhook_drop_rate") {
+		present = true
+		if err := json.Unmarshal(f["webhook_drop_rate"], &wf.dropRate); err != nil || wf.dropRate < 0 || wf.dropRate > 1 {
+			return wf, true, invalid("webhook_drop_rate", "range", json.RawMessage(f["webhook_drop_rate"]), "Field 'webhook_drop_rate' must be a number between 0 and 1")
+		}
+	}
+	if f.has("webhook_delay_ms") {
+		present = true
+		var ms int
+		if err := json.Unmarshal(f["webhook_delay_ms"], &ms); err != nil || ms < 0 || ms > maxFaultDelay {
+			return wf, true, invalid("webhook_delay_ms", "range", json.RawMessage(f["webhook_delay_ms"]), "Field 'webhook_delay_ms' must be an integer between 0 and %d", maxFaultDelay)
+		}
+		wf.delay = time.Duration(ms) * time.Millisecond
+	}
+	return wf, present, nil
 }
 
 // addFault installs ft, replacing an earlier fault for the same token (or for all tokens). The set is

@@ -51,16 +51,18 @@ type FixtureAddon struct {
 // FixtureRoom is a room; ids follow the order of the list, from 1. Users are named by email or
 // @mention name.
 type FixtureRoom struct {
-	Name               string           `json:"name"`
-	Privacy            string           `json:"privacy"` // public (default) or private
-	Topic              string           `json:"topic"`
-	Owner              string           `json:"owner"` // default: the group admin
-	IsArchived         bool             `json:"is_archived"`
-	Created            string           `json:"created"` // RFC 3339; default: now
-	Members            []string         `json:"members"` // private rooms (the owner is always one)
-	Participants       []string         `json:"participants"`
-	NotificationTokens []FixtureToken   `json:"notification_tokens"`
-	Messages           []FixtureMessage `json:"messages"`
+	Name               string         `json:"name"`
+	Privacy            string         `json:"privacy"` // public (default) or private
+	Topic              string         `json:"topic"`
+	Owner              string         `json:"owner"` // default: the group admin
+	IsArchived         bool           `json:"is_archived"`
+	Created            string         `json:"created"` // RFC 3339; default: now
+	Members            []string       `json:"members"` // private rooms (the owner is always one)
+	Participants       []string       `json:"participants"`
+	NotificationTokens []FixtureToken `json:"notification_tokens"`
+	AuthenticatedFiles bool           `json:"authenticated_files"` // its file shares are authenticated_file
+
+	Messages []FixtureMessage `json:"messages"`
 }
 
 // FixtureMessage is a history item: a user message when From names a user, else a notification
@@ -211,7 +213,8 @@ func (s *Server) loadRoom(fr FixtureRoom, at string, now time.Time) error {
 		}
 		created = t
 	}
-	r := &room{name: fr.Name, privacy: privacy, topic: fr.Topic, owner: owner, archived: fr.IsArchived, created: created}
+	r := &room{name: fr.Name, privacy: privacy, topic: fr.Topic, owner: owner, archived: fr.IsArchived, created: created,
+		authenticatedFiles: fr.AuthenticatedFiles || s.opts.AuthenticatedFiles}
 	s.addRoom(r)
 	for j, ref := range fr.Members {
 		u, err := s.fixtureUser(ref, fmt.Sprintf("%s.members[%d]", at, j))
@@ -244,7 +247,7 @@ func (s *Server) loadRoom(fr FixtureRoom, at string, now time.Time) error {
 		s.addToken(t)
 	}
 	for j, fm := range fr.Messages {
-		m, err := s.fixtureMessage(fm, fmt.Sprintf("%s.messages[%d]", at, j), r.hist, now)
+		m, err := s.fixtureMessage(fm, fmt.Sprintf("%s.messages[%d]", at, j), r.hist, now, r.authenticatedFiles)
 		if err != nil {
 			return err
 		}
@@ -257,7 +260,7 @@ func (s *Server) loadRoom(fr FixtureRoom, at string, now time.Time) error {
 	return nil
 }
 
-func (s *Server) fixtureMessage(fm FixtureMessage, at string, h *history, now time.Time) (*message, error) {
+func (s *Server) fixtureMessage(fm FixtureMessage, at string, h *history, now time.Time, secure bool) (*message, error) {
 	date := now
 	if fm.Date != "" {
 		t, err := time.Parse(time.RFC3339Nano, fm.Date)
@@ -309,6 +312,9 @@ func (s *Server) fixtureMessage(fm FixtureMessage, at string, h *history, now ti
 			ct = http.DetectContentType(data)
 		}
 		p.file = s.storeFile(ff.Name, ct, data)
+		if secure {
+			p.fileID = s.newID()
+		}
 	}
 	m := newMessage(id, s.seq.Add(1), date, p)
 	m.deleted = fm.Deleted

@@ -94,3 +94,24 @@ func TestDocumentedFixturesLoad(t *testing.T) {
 		t.Fatalf("the documented example does not load: %v", err)
 	}
 }
+
+// TestFixturesExample: the example a newcomer copies loads, and its secure room shares
+// authenticated files.
+func TestFixturesExample(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fixtures.json")
+	if err := os.WriteFile(path, FixturesExample(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := LoadFixtures(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSim(t, func(o *Options) { o.Fixtures = f })
+	ops := s.history("ann-token", "/v2/room/Ops/history")
+	if len(ops.Items) != 1 || ops.Items[0].File != nil || !strings.Contains(string(s.must(200, "GET", "/v2/room/Ops/history", "ann-token", nil).body), `"authenticated_file":{"id":`) {
+		t.Errorf("Ops history: %+v", ops)
+	}
+	if general := s.history("ann-token", "/v2/room/General/history"); len(general.Items) != 4 {
+		t.Errorf("General has %d items", len(general.Items))
+	}
+}

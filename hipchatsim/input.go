@@ -72,6 +72,20 @@ func (f fields) str(name string, required bool, min, max int) (s string, present
 	return s, true, nil
 }
 
+// optional is str for an optional field that clients send as "" when they mean "not given" (HipChat
+// accepted "password": "" on user create and update, and clients send whole objects with empty
+// strings): "" is reported as absent; any other value must be min–max characters.
+func (f fields) optional(name string, min, max int) (string, bool, error) {
+	s, present, err := f.str(name, false, 0, max)
+	if err != nil || !present || s == "" {
+		return "", false, err
+	}
+	if n := utf8.RuneCountInString(s); n < min {
+		return "", true, invalid(name, "length", s, "Field '%s' must be between %d and %d characters", name, min, max)
+	}
+	return s, true, nil
+}
+
 // boolean returns the boolean field name, or def when it is absent.
 func (f fields) boolean(name string, def bool) (bool, error) {
 	if !f.has(name) {
@@ -116,7 +130,10 @@ func (f fields) idOrString(name string) (string, bool, error) {
 		return n.String(), true, nil
 	}
 	var s string
-	if err := json.Unmarshal(f[name], &s); err != nil || s == "" {
+	if err := json.Unmarshal(f[name], &s); err == nil && s == "" {
+		return "", false, nil // "" means not given, as with other optional strings
+	}
+	if err := json.Unmarshal(f[name], &s); err != nil {
 		return "", true, invalid(name, "type", json.RawMessage(f[name]), "Field '%s' must be an id, email or @mention name", name)
 	}
 	return s, true, nil

@@ -77,13 +77,15 @@ func (c *call) checkFlood(t target) error {
 }
 
 // deliver appends p to the target's history at the call's time, after flood control, and makes the
-// sending user a participant of the room.
+// sending user a participant of the room; in a room it fires room_enter (for a new participant) and
+// the message's webhook event.
 func (c *call) deliver(t target, p post) (*message, error) {
 	if err := c.checkFlood(t); err != nil {
 		return nil, err
 	}
 	m := newMessage(c.s.newID(), c.s.seq.Add(1), c.now, p)
 	t.hist.add(m)
+	entered := false
 	if u := c.tok.user; u != nil {
 		u.lastActive.Store(c.now.Unix())
 		if t.room != nil {
@@ -92,10 +94,14 @@ func (c *call) deliver(t target, p post) (*message, error) {
 			c.s.mu.RUnlock()
 			if !in {
 				c.s.mu.Lock()
+				entered = !containsInt(t.room.participants, u.id)
 				t.room.addParticipant(u.id)
 				c.s.mu.Unlock()
 			}
 		}
+	}
+	if t.room != nil {
+		c.emitMessage(t.room, m, p, entered)
 	}
 	return m, nil
 }
@@ -140,6 +146,66 @@ var colors = []string{"yellow", "green", "red", "purple", "gray"}
 
 var cardStyles = []string{"file", "image", "application", "link", "media"}
 
+// readNotification validates a send-notification body (spec §2.7): message 1–10000 characters,
+// message_format html (default) or text, color (default yellow; random picks one), notify, from
+// (0–64), attach_to (0–36) and card (an object, stored as a JSON string). label is the from label
+// when one was given. Each bad field is a 400 naming it.
+func readNotification(f fields) (p post, label string, err error) {
+	p = post{kind: "notification"}
+	if p.text, _, err = f.str("message", true, 1, 10000); err != nil {
+		return p, "", err
+	}
+	format, ok, err := f.optional("message_format", 1, 10)
+	if err != nil {
+		return p, "", err
+	}
+	if !ok {
+		format = "html"
+	} else if err := oneOf("message_format", format, "html", "text"); err != nil {
+		return p, "", err
+	}
+	p.format = format
+	color, ok, err := f.optional("color", 1, 10)
+	if err != nil {
+		return p, "", err
+	}
+	if !ok {
+		color = "yellow"
+	} else if err := oneOf("color", color, append(colors, "random")...); err != nil {
+		return p, "", err
+	}
+	if color == "random" {
+		color = colors[rand.IntN(len(colors))]
+	}
+	p.color = &color
+	if _, err := f.boolean("notify", false); err != nil {
+		return p, "", err
+	}
+	if label, _, err = f.str("from", false, 0, 64); err != nil {
+		return p, "", err
+	}
+	if p.attachTo, _, err = f.str("attach_to", false, 0, 36); err != nil {
+		return p, "", err
+	}
+	if f.has("card") {
+		var card fields
+		if err := json.Unmarshal(f["card"], &card); err != nil {
+			return p, "", invalid("card", "type", nil, "Field 'card' must be an object")
+		}
+		if style, ok, err := card.str("style", false, 1, 20); err != nil {
+			return p, "", err
+		} else if ok {
+			if err := oneOf("card.style", style, cardStyles...); err != nil {
+				return p, "", err
+			}
+		}
+		var compact bytes.Buffer
+		json.Compact(&compact, f["card"])
+		p.card = compact.String()
+	}
+	return p, label, nil
+}
+
 // handleNotification is POST /v2/room/{room}/notification → 204 (spec §2.7). In history the item's
 // from is a string: the from label when given, else the add-on's name, the room token's label or the
 // user's name ([GAP] spec §6.7). A card is stored as a JSON string, as HipChat returned it.
@@ -148,63 +214,14 @@ func handleNotification(c *call) error {
 	if err != nil {
 		return err
 	}
-	p := post{kind: "notification", mentions: nil}
-	if p.text, _, err = f.str("message", true, 1, 10000); err != nil {
-		return err
-	}
-	format, ok, err := f.str("message_format", false, 1, 10)
+	p, label, err := readNotification(f)
 	if err != nil {
 		return err
-	}
-	if !ok {
-		format = "html"
-	} else if err := oneOf("message_format", format, "html", "text"); err != nil {
-		return err
-	}
-	p.format = format
-	color, ok, err := f.str("color", false, 1, 10)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		color = "yellow"
-	} else if err := oneOf("color", color, append(colors, "random")...); err != nil {
-		return err
-	}
-	if color == "random" {
-		color = colors[rand.IntN(len(colors))]
-	}
-	p.color = &color
-	if _, err := f.boolean("notify", false); err != nil {
-		return err
-	}
-	label, hasLabel, err := f.str("from", false, 0, 64)
-	if err != nil {
-		return err
-	}
-	if p.attachTo, _, err = f.str("attach_to", false, 0, 36); err != nil {
-		return err
-	}
-	if f.has("card") {
-		var card fields
-		if err := json.Unmarshal(f["card"], &card); err != nil {
-			return invalid("card", "type", nil, "Field 'card' must be an object")
-		}
-		if style, ok, err := card.str("style", false, 1, 20); err != nil {
-			return err
-		} else if ok {
-			if err := oneOf("card.style", style, cardStyles...); err != nil {
-				return err
-			}
-		}
-		var compact bytes.Buffer
-		json.Compact(&compact, f["card"])
-		p.card = compact.String()
 	}
 	c.s.mu.RLock()
 	t, err := c.roomTarget()
 	switch {
-	case hasLabel && label != "":
+	case label != "":
 		p.label = label
 	case c.tok.client != nil:
 		p.label = c.tok.client.name
@@ -306,7 +323,8 @@ func handleRoomShareLink(c *call) error {
 }
 
 // handleRoomShareFile is POST /v2/room/{room}/share/file (multipart, spec §2.9) → 204: a user message
-// with a file object whose url serves the bytes from the emulator.
+// with a file object whose url serves the bytes from the emulator, or, with Options.AuthenticatedFiles
+// or a room with authenticated files, an authenticated_file {id, name, size} and no url (spec §3.1).
 func handleRoomShareFile(c *call) error {
 	share, err := readShare(c.r)
 	if err != nil {
@@ -319,6 +337,9 @@ func handleRoomShareFile(c *call) error {
 		author := stubOf(c.tok.user)
 		p = post{kind: "message", from: &author, text: share.message, mentions: c.s.mentionsIn(share.message),
 			file: c.s.storeFile(share.name, share.contentType, share.data)}
+		if c.s.opts.AuthenticatedFiles || t.room.authenticatedFiles {
+			p.fileID = c.s.newID()
+		}
 	}
 	c.s.mu.Unlock()
 	if err != nil {
@@ -331,7 +352,8 @@ func handleRoomShareFile(c *call) error {
 }
 
 // handleTopic is PUT /v2/room/{room}/topic {"topic"} → 204. It also adds a "topic" item to the
-// history, as HipChat did (spec §3.1 type topic), from the user or, for add-ons, their name.
+// history, as HipChat did (spec §3.1 type topic), from the user or, for add-ons, their name, and
+// fires room_topic_change.
 func handleTopic(c *call) error {
 	f, err := readJSON(c.r, false)
 	if err != nil {
@@ -357,6 +379,9 @@ func handleTopic(c *call) error {
 		default:
 			p.label = c.tok.label
 		}
+	}
+	if err == nil {
+		c.emitRoom(r, "room_topic_change", map[string]any{"topic": topic}, c.tok.user)
 	}
 	c.s.mu.Unlock()
 	if err != nil {
@@ -390,7 +415,7 @@ func handleUserMessage(c *call) error {
 	if err != nil {
 		return err
 	}
-	if format, ok, err := f.str("message_format", false, 1, 10); err != nil {
+	if format, ok, err := f.optional("message_format", 1, 10); err != nil {
 		return err
 	} else if ok {
 		if err := oneOf("message_format", format, "html", "text"); err != nil {
@@ -438,7 +463,11 @@ func handleUserShareFile(c *call) error {
 	c.s.mu.Lock()
 	file := c.s.storeFile(share.name, share.contentType, share.data)
 	c.s.mu.Unlock()
-	if _, err := c.deliver(t, post{kind: "message", from: author, text: share.message, file: file}); err != nil {
+	p := post{kind: "message", from: author, text: share.message, file: file}
+	if c.s.opts.AuthenticatedFiles {
+		p.fileID = c.s.newID()
+	}
+	if _, err := c.deliver(t, p); err != nil {
 		return err
 	}
 	return c.noContent()

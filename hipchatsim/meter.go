@@ -34,13 +34,22 @@ type usage struct {
 	window fixedWindow
 
 	// /_sim/calls: total, and the running maximum of calls in any 60 s and 300 s window. recent keeps
-	// the call times (Unix ns) of the last 300 s from index head on; p60 is the first of them inside
-	// the last 60 s. Both pointers only move forward, so each call costs amortised O(1).
+	// the calls of the last 300 s from index head on as runs of one instant each, so a frozen test
+	// clock keeps one run however many calls it sees; p60 is the first run inside the last 60 s, and
+	// in60/in300 count the calls from p60 and head on. Both pointers only move forward, so each call
+	// costs amortised O(1).
 	total         int
-	recent        []int64
+	recent        []callRun
 	head, p60     int
+	in60, in300   int
 	max60, max300 int
 	lastCall      int64
+}
+
+// callRun is how many calls a token made at one instant (Unix ns).
+type callRun struct {
+	at int64
+	n  int
 }
 
 func newUsage(token string) *usage {
@@ -116,16 +125,25 @@ func (u *usage) countCall(now time.Time) {
 		u.p60 -= u.head
 		u.head = 0
 	}
-	u.recent = append(u.recent, t)
-	for u.recent[u.head] <= t-int64(5*time.Minute) {
-		u.head++
+	if last := len(u.recent) - 1; last >= u.head && u.recent[last].at == t {
+		u.recent[last].n++
+	} else {
+		u.recent = append(u.recent, callRun{at: t, n: 1})
 	}
-	u.p60 = max(u.p60, u.head)
-	for u.recent[u.p60] <= t-int64(time.Minute) {
+	u.in60++
+	u.in300++
+	// The newest run is at t, so both loops stop before the end; the 60 s window lies inside the
+	// 300 s one, so p60 never falls behind head.
+	for u.recent[u.p60].at <= t-int64(time.Minute) {
+		u.in60 -= u.recent[u.p60].n
 		u.p60++
 	}
-	u.max300 = max(u.max300, len(u.recent)-u.head)
-	u.max60 = max(u.max60, len(u.recent)-u.p60)
+	for u.recent[u.head].at <= t-int64(5*time.Minute) {
+		u.in300 -= u.recent[u.head].n
+		u.head++
+	}
+	u.max300 = max(u.max300, u.in300)
+	u.max60 = max(u.max60, u.in60)
 }
 
 // callStats is one entry of GET /_sim/calls (DESIGN.md §8).

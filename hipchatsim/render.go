@@ -115,6 +115,7 @@ type post struct {
 	sender   []byte // notifications from add-ons: notification_sender JSON
 	mentions []userStub
 	file     *storedFile
+	fileID   string // set for a secure share: rendered as authenticated_file {id, name, size}
 	links    []byte // message_links JSON (shared links)
 }
 
@@ -155,6 +156,13 @@ func (p post) template(id string, deleted bool) template {
 		b.str(p.attachTo)
 		b.raw(",")
 	}
+	if p.file != nil && p.fileID != "" && !deleted {
+		b.raw(`"authenticated_file":{"id":`)
+		b.str(p.fileID)
+		b.raw(`,"name":`)
+		b.str(p.file.name)
+		b.raw(`,"size":` + strconv.Itoa(len(p.file.data)) + `},`)
+	}
 	if p.card != "" && !deleted {
 		b.key("card")
 		b.str(p.card)
@@ -172,7 +180,7 @@ func (p post) template(id string, deleted bool) template {
 	b.key("date")
 	b.hole(holeDate)
 	b.raw(",")
-	if p.file != nil && !deleted {
+	if p.file != nil && p.fileID == "" && !deleted {
 		b.raw(`"file":{"name":`)
 		b.str(p.file.name)
 		b.raw(`,"size":` + strconv.Itoa(len(p.file.data)) + `,`)

@@ -23,6 +23,7 @@ type room struct {
 	participants            []int    // user ids, in the order they entered
 	webhooks                []*webhook
 	hist                    *history
+	authenticatedFiles      bool // shares are secure (authenticated_file), see Options.AuthenticatedFiles
 }
 
 // member is a member of a private room with its room roles (room_member, room_admin).
@@ -209,7 +210,8 @@ func handleListRooms(c *call) error {
 }
 
 // handleCreateRoom is POST /v2/room → 201 {"id","links":{"self"}} with Location. The owner is
-// owner_user_id, else the token's user, else the group admin (add-on tokens have no user).
+// owner_user_id, else the token's user, else the group admin (add-on tokens have no user). privacy
+// and owner_user_id sent as "" take their defaults.
 func handleCreateRoom(c *call) error {
 	f, err := readJSON(c.r, false)
 	if err != nil {
@@ -219,7 +221,7 @@ func handleCreateRoom(c *call) error {
 	if err != nil {
 		return err
 	}
-	privacy, ok, err := f.str("privacy", false, 1, 10)
+	privacy, ok, err := f.optional("privacy", 1, 10)
 	if err != nil {
 		return err
 	}
@@ -281,17 +283,18 @@ func handleGetRoom(c *call) error {
 
 // handleUpdateRoom is PUT /v2/room/{room} → 204. HipChat wanted every field; the emulator takes any
 // subset (name, privacy, is_archived, is_guest_accessible, topic, owner {"id"} or owner_user_id,
-// delegate_admin_visibility) and keeps the rest, so {"is_archived": true} archives a room.
+// delegate_admin_visibility) and keeps the rest, so {"is_archived": true} archives a room. name,
+// privacy and owner sent as "" are kept as well; a topic of "" clears the topic.
 func handleUpdateRoom(c *call) error {
 	f, err := readJSON(c.r, false)
 	if err != nil {
 		return err
 	}
-	name, hasName, err := f.str("name", false, 1, 50)
+	name, hasName, err := f.optional("name", 1, 50)
 	if err != nil {
 		return err
 	}
-	privacy, hasPrivacy, err := f.str("privacy", false, 1, 10)
+	privacy, hasPrivacy, err := f.optional("privacy", 1, 10)
 	if err != nil {
 		return err
 	}
@@ -357,11 +360,17 @@ func handleUpdateRoom(c *call) error {
 			r.members = append(r.members, member{userID: r.owner.id, roles: []string{"room_member", "room_admin"}})
 		}
 	}
-	if hasTopic {
+	if hasTopic && topic != r.topic {
 		r.topic = topic
+		c.emitRoom(r, "room_topic_change", map[string]any{"topic": topic}, c.tok.user)
 	}
-	if f.has("is_archived") {
+	if f.has("is_archived") && archived != r.archived {
 		r.archived = archived
+		if archived {
+			c.emitRoom(r, "room_archived", nil, c.tok.user)
+		} else {
+			c.emitRoom(r, "room_unarchived", nil, c.tok.user)
+		}
 	}
 	if f.has("is_guest_accessible") {
 		r.guestAccess = guest
@@ -376,8 +385,8 @@ func handleUpdateRoom(c *call) error {
 	return c.noContent()
 }
 
-// handleDeleteRoom is DELETE /v2/room/{room} → 204: the room, its history and its webhooks are gone;
-// its id is not reused and its name is free again.
+// handleDeleteRoom is DELETE /v2/room/{room} → 204: the room's webhooks get room_deleted, then the
+// room, its history and its webhooks are gone; its id is not reused and its name is free again.
 func handleDeleteRoom(c *call) error {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
@@ -385,6 +394,7 @@ func handleDeleteRoom(c *call) error {
 	if err != nil {
 		return err
 	}
+	c.emitRoom(r, "room_deleted", nil, c.tok.user)
 	r.deleted = true
 	delete(c.s.roomsByName, strings.ToLower(r.name))
 	return c.noContent()
@@ -481,7 +491,7 @@ func handleAddMember(c *call) error {
 }
 
 // handleRemoveMember is DELETE /v2/room/{room}/member/{user} → 204, also when the user was not a
-// member. A public room answers HipChat's captured 400.
+// member. A participant leaves the room (room_exit). A public room answers HipChat's captured 400.
 func handleRemoveMember(c *call) error {
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
@@ -497,7 +507,10 @@ func handleRemoveMember(c *call) error {
 		return errPublicMemberDel
 	}
 	r.members = slices.DeleteFunc(r.members, func(m member) bool { return m.userID == u.id })
-	r.participants = slices.DeleteFunc(r.participants, func(id int) bool { return id == u.id })
+	if slices.Contains(r.participants, u.id) {
+		r.participants = slices.DeleteFunc(r.participants, func(id int) bool { return id == u.id })
+		c.emitRoom(r, "room_exit", nil, u)
+	}
 	return c.noContent()
 }
 
@@ -537,7 +550,7 @@ func handleListParticipants(c *call) error {
 }
 
 // handleInvite is POST /v2/room/{room}/invite/{user} with an optional {"reason"} → 204: the user
-// enters the public room. Private rooms take members instead ([INFERRED] 400).
+// enters the public room (room_enter, with the invited user as sender). Private rooms take members instead ([INFERRED] 400).
 func handleInvite(c *call) error {
 	f, err := readJSON(c.r, true)
 	if err != nil {
@@ -559,6 +572,9 @@ func handleInvite(c *call) error {
 	if r.privacy == "private" {
 		return errorf(http.StatusBadRequest, "Can only invite users to public rooms")
 	}
-	r.addParticipant(u.id)
+	if !slices.Contains(r.participants, u.id) {
+		r.addParticipant(u.id)
+		c.emitRoom(r, "room_enter", nil, u)
+	}
 	return c.noContent()
 }

@@ -66,6 +66,7 @@ func (s *Server) routes() {
 		{pattern: "GET /_sim/calls", handle: s.handleCalls},
 		{pattern: "POST /_sim/faults", handle: s.handlePostFault},
 		{pattern: "DELETE /_sim/faults", handle: s.handleDeleteFaults},
+		{pattern: "GET /_sim/webhooks", handle: s.handleWebhookCalls},
 		{pattern: "DELETE /_sim/room/{room}/history/{mid}", handle: s.handleDeleteMessage},
 	} {
 		s.handle(rt)

@@ -1,6 +1,7 @@
 package hipchatsim
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -23,9 +24,15 @@ type Options struct {
 	FloodLimit     int              // message-sending calls per minute per room and sender; 0 = off
 	Now            func() time.Time // injectable clock; nil = time.Now
 	Fixtures       *Fixtures        // optional seed data, see LoadFixtures
+	// AuthenticatedFiles makes every share/file a secure file share, as HipChat Server groups with
+	// secure file storage had: history shows authenticated_file {id, name, size} instead of file.
+	// Rooms can also opt in alone (fixtures' "authenticated_files").
+	AuthenticatedFiles bool
 
 	// newID makes message ids, tokens and versions; tests make it deterministic. nil = random UUIDs.
 	newID func() string
+	// webhookSeed seeds webhook_drop_rate's choices; tests fix it. 0 = random.
+	webhookSeed uint64
 }
 
 // DefaultOptions returns HipChat Cloud's limits: 100 calls per 5 minutes for user tokens, 500 for
@@ -43,6 +50,8 @@ type Server struct {
 	admin string
 	meter meter
 	seq   atomic.Uint64 // orders messages that share a timestamp
+	hooks *dispatcher   // makes the room webhooks' calls
+	stop  context.CancelFunc
 
 	faultMu sync.Mutex
 	faults  atomic.Pointer[[]fault]
@@ -88,6 +97,8 @@ func New(opts Options) (*Server, error) {
 	if s.newID == nil {
 		s.newID = func() string { return uuid.NewString() }
 	}
+	ctx, stop := context.WithCancel(context.Background())
+	s.hooks, s.stop = newDispatcher(s, ctx, opts.webhookSeed), stop
 	s.admin = opts.AdminToken
 	if s.admin == "" {
 		s.admin = randomToken()
@@ -106,6 +117,13 @@ func New(opts Options) (*Server, error) {
 	s.mux = http.NewServeMux()
 	s.routes()
 	return s, nil
+}
+
+// Close abandons the webhook calls in flight and makes no more; the API keeps answering. It never
+// fails.
+func (s *Server) Close() error {
+	s.stop()
+	return nil
 }
 
 // AdminToken returns the group admin's personal access token, which has every scope.
@@ -193,7 +211,6 @@ type call struct {
 	tok   *token // nil on routes without authentication
 	now   time.Time
 	query url.Values
-	flood *rateState // set on message-sending routes once flood control was consulted
 }
 
 // base is the scheme and host the request came to, so links point back at the emulator.
@@ -227,8 +244,17 @@ type route struct {
 func (s *Server) handle(rt route) {
 	s.mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) {
 		c := &call{s: s, w: w, r: r, query: r.URL.Query()}
+		var held *expandWriter
+		paths := expandPaths(c.query)
+		if r.Method == http.MethodGet && len(paths) > 0 {
+			held = &expandWriter{w: w}
+			c.w = held
+		}
 		if err := s.serve(c, rt); err != nil {
-			writeError(w, err)
+			writeError(c.w, err)
+		}
+		if held != nil {
+			c.finishExpand(held, paths)
 		}
 	})
 }

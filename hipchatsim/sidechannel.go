@@ -16,23 +16,39 @@ func (s *Server) handleCalls(c *call) error {
 // handlePostFault is POST /_sim/faults → 204: from now on, /v2/ requests (of the token whose SHA-256
 // is token_sha256, or all) wait delay_ms and then, with probability rate, get status (429, 500 or
 // 503) instead of an answer. A fault with only delay_ms just delays every request. A new fault
-// replaces the one for the same token.
+// replaces the one for the same token. webhook_drop_rate and webhook_delay_ms (alone or beside the
+// rest) apply to every room webhook call: that share of calls is silently not made, and each call
+// waits that long first; they replace the previous webhook fault. Invalid fields are a 400 naming
+// the field.
 func (s *Server) handlePostFault(c *call) error {
 	f, err := readJSON(c.r, false)
 	if err != nil {
 		return err
 	}
-	ft, err := parseFault(f)
+	wf, hasWebhook, err := parseWebhookFault(f)
 	if err != nil {
 		return err
 	}
-	s.addFault(ft)
+	var ft fault
+	hasAPI := f.has("status") || f.has("delay_ms") || f.has("rate") || !hasWebhook
+	if hasAPI {
+		if ft, err = parseFault(f); err != nil {
+			return err
+		}
+	}
+	if hasWebhook {
+		s.hooks.setFault(&wf)
+	}
+	if hasAPI {
+		s.addFault(ft)
+	}
 	return c.noContent()
 }
 
-// handleDeleteFaults is DELETE /_sim/faults → 204: no more faults.
+// handleDeleteFaults is DELETE /_sim/faults → 204: no more faults, webhook faults included.
 func (s *Server) handleDeleteFaults(c *call) error {
 	s.clearFaults()
+	s.hooks.setFault(nil)
 	return c.noContent()
 }
 

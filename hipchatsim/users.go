@@ -210,18 +210,28 @@ func readUserInput(f fields, create bool) (userInput, error) {
 	in := userInput{has: map[string]bool{}}
 	var err error
 	var ok bool
-	if in.name, ok, err = f.str("name", create, 1, 50); err != nil {
+	if create {
+		in.name, ok, err = f.str("name", true, 1, 50)
+	} else {
+		in.name, ok, err = f.optional("name", 1, 50)
+	}
+	if err != nil {
 		return in, err
 	}
 	in.has["name"] = ok
-	if in.email, ok, err = f.str("email", create, 1, 255); err != nil {
+	if create {
+		in.email, ok, err = f.str("email", true, 1, 255)
+	} else {
+		in.email, ok, err = f.optional("email", 1, 255)
+	}
+	if err != nil {
 		return in, err
 	}
 	if ok && (!strings.Contains(in.email, "@") || strings.HasPrefix(in.email, "@")) {
 		return in, invalid("email", "format", in.email, "Field 'email' must be an email address")
 	}
 	in.has["email"] = ok
-	if in.mention, ok, err = f.str("mention_name", false, 1, 50); err != nil {
+	if in.mention, ok, err = f.optional("mention_name", 1, 50); err != nil {
 		return in, err
 	}
 	if ok && strings.ContainsAny(in.mention, " @,") {
@@ -232,7 +242,7 @@ func readUserInput(f fields, create bool) (userInput, error) {
 		return in, err
 	}
 	in.has["title"] = ok
-	if in.timezone, ok, err = f.str("timezone", false, 1, 100); err != nil {
+	if in.timezone, ok, err = f.optional("timezone", 1, 100); err != nil {
 		return in, err
 	}
 	if ok {
@@ -241,7 +251,7 @@ func readUserInput(f fields, create bool) (userInput, error) {
 		}
 	}
 	in.has["timezone"] = ok
-	if in.password, ok, err = f.str("password", false, 1, 255); err != nil {
+	if in.password, ok, err = f.optional("password", 1, 255); err != nil {
 		return in, err
 	}
 	in.has["password"] = ok
@@ -267,7 +277,9 @@ func defaultMention(name string) string {
 }
 
 // handleCreateUser is POST /v2/user → 201 {"id","links":{"self"}}. The password, when given, lets
-// the user get tokens with grant_type=password or personal.
+// the user get tokens with grant_type=password or personal; "password": "" makes HipChat generate
+// one, which nobody learns here. Optional fields sent as "" (mention_name, timezone, title) take their
+// defaults.
 func handleCreateUser(c *call) error {
 	f, err := readJSON(c.r, false)
 	if err != nil {
@@ -290,7 +302,11 @@ func handleCreateUser(c *call) error {
 	}
 	u := &user{name: in.name, email: in.email, mention: in.mention, title: in.title, timezone: in.timezone,
 		admin: in.admin, created: c.now}
-	u.setPassword(in.password)
+	if in.has["password"] {
+		u.setPassword(in.password)
+	} else if f.has("password") {
+		u.setPassword(randomToken()) // "password": "": HipChat generated one (and mailed it)
+	}
 	c.s.addUser(u)
 	self := u.selfURL(c.base())
 	c.w.Header().Set("Location", self)
@@ -319,7 +335,8 @@ func handleGetUser(c *call) error {
 }
 
 // handleUpdateUser is PUT /v2/user/{user} → 204. HipChat wanted the whole user; the emulator also
-// takes a partial body and keeps the fields it does not name. presence {show, status} sets presence.
+// takes a partial body and keeps the fields it does not name. A field sent as "" (name, email,
+// mention_name, timezone, password) is kept too: clients send "password": "" to keep the password. presence {show, status} sets presence.
 func handleUpdateUser(c *call) error {
 	f, err := readJSON(c.r, false)
 	if err != nil {

@@ -2,18 +2,22 @@ package hipchatsim
 
 import (
 	"net/http"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 )
 
-// webhook is a room webhook. The emulator stores webhooks but never calls them.
+// webhook is a room webhook; webhookcalls.go calls it when its event happens in its room.
 type webhook struct {
 	id                        int
 	name, url, event, pattern string
 	authentication, key       string
-	creator                   *user
+	re                        *regexp.Regexp // pattern compiled; nil without one
+	creator                   *user          // who registered it (nil for add-ons)
+	client                    *addonClient   // the add-on installation that registered it, if one did
 }
 
 var webhookEvents = []string{"room_archived", "room_created", "room_deleted", "room_enter", "room_exit",
@@ -34,8 +38,10 @@ func (w *webhook) json(r *room, base string) map[string]any {
 }
 
 // handleCreateWebhook is POST /v2/room/{room}/webhook → 201 {"id","links":{"self"}} with Location.
-// url must be absolute (HipChat's captured 400 "Field url must be an absolute URL"), event one of
-// HipChat's room events, pattern a valid regular expression, authentication jwt or none (default).
+// url must be absolute (HipChat's captured 400 "Field url must be an absolute URL") and not an
+// address the outbound guard refuses, event one of HipChat's room events, pattern a valid regular
+// expression (room_message only), authentication jwt or none (default). jwt needs an add-on token:
+// the calls are signed with that add-on's OAuth secret. Each bad field is a 400 naming it.
 func handleCreateWebhook(c *call) error {
 	f, err := readJSON(c.r, false)
 	if err != nil {
@@ -45,8 +51,12 @@ func handleCreateWebhook(c *call) error {
 	if w.url, _, err = f.str("url", true, 1, 2048); err != nil {
 		return err
 	}
-	if u, err := url.Parse(w.url); err != nil || !u.IsAbs() || u.Host == "" {
+	u, err := url.Parse(w.url)
+	if err != nil || !u.IsAbs() || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return invalid("url", "format", w.url, "Field url must be an absolute URL")
+	}
+	if ip, err := netip.ParseAddr(strings.Trim(u.Hostname(), "[]")); err == nil && refusedAddr(ip) {
+		return invalid("url", "address", w.url, "Field url names an address the emulator does not call (link-local, multicast or unspecified)")
 	}
 	if w.event, _, err = f.str("event", true, 1, 50); err != nil {
 		return err
@@ -63,10 +73,15 @@ func handleCreateWebhook(c *call) error {
 	if w.pattern, _, err = f.str("pattern", false, 0, 512); err != nil {
 		return err
 	}
-	if _, err := regexp.Compile(w.pattern); err != nil {
-		return invalid("pattern", "format", w.pattern, "Field pattern must be a valid regular expression")
+	if w.pattern != "" {
+		if w.event != "room_message" {
+			return invalid("pattern", "event", w.pattern, "Field pattern applies to room_message webhooks only")
+		}
+		if w.re, err = regexp.Compile(w.pattern); err != nil {
+			return invalid("pattern", "format", w.pattern, "Field pattern must be a valid regular expression")
+		}
 	}
-	auth, ok, err := f.str("authentication", false, 1, 10)
+	auth, ok, err := f.optional("authentication", 1, 10)
 	if err != nil {
 		return err
 	}
@@ -76,6 +91,10 @@ func handleCreateWebhook(c *call) error {
 		return err
 	}
 	w.authentication = auth
+	w.client = c.tok.client
+	if auth == "jwt" && w.client == nil {
+		return invalid("authentication", "token", auth, "Field authentication jwt needs an add-on token: calls are signed with the add-on's OAuth secret")
+	}
 	c.s.mu.Lock()
 	defer c.s.mu.Unlock()
 	r, err := c.pathRoom()
@@ -91,6 +110,8 @@ func handleCreateWebhook(c *call) error {
 	return c.json(http.StatusCreated, map[string]any{"id": w.id, "links": map[string]any{"self": self}})
 }
 
+// handleListWebhooks is GET /v2/room/{room}/webhook: the room's webhooks, paged, each as GET
+// …/webhook/{id} shows it.
 func handleListWebhooks(c *call) error {
 	start, max, err := paging(c.query, 100)
 	if err != nil {
@@ -105,9 +126,7 @@ func handleListWebhooks(c *call) error {
 	}
 	var items []any
 	for _, w := range r.webhooks {
-		items = append(items, map[string]any{"event": w.event, "id": w.id, "key": w.key,
-			"links": map[string]any{"self": r.selfURL(base) + "/webhook/" + strconv.Itoa(w.id)},
-			"name":  w.name, "url": w.url})
+		items = append(items, w.json(r, base)) // every field it was created with, pattern included
 	}
 	return c.json(http.StatusOK, c.page(items, start, max))
 }

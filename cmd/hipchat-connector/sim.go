@@ -25,15 +25,22 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 	userLimit := fs.Int("user-rate-limit", defaults.UserRateLimit, "calls per 5 minutes for each user and personal token; 0 turns the limit off")
 	addonLimit := fs.Int("addon-rate-limit", defaults.AddonRateLimit, "calls per 5 minutes for each add-on token; 0 turns the limit off")
 	floodLimit := fs.Int("flood-limit", defaults.FloodLimit, "messages per minute per room and sender; 0 turns flood control off")
-	fixtures := fs.String("fixtures", "", "JSON `file` of users, add-on clients, rooms, members and messages to start with (format: go doc ./hipchatsim)")
+	fixtures := fs.String("fixtures", "", "JSON `file` to start with: {\"users\":[{name, email, mention_name, password, tokens:[{token, scopes}]}], \"addons\":[{client_id, client_secret, name, scopes}], \"rooms\":[{name, privacy, owner, topic, members, participants, notification_tokens, authenticated_files, messages:[{from | label, message, date, file:{name, content}}]}]}; users are named by email or @mention; -fixtures-example prints a complete one")
+	fixturesExample := fs.Bool("fixtures-example", false, "print an example -fixtures file and exit")
+	authenticatedFiles := fs.Bool("authenticated-files", false, "make every file share a secure one, as HipChat Server's secure file storage: history carries authenticated_file {id, name, size} instead of file")
 	if err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
+	if *fixturesExample {
+		_, err := stdout.Write(hipchatsim.FixturesExample())
+		return err
+	}
 	opts := hipchatsim.Options{
-		AdminToken:     *adminToken,
-		UserRateLimit:  *userLimit,
-		AddonRateLimit: *addonLimit,
-		FloodLimit:     *floodLimit,
+		AuthenticatedFiles: *authenticatedFiles,
+		AdminToken:         *adminToken,
+		UserRateLimit:      *userLimit,
+		AddonRateLimit:     *addonLimit,
+		FloodLimit:         *floodLimit,
 	}
 	if *fixtures != "" {
 		f, err := hipchatsim.LoadFixtures(*fixtures)
@@ -46,6 +53,7 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
+	defer srv.Close()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("-addr: %w", err)

@@ -170,3 +170,32 @@ func TestSimReadsEnvironment(t *testing.T) {
 		t.Fatalf("fixture token from HIPCHAT_CONNECTOR_FIXTURES: %d %v", status, body)
 	}
 }
+
+// TestSimFixturesExample: -fixtures-example prints a file that -fixtures loads, -h describes the
+// format instead of sending the reader elsewhere, and -authenticated-files makes shares secure.
+func TestSimFixturesExample(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"sim", "-fixtures-example"}, func(string) string { return "" }, &stdout, io.Discard); err != nil {
+		t.Fatalf("-fixtures-example: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "fixtures.json")
+	if err := os.WriteFile(path, stdout.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base, _ := startSim(t, "-fixtures", path, "-admin-token", "sandbox-admin", "-authenticated-files")
+	status, _, body := simRequest(t, "GET", base+"/v2/room/General/history", "ann-token", "")
+	items, _ := body["items"].([]any)
+	if status != http.StatusOK || len(items) != 4 {
+		t.Fatalf("the example's General room: %d %v", status, body)
+	}
+	file, _ := items[2].(map[string]any)
+	if _, ok := file["authenticated_file"]; !ok {
+		t.Errorf("-authenticated-files: the share is %v", file)
+	}
+	if err := run(context.Background(), []string{"sim", "-h"}, func(string) string { return "" }, io.Discard, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if help := stderr.String(); strings.Contains(help, "go doc") || !strings.Contains(help, "mention_name") || !strings.Contains(help, "-fixtures-example") {
+		t.Errorf("-h does not describe the fixtures format:\n%s", help)
+	}
+}

@@ -145,6 +145,31 @@ func (c *Client) ArchiveRoom(ctx context.Context, token, room string) error {
 	return c.Do(ctx, "PUT", roomPath(room, ""), token, map[string]any{"is_archived": true}, nil)
 }
 
+// UnarchiveRoom brings an archived room back.
+func (c *Client) UnarchiveRoom(ctx context.Context, token, room string) error {
+	return c.Do(ctx, "PUT", roomPath(room, ""), token, map[string]any{"is_archived": false}, nil)
+}
+
+// DeleteRoom deletes room.
+func (c *Client) DeleteRoom(ctx context.Context, token, room string) error {
+	return c.Do(ctx, "DELETE", roomPath(room, ""), token, nil, nil)
+}
+
+// SetTopic sets the room's topic (a token with admin_room).
+func (c *Client) SetTopic(ctx context.Context, token, room, topic string) error {
+	return c.Do(ctx, "PUT", roomPath(room, "/topic"), token, map[string]string{"topic": topic}, nil)
+}
+
+// Invite makes user a participant of the public room.
+func (c *Client) Invite(ctx context.Context, token, room, user string) error {
+	return c.Do(ctx, "POST", roomPath(room, "/invite/"+url.PathEscape(user)), token, map[string]string{"reason": "join us"}, nil)
+}
+
+// RemoveMember removes user from the private room (it leaves the room too).
+func (c *Client) RemoveMember(ctx context.Context, token, room, user string) error {
+	return c.Do(ctx, "DELETE", roomPath(room, "/member/"+url.PathEscape(user)), token, nil, nil)
+}
+
 // AddMember adds user to the private room.
 func (c *Client) AddMember(ctx context.Context, token, room, user string) error {
 	return c.Do(ctx, "PUT", roomPath(room, "/member/"+url.PathEscape(user)), token, nil, nil)
