@@ -37,7 +37,7 @@ export function historyItem(item) {
   if (item.message) li.append(el('p', { cls: 'text', text: item.message }));
   if (item.file) {
     const link = el('a', { text: item.file.name, attrs: { href: item.file.url, rel: 'noopener' } });
-    const file = el('p', { cls: 'file' }, '📎 ', link, ` (${item.file.size} bytes)`);
+    const file = el('p', { cls: 'file' }, 'File: ', link, ` (${item.file.size} bytes)`);
     if (item.file.thumb_url) file.append(el('img', { cls: 'thumb', attrs: { src: item.file.thumb_url, alt: item.file.name } }));
     li.append(file);
   }
