@@ -152,7 +152,7 @@ func historyHas(text string) string {
 
 // TestBrowser drives the page in Chromium against an emulator over HTTP: sign in with the admin
 // token, pick a room, see its history and people, post a message as another user through the form,
-// share a file, and see both arrive in the live history. The page's answer carries the CSP, and the
+// share a file, and see both arrive in the live history; send a notification; create a room. The page's answer carries the CSP, and the
 // browser refuses nothing under it.
 func TestBrowser(t *testing.T) {
 	ctx := newBrowser(t)
@@ -254,6 +254,23 @@ func TestBrowser(t *testing.T) {
 	if *screenshot {
 		writeScreenshot(t, ctx)
 	}
+
+	step("send a notification with the signed-in token",
+		chromedp.Click(chromedp.CSS(`#post-form input[value="notification"]`)),
+		chromedp.WaitVisible(chromedp.ID("post-from")),
+		chromedp.SetValue(chromedp.ID("post-as"), ""),
+		chromedp.SetValue(chromedp.ID("post-color"), "red"),
+		chromedp.SendKeys(chromedp.ID("post-from"), "Nagios"),
+		chromedp.SendKeys(chromedp.ID("post-text"), "disk almost full"),
+		chromedp.Click(chromedp.CSS("#post-form button[type=submit]")),
+	)
+	wait("the notification shows in red", `[...document.querySelectorAll('#history li.notification.color-red')]
+		.some(li => li.textContent.includes('Nagios') && li.textContent.includes('disk almost full'))`)
+
+	step("create a room", chromedp.SendKeys(chromedp.ID("room-name"), "Designers"),
+		chromedp.Click(chromedp.CSS("#create-room-form button")))
+	wait("the new room is chosen", `[...document.querySelectorAll('#rooms button[aria-current="true"]')].some(b => b.textContent.includes('Designers'))
+		&& document.querySelector('#room-title').textContent === 'Designers' && !document.querySelector('#history-empty').hidden`)
 
 	// At a phone's width nothing is wider than the screen.
 	step("phone width", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))

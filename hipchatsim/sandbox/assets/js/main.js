@@ -17,7 +17,7 @@ const state = {
   users: [],
   rooms: [],
   room: null,
-  historyKey: '',
+  historyKey: null, // ids of the items shown; null: nothing rendered yet
   pollTimer: 0,
   pollRun: 0, // increases with every poll, so a late answer of an older one is dropped
   noWebhookCalls: false, // /_sim/webhooks answered 404: this emulator does not record calls
@@ -75,7 +75,7 @@ async function signInWith(token) {
 function showSignIn(message) {
   clearTimeout(state.pollTimer);
   state.pollRun++;
-  Object.assign(state, { me: null, users: [], rooms: [], room: null, historyKey: '' });
+  Object.assign(state, { me: null, users: [], rooms: [], room: null, historyKey: null });
   $('app').hidden = true;
   $('whoami').hidden = true;
   $('sign-in').hidden = false;
@@ -168,7 +168,7 @@ function renderRooms() {
 
 function selectRoom(room) {
   state.room = room;
-  state.historyKey = '';
+  state.historyKey = null;
   sessionStorage.setItem(roomKey, String(room.id));
   renderRooms();
   $('no-room').hidden = true;
@@ -261,7 +261,7 @@ function renderHistory(items) {
   const key = items.map((i) => i.id + (i.message === null ? '-' : '')).join(',');
   if (key === state.historyKey) return;
   const list = $('history');
-  const atBottom = state.historyKey === '' || list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  const atBottom = state.historyKey === null || list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   state.historyKey = key;
   list.replaceChildren(...items.map(historyItem));
   $('history-empty').hidden = items.length > 0;
