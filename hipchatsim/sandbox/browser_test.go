@@ -152,7 +152,8 @@ func historyHas(text string) string {
 
 // TestBrowser drives the page in Chromium against an emulator over HTTP: sign in with the admin
 // token, pick a room, see its history and people, post a message as another user through the form,
-// share a file, and see both arrive in the live history; send a notification; create a room. The page's answer carries the CSP, and the
+// share a file, and see both arrive in the live history; send a notification; create a room; sign
+// out, which revokes the tokens the page minted. The page's answer carries the CSP, and the
 // browser refuses nothing under it.
 func TestBrowser(t *testing.T) {
 	ctx := newBrowser(t)
@@ -279,6 +280,23 @@ func TestBrowser(t *testing.T) {
 		[...document.querySelectorAll('.card')].some(c => c.getBoundingClientRect().right > 390)`
 	if wide, err := chromedp.Run(ctx, chromedp.Evaluate[bool](overflow)); err != nil || wide {
 		t.Errorf("at 390px the page or a card is wider than the screen (%v)", err)
+	}
+
+	// Signing out forgets every token and revokes the ones the page minted (Ann's and Bob's).
+	minted, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]struct {
+		Token string `json:"token"`
+		How   string `json:"how"`
+	}](`JSON.parse(sessionStorage.getItem('hipchat-sandbox.user-tokens'))`))
+	if err != nil || len(minted) != 2 {
+		t.Fatalf("minted tokens %v, %v", minted, err)
+	}
+	step("sign out", chromedp.Click(chromedp.ID("sign-out")), chromedp.WaitVisible(chromedp.ID("sign-in-token")))
+	wait("every token is forgotten", `sessionStorage.length === 0 && document.querySelector('#app').hidden`)
+	for id, m := range minted {
+		err := simclient.New(ts.URL).Do(context.Background(), "GET", "/v2/room", m.Token, nil, nil)
+		if se, ok := err.(*simclient.StatusError); m.How != "minted" || !ok || se.Status != 401 {
+			t.Errorf("user %s's %s token after sign-out: %v", id, m.How, err)
+		}
 	}
 
 	if problems := log.problems(); len(problems) > 0 {

@@ -77,6 +77,8 @@ function showSignIn(message) {
   state.pollRun++;
   Object.assign(state, { me: null, users: [], rooms: [], room: null, historyKey: null });
   $('app').hidden = true;
+  $('room').hidden = true;
+  $('no-room').hidden = false;
   $('whoami').hidden = true;
   $('sign-in').hidden = false;
   say(message || '');
