@@ -26,6 +26,10 @@
 // items.room replace each user, room, statistics, webhook or emoticon stub they reach with its full
 // object (expand.go).
 //
+// GET / (exactly) is the sandbox page of package sandbox, with its assets under /sandbox/: a browser
+// client of the endpoints here for flow designers, who sign in by pasting a token. It needs no token
+// to load and is no part of HipChat's API.
+//
 // A {room} is a numeric id or the percent-encoded room name ("+" is not a space); a {user} is a
 // numeric id, an email or an @mention name. Room and user ids are integers that increase from 1 in
 // creation order (user 1 is the group admin) and are never reused. Message ids are random UUIDs;

@@ -1,8 +1,11 @@
 package hipchatsim
 
+import "github.com/hipchat-connector/hipchat-connector/hipchatsim/sandbox"
+
 // routes lists every endpoint: the HipChat v2 API of the seed's tables (emoticons, sessions, rooms,
 // room messages, room webhooks, users) plus what the connector uses (history/latest, notification,
-// share/file, participant, oauth/token, capabilities), and the /_sim/ side channel.
+// share/file, participant, oauth/token, capabilities), the /_sim/ side channel, and the sandbox page
+// at exactly "/" with its assets under /sandbox/ (no token: the page asks for one).
 func (s *Server) routes() {
 	any := func(scopes ...string) []string { return scopes }
 	none := []string(nil)
@@ -72,4 +75,7 @@ func (s *Server) routes() {
 		s.handle(rt)
 	}
 	s.mux.HandleFunc("GET /_sim/files/{id}/{name}", s.handleFile)
+	page := sandbox.Handler()
+	s.mux.Handle("GET /{$}", page)
+	s.mux.Handle("GET "+sandbox.AssetPrefix, page)
 }

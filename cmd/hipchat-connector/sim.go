@@ -15,8 +15,9 @@ import (
 const simSummary = "run the HipChat v2 emulator: an in-memory HipChat for tests, the demo and flow designers"
 
 // runSim serves the HipChat v2 emulator until ctx ends. It binds -addr before serving, so a busy port
-// is a startup error, and prints the URL it listens on and the group admin's token. Printing that
-// token is deliberate: the emulator is a local sandbox and the token is how its user gets in.
+// is a startup error, and prints the URL it listens on, the group admin's token and the sandbox page's
+// URL. Printing that token is deliberate: the emulator is a local sandbox and the token is how its
+// user gets in (the page asks for it; it is never in the page).
 func runSim(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("sim", simSummary, stderr)
 	addr := fs.String("addr", "127.0.0.1:8081", "`host:port` to listen on")
@@ -67,6 +68,7 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
 	fmt.Fprintf(stdout, "admin token: %s\n", srv.AdminToken())
+	fmt.Fprintf(stdout, "sandbox page: http://%s/ (sign in with the admin token)\n", ln.Addr())
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	select {

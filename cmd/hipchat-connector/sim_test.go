@@ -79,6 +79,15 @@ func TestSimServesTheEmulator(t *testing.T) {
 	if !strings.Contains(stdout.String(), "admin token: sandbox-admin") {
 		t.Errorf("the admin token is not printed:\n%s", stdout.String())
 	}
+	if !strings.Contains(stdout.String(), "sandbox page: "+base+"/ ") {
+		t.Errorf("the sandbox page is not printed:\n%s", stdout.String())
+	}
+	if resp, err := http.Get(base + "/"); err != nil || resp.StatusCode != http.StatusOK ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("GET /: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	status, header, body := simRequest(t, "POST", base+"/v2/room", "sandbox-admin", `{"name":"Ops"}`)
 	if status != http.StatusCreated || body["id"] != float64(1) {
 		t.Fatalf("create room: %d %v", status, body)
