@@ -3,6 +3,8 @@ package sandbox_test
 import (
 	"context"
 	"flag"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,8 +99,11 @@ func seed(t *testing.T, base string) world {
 	_, err = c.PostMessage(ctx, w.bob.Token, general, "Morning! Deploy at 10?")
 	must(err)
 	must(c.Notify(ctx, adminToken, general, "Jenkins", "Build #42 passed"))
+	// The flow's receiver: a local server, as a designer's would be (the emulator calls loopback).
+	flow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	t.Cleanup(flow.Close)
 	must(c.Do(ctx, "POST", "/v2/room/"+general+"/webhook", adminToken,
-		map[string]string{"url": "https://flows.example.com/hipchat/new-message", "event": "room_message", "name": "OnNewMessage flow"}, nil))
+		map[string]string{"url": flow.URL + "/hipchat/new-message", "event": "room_message", "name": "OnNewMessage flow"}, nil))
 	ops, err := c.CreateRoom(ctx, adminToken, "Ops", "private")
 	must(err)
 	must(c.AddMember(ctx, adminToken, strconv.Itoa(ops), "bob@example.com"))
@@ -181,7 +186,8 @@ func TestBrowser(t *testing.T) {
 	wait := func(what, predicate string) {
 		t.Helper()
 		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
-			t.Fatalf("waiting until %s: %v (console: %q)", what, err, log.problems())
+			calls, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#webhook-calls').textContent`))
+			t.Fatalf("waiting until %s: %v (console: %q; webhook calls shown: %q)", what, err, log.problems(), calls)
 		}
 	}
 	general := `#rooms button[data-room="` + strconv.Itoa(w.general) + `"]`
@@ -204,7 +210,7 @@ func TestBrowser(t *testing.T) {
 	wait("the seeded history shows", historyHas("Good morning")+` && `+historyHas("Build #42 passed"))
 	wait("the participants show", `document.querySelector('#participants').textContent.includes('Bob Ray @bob')`)
 	wait("the webhook shows", `document.querySelector('#webhooks').textContent.includes('OnNewMessage flow')`)
-	wait("the missing /_sim/webhooks is said", `document.querySelector('#webhook-calls').textContent.includes('this emulator has no /_sim/webhooks')`)
+	wait("no webhook call yet", `document.querySelector('#webhook-calls').textContent.includes('No webhook calls recorded yet.')`)
 
 	step("post as Bob",
 		chromedp.SetValue(chromedp.ID("post-as"), strconv.Itoa(w.bob.ID)),
@@ -212,6 +218,8 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#post-form button[type=submit]")),
 	)
 	wait("the posted message shows", historyHas("hello from the sandbox page"))
+	step("refresh the webhooks", chromedp.Click(chromedp.ID("webhooks-refresh")))
+	wait("the room_message call the post caused shows", `document.querySelector('#webhook-calls').textContent.includes('/hipchat/new-message') && document.querySelector('#webhook-calls').textContent.includes('room_message')`)
 
 	file := filepath.Join(t.TempDir(), "release-notes.txt")
 	if err := os.WriteFile(file, []byte("v1.2: faster polling\n"), 0o600); err != nil {

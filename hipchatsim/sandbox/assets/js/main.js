@@ -354,7 +354,7 @@ async function loadWebhookCalls() {
   const box = $('webhook-calls');
   try {
     const answer = await call('GET', '/_sim/webhooks');
-    const items = Array.isArray(answer) ? answer : (answer && answer.items) || [];
+    const items = Array.isArray(answer) ? answer : (answer && (answer.calls || answer.items)) || [];
     box.replaceChildren(table(items, 'No webhook calls recorded yet.'));
   } catch (e) {
     if (e.status === 404) {
