@@ -57,7 +57,7 @@ func BenchmarkDueDeliveries(b *testing.B) {
 			now := d.clock.Now()
 			b.ReportAllocs()
 			for b.Loop() {
-				due, err := d.DueDeliveries(now, 0)
+				due, err := d.DueDeliveries(now, 0, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -126,7 +126,7 @@ func TestCrashChild(t *testing.T) {
 			next[id] = n + 1
 		}
 		require.NoError(t, s.CommitFeed(advances))
-		due, err := s.DueDeliveries(time.Now(), 0)
+		due, err := s.DueDeliveries(time.Now(), 0, nil)
 		require.NoError(t, err)
 		for _, dl := range due {
 			outcome := Delivered()

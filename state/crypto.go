@@ -25,6 +25,10 @@ func aadSecret(subscriptionID string) []byte {
 	return []byte("state/v1/subscription/" + subscriptionID + "/secret")
 }
 
+func aadPreviousSecret(subscriptionID string) []byte {
+	return []byte("state/v3/subscription/" + subscriptionID + "/previous-secret")
+}
+
 // sealer seals values with AES-256-GCM and a random 96-bit nonce:
 // format byte ‖ nonce ‖ ciphertext+tag.
 type sealer struct {

@@ -36,7 +36,7 @@ func TestFileNeverHoldsSecretsInClear(t *testing.T) {
 	}
 
 	d.Store = d.open()
-	subs, err := d.ActiveSubscriptions()
+	subs, err := d.PolledSubscriptions()
 	require.NoError(t, err)
 	require.Len(t, subs, 1)
 	assert.Equal(t, token, subs[0].Token)

@@ -93,7 +93,11 @@ func (s *Store) Resend(subID, deliveryID string) (Delivery, error) {
 		if err := ids.Put([]byte(deliveryID), u64Key(seq)); err != nil {
 			return err
 		}
-		if err := setPending(tx, subID, seq, now); err != nil {
+		sub, err := getSubscription(tx, subID)
+		if err != nil {
+			return err
+		}
+		if err := schedule(tx, sub, seq, now); err != nil {
 			return err
 		}
 		d = rec.delivery(subID, seq)

@@ -41,12 +41,13 @@ func DeliveryID(subscriptionID, eventID string) string {
 }
 
 // CommitFeed records the result of one feed read in ONE transaction: for each
-// advance whose subscription exists and is active, it sets the cursor (unless
-// nil) and appends one pending delivery per event, in order, due now. An event
-// whose delivery id is already in the subscription's outbox (delivered or
-// not) is skipped, so committing the same read twice queues nothing new.
-// Advances for deleted, paused or disabled subscriptions are skipped
-// silently: their cursor stays where it was.
+// advance whose subscription exists and is polled (active, or paused by a
+// user: its events wait for resume), it sets the cursor (unless nil) and
+// appends one pending delivery per event, in order, due now. An event whose
+// delivery id is already in the subscription's outbox (delivered or not) is
+// skipped, so committing the same read twice queues nothing new. Advances
+// for deleted, suspended or disabled subscriptions are skipped silently:
+// their cursor stays where it was.
 //
 // Either everything is written or nothing is.
 // Errors: ErrInvalid when an event has an empty ID (nothing is written).
@@ -71,7 +72,7 @@ func (s *Store) CommitFeed(advances []CursorAdvance) error {
 			if err != nil {
 				return err
 			}
-			if sub.Status != StatusActive {
+			if !sub.polled() {
 				continue
 			}
 			if adv.Cursor != nil {
@@ -83,7 +84,7 @@ func (s *Store) CommitFeed(advances []CursorAdvance) error {
 			if len(adv.Events) == 0 {
 				continue
 			}
-			if err := appendEvents(tx, sub.ID, adv.Events, now); err != nil {
+			if err := appendEvents(tx, sub, adv.Events, now); err != nil {
 				return err
 			}
 		}
@@ -92,12 +93,9 @@ func (s *Store) CommitFeed(advances []CursorAdvance) error {
 	return wrapTx("commit feed", err)
 }
 
-func appendEvents(tx *bolt.Tx, subID string, events []Event, now time.Time) error {
+func appendEvents(tx *bolt.Tx, sub *subscriptionRecord, events []Event, now time.Time) error {
+	subID := sub.ID
 	log, ids, err := createOutboxBuckets(tx, subID)
-	if err != nil {
-		return err
-	}
-	pending, err := tx.Bucket(bucketPending).CreateBucketIfNotExists([]byte(subID))
 	if err != nil {
 		return err
 	}
@@ -125,13 +123,9 @@ func appendEvents(tx *bolt.Tx, subID string, events []Event, now time.Time) erro
 		if err := ids.Put([]byte(id), key); err != nil {
 			return err
 		}
-		if err := pending.Put(key, timeValue(now)); err != nil {
+		if err := schedule(tx, sub, seq, now); err != nil {
 			return err
 		}
-	}
-	// Every event may have been a duplicate: leave no empty index behind.
-	if k, _ := pending.Cursor().First(); k == nil {
-		return tx.Bucket(bucketPending).DeleteBucket([]byte(subID))
 	}
 	return nil
 }

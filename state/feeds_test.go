@@ -71,7 +71,7 @@ func TestCommitFeedDedupesByDeliveryID(t *testing.T) {
 	d := newTestDB(t)
 	d.subscribe("s1")
 	require.NoError(t, d.CommitFeed([]CursorAdvance{{SubscriptionID: "s1", Cursor: []byte("c2"), Events: events("m", 2)}}))
-	due, err := d.DueDeliveries(d.clock.Now(), 0)
+	due, err := d.DueDeliveries(d.clock.Now(), 0, nil)
 	require.NoError(t, err)
 	require.NoError(t, d.RecordAttempt("s1", due[0].Seq, Attempt{StatusCode: 204}, Delivered()))
 
@@ -96,15 +96,16 @@ func TestCommitFeedDedupesByDeliveryID(t *testing.T) {
 
 func TestCommitFeedSkipsSubscriptionsThatCannotTakeEvents(t *testing.T) {
 	d := newTestDB(t)
-	for _, id := range []string{"active", "paused", "disabled", "deleted"} {
+	for _, id := range []string{"active", "paused", "suspended", "disabled", "deleted"} {
 		d.subscribe(id)
 	}
-	require.NoError(t, d.SetStatus("paused", StatusPaused, "401"))
+	require.NoError(t, d.SetStatus("paused", StatusPaused, "paused by a user"))
+	require.NoError(t, d.SetStatus("suspended", StatusSuspended, "401"))
 	require.NoError(t, d.SetStatus("disabled", StatusDisabled, "410"))
 	require.NoError(t, d.DeleteSubscription("deleted"))
 
 	var advances []CursorAdvance
-	for _, id := range []string{"active", "paused", "disabled", "deleted", "never-existed"} {
+	for _, id := range []string{"active", "paused", "suspended", "disabled", "deleted", "never-existed"} {
 		advances = append(advances, CursorAdvance{SubscriptionID: id, Cursor: []byte("new"), Events: events("m", 2)})
 	}
 	require.NoError(t, d.CommitFeed(advances))
@@ -115,7 +116,8 @@ func TestCommitFeedSkipsSubscriptionsThatCannotTakeEvents(t *testing.T) {
 		wantQueued int
 	}{
 		{"active", "new", 2},
-		{"paused", "", 0},
+		{"paused", "new", 2}, // a user's pause holds deliveries, not the feed: nothing is dropped
+		{"suspended", "", 0},
 		{"disabled", "", 0},
 	}
 	for _, tt := range tests {
@@ -189,7 +191,7 @@ func TestCommitFeedIsAllOrNothing(t *testing.T) {
 			log, err := d.Deliveries("s1", 0)
 			require.NoError(t, err)
 			assert.Empty(t, log)
-			due, err := d.DueDeliveries(d.clock.Now(), 0)
+			due, err := d.DueDeliveries(d.clock.Now(), 0, nil)
 			require.NoError(t, err)
 			assert.Empty(t, due)
 
@@ -212,14 +214,14 @@ func TestReopenBetweenOperationsKeepsEverything(t *testing.T) {
 	assert.Equal(t, "c3", cursorOf(t, d, "s1"))
 	assert.Equal(t, serverKey, d.ServerKey())
 
-	due, err := d.DueDeliveries(d.clock.Now(), 0)
+	due, err := d.DueDeliveries(d.clock.Now(), 0, nil)
 	require.NoError(t, err)
 	require.Len(t, due, 1)
 	first := due[0]
 	// Crash after the POST, before RecordAttempt: the same delivery with the
 	// same webhook-id comes back.
 	d.reopen()
-	due, err = d.DueDeliveries(d.clock.Now(), 0)
+	due, err = d.DueDeliveries(d.clock.Now(), 0, nil)
 	require.NoError(t, err)
 	require.Equal(t, []Delivery{first}, due)
 
@@ -234,7 +236,7 @@ func TestReopenBetweenOperationsKeepsEverything(t *testing.T) {
 	assert.Equal(t, []string{"m4", "m3", "m2", "m1"}, eventIDs(log))
 	assert.Equal(t, DeliveryDelivered, log[3].Status)
 	assert.Equal(t, "c4", cursorOf(t, d, "s1"))
-	due, err = d.DueDeliveries(d.clock.Now(), 0)
+	due, err = d.DueDeliveries(d.clock.Now(), 0, nil)
 	require.NoError(t, err)
 	require.Len(t, due, 1)
 	assert.Equal(t, "m2", due[0].EventID)

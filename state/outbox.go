@@ -1,10 +1,8 @@
 package state
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -55,6 +53,9 @@ type Outcome struct {
 	// DisableReason, with DeliveryDead, also disables the subscription
 	// with this reason.
 	DisableReason string
+	// Endpoint, when set, is the callback endpoint's new state, written in
+	// the same transaction (the deliverer's circuit breaker).
+	Endpoint *Endpoint
 }
 
 // Delivered marks the delivery delivered: the next one of its subscription
@@ -102,79 +103,12 @@ type deliveryRecord struct {
 	QueuedAt time.Time `json:"queued_at"`
 }
 
-// DueDeliveries returns, for each active subscription, the head of its queue
-// (its pending delivery with the lowest Seq) when that head is due
-// (NextAttemptAt ≤ now). Delivery N+1 of a subscription is never returned
-// while N is pending, so callbacks see events in order. The result holds at
-// most limit deliveries (limit ≤ 0: no limit), the longest-waiting first.
-//
-// It reads only the pending index and the due heads, never delivered history.
-// Errors: only storage failures.
-func (s *Store) DueDeliveries(now time.Time, limit int) ([]Delivery, error) {
-	var due []Delivery
-	err := s.db.View(func(tx *bolt.Tx) error {
-		type head struct {
-			subID string
-			seq   uint64
-			at    time.Time
-		}
-		var heads []head
-		subs := tx.Bucket(bucketSubscriptions)
-		err := tx.Bucket(bucketPending).ForEachBucket(func(subID []byte) error {
-			k, v := tx.Bucket(bucketPending).Bucket(subID).Cursor().First()
-			if k == nil {
-				return nil
-			}
-			at := valueTime(v)
-			if at.After(now) {
-				return nil
-			}
-			raw := subs.Get(subID)
-			if raw == nil {
-				return nil
-			}
-			var status struct {
-				Status string `json:"status"`
-			}
-			if err := json.Unmarshal(raw, &status); err != nil {
-				return fmt.Errorf("decode subscription %q: %w", subID, err)
-			}
-			if status.Status != StatusActive {
-				return nil
-			}
-			heads = append(heads, head{subID: string(subID), seq: binary.BigEndian.Uint64(k), at: at})
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		sort.Slice(heads, func(i, j int) bool {
-			if !heads[i].at.Equal(heads[j].at) {
-				return heads[i].at.Before(heads[j].at)
-			}
-			return heads[i].subID < heads[j].subID
-		})
-		if limit > 0 && len(heads) > limit {
-			heads = heads[:limit]
-		}
-		for _, h := range heads {
-			rec, err := getDelivery(tx, h.subID, h.seq)
-			if err != nil {
-				return err
-			}
-			due = append(due, rec.delivery(h.subID, h.seq))
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, wrapTx("due deliveries", err)
-	}
-	return due, nil
-}
-
 // RecordAttempt appends attempt a to the pending delivery (subID, seq) and
-// applies the outcome, updating the subscription's Health, in one
-// transaction. Attempts beyond the newest 100 are dropped from the record.
+// applies the outcome, updating the subscription's Health (and the endpoint's
+// state, when the outcome carries one), in one transaction. Attempts beyond
+// the newest 100 are dropped from the record. Concurrent calls are committed
+// together (bbolt's Batch), so fsyncs do not grow with attempts per second;
+// each call returns once its attempt is durable.
 //
 // Errors: ErrNotFound when the subscription or delivery is gone (e.g. deleted
 // during the attempt); ErrNotPending when the delivery is already finished;
@@ -188,7 +122,8 @@ func (s *Store) RecordAttempt(subID string, seq uint64, a Attempt, outcome Outco
 		a.At = s.now()
 	}
 	a.At = a.At.UTC()
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	// Batch may run the function more than once: it only reads and writes tx.
+	err := s.db.Batch(func(tx *bolt.Tx) error {
 		sub, err := getSubscription(tx, subID)
 		if err != nil {
 			return err
@@ -227,12 +162,17 @@ func (s *Store) RecordAttempt(subID string, seq uint64, a Attempt, outcome Outco
 			return err
 		}
 		if rec.Status == DeliveryPending {
-			err = setPending(tx, subID, seq, rec.NextAttemptAt)
+			err = schedule(tx, sub, seq, rec.NextAttemptAt)
 		} else {
-			err = clearPending(tx, subID, seq)
+			err = unschedule(tx, sub, seq)
 		}
 		if err != nil {
 			return err
+		}
+		if outcome.Endpoint != nil {
+			if err := putEndpoint(tx, *outcome.Endpoint); err != nil {
+				return err
+			}
 		}
 		return putSubscription(tx.Bucket(bucketSubscriptions), sub)
 	})
@@ -317,30 +257,4 @@ func putDelivery(tx *bolt.Tx, subID string, seq uint64, rec *deliveryRecord) err
 		return fmt.Errorf("encode delivery %s/%d: %w", subID, seq, err)
 	}
 	return log.Put(u64Key(seq), v)
-}
-
-func setPending(tx *bolt.Tx, subID string, seq uint64, at time.Time) error {
-	pending, err := tx.Bucket(bucketPending).CreateBucketIfNotExists([]byte(subID))
-	if err != nil {
-		return err
-	}
-	return pending.Put(u64Key(seq), timeValue(at))
-}
-
-// clearPending removes seq from the pending index, and the subscription's
-// index bucket when it empties, so DueDeliveries visits only subscriptions
-// with work.
-func clearPending(tx *bolt.Tx, subID string, seq uint64) error {
-	parent := tx.Bucket(bucketPending)
-	pending := parent.Bucket([]byte(subID))
-	if pending == nil {
-		return nil
-	}
-	if err := pending.Delete(u64Key(seq)); err != nil {
-		return err
-	}
-	if k, _ := pending.Cursor().First(); k == nil {
-		return parent.DeleteBucket([]byte(subID))
-	}
-	return nil
 }

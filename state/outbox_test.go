@@ -12,12 +12,12 @@ import (
 
 func (d *testDB) due(limit int) []Delivery {
 	d.t.Helper()
-	due, err := d.DueDeliveries(d.clock.Now(), limit)
+	due, err := d.DueDeliveries(d.clock.Now(), limit, nil)
 	require.NoError(d.t, err)
 	return due
 }
 
-func TestDueDeliveriesReturnsOnlyTheHeadOfEachQueue(t *testing.T) {
+func TestDueDeliveriesReturnsOnlyTheHeadOfEachFIFOQueue(t *testing.T) {
 	d := newTestDB(t)
 	d.subscribe("s1")
 	d.subscribe("s2")
@@ -117,7 +117,11 @@ func markDelivered(t testing.TB, d *testDB, subID string, n int) {
 			if err := putDelivery(tx, subID, seq, rec); err != nil {
 				return err
 			}
-			if err := clearPending(tx, subID, seq); err != nil {
+			sub, err := getSubscription(tx, subID)
+			if err != nil {
+				return err
+			}
+			if err := unschedule(tx, sub, seq); err != nil {
 				return err
 			}
 		}

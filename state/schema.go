@@ -11,13 +11,14 @@ import (
 
 // SchemaVersion is the layout version this binary writes (see the layout
 // comment in store.go).
-const SchemaVersion uint64 = 2
+const SchemaVersion uint64 = 3
 
 // migrations[v] upgrades a file from version v to v+1 inside the open
 // transaction. A layout change adds an entry here, bumps SchemaVersion, and
 // keeps a file of the old version in testdata/ to prove the step.
 var migrations = map[uint64]func(tx *bolt.Tx) error{
 	1: migrateRoundAttempts,
+	2: migrateDueIndex,
 }
 
 // migrate stamps a fresh file with SchemaVersion, upgrades an older one step
@@ -124,4 +125,52 @@ func v1RoundAttempts(attempts []Attempt) int {
 		n++
 	}
 	return n
+}
+
+// migrateDueIndex (2→3) builds the due index (due.go) from the pending one:
+// version 2 delivered every subscription in order, head by head; version 3
+// subscriptions are best-effort unless they ask for FIFO, and the migrated
+// ones take that default, so each pending delivery goes into the index at
+// its next attempt time. It also renames the status version 2 gave a
+// subscription whose token HipChat rejected (paused) to StatusSuspended,
+// since "paused" now means a user paused it.
+func migrateDueIndex(tx *bolt.Tx) error {
+	if _, err := tx.CreateBucketIfNotExists(bucketDue); err != nil {
+		return err
+	}
+	if _, err := tx.CreateBucketIfNotExists(bucketEndpoints); err != nil {
+		return err
+	}
+	due := tx.Bucket(bucketDue)
+	parent := tx.Bucket(bucketPending)
+	err := parent.ForEachBucket(func(subID []byte) error {
+		return parent.Bucket(subID).ForEach(func(k, v []byte) error {
+			return due.Put(dueKey(valueTime(v), binary.BigEndian.Uint64(k), string(subID)), nil)
+		})
+	})
+	if err != nil {
+		return err
+	}
+	subs := tx.Bucket(bucketSubscriptions)
+	var renamed []*subscriptionRecord
+	err = subs.ForEach(func(k, v []byte) error {
+		rec, err := decodeSubscription(k, v)
+		if err != nil {
+			return err
+		}
+		if rec.Status == StatusPaused {
+			rec.Status = StatusSuspended
+			renamed = append(renamed, rec)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, rec := range renamed {
+		if err := putSubscription(subs, rec); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -21,8 +21,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Layout of the bbolt file (schema version 2; version 1 lacked the
-// deliveryRecord's round_attempts, see schema.go). Keys and values are bytes;
+// Layout of the bbolt file (schema version 3; what earlier versions lacked
+// is in schema.go). Keys and values are bytes;
 // "→" separates a key from its value, indentation shows nested buckets.
 //
 //	meta/
@@ -40,16 +40,23 @@ import (
 //	pending/
 //	  <subscription id>/               present only while something is pending
 //	    <seq, uint64 BE> → next attempt time, int64 unix nanoseconds BE
+//	due/
+//	  <time, int64 BE><seq, uint64 BE><subscription id> → ""   (see due.go)
+//	endpoints/
+//	  <endpoint key, scheme://host:port> → JSON Endpoint (circuit breaker)
 //
-// The pending bucket is the index DueDeliveries reads: its first key per
-// subscription is the head of that subscription's queue, so finding due work
-// never touches delivered history.
+// The pending bucket's first key per subscription is the head of that
+// subscription's queue; the due bucket is what DueDeliveries reads, ordered
+// by next attempt time, so finding due work never touches delivered history
+// or what waits for later.
 var (
 	bucketMeta          = []byte("meta")
 	bucketSubscriptions = []byte("subscriptions")
 	bucketConnections   = []byte("connections")
 	bucketOutbox        = []byte("outbox")
 	bucketPending       = []byte("pending")
+	bucketDue           = []byte("due")
+	bucketEndpoints     = []byte("endpoints")
 
 	bucketOutboxLog = []byte("log")
 	bucketOutboxIDs = []byte("ids")
@@ -57,7 +64,7 @@ var (
 	keySchemaVersion = []byte("schema_version")
 	keyServerKey     = []byte("server_key")
 
-	topLevelBuckets = [][]byte{bucketMeta, bucketSubscriptions, bucketConnections, bucketOutbox, bucketPending}
+	topLevelBuckets = [][]byte{bucketMeta, bucketSubscriptions, bucketConnections, bucketOutbox, bucketPending, bucketDue, bucketEndpoints}
 )
 
 // Defaults applied by Open to zero Options fields.

@@ -71,12 +71,19 @@ func (d *testDB) reopen() {
 }
 
 // subscribe creates an active message subscription for room "r1".
+// subscribe creates a FIFO subscription: one delivery at a time, in order
+// (the tests of queue order use it); subscribeWith takes the ordering.
 func (d *testDB) subscribe(id string) Subscription {
+	d.t.Helper()
+	return d.subscribeWith(id, OrderingFIFO)
+}
+
+func (d *testDB) subscribeWith(id string, ordering Ordering) Subscription {
 	d.t.Helper()
 	sub, err := d.CreateSubscription(Subscription{
 		ID: id, ConnectionID: "conn-a", Kind: triggers.KindMessage, RoomID: "r1",
 		CallbackURL: "https://sink.example/hook", Token: "token-of-" + id,
-		Secret: "whsec_secret-of-" + id, HipChatURL: "https://api.hipchat.com",
+		Secret: "whsec_secret-of-" + id, HipChatURL: "https://api.hipchat.com", Ordering: ordering,
 	})
 	require.NoError(d.t, err)
 	return sub
@@ -114,7 +121,7 @@ func TestOpenRefusesUnsupportedSchema(t *testing.T) {
 		version []byte
 		want    []string
 	}{
-		{"newer", u64Key(SchemaVersion + 1), []string{"schema version 3", "supports up to 2"}},
+		{"newer", u64Key(SchemaVersion + 1), []string{"schema version 4", "supports up to 3"}},
 		{"zero", u64Key(0), []string{"schema version 0"}},
 		{"malformed", []byte{1}, []string{"malformed"}},
 	}

@@ -11,13 +11,44 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
-// Subscription statuses. Only active subscriptions are polled (CommitFeed)
-// and delivered to (DueDeliveries); the outbox of the others waits.
+// Subscription statuses. Active and paused subscriptions are polled
+// (CommitFeed queues their events); only active ones are delivered to
+// (DueDeliveries); the outbox of the others waits.
 const (
-	StatusActive   = "active"
-	StatusPaused   = "paused"   // e.g. HipChat answered 401 for the token
-	StatusDisabled = "disabled" // e.g. the callback answered 410
+	StatusActive = "active"
+	// StatusPaused: a user or operator paused deliveries (POST …/pause); the
+	// poller keeps reading and queuing, resume delivers what was held.
+	StatusPaused = "paused"
+	// StatusSuspended: the connector stopped polling because HipChat rejected
+	// the token (401); resuming says the token works again.
+	StatusSuspended = "suspended"
+	// StatusDisabled: the callback answered 410, or its endpoint failed
+	// without a success for days; final.
+	StatusDisabled = "disabled"
 )
+
+// Ordering is how a subscription's deliveries go out.
+type Ordering string
+
+const (
+	// OrderingBestEffort (the default): each delivery is retried on its own
+	// schedule; a failing one never delays the others.
+	OrderingBestEffort Ordering = "best_effort"
+	// OrderingFIFO: one delivery at a time, in order; a failing one holds up
+	// the rest until it is delivered or dead-lettered.
+	OrderingFIFO Ordering = "fifo"
+)
+
+// Valid reports whether o is an ordering (the empty one is OrderingBestEffort).
+func (o Ordering) Valid() bool { return o == "" || o == OrderingBestEffort || o == OrderingFIFO }
+
+// OrDefault is o, or OrderingBestEffort when o is empty.
+func (o Ordering) OrDefault() Ordering {
+	if o == "" {
+		return OrderingBestEffort
+	}
+	return o
+}
 
 // maxIDLength bounds subscription and connection ids (bbolt keys).
 const maxIDLength = 256
@@ -35,10 +66,28 @@ type Subscription struct {
 	Secret       string // "whsec_..." signing secret; sealed at rest
 	HipChatURL   string // HipChat base URL the token belongs to
 	Cursor       []byte // opaque to the store; advanced by CommitFeed
-	Status       string // StatusActive, StatusPaused or StatusDisabled
+	Status       string // StatusActive, StatusPaused, StatusSuspended or StatusDisabled
 	StatusReason string
 	CreatedAt    time.Time
 	Health       Health // maintained by RecordAttempt
+	// Ordering of deliveries; empty means OrderingBestEffort.
+	Ordering Ordering
+	// MaxPerSecond bounds the subscription's deliveries per second; 0 means
+	// no bound of its own.
+	MaxPerSecond float64
+	// PreviousSecret, until PreviousSecretExpiresAt, signs deliveries beside
+	// Secret (after RotateSecret); sealed at rest.
+	PreviousSecret          string
+	PreviousSecretExpiresAt time.Time
+}
+
+// SigningSecrets returns the secrets that sign a delivery made at t: Secret,
+// and PreviousSecret while its overlap lasts.
+func (s Subscription) SigningSecrets(t time.Time) []string {
+	if s.PreviousSecret != "" && t.Before(s.PreviousSecretExpiresAt) {
+		return []string{s.Secret, s.PreviousSecret}
+	}
+	return []string{s.Secret}
 }
 
 // Health summarizes a subscription's deliveries for operators.
@@ -65,6 +114,11 @@ type subscriptionRecord struct {
 	StatusReason string        `json:"status_reason,omitempty"`
 	CreatedAt    time.Time     `json:"created_at"`
 	Health       Health        `json:"health"`
+	// Since schema version 3.
+	Ordering                Ordering  `json:"ordering,omitempty"`
+	MaxPerSecond            float64   `json:"max_per_second,omitempty"`
+	SealedPreviousSecret    []byte    `json:"sealed_previous_secret,omitempty"`
+	PreviousSecretExpiresAt time.Time `json:"previous_secret_expires_at,omitzero"`
 }
 
 // CreateSubscription stores sub and returns it as stored. An empty ID gets a
@@ -102,7 +156,9 @@ func (s *Store) CreateSubscription(sub Subscription) (Subscription, error) {
 		CallbackURL: sub.CallbackURL, SealedToken: sealedToken, SealedSecret: sealedSecret,
 		HipChatURL: sub.HipChatURL, Cursor: sub.Cursor, Status: sub.Status,
 		StatusReason: sub.StatusReason, CreatedAt: sub.CreatedAt, Health: sub.Health,
+		Ordering: sub.Ordering.OrDefault(), MaxPerSecond: sub.MaxPerSecond,
 	}
+	sub.Ordering = rec.Ordering
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		subs := tx.Bucket(bucketSubscriptions)
 		if subs.Get([]byte(sub.ID)) != nil {
@@ -168,11 +224,11 @@ func (s *Store) SubscriptionsOf(connectionID string) ([]Subscription, error) {
 	return subs, wrapTx("list subscriptions", err)
 }
 
-// ActiveSubscriptions returns every subscription with StatusActive, ordered
-// by id, tokens in clear: the poller's work list.
+// PolledSubscriptions returns every subscription the poller reads (active
+// or paused), ordered by id, tokens in clear: the poller's work list.
 //
 // Errors: ErrWrongKey when secrets cannot be unsealed.
-func (s *Store) ActiveSubscriptions() ([]Subscription, error) {
+func (s *Store) PolledSubscriptions() ([]Subscription, error) {
 	var recs []*subscriptionRecord
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketSubscriptions).ForEach(func(k, v []byte) error {
@@ -180,17 +236,22 @@ func (s *Store) ActiveSubscriptions() ([]Subscription, error) {
 			if err != nil {
 				return err
 			}
-			if rec.Status == StatusActive {
+			if rec.polled() {
 				recs = append(recs, rec)
 			}
 			return nil
 		})
 	})
 	if err != nil {
-		return nil, wrapTx("list active subscriptions", err)
+		return nil, wrapTx("list polled subscriptions", err)
 	}
 	subs, err := s.unsealSubscriptions(recs)
-	return subs, wrapTx("list active subscriptions", err)
+	return subs, wrapTx("list polled subscriptions", err)
+}
+
+// polled reports whether the poller reads the subscription's feed.
+func (rec *subscriptionRecord) polled() bool {
+	return rec.Status == StatusActive || rec.Status == StatusPaused
 }
 
 // SetStatus sets a subscription's status and the reason shown to operators
@@ -199,18 +260,32 @@ func (s *Store) ActiveSubscriptions() ([]Subscription, error) {
 //
 // Errors: ErrInvalid for an unknown status; ErrNotFound.
 func (s *Store) SetStatus(id, status, reason string) error {
+	_, err := s.UpdateStatus(id, status, reason)
+	return err
+}
+
+// UpdateStatus is SetStatus that returns the subscription as it now is.
+//
+// Errors: ErrInvalid for an unknown status; ErrNotFound; ErrWrongKey.
+func (s *Store) UpdateStatus(id, status, reason string) (Subscription, error) {
 	if !validStatus(status) {
-		return fmt.Errorf("state: set status: %w: status %q (want %s, %s or %s)", ErrInvalid, status, StatusActive, StatusPaused, StatusDisabled)
+		return Subscription{}, fmt.Errorf("state: set status: %w: status %q (want %s, %s, %s or %s)", ErrInvalid, status,
+			StatusActive, StatusPaused, StatusSuspended, StatusDisabled)
 	}
+	var rec *subscriptionRecord
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		rec, err := getSubscription(tx, id)
-		if err != nil {
+		var err error
+		if rec, err = getSubscription(tx, id); err != nil {
 			return err
 		}
 		rec.Status, rec.StatusReason = status, reason
 		return putSubscription(tx.Bucket(bucketSubscriptions), rec)
 	})
-	return wrapTx("set status", err)
+	if err != nil {
+		return Subscription{}, wrapTx("set status", err)
+	}
+	sub, err := s.unsealSubscription(rec)
+	return sub, wrapTx("set status", err)
 }
 
 // DeleteSubscription deletes a subscription with its cursor, outbox and
@@ -239,13 +314,11 @@ func (s *Store) DeleteSubscription(id string) error {
 				}
 			}
 		}
-		for _, name := range [][]byte{bucketOutbox, bucketPending} {
-			parent := tx.Bucket(name)
-			if parent.Bucket(key) != nil {
-				if err := parent.DeleteBucket(key); err != nil {
-					return err
-				}
-			}
+		if err := unscheduleAll(tx, id); err != nil {
+			return err
+		}
+		if tx.Bucket(bucketOutbox).Bucket(key) != nil {
+			return tx.Bucket(bucketOutbox).DeleteBucket(key)
 		}
 		return nil
 	})
@@ -272,6 +345,10 @@ func validateSubscription(sub Subscription) error {
 		return fmt.Errorf("%w: secret is empty", ErrInvalid)
 	case !validStatus(sub.Status):
 		return fmt.Errorf("%w: status %q", ErrInvalid, sub.Status)
+	case !sub.Ordering.Valid():
+		return fmt.Errorf("%w: ordering %q (want %s or %s)", ErrInvalid, sub.Ordering, OrderingBestEffort, OrderingFIFO)
+	case sub.MaxPerSecond < 0:
+		return fmt.Errorf("%w: max per second %v must not be negative", ErrInvalid, sub.MaxPerSecond)
 	}
 	return nil
 }
@@ -279,7 +356,7 @@ func validateSubscription(sub Subscription) error {
 func validID(id string) bool { return id != "" && len(id) <= maxIDLength }
 
 func validStatus(status string) bool {
-	return status == StatusActive || status == StatusPaused || status == StatusDisabled
+	return status == StatusActive || status == StatusPaused || status == StatusSuspended || status == StatusDisabled
 }
 
 func getSubscription(tx *bolt.Tx, id string) (*subscriptionRecord, error) {
@@ -316,12 +393,22 @@ func (s *Store) unsealSubscription(rec *subscriptionRecord) (Subscription, error
 	if err != nil {
 		return Subscription{}, fmt.Errorf("subscription %q secret: %w", rec.ID, err)
 	}
-	return Subscription{
+	sub := Subscription{
 		ID: rec.ID, ConnectionID: rec.ConnectionID, Kind: rec.Kind, RoomID: rec.RoomID,
 		CallbackURL: rec.CallbackURL, Token: string(token), Secret: string(secret),
 		HipChatURL: rec.HipChatURL, Cursor: rec.Cursor, Status: rec.Status,
 		StatusReason: rec.StatusReason, CreatedAt: rec.CreatedAt, Health: rec.Health,
-	}, nil
+		Ordering: rec.Ordering.OrDefault(), MaxPerSecond: rec.MaxPerSecond,
+		PreviousSecretExpiresAt: rec.PreviousSecretExpiresAt,
+	}
+	if rec.SealedPreviousSecret != nil {
+		previous, err := s.sealer.open(rec.SealedPreviousSecret, aadPreviousSecret(rec.ID))
+		if err != nil {
+			return Subscription{}, fmt.Errorf("subscription %q previous secret: %w", rec.ID, err)
+		}
+		sub.PreviousSecret = string(previous)
+	}
+	return sub, nil
 }
 
 func (s *Store) unsealSubscriptions(recs []*subscriptionRecord) ([]Subscription, error) {

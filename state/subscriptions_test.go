@@ -45,7 +45,7 @@ func TestCreateSubscriptionValidates(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 		})
 	}
-	subs, err := d.ActiveSubscriptions()
+	subs, err := d.PolledSubscriptions()
 	require.NoError(t, err)
 	assert.Empty(t, subs)
 }
@@ -99,31 +99,33 @@ func TestSubscriptionsOfIsScopedToTheConnection(t *testing.T) {
 	}
 }
 
-func TestSetStatusFiltersActiveSubscriptions(t *testing.T) {
+func TestSetStatusFiltersPolledSubscriptions(t *testing.T) {
 	d := newTestDB(t)
-	for _, id := range []string{"s1", "s2", "s3"} {
+	for _, id := range []string{"s1", "s2", "s3", "s4"} {
 		d.subscribe(id)
 	}
-	require.NoError(t, d.SetStatus("s2", StatusPaused, "HipChat answered 401"))
+	require.NoError(t, d.SetStatus("s2", StatusSuspended, "HipChat answered 401"))
 	require.NoError(t, d.SetStatus("s3", StatusDisabled, "callback answered 410"))
+	require.NoError(t, d.SetStatus("s4", StatusPaused, "paused by a user"))
 
-	active, err := d.ActiveSubscriptions()
+	polled, err := d.PolledSubscriptions()
 	require.NoError(t, err)
-	require.Len(t, active, 1)
-	assert.Equal(t, "s1", active[0].ID)
-	assert.Equal(t, "token-of-s1", active[0].Token)
+	require.Len(t, polled, 2, "active and user-paused subscriptions are polled (a paused one's events wait)")
+	assert.Equal(t, "s1", polled[0].ID)
+	assert.Equal(t, "token-of-s1", polled[0].Token)
+	assert.Equal(t, "s4", polled[1].ID)
 
-	paused, err := d.Subscription("s2")
+	suspended, err := d.Subscription("s2")
 	require.NoError(t, err)
-	assert.Equal(t, StatusPaused, paused.Status)
-	assert.Equal(t, "HipChat answered 401", paused.StatusReason)
+	assert.Equal(t, StatusSuspended, suspended.Status)
+	assert.Equal(t, "HipChat answered 401", suspended.StatusReason)
 
 	require.ErrorIs(t, d.SetStatus("s2", "sleeping", ""), ErrInvalid)
 	require.ErrorIs(t, d.SetStatus("missing", StatusActive, ""), ErrNotFound)
 	require.NoError(t, d.SetStatus("s2", StatusActive, ""))
-	active, err = d.ActiveSubscriptions()
+	polled, err = d.PolledSubscriptions()
 	require.NoError(t, err)
-	assert.Len(t, active, 2)
+	assert.Len(t, polled, 3)
 }
 
 func TestDeleteSubscriptionCascades(t *testing.T) {
@@ -134,7 +136,7 @@ func TestDeleteSubscriptionCascades(t *testing.T) {
 		{SubscriptionID: "s1", Cursor: []byte("c"), Events: events("m", 3)},
 		{SubscriptionID: "keep", Cursor: []byte("c"), Events: events("m", 3)},
 	}))
-	due, err := d.DueDeliveries(d.clock.Now(), 0)
+	due, err := d.DueDeliveries(d.clock.Now(), 0, nil)
 	require.NoError(t, err)
 	require.Len(t, due, 2)
 	require.NoError(t, d.RecordAttempt("s1", due[0].Seq, Attempt{StatusCode: 200}, Delivered()))
@@ -151,7 +153,7 @@ func TestDeleteSubscriptionCascades(t *testing.T) {
 	require.Len(t, subs, 1)
 	assert.Equal(t, "keep", subs[0].ID)
 
-	due, err = d.DueDeliveries(d.clock.Now(), 0)
+	due, err = d.DueDeliveries(d.clock.Now(), 0, nil)
 	require.NoError(t, err)
 	require.Len(t, due, 1)
 	assert.Equal(t, "keep", due[0].SubscriptionID)

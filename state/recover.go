@@ -1,0 +1,133 @@
+package state
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Recover queues again every delivery of subID created at or after since
+// that failed: a dead one is queued again as Resend does (same webhook-id, a
+// new round of attempts, at the end of the queue), and a pending one with
+// failed attempts becomes due now. It returns how many it queued, in one
+// transaction.
+//
+// Errors: ErrNotFound when the subscription does not exist.
+func (s *Store) Recover(subID string, since time.Time) (int, error) {
+	now := s.now().UTC()
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		n = 0
+		sub, err := getSubscription(tx, subID)
+		if err != nil {
+			return err
+		}
+		log, ids := outboxBuckets(tx, subID)
+		if log == nil {
+			return nil
+		}
+		type found struct {
+			seq uint64
+			rec *deliveryRecord
+		}
+		var dead, failing []found
+		err = log.ForEach(func(k, v []byte) error {
+			seq := binary.BigEndian.Uint64(k)
+			rec, err := decodeDelivery(subID, seq, v)
+			if err != nil {
+				return err
+			}
+			if rec.CreatedAt.Before(since) {
+				return nil
+			}
+			switch {
+			case rec.Status == DeliveryDead:
+				dead = append(dead, found{seq, rec})
+			case rec.Status == DeliveryPending && rec.RoundAttempts > 0:
+				failing = append(failing, found{seq, rec})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, f := range failing {
+			f.rec.NextAttemptAt = now
+			if err := putDelivery(tx, subID, f.seq, f.rec); err != nil {
+				return err
+			}
+			if err := schedule(tx, sub, f.seq, now); err != nil {
+				return err
+			}
+		}
+		for _, f := range dead {
+			seq, err := log.NextSequence()
+			if err != nil {
+				return err
+			}
+			if err := log.Delete(u64Key(f.seq)); err != nil {
+				return err
+			}
+			f.rec.Status, f.rec.RoundAttempts = DeliveryPending, 0
+			f.rec.NextAttemptAt, f.rec.QueuedAt, f.rec.DeliveredAt = now, now, time.Time{}
+			if err := putDelivery(tx, subID, seq, f.rec); err != nil {
+				return err
+			}
+			if err := ids.Put([]byte(f.rec.ID), u64Key(seq)); err != nil {
+				return err
+			}
+			if err := schedule(tx, sub, seq, now); err != nil {
+				return err
+			}
+		}
+		n = len(dead) + len(failing)
+		return nil
+	})
+	if err != nil {
+		return 0, wrapTx("recover", err)
+	}
+	return n, nil
+}
+
+// RotateSecret makes secret the subscription's signing secret; the one it
+// replaces keeps signing beside it until previousExpiresAt (a zero time
+// drops it at once). It returns the subscription as it now is.
+//
+// Errors: ErrNotFound; ErrInvalid for an empty secret.
+func (s *Store) RotateSecret(subID, secret string, previousExpiresAt time.Time) (Subscription, error) {
+	if secret == "" {
+		return Subscription{}, fmt.Errorf("state: rotate secret: %w: secret is empty", ErrInvalid)
+	}
+	sealed, err := s.sealer.seal([]byte(secret), aadSecret(subID))
+	if err != nil {
+		return Subscription{}, err
+	}
+	var rec *subscriptionRecord
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		if rec, err = getSubscription(tx, subID); err != nil {
+			return err
+		}
+		current, err := s.sealer.open(rec.SealedSecret, aadSecret(subID))
+		if err != nil {
+			return err
+		}
+		if previousExpiresAt.IsZero() {
+			rec.SealedPreviousSecret, rec.PreviousSecretExpiresAt = nil, time.Time{}
+		} else {
+			if rec.SealedPreviousSecret, err = s.sealer.seal(current, aadPreviousSecret(subID)); err != nil {
+				return err
+			}
+			rec.PreviousSecretExpiresAt = previousExpiresAt.UTC()
+		}
+		rec.SealedSecret = sealed
+		return putSubscription(tx.Bucket(bucketSubscriptions), rec)
+	})
+	if err != nil {
+		return Subscription{}, wrapTx("rotate secret", err)
+	}
+	sub, err := s.unsealSubscription(rec)
+	return sub, wrapTx("rotate secret", err)
+}
