@@ -5,14 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hipchat-connector/hipchat-connector/state"
 	"github.com/hipchat-connector/hipchat-connector/webhook"
@@ -20,8 +18,12 @@ import (
 
 // Defaults of Options.
 const (
-	DefaultConcurrency = 16
-	DefaultInterval    = time.Second
+	DefaultConcurrency     = 64
+	DefaultPerSubscription = 8
+	DefaultPerEndpoint     = 32
+	DefaultInterval        = time.Second
+	DefaultCircuitFailures = 10
+	DefaultDisableAfter    = 5 * 24 * time.Hour
 )
 
 // exhaustedNote ends the Error of the attempt that dead-letters a delivery, for the people who read
@@ -30,13 +32,20 @@ const exhaustedNote = "retries exhausted"
 
 // Store is what the deliverer needs of the outbox; *state.Store is one.
 type Store interface {
-	// DueDeliveries returns the heads of the active subscriptions' queues that are due at now.
-	DueDeliveries(now time.Time, limit int) ([]state.Delivery, error)
+	// DueDeliveries returns the deliveries of active subscriptions due at now, passing over those
+	// of the subscriptions skip names.
+	DueDeliveries(now time.Time, limit int, skip func(subID string) bool) ([]state.Delivery, error)
 	// Subscription returns a subscription, secrets in clear, or state.ErrNotFound.
 	Subscription(id string) (state.Subscription, error)
 	// RecordAttempt records one attempt and its outcome; state.ErrNotPending when the delivery is
 	// already finished.
 	RecordAttempt(subID string, seq uint64, a state.Attempt, outcome state.Outcome) error
+	// Endpoint returns the stored circuit state of an endpoint.
+	Endpoint(key string) (state.Endpoint, bool, error)
+	// DisableEndpoint disables every subscription of an endpoint that failed for too long.
+	DisableEndpoint(key, reason string) (int, error)
+	// Stats counts what the outbox holds, for the metrics.
+	Stats() (state.PendingStats, error)
 }
 
 // Options configure a Deliverer. Zero fields take the defaults named.
@@ -55,9 +64,25 @@ type Options struct {
 	Now func() time.Time
 	// Interval is how often Run looks for due retries when nothing nudges it (DefaultInterval).
 	Interval time.Duration
-	// Concurrency bounds the attempts in flight, across subscriptions (DefaultConcurrency). Within one
-	// subscription there is never more than one: its deliveries go out in order.
+	// Concurrency bounds the attempts in flight in all (DefaultConcurrency).
 	Concurrency int
+	// PerSubscription bounds the attempts in flight of one best-effort subscription
+	// (DefaultPerSubscription); a FIFO subscription has at most one.
+	PerSubscription int
+	// PerEndpoint bounds the attempts in flight to one callback endpoint, scheme + host + port
+	// (DefaultPerEndpoint).
+	PerEndpoint int
+	// EndpointRate bounds the deliveries per second to one endpoint (-callback-rate); 0 means no
+	// bound. A subscription's own maxPerSecond applies as well. A throttled delivery waits: it is
+	// never failed and never counted as an attempt.
+	EndpointRate float64
+	// CircuitFailures is how many consecutive failed attempts open an endpoint's circuit
+	// (DefaultCircuitFailures): its deliveries are then held, and one probe goes out per backoff
+	// step until one succeeds.
+	CircuitFailures int
+	// DisableAfter disables the subscriptions of an endpoint that has failed without a success for
+	// this long (DefaultDisableAfter, Svix's 5 days).
+	DisableAfter time.Duration
 	// Schedule is the delay before each retry; its length is the number of retries
 	// (webhook.DefaultRetrySchedule).
 	Schedule []time.Duration
@@ -67,41 +92,69 @@ type Options struct {
 	UserAgent string
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// Registerer, when set, receives the delivery metrics.
+	Registerer prometheus.Registerer
 }
 
-// Deliverer drains the outbox: for each subscription, the head of its queue is POSTed to the
-// callback URL, signed with the subscription's secret (Standard Webhooks v1, HMAC-SHA256), and the
+// Deliverer drains the outbox. Each due delivery is POSTed to its subscription's callback URL,
+// signed (Standard Webhooks v1, HMAC-SHA256, under every secret of a rotation's overlap), and the
 // outcome recorded: 2xx delivers it; 410 Gone dead-letters it and disables the subscription; any
 // other answer (3xx, 4xx, 429, 5xx), a timeout or a connection failure is retried on the schedule,
 // no sooner than the receiver's Retry-After, and dead-lettered when the schedule is exhausted.
-// The webhook-id is the delivery's id, the same on every attempt, after restarts and on resends.
+//
+// Best-effort subscriptions (the default) have each delivery retried on its own, so a failing one
+// never delays the others; FIFO subscriptions send one at a time, in order. Attempts in flight are
+// bounded in all, per subscription and per endpoint; deliveries per second are bounded per
+// endpoint and per subscription; an endpoint that keeps failing opens a circuit that holds its
+// deliveries while one probe at a time tests it. The webhook-id is the delivery's id, the same on
+// every attempt, after restarts and on resends.
 type Deliverer struct {
-	store     Store
-	client    *http.Client
-	timeout   time.Duration
-	now       func() time.Time
-	interval  time.Duration
-	schedule  []time.Duration
-	jitter    func(time.Duration) time.Duration
-	userAgent string
-	log       *slog.Logger
+	store           Store
+	client          *http.Client
+	timeout         time.Duration
+	now             func() time.Time
+	interval        time.Duration
+	concurrency     int
+	perSubscription int
+	perEndpoint     int
+	endpointRate    float64
+	circuitFailures int
+	disableAfter    time.Duration
+	schedule        []time.Duration
+	jitter          func(time.Duration) time.Duration
+	userAgent       string
+	log             *slog.Logger
+	metrics         *metrics
 
-	slots chan struct{} // one token per attempt in flight
 	nudge chan struct{}
+	wg    sync.WaitGroup
 
-	mu       sync.Mutex
-	inflight map[string]bool // subscription ids with an attempt in flight
-	wg       sync.WaitGroup
+	mu        sync.Mutex
+	inflight  map[deliveryKey]bool
+	recent    map[deliveryKey]uint64 // finished attempts → the snapshot count when they finished
+	snapshots uint64                 // DueDeliveries reads started
+	subs      map[string]*subscriptionState
+	endpoints map[string]*endpointState
+	wakeAt    time.Time // the earliest moment a throttled delivery may go
 }
 
-// New returns a Deliverer. Errors: a missing Store, or a negative Interval, Concurrency or
-// Timeout, or a schedule delay ≤ 0.
+// deliveryKey names one delivery.
+type deliveryKey struct {
+	sub string
+	seq uint64
+}
+
+// New returns a Deliverer. Errors: a missing Store, a negative bound, rate or timeout, a retry
+// delay ≤ 0, or a Registerer that holds the delivery metrics already.
 func New(opts Options) (*Deliverer, error) {
 	switch {
 	case opts.Store == nil:
 		return nil, errors.New("delivery: a store is required")
-	case opts.Interval < 0, opts.Concurrency < 0, opts.Timeout < 0:
-		return nil, errors.New("delivery: interval, concurrency and timeout must not be negative")
+	case opts.Interval < 0, opts.Concurrency < 0, opts.Timeout < 0, opts.PerSubscription < 0, opts.PerEndpoint < 0,
+		opts.CircuitFailures < 0, opts.DisableAfter < 0:
+		return nil, errors.New("delivery: interval, bounds, circuit failures and timeouts must not be negative")
+	case opts.EndpointRate < 0:
+		return nil, fmt.Errorf("delivery: endpoint rate %v must not be negative", opts.EndpointRate)
 	}
 	for _, d := range opts.Schedule {
 		if d <= 0 {
@@ -109,13 +162,21 @@ func New(opts Options) (*Deliverer, error) {
 		}
 	}
 	opts = opts.withDefaults()
-	return &Deliverer{
+	m, err := newMetrics(opts.Registerer, opts.Store)
+	if err != nil {
+		return nil, err
+	}
+	d := &Deliverer{
 		store: opts.Store, client: opts.Client, timeout: opts.Timeout, now: opts.Now,
-		interval: opts.Interval, schedule: append([]time.Duration(nil), opts.Schedule...),
-		jitter: opts.Jitter, userAgent: opts.UserAgent, log: opts.Logger,
-		slots: make(chan struct{}, opts.Concurrency), nudge: make(chan struct{}, 1),
-		inflight: map[string]bool{},
-	}, nil
+		interval: opts.Interval, concurrency: opts.Concurrency, perSubscription: opts.PerSubscription,
+		perEndpoint: opts.PerEndpoint, endpointRate: opts.EndpointRate, circuitFailures: opts.CircuitFailures,
+		disableAfter: opts.DisableAfter, schedule: append([]time.Duration(nil), opts.Schedule...),
+		jitter: opts.Jitter, userAgent: opts.UserAgent, log: opts.Logger, metrics: m,
+		nudge: make(chan struct{}, 1), inflight: map[deliveryKey]bool{}, recent: map[deliveryKey]uint64{},
+		subs: map[string]*subscriptionState{}, endpoints: map[string]*endpointState{},
+	}
+	m.openEndpoints = d.openEndpoints
+	return d, nil
 }
 
 // withDefaults fills the zero fields of o.
@@ -129,6 +190,10 @@ func (o Options) withDefaults() Options {
 	}
 	o.Interval = cmp.Or(o.Interval, DefaultInterval)
 	o.Concurrency = cmp.Or(o.Concurrency, DefaultConcurrency)
+	o.PerSubscription = cmp.Or(o.PerSubscription, DefaultPerSubscription)
+	o.PerEndpoint = cmp.Or(o.PerEndpoint, DefaultPerEndpoint)
+	o.CircuitFailures = cmp.Or(o.CircuitFailures, DefaultCircuitFailures)
+	o.DisableAfter = cmp.Or(o.DisableAfter, DefaultDisableAfter)
 	if o.Schedule == nil {
 		o.Schedule = webhook.DefaultRetrySchedule
 	}
@@ -149,197 +214,58 @@ func (d *Deliverer) Nudge() {
 	}
 }
 
-// Run delivers until ctx ends, waking every Interval and on each Nudge, and then waits for the
-// attempts in flight (they are cancelled with ctx and not recorded, so they are retried, with the
-// same webhook-id, after a restart). It returns nil.
+// Run delivers until ctx ends, waking every Interval, on each Nudge and when a throttled delivery
+// may go, and then waits for the attempts in flight (they are cancelled with ctx and not recorded,
+// so they are retried, with the same webhook-id, after a restart). It returns nil.
 func (d *Deliverer) Run(ctx context.Context) error {
 	ticker := time.NewTicker(d.interval)
 	defer ticker.Stop()
+	throttle := time.NewTimer(time.Hour)
+	defer throttle.Stop()
 	for {
 		if _, err := d.dispatch(ctx); err != nil && ctx.Err() == nil {
 			d.log.Error("listing due deliveries failed", "err", err)
 		}
+		if wait, ok := d.throttleWait(); ok {
+			throttle.Reset(wait)
+		}
 		select {
 		case <-ctx.Done():
 			d.wg.Wait()
+			// Connections dialed for attempts that were cancelled sit unused in the pool; a
+			// receiver shutting down would wait for them, so they go too.
+			d.client.CloseIdleConnections()
 			return nil
 		case <-ticker.C:
 		case <-d.nudge:
+		case <-throttle.C:
 		}
 	}
 }
 
-// DeliverDue attempts every delivery due now, head by head, until none is due (a retried delivery
-// is due later), and returns how many attempts it recorded. Tests call it instead of Run. Errors:
-// the store's.
+// throttleWait is how long until the earliest throttled delivery may go, if one waits.
+func (d *Deliverer) throttleWait() (time.Duration, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.wakeAt.IsZero() {
+		return 0, false
+	}
+	wait := time.Until(d.wakeAt)
+	d.wakeAt = time.Time{}
+	return max(wait, time.Millisecond), true
+}
+
+// DeliverDue attempts every delivery due now until none is left to start (a retried delivery is
+// due later; a held or throttled one waits), and returns how many attempts it started. Tests call
+// it instead of Run. Errors: the store's.
 func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		before := total
 		started, err := d.dispatch(ctx)
 		d.wg.Wait()
 		total += started
 		if err != nil || started == 0 || ctx.Err() != nil {
 			return total, err
 		}
-		if total == before {
-			return total, nil
-		}
 	}
-}
-
-// dispatch starts an attempt for each due head whose subscription has none in flight, while slots
-// are free, and returns how many it started.
-func (d *Deliverer) dispatch(ctx context.Context) (int, error) {
-	if ctx.Err() != nil {
-		return 0, nil
-	}
-	due, err := d.store.DueDeliveries(d.now(), 2*cap(d.slots))
-	if err != nil {
-		return 0, err
-	}
-	started := 0
-	for _, del := range due {
-		d.mu.Lock()
-		if d.inflight[del.SubscriptionID] {
-			d.mu.Unlock()
-			continue
-		}
-		select {
-		case d.slots <- struct{}{}:
-		default:
-			d.mu.Unlock()
-			return started, nil // every slot busy; a finishing attempt nudges
-		}
-		d.inflight[del.SubscriptionID] = true
-		d.mu.Unlock()
-		started++
-		d.wg.Add(1)
-		go func(del state.Delivery) {
-			defer func() {
-				if r := recover(); r != nil {
-					d.log.Error("delivery attempt panicked", "subscription", del.SubscriptionID, "delivery", del.ID, "panic", r)
-				}
-				d.mu.Lock()
-				delete(d.inflight, del.SubscriptionID)
-				d.mu.Unlock()
-				<-d.slots
-				d.wg.Done()
-				d.Nudge()
-			}()
-			d.attempt(ctx, del)
-		}(del)
-	}
-	return started, nil
-}
-
-// attempt POSTs one delivery and records the outcome.
-func (d *Deliverer) attempt(ctx context.Context, del state.Delivery) {
-	sub, err := d.store.Subscription(del.SubscriptionID)
-	if errors.Is(err, state.ErrNotFound) {
-		return // deleted since DueDeliveries
-	}
-	if err != nil {
-		d.log.Error("loading subscription for delivery failed", "subscription", del.SubscriptionID, "err", err)
-		return
-	}
-	if sub.Status != state.StatusActive {
-		return
-	}
-	at := d.now()
-	started := time.Now()
-	status, header, sendErr := d.post(ctx, sub, del, at)
-	if ctx.Err() != nil {
-		return // shutting down: not the receiver's failure; the delivery stays due
-	}
-	a := state.Attempt{At: at, StatusCode: status, Duration: time.Since(started)}
-	if sendErr != nil {
-		a.Error = d.describe(sendErr)
-	}
-	outcome := d.outcome(del, &a, sendErr, header, at)
-	if err := d.store.RecordAttempt(del.SubscriptionID, del.Seq, a, outcome); err != nil {
-		if !errors.Is(err, state.ErrNotFound) && !errors.Is(err, state.ErrNotPending) {
-			d.log.Error("recording delivery attempt failed", "subscription", del.SubscriptionID, "delivery", del.ID, "err", err)
-		}
-		return
-	}
-	switch {
-	case outcome.Status == state.DeliveryDelivered:
-		d.log.Debug("delivered", "subscription", del.SubscriptionID, "delivery", del.ID, "status", status)
-	case outcome.DisableReason != "":
-		d.log.Warn("callback answered 410 Gone; subscription disabled", "subscription", del.SubscriptionID, "delivery", del.ID)
-	case outcome.Status == state.DeliveryDead:
-		d.log.Warn("delivery dead-lettered", "subscription", del.SubscriptionID, "delivery", del.ID, "last_error", a.Error, "status", status)
-	default:
-		d.log.Info("delivery failed; will retry", "subscription", del.SubscriptionID, "delivery", del.ID,
-			"status", status, "err", a.Error, "next_attempt_at", outcome.NextAttemptAt)
-	}
-}
-
-// post sends one signed POST and returns the receiver's status and headers (0, nil on a transport
-// failure).
-func (d *Deliverer) post(ctx context.Context, sub state.Subscription, del state.Delivery, at time.Time) (int, http.Header, error) {
-	req, err := webhook.NewRequest(ctx, sub.CallbackURL, sub.Secret, webhook.Message{
-		ID: del.ID, Type: del.Type, SubscriptionID: del.SubscriptionID, CatchUpNote: del.CatchUpNote, Payload: del.Payload,
-	}, at, d.userAgent)
-	if err != nil {
-		return 0, nil, err
-	}
-	resp, err := d.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
-	return resp.StatusCode, resp.Header, nil
-}
-
-// outcome decides what becomes of a delivery after attempt a, and notes final failures in a.Error.
-func (d *Deliverer) outcome(del state.Delivery, a *state.Attempt, sendErr error, header http.Header, at time.Time) state.Outcome {
-	switch {
-	case a.StatusCode >= 200 && a.StatusCode <= 299:
-		return state.Delivered()
-	case a.StatusCode == http.StatusGone:
-		a.Error = "the callback answered 410 Gone"
-		return state.Disable(fmt.Sprintf("the callback answered 410 Gone at %s", at.UTC().Format(time.RFC3339)))
-	case errors.Is(sendErr, webhook.ErrUnusableSecret): // no retry can help
-		a.Error += "; " + exhaustedNote
-		return state.Dead()
-	}
-	if a.Error == "" {
-		a.Error = http.StatusText(a.StatusCode)
-	}
-	round := del.RoundAttempts + 1
-	if round > len(d.schedule) {
-		a.Error += fmt.Sprintf("; %s after %d attempts", exhaustedNote, round)
-		return state.Dead()
-	}
-	delay := d.jitter(d.schedule[round-1])
-	if ra := webhook.RetryAfter(header, at); ra > delay {
-		delay = ra
-	}
-	return state.RetryAt(at.Add(delay))
-}
-
-// describe says in a few words why an attempt got no answer. It never includes the callback URL,
-// whose query may hold the receiver's credentials (Logic Apps' sig).
-func (d *Deliverer) describe(err error) string {
-	var netErr net.Error
-	switch {
-	case errors.Is(err, webhook.ErrUnusableSecret):
-		return webhook.ErrUnusableSecret.Error()
-	case errors.As(err, &netErr) && netErr.Timeout():
-		return fmt.Sprintf("no answer within %s", d.timeout)
-	case errors.Is(err, webhook.ErrCallbackURL):
-		msg := err.Error()
-		if i := strings.Index(msg, webhook.ErrCallbackURL.Error()); i >= 0 {
-			msg = msg[i:]
-		}
-		return msg
-	}
-	var urlErr *url.Error
-	if errors.As(err, &urlErr) {
-		err = urlErr.Err
-	}
-	return "connection failed: " + err.Error()
 }

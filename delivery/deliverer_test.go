@@ -27,7 +27,7 @@ func TestDeliveryIsSignedWithStandardWebhooksHeaders(t *testing.T) {
 	clk := newClock()
 	store := openStore(t, clk)
 	sk := newSink(t, nil)
-	sub := addSubscription(t, store, testConn, triggers.KindMessage, "1", sk.URL(), nil)
+	sub := addFIFOSubscription(t, store, testConn, triggers.KindMessage, "1", sk.URL())
 	sk.TrustSubscriptions(sub)
 	queue(t, store, sub, "m1")
 	require.NoError(t, store.CommitFeed([]state.CursorAdvance{{SubscriptionID: sub.ID, Events: []state.Event{
@@ -96,7 +96,7 @@ func TestSinkFailingHalfItsRequestsGetsEverythingInOrder(t *testing.T) {
 	const subs, events = 12, 25
 	want := map[string][]string{}
 	for s := 0; s < subs; s++ {
-		sub := addSubscription(t, store, testConn, triggers.KindMessage, strconv.Itoa(s+1), sk.URL(), nil)
+		sub := addFIFOSubscription(t, store, testConn, triggers.KindMessage, strconv.Itoa(s+1), sk.URL())
 		sk.TrustSubscriptions(sub)
 		var ids []string
 		for e := 0; e < events; e++ {
@@ -148,7 +148,7 @@ func TestGoneDisablesTheSubscription(t *testing.T) {
 	clk := newClock()
 	store := openStore(t, clk)
 	sk := newSink(t, func(int, *http.Request) int { return http.StatusGone })
-	sub := addSubscription(t, store, testConn, triggers.KindMessage, "1", sk.URL(), nil)
+	sub := addFIFOSubscription(t, store, testConn, triggers.KindMessage, "1", sk.URL())
 	sk.TrustSubscriptions(sub)
 	queue(t, store, sub, "m1", "m2")
 	d := newDeliverer(t, store, clk, delivery.Options{})
@@ -180,7 +180,7 @@ func TestExhaustedRetriesDeadLetterOnTheSvixSchedule(t *testing.T) {
 		}
 		return http.StatusOK
 	})
-	sub := addSubscription(t, store, testConn, triggers.KindMessage, "1", sk.URL(), nil)
+	sub := addFIFOSubscription(t, store, testConn, triggers.KindMessage, "1", sk.URL())
 	sk.TrustSubscriptions(sub)
 	queue(t, store, sub, "m1", "m2")
 	d := newDeliverer(t, store, clk, delivery.Options{})
@@ -299,7 +299,7 @@ func TestRunDeliversWhenNudged(t *testing.T) {
 	clk := newClock()
 	store := openStore(t, clk)
 	sk := newSink(t, nil)
-	sub := addSubscription(t, store, testConn, triggers.KindMessage, "1", sk.URL(), nil)
+	sub := addFIFOSubscription(t, store, testConn, triggers.KindMessage, "1", sk.URL())
 	sk.TrustSubscriptions(sub)
 	d := newDeliverer(t, store, clk, delivery.Options{Interval: time.Hour})
 	ctx, cancel := context.WithCancel(context.Background())

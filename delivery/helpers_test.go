@@ -7,10 +7,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/delivery"
 	"github.com/hipchat-connector/hipchat-connector/internal/manualclock"
 	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
 // clock is a settable clock shared by the store and the deliverer. It starts at the wall clock so
@@ -20,6 +22,12 @@ type clock = manualclock.Clock
 func newClock() *clock { return manualclock.New(time.Now().UTC().Truncate(time.Second)) }
 
 func openStore(t testing.TB, clk *clock) *state.Store { return testkit.OpenStore(t, clk.Now) }
+
+// addFIFOSubscription stores a FIFO subscription, for the tests of in-order delivery.
+func addFIFOSubscription(t testing.TB, store *state.Store, conn connector.Connection, kind triggers.Kind, room, callback string) state.Subscription {
+	t.Helper()
+	return testkit.AddOrderedSubscription(t, store, conn, kind, room, callback, nil, state.OrderingFIFO)
+}
 
 var (
 	addSubscription = testkit.AddSubscription

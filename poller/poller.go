@@ -40,11 +40,12 @@ type CatchUp struct {
 
 // Store is what the poller needs of the state; *state.Store is one.
 type Store interface {
-	// ActiveSubscriptions returns every active subscription, secrets in clear.
-	ActiveSubscriptions() ([]state.Subscription, error)
+	// PolledSubscriptions returns every subscription to poll (active, or paused by a user: its
+	// events are queued and wait), secrets in clear.
+	PolledSubscriptions() ([]state.Subscription, error)
 	// CommitFeed advances cursors and queues events of one feed in one transaction.
 	CommitFeed(advances []state.CursorAdvance) error
-	// SetStatus pauses or disables a subscription with a reason; state.ErrNotFound when it is gone.
+	// SetStatus suspends a subscription with a reason; state.ErrNotFound when it is gone.
 	SetStatus(id, status, reason string) error
 	// Prune deletes finished deliveries past retention and returns how many.
 	Prune(now time.Time) (int, error)
@@ -175,8 +176,9 @@ func (p *Poller) Run(ctx context.Context) error {
 }
 
 // Tick polls every feed once, least recently read first. It keeps going past a failing or
-// panicking feed and returns the failures joined (each also logged); a HipChat 401 pauses every
-// subscription of that connection with a visible reason instead of trying again next tick. When ctx
+// panicking feed and returns the failures joined (each also logged); a HipChat 401 suspends every
+// subscription of that connection with a visible reason instead of trying again next tick (resume
+// says the token works again). When ctx
 // ends (Run gives each tick until the next one), the feeds not yet read wait for the next tick.
 func (p *Poller) Tick(ctx context.Context) (err error) {
 	defer func() {
@@ -185,9 +187,9 @@ func (p *Poller) Tick(ctx context.Context) (err error) {
 			err = fmt.Errorf("poller: tick panicked: %v", r)
 		}
 	}()
-	subs, err := p.store.ActiveSubscriptions()
+	subs, err := p.store.PolledSubscriptions()
 	if err != nil {
-		p.log.Error("listing active subscriptions failed", "err", err)
+		p.log.Error("listing the subscriptions to poll failed", "err", err)
 		return fmt.Errorf("poller: %w", err)
 	}
 	var (
@@ -295,7 +297,7 @@ func (p *Poller) pollConnection(ctx context.Context, cf *connectionFeeds) []erro
 			continue
 		}
 		if connector.KindOf(err) == connector.KindTokenRejected {
-			p.pause(cf)
+			p.suspend(cf)
 			return append(errs, fmt.Errorf("poller: %s of %s: %w", f, cf.conn.ID, err))
 		}
 		switch {
@@ -351,15 +353,16 @@ func (p *Poller) pollFeed(ctx context.Context, conn connector.Connection, f *fee
 	return p.pollMessages(bg, conn, f)
 }
 
-// pause pauses every subscription of a connection whose token HipChat rejected.
-func (p *Poller) pause(cf *connectionFeeds) {
-	reason := fmt.Sprintf("HipChat rejected the token (401) at %s", p.now().UTC().Format(time.RFC3339))
+// suspend suspends every subscription of a connection whose token HipChat rejected.
+func (p *Poller) suspend(cf *connectionFeeds) {
+	reason := fmt.Sprintf("HipChat rejected the token (401) at %s; resume the subscription once the token works again",
+		p.now().UTC().Format(time.RFC3339))
 	for _, sub := range cf.subs {
-		if err := p.store.SetStatus(sub.ID, state.StatusPaused, reason); err != nil && !errors.Is(err, state.ErrNotFound) {
-			p.log.Error("pausing a subscription failed", "subscription", sub.ID, "err", err)
+		if err := p.store.SetStatus(sub.ID, state.StatusSuspended, reason); err != nil && !errors.Is(err, state.ErrNotFound) {
+			p.log.Error("suspending a subscription failed", "subscription", sub.ID, "err", err)
 		}
 	}
-	p.log.Warn("HipChat rejected the token: the connection's subscriptions are paused", "connection", cf.conn, "subscriptions", len(cf.subs))
+	p.log.Warn("HipChat rejected the token: the connection's subscriptions are suspended", "connection", cf.conn, "subscriptions", len(cf.subs))
 }
 
 // commit writes one feed's advances in one transaction and nudges delivery when events were queued.

@@ -152,7 +152,7 @@ func TestABacklogLargerThanOneReadDrainsInOrderOverTicks(t *testing.T) {
 	assert.Equal(t, ids, w.sink.Accepted()[b.ID])
 }
 
-func TestATokenHipChatRejectsPausesItsSubscriptions(t *testing.T) {
+func TestATokenHipChatRejectsSuspendsItsSubscriptions(t *testing.T) {
 	w := newWorld(t)
 	bob := w.person("Bob Example", "bob")
 	bobConn := connector.NewConnection(bob.Token, w.hipchat)
@@ -170,13 +170,13 @@ func TestATokenHipChatRejectsPausesItsSubscriptions(t *testing.T) {
 	assert.Equal(t, connector.KindTokenRejected, connector.KindOf(err))
 	for _, sub := range aliceSubs {
 		got := w.subscription(sub.ID)
-		assert.Equal(t, state.StatusPaused, got.Status)
+		assert.Equal(t, state.StatusSuspended, got.Status)
 		assert.Regexp(t, `^HipChat rejected the token \(401\) at \d{4}-\d\d-\d\dT`, got.StatusReason)
 	}
-	assert.Contains(t, w.logs.String(), "subscriptions are paused")
+	assert.Contains(t, w.logs.String(), "subscriptions are suspended")
 
 	calls := w.calls(w.alice.Token)
-	require.NoError(t, p.Tick(w.ctx), "a paused connection is not polled")
+	require.NoError(t, p.Tick(w.ctx), "a suspended connection is not polled")
 	assert.Equal(t, calls, w.calls(w.alice.Token), "no hammering with a rejected token")
 
 	w.deliver()
@@ -238,7 +238,7 @@ func TestOtherHipChatErrorsAreRetriedNextTick(t *testing.T) {
 	w.source = failingSource{Source: w.client, err: &connector.Error{Kind: connector.KindUnavailable, Status: 503}}
 	err := w.poller(poller.Options{}).Tick(w.ctx)
 	require.Error(t, err)
-	assert.Equal(t, state.StatusActive, w.subscription(sub.ID).Status, "not paused")
+	assert.Equal(t, state.StatusActive, w.subscription(sub.ID).Status, "not suspended")
 	assert.Contains(t, w.logs.String(), "trying again next tick")
 
 	w.source = w.client

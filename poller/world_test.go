@@ -107,12 +107,13 @@ func (w *world) post(room string, n int, prefix string) []string {
 	return ids
 }
 
-// subscribe creates a subscription of conn as the subscribe handler does: baselined at now.
+// subscribe creates a subscription of conn as the subscribe handler does: baselined at now. It is
+// FIFO, so that what these tests read at the sink is the order in which the poller queued.
 func (w *world) subscribe(conn connector.Connection, kind triggers.Kind, room string) state.Subscription {
 	w.t.Helper()
 	cursor, err := triggers.Baseline(w.ctx, w.client, conn, kind, room)
 	require.NoError(w.t, err)
-	sub := addSubscription(w.t, w.store, conn, kind, room, w.sink.URL(), cursor)
+	sub := testkit.AddOrderedSubscription(w.t, w.store, conn, kind, room, w.sink.URL(), cursor, state.OrderingFIFO)
 	w.sink.TrustSubscriptions(sub)
 	return sub
 }

@@ -11,8 +11,12 @@ const (
 	paramRoomID  = "roomId"
 	paramUserID  = "userId"
 	paramMessage = "message"
-	// paramCallbackURL is the body member of the webhook triggers.
-	paramCallbackURL = "callbackUrl"
+	// paramCallbackURL, paramOrdering and paramMaxPerSecond are the body members of the webhook
+	// triggers; paramSince the one of RecoverDeliveries.
+	paramCallbackURL  = "callbackUrl"
+	paramOrdering     = "ordering"
+	paramMaxPerSecond = "maxPerSecond"
+	paramSince        = "since"
 )
 
 // MaxMessageLength is the longest message, in characters, that PostMessage sends. HipChat documents no

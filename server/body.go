@@ -10,40 +10,92 @@ import (
 	"strings"
 )
 
-// readStringField reads a JSON object body and returns its string member field as sent (not
-// trimmed); other members are ignored. example is a sample body for the error message. Errors, each
-// naming field: 413 body_too_large past the server's body limit, 400 missing_field for an empty body
-// or a missing, null or blank member, 400 invalid_field for a member that is not a string, 400
-// invalid_json for a body that is not a JSON object.
-func readStringField(r *http.Request, field, example string) (string, error) {
+// jsonBody is a request body read as a JSON object, member by member.
+type jsonBody map[string]json.RawMessage
+
+// readJSONObject reads a JSON object body. field names the member the caller needs most, for the
+// errors of a body that is no object at all; example is a sample body for their message. Errors:
+// 413 body_too_large past the server's body limit, 400 missing_field (naming field) for an empty
+// body, 400 invalid_json for a body that is not a JSON object.
+func readJSONObject(r *http.Request, field, example string) (jsonBody, error) {
 	raw, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return "", &apiError{Status: http.StatusRequestEntityTooLarge, Code: CodeBodyTooLarge,
+			return nil, &apiError{Status: http.StatusRequestEntityTooLarge, Code: CodeBodyTooLarge,
 				Message: "the body is larger than " + strconv.FormatInt(tooLarge.Limit, 10) + " bytes", Cause: err}
 		}
-		return "", &apiError{Status: http.StatusBadRequest, Code: CodeInvalidJSON, Field: field,
+		return nil, &apiError{Status: http.StatusBadRequest, Code: CodeInvalidJSON, Field: field,
 			Message: "the body could not be read", Cause: err}
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return "", missingField(field)
+		return nil, missingField(field)
 	}
-	var body map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &body); err != nil {
-		return "", &apiError{Status: http.StatusBadRequest, Code: CodeInvalidJSON, Field: field,
+	var body jsonBody
+	if err := json.Unmarshal(raw, &body); err != nil || body == nil {
+		return nil, &apiError{Status: http.StatusBadRequest, Code: CodeInvalidJSON, Field: field,
 			Message: "the body must be a JSON object such as " + example, Cause: err}
 	}
-	member, ok := body[field]
-	if !ok || string(member) == "null" {
+	return body, nil
+}
+
+// has reports whether member field is present and not null.
+func (b jsonBody) has(field string) bool {
+	member, ok := b[field]
+	return ok && string(member) != "null"
+}
+
+// requiredString returns member field as sent (not trimmed). Errors, naming field: 400
+// missing_field for a missing, null or blank member, 400 invalid_field for one that is not a string.
+func (b jsonBody) requiredString(field string) (string, error) {
+	if !b.has(field) {
 		return "", missingField(field)
 	}
 	var value string
-	if err := json.Unmarshal(member, &value); err != nil {
+	if err := json.Unmarshal(b[field], &value); err != nil {
 		return "", invalidField(field, CodeInvalidField, field+" must be a string")
 	}
 	if strings.TrimSpace(value) == "" {
 		return "", missingField(field)
 	}
 	return value, nil
+}
+
+// optionalString returns member field, or "" when it is missing or null. Errors: 400
+// invalid_field naming field for one that is not a string.
+func (b jsonBody) optionalString(field string) (string, error) {
+	if !b.has(field) {
+		return "", nil
+	}
+	var value string
+	if err := json.Unmarshal(b[field], &value); err != nil {
+		return "", invalidField(field, CodeInvalidField, field+" must be a string")
+	}
+	return value, nil
+}
+
+// optionalNumber returns member field, or 0 when it is missing or null. Errors: 400 invalid_field
+// naming field for one that is not a number.
+func (b jsonBody) optionalNumber(field string) (float64, error) {
+	if !b.has(field) {
+		return 0, nil
+	}
+	var value float64
+	if err := json.Unmarshal(b[field], &value); err != nil {
+		return 0, invalidField(field, CodeInvalidField, field+" must be a number")
+	}
+	return value, nil
+}
+
+// readStringField reads a JSON object body and returns its string member field as sent (not
+// trimmed); other members are ignored. example is a sample body for the error message. Errors, each
+// naming field: 413 body_too_large past the server's body limit, 400 missing_field for an empty body
+// or a missing, null or blank member, 400 invalid_field for a member that is not a string, 400
+// invalid_json for a body that is not a JSON object.
+func readStringField(r *http.Request, field, example string) (string, error) {
+	body, err := readJSONObject(r, field, example)
+	if err != nil {
+		return "", err
+	}
+	return body.requiredString(field)
 }

@@ -24,6 +24,9 @@ type Options struct {
 	PublicURL string
 	// AllowPrivateCallbacks lets subscriptions deliver to loopback and private-network addresses.
 	AllowPrivateCallbacks bool
+	// SecretOverlap is how long a rotated-out signing secret keeps signing deliveries beside the
+	// new one (-secret-overlap).
+	SecretOverlap time.Duration
 
 	// Timeouts of the http.Server, and ShutdownTimeout: the one deadline for a graceful shutdown.
 	ReadHeaderTimeout time.Duration
@@ -52,6 +55,7 @@ func DefaultOptions() Options {
 		IdleTimeout:     2 * time.Minute,
 		ShutdownTimeout: 20 * time.Second,
 		MaxBodyBytes:    64 << 10,
+		SecretOverlap:   24 * time.Hour,
 	}
 }
 
@@ -75,6 +79,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if o.SecretOverlap == 0 {
+		o.SecretOverlap = d.SecretOverlap
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -116,6 +123,9 @@ func (o Options) Validate() error {
 	}
 	if o.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("max body bytes %d: must be positive", o.MaxBodyBytes))
+	}
+	if o.SecretOverlap < 0 {
+		errs = append(errs, fmt.Errorf("secret-overlap %s: must not be negative", o.SecretOverlap))
 	}
 	return errors.Join(errs...)
 }
@@ -165,6 +175,7 @@ func (o Options) LogValue() slog.Value {
 		slog.String("idle_timeout", o.IdleTimeout.String()),
 		slog.String("shutdown_timeout", o.ShutdownTimeout.String()),
 		slog.Int64("max_body_bytes", o.MaxBodyBytes),
+		slog.String("secret_overlap", o.SecretOverlap.String()),
 	)
 }
 

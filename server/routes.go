@@ -39,4 +39,8 @@ func (s *Server) routes(r *gin.Engine) {
 	op.GET("/subscriptions/:subscriptionId/deliveries", handleListDeliveries(s.subs))
 	op.POST("/subscriptions/:subscriptionId/deliveries/:deliveryId/resend", handleResendDelivery(s.subs))
 	op.POST("/subscriptions/:subscriptionId/test", handleSendTestEvent(s.subs))
+	op.POST("/subscriptions/:subscriptionId/pause", handlePauseSubscription(s.subs))
+	op.POST("/subscriptions/:subscriptionId/resume", handleResumeSubscription(s.subs))
+	op.POST("/subscriptions/:subscriptionId/recover", handleRecoverDeliveries(s.subs))
+	op.POST("/subscriptions/:subscriptionId/rotate-secret", handleRotateSecret(s.subs))
 }

@@ -90,7 +90,8 @@ func New(opts Options, deps Deps) (*Server, error) {
 	}
 	s.subs = subscriptionAPI{
 		store: deps.Store, source: s.client, publicURL: s.PublicURL,
-		allowPrivateCallbacks: opts.AllowPrivateCallbacks, nudge: nudge, now: opts.Clock, log: opts.Logger,
+		allowPrivateCallbacks: opts.AllowPrivateCallbacks, nudge: nudge, secretOverlap: opts.SecretOverlap,
+		now: opts.Clock, log: opts.Logger,
 	}
 
 	if opts.PublicURL != "" {

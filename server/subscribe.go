@@ -32,10 +32,11 @@ func handleSubscribe(d subscriptionAPI, kind triggers.Kind) gin.HandlerFunc {
 				return missingField(paramRoomID)
 			}
 		}
-		callback, err := readCallbackURL(c.Request)
+		body, err := readSubscribeBody(c.Request)
 		if err != nil {
 			return err
 		}
+		callback := body.callbackURL
 		if err := webhook.CheckCallbackURL(callback, d.allowPrivateCallbacks); err != nil {
 			return toAPIError(err, subjectUnknown)
 		}
@@ -50,6 +51,7 @@ func handleSubscribe(d subscriptionAPI, kind triggers.Kind) gin.HandlerFunc {
 		sub, err := d.store.CreateSubscription(state.Subscription{
 			ConnectionID: conn.ID, Kind: kind, RoomID: room, CallbackURL: callback,
 			Token: conn.Token(), Secret: secret, HipChatURL: conn.BaseURL, Cursor: cursor,
+			Ordering: body.ordering, MaxPerSecond: body.maxPerSecond,
 		})
 		if err != nil {
 			return err
@@ -70,8 +72,46 @@ func subjectOf(kind triggers.Kind) notFoundSubject {
 	return subjectUnknown
 }
 
-// readCallbackURL reads the body {"callbackUrl":"…"} and returns the URL, trimmed.
-func readCallbackURL(r *http.Request) (string, error) {
-	callbackURL, err := readStringField(r, paramCallbackURL, `{"callbackUrl":"https://example.com/hook"}`)
-	return strings.TrimSpace(callbackURL), err
+// subscribeBody is the body of the webhook triggers.
+type subscribeBody struct {
+	callbackURL  string
+	ordering     state.Ordering
+	maxPerSecond float64
+}
+
+// maxSubscriptionRate bounds maxPerSecond: more than any receiver asks for, and within what the
+// rate limiter represents exactly.
+const maxSubscriptionRate = 10000
+
+// readSubscribeBody reads {"callbackUrl":"…","ordering":"best_effort"|"fifo","maxPerSecond":n}:
+// the URL trimmed, ordering best_effort when absent. Errors, naming the field: those of
+// readJSONObject and requiredString for callbackUrl; 400 invalid_field for an ordering that is
+// neither, or a maxPerSecond that is not a number from 0 to 10,000.
+func readSubscribeBody(r *http.Request) (subscribeBody, error) {
+	body, err := readJSONObject(r, paramCallbackURL, `{"callbackUrl":"https://example.com/hook"}`)
+	if err != nil {
+		return subscribeBody{}, err
+	}
+	callback, err := body.requiredString(paramCallbackURL)
+	if err != nil {
+		return subscribeBody{}, err
+	}
+	ordering, err := body.optionalString(paramOrdering)
+	if err != nil {
+		return subscribeBody{}, err
+	}
+	parsed := state.Ordering(strings.TrimSpace(ordering)).OrDefault()
+	if !parsed.Valid() {
+		return subscribeBody{}, invalidField(paramOrdering, CodeInvalidField,
+			"ordering must be best_effort (each delivery retried on its own, the default) or fifo (one at a time, in order)")
+	}
+	rate, err := body.optionalNumber(paramMaxPerSecond)
+	if err != nil {
+		return subscribeBody{}, err
+	}
+	if rate < 0 || rate > maxSubscriptionRate {
+		return subscribeBody{}, invalidField(paramMaxPerSecond, CodeInvalidField,
+			"maxPerSecond must be from 0 (no limit of its own) to 10000")
+	}
+	return subscribeBody{callbackURL: strings.TrimSpace(callback), ordering: parsed, maxPerSecond: rate}, nil
 }

@@ -45,10 +45,10 @@ func handleListDeliveries(d subscriptionAPI) gin.HandlerFunc {
 // (ResendDelivery): a delivered or dead delivery is queued again at the end of the subscription's
 // queue, with the same webhook-id, and answered 202 with the delivery. Errors: 404
 // subscription_not_found, 404 delivery_not_found, 409 delivery_pending (it is still queued), 409
-// subscription_inactive (a paused or disabled subscription sends nothing).
+// subscription_inactive for a suspended or disabled subscription (a paused one holds it until resumed).
 func handleResendDelivery(d subscriptionAPI) gin.HandlerFunc {
 	return d.handler(func(c *gin.Context, conn connector.Connection) error {
-		sub, err := d.ownedActive(c, conn)
+		sub, err := d.ownedQueueable(c, conn)
 		if err != nil {
 			return err
 		}
@@ -73,10 +73,11 @@ type testEvent struct {
 
 // handleSendTestEvent handles POST /subscriptions/{subscriptionId}/test (SendTestEvent): it queues a signed
 // event of type "test" through the outbox like any other (same headers, retries and delivery log)
-// and answers 202 with the delivery. Errors: 404 subscription_not_found, 409 subscription_inactive.
+// and answers 202 with the delivery. Errors: 404 subscription_not_found, 409 subscription_inactive for a
+// suspended or disabled one (a paused one holds it until resumed).
 func handleSendTestEvent(d subscriptionAPI) gin.HandlerFunc {
 	return d.handler(func(c *gin.Context, conn connector.Connection) error {
-		sub, err := d.ownedActive(c, conn)
+		sub, err := d.ownedQueueable(c, conn)
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/webhook"
 )
 
 // Subscription is a subscription as the API shows it (definition Subscription). Secret is set only
@@ -21,6 +22,27 @@ type Subscription struct {
 	Secret       string          `json:"secret,omitempty"`
 	Cursor       json.RawMessage `json:"cursor,omitempty"`
 	Health       *Health         `json:"health,omitempty"`
+	// Ordering is best_effort or fifo; MaxPerSecond its own throttle (0: none).
+	Ordering     string  `json:"ordering"`
+	MaxPerSecond float64 `json:"max_per_second"`
+	// PreviousSecretExpiresAt is set after rotate-secret while the old secret still signs.
+	PreviousSecretExpiresAt time.Time `json:"previous_secret_expires_at,omitzero"`
+	// Endpoint is the callback endpoint's circuit breaker.
+	Endpoint *CallbackEndpoint `json:"endpoint,omitempty"`
+}
+
+// CallbackEndpoint is the delivery state of a subscription's callback endpoint (scheme, host and
+// port), shared by every subscription that delivers there.
+type CallbackEndpoint struct {
+	Key                 string    `json:"key"`
+	State               string    `json:"state"` // closed (deliveries flow) or open (held; probed)
+	ConsecutiveFailures int       `json:"consecutive_failures"`
+	OpenedAt            time.Time `json:"opened_at,omitzero"`
+	NextProbeAt         time.Time `json:"next_probe_at,omitzero"`
+	FailingSince        time.Time `json:"failing_since,omitzero"`
+	LastFailureAt       time.Time `json:"last_failure_at,omitzero"`
+	LastError           string    `json:"last_error,omitempty"`
+	LastSuccessAt       time.Time `json:"last_success_at,omitzero"`
 }
 
 // Health is how delivery to a subscription's callback is going.
@@ -65,13 +87,14 @@ type DeliveryList struct {
 	Items []Delivery `json:"items"`
 }
 
-// showSubscription renders sub with its cursor and health (lists show them too: operators scan a
-// list for failing subscriptions), never its token or secret.
+// showSubscription renders sub with its cursor, health and endpoint (lists show them too:
+// operators scan a list for failing subscriptions), never its token or secret.
 func (d subscriptionAPI) showSubscription(sub state.Subscription) Subscription {
 	view := Subscription{
 		ID: sub.ID, Kind: string(sub.Kind), RoomID: sub.RoomID, CallbackURL: sub.CallbackURL,
 		Status: sub.Status, StatusReason: sub.StatusReason, CreatedAt: sub.CreatedAt.UTC(),
-		Location: d.location(sub.ID),
+		Location: d.location(sub.ID), Ordering: string(sub.Ordering.OrDefault()), MaxPerSecond: sub.MaxPerSecond,
+		Endpoint: d.showEndpoint(sub.CallbackURL),
 		Health: &Health{
 			LastDeliveredAt: sub.Health.LastDeliveredAt.UTC(), LastFailureAt: sub.Health.LastFailureAt.UTC(),
 			LastFailure: sub.Health.LastFailure, ConsecutiveFailures: sub.Health.ConsecutiveFailures,
@@ -80,6 +103,28 @@ func (d subscriptionAPI) showSubscription(sub state.Subscription) Subscription {
 	}
 	if json.Valid(sub.Cursor) {
 		view.Cursor = json.RawMessage(sub.Cursor)
+	}
+	if sub.PreviousSecret != "" && d.now().Before(sub.PreviousSecretExpiresAt) {
+		view.PreviousSecretExpiresAt = sub.PreviousSecretExpiresAt.UTC()
+	}
+	return view
+}
+
+// showEndpoint renders the circuit state of callbackURL's endpoint; one that never failed is
+// closed. A failing read of it shows nothing (the rest of the view still answers).
+func (d subscriptionAPI) showEndpoint(callbackURL string) *CallbackEndpoint {
+	key := webhook.EndpointOf(callbackURL)
+	ep, _, err := d.store.Endpoint(key)
+	if err != nil {
+		d.log.Warn("reading an endpoint's circuit failed", "err", err)
+		return nil
+	}
+	view := &CallbackEndpoint{
+		Key: key, State: "closed", ConsecutiveFailures: ep.ConsecutiveFailures, FailingSince: ep.FailingSince.UTC(),
+		LastFailureAt: ep.LastFailureAt.UTC(), LastError: ep.LastError, LastSuccessAt: ep.LastSuccessAt.UTC(),
+	}
+	if ep.Open() {
+		view.State, view.OpenedAt, view.NextProbeAt = "open", ep.OpenedAt.UTC(), ep.NextProbeAt.UTC()
 	}
 	return view
 }

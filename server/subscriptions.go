@@ -24,6 +24,10 @@ type SubscriptionStore interface {
 	Delivery(subID, deliveryID string) (state.Delivery, error)
 	Resend(subID, deliveryID string) (state.Delivery, error)
 	CommitFeed(advances []state.CursorAdvance) error
+	UpdateStatus(id, status, reason string) (state.Subscription, error)
+	Recover(subID string, since time.Time) (int, error)
+	RotateSecret(subID, secret string, previousExpiresAt time.Time) (state.Subscription, error)
+	Endpoint(key string) (state.Endpoint, bool, error)
 }
 
 // subscriptionAPI is what the handlers of callback subscriptions use: the store, HipChat (to check a
@@ -36,6 +40,7 @@ type subscriptionAPI struct {
 	publicURL             func() string
 	allowPrivateCallbacks bool
 	nudge                 func() // wakes the delivery worker after a test event or a resend; never nil
+	secretOverlap         time.Duration
 	now                   func() time.Time
 	log                   *slog.Logger
 }
@@ -70,14 +75,15 @@ func (d subscriptionAPI) owned(c *gin.Context, conn connector.Connection) (state
 	return sub, nil
 }
 
-// ownedActive is owned for operations that need an active subscription. Errors: those of owned,
-// and 409 subscription_inactive for a paused or disabled one.
-func (d subscriptionAPI) ownedActive(c *gin.Context, conn connector.Connection) (state.Subscription, error) {
+// ownedQueueable is owned for operations that queue deliveries (resend, test event, recover): an
+// active subscription sends them, a paused one holds them until resumed. Errors: those of owned,
+// and 409 subscription_inactive for a suspended or disabled one.
+func (d subscriptionAPI) ownedQueueable(c *gin.Context, conn connector.Connection) (state.Subscription, error) {
 	sub, err := d.owned(c, conn)
 	if err != nil {
 		return state.Subscription{}, err
 	}
-	if sub.Status != state.StatusActive {
+	if sub.Status != state.StatusActive && sub.Status != state.StatusPaused {
 		return state.Subscription{}, inactive(sub)
 	}
 	return sub, nil
@@ -99,6 +105,10 @@ func inactive(sub state.Subscription) *apiError {
 	if sub.StatusReason != "" {
 		msg += ": " + sub.StatusReason
 	}
+	next := "; subscribe again to start a new subscription"
+	if sub.Status == state.StatusPaused || sub.Status == state.StatusSuspended {
+		next = "; resume it (POST …/resume) first"
+	}
 	return &apiError{Status: http.StatusConflict, Code: CodeSubscriptionInactive, Field: "subscriptionId",
-		Message: msg + "; subscribe again to start a new subscription"}
+		Message: msg + next}
 }

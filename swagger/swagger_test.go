@@ -35,12 +35,16 @@ var wantOperations = []Operation{
 	{ID: "ListDeliveries", Method: "GET", Path: "/subscriptions/{subscriptionId}/deliveries", Internal: true},
 	{ID: "ResendDelivery", Method: "POST", Path: "/subscriptions/{subscriptionId}/deliveries/{deliveryId}/resend", Internal: true},
 	{ID: "SendTestEvent", Method: "POST", Path: "/subscriptions/{subscriptionId}/test", Internal: true},
+	{ID: "PauseSubscription", Method: "POST", Path: "/subscriptions/{subscriptionId}/pause", Internal: true},
+	{ID: "ResumeSubscription", Method: "POST", Path: "/subscriptions/{subscriptionId}/resume", Internal: true},
+	{ID: "RecoverDeliveries", Method: "POST", Path: "/subscriptions/{subscriptionId}/recover", Internal: true},
+	{ID: "RotateSubscriptionSecret", Method: "POST", Path: "/subscriptions/{subscriptionId}/rotate-secret", Internal: true},
 }
 
 // The parameter names of DESIGN.md §8 (plus the polling triggers' opaque state), and the body fields.
 var (
 	pinnedParameters = []string{"roomId", "userId", "subscriptionId", "deliveryId", "state"}
-	pinnedBodyFields = []string{"message", "callbackUrl"}
+	pinnedBodyFields = []string{"message", "callbackUrl", "ordering", "maxPerSecond", "since"}
 )
 
 // doc is the embedded definition decoded loosely, for assertions on its content.

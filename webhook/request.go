@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
@@ -48,18 +49,29 @@ type Message struct {
 	Payload []byte
 }
 
-// NewRequest returns the signed POST of m to callbackURL at time at: Standard Webhooks v1 headers
-// (HMAC-SHA256 under secret), JSON content type, userAgent and the connector's own headers.
-// Errors: ErrUnusableSecret, or one wrapping ErrCallbackURL for a URL that cannot be requested.
-func NewRequest(ctx context.Context, callbackURL, secret string, m Message, at time.Time, userAgent string) (*http.Request, error) {
-	wh, err := standardwebhooks.NewWebhook(secret)
-	if err != nil {
+// NewRequest returns the signed POST of m to callbackURL at time at: Standard Webhooks v1 headers,
+// JSON content type, userAgent and the connector's own headers. webhook-signature carries one
+// HMAC-SHA256 signature per secret, space-separated as the Standard Webhooks spec allows, so a
+// receiver verifies with whichever secret it has while a rotation overlaps.
+// Errors: ErrUnusableSecret (none given, or one Standard Webhooks cannot sign with), or one wrapping
+// ErrCallbackURL for a URL that cannot be requested.
+func NewRequest(ctx context.Context, callbackURL string, secrets []string, m Message, at time.Time, userAgent string) (*http.Request, error) {
+	if len(secrets) == 0 {
 		return nil, ErrUnusableSecret
 	}
-	signature, err := wh.Sign(m.ID, at, m.Payload)
-	if err != nil {
-		return nil, ErrUnusableSecret
+	signatures := make([]string, 0, len(secrets))
+	for _, secret := range secrets {
+		wh, err := standardwebhooks.NewWebhook(secret)
+		if err != nil {
+			return nil, ErrUnusableSecret
+		}
+		signature, err := wh.Sign(m.ID, at, m.Payload)
+		if err != nil {
+			return nil, ErrUnusableSecret
+		}
+		signatures = append(signatures, signature)
 	}
+	signature := strings.Join(signatures, " ")
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, callbackURL, bytes.NewReader(m.Payload))
 	if err != nil {
 		return nil, fmt.Errorf("%w: it is not a valid URL", ErrCallbackURL)

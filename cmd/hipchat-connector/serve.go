@@ -59,6 +59,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	deliverer, err := delivery.New(delivery.Options{
 		Store: store, AllowPrivateCallbacks: cfg.HTTP.AllowPrivateCallbacks, Logger: logger.With("component", "deliverer"),
+		EndpointRate: cfg.CallbackRate, CircuitFailures: cfg.CircuitFailures, Registerer: registry,
 	})
 	if err != nil {
 		return err

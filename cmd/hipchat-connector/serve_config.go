@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/hipchat-connector/hipchat-connector/delivery"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/server"
 )
@@ -27,14 +28,21 @@ type serveConfig struct {
 	// CatchUp bounds what the poller delivers after a downtime (-catch-up-max-age,
 	// -catch-up-max-events).
 	CatchUp poller.CatchUp
+	// CallbackRate bounds deliveries per second to one callback endpoint (-callback-rate; 0: none).
+	CallbackRate float64
+	// CircuitFailures is how many consecutive failed attempts open an endpoint's circuit
+	// (-circuit-failures).
+	CircuitFailures int
 }
 
 // defaultServeConfig returns the defaults of DESIGN.md §8.
 func defaultServeConfig() serveConfig {
 	return serveConfig{
 		HTTP:         server.DefaultOptions(),
-		DBPath:       "hipchat-connector.db",
-		PollSchedule: poller.DefaultSchedule,
+		DBPath:          "hipchat-connector.db",
+		PollSchedule:    poller.DefaultSchedule,
+		CallbackRate:    50,
+		CircuitFailures: delivery.DefaultCircuitFailures,
 	}
 }
 
@@ -48,6 +56,9 @@ func (c *serveConfig) bind(fs *flag.FlagSet) {
 	fs.BoolVar(&c.HTTP.AllowPrivateCallbacks, "allow-private-callbacks", c.HTTP.AllowPrivateCallbacks, "allow callback URLs on loopback and private networks")
 	fs.DurationVar(&c.CatchUp.MaxAge, "catch-up-max-age", c.CatchUp.MaxAge, "skip callback events older than this `duration` when the poller reads them, e.g. after a long downtime (0: deliver everything)")
 	fs.IntVar(&c.CatchUp.MaxEvents, "catch-up-max-events", c.CatchUp.MaxEvents, "deliver at most the newest `n` events per subscription per poll, skipping older ones (0: no bound)")
+	fs.Float64Var(&c.CallbackRate, "callback-rate", c.CallbackRate, "deliveries per second to any one callback endpoint (scheme, host and port), so small receivers are not flooded (0: no limit)")
+	fs.IntVar(&c.CircuitFailures, "circuit-failures", c.CircuitFailures, "consecutive failed attempts that open a callback endpoint's circuit: its deliveries are held and one probe goes out per backoff step")
+	fs.DurationVar(&c.HTTP.SecretOverlap, "secret-overlap", c.HTTP.SecretOverlap, "how long the old signing secret still signs deliveries, beside the new one, after rotate-secret")
 	fs.StringVar(&c.KeyFile, "key-file", c.KeyFile, "`path` of the key that seals tokens and secrets in the database (default <db>.key, created on first start; "+keyEnv+" holds the key itself instead)")
 }
 
@@ -69,6 +80,12 @@ func (c serveConfig) Validate() error {
 	if c.CatchUp.MaxEvents < 0 {
 		errs = append(errs, fmt.Errorf("catch-up-max-events %d: must not be negative", c.CatchUp.MaxEvents))
 	}
+	if c.CallbackRate < 0 {
+		errs = append(errs, fmt.Errorf("callback-rate %v: must not be negative (0: no limit)", c.CallbackRate))
+	}
+	if c.CircuitFailures < 1 {
+		errs = append(errs, fmt.Errorf("circuit-failures %d: must be at least 1", c.CircuitFailures))
+	}
 	return errors.Join(errs...)
 }
 
@@ -82,6 +99,8 @@ func (c serveConfig) LogValue() slog.Value {
 		slog.String("poll_schedule", c.PollSchedule),
 		slog.String("catch_up_max_age", c.CatchUp.MaxAge.String()),
 		slog.Int("catch_up_max_events", c.CatchUp.MaxEvents),
+		slog.Float64("callback_rate", c.CallbackRate),
+		slog.Int("circuit_failures", c.CircuitFailures),
 	)
 }
 

@@ -30,11 +30,11 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
-// TestCallbackSubscriptionsSurviveKill9 is issue 6's crash test: the real binary polls 10 rooms
-// every second while 1,000 messages are posted and the process is killed with SIGKILL at random
-// moments and restarted on the same database. Afterwards every message has reached the sink, every
-// repeat carries the same webhook-id, first arrivals are in posting order, and the database holds no
-// undelivered event.
+// TestCallbackSubscriptionsSurviveKill9 is issue 6's crash test, on FIFO subscriptions: the real
+// binary polls 10 rooms every second while 1,000 messages are posted and the process is killed with
+// SIGKILL at random moments and restarted on the same database. Afterwards every message has
+// reached the sink, every repeat carries the same webhook-id, first arrivals are in posting order,
+// and the database holds no undelivered event.
 func TestCallbackSubscriptionsSurviveKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs it for about half a minute")
@@ -72,7 +72,7 @@ func TestCallbackSubscriptionsSurviveKill9(t *testing.T) {
 		room, err := sim.CreateRoom(ctx, p.Token, fmt.Sprintf("Room %d", i), "public")
 		require.NoError(t, err)
 		w := &watched{token: p.Token, room: strconv.Itoa(room)}
-		w.sub = proc.subscribe(w.token, w.room, sk)
+		w.sub = proc.subscribe(w.token, w.room, sk, "fifo")
 		watch[i] = w
 	}
 
@@ -222,10 +222,11 @@ func (p *binaryRun) stop() {
 	}
 }
 
-// subscribe subscribes the sink to new messages of room and returns the subscription id.
-func (p *binaryRun) subscribe(token, room string, sk *crashSink) string {
+// subscribe subscribes the sink to new messages of room with ordering (best_effort or fifo) and
+// returns the subscription id.
+func (p *binaryRun) subscribe(token, room string, sk *crashSink, ordering string) string {
 	p.t.Helper()
-	body, _ := json.Marshal(map[string]string{"callbackUrl": sk.srv.URL + "/hook"})
+	body, _ := json.Marshal(map[string]string{"callbackUrl": sk.srv.URL + "/hook", "ordering": ordering})
 	req, err := http.NewRequest("POST", p.url+"/subscriptions/rooms/"+room+"/messages", bytes.NewReader(body))
 	require.NoError(p.t, err)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -242,13 +243,17 @@ func (p *binaryRun) subscribe(token, room string, sk *crashSink) string {
 	return sub.ID
 }
 
-// crashSink records every complete request and answers 200.
+// crashSink records every complete request and answers 200, or 500 to the first attempt of every
+// failEvery-th event when failEvery > 0.
 type crashSink struct {
-	srv     *httptest.Server
-	mu      sync.Mutex
-	secrets map[string]string
-	got     []crashHook
-	seen    map[string]map[string]bool // subscription → message ids received
+	srv       *httptest.Server
+	mu        sync.Mutex
+	secrets   map[string]string
+	got       []crashHook
+	seen      map[string]map[string]bool // subscription → message ids received (answered 200)
+	failEvery int
+	events    map[string]int // webhook-id → its order of first arrival
+	lastAt    time.Time      // when the last event was first accepted
 }
 
 type crashHook struct {
@@ -257,7 +262,7 @@ type crashHook struct {
 }
 
 func newCrashSink(t *testing.T) *crashSink {
-	s := &crashSink{secrets: map[string]string{}, seen: map[string]map[string]bool{}}
+	s := &crashSink{secrets: map[string]string{}, seen: map[string]map[string]bool{}, events: map[string]int{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -275,8 +280,22 @@ func newCrashSink(t *testing.T) *crashSink {
 		}
 		h.verified = err
 		s.got = append(s.got, h)
+		if s.failEvery > 0 {
+			n, again := s.events[h.webhookID]
+			if !again {
+				n = len(s.events) + 1
+				s.events[h.webhookID] = n
+				if n%s.failEvery == 0 {
+					w.WriteHeader(http.StatusInternalServerError)
+					return
+				}
+			}
+		}
 		if s.seen[sub] == nil {
 			s.seen[sub] = map[string]bool{}
+		}
+		if !s.seen[sub][item.ID] {
+			s.lastAt = time.Now()
 		}
 		s.seen[sub][item.ID] = true
 		w.WriteHeader(http.StatusOK)

@@ -38,14 +38,20 @@ func OpenStore(t testing.TB, now func() time.Time) *state.Store {
 	return store
 }
 
-// AddSubscription stores an active subscription of conn with a fresh secret.
+// AddSubscription stores an active best-effort subscription of conn with a fresh secret.
 func AddSubscription(t testing.TB, store *state.Store, conn connector.Connection, kind triggers.Kind, room, callback string, cursor []byte) state.Subscription {
+	t.Helper()
+	return AddOrderedSubscription(t, store, conn, kind, room, callback, cursor, state.OrderingBestEffort)
+}
+
+// AddOrderedSubscription is AddSubscription with the given ordering.
+func AddOrderedSubscription(t testing.TB, store *state.Store, conn connector.Connection, kind triggers.Kind, room, callback string, cursor []byte, ordering state.Ordering) state.Subscription {
 	t.Helper()
 	secret, err := webhook.NewSecret()
 	require.NoError(t, err)
 	sub, err := store.CreateSubscription(state.Subscription{
 		ConnectionID: conn.ID, Kind: kind, RoomID: room, CallbackURL: callback,
-		Token: conn.Token(), Secret: secret, HipChatURL: conn.BaseURL, Cursor: cursor,
+		Token: conn.Token(), Secret: secret, HipChatURL: conn.BaseURL, Cursor: cursor, Ordering: ordering,
 	})
 	require.NoError(t, err)
 	return sub

@@ -1,0 +1,134 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/webhook"
+)
+
+// attempt POSTs one delivery and records the outcome, with the endpoint's new circuit state.
+func (d *Deliverer) attempt(ctx context.Context, del state.Delivery, ep *endpointState) {
+	sub, err := d.store.Subscription(del.SubscriptionID)
+	if errors.Is(err, state.ErrNotFound) {
+		return // deleted since DueDeliveries
+	}
+	if err != nil {
+		d.log.Error("loading subscription for delivery failed", "subscription", del.SubscriptionID, "err", err)
+		return
+	}
+	if sub.Status != state.StatusActive {
+		return // paused, suspended or disabled since DueDeliveries: the delivery waits
+	}
+	at := d.now()
+	started := time.Now()
+	status, header, sendErr := d.post(ctx, sub, del, at)
+	if ctx.Err() != nil {
+		return // shutting down: not the receiver's failure; the delivery stays due
+	}
+	a := state.Attempt{At: at, StatusCode: status, Duration: time.Since(started)}
+	if sendErr != nil {
+		a.Error = d.describe(sendErr)
+	}
+	outcome := d.outcome(del, &a, sendErr, header, at)
+	delivered := outcome.Status == state.DeliveryDelivered
+	endpoint, failedTooLong := d.observe(ep, at, delivered, status == http.StatusGone, a.Error)
+	outcome.Endpoint = endpoint
+	if err := d.store.RecordAttempt(del.SubscriptionID, del.Seq, a, outcome); err != nil {
+		if !errors.Is(err, state.ErrNotFound) && !errors.Is(err, state.ErrNotPending) {
+			d.log.Error("recording delivery attempt failed", "subscription", del.SubscriptionID, "delivery", del.ID, "err", err)
+		}
+		return
+	}
+	d.metrics.observeAttempt(outcome, a.Duration)
+	if failedTooLong {
+		d.disableEndpoint(ep, at)
+	}
+	switch {
+	case delivered:
+		d.log.Debug("delivered", "subscription", del.SubscriptionID, "delivery", del.ID, "status", status)
+	case outcome.DisableReason != "":
+		d.log.Warn("callback answered 410 Gone; subscription disabled", "subscription", del.SubscriptionID, "delivery", del.ID)
+	case outcome.Status == state.DeliveryDead:
+		d.log.Warn("delivery dead-lettered", "subscription", del.SubscriptionID, "delivery", del.ID, "last_error", a.Error, "status", status)
+	default:
+		d.log.Info("delivery failed; will retry", "subscription", del.SubscriptionID, "delivery", del.ID,
+			"status", status, "err", a.Error, "next_attempt_at", outcome.NextAttemptAt)
+	}
+}
+
+// post sends one signed POST and returns the receiver's status and headers (0, nil on a transport
+// failure).
+func (d *Deliverer) post(ctx context.Context, sub state.Subscription, del state.Delivery, at time.Time) (int, http.Header, error) {
+	req, err := webhook.NewRequest(ctx, sub.CallbackURL, sub.SigningSecrets(at), webhook.Message{
+		ID: del.ID, Type: del.Type, SubscriptionID: del.SubscriptionID, CatchUpNote: del.CatchUpNote, Payload: del.Payload,
+	}, at, d.userAgent)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
+	return resp.StatusCode, resp.Header, nil
+}
+
+// outcome decides what becomes of a delivery after attempt a, and notes final failures in a.Error.
+func (d *Deliverer) outcome(del state.Delivery, a *state.Attempt, sendErr error, header http.Header, at time.Time) state.Outcome {
+	switch {
+	case a.StatusCode >= 200 && a.StatusCode <= 299:
+		return state.Delivered()
+	case a.StatusCode == http.StatusGone:
+		a.Error = "the callback answered 410 Gone"
+		return state.Disable(fmt.Sprintf("the callback answered 410 Gone at %s", at.UTC().Format(time.RFC3339)))
+	case errors.Is(sendErr, webhook.ErrUnusableSecret): // no retry can help
+		a.Error += "; " + exhaustedNote
+		return state.Dead()
+	}
+	if a.Error == "" {
+		a.Error = http.StatusText(a.StatusCode)
+	}
+	round := del.RoundAttempts + 1
+	if round > len(d.schedule) {
+		a.Error += fmt.Sprintf("; %s after %d attempts", exhaustedNote, round)
+		return state.Dead()
+	}
+	delay := d.jitter(d.schedule[round-1])
+	if ra := webhook.RetryAfter(header, at); ra > delay {
+		delay = ra
+	}
+	return state.RetryAt(at.Add(delay))
+}
+
+// describe says in a few words why an attempt got no answer. It never includes the callback URL,
+// whose query may hold the receiver's credentials (Logic Apps' sig).
+func (d *Deliverer) describe(err error) string {
+	var netErr net.Error
+	switch {
+	case errors.Is(err, webhook.ErrUnusableSecret):
+		return webhook.ErrUnusableSecret.Error()
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return fmt.Sprintf("no answer within %s", d.timeout)
+	case errors.Is(err, webhook.ErrCallbackURL):
+		msg := err.Error()
+		if i := strings.Index(msg, webhook.ErrCallbackURL.Error()); i >= 0 {
+			msg = msg[i:]
+		}
+		return msg
+	}
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		err = urlErr.Err
+	}
+	return "connection failed: " + err.Error()
+}
