@@ -13,6 +13,7 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/state"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
+	"github.com/hipchat-connector/hipchat-connector/webhook"
 )
 
 // clock is a settable clock shared by the store and the deliverer. It starts at the wall clock so
@@ -52,3 +53,6 @@ func newDeliverer(t testing.TB, store *state.Store, clk *clock, opts delivery.Op
 	require.NoError(t, err)
 	return d
 }
+
+// endpointOf is the endpoint key of the sink's callback URL.
+func endpointOf(sk *testkit.Sink) string { return webhook.EndpointOf(sk.URL()) }

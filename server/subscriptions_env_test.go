@@ -193,6 +193,7 @@ type sink struct {
 type hook struct {
 	Sub, WebhookID, Event string
 	Body                  []byte
+	Header                http.Header
 	Verified              error
 }
 
@@ -203,7 +204,7 @@ func newSink(t *testing.T) *sink {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		h := hook{Sub: r.Header.Get(webhook.HeaderSubscription), WebhookID: r.Header.Get("webhook-id"),
-			Event: r.Header.Get(webhook.HeaderEventType), Body: body}
+			Event: r.Header.Get(webhook.HeaderEventType), Body: body, Header: r.Header.Clone()}
 		wh, err := standardwebhooks.NewWebhook(s.secrets[h.Sub])
 		if err == nil {
 			err = wh.Verify(body, r.Header)
