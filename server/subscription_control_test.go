@@ -133,10 +133,10 @@ func TestRecoverSendsWhatFailedSince(t *testing.T) {
 	assert.Equal(t, hooks[0].WebhookID, hooks[1].WebhookID, "with its webhook-id")
 
 	for name, body := range map[string]any{
-		"missing":   map[string]string{},
+		"missing":    map[string]string{},
 		"not a time": map[string]string{"since": "yesterday"},
-		"future":    map[string]string{"since": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)},
-		"not text":  map[string]int{"since": 1},
+		"future":     map[string]string{"since": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)},
+		"not text":   map[string]int{"since": 1},
 	} {
 		t.Run(name, func(t *testing.T) {
 			resp := e.call("POST", "/subscriptions/"+sub.ID+"/recover", e.alice.Token, body)
