@@ -15,45 +15,86 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/webhook"
 )
 
-// attempt POSTs one delivery and records the outcome, with the endpoint's new circuit state.
-func (d *Deliverer) attempt(ctx context.Context, del state.Delivery, ep *endpointState) {
-	sub, err := d.store.Subscription(del.SubscriptionID)
-	if errors.Is(err, state.ErrNotFound) {
-		return // deleted since DueDeliveries
-	}
-	if err != nil {
-		d.log.Error("loading subscription for delivery failed", "subscription", del.SubscriptionID, "err", err)
-		return
-	}
-	if sub.Status != state.StatusActive {
-		return // paused, suspended or disabled since DueDeliveries: the delivery waits
-	}
+// finishedAttempt is an attempt made and waiting to be recorded.
+type finishedAttempt struct {
+	delivery      state.Delivery
+	attempt       state.Attempt
+	outcome       state.Outcome
+	endpoint      *endpointState
+	failedTooLong bool // the endpoint has failed for DisableAfter
+}
+
+// attempt POSTs one delivery of sub (as dispatch last read it) and returns the attempt to record,
+// with the endpoint's new circuit state; nil when no attempt was made (the deliverer is shutting
+// down).
+func (d *Deliverer) attempt(ctx context.Context, del state.Delivery, sub state.Subscription, ep *endpointState) *finishedAttempt {
 	at := d.now()
 	started := time.Now()
 	status, header, sendErr := d.post(ctx, sub, del, at)
 	if ctx.Err() != nil {
-		return // shutting down: not the receiver's failure; the delivery stays due
+		return nil // shutting down: not the receiver's failure; the delivery stays due
 	}
 	a := state.Attempt{At: at, StatusCode: status, Duration: time.Since(started)}
 	if sendErr != nil {
 		a.Error = d.describe(sendErr)
 	}
 	outcome := d.outcome(del, &a, sendErr, header, at)
-	delivered := outcome.Status == state.DeliveryDelivered
-	endpoint, failedTooLong := d.observe(ep, at, delivered, status == http.StatusGone, a.Error)
+	endpoint, failedTooLong := d.observe(ep, at, outcome.Status == state.DeliveryDelivered, status == http.StatusGone, a.Error)
 	outcome.Endpoint = endpoint
-	if err := d.store.RecordAttempt(del.SubscriptionID, del.Seq, a, outcome); err != nil {
+	return &finishedAttempt{delivery: del, attempt: a, outcome: outcome, endpoint: ep, failedTooLong: failedTooLong}
+}
+
+// record queues a finished attempt for the group commit and, when no commit is running, commits
+// everything queued, again and again while more arrives. Every attempt is released once recorded.
+func (d *Deliverer) record(f finishedAttempt) {
+	d.recordMu.Lock()
+	d.toRecord = append(d.toRecord, f)
+	if d.recording {
+		d.recordMu.Unlock()
+		return
+	}
+	d.recording = true
+	for len(d.toRecord) > 0 {
+		batch := d.toRecord
+		d.toRecord = nil
+		d.recordMu.Unlock()
+		d.commit(batch)
+		d.recordMu.Lock()
+	}
+	d.recording = false
+	d.recordMu.Unlock()
+}
+
+// commit records a batch of attempts in one store transaction, then logs, counts and releases
+// each.
+func (d *Deliverer) commit(batch []finishedAttempt) {
+	records := make([]state.AttemptRecord, len(batch))
+	for i, f := range batch {
+		records[i] = state.AttemptRecord{SubscriptionID: f.delivery.SubscriptionID, Seq: f.delivery.Seq, Attempt: f.attempt, Outcome: f.outcome}
+	}
+	errs := d.store.RecordAttempts(records)
+	for i, f := range batch {
+		d.recorded(f, errs[i])
+		d.release(deliveryKey{f.delivery.SubscriptionID, f.delivery.Seq})
+	}
+}
+
+// recorded logs and counts one attempt once the store has it (err: it could not be recorded; the
+// delivery stays due and goes again, with its webhook-id).
+func (d *Deliverer) recorded(f finishedAttempt, err error) {
+	del, a, outcome, status := f.delivery, f.attempt, f.outcome, f.attempt.StatusCode
+	if err != nil {
 		if !errors.Is(err, state.ErrNotFound) && !errors.Is(err, state.ErrNotPending) {
 			d.log.Error("recording delivery attempt failed", "subscription", del.SubscriptionID, "delivery", del.ID, "err", err)
 		}
 		return
 	}
 	d.metrics.observeAttempt(outcome, a.Duration)
-	if failedTooLong {
-		d.disableEndpoint(ep, at)
+	if f.failedTooLong {
+		d.disableEndpoint(f.endpoint, a.At)
 	}
 	switch {
-	case delivered:
+	case outcome.Status == state.DeliveryDelivered:
 		d.log.Debug("delivered", "subscription", del.SubscriptionID, "delivery", del.ID, "status", status)
 	case outcome.DisableReason != "":
 		d.log.Warn("callback answered 410 Gone; subscription disabled", "subscription", del.SubscriptionID, "delivery", del.ID)

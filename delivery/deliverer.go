@@ -33,13 +33,13 @@ const exhaustedNote = "retries exhausted"
 // Store is what the deliverer needs of the outbox; *state.Store is one.
 type Store interface {
 	// DueDeliveries returns the deliveries of active subscriptions due at now, passing over those
-	// of the subscriptions skip names.
-	DueDeliveries(now time.Time, limit int, skip func(subID string) bool) ([]state.Delivery, error)
+	// skip names.
+	DueDeliveries(now time.Time, limit int, skip func(subID string, seq uint64) bool) ([]state.Delivery, error)
 	// Subscription returns a subscription, secrets in clear, or state.ErrNotFound.
 	Subscription(id string) (state.Subscription, error)
-	// RecordAttempt records one attempt and its outcome; state.ErrNotPending when the delivery is
-	// already finished.
-	RecordAttempt(subID string, seq uint64, a state.Attempt, outcome state.Outcome) error
+	// RecordAttempts records attempts and their outcomes in one transaction, an error per record
+	// (state.ErrNotPending when the delivery is already finished).
+	RecordAttempts(records []state.AttemptRecord) []error
 	// Endpoint returns the stored circuit state of an endpoint.
 	Endpoint(key string) (state.Endpoint, bool, error)
 	// DisableEndpoint disables every subscription of an endpoint that failed for too long.
@@ -130,12 +130,19 @@ type Deliverer struct {
 	wg    sync.WaitGroup
 
 	mu        sync.Mutex
-	inflight  map[deliveryKey]bool
-	recent    map[deliveryKey]uint64 // finished attempts → the snapshot count when they finished
+	inflight  map[deliveryKey]bool   // started and not yet recorded
+	posting   int                    // POSTs in flight (bounded by concurrency)
+	recent    map[deliveryKey]uint64 // recorded attempts → the snapshot count when they were recorded
 	snapshots uint64                 // DueDeliveries reads started
 	subs      map[string]*subscriptionState
 	endpoints map[string]*endpointState
 	wakeAt    time.Time // the earliest moment a throttled delivery may go
+
+	// Group commit: finished attempts wait in toRecord; the goroutine that finds no commit running
+	// commits them all in one store transaction, and goes on while more arrived meanwhile.
+	recordMu  sync.Mutex
+	toRecord  []finishedAttempt
+	recording bool
 }
 
 // deliveryKey names one delivery.

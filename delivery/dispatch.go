@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -10,9 +11,12 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/webhook"
 )
 
-// subscriptionState is what dispatch keeps of a subscription between attempts: what never changes
-// after it is created (endpoint, ordering, rate), and its attempts in flight.
+// subscriptionState is what dispatch keeps of a subscription between attempts: the subscription as
+// last read (its callback URL and signing secrets: attempts read no store for them), what never
+// changes after it is created (endpoint, ordering, rate), and its attempts in flight.
 type subscriptionState struct {
+	sub      state.Subscription
+	loadedAt time.Time // wall clock; read again after subscriptionRefresh, or at once after Forget
 	endpoint string
 	fifo     bool
 	limiter  *rate.Limiter // nil: no maxPerSecond of its own
@@ -22,6 +26,11 @@ type subscriptionState struct {
 
 // subscriptionStateTTL is how long dispatch remembers a subscription it no longer sees.
 const subscriptionStateTTL = 10 * time.Minute
+
+// subscriptionRefresh is how long a subscription read from the store serves attempts before it is
+// read again, so a change made elsewhere (another process) reaches attempts within it; a change
+// made through this process's API reaches them at once (Forget).
+const subscriptionRefresh = time.Second
 
 // dispatch reads what is due and starts an attempt for each delivery that may go now, while slots
 // are free, and returns how many it started. A delivery is passed over (and found again by a later
@@ -33,7 +42,7 @@ func (d *Deliverer) dispatch(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	d.mu.Lock()
-	free := d.concurrency - len(d.inflight)
+	free := d.concurrency - d.posting
 	d.snapshots++
 	snapshot := d.snapshots
 	d.mu.Unlock()
@@ -41,7 +50,8 @@ func (d *Deliverer) dispatch(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	now := d.now()
-	due, err := d.store.DueDeliveries(now, 4*d.concurrency, d.held(now))
+	// Read a little more than the free slots: some of what is due may have to wait (bounds, throttles).
+	due, err := d.store.DueDeliveries(now, max(2*free, 16), d.held(now, snapshot))
 	if err != nil {
 		return 0, err
 	}
@@ -55,7 +65,7 @@ func (d *Deliverer) dispatch(ctx context.Context) (int, error) {
 		}
 	}
 	for _, del := range due {
-		if len(d.inflight) >= d.concurrency {
+		if d.posting >= d.concurrency {
 			break
 		}
 		key := deliveryKey{del.SubscriptionID, del.Seq}
@@ -87,45 +97,70 @@ func (d *Deliverer) dispatch(ctx context.Context) (int, error) {
 			continue
 		}
 		d.inflight[key] = true
+		d.posting++
 		sub.inflight++
 		ep.inflight++
 		ep.probing = probe
 		started++
 		d.wg.Add(1)
-		go d.run(ctx, del, sub, ep, probe)
+		go d.run(ctx, del, sub.sub, sub, ep, probe)
 	}
 	d.forgetIdleLocked(now)
 	return started, nil
 }
 
-// run makes one attempt and releases what dispatch reserved for it.
-func (d *Deliverer) run(ctx context.Context, del state.Delivery, sub *subscriptionState, ep *endpointState, probe bool) {
+// run makes one attempt: it releases the POST's slot as soon as the answer is in, and hands the
+// attempt to the group commit, which releases the delivery once it is recorded.
+func (d *Deliverer) run(ctx context.Context, del state.Delivery, subscription state.Subscription, sub *subscriptionState, ep *endpointState, probe bool) {
 	key := deliveryKey{del.SubscriptionID, del.Seq}
+	var finished *finishedAttempt
 	defer func() {
 		if r := recover(); r != nil {
 			d.log.Error("delivery attempt panicked", "subscription", del.SubscriptionID, "delivery", del.ID, "panic", r)
+			finished = nil
 		}
 		d.mu.Lock()
-		delete(d.inflight, key)
-		d.recent[key] = d.snapshots
+		d.posting--
 		sub.inflight--
 		ep.inflight--
 		if probe {
 			ep.probing = false
 		}
 		d.mu.Unlock()
-		d.wg.Done()
-		d.Nudge()
+		if finished == nil {
+			d.release(key)
+			return
+		}
+		d.Nudge() // the POST's slot is free: the next attempts go while this one is recorded
+		d.record(*finished)
 	}()
-	d.attempt(ctx, del, ep)
+	finished = d.attempt(ctx, del, subscription, ep)
 }
 
-// held returns dispatch's skip function: the subscriptions whose endpoint's circuit holds their
-// deliveries at now, so their records are not even read.
-func (d *Deliverer) held(now time.Time) func(subID string) bool {
-	return func(subID string) bool {
+// release ends a delivery's turn: it may be dispatched again by a snapshot taken from now on.
+func (d *Deliverer) release(key deliveryKey) {
+	d.mu.Lock()
+	delete(d.inflight, key)
+	d.recent[key] = d.snapshots
+	d.mu.Unlock()
+	d.wg.Done()
+	d.Nudge()
+}
+
+// held returns dispatch's skip function: deliveries in flight or recorded after this snapshot
+// began (snapshot), and the subscriptions whose endpoint's circuit holds their deliveries at now,
+// so their records are not even read.
+func (d *Deliverer) held(now time.Time, snapshot uint64) func(subID string, seq uint64) bool {
+	return func(subID string, seq uint64) bool {
 		d.mu.Lock()
 		defer d.mu.Unlock()
+		key := deliveryKey{subID, seq}
+		if d.inflight[key] {
+			return true
+		}
+		if at, ok := d.recent[key]; ok && at >= snapshot {
+			return true
+		}
 		sub := d.subs[subID]
 		if sub == nil {
 			return false
@@ -135,19 +170,34 @@ func (d *Deliverer) held(now time.Time) func(subID string) bool {
 	}
 }
 
-// subscriptionLocked returns what dispatch keeps of subID, loading it on first use; nil when it
-// cannot be loaded (deleted since the snapshot, or a storage failure, which is logged).
+// subscriptionLocked returns what dispatch keeps of subID, reading it on first use and once it is
+// older than subscriptionRefresh; nil when it cannot be read (deleted since the snapshot, or a
+// storage failure, which is logged) or is no longer active.
 func (d *Deliverer) subscriptionLocked(subID string, now time.Time) *subscriptionState {
-	if sub := d.subs[subID]; sub != nil {
+	sub := d.subs[subID]
+	if sub != nil && time.Since(sub.loadedAt) < subscriptionRefresh {
 		sub.usedAt = now
 		return sub
 	}
 	loaded, err := d.store.Subscription(subID)
 	if err != nil {
-		d.log.Warn("loading a subscription for delivery failed", "subscription", subID, "err", err)
+		if sub != nil && sub.inflight == 0 {
+			delete(d.subs, subID)
+		}
+		if !errors.Is(err, state.ErrNotFound) {
+			d.log.Warn("loading a subscription for delivery failed", "subscription", subID, "err", err)
+		}
 		return nil
 	}
-	sub := &subscriptionState{
+	if sub != nil {
+		sub.sub, sub.loadedAt, sub.usedAt = loaded, time.Now(), now
+		if loaded.Status != state.StatusActive {
+			return nil
+		}
+		return sub
+	}
+	sub = &subscriptionState{
+		sub: loaded, loadedAt: time.Now(),
 		endpoint: webhook.EndpointOf(loaded.CallbackURL),
 		fifo:     loaded.Ordering == state.OrderingFIFO,
 		usedAt:   now,
@@ -156,7 +206,20 @@ func (d *Deliverer) subscriptionLocked(subID string, now time.Time) *subscriptio
 		sub.limiter = rate.NewLimiter(rate.Limit(loaded.MaxPerSecond), burstOf(loaded.MaxPerSecond))
 	}
 	d.subs[subID] = sub
+	if loaded.Status != state.StatusActive {
+		return nil
+	}
 	return sub
+}
+
+// Forget makes the next attempt of subscription id read it from the store again: the API calls it
+// after a change (pause, resume, rotated secret, delete) so attempts follow at once.
+func (d *Deliverer) Forget(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if sub := d.subs[id]; sub != nil {
+		sub.loadedAt = time.Time{}
+	}
 }
 
 // forgetIdleLocked drops what dispatch keeps of subscriptions and endpoints unused for a while

@@ -69,7 +69,7 @@ func (s *Store) Delivery(subID, deliveryID string) (Delivery, error) {
 func (s *Store) Resend(subID, deliveryID string) (Delivery, error) {
 	now := s.now().UTC()
 	var d Delivery
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		oldSeq, rec, err := deliveryByID(tx, subID, deliveryID)
 		if err != nil {
 			return err
@@ -132,7 +132,7 @@ func (s *Store) Prune(now time.Time) (int, error) {
 	cutoff := now.Add(-s.retention.MaxAge)
 	total := 0
 	for _, subID := range subIDs {
-		err := s.db.Update(func(tx *bolt.Tx) error {
+		err := s.update(func(tx *bolt.Tx) error {
 			n, err := pruneSubscription(tx, subID, cutoff, s.retention.MaxPerSubscription)
 			total += n
 			return err

@@ -136,12 +136,13 @@ func unscheduleAll(tx *bolt.Tx, subID string) error {
 // them (limit ≤ 0: no limit). Of a FIFO subscription only the head of its
 // queue is ever due, so its callback sees events in order; every pending
 // delivery of a best-effort subscription is due on its own schedule. skip,
-// when not nil, passes over the deliveries of the subscriptions it names
-// (the deliverer's held endpoints) before their records are read.
+// when not nil, passes over the deliveries it names (the deliverer's held
+// endpoints and attempts in flight) before their records are read; they do
+// not count against limit.
 //
 // It reads the due index up to now and the records returned, never what
 // waits for later or delivered history. Errors: only storage failures.
-func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string) bool) ([]Delivery, error) {
+func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, seq uint64) bool) ([]Delivery, error) {
 	var due []Delivery
 	err := s.db.View(func(tx *bolt.Tx) error {
 		subs := tx.Bucket(bucketSubscriptions)
@@ -155,7 +156,7 @@ func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string) 
 			if at.After(now) {
 				break
 			}
-			if skip != nil && skip(subID) {
+			if skip != nil && skip(subID, seq) {
 				continue
 			}
 			isActive, known := active[subID]

@@ -68,7 +68,7 @@ func putEndpoint(tx *bolt.Tx, ep Endpoint) error {
 // returns how many. Errors: only storage failures.
 func (s *Store) DisableEndpoint(key, reason string) (int, error) {
 	n := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		n = 0
 		subs := tx.Bucket(bucketSubscriptions)
 		var changed []*subscriptionRecord

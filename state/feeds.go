@@ -61,7 +61,7 @@ func (s *Store) CommitFeed(advances []CursorAdvance) error {
 		}
 	}
 	now := s.now().UTC()
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		subs := tx.Bucket(bucketSubscriptions)
 		for _, adv := range advances {
 			raw := subs.Get([]byte(adv.SubscriptionID))
@@ -109,8 +109,13 @@ func appendEvents(tx *bolt.Tx, sub *subscriptionRecord, events []Event, now time
 			return err
 		}
 		rec := deliveryRecord{
-			ID: id, EventID: ev.ID, Type: ev.Type, Payload: ev.Payload, CatchUpNote: ev.CatchUpNote,
+			ID: id, EventID: ev.ID, Type: ev.Type, CatchUpNote: ev.CatchUpNote,
 			Status: DeliveryPending, NextAttemptAt: now, CreatedAt: now, QueuedAt: now,
+		}
+		if json.Valid(ev.Payload) {
+			rec.Body = json.RawMessage(ev.Payload)
+		} else {
+			rec.Payload = ev.Payload // not JSON (a caller's mistake): kept as it is, base64 in the record
 		}
 		v, err := json.Marshal(&rec)
 		if err != nil {

@@ -2,6 +2,7 @@ package state
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -87,96 +88,152 @@ func (o Outcome) validate() error {
 // deliveryRecord is the stored form of a Delivery; the key holds Seq and
 // the bucket the subscription id.
 type deliveryRecord struct {
-	ID            string    `json:"id"`
-	EventID       string    `json:"event_id"`
-	Type          string    `json:"type"`
-	Payload       []byte    `json:"payload"`
-	CatchUpNote   string    `json:"catch_up_note,omitempty"`
-	Status        string    `json:"status"`
-	Attempts      []Attempt `json:"attempts,omitempty"`
-	RoundAttempts int       `json:"round_attempts,omitempty"` // since schema version 2
-	NextAttemptAt time.Time `json:"next_attempt_at"`
-	CreatedAt     time.Time `json:"created_at"`
-	DeliveredAt   time.Time `json:"delivered_at"`
+	ID      string `json:"id"`
+	EventID string `json:"event_id"`
+	Type    string `json:"type"`
+	// Body is the JSON payload as it is (since schema version 3); Payload is the base64 form that
+	// earlier versions wrote, read when Body is absent.
+	Body          json.RawMessage `json:"body,omitempty"`
+	Payload       []byte          `json:"payload,omitempty"`
+	CatchUpNote   string          `json:"catch_up_note,omitempty"`
+	Status        string          `json:"status"`
+	Attempts      []Attempt       `json:"attempts,omitempty"`
+	RoundAttempts int             `json:"round_attempts,omitempty"` // since schema version 2
+	NextAttemptAt time.Time       `json:"next_attempt_at"`
+	CreatedAt     time.Time       `json:"created_at"`
+	DeliveredAt   time.Time       `json:"delivered_at"`
 	// QueuedAt is when the delivery last entered the queue (CommitFeed or
 	// Resend); it grows with Seq, which lets Prune stop early.
 	QueuedAt time.Time `json:"queued_at"`
 }
 
+// AttemptRecord is one attempt to record with its outcome (RecordAttempts).
+type AttemptRecord struct {
+	SubscriptionID string
+	Seq            uint64
+	Attempt        Attempt
+	Outcome        Outcome
+}
+
 // RecordAttempt appends attempt a to the pending delivery (subID, seq) and
 // applies the outcome, updating the subscription's Health (and the endpoint's
 // state, when the outcome carries one), in one transaction. Attempts beyond
-// the newest 100 are dropped from the record. Concurrent calls are committed
-// together (bbolt's Batch), so fsyncs do not grow with attempts per second;
-// each call returns once its attempt is durable.
+// the newest 100 are dropped from the record.
 //
 // Errors: ErrNotFound when the subscription or delivery is gone (e.g. deleted
 // during the attempt); ErrNotPending when the delivery is already finished;
 // ErrInvalid for an Outcome not built by Delivered, RetryAt, Dead or Disable
 // (or equivalent).
 func (s *Store) RecordAttempt(subID string, seq uint64, a Attempt, outcome Outcome) error {
-	if err := outcome.validate(); err != nil {
-		return fmt.Errorf("state: record attempt: %w", err)
+	return s.RecordAttempts([]AttemptRecord{{SubscriptionID: subID, Seq: seq, Attempt: a, Outcome: outcome}})[0]
+}
+
+// RecordAttempts records many attempts, as RecordAttempt does each, in ONE
+// transaction: the deliverer's group commit, so that fsyncs do not grow with
+// attempts per second. It returns one error per record, in order: the errors
+// of RecordAttempt for that record (the others are still written), or the
+// transaction's error for every record when the commit itself fails.
+func (s *Store) RecordAttempts(records []AttemptRecord) []error {
+	errs := make([]error, len(records))
+	for i := range records {
+		if err := records[i].Outcome.validate(); err != nil {
+			errs[i] = fmt.Errorf("state: record attempt: %w", err)
+		}
+		if records[i].Attempt.At.IsZero() {
+			records[i].Attempt.At = s.now()
+		}
+		records[i].Attempt.At = records[i].Attempt.At.UTC()
 	}
-	if a.At.IsZero() {
-		a.At = s.now()
-	}
-	a.At = a.At.UTC()
-	// Batch may run the function more than once: it only reads and writes tx.
-	err := s.db.Batch(func(tx *bolt.Tx) error {
-		sub, err := getSubscription(tx, subID)
-		if err != nil {
-			return err
-		}
-		rec, err := getDelivery(tx, subID, seq)
-		if err != nil {
-			return err
-		}
-		if rec.Status != DeliveryPending {
-			return fmt.Errorf("%w: delivery %s is %s", ErrNotPending, rec.ID, rec.Status)
-		}
-		rec.Attempts = append(rec.Attempts, a)
-		rec.RoundAttempts++
-		if n := len(rec.Attempts); n > maxAttemptsKept {
-			rec.Attempts = rec.Attempts[n-maxAttemptsKept:]
-		}
-		rec.Status = outcome.Status
-		switch outcome.Status {
-		case DeliveryDelivered:
-			rec.DeliveredAt = a.At
-			rec.NextAttemptAt = time.Time{}
-			sub.Health.LastDeliveredAt = a.At
-			sub.Health.ConsecutiveFailures = 0
-		case DeliveryPending:
-			rec.NextAttemptAt = outcome.NextAttemptAt.UTC()
-			sub.Health.recordFailure(a)
-		case DeliveryDead:
-			rec.NextAttemptAt = time.Time{}
-			sub.Health.recordFailure(a)
-			sub.Health.DeadLettered++
-			if outcome.DisableReason != "" {
-				sub.Status, sub.StatusReason = StatusDisabled, outcome.DisableReason
+	err := s.update(func(tx *bolt.Tx) error {
+		subs := map[string]*subscriptionRecord{}
+		for i, r := range records {
+			if errs[i] != nil {
+				continue
 			}
-		}
-		if err := putDelivery(tx, subID, seq, rec); err != nil {
-			return err
-		}
-		if rec.Status == DeliveryPending {
-			err = schedule(tx, sub, seq, rec.NextAttemptAt)
-		} else {
-			err = unschedule(tx, sub, seq)
-		}
-		if err != nil {
-			return err
-		}
-		if outcome.Endpoint != nil {
-			if err := putEndpoint(tx, *outcome.Endpoint); err != nil {
+			sub := subs[r.SubscriptionID]
+			if sub == nil {
+				var err error
+				if sub, err = getSubscription(tx, r.SubscriptionID); err != nil {
+					errs[i] = wrapTx("record attempt", err)
+					continue
+				}
+				subs[r.SubscriptionID] = sub
+			}
+			if err := recordAttempt(tx, sub, r); err != nil {
+				if errors.Is(err, ErrNotFound) || errors.Is(err, ErrNotPending) {
+					errs[i] = wrapTx("record attempt", err)
+					continue
+				}
 				return err
 			}
 		}
-		return putSubscription(tx.Bucket(bucketSubscriptions), sub)
+		for _, sub := range subs {
+			if err := putSubscription(tx.Bucket(bucketSubscriptions), sub); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	return wrapTx("record attempt", err)
+	if err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = wrapTx("record attempt", err)
+			}
+		}
+	}
+	return errs
+}
+
+// recordAttempt applies one record to its delivery, its indexes, sub's
+// Health and the endpoint, inside tx. Errors: ErrNotFound, ErrNotPending
+// (nothing is written for the record), or a storage failure.
+func recordAttempt(tx *bolt.Tx, sub *subscriptionRecord, r AttemptRecord) error {
+	a, outcome := r.Attempt, r.Outcome
+	rec, err := getDelivery(tx, sub.ID, r.Seq)
+	if err != nil {
+		return err
+	}
+	if rec.Status != DeliveryPending {
+		return fmt.Errorf("%w: delivery %s is %s", ErrNotPending, rec.ID, rec.Status)
+	}
+	rec.Attempts = append(rec.Attempts, a)
+	rec.RoundAttempts++
+	if n := len(rec.Attempts); n > maxAttemptsKept {
+		rec.Attempts = rec.Attempts[n-maxAttemptsKept:]
+	}
+	rec.Status = outcome.Status
+	switch outcome.Status {
+	case DeliveryDelivered:
+		rec.DeliveredAt = a.At
+		rec.NextAttemptAt = time.Time{}
+		sub.Health.LastDeliveredAt = a.At
+		sub.Health.ConsecutiveFailures = 0
+	case DeliveryPending:
+		rec.NextAttemptAt = outcome.NextAttemptAt.UTC()
+		sub.Health.recordFailure(a)
+	case DeliveryDead:
+		rec.NextAttemptAt = time.Time{}
+		sub.Health.recordFailure(a)
+		sub.Health.DeadLettered++
+		if outcome.DisableReason != "" {
+			sub.Status, sub.StatusReason = StatusDisabled, outcome.DisableReason
+		}
+	}
+	if err := putDelivery(tx, sub.ID, r.Seq, rec); err != nil {
+		return err
+	}
+	if rec.Status == DeliveryPending {
+		err = schedule(tx, sub, r.Seq, rec.NextAttemptAt)
+	} else {
+		err = unschedule(tx, sub, r.Seq)
+	}
+	if err != nil {
+		return err
+	}
+	if outcome.Endpoint != nil {
+		return putEndpoint(tx, *outcome.Endpoint)
+	}
+	return nil
 }
 
 func (h *Health) recordFailure(a Attempt) {
@@ -195,10 +252,18 @@ func (h *Health) recordFailure(a Attempt) {
 func (rec *deliveryRecord) delivery(subID string, seq uint64) Delivery {
 	return Delivery{
 		ID: rec.ID, SubscriptionID: subID, Seq: seq, EventID: rec.EventID, Type: rec.Type,
-		Payload: rec.Payload, CatchUpNote: rec.CatchUpNote, Status: rec.Status,
+		Payload: rec.payload(), CatchUpNote: rec.CatchUpNote, Status: rec.Status,
 		Attempts: rec.Attempts, RoundAttempts: rec.RoundAttempts, NextAttemptAt: rec.NextAttemptAt, CreatedAt: rec.CreatedAt,
 		DeliveredAt: rec.DeliveredAt,
 	}
+}
+
+// payload is the delivery's JSON body, whichever version wrote it.
+func (rec *deliveryRecord) payload() []byte {
+	if rec.Body != nil {
+		return rec.Body
+	}
+	return rec.Payload
 }
 
 // outboxBuckets returns the log and ids buckets of a subscription, or nils

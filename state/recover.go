@@ -18,7 +18,7 @@ import (
 func (s *Store) Recover(subID string, since time.Time) (int, error) {
 	now := s.now().UTC()
 	n := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		n = 0
 		sub, err := getSubscription(tx, subID)
 		if err != nil {
@@ -105,7 +105,7 @@ func (s *Store) RotateSecret(subID, secret string, previousExpiresAt time.Time) 
 		return Subscription{}, err
 	}
 	var rec *subscriptionRecord
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		var err error
 		if rec, err = getSubscription(tx, subID); err != nil {
 			return err

@@ -16,6 +16,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -73,6 +74,7 @@ const (
 	DefaultRetentionAge    = 7 * 24 * time.Hour
 	DefaultRetentionPerSub = 1000
 	defaultServerKeyLength = 32
+	initialMmapSize        = 1 << 30
 	maxAttemptsKept        = 100
 )
 
@@ -103,6 +105,7 @@ type Retention struct {
 
 // Store is the bbolt-backed state of the connector.
 type Store struct {
+	commits   atomic.Uint64 // write transactions committed, for the benchmarks' fsync count
 	db        *bolt.DB
 	sealer    *sealer
 	serverKey []byte
@@ -135,7 +138,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Retention.MaxPerSubscription <= 0 {
 		opts.Retention.MaxPerSubscription = DefaultRetentionPerSub
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout})
+	// A large initial mmap (address space, not memory) means the file grows without remapping,
+	// and a remap is what makes readers (the deliverer's, the API's) wait for a writer's commit.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, InitialMmapSize: initialMmapSize})
 	if err != nil {
 		return nil, fmt.Errorf("state: open %s: %w", path, err)
 	}
@@ -182,6 +187,20 @@ func (s *Store) initialize(tx *bolt.Tx) error {
 	s.serverKey = key
 	return nil
 }
+
+// update runs fn in a write transaction (bolt.DB.Update), counting its commit.
+func (s *Store) update(fn func(*bolt.Tx) error) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		tx.OnCommit(s.countCommit)
+		return fn(tx)
+	})
+}
+
+// Commits returns how many write transactions the store has committed since it was opened; each
+// is one bbolt commit, two fdatasyncs (pages, then meta page).
+func (s *Store) Commits() uint64 { return s.commits.Load() }
+
+func (s *Store) countCommit() { s.commits.Add(1) }
 
 // Close closes the file. Using the Store afterwards returns bbolt's
 // ErrDatabaseNotOpen.

@@ -159,7 +159,7 @@ func (s *Store) CreateSubscription(sub Subscription) (Subscription, error) {
 		Ordering: sub.Ordering.OrDefault(), MaxPerSecond: sub.MaxPerSecond,
 	}
 	sub.Ordering = rec.Ordering
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		subs := tx.Bucket(bucketSubscriptions)
 		if subs.Get([]byte(sub.ID)) != nil {
 			return fmt.Errorf("%w: subscription %q", ErrExists, sub.ID)
@@ -273,7 +273,7 @@ func (s *Store) UpdateStatus(id, status, reason string) (Subscription, error) {
 			StatusActive, StatusPaused, StatusSuspended, StatusDisabled)
 	}
 	var rec *subscriptionRecord
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		var err error
 		if rec, err = getSubscription(tx, id); err != nil {
 			return err
@@ -294,7 +294,7 @@ func (s *Store) UpdateStatus(id, status, reason string) (Subscription, error) {
 //
 // Errors: ErrNotFound.
 func (s *Store) DeleteSubscription(id string) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		rec, err := getSubscription(tx, id)
 		if err != nil {
 			return err

@@ -160,7 +160,7 @@ func NewCallbackClient(timeout time.Duration, allowPrivate bool) *http.Client {
 		DialContext:           dialer.DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   4,
+		MaxIdleConnsPerHost:   64, // as many as attempts may be in flight to one endpoint, so none is re-dialled
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: timeout,
