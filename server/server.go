@@ -38,6 +38,10 @@ type Deps struct {
 	// Nudge wakes the delivery worker when a test event or a resend is queued (Deliverer.Nudge).
 	// Optional: without it the worker finds them on its next interval.
 	Nudge func()
+	// Changed tells the delivery worker that a subscription changed (paused, resumed, its secret
+	// rotated, deleted), so its next attempt reads it again (Deliverer.Forget). Optional: without
+	// it the worker reads subscriptions again every second.
+	Changed func(subscriptionID string)
 	// Registry is served at /metrics, with the server's own request metrics added to it. Nil means
 	// a registry of the server's own.
 	Registry *prometheus.Registry
@@ -84,13 +88,16 @@ func New(opts Options, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.polling = polling
-	nudge := deps.Nudge
+	nudge, changed := deps.Nudge, deps.Changed
 	if nudge == nil {
 		nudge = func() {}
 	}
+	if changed == nil {
+		changed = func(string) {}
+	}
 	s.subs = subscriptionAPI{
 		store: deps.Store, source: s.client, publicURL: s.PublicURL,
-		allowPrivateCallbacks: opts.AllowPrivateCallbacks, nudge: nudge, secretOverlap: opts.SecretOverlap,
+		allowPrivateCallbacks: opts.AllowPrivateCallbacks, nudge: nudge, changed: changed, secretOverlap: opts.SecretOverlap,
 		now: opts.Clock, log: opts.Logger,
 	}
 

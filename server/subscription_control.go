@@ -30,6 +30,7 @@ func handlePauseSubscription(d subscriptionAPI) gin.HandlerFunc {
 		if err != nil {
 			return toAPIError(err, subjectSubscription)
 		}
+		d.changed(sub.ID)
 		d.log.Info("subscription paused", "subscription", sub.ID, "connection", conn)
 		c.JSON(http.StatusOK, d.showSubscription(paused))
 		return nil
@@ -54,6 +55,7 @@ func handleResumeSubscription(d subscriptionAPI) gin.HandlerFunc {
 			if sub, err = d.store.UpdateStatus(sub.ID, state.StatusActive, ""); err != nil {
 				return toAPIError(err, subjectSubscription)
 			}
+			d.changed(sub.ID)
 			d.log.Info("subscription resumed", "subscription", sub.ID, "connection", conn)
 			d.nudge()
 		}
@@ -129,6 +131,7 @@ func handleRotateSecret(d subscriptionAPI) gin.HandlerFunc {
 		if err != nil {
 			return toAPIError(err, subjectSubscription)
 		}
+		d.changed(sub.ID)
 		d.log.Info("signing secret rotated", "subscription", sub.ID, "connection", conn,
 			"previous_secret_expires_at", expires.UTC().Format(time.RFC3339))
 		view := d.showSubscription(rotated)

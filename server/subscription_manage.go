@@ -64,6 +64,7 @@ func handleDeleteSubscription(d subscriptionAPI) gin.HandlerFunc {
 		if err := d.store.DeleteSubscription(id); err != nil && !errors.Is(err, state.ErrNotFound) {
 			return err
 		}
+		d.changed(id)
 		d.log.Info("unsubscribed", "subscription", id, "connection", conn)
 		c.Status(http.StatusNoContent)
 		return nil

@@ -92,7 +92,7 @@ func newEnv(t *testing.T, allowPrivate bool) *env {
 	srv, err := server.New(server.Options{
 		HipChatURL: hipchat.URL, PublicURL: "http://" + e.api.Listener.Addr().String() + "/",
 		AllowPrivateCallbacks: allowPrivate, Logger: quiet,
-	}, server.Deps{Client: client, StateKey: bytes.Repeat([]byte{3}, 32), Store: e.store, Nudge: e.deliverer.Nudge})
+	}, server.Deps{Client: client, StateKey: bytes.Repeat([]byte{3}, 32), Store: e.store, Nudge: e.deliverer.Nudge, Changed: e.deliverer.Forget})
 	require.NoError(t, err)
 	e.api.Config.Handler = srv.Handler()
 	e.api.Start()

@@ -65,7 +65,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	srv, err := server.New(cfg.HTTP, server.Deps{
-		Client: client, StateKey: store.ServerKey(), Store: store, Nudge: deliverer.Nudge, Registry: registry,
+		Client: client, StateKey: store.ServerKey(), Store: store, Nudge: deliverer.Nudge, Changed: deliverer.Forget,
+		Registry: registry,
 	})
 	if err != nil {
 		return err

@@ -38,7 +38,7 @@ type serveConfig struct {
 // defaultServeConfig returns the defaults of DESIGN.md §8.
 func defaultServeConfig() serveConfig {
 	return serveConfig{
-		HTTP:         server.DefaultOptions(),
+		HTTP:            server.DefaultOptions(),
 		DBPath:          "hipchat-connector.db",
 		PollSchedule:    poller.DefaultSchedule,
 		CallbackRate:    50,
