@@ -91,6 +91,9 @@ type Options struct {
 	Now func() time.Time
 	// Retention bounds the finished deliveries Prune keeps.
 	Retention Retention
+	// NoSync skips fsync on commit: a crash can lose or corrupt recent writes. For benchmarks that
+	// set up many records quickly; never in production.
+	NoSync bool
 }
 
 // Retention bounds the delivery log. Pending deliveries are never pruned.
@@ -140,7 +143,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	// A large initial mmap (address space, not memory) means the file grows without remapping,
 	// and a remap is what makes readers (the deliverer's, the API's) wait for a writer's commit.
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, InitialMmapSize: initialMmapSize})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, InitialMmapSize: initialMmapSize, NoSync: opts.NoSync})
 	if err != nil {
 		return nil, fmt.Errorf("state: open %s: %w", path, err)
 	}
