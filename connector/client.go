@@ -43,6 +43,7 @@ type ClientOptions struct {
 // foreground calls fail fast when the budget is spent, background calls (ctx from WithBackground) wait.
 // Safe for concurrent use.
 type Client struct {
+	budgets  hipchatBudgets
 	http     *http.Client
 	limiter  *Limiter
 	maxPages int
@@ -210,6 +211,7 @@ func (c *Client) attempt(ctx context.Context, conn Connection, req request, out 
 // observeRateLimit obeys HipChat's own budget: when X-Ratelimit-Remaining reaches 0, no further call of
 // the connection leaves before X-Ratelimit-Reset.
 func (c *Client) observeRateLimit(conn Connection, resp *http.Response) {
+	c.budgets.observe(conn.ID, resp.Header, c.now(), c.parseReset)
 	remaining := resp.Header.Get("X-Ratelimit-Remaining")
 	if remaining == "" || resp.StatusCode == http.StatusTooManyRequests {
 		return // a 429 is handled where the error is built

@@ -134,8 +134,9 @@ func (l *Limiter) TryAcquire(id string, class Class) (ok bool, retryAfter time.D
 }
 
 // Wait takes one call from the budget, waiting (with sleep) as long as needed; it returns ctx's error
-// if ctx ends first. sleep is how the caller waits (nil: a real timer), so tests can drive it with an
-// injected clock.
+// if ctx ends first, and gives up at once, with a *Error of KindRateLimited (Local), when the budget
+// returns only after ctx's deadline: waiting could not help. sleep is how the caller waits (nil: a
+// real timer), so tests can drive it with an injected clock.
 func (l *Limiter) Wait(ctx context.Context, id string, class Class, sleep func(context.Context, time.Duration) error) error {
 	if sleep == nil {
 		sleep = sleepContext
@@ -144,6 +145,10 @@ func (l *Limiter) Wait(ctx context.Context, id string, class Class, sleep func(c
 		ok, retryAfter := l.TryAcquire(id, class)
 		if ok {
 			return nil
+		}
+		if deadline, has := ctx.Deadline(); has && time.Now().Add(retryAfter).After(deadline) {
+			return &Error{Kind: KindRateLimited, Local: true, RetryAfter: retryAfter,
+				Message: "the connection's budget returns only after this read's deadline"}
 		}
 		if err := sleep(ctx, retryAfter); err != nil {
 			return err

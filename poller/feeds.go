@@ -1,7 +1,6 @@
 package poller
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,48 +20,80 @@ type candidate struct {
 	item any       // the payload: triggers.HistoryItem or triggers.RoomItem
 }
 
+// advance is one subscription's part of a feed's commit: what the store writes, and how the
+// subscription's cursor moves in memory once it is written.
+type advance struct {
+	stored state.CursorAdvance
+	apply  func() // runs under the poller's lock after the commit
+}
+
 // pollMessages reads a room's history once for the feed's message and file subscriptions and
 // commits each one's events and cursor.
 func (p *Poller) pollMessages(ctx context.Context, conn connector.Connection, f *feed) error {
-	cursors, err := cursorsOf(p, f, triggers.DecodeMessageCursor, func() (triggers.MessageCursor, error) {
-		return triggers.MessageBaseline(ctx, p.src, conn, f.room)
-	})
-	if err != nil {
-		return err
+	cursors := make([]triggers.MessageCursor, len(f.subs))
+	var now *triggers.MessageCursor
+	for i, w := range f.subs {
+		if !w.baseline {
+			cursors[i] = w.msg
+			continue
+		}
+		if now == nil {
+			c, err := triggers.MessageBaseline(ctx, p.src, conn, f.room)
+			if err != nil {
+				return err
+			}
+			now = &c
+		}
+		cursors[i] = *now
 	}
 	base := sharedMessageBase(cursors)
 	batch, err := triggers.ReadMessages(ctx, p.src, conn, f.room, base, p.readLimit)
 	if err != nil {
 		return err
 	}
-	now := p.now()
-	var advances []state.CursorAdvance
-	for i, sub := range f.subs {
+	at := p.now()
+	var advances []advance
+	for i, w := range f.subs {
 		messages, next := batch.For(base, cursors[i])
 		var found []candidate
 		for _, m := range messages {
-			if sub.Kind.Matches(m) {
-				found = append(found, candidate{id: m.ID, at: m.Time, item: triggers.NewHistoryItem(sub.RoomID, m)})
+			if w.sub.Kind.Matches(m) {
+				found = append(found, candidate{id: m.ID, at: m.Time, item: triggers.NewHistoryItem(w.sub.RoomID, m)})
 			}
 		}
-		adv, err := p.advance(sub, triggers.EncodeMessageCursor(next), found, now)
+		if len(found) == 0 && !w.baseline && sameMessageCursor(next, w.msg) {
+			continue // nothing new and nowhere to move: no write
+		}
+		encoded := triggers.EncodeMessageCursor(next)
+		adv, err := p.advance(w, encoded, found, at)
 		if err != nil {
 			return err
 		}
-		if adv != nil {
-			advances = append(advances, *adv)
-		}
+		w, next := w, next
+		advances = append(advances, advance{stored: adv, apply: func() {
+			w.msg, w.baseline, w.sub.Cursor = next, false, encoded
+		}})
 	}
 	return p.commit(advances)
 }
 
 // pollRooms reads the room list once for the feed's room subscriptions.
 func (p *Poller) pollRooms(ctx context.Context, conn connector.Connection, f *feed) error {
-	cursors, err := cursorsOf(p, f, triggers.DecodeRoomCursor, func() (triggers.RoomCursor, error) {
-		return triggers.RoomBaseline(ctx, p.src, conn)
-	})
-	if err != nil {
-		return err
+	cursors := make([]triggers.RoomCursor, len(f.subs))
+	var now *triggers.RoomCursor
+	for i, w := range f.subs {
+		if !w.baseline {
+			cursors[i] = w.room
+			continue
+		}
+		if now == nil {
+			c, err := triggers.RoomBaseline(ctx, p.src, conn)
+			if err != nil {
+				return err
+			}
+			now = &c
+		}
+		cursors[i] = *now
 	}
 	base := cursors[0]
 	for _, c := range cursors[1:] {
@@ -72,9 +103,9 @@ func (p *Poller) pollRooms(ctx context.Context, conn connector.Connection, f *fe
 	if err != nil {
 		return err
 	}
-	now := p.now()
-	var advances []state.CursorAdvance
-	for i, sub := range f.subs {
+	at := p.now()
+	var advances []advance
+	for i, w := range f.subs {
 		next := batch.Advance(cursors[i], len(batch.Rooms))
 		var found []candidate
 		for _, r := range batch.Rooms {
@@ -82,42 +113,25 @@ func (p *Poller) pollRooms(ctx context.Context, conn connector.Connection, f *fe
 				found = append(found, candidate{id: strconv.Itoa(r.ID), item: triggers.NewRoomItem(r)})
 			}
 		}
-		adv, err := p.advance(sub, triggers.EncodeRoomCursor(next), found, now)
+		if len(found) == 0 && !w.baseline && next == w.room {
+			continue
+		}
+		encoded := triggers.EncodeRoomCursor(next)
+		adv, err := p.advance(w, encoded, found, at)
 		if err != nil {
 			return err
 		}
-		if adv != nil {
-			advances = append(advances, *adv)
-		}
+		w, next := w, next
+		advances = append(advances, advance{stored: adv, apply: func() {
+			w.room, w.baseline, w.sub.Cursor = next, false, encoded
+		}})
 	}
 	return p.commit(advances)
 }
 
-// cursorsOf decodes the stored cursor of each of the feed's subscriptions. Subscribing baselines the
-// cursor; a subscription without one (or with an unreadable one) starts at now, from one baseline
-// read shared by all such subscriptions of the feed.
-func cursorsOf[C any](p *Poller, f *feed, decode func([]byte) (C, error), baseline func() (C, error)) ([]C, error) {
-	cursors := make([]C, len(f.subs))
-	var now *C
-	for i, sub := range f.subs {
-		if len(sub.Cursor) > 0 {
-			c, err := decode(sub.Cursor)
-			if err == nil {
-				cursors[i] = c
-				continue
-			}
-			p.log.Warn("unreadable cursor: starting the subscription from now", "subscription", sub.ID)
-		}
-		if now == nil {
-			c, err := baseline()
-			if err != nil {
-				return nil, err
-			}
-			now = &c
-		}
-		cursors[i] = *now
-	}
-	return cursors, nil
+// sameMessageCursor reports whether two cursors stand at the same place, compared as values.
+func sameMessageCursor(a, b triggers.MessageCursor) bool {
+	return a.LastID == b.LastID && a.Date.Equal(b.Date) && a.AtDate == b.AtDate && a.Upper.Equal(b.Upper)
 }
 
 // sharedMessageBase is where a feed's one read starts: the oldest cursor of its subscriptions. When
@@ -126,7 +140,7 @@ func cursorsOf[C any](p *Poller, f *feed, decode func([]byte) (C, error), baseli
 func sharedMessageBase(cursors []triggers.MessageCursor) triggers.MessageCursor {
 	first := cursors[0]
 	for _, c := range cursors[1:] {
-		if c.LastID != first.LastID || !c.Date.Equal(first.Date) || c.AtDate != first.AtDate || !c.Upper.Equal(first.Upper) {
+		if !sameMessageCursor(c, first) {
 			return triggers.OldestMessageCursor(cursors)
 		}
 	}
@@ -134,27 +148,24 @@ func sharedMessageBase(cursors []triggers.MessageCursor) triggers.MessageCursor 
 }
 
 // advance builds a subscription's part of a commit: its new cursor and its events after the
-// catch-up bound; nil when nothing changed.
-func (p *Poller) advance(sub state.Subscription, next []byte, found []candidate, now time.Time) (*state.CursorAdvance, error) {
+// catch-up bound.
+func (p *Poller) advance(w *watched, next []byte, found []candidate, now time.Time) (state.CursorAdvance, error) {
 	kept, note := p.bound(found, now)
 	if note != "" {
-		p.log.Warn("catch-up bound skipped events", "subscription", sub.ID, "note", note)
-	}
-	if len(kept) == 0 && bytes.Equal(next, sub.Cursor) {
-		return nil, nil
+		p.log.Warn("catch-up bound skipped events", "subscription", w.sub.ID, "note", note)
 	}
 	events := make([]state.Event, len(kept))
 	for i, c := range kept {
 		payload, err := json.Marshal(c.item)
 		if err != nil {
-			return nil, fmt.Errorf("encode event %s: %w", c.id, err)
+			return state.CursorAdvance{}, fmt.Errorf("encode event %s: %w", c.id, err)
 		}
-		events[i] = state.Event{ID: c.id, Type: sub.Kind.EventType(), Payload: payload}
+		events[i] = state.Event{ID: c.id, Type: w.sub.Kind.EventType(), Payload: payload}
 	}
 	if note != "" && len(events) > 0 {
 		events[0].CatchUpNote = note
 	}
-	return &state.CursorAdvance{SubscriptionID: sub.ID, Cursor: next, Events: events}, nil
+	return state.CursorAdvance{SubscriptionID: w.sub.ID, Cursor: next, Events: events}, nil
 }
 
 // bound applies the catch-up bound to one subscription's new items (oldest first) and returns those

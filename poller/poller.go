@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"sort"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/robfig/cron/v3"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
@@ -23,12 +23,15 @@ const (
 	DefaultSchedule  = "@every 1m"
 	DefaultReadLimit = 1000
 	DefaultParallel  = 32
+	// DefaultResync is how often the poller reads every subscription from the store again, beside
+	// the changes it is told of (Changed): the safety net for changes made elsewhere.
+	DefaultResync = 5 * time.Minute
 )
 
 // CatchUp bounds what one tick delivers after a downtime or a flood. The events it skips are passed
 // by the cursor (never delivered); a log line says so, and the first event delivered after the cut
-// carries a note (HeaderCatchUp). The zero value bounds nothing: every event is delivered, however
-// late, as Logic Apps does after a flow is re-enabled.
+// carries a note (webhook.HeaderCatchUp). The zero value bounds nothing: every event is delivered,
+// however late, as Logic Apps does after a flow is re-enabled.
 type CatchUp struct {
 	// MaxAge skips events older than this when the tick reads them (messages only: HipChat gives
 	// rooms no creation date). 0: no bound.
@@ -43,6 +46,9 @@ type Store interface {
 	// PolledSubscriptions returns every subscription to poll (active, or paused by a user: its
 	// events are queued and wait), secrets in clear.
 	PolledSubscriptions() ([]state.Subscription, error)
+	// Subscription returns one subscription (state.ErrNotFound when it is gone): the poller reads
+	// one again when told it changed.
+	Subscription(id string) (state.Subscription, error)
 	// CommitFeed advances cursors and queues events of one feed in one transaction.
 	CommitFeed(advances []state.CursorAdvance) error
 	// SetStatus suspends a subscription with a reason; state.ErrNotFound when it is gone.
@@ -51,14 +57,23 @@ type Store interface {
 	Prune(now time.Time) (int, error)
 }
 
+// Budgets tells what HipChat last said of a connection's own budget; *connector.Client is one.
+type Budgets interface {
+	HipChatBudget(connectionID string) (connector.HipChatBudget, bool)
+}
+
 // Options configure a Poller. Zero fields take the defaults named.
 type Options struct {
 	// Store holds subscriptions, cursors and the outbox. Required.
 	Store Store
 	// Source reads HipChat; a *connector.Client. Required. Calls are made with
-	// connector.WithBackground, so they wait for the connection's budget instead of failing.
+	// connector.WithBackground, so they wait for the connection's budget instead of failing (and
+	// give up at once when it returns only after the tick's slot).
 	Source triggers.Source
-	// Now is the clock of catch-up ages and pause reasons; nil means time.Now.
+	// Budgets, when set (the same *connector.Client), lets the poller plan each token's reads within
+	// HipChat's own window (X-Ratelimit-*), not only the connector's.
+	Budgets Budgets
+	// Now is the clock of catch-up ages, reads and plans; nil means time.Now.
 	Now func() time.Time
 	// Schedule is the robfig/cron spec of ticks (DefaultSchedule), read in UTC.
 	Schedule string
@@ -68,40 +83,65 @@ type Options struct {
 	// CatchUp bounds a flood; see CatchUp.
 	CatchUp CatchUp
 	// Parallel is how many connections are polled at once (DefaultParallel). The feeds of one
-	// connection are read one after another: they share its budget. A connection waiting for budget
-	// holds its slot, so this is well above the number of cores.
+	// connection are read one after another: they share its budget.
 	Parallel int
+	// Resync is how often every subscription is read from the store again (DefaultResync).
+	Resync time.Duration
 	// OnCommit is called after a commit queued deliveries (e.g. delivery.Deliverer.Nudge). Optional.
 	OnCommit func()
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// Registerer, when set, receives the poller's metrics.
+	Registerer prometheus.Registerer
 }
 
-// Poller finds new events for callback subscriptions. Each tick it groups the active subscriptions
-// into feeds — (connection, room history) or (connection, room list) — reads each feed once from the
-// oldest cursor among its subscriptions, and commits every subscription's new cursor and events of
-// that feed in one transaction, so a crash at any instant loses nothing and advances no cursor past
-// an event that is not in the outbox.
+// Poller finds new events for callback subscriptions. It keeps the polled subscriptions in memory
+// (read once, then as they change), groups them into feeds — (connection, room history) or
+// (connection, room list) — and on each tick reads each feed once from the oldest cursor among its
+// subscriptions, committing every subscription's new cursor and events of that feed in one
+// transaction, so a crash at any instant loses nothing and advances no cursor past an event that
+// is not in the outbox.
+//
+// Each connection is polled on its own: a connection that cannot finish in its slot (its budget,
+// a slow HipChat) carries its unread feeds to its next turn without holding the tick, or the next
+// one, for any other connection. A connection's reads are planned within its budgets — the
+// connector's (75 background calls in any 61 s) and HipChat's own (75 % of X-Ratelimit-Limit per
+// 5 minutes, the rest left to actions) — least recently read feeds first; when it watches more
+// rooms than that keeps current at the schedule, Plan says so and how far behind its feeds run.
 type Poller struct {
 	store     Store
 	src       triggers.Source
+	budgets   Budgets
 	now       func() time.Time
 	schedule  string
+	interval  time.Duration
 	readLimit int
 	catchUp   CatchUp
 	parallel  int
+	resync    time.Duration
 	onCommit  func()
 	log       *slog.Logger
+	metrics   *metrics
 
-	// lastRead is when each feed (connection id + room) was last read successfully. A tick reads the
-	// least recently read feeds first, so when a tick runs out of time (a connection whose budget
-	// cannot cover all its feeds), the feeds left out go first the next time.
+	slots chan struct{} // one per connection being polled
+
 	mu       sync.Mutex
-	lastRead map[[2]string]time.Time
+	set      watchedSet
+	conns    map[string]*connState
+	changed  map[string]bool // subscription ids to read again
+	loadedAt time.Time       // when the whole set was last read; zero: never
+	tickErrs []error         // the failures of the connections polled since Tick last returned
+}
+
+// recordErr keeps a failure for Tick to return.
+func (p *Poller) recordErr(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tickErrs = append(p.tickErrs, err)
 }
 
 // New returns a Poller. Errors: a missing Store or Source, a Schedule robfig/cron cannot parse, a
-// ReadLimit above 1000, or a negative bound.
+// ReadLimit above 1000, a negative bound, or a Registerer that holds the poller's metrics already.
 func New(opts Options) (*Poller, error) {
 	switch {
 	case opts.Store == nil:
@@ -112,11 +152,12 @@ func New(opts Options) (*Poller, error) {
 		return nil, fmt.Errorf("poller: read limit %d is outside 1..1000", opts.ReadLimit)
 	case opts.CatchUp.MaxAge < 0 || opts.CatchUp.MaxEvents < 0:
 		return nil, errors.New("poller: catch-up bounds must not be negative")
-	case opts.Parallel < 0:
-		return nil, errors.New("poller: parallel must not be negative")
+	case opts.Parallel < 0 || opts.Resync < 0:
+		return nil, errors.New("poller: parallel and resync must not be negative")
 	}
 	opts.Schedule = cmp.Or(opts.Schedule, DefaultSchedule)
-	if err := ValidateSchedule(opts.Schedule); err != nil {
+	schedule, err := parseSchedule(opts.Schedule)
+	if err != nil {
 		return nil, err
 	}
 	if opts.Now == nil {
@@ -124,28 +165,50 @@ func New(opts Options) (*Poller, error) {
 	}
 	opts.ReadLimit = cmp.Or(opts.ReadLimit, DefaultReadLimit)
 	opts.Parallel = cmp.Or(opts.Parallel, DefaultParallel)
+	opts.Resync = cmp.Or(opts.Resync, DefaultResync)
 	opts.Logger = cmp.Or(opts.Logger, slog.Default())
-	return &Poller{
-		store: opts.Store, src: opts.Source, now: opts.Now, schedule: opts.Schedule,
-		readLimit: opts.ReadLimit, catchUp: opts.CatchUp, parallel: opts.Parallel,
-		onCommit: opts.OnCommit, log: opts.Logger, lastRead: map[[2]string]time.Time{},
-	}, nil
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	p := &Poller{
+		store: opts.Store, src: opts.Source, budgets: opts.Budgets, now: opts.Now, schedule: opts.Schedule,
+		interval: intervalOf(schedule), readLimit: opts.ReadLimit, catchUp: opts.CatchUp, parallel: opts.Parallel,
+		resync: opts.Resync, onCommit: opts.OnCommit, log: opts.Logger, metrics: m,
+		slots: make(chan struct{}, opts.Parallel), conns: map[string]*connState{}, changed: map[string]bool{},
+	}
+	m.overBudget = p.tokensOverBudget
+	return p, nil
 }
 
 // ValidateSchedule reports whether spec is a robfig/cron schedule ("@every 1m", "*/5 * * * *").
 func ValidateSchedule(spec string) error {
-	if _, err := cron.ParseStandard(spec); err != nil {
-		return fmt.Errorf("poller: poll schedule %q: %w", spec, err)
+	_, err := parseSchedule(spec)
+	return err
+}
+
+func parseSchedule(spec string) (cron.Schedule, error) {
+	schedule, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, fmt.Errorf("poller: poll schedule %q: %w", spec, err)
 	}
-	return nil
+	return schedule, nil
+}
+
+// intervalOf is the time between two ticks of schedule (from a fixed instant: a cron spec's
+// intervals may vary, and this is what plans and slots use).
+func intervalOf(schedule cron.Schedule) time.Duration {
+	t := schedule.Next(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	return schedule.Next(t).Sub(t)
 }
 
 // pruneSchedule is how often the delivery log is pruned to the store's retention.
 const pruneSchedule = "@every 1h"
 
-// Run ticks on the schedule until ctx ends, in UTC, recovering a panicking tick and skipping a tick
-// while the previous one still runs, and prunes the delivery log hourly; then it waits for the
-// running tick (cancelled with ctx) and returns nil.
+// Run ticks on the schedule until ctx ends, in UTC, and prunes the delivery log hourly; then it
+// waits for the connections being polled (cancelled with ctx) and returns nil. A tick only starts
+// the connections that are not still being polled and returns: no tick waits for, or is skipped
+// because of, a slow connection.
 func (p *Poller) Run(ctx context.Context) error {
 	logger := cronLogger{p.log}
 	c := cron.New(
@@ -153,18 +216,23 @@ func (p *Poller) Run(ctx context.Context) error {
 		cron.WithLogger(logger),
 		cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)),
 	)
-	schedule, err := cron.ParseStandard(p.schedule)
+	schedule, err := parseSchedule(p.schedule)
 	if err != nil {
-		return fmt.Errorf("poller: poll schedule %q: %w", p.schedule, err)
+		return err
 	}
+	var runs sync.WaitGroup
 	c.Schedule(schedule, cron.FuncJob(func() {
-		// A tick gets one schedule interval: a connection that waits for budget longer than that must
-		// not hold back every other connection's next tick (SkipIfStillRunning would skip it).
+		// Each connection polled by this tick gets until shortly before the next tick, so it is
+		// free to be polled again then.
 		now := time.Now()
 		next := schedule.Next(now)
-		tickCtx, cancel := context.WithDeadline(ctx, now.Add(schedule.Next(next).Sub(next)))
-		defer cancel()
-		_ = p.Tick(tickCtx)
+		slot := next.Sub(now) - min(time.Second, next.Sub(now)/10)
+		tickCtx, cancel := context.WithTimeout(ctx, slot)
+		done := p.start(tickCtx, &runs)
+		go func() {
+			<-done
+			cancel()
+		}()
 	}))
 	if _, err := c.AddFunc(pruneSchedule, p.Prune); err != nil {
 		return fmt.Errorf("poller: prune schedule: %w", err)
@@ -172,47 +240,64 @@ func (p *Poller) Run(ctx context.Context) error {
 	c.Start()
 	<-ctx.Done()
 	<-c.Stop().Done()
+	runs.Wait()
 	return nil
 }
 
-// Tick polls every feed once, least recently read first. It keeps going past a failing or
-// panicking feed and returns the failures joined (each also logged); a HipChat 401 suspends every
-// subscription of that connection with a visible reason instead of trying again next tick (resume
-// says the token works again). When ctx
-// ends (Run gives each tick until the next one), the feeds not yet read wait for the next tick.
-func (p *Poller) Tick(ctx context.Context) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			p.log.Error("poll tick panicked", "panic", r, "stack", string(debug.Stack()))
-			err = fmt.Errorf("poller: tick panicked: %v", r)
-		}
-	}()
-	subs, err := p.store.PolledSubscriptions()
+// Tick polls every feed once, as a tick of Run does, and waits until every connection it started
+// is done. It keeps going past a failing or panicking feed and returns the failures joined (each
+// also logged); a HipChat 401 suspends every subscription of that connection with a visible reason
+// instead of trying again next tick (resume says the token works again). A connection still being
+// polled from before is left to finish (deferred, reason busy); one whose plan leaves feeds for
+// later defers them (reason budget); when ctx ends, the feeds not yet read wait for the next tick
+// (reason deadline). Tests call Tick; Run calls the same code without waiting.
+func (p *Poller) Tick(ctx context.Context) error {
+	var runs sync.WaitGroup
+	done := p.start(ctx, &runs)
+	<-done
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	err := errors.Join(p.tickErrs...)
+	p.tickErrs = nil
+	return err
+}
+
+// start begins one tick: it brings the subscription set up to date and starts each connection not
+// still being polled; it returns at once, with a channel closed when every connection it started
+// is done (runs counts them too).
+func (p *Poller) start(ctx context.Context, runs *sync.WaitGroup) <-chan struct{} {
+	done := make(chan struct{})
+	started := p.now()
+	groups, err := p.refresh(started)
 	if err != nil {
-		p.log.Error("listing the subscriptions to poll failed", "err", err)
-		return fmt.Errorf("poller: %w", err)
+		p.log.Error("reading the subscriptions to poll failed", "err", err)
+		p.recordErr(fmt.Errorf("poller: %w", err))
+		close(done)
+		return done
 	}
-	var (
-		mu   sync.Mutex
-		errs []error
-		wg   sync.WaitGroup
-		sem  = make(chan struct{}, p.parallel)
-	)
-	for _, cf := range p.inReadOrder(groupFeeds(subs)) {
-		wg.Add(1)
-		sem <- struct{}{}
+	var tick sync.WaitGroup
+	for _, cf := range groups {
+		st := p.claim(cf)
+		if st == nil {
+			p.metrics.deferred(reasonBusy, len(cf.feeds))
+			continue
+		}
+		tick.Add(1)
+		runs.Add(1)
 		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if e := p.pollConnection(ctx, cf); len(e) > 0 {
-				mu.Lock()
-				errs = append(errs, e...)
-				mu.Unlock()
-			}
+			defer runs.Done()
+			defer tick.Done()
+			p.slots <- struct{}{}
+			defer func() { <-p.slots }()
+			p.pollConnection(ctx, cf, st)
 		}()
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	go func() {
+		tick.Wait()
+		p.metrics.tickDuration.Observe(p.now().Sub(started).Seconds())
+		close(done)
+	}()
+	return done
 }
 
 // Prune deletes finished deliveries beyond the store's retention (state.Store.Prune) and logs how
@@ -226,116 +311,6 @@ func (p *Poller) Prune() {
 	if n > 0 {
 		p.log.Info("pruned the delivery log", "deliveries", n)
 	}
-}
-
-// connectionFeeds are the feeds of one connection and every subscription they hold.
-type connectionFeeds struct {
-	conn  connector.Connection
-	subs  []state.Subscription
-	feeds []*feed
-}
-
-// feed is one upstream read: a room's history (room != "") or the room list (room == "").
-type feed struct {
-	room string
-	subs []state.Subscription
-}
-
-func (f *feed) String() string {
-	if f.room == "" {
-		return "room list"
-	}
-	return "room " + f.room + " history"
-}
-
-// groupFeeds groups subscriptions by connection, then by feed, in a stable order.
-func groupFeeds(subs []state.Subscription) []*connectionFeeds {
-	byConn := map[string]*connectionFeeds{}
-	byFeed := map[[2]string]*feed{}
-	for _, sub := range subs {
-		conn := connector.NewConnection(sub.Token, sub.HipChatURL)
-		cf := byConn[conn.ID]
-		if cf == nil {
-			cf = &connectionFeeds{conn: conn}
-			byConn[conn.ID] = cf
-		}
-		cf.subs = append(cf.subs, sub)
-		room := sub.RoomID
-		if !sub.Kind.Room() {
-			room = ""
-		}
-		key := [2]string{conn.ID, room}
-		f := byFeed[key]
-		if f == nil {
-			f = &feed{room: room}
-			byFeed[key] = f
-			cf.feeds = append(cf.feeds, f)
-		}
-		f.subs = append(f.subs, sub)
-	}
-	out := make([]*connectionFeeds, 0, len(byConn))
-	for _, cf := range byConn {
-		sort.Slice(cf.feeds, func(i, j int) bool { return cf.feeds[i].room < cf.feeds[j].room })
-		out = append(out, cf)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].conn.ID < out[j].conn.ID })
-	return out
-}
-
-// pollConnection reads the feeds of one connection one after another.
-func (p *Poller) pollConnection(ctx context.Context, cf *connectionFeeds) []error {
-	var errs []error
-	for _, f := range cf.feeds {
-		if ctx.Err() != nil {
-			return append(errs, ctx.Err())
-		}
-		err := p.pollFeed(ctx, cf.conn, f)
-		if err == nil {
-			p.mu.Lock()
-			p.lastRead[[2]string{cf.conn.ID, f.room}] = p.now()
-			p.mu.Unlock()
-			continue
-		}
-		if connector.KindOf(err) == connector.KindTokenRejected {
-			p.suspend(cf)
-			return append(errs, fmt.Errorf("poller: %s of %s: %w", f, cf.conn.ID, err))
-		}
-		switch {
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			p.log.Info("the tick ran out of time (the connection's budget is spent); the feed goes first next tick",
-				"connection", cf.conn, "feed", f.String())
-		case ctx.Err() == nil:
-			p.log.Warn("reading a feed failed; trying again next tick", "connection", cf.conn, "feed", f.String(), "err", err)
-		}
-		errs = append(errs, fmt.Errorf("poller: %s of %s: %w", f, cf.conn.ID, err))
-	}
-	return errs
-}
-
-// inReadOrder sorts each connection's feeds, and the connections, so that what was read least
-// recently (or never) comes first; ties keep their order.
-func (p *Poller) inReadOrder(conns []*connectionFeeds) []*connectionFeeds {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	current := map[[2]string]time.Time{} // forget feeds no subscription reads any more
-	for _, cf := range conns {
-		for _, f := range cf.feeds {
-			key := [2]string{cf.conn.ID, f.room}
-			current[key] = p.lastRead[key]
-		}
-	}
-	p.lastRead = current
-	oldest := make(map[*connectionFeeds]time.Time, len(conns))
-	for _, cf := range conns {
-		sort.SliceStable(cf.feeds, func(i, j int) bool {
-			return p.lastRead[[2]string{cf.conn.ID, cf.feeds[i].room}].Before(p.lastRead[[2]string{cf.conn.ID, cf.feeds[j].room}])
-		})
-		if len(cf.feeds) > 0 {
-			oldest[cf] = p.lastRead[[2]string{cf.conn.ID, cf.feeds[0].room}]
-		}
-	}
-	sort.SliceStable(conns, func(i, j int) bool { return oldest[conns[i]].Before(oldest[conns[j]]) })
-	return conns
 }
 
 // pollFeed reads one feed and commits what it found, turning a panic into an error.
@@ -353,30 +328,27 @@ func (p *Poller) pollFeed(ctx context.Context, conn connector.Connection, f *fee
 	return p.pollMessages(bg, conn, f)
 }
 
-// suspend suspends every subscription of a connection whose token HipChat rejected.
-func (p *Poller) suspend(cf *connectionFeeds) {
-	reason := fmt.Sprintf("HipChat rejected the token (401) at %s; resume the subscription once the token works again",
-		p.now().UTC().Format(time.RFC3339))
-	for _, sub := range cf.subs {
-		if err := p.store.SetStatus(sub.ID, state.StatusSuspended, reason); err != nil && !errors.Is(err, state.ErrNotFound) {
-			p.log.Error("suspending a subscription failed", "subscription", sub.ID, "err", err)
-		}
-	}
-	p.log.Warn("HipChat rejected the token: the connection's subscriptions are suspended", "connection", cf.conn, "subscriptions", len(cf.subs))
-}
-
-// commit writes one feed's advances in one transaction and nudges delivery when events were queued.
-func (p *Poller) commit(advances []state.CursorAdvance) error {
+// commit writes one feed's advances in one transaction, then moves the subscriptions' cursors in
+// memory, and nudges delivery when events were queued.
+func (p *Poller) commit(advances []advance) error {
 	if len(advances) == 0 {
 		return nil
 	}
 	queued := 0
-	for _, adv := range advances {
-		queued += len(adv.Events)
+	batch := make([]state.CursorAdvance, len(advances))
+	for i, adv := range advances {
+		batch[i] = adv.stored
+		queued += len(adv.stored.Events)
 	}
-	if err := p.store.CommitFeed(advances); err != nil {
+	if err := p.store.CommitFeed(batch); err != nil {
 		return err
 	}
+	p.mu.Lock()
+	for _, adv := range advances {
+		adv.apply()
+	}
+	p.mu.Unlock()
+	p.metrics.itemsFound.Add(float64(queued))
 	if queued > 0 && p.onCommit != nil {
 		p.onCommit()
 	}

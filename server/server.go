@@ -38,10 +38,13 @@ type Deps struct {
 	// Nudge wakes the delivery worker when a test event or a resend is queued (Deliverer.Nudge).
 	// Optional: without it the worker finds them on its next interval.
 	Nudge func()
-	// Changed tells the delivery worker that a subscription changed (paused, resumed, its secret
-	// rotated, deleted), so its next attempt reads it again (Deliverer.Forget). Optional: without
-	// it the worker reads subscriptions again every second.
+	// Changed tells the poller and the delivery worker that a subscription was created or changed
+	// (paused, resumed, its secret rotated, deleted), so they read it again (Poller.Changed,
+	// Deliverer.Forget). Optional: without it they find out at their next resync.
 	Changed func(subscriptionID string)
+	// PollPlan tells how the poller reads a connection's feeds (Poller.Plan), for the subscription
+	// view: how many rooms it watches, how many one tick reads, the lag that makes. Optional.
+	PollPlan func(connectionID string) (PollPlan, bool)
 	// Registry is served at /metrics, with the server's own request metrics added to it. Nil means
 	// a registry of the server's own.
 	Registry *prometheus.Registry
@@ -97,8 +100,9 @@ func New(opts Options, deps Deps) (*Server, error) {
 	}
 	s.subs = subscriptionAPI{
 		store: deps.Store, source: s.client, publicURL: s.PublicURL,
-		allowPrivateCallbacks: opts.AllowPrivateCallbacks, nudge: nudge, changed: changed, secretOverlap: opts.SecretOverlap,
-		now: opts.Clock, log: opts.Logger,
+		allowPrivateCallbacks: opts.AllowPrivateCallbacks, nudge: nudge, changed: changed, pollPlan: deps.PollPlan,
+		secretOverlap: opts.SecretOverlap,
+		now:           opts.Clock, log: opts.Logger,
 	}
 
 	if opts.PublicURL != "" {

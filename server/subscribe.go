@@ -56,6 +56,7 @@ func handleSubscribe(d subscriptionAPI, kind triggers.Kind) gin.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		d.changed(sub.ID)
 		d.log.Info("subscribed", "subscription", sub.ID, "connection", conn, "kind", kind, "room", room)
 		view := d.showSubscription(sub)
 		view.Secret = sub.Secret

@@ -29,6 +29,21 @@ type Subscription struct {
 	PreviousSecretExpiresAt time.Time `json:"previous_secret_expires_at,omitzero"`
 	// Endpoint is the callback endpoint's circuit breaker.
 	Endpoint *CallbackEndpoint `json:"endpoint,omitempty"`
+	// Poll is how the poller reads the feeds of the subscription's token (absent before its first
+	// tick).
+	Poll *PollPlan `json:"poll,omitempty"`
+}
+
+// PollPlan is how the poller reads the feeds (rooms, and the room list) of one token: within its
+// budgets — the connector's and HipChat's own — as many per tick as they allow, least recently read
+// first. When the token watches more rooms than that keeps current, over_budget is true and
+// expected_lag_seconds says how long a new event may wait before it is seen.
+type PollPlan struct {
+	Feeds              int     `json:"feeds"`
+	ReadsPerTick       int     `json:"reads_per_tick"`
+	ExpectedLagSeconds float64 `json:"expected_lag_seconds"`
+	OverBudget         bool    `json:"over_budget"`
+	HipChatLimit       int     `json:"hipchat_limit,omitempty"` // HipChat's calls per 5 minutes, as last seen
 }
 
 // CallbackEndpoint is the delivery state of a subscription's callback endpoint (scheme, host and
@@ -103,6 +118,11 @@ func (d subscriptionAPI) showSubscription(sub state.Subscription) Subscription {
 	}
 	if json.Valid(sub.Cursor) {
 		view.Cursor = json.RawMessage(sub.Cursor)
+	}
+	if d.pollPlan != nil {
+		if plan, ok := d.pollPlan(sub.ConnectionID); ok {
+			view.Poll = &plan
+		}
 	}
 	if sub.PreviousSecret != "" && d.now().Before(sub.PreviousSecretExpiresAt) {
 		view.PreviousSecretExpiresAt = sub.PreviousSecretExpiresAt.UTC()

@@ -92,7 +92,8 @@ func newEnv(t *testing.T, allowPrivate bool) *env {
 	srv, err := server.New(server.Options{
 		HipChatURL: hipchat.URL, PublicURL: "http://" + e.api.Listener.Addr().String() + "/",
 		AllowPrivateCallbacks: allowPrivate, Logger: quiet,
-	}, server.Deps{Client: client, StateKey: bytes.Repeat([]byte{3}, 32), Store: e.store, Nudge: e.deliverer.Nudge, Changed: e.deliverer.Forget})
+	}, server.Deps{Client: client, StateKey: bytes.Repeat([]byte{3}, 32), Store: e.store, Nudge: e.deliverer.Nudge,
+		Changed: func(id string) { e.poller.Changed(id); e.deliverer.Forget(id) }})
 	require.NoError(t, err)
 	e.api.Config.Handler = srv.Handler()
 	e.api.Start()

@@ -64,16 +64,27 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(cfg.HTTP, server.Deps{
-		Client: client, StateKey: store.ServerKey(), Store: store, Nudge: deliverer.Nudge, Changed: deliverer.Forget,
-		Registry: registry,
+	poll, err := poller.New(poller.Options{
+		Store: store, Source: client, Budgets: client, Schedule: cfg.PollSchedule, OnCommit: deliverer.Nudge,
+		Logger: logger.With("component", "poller"), CatchUp: cfg.CatchUp, Registerer: registry,
 	})
 	if err != nil {
 		return err
 	}
-	poll, err := poller.New(poller.Options{
-		Store: store, Source: client, Schedule: cfg.PollSchedule, OnCommit: deliverer.Nudge,
-		Logger: logger.With("component", "poller"), CatchUp: cfg.CatchUp,
+	srv, err := server.New(cfg.HTTP, server.Deps{
+		Client: client, StateKey: store.ServerKey(), Store: store, Nudge: deliverer.Nudge,
+		Changed: func(id string) {
+			poll.Changed(id)
+			deliverer.Forget(id)
+		},
+		PollPlan: func(connectionID string) (server.PollPlan, bool) {
+			plan, ok := poll.Plan(connectionID)
+			return server.PollPlan{
+				Feeds: plan.Feeds, ReadsPerTick: plan.ReadsPerTick, ExpectedLagSeconds: plan.ExpectedLag.Seconds(),
+				OverBudget: plan.OverBudget, HipChatLimit: plan.HipChatLimit,
+			}, ok
+		},
+		Registry: registry,
 	})
 	if err != nil {
 		return err

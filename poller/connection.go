@@ -1,0 +1,176 @@
+package poller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/state"
+)
+
+// The connector's background budget per connection (connector.DefaultLimiterOptions: 75 of the 100
+// calls in any 61 s), and the share of HipChat's own window the poller plans to use, leaving the
+// rest to actions.
+const (
+	backgroundCalls  = 75
+	backgroundWindow = 61 * time.Second
+	hipchatShare     = 0.75
+)
+
+// connState is what the poller keeps of a connection between ticks.
+type connState struct {
+	running  bool                  // being polled: a tick leaves it to finish
+	lastRead map[feedKey]time.Time // when each feed was last read completely
+	plan     Plan
+}
+
+// Plan is how the poller reads one connection's feeds.
+type Plan struct {
+	// Feeds is how many feeds (rooms, and the room list) the connection's subscriptions watch.
+	Feeds int
+	// ReadsPerTick is how many of them one tick reads, within the connection's budgets.
+	ReadsPerTick int
+	// ExpectedLag is how long a new event may wait before a read sees it: one schedule interval
+	// when every feed is read each tick, more when the budget spreads them over several.
+	ExpectedLag time.Duration
+	// OverBudget reports that the feeds need more reads per tick than the budgets allow.
+	OverBudget bool
+	// HipChatLimit is HipChat's own limit per 5 minutes as last seen (0: not seen).
+	HipChatLimit int
+}
+
+// Plan returns the current plan of connection id; ok is false before its first tick.
+func (p *Poller) Plan(connectionID string) (Plan, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.conns[connectionID]
+	if st == nil || st.plan.Feeds == 0 {
+		return Plan{}, false
+	}
+	return st.plan, true
+}
+
+// tokensOverBudget counts the connections whose plan cannot keep every feed current.
+func (p *Poller) tokensOverBudget() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, st := range p.conns {
+		if st.plan.OverBudget {
+			n++
+		}
+	}
+	return n
+}
+
+// claim marks cf's connection as being polled and returns its state; nil when it still is.
+func (p *Poller) claim(cf *connectionFeeds) *connState {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.conns[cf.conn.ID]
+	if st == nil {
+		st = &connState{lastRead: map[feedKey]time.Time{}}
+		p.conns[cf.conn.ID] = st
+	}
+	if st.running {
+		return nil
+	}
+	st.running = true
+	return st
+}
+
+// planFor is the plan of a connection with feeds feeds at now.
+func (p *Poller) planFor(conn connector.Connection, feeds int) Plan {
+	reads := int(float64(backgroundCalls) * p.interval.Seconds() / backgroundWindow.Seconds())
+	plan := Plan{Feeds: feeds}
+	if p.budgets != nil {
+		if b, ok := p.budgets.HipChatBudget(conn.ID); ok {
+			plan.HipChatLimit = b.Limit
+			reads = min(reads, int(hipchatShare*float64(b.Limit)*p.interval.Seconds()/connector.HipChatWindow.Seconds()))
+		}
+	}
+	plan.ReadsPerTick = max(1, reads)
+	ticks := (feeds + plan.ReadsPerTick - 1) / plan.ReadsPerTick
+	plan.OverBudget = ticks > 1
+	plan.ExpectedLag = time.Duration(max(1, ticks)) * p.interval
+	return plan
+}
+
+// pollConnection reads the feeds of one connection that its plan allows this tick, least recently
+// read first, one after another (they share its budget), and defers the rest.
+func (p *Poller) pollConnection(ctx context.Context, cf *connectionFeeds, st *connState) {
+	defer func() {
+		p.mu.Lock()
+		st.running = false
+		p.mu.Unlock()
+	}()
+	plan := p.planFor(cf.conn, len(cf.feeds))
+	p.mu.Lock()
+	wasOver := st.plan.OverBudget
+	st.plan = plan
+	feeds := append([]*feed(nil), cf.feeds...)
+	sort.SliceStable(feeds, func(i, j int) bool { return st.lastRead[feeds[i].key].Before(st.lastRead[feeds[j].key]) })
+	p.mu.Unlock()
+	if plan.OverBudget && !wasOver {
+		p.log.Warn("a token watches more rooms than its budget keeps current at this schedule; its feeds are read in turn",
+			"connection", cf.conn, "feeds", plan.Feeds, "reads_per_tick", plan.ReadsPerTick, "expected_lag", plan.ExpectedLag.String())
+	}
+	if len(feeds) > plan.ReadsPerTick {
+		p.metrics.deferred(reasonBudget, len(feeds)-plan.ReadsPerTick)
+		feeds = feeds[:plan.ReadsPerTick]
+	}
+	for i, f := range feeds {
+		if ctx.Err() != nil {
+			p.metrics.deferred(reasonDeadline, len(feeds)-i)
+			return
+		}
+		err := p.pollFeed(ctx, cf.conn, f)
+		now := p.now()
+		if err == nil {
+			p.mu.Lock()
+			if last, ok := st.lastRead[f.key]; ok {
+				p.metrics.feedLag.Observe(now.Sub(last).Seconds())
+			}
+			st.lastRead[f.key] = now
+			p.mu.Unlock()
+			p.metrics.feedsRead.Inc()
+			continue
+		}
+		p.recordErr(fmt.Errorf("poller: %s of %s: %w", f, cf.conn.ID, err))
+		var upstream *connector.Error
+		switch {
+		case connector.KindOf(err) == connector.KindTokenRejected:
+			p.suspend(cf)
+			return
+		case errors.As(err, &upstream) && upstream.Kind == connector.KindRateLimited:
+			p.log.Info("the connection's budget is spent for this tick; its other feeds go first next tick",
+				"connection", cf.conn, "feed", f.String(), "retry_after", upstream.RetryAfter.String())
+			p.metrics.deferred(reasonBudget, len(feeds)-i)
+			return
+		case ctx.Err() != nil:
+			p.log.Info("the tick ran out of time for this connection; its unread feeds go first next tick",
+				"connection", cf.conn, "feed", f.String(), "unread", len(feeds)-i)
+			p.metrics.deferred(reasonDeadline, len(feeds)-i)
+			return
+		default:
+			p.log.Warn("reading a feed failed; trying again next tick", "connection", cf.conn, "feed", f.String(), "err", err)
+		}
+	}
+}
+
+// suspend suspends every subscription of a connection whose token HipChat rejected, and stops
+// polling them until they are resumed (Changed).
+func (p *Poller) suspend(cf *connectionFeeds) {
+	reason := fmt.Sprintf("HipChat rejected the token (401) at %s; resume the subscription once the token works again",
+		p.now().UTC().Format(time.RFC3339))
+	for _, w := range cf.subs {
+		if err := p.store.SetStatus(w.sub.ID, state.StatusSuspended, reason); err != nil && !errors.Is(err, state.ErrNotFound) {
+			p.log.Error("suspending a subscription failed", "subscription", w.sub.ID, "err", err)
+		}
+	}
+	p.forget(cf)
+	p.log.Warn("HipChat rejected the token: the connection's subscriptions are suspended", "connection", cf.conn, "subscriptions", len(cf.subs))
+}

@@ -1,0 +1,81 @@
+package poller
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Reasons of hipchat_connector_poll_feeds_deferred_total: why a feed was left for the next tick.
+const (
+	reasonBudget   = "budget"   // the connection's plan, or its spent budget, leaves it for later
+	reasonBusy     = "busy"     // the connection was still being polled from an earlier tick
+	reasonDeadline = "deadline" // the tick's slot ran out before its turn
+)
+
+// metrics are the poller's Prometheus collectors (hipchat_connector_ prefix; no connection, room or
+// URL as a label). A nil Registerer keeps them unregistered.
+type metrics struct {
+	tickDuration prometheus.Histogram
+	feedsRead    prometheus.Counter
+	deferredVec  *prometheus.CounterVec
+	feedLag      prometheus.Histogram
+	itemsFound   prometheus.Counter
+	overDesc     *prometheus.Desc
+	overBudget   func() int
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		tickDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hipchat_connector_poll_tick_duration_seconds",
+			Help:    "Time from the start of a poll tick until every connection it started is done.",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120},
+		}),
+		feedsRead: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hipchat_connector_poll_feeds_read_total",
+			Help: "Feeds (a room's history, or a token's room list) read completely by the poller.",
+		}),
+		deferredVec: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hipchat_connector_poll_feeds_deferred_total",
+			Help: "Feeds left for a later tick, by reason: budget (the token's plan or spent budget), busy (still being polled), deadline (the tick's slot ran out).",
+		}, []string{"reason"}),
+		feedLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hipchat_connector_poll_feed_lag_seconds",
+			Help:    "Time since a feed's previous complete read, observed at each read.",
+			Buckets: []float64{5, 15, 30, 60, 90, 120, 180, 300, 600, 1800, 3600},
+		}),
+		itemsFound: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hipchat_connector_poll_items_found_total",
+			Help: "New events the poller queued for delivery.",
+		}),
+		overDesc: prometheus.NewDesc("hipchat_connector_poll_tokens_over_budget",
+			"Tokens that watch more rooms than their budget keeps current at the poll schedule (their feeds are read in turn).", nil, nil),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.tickDuration, m.feedsRead, m.deferredVec, m.feedLag, m.itemsFound, m} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("poller metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// deferred counts n feeds left for later for reason.
+func (m *metrics) deferred(reason string, n int) {
+	if n > 0 {
+		m.deferredVec.WithLabelValues(reason).Add(float64(n))
+	}
+}
+
+// Describe and Collect make hipchat_connector_poll_tokens_over_budget, read at each scrape.
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) { ch <- m.overDesc }
+
+// Collect reports the tokens over budget.
+func (m *metrics) Collect(ch chan<- prometheus.Metric) {
+	if m.overBudget != nil {
+		ch <- prometheus.MustNewConstMetric(m.overDesc, prometheus.GaugeValue, float64(m.overBudget()))
+	}
+}

@@ -1,0 +1,197 @@
+package poller
+
+import (
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/triggers"
+)
+
+// watched is one polled subscription as the poller keeps it between ticks: the subscription (its
+// token in clear) and its cursor, decoded once.
+type watched struct {
+	sub      state.Subscription
+	msg      triggers.MessageCursor // kinds message and file
+	room     triggers.RoomCursor    // kind room
+	baseline bool                   // no readable cursor: the next read starts from now
+}
+
+// newWatched decodes sub's stored cursor; one that is missing or unreadable means "from now".
+func newWatched(sub state.Subscription) *watched {
+	w := &watched{sub: sub}
+	if len(sub.Cursor) == 0 {
+		w.baseline = true
+		return w
+	}
+	var err error
+	if sub.Kind.Room() {
+		w.msg, err = triggers.DecodeMessageCursor(sub.Cursor)
+	} else {
+		w.room, err = triggers.DecodeRoomCursor(sub.Cursor)
+	}
+	w.baseline = err != nil
+	return w
+}
+
+// feed is one upstream read: a room's history (room != "") or the room list (room == "").
+type feed struct {
+	key  feedKey
+	room string
+	subs []*watched
+}
+
+// feedKey names a feed: a connection id and a room ("" for the room list).
+type feedKey struct{ conn, room string }
+
+func (f *feed) String() string {
+	if f.room == "" {
+		return "room list"
+	}
+	return "room " + f.room + " history"
+}
+
+// connectionFeeds are the feeds of one connection and every subscription they hold.
+type connectionFeeds struct {
+	conn  connector.Connection
+	subs  []*watched
+	feeds []*feed
+}
+
+// watchedSet is the polled subscriptions by id, and their grouping into feeds, rebuilt only when the
+// set changes.
+type watchedSet struct {
+	byID   map[string]*watched
+	groups []*connectionFeeds // nil: rebuild
+}
+
+// Changed tells the poller that subscription id changed (created, deleted, paused, resumed…): it is
+// read from the store again before the next tick. The API calls it; the poller also reads every
+// subscription again every Resync, for changes made elsewhere.
+func (p *Poller) Changed(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.changed[id] = true
+}
+
+// refresh brings the set up to date at now and returns its grouping: the whole set is read on the
+// first tick and every Resync; otherwise only the subscriptions Changed named are read again.
+func (p *Poller) refresh(now time.Time) ([]*connectionFeeds, error) {
+	p.mu.Lock()
+	full := p.loadedAt.IsZero() || now.Sub(p.loadedAt) >= p.resync
+	var ids []string
+	if !full {
+		for id := range p.changed {
+			ids = append(ids, id)
+		}
+	}
+	p.changed = map[string]bool{}
+	p.mu.Unlock()
+
+	if full {
+		subs, err := p.store.PolledSubscriptions()
+		if err != nil {
+			return nil, err
+		}
+		byID := make(map[string]*watched, len(subs))
+		for _, sub := range subs {
+			byID[sub.ID] = newWatched(sub)
+		}
+		p.mu.Lock()
+		p.set = watchedSet{byID: byID}
+		p.loadedAt = now
+		groups := p.groupsLocked()
+		p.mu.Unlock()
+		return groups, nil
+	}
+
+	fresh := map[string]*watched{}
+	gone := map[string]bool{}
+	for _, id := range ids {
+		sub, err := p.store.Subscription(id)
+		switch {
+		case errors.Is(err, state.ErrNotFound):
+			gone[id] = true
+		case err != nil:
+			p.mu.Lock()
+			p.changed[id] = true // try again next tick
+			p.mu.Unlock()
+			p.log.Warn("reading a changed subscription failed", "subscription", id, "err", err)
+		case sub.Status == state.StatusActive || sub.Status == state.StatusPaused:
+			fresh[id] = newWatched(sub)
+		default:
+			gone[id] = true
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(fresh) > 0 || len(gone) > 0 {
+		for id := range gone {
+			delete(p.set.byID, id)
+		}
+		for id, w := range fresh {
+			p.set.byID[id] = w
+		}
+		p.set.groups = nil
+	}
+	return p.groupsLocked(), nil
+}
+
+// groupsLocked returns the grouping of the set into connections and feeds, in a stable order,
+// building it when the set changed.
+func (p *Poller) groupsLocked() []*connectionFeeds {
+	if p.set.groups != nil {
+		return p.set.groups
+	}
+	byConn := map[string]*connectionFeeds{}
+	byFeed := map[feedKey]*feed{}
+	for _, w := range p.set.byID {
+		conn := connector.NewConnection(w.sub.Token, w.sub.HipChatURL)
+		cf := byConn[conn.ID]
+		if cf == nil {
+			cf = &connectionFeeds{conn: conn}
+			byConn[conn.ID] = cf
+		}
+		cf.subs = append(cf.subs, w)
+		room := ""
+		if w.sub.Kind.Room() {
+			room = w.sub.RoomID
+		}
+		key := feedKey{conn.ID, room}
+		f := byFeed[key]
+		if f == nil {
+			f = &feed{key: key, room: room}
+			byFeed[key] = f
+			cf.feeds = append(cf.feeds, f)
+		}
+		f.subs = append(f.subs, w)
+	}
+	groups := make([]*connectionFeeds, 0, len(byConn))
+	for _, cf := range byConn {
+		sort.Slice(cf.feeds, func(i, j int) bool { return cf.feeds[i].room < cf.feeds[j].room })
+		for _, f := range cf.feeds {
+			sort.Slice(f.subs, func(i, j int) bool { return f.subs[i].sub.ID < f.subs[j].sub.ID })
+		}
+		groups = append(groups, cf)
+	}
+	sort.Slice(groups, func(i, j int) bool { return groups[i].conn.ID < groups[j].conn.ID })
+	p.set.groups = groups
+	for id, st := range p.conns { // connections no subscription polls any more
+		if byConn[id] == nil && !st.running {
+			delete(p.conns, id)
+		}
+	}
+	return groups
+}
+
+// forget drops the subscriptions of a connection from the set (after suspending them).
+func (p *Poller) forget(cf *connectionFeeds) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range cf.subs {
+		delete(p.set.byID, w.sub.ID)
+	}
+	p.set.groups = nil
+}
