@@ -118,11 +118,15 @@ func (p *Poller) pollConnection(ctx context.Context, cf *connectionFeeds, st *co
 		p.log.Warn("a token watches more rooms than its budget keeps current at this schedule; its feeds are read in turn",
 			"connection", cf.conn, "feeds", plan.Feeds, "reads_per_tick", plan.ReadsPerTick, "expected_lag", plan.ExpectedLag.String())
 	}
-	if len(feeds) > plan.ReadsPerTick {
-		p.metrics.deferred(reasonBudget, len(feeds)-plan.ReadsPerTick)
-		feeds = feeds[:plan.ReadsPerTick]
-	}
 	for i, f := range feeds {
+		if i == 1 {
+			// The first answer told HipChat's own budget, if the plan did not know it yet.
+			plan = p.replan(cf, st, plan)
+		}
+		if i >= plan.ReadsPerTick || p.actionsShareReached(cf.conn) {
+			p.metrics.deferred(reasonBudget, len(feeds)-i)
+			return
+		}
 		if ctx.Err() != nil {
 			p.metrics.deferred(reasonDeadline, len(feeds)-i)
 			return
@@ -159,6 +163,34 @@ func (p *Poller) pollConnection(ctx context.Context, cf *connectionFeeds, st *co
 			p.log.Warn("reading a feed failed; trying again next tick", "connection", cf.conn, "feed", f.String(), "err", err)
 		}
 	}
+}
+
+// replan plans again once HipChat's budget is known (its first answer), keeping plan otherwise.
+func (p *Poller) replan(cf *connectionFeeds, st *connState, plan Plan) Plan {
+	if plan.HipChatLimit != 0 {
+		return plan
+	}
+	fresh := p.planFor(cf.conn, len(cf.feeds))
+	if fresh.HipChatLimit == 0 {
+		return plan
+	}
+	p.mu.Lock()
+	st.plan = fresh
+	p.mu.Unlock()
+	return fresh
+}
+
+// actionsShareReached reports whether HipChat's own budget for conn is down to the share the poller
+// leaves to actions (25 % of its limit) until its window resets: reading on would eat into it.
+func (p *Poller) actionsShareReached(conn connector.Connection) bool {
+	if p.budgets == nil {
+		return false
+	}
+	b, ok := p.budgets.HipChatBudget(conn.ID)
+	if !ok || b.Reset.IsZero() || !p.now().Before(b.Reset) {
+		return false
+	}
+	return float64(b.Remaining) <= (1-hipchatShare)*float64(b.Limit)
 }
 
 // suspend suspends every subscription of a connection whose token HipChat rejected, and stops

@@ -123,7 +123,8 @@ type Poller struct {
 	log       *slog.Logger
 	metrics   *metrics
 
-	slots chan struct{} // one per connection being polled
+	slots chan struct{}  // one per connection being polled
+	runs  sync.WaitGroup // connections being polled, for Run's shutdown
 
 	mu       sync.Mutex
 	set      watchedSet
@@ -220,7 +221,6 @@ func (p *Poller) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var runs sync.WaitGroup
 	c.Schedule(schedule, cron.FuncJob(func() {
 		// Each connection polled by this tick gets until shortly before the next tick, so it is
 		// free to be polled again then.
@@ -228,7 +228,7 @@ func (p *Poller) Run(ctx context.Context) error {
 		next := schedule.Next(now)
 		slot := next.Sub(now) - min(time.Second, next.Sub(now)/10)
 		tickCtx, cancel := context.WithTimeout(ctx, slot)
-		done := p.start(tickCtx, &runs)
+		done := p.Start(tickCtx)
 		go func() {
 			<-done
 			cancel()
@@ -240,7 +240,7 @@ func (p *Poller) Run(ctx context.Context) error {
 	c.Start()
 	<-ctx.Done()
 	<-c.Stop().Done()
-	runs.Wait()
+	p.runs.Wait()
 	return nil
 }
 
@@ -252,9 +252,7 @@ func (p *Poller) Run(ctx context.Context) error {
 // later defers them (reason budget); when ctx ends, the feeds not yet read wait for the next tick
 // (reason deadline). Tests call Tick; Run calls the same code without waiting.
 func (p *Poller) Tick(ctx context.Context) error {
-	var runs sync.WaitGroup
-	done := p.start(ctx, &runs)
-	<-done
+	<-p.Start(ctx)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	err := errors.Join(p.tickErrs...)
@@ -262,10 +260,11 @@ func (p *Poller) Tick(ctx context.Context) error {
 	return err
 }
 
-// start begins one tick: it brings the subscription set up to date and starts each connection not
-// still being polled; it returns at once, with a channel closed when every connection it started
-// is done (runs counts them too).
-func (p *Poller) start(ctx context.Context, runs *sync.WaitGroup) <-chan struct{} {
+// Start begins one tick, as Run's schedule does: it brings the subscription set up to date and
+// starts each connection not still being polled (the others are deferred, reason busy), and returns
+// at once, with a channel closed when every connection it started is done. A connection polled by
+// an earlier tick that has not finished is left to finish: it never holds up this tick.
+func (p *Poller) Start(ctx context.Context) <-chan struct{} {
 	done := make(chan struct{})
 	started := p.now()
 	groups, err := p.refresh(started)
@@ -283,9 +282,9 @@ func (p *Poller) start(ctx context.Context, runs *sync.WaitGroup) <-chan struct{
 			continue
 		}
 		tick.Add(1)
-		runs.Add(1)
+		p.runs.Add(1)
 		go func() {
-			defer runs.Done()
+			defer p.runs.Done()
 			defer tick.Done()
 			p.slots <- struct{}{}
 			defer func() { <-p.slots }()
