@@ -82,7 +82,7 @@ func (p *Poller) claim(cf *connectionFeeds) *connState {
 	return st
 }
 
-// planFor is the plan of a connection with feeds feeds at now.
+// planFor is the plan of a connection with feeds feeds due at now.
 func (p *Poller) planFor(conn connector.Connection, feeds int) Plan {
 	reads := int(float64(backgroundCalls) * p.interval.Seconds() / backgroundWindow.Seconds())
 	plan := Plan{Feeds: feeds}
@@ -107,11 +107,19 @@ func (p *Poller) pollConnection(ctx context.Context, cf *connectionFeeds, st *co
 		st.running = false
 		p.mu.Unlock()
 	}()
-	plan := p.planFor(cf.conn, len(cf.feeds))
+	p.syncPush(ctx, cf)
+	now := p.now()
 	p.mu.Lock()
+	feeds := make([]*feed, 0, len(cf.feeds))
+	for _, f := range cf.feeds {
+		if p.dueLocked(st, f, now) {
+			feeds = append(feeds, f)
+		}
+	}
+	plan := p.planFor(cf.conn, len(feeds))
+	plan.Feeds = len(cf.feeds)
 	wasOver := st.plan.OverBudget
 	st.plan = plan
-	feeds := append([]*feed(nil), cf.feeds...)
 	sort.SliceStable(feeds, func(i, j int) bool { return st.lastRead[feeds[i].key].Before(st.lastRead[feeds[j].key]) })
 	p.mu.Unlock()
 	if plan.OverBudget && !wasOver {
@@ -131,15 +139,23 @@ func (p *Poller) pollConnection(ctx context.Context, cf *connectionFeeds, st *co
 			p.metrics.deferred(reasonDeadline, len(feeds)-i)
 			return
 		}
-		err := p.pollFeed(ctx, cf.conn, f)
+		p.mu.Lock()
+		lock := p.feedLockLocked(f.key)
+		p.mu.Unlock()
+		if !lock.TryLock() {
+			p.metrics.deferred(reasonBusy, 1) // a doorbell is reading it right now
+			continue
+		}
+		found, err := p.pollFeed(ctx, cf.conn, f)
+		lock.Unlock()
 		now := p.now()
 		if err == nil {
 			p.mu.Lock()
 			if last, ok := st.lastRead[f.key]; ok {
 				p.metrics.feedLag.Observe(now.Sub(last).Seconds())
 			}
-			st.lastRead[f.key] = now
 			p.mu.Unlock()
+			p.afterRead(f.key, found, nil, false)
 			p.metrics.feedsRead.Inc()
 			continue
 		}

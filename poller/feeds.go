@@ -29,7 +29,7 @@ type advance struct {
 
 // pollMessages reads a room's history once for the feed's message and file subscriptions and
 // commits each one's events and cursor.
-func (p *Poller) pollMessages(ctx context.Context, conn connector.Connection, f *feed) error {
+func (p *Poller) pollMessages(ctx context.Context, conn connector.Connection, f *feed) (int, error) {
 	cursors := make([]triggers.MessageCursor, len(f.subs))
 	var now *triggers.MessageCursor
 	for i, w := range f.subs {
@@ -40,7 +40,7 @@ func (p *Poller) pollMessages(ctx context.Context, conn connector.Connection, f 
 		if now == nil {
 			c, err := triggers.MessageBaseline(ctx, p.src, conn, f.room)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			now = &c
 		}
@@ -49,7 +49,7 @@ func (p *Poller) pollMessages(ctx context.Context, conn connector.Connection, f 
 	base := sharedMessageBase(cursors)
 	batch, err := triggers.ReadMessages(ctx, p.src, conn, f.room, base, p.readLimit)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	at := p.now()
 	var advances []advance
@@ -67,7 +67,7 @@ func (p *Poller) pollMessages(ctx context.Context, conn connector.Connection, f 
 		encoded := triggers.EncodeMessageCursor(next)
 		adv, err := p.advance(w, encoded, found, at)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		w, next := w, next
 		advances = append(advances, advance{stored: adv, apply: func() {
@@ -78,7 +78,7 @@ func (p *Poller) pollMessages(ctx context.Context, conn connector.Connection, f 
 }
 
 // pollRooms reads the room list once for the feed's room subscriptions.
-func (p *Poller) pollRooms(ctx context.Context, conn connector.Connection, f *feed) error {
+func (p *Poller) pollRooms(ctx context.Context, conn connector.Connection, f *feed) (int, error) {
 	cursors := make([]triggers.RoomCursor, len(f.subs))
 	var now *triggers.RoomCursor
 	for i, w := range f.subs {
@@ -89,7 +89,7 @@ func (p *Poller) pollRooms(ctx context.Context, conn connector.Connection, f *fe
 		if now == nil {
 			c, err := triggers.RoomBaseline(ctx, p.src, conn)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			now = &c
 		}
@@ -101,7 +101,7 @@ func (p *Poller) pollRooms(ctx context.Context, conn connector.Connection, f *fe
 	}
 	batch, err := triggers.ReadRooms(ctx, p.src, conn, base, p.readLimit)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	at := p.now()
 	var advances []advance
@@ -119,7 +119,7 @@ func (p *Poller) pollRooms(ctx context.Context, conn connector.Connection, f *fe
 		encoded := triggers.EncodeRoomCursor(next)
 		adv, err := p.advance(w, encoded, found, at)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		w, next := w, next
 		advances = append(advances, advance{stored: adv, apply: func() {

@@ -23,6 +23,11 @@ type metrics struct {
 	itemsFound   prometheus.Counter
 	overDesc     *prometheus.Desc
 	overBudget   func() int
+	doorbells    *prometheus.CounterVec
+	pushReads    prometheus.Counter
+	missedEvents prometheus.Counter
+	pushDesc     *prometheus.Desc
+	pushFeeds    func() map[string]int
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -51,11 +56,26 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		overDesc: prometheus.NewDesc("hipchat_connector_poll_tokens_over_budget",
 			"Tokens that watch more rooms than their budget keeps current at the poll schedule (their feeds are read in turn).", nil, nil),
+		doorbells: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hipchat_connector_push_doorbells_total",
+			Help: "Room webhook calls received, by result: accepted (a known feed and its secret) or refused (404, no HipChat call).",
+		}, []string{"result"}),
+		pushReads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hipchat_connector_push_reads_total",
+			Help: "Feed reads that doorbells caused (coalesced: doorbells during a read cause one more).",
+		}),
+		missedEvents: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hipchat_connector_push_missed_events_total",
+			Help: "Events first found by a reconcile read of a feed on trusted push: doorbells HipChat did not ring.",
+		}),
+		pushDesc: prometheus.NewDesc("hipchat_connector_push_feeds",
+			"Message and file feeds by push state: pending, on, trusted, off.", []string{"state"}, nil),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.tickDuration, m.feedsRead, m.deferredVec, m.feedLag, m.itemsFound, m} {
+	for _, c := range []prometheus.Collector{m.tickDuration, m.feedsRead, m.deferredVec, m.feedLag, m.itemsFound,
+		m.doorbells, m.pushReads, m.missedEvents, m} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("poller metrics: %w", err)
 		}
@@ -70,12 +90,22 @@ func (m *metrics) deferred(reason string, n int) {
 	}
 }
 
-// Describe and Collect make hipchat_connector_poll_tokens_over_budget, read at each scrape.
-func (m *metrics) Describe(ch chan<- *prometheus.Desc) { ch <- m.overDesc }
+// Describe and Collect make hipchat_connector_poll_tokens_over_budget and
+// hipchat_connector_push_feeds, read at each scrape.
+func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- m.overDesc
+	ch <- m.pushDesc
+}
 
-// Collect reports the tokens over budget.
+// Collect reports the tokens over budget and the feeds by push state.
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	if m.overBudget != nil {
 		ch <- prometheus.MustNewConstMetric(m.overDesc, prometheus.GaugeValue, float64(m.overBudget()))
+	}
+	if m.pushFeeds != nil {
+		byState := m.pushFeeds()
+		for _, state := range []string{PushPending, PushOn, PushTrusted, PushOff} {
+			ch <- prometheus.MustNewConstMetric(m.pushDesc, prometheus.GaugeValue, float64(byState[state]), state)
+		}
 	}
 }

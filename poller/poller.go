@@ -132,6 +132,7 @@ type Poller struct {
 	changed  map[string]bool // subscription ids to read again
 	loadedAt time.Time       // when the whole set was last read; zero: never
 	tickErrs []error         // the failures of the connections polled since Tick last returned
+	push     pushState       // doorbells (EnablePush)
 }
 
 // recordErr keeps a failure for Tick to return.
@@ -179,6 +180,7 @@ func New(opts Options) (*Poller, error) {
 		slots: make(chan struct{}, opts.Parallel), conns: map[string]*connState{}, changed: map[string]bool{},
 	}
 	m.overBudget = p.tokensOverBudget
+	m.pushFeeds = p.pushFeedsByState
 	return p, nil
 }
 
@@ -194,6 +196,16 @@ func parseSchedule(spec string) (cron.Schedule, error) {
 		return nil, fmt.Errorf("poller: poll schedule %q: %w", spec, err)
 	}
 	return schedule, nil
+}
+
+// ScheduleInterval is the time between two ticks of the robfig/cron spec (as the poller plans with
+// it). Errors: a spec that does not parse.
+func ScheduleInterval(spec string) (time.Duration, error) {
+	schedule, err := parseSchedule(spec)
+	if err != nil {
+		return 0, err
+	}
+	return intervalOf(schedule), nil
 }
 
 // intervalOf is the time between two ticks of schedule (from a fixed instant: a cron spec's
@@ -312,8 +324,9 @@ func (p *Poller) Prune() {
 	}
 }
 
-// pollFeed reads one feed and commits what it found, turning a panic into an error.
-func (p *Poller) pollFeed(ctx context.Context, conn connector.Connection, f *feed) (err error) {
+// pollFeed reads one feed and commits what it found, turning a panic into an error; it returns how
+// many events it queued.
+func (p *Poller) pollFeed(ctx context.Context, conn connector.Connection, f *feed) (found int, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			p.log.Error("reading a feed panicked", "connection", conn, "feed", f.String(), "panic", r, "stack", string(debug.Stack()))
@@ -328,10 +341,10 @@ func (p *Poller) pollFeed(ctx context.Context, conn connector.Connection, f *fee
 }
 
 // commit writes one feed's advances in one transaction, then moves the subscriptions' cursors in
-// memory, and nudges delivery when events were queued.
-func (p *Poller) commit(advances []advance) error {
+// memory, and nudges delivery when events were queued; it returns how many.
+func (p *Poller) commit(advances []advance) (int, error) {
 	if len(advances) == 0 {
-		return nil
+		return 0, nil
 	}
 	queued := 0
 	batch := make([]state.CursorAdvance, len(advances))
@@ -340,7 +353,7 @@ func (p *Poller) commit(advances []advance) error {
 		queued += len(adv.stored.Events)
 	}
 	if err := p.store.CommitFeed(batch); err != nil {
-		return err
+		return 0, err
 	}
 	p.mu.Lock()
 	for _, adv := range advances {
@@ -351,7 +364,7 @@ func (p *Poller) commit(advances []advance) error {
 	if queued > 0 && p.onCommit != nil {
 		p.onCommit()
 	}
-	return nil
+	return queued, nil
 }
 
 // cronLogger writes robfig/cron's log through slog: its routine chatter at debug level.

@@ -6,7 +6,8 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
-// routes lists every route of the connector. Besides the four service routes, each route is one
+// routes lists every route of the connector. Besides the four service routes and the doorbell,
+// each route is one
 // operation of the connector definition (swagger.Operations) and goes behind requireConnection; a test
 // checks that the two sets agree.
 func (s *Server) routes(r *gin.Engine) {
@@ -14,6 +15,8 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/readyz", handleReadyz(s.ready))
 	r.GET("/metrics", gin.WrapH(s.metrics.handler()))
 	r.GET("/swagger.json", gin.WrapH(&s.definition))
+	// HipChat's room webhooks (push doorbells): not an operation, no token (the path's secret is).
+	r.POST("/hipchat/rooms/:feed/:secret", handleDoorbell(s.doorbell))
 
 	op := r.Group("/", requireConnection(s.opts.HipChatURL))
 

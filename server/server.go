@@ -45,6 +45,13 @@ type Deps struct {
 	// PollPlan tells how the poller reads a connection's feeds (Poller.Plan), for the subscription
 	// view: how many rooms it watches, how many one tick reads, the lag that makes. Optional.
 	PollPlan func(connectionID string) (PollPlan, bool)
+	// Doorbell answers a HipChat room webhook call at /hipchat/rooms/{feed}/{secret} (Poller.Ring):
+	// true when the feed and its secret are known (204; the feed is read now), false otherwise (404,
+	// no HipChat call). Nil: the route answers 404.
+	Doorbell func(feed, secret string) bool
+	// PushStatus tells a message/file feed's push state and why it is off (Poller.PushStatus), for
+	// the subscription view. Optional.
+	PushStatus func(connectionID, room string) (state, reason string, ok bool)
 	// Registry is served at /metrics, with the server's own request metrics added to it. Nil means
 	// a registry of the server's own.
 	Registry *prometheus.Registry
@@ -60,6 +67,7 @@ type Server struct {
 	definition definitionHandler
 	polling    *triggers.Polling
 	subs       subscriptionAPI
+	doorbell   func(feed, secret string) bool
 
 	listener  net.Listener
 	publicURL string
@@ -85,7 +93,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, metrics: m, client: deps.Client}
+	s := &Server{opts: opts, metrics: m, client: deps.Client, doorbell: deps.Doorbell}
 	polling, err := newPolling(s.client, deps.StateKey)
 	if err != nil {
 		return nil, err
@@ -101,6 +109,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 	s.subs = subscriptionAPI{
 		store: deps.Store, source: s.client, publicURL: s.PublicURL,
 		allowPrivateCallbacks: opts.AllowPrivateCallbacks, nudge: nudge, changed: changed, pollPlan: deps.PollPlan,
+		pushStatus:    deps.PushStatus,
 		secretOverlap: opts.SecretOverlap,
 		now:           opts.Clock, log: opts.Logger,
 	}

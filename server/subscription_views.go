@@ -32,6 +32,17 @@ type Subscription struct {
 	// Poll is how the poller reads the feeds of the subscription's token (absent before its first
 	// tick).
 	Poll *PollPlan `json:"poll,omitempty"`
+	// Push is whether HipChat's room webhooks ring for the subscription's room (absent for room
+	// lists and when push is off altogether).
+	Push *PushView `json:"push,omitempty"`
+}
+
+// PushView is the push state of a subscription's feed: pending (registering), on (registered,
+// polled until its doorbells prove themselves), trusted (read on doorbells; polled only to
+// reconcile) or off (plain polling; reason says why, e.g. the token lacks admin_room).
+type PushView struct {
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // PollPlan is how the poller reads the feeds (rooms, and the room list) of one token: within its
@@ -118,6 +129,11 @@ func (d subscriptionAPI) showSubscription(sub state.Subscription) Subscription {
 	}
 	if json.Valid(sub.Cursor) {
 		view.Cursor = json.RawMessage(sub.Cursor)
+	}
+	if d.pushStatus != nil && sub.Kind.Room() {
+		if state, reason, ok := d.pushStatus(sub.ConnectionID, sub.RoomID); ok {
+			view.Push = &PushView{State: state, Reason: reason}
+		}
 	}
 	if d.pollPlan != nil {
 		if plan, ok := d.pollPlan(sub.ConnectionID); ok {

@@ -39,9 +39,10 @@ type subscriptionAPI struct {
 	source                triggers.Source
 	publicURL             func() string
 	allowPrivateCallbacks bool
-	nudge                 func()                                     // wakes the delivery worker after a test event or a resend; never nil
-	changed               func(subscriptionID string)                // tells the poller and the delivery worker; never nil
-	pollPlan              func(connectionID string) (PollPlan, bool) // may be nil
+	nudge                 func()                                                          // wakes the delivery worker after a test event or a resend; never nil
+	changed               func(subscriptionID string)                                     // tells the poller and the delivery worker; never nil
+	pollPlan              func(connectionID string) (PollPlan, bool)                      // may be nil
+	pushStatus            func(connectionID, room string) (state, reason string, ok bool) // may be nil
 	secretOverlap         time.Duration
 	now                   func() time.Time
 	log                   *slog.Logger

@@ -84,13 +84,19 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 				OverBudget: plan.OverBudget, HipChatLimit: plan.HipChatLimit,
 			}, ok
 		},
-		Registry: registry,
+		Doorbell:   poll.Ring,
+		PushStatus: poll.PushStatus,
+		Registry:   registry,
 	})
 	if err != nil {
 		return err
 	}
 	if err := srv.Listen(); err != nil {
 		return err
+	}
+	if cfg.Push {
+		reconcile, _ := poller.ScheduleInterval(cfg.ReconcileSchedule) // validated above
+		poll.EnablePush(poller.PushOptions{URL: srv.PublicURL(), Key: store.ServerKey(), Webhooks: client, Reconcile: reconcile})
 	}
 	logger.Info("starting", "component", "main", "config", cfg)
 	fmt.Fprintf(stdout, "listening on http://%s\n", srv.Addr())

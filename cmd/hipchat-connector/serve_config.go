@@ -33,16 +33,23 @@ type serveConfig struct {
 	// CircuitFailures is how many consecutive failed attempts open an endpoint's circuit
 	// (-circuit-failures).
 	CircuitFailures int
+	// Push registers HipChat room webhooks as doorbells for message and file feeds (-push).
+	Push bool
+	// ReconcileSchedule is the robfig/cron spec whose interval is how often a feed on trusted push is
+	// read anyway (-reconcile-schedule).
+	ReconcileSchedule string
 }
 
 // defaultServeConfig returns the defaults of DESIGN.md §8.
 func defaultServeConfig() serveConfig {
 	return serveConfig{
-		HTTP:            server.DefaultOptions(),
-		DBPath:          "hipchat-connector.db",
-		PollSchedule:    poller.DefaultSchedule,
-		CallbackRate:    50,
-		CircuitFailures: delivery.DefaultCircuitFailures,
+		HTTP:              server.DefaultOptions(),
+		DBPath:            "hipchat-connector.db",
+		PollSchedule:      poller.DefaultSchedule,
+		CallbackRate:      50,
+		CircuitFailures:   delivery.DefaultCircuitFailures,
+		Push:              true,
+		ReconcileSchedule: "@every 5m",
 	}
 }
 
@@ -58,6 +65,8 @@ func (c *serveConfig) bind(fs *flag.FlagSet) {
 	fs.IntVar(&c.CatchUp.MaxEvents, "catch-up-max-events", c.CatchUp.MaxEvents, "deliver at most the newest `n` events per subscription per poll, skipping older ones (0: no bound)")
 	fs.Float64Var(&c.CallbackRate, "callback-rate", c.CallbackRate, "deliveries per second to any one callback endpoint (scheme, host and port), so small receivers are not flooded (0: no limit)")
 	fs.IntVar(&c.CircuitFailures, "circuit-failures", c.CircuitFailures, "consecutive failed attempts that open a callback endpoint's circuit: its deliveries are held and one probe goes out per backoff step")
+	fs.BoolVar(&c.Push, "push", c.Push, "register HipChat room webhooks as doorbells for message and file feeds (needs admin_room and a -public-url HipChat reaches)")
+	fs.StringVar(&c.ReconcileSchedule, "reconcile-schedule", c.ReconcileSchedule, "robfig/cron `spec`: how often a feed on trusted push is polled anyway")
 	fs.DurationVar(&c.HTTP.SecretOverlap, "secret-overlap", c.HTTP.SecretOverlap, "how long the old signing secret still signs deliveries, beside the new one, after rotate-secret")
 	fs.StringVar(&c.KeyFile, "key-file", c.KeyFile, "`path` of the key that seals tokens and secrets in the database (default <db>.key, created on first start; "+keyEnv+" holds the key itself instead)")
 }
@@ -83,6 +92,9 @@ func (c serveConfig) Validate() error {
 	if c.CallbackRate < 0 {
 		errs = append(errs, fmt.Errorf("callback-rate %v: must not be negative (0: no limit)", c.CallbackRate))
 	}
+	if err := poller.ValidateSchedule(c.ReconcileSchedule); err != nil {
+		errs = append(errs, fmt.Errorf("reconcile-schedule: %w", err))
+	}
 	if c.CircuitFailures < 1 {
 		errs = append(errs, fmt.Errorf("circuit-failures %d: must be at least 1", c.CircuitFailures))
 	}
@@ -101,6 +113,8 @@ func (c serveConfig) LogValue() slog.Value {
 		slog.Int("catch_up_max_events", c.CatchUp.MaxEvents),
 		slog.Float64("callback_rate", c.CallbackRate),
 		slog.Int("circuit_failures", c.CircuitFailures),
+		slog.Bool("push", c.Push),
+		slog.String("reconcile_schedule", c.ReconcileSchedule),
 	)
 }
 

@@ -1,0 +1,260 @@
+package poller
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"sync"
+	"time"
+
+	"github.com/hipchat-connector/hipchat-connector/connector"
+)
+
+// Push makes HipChat room webhooks doorbells for the message and file feeds: each feed gets one
+// webhook per event it needs (room_message, room_notification, room_file_upload) at
+// {URL}/hipchat/rooms/{feed id}/{feed secret}. A call there says "read this feed now"; the feed is
+// read through the same cursor-and-outbox path as a tick (the payload is never taken as the event),
+// coalesced: doorbells that ring while a read runs cause one more read. A feed whose doorbells are
+// trusted — a doorbell was followed by a read that found something — is read by ticks only every
+// Reconcile; it loses that trust when such a reconcile read finds an event no doorbell announced, or
+// when its webhooks are found gone. A token without admin_room, or a HipChat that refuses the
+// registration, leaves the feed on plain polling, with the reason in PushStatus.
+
+// DefaultReconcile is how often a feed on trusted push is read anyway.
+const DefaultReconcile = 5 * time.Minute
+
+// verifyEvery is how many reconcile intervals pass between two checks that a trusted feed's
+// webhooks are still registered (one listing call).
+const verifyEvery = 6
+
+// pushEvents are the room webhook events that announce new history.
+var pushEvents = []string{"room_message", "room_notification", "room_file_upload"}
+
+// WebhookAPI registers room webhooks; *connector.Client is one.
+type WebhookAPI interface {
+	CreateRoomWebhook(ctx context.Context, conn connector.Connection, room string, hook connector.RoomWebhook) (int, error)
+	ListRoomWebhooks(ctx context.Context, conn connector.Connection, room string) ([]connector.RoomWebhook, error)
+	DeleteRoomWebhook(ctx context.Context, conn connector.Connection, room string, id int) error
+}
+
+// PushOptions turn push on (Options.Push, or EnablePush once the public URL is known).
+type PushOptions struct {
+	// URL is the connector's public base URL, where HipChat calls the doorbells. Empty: push off.
+	URL string
+	// Key derives each feed's secret (HMAC-SHA256); at least 32 bytes, stable across restarts (the
+	// database's server key), so registered webhooks keep working after one.
+	Key []byte
+	// Webhooks registers and deletes the room webhooks (the *connector.Client).
+	Webhooks WebhookAPI
+	// Reconcile is how often a trusted feed is read anyway (DefaultReconcile).
+	Reconcile time.Duration
+}
+
+// Push states, as PushStatus reports them.
+const (
+	PushPending = "pending" // registration not done yet (or failed for a reason that may pass)
+	PushOn      = "on"      // registered; polled as usual until a doorbell proves itself
+	PushTrusted = "trusted" // doorbells arrive: polled only every Reconcile
+	PushOff     = "off"     // cannot register: plain polling, see the reason
+)
+
+// pushFeed is the push state of one message/file feed.
+type pushFeed struct {
+	id, secret string
+	key        feedKey
+	conn       connector.Connection
+	room       string
+	state      string
+	reason     string
+	hooks      []int     // the registered webhooks' ids
+	verifiedAt time.Time // when its registration was last seen
+	announced  bool      // a doorbell rang since the last read
+	reading    bool      // a doorbell read is queued or running
+	again      bool      // rang while reading: read once more
+}
+
+// pushState is the poller's push state, under the poller's lock.
+type pushState struct {
+	opts  PushOptions
+	byID  map[string]*pushFeed
+	byKey map[feedKey]*pushFeed
+	locks map[feedKey]*sync.Mutex // one read of a feed at a time, tick or doorbell
+}
+
+// EnablePush turns push on with opts (the public URL is known only once the server listens). A
+// second call changes nothing.
+func (p *Poller) EnablePush(opts PushOptions) {
+	if opts.URL == "" || len(opts.Key) < 32 || opts.Webhooks == nil {
+		return
+	}
+	if opts.Reconcile <= 0 {
+		opts.Reconcile = DefaultReconcile
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.push.opts.URL != "" {
+		return
+	}
+	p.push = pushState{opts: opts, byID: map[string]*pushFeed{}, byKey: map[feedKey]*pushFeed{}, locks: map[feedKey]*sync.Mutex{}}
+}
+
+// pushOnLocked reports whether push is on.
+func (p *Poller) pushOnLocked() bool { return p.push.opts.URL != "" }
+
+// feedID names a feed in its doorbell URL without telling its connection or room.
+func feedID(key feedKey) string {
+	sum := sha256.Sum256([]byte(key.conn + "\x00" + key.room))
+	return hex.EncodeToString(sum[:12])
+}
+
+// feedSecret is the unguessable part of a feed's doorbell URL.
+func (p *Poller) feedSecret(id string) string {
+	mac := hmac.New(sha256.New, p.push.opts.Key)
+	mac.Write([]byte("doorbell/" + id))
+	return hex.EncodeToString(mac.Sum(nil)[:16])
+}
+
+// PushStatus returns the push state of connection's feed of room, and why it is off; ok is false
+// when push is off altogether or the feed is not a push feed.
+func (p *Poller) PushStatus(connectionID, room string) (state, reason string, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pf := p.push.byKey[feedKey{connectionID, room}]
+	if pf == nil {
+		return "", "", false
+	}
+	return pf.state, pf.reason, true
+}
+
+// Ring is a doorbell: HipChat called the webhook URL of feed id with secret. A known feed with the
+// right secret gets a read now (coalesced with any read running) and true; anything else false,
+// having cost no HipChat call. The payload is never read: the read finds what is new.
+func (p *Poller) Ring(id, secret string) bool {
+	p.mu.Lock()
+	pf := p.push.byID[id]
+	if pf == nil || subtle.ConstantTimeCompare([]byte(secret), []byte(pf.secret)) != 1 {
+		p.mu.Unlock()
+		p.metrics.doorbells.WithLabelValues("refused").Inc()
+		return false
+	}
+	p.metrics.doorbells.WithLabelValues("accepted").Inc()
+	pf.announced = true
+	if pf.reading {
+		pf.again = true
+		p.mu.Unlock()
+		return true
+	}
+	pf.reading = true
+	p.mu.Unlock()
+	p.runs.Add(1)
+	go p.answerDoorbell(pf)
+	return true
+}
+
+// answerDoorbell reads pf's feed until no doorbell rang during the last read.
+func (p *Poller) answerDoorbell(pf *pushFeed) {
+	defer p.runs.Done()
+	for {
+		p.mu.Lock()
+		pf.again = false
+		f := p.feedLocked(pf.key)
+		lock := p.feedLockLocked(pf.key)
+		p.mu.Unlock()
+		if f != nil {
+			lock.Lock()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			found, err := p.pollFeed(ctx, pf.conn, f)
+			cancel()
+			lock.Unlock()
+			p.metrics.pushReads.Inc()
+			p.afterRead(pf.key, found, err, true)
+		}
+		p.mu.Lock()
+		if !pf.again {
+			pf.reading = false
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+	}
+}
+
+// afterRead updates a feed's read time and, for a push feed, its trust: a doorbell read that found
+// something proves the doorbells; a tick's read that found what no doorbell announced disproves them.
+func (p *Poller) afterRead(key feedKey, found int, err error, doorbell bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		return
+	}
+	if st := p.conns[key.conn]; st != nil {
+		st.lastRead[key] = p.now()
+	}
+	pf := p.push.byKey[key]
+	if pf == nil {
+		return
+	}
+	announced := pf.announced
+	pf.announced = false
+	switch {
+	case doorbell && found > 0 && pf.state == PushOn:
+		pf.state = PushTrusted
+		p.log.Info("a feed's doorbells work: it is read on doorbells, and polled only to reconcile", "connection", pf.conn, "room", pf.room)
+	case !doorbell && found > 0 && !announced && pf.state == PushTrusted:
+		pf.state = PushOn
+		p.metrics.missedEvents.Add(float64(found))
+		p.log.Warn("a reconcile read found events no doorbell announced: the feed is polled again until its doorbells prove themselves",
+			"connection", pf.conn, "room", pf.room, "events", found)
+	}
+}
+
+// feedLocked returns the current feed of key, nil when none.
+func (p *Poller) feedLocked(key feedKey) *feed {
+	for _, cf := range p.groupsLocked() {
+		if cf.conn.ID != key.conn {
+			continue
+		}
+		for _, f := range cf.feeds {
+			if f.key == key {
+				return f
+			}
+		}
+	}
+	return nil
+}
+
+// feedLockLocked returns the mutex that serializes the reads of feed key.
+func (p *Poller) feedLockLocked(key feedKey) *sync.Mutex {
+	if p.push.locks == nil {
+		p.push.locks = map[feedKey]*sync.Mutex{}
+	}
+	l := p.push.locks[key]
+	if l == nil {
+		l = &sync.Mutex{}
+		p.push.locks[key] = l
+	}
+	return l
+}
+
+// dueLocked reports whether a tick should read feed f at now: every feed but those on trusted push,
+// which wait for Reconcile since their last read.
+func (p *Poller) dueLocked(st *connState, f *feed, now time.Time) bool {
+	pf := p.push.byKey[f.key]
+	if pf == nil || pf.state != PushTrusted {
+		return true
+	}
+	return now.Sub(st.lastRead[f.key]) >= p.push.opts.Reconcile
+}
+
+// pushFeedsByState counts the push feeds by state.
+func (p *Poller) pushFeedsByState() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := map[string]int{}
+	for _, pf := range p.push.byKey {
+		n[pf.state]++
+	}
+	return n
+}
