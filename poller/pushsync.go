@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
 )
@@ -158,5 +159,39 @@ func (p *Poller) verify(ctx context.Context, api WebhookAPI, base string, pf *pu
 			p.log.Warn("a feed's doorbells are gone: it is polled until they are registered again", "connection", pf.conn, "room", pf.room)
 			return
 		}
+	}
+}
+
+// registerSoon registers the doorbells of the connection of subscription id now, unless that
+// connection is being polled (its turn registers them).
+func (p *Poller) registerSoon(id string) {
+	groups, err := p.refresh(p.now())
+	if err != nil {
+		return
+	}
+	p.mu.Lock()
+	w := p.set.byID[id]
+	p.mu.Unlock()
+	if w == nil || !w.sub.Kind.Room() {
+		return
+	}
+	connID := connector.NewConnection(w.sub.Token, w.sub.HipChatURL).ID
+	for _, cf := range groups {
+		if cf.conn.ID != connID {
+			continue
+		}
+		st := p.claim(cf)
+		if st == nil {
+			return
+		}
+		defer func() {
+			p.mu.Lock()
+			st.running = false
+			p.mu.Unlock()
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		p.syncPush(ctx, cf)
+		return
 	}
 }

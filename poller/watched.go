@@ -72,8 +72,18 @@ type watchedSet struct {
 // subscription again every Resync, for changes made elsewhere.
 func (p *Poller) Changed(id string) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.changed[id] = true
+	push := p.pushOnLocked()
+	p.mu.Unlock()
+	if push {
+		// A new feed's doorbells are registered now, not at the next tick: its first events come by
+		// push.
+		p.runs.Add(1)
+		go func() {
+			defer p.runs.Done()
+			p.registerSoon(id)
+		}()
+	}
 }
 
 // refresh brings the set up to date at now and returns its grouping: the whole set is read on the
