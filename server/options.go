@@ -24,6 +24,9 @@ type Options struct {
 	PublicURL string
 	// AllowPrivateCallbacks lets subscriptions deliver to loopback and private-network addresses.
 	AllowPrivateCallbacks bool
+	// AdminToken is the operator credential of the /admin/ routes (backup, every connection's
+	// subscriptions); empty means those routes are absent (404). A secret: never logged.
+	AdminToken string
 	// SecretOverlap is how long a rotated-out signing secret keeps signing deliveries beside the
 	// new one (-secret-overlap).
 	SecretOverlap time.Duration
@@ -124,6 +127,9 @@ func (o Options) Validate() error {
 	if o.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("max body bytes %d: must be positive", o.MaxBodyBytes))
 	}
+	if o.AdminToken != "" && len(strings.TrimSpace(o.AdminToken)) < 16 {
+		errs = append(errs, errors.New("admin token: must be at least 16 characters (e.g. openssl rand -hex 32)"))
+	}
 	if o.SecretOverlap < 0 {
 		errs = append(errs, fmt.Errorf("secret-overlap %s: must not be negative", o.SecretOverlap))
 	}
@@ -176,6 +182,7 @@ func (o Options) LogValue() slog.Value {
 		slog.String("shutdown_timeout", o.ShutdownTimeout.String()),
 		slog.Int64("max_body_bytes", o.MaxBodyBytes),
 		slog.String("secret_overlap", o.SecretOverlap.String()),
+		slog.Bool("admin_token_set", o.AdminToken != ""),
 	)
 }
 

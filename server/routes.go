@@ -6,14 +6,23 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
-// routes lists every route of the connector. Besides the four service routes, each route is one
-// operation of the connector definition (swagger.Operations) and goes behind requireConnection; a test
-// checks that the two sets agree.
+// routes lists every route of the connector. Besides the four service routes and the operator
+// routes under /admin/ (only when an operator credential is configured; else they answer 404 as
+// any unknown path), each route is one operation of the connector definition (swagger.Operations)
+// and goes behind requireConnection; a test checks that the two sets agree.
 func (s *Server) routes(r *gin.Engine) {
 	r.GET("/healthz", handleHealthz())
 	r.GET("/readyz", handleReadyz(s.ready))
 	r.GET("/metrics", gin.WrapH(s.metrics.handler()))
 	r.GET("/swagger.json", gin.WrapH(&s.definition))
+
+	if s.operator != nil {
+		admin := r.Group("/admin", s.operator.requireOperator())
+		admin.GET("/backup", s.operator.handleBackup())
+		admin.GET("/subscriptions", s.operator.handleListAll())
+		admin.POST("/subscriptions/:subscriptionId/pause", s.operator.handlePause())
+		admin.POST("/subscriptions/:subscriptionId/resume", s.operator.handleResume())
+	}
 
 	op := r.Group("/", requireConnection(s.opts.HipChatURL))
 

@@ -9,6 +9,7 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,6 +43,9 @@ type Deps struct {
 	// rotated, deleted), so its next attempt reads it again (Deliverer.Forget). Optional: without
 	// it the worker reads subscriptions again every second.
 	Changed func(subscriptionID string)
+	// Operator backs the operator routes (/admin/); required when Options.AdminToken is set, and
+	// then Store too.
+	Operator OperatorStore
 	// Registry is served at /metrics, with the server's own request metrics added to it. Nil means
 	// a registry of the server's own.
 	Registry *prometheus.Registry
@@ -57,6 +61,7 @@ type Server struct {
 	definition definitionHandler
 	polling    *triggers.Polling
 	subs       subscriptionAPI
+	operator   *operatorAPI // nil: no operator credential, the /admin/ routes are absent
 
 	listener  net.Listener
 	publicURL string
@@ -99,6 +104,13 @@ func New(opts Options, deps Deps) (*Server, error) {
 		store: deps.Store, source: s.client, publicURL: s.PublicURL,
 		allowPrivateCallbacks: opts.AllowPrivateCallbacks, nudge: nudge, changed: changed, secretOverlap: opts.SecretOverlap,
 		now: opts.Clock, log: opts.Logger,
+	}
+
+	if opts.AdminToken != "" {
+		if deps.Operator == nil || deps.Store == nil {
+			return nil, errors.New("server: an operator credential needs the database (Deps.Operator and Deps.Store)")
+		}
+		s.operator = &operatorAPI{subs: s.subs, store: deps.Operator, tokenSum: sha256.Sum256([]byte(opts.AdminToken)), now: opts.Clock}
 	}
 
 	if opts.PublicURL != "" {
