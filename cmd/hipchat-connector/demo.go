@@ -41,7 +41,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demoConfig, error) {
 		fs.PrintDefaults()
 	}
 	noEnv := func(string) string { return "" }
-	if err := parseFlags(fs, args, noEnv); err != nil {
+	if _, err := parseFlags(fs, args, noEnv); err != nil {
 		return cfg, err
 	}
 	switch {

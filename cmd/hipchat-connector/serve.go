@@ -31,7 +31,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	cfg := defaultServeConfig()
 	fs := newFlagSet("serve", serveSummary, stderr)
 	cfg.bind(fs)
-	if err := parseFlags(fs, args, getenv); err != nil {
+	if _, err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	if err := cfg.Validate(); err != nil {
