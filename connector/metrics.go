@@ -28,6 +28,7 @@ func newCallMetrics(reg prometheus.Registerer) (*callMetrics, error) {
 		}),
 		limiter: newLimiterMetrics(),
 	}
+	m.limiter.initSeries()
 	for _, c := range append([]prometheus.Collector{m.calls, m.duration}, m.limiter.collectors()...) {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("connector metrics: %w", err)
@@ -102,6 +103,16 @@ func newLimiterMetrics() limiterMetrics {
 			Help:    "HipChat's X-Ratelimit-Remaining on each answer that carries it: calls left in the token's HipChat window.",
 			Buckets: []float64{0, 1, 5, 10, 20, 50, 100, 200, 500},
 		}),
+	}
+}
+
+// initSeries makes the series an alert reads exist from the start, at 0: foreground refusals
+// and background waits by either budget.
+func (m limiterMetrics) initSeries() {
+	for _, b := range []Budget{BudgetConnector, BudgetHipChat} {
+		m.refusals.WithLabelValues(Foreground.String(), string(b))
+		m.waits.WithLabelValues(Background.String(), string(b))
+		m.waitSeconds.WithLabelValues(Background.String(), string(b))
 	}
 }
 

@@ -92,7 +92,7 @@ func (o Options) withDefaults() Options {
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}
-	o.HipChatURL = strings.TrimRight(strings.TrimSpace(o.HipChatURL), "/")
+	o.HipChatURL, _ = TrimHipChatURL(o.HipChatURL)
 	o.PublicURL = strings.TrimSpace(o.PublicURL)
 	return o
 }
@@ -134,6 +134,18 @@ func (o Options) Validate() error {
 		errs = append(errs, fmt.Errorf("secret-overlap %s: must not be negative", o.SecretOverlap))
 	}
 	return errors.Join(errs...)
+}
+
+// TrimHipChatURL is the base URL of HipChat as the client wants it: without trailing slashes and
+// without a /v2 suffix (the client adds /v2 to every path; https://host/v2 would call
+// https://host/v2/v2/… and get 404 for every action). trimmedV2 reports that a /v2 was dropped,
+// so that the caller can say so.
+func TrimHipChatURL(raw string) (base string, trimmedV2 bool) {
+	base = strings.TrimRight(strings.TrimSpace(raw), "/")
+	if b, ok := strings.CutSuffix(base, "/v2"); ok {
+		return strings.TrimRight(b, "/"), true
+	}
+	return base, false
 }
 
 // checkHipChatURL accepts an absolute http(s) URL without user info, query or fragment.

@@ -161,6 +161,16 @@ func (s *Server) Listen() error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.opts.Addr, err)
 	}
+	return s.ListenOn(ln)
+}
+
+// ListenOn serves on ln, bound by the caller (cmd binds before it opens the database, so that a
+// busy port creates nothing). Without Options.PublicURL, the public URL becomes http://<ln's
+// address>. Errors: already listening, a public URL that cannot be rendered (ln is closed then).
+func (s *Server) ListenOn(ln net.Listener) error {
+	if s.listener != nil {
+		return errors.New("server: already listening")
+	}
 	if s.publicURL == "" {
 		if err := s.setPublicURL("http://" + reachableHostPort(ln.Addr())); err != nil {
 			ln.Close()

@@ -31,10 +31,11 @@ type demoConfig struct {
 func parseDemoFlags(args []string, stderr io.Writer) (demoConfig, error) {
 	var cfg demoConfig
 	fs := newFlagSet("demo", demoSummary, stderr)
-	fs.DurationVar(&cfg.duration, "duration", 0, "stop by itself after this `duration` and fail unless every trigger was delivered (0: run until Ctrl-C)")
-	fs.StringVar(&cfg.dbPath, "db", "", "`path` of the connector's bbolt database (default: in a temporary directory removed at the end)")
-	fs.DurationVar(&cfg.interval, "interval", 5*time.Second, "`duration` between two scripted HipChat events (message, file, room, notification)")
-	fs.StringVar(&cfg.pollSchedule, "poll-schedule", "@every 5s", "the connector's poll `spec` (production default: @every 1m)")
+	fs.DurationVar(&cfg.duration, "duration", 0,
+		"stop by itself after this `duration`, failing unless every trigger was delivered\n(0: run until Ctrl-C)")
+	fs.StringVar(&cfg.dbPath, "db", "", "`path` of the connector's bbolt database (default: a temporary directory, removed)")
+	fs.DurationVar(&cfg.interval, "interval", 5*time.Second, "`duration` between two scripted HipChat events")
+	fs.StringVar(&cfg.pollSchedule, "poll-schedule", "@every 5s", "the connector's poll `spec`; production uses @every 1m")
 	fs.BoolVar(&cfg.verbose, "v", false, "copy the connector's JSON log to stderr")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: hipchat-connector demo [flags]\n\n%s.\nThe flags are read from the command line only.\n\nflags:\n", demoSummary)
