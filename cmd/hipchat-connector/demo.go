@@ -125,6 +125,12 @@ func runDemo(ctx context.Context, args []string, _ func(string) string, stdout, 
 		defer cancel()
 	}
 	started := time.Now()
+	// Ctrl-C: the connector finishes its deliveries and shuts down in order, which takes a few
+	// seconds; say so at once rather than going quiet.
+	stopSaying := context.AfterFunc(ctx, func() {
+		fmt.Fprintln(out, "\nstopping: the connector finishes the deliveries in flight, then the emulator and the sink stop…")
+	})
+	defer stopSaying()
 	parts, partsCtx := errgroup.WithContext(runCtx)
 	connectorCtx, stopConnector := context.WithCancel(context.WithoutCancel(partsCtx))
 	serversCtx, stopServers := context.WithCancel(context.WithoutCancel(partsCtx))
@@ -141,6 +147,7 @@ func runDemo(ctx context.Context, args []string, _ func(string) string, stdout, 
 	parts.Go(func() error { return emulatorServer.Run(serversCtx) })
 	parts.Go(func() error { return sinkServer.Run(serversCtx) })
 	err = parts.Wait()
+	stopSaying()
 
 	summary := sink.summary()
 	if script.subscribed.Load() {
