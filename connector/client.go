@@ -35,7 +35,8 @@ type ClientOptions struct {
 	// Sleep is how background calls wait for budget; nil means a real timer.
 	Sleep func(context.Context, time.Duration) error
 	// Registerer, when set, receives the metrics of every HipChat call
-	// (hipchat_connector_upstream_calls_total by outcome, and their duration).
+	// (hipchat_connector_upstream_calls_total by outcome, and their duration), of the limiter
+	// (waits and refusals by class and budget) and of HipChat's X-Ratelimit-Remaining.
 	Registerer prometheus.Registerer
 }
 
@@ -50,6 +51,7 @@ type Client struct {
 	pageSize int
 	now      func() time.Time
 	sleep    func(context.Context, time.Duration) error
+	metrics  *callMetrics // nil without ClientOptions.Registerer
 }
 
 // NewClient returns a client with opts. It panics when opts.Registerer already holds the call
@@ -86,11 +88,13 @@ func NewInstrumentedClient(opts ClientOptions) (*Client, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	var metrics *callMetrics
 	if opts.Registerer != nil {
 		m, err := newCallMetrics(opts.Registerer)
 		if err != nil {
 			return nil, err
 		}
+		metrics = m
 		counted := *opts.HTTPClient
 		next := counted.Transport
 		if next == nil {
@@ -99,7 +103,8 @@ func NewInstrumentedClient(opts ClientOptions) (*Client, error) {
 		counted.Transport = countingTransport{next: next, metrics: m}
 		opts.HTTPClient = &counted
 	}
-	return &Client{http: opts.HTTPClient, limiter: opts.Limiter, maxPages: opts.MaxPages, pageSize: opts.PageSize, now: opts.Now, sleep: opts.Sleep}, nil
+	return &Client{http: opts.HTTPClient, limiter: opts.Limiter, maxPages: opts.MaxPages, pageSize: opts.PageSize,
+		now: opts.Now, sleep: opts.Sleep, metrics: metrics}, nil
 }
 
 // Limiter returns the limiter the client's calls pass.
@@ -148,14 +153,8 @@ func (c *Client) call(ctx context.Context, conn Connection, req request, out any
 }
 
 func (c *Client) attempt(ctx context.Context, conn Connection, req request, out any) error {
-	class := classOf(ctx)
-	if class == Background {
-		if err := c.limiter.Wait(ctx, conn.ID, class, c.sleep); err != nil {
-			return err
-		}
-	} else if ok, retryAfter := c.limiter.TryAcquire(conn.ID, class); !ok {
-		return &Error{Kind: KindRateLimited, Local: true, RetryAfter: retryAfter,
-			Message: "this connection has used its budget of HipChat calls for now"}
+	if err := c.acquire(ctx, conn, classOf(ctx)); err != nil {
+		return err
 	}
 
 	target := req.next
@@ -213,10 +212,17 @@ func (c *Client) attempt(ctx context.Context, conn Connection, req request, out 
 func (c *Client) observeRateLimit(conn Connection, resp *http.Response) {
 	c.budgets.observe(conn.ID, resp.Header, c.now(), c.parseReset)
 	remaining := resp.Header.Get("X-Ratelimit-Remaining")
-	if remaining == "" || resp.StatusCode == http.StatusTooManyRequests {
+	if remaining == "" {
+		return
+	}
+	n, err := strconv.ParseFloat(strings.TrimSpace(remaining), 64)
+	if err == nil {
+		c.metrics.observeRemaining(n)
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
 		return // a 429 is handled where the error is built
 	}
-	if n, err := strconv.ParseFloat(remaining, 64); err == nil && n <= 0 {
+	if err == nil && n <= 0 {
 		if reset, ok := c.parseReset(resp.Header.Get("X-Ratelimit-Reset")); ok {
 			c.limiter.BlockUntil(conn.ID, reset)
 		}
@@ -262,7 +268,10 @@ func (c *Client) errorFromResponse(conn Connection, resp *http.Response, payload
 		// Flood control is per room; HipChat's call budget is per token. Only the latter holds the
 		// whole connection back.
 		if resp.Header.Get("X-FloodControl-Remaining") != "0" {
+			e.Budget = BudgetHipChat
 			c.limiter.BlockUntil(conn.ID, c.now().Add(e.RetryAfter))
+		} else {
+			e.Budget = BudgetFloodControl
 		}
 	}
 	return e

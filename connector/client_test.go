@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -155,8 +156,64 @@ func TestClientObeysHipChatsOwnBudget(t *testing.T) {
 	require.True(t, errors.As(err, &e))
 	assert.Equal(t, connector.KindRateLimited, e.Kind)
 	assert.True(t, e.Local, "once X-Ratelimit-Remaining says 0, the connector waits for the reset itself")
+	assert.Equal(t, connector.BudgetHipChat, e.Budget, "it is HipChat's budget that is spent, not the connector's")
+	assert.Contains(t, e.Message, "HipChat's own rate limit")
+	assert.NotContains(t, e.Message, "connector's budget")
 	assert.Greater(t, e.RetryAfter, time.Duration(0))
+	assert.LessOrEqual(t, e.RetryAfter, 5*time.Minute+time.Second, "Retry-After is HipChat's reset, within its 5-minute window")
 	assert.Equal(t, before, up.calls(t, up.ann.Token), "no call was sent")
+}
+
+func TestClientCountsRefusalsByBudgetAndHipChatsRemaining(t *testing.T) {
+	up := startUpstream(t, hipchatsim.Options{UserRateLimit: 100})
+	ctx := context.Background()
+	conn := connector.NewConnection(up.ann.Token, up.url)
+	reg := prometheus.NewRegistry()
+	client := connector.NewClient(connector.ClientOptions{Registerer: reg,
+		Limiter: connector.NewLimiter(connector.LimiterOptions{Limit: 2, ForegroundMax: 2})})
+	for i := 0; i < 2; i++ {
+		_, err := client.GetUser(ctx, conn, "@ann")
+		require.NoError(t, err)
+	}
+	_, err := client.GetUser(ctx, conn, "@ann")
+	var e *connector.Error
+	require.True(t, errors.As(err, &e))
+	assert.Equal(t, connector.BudgetConnector, e.Budget)
+	assert.Contains(t, e.Message, "the connector's budget of HipChat calls: at most 2 in any 1m1s")
+
+	assert.Equal(t, 1.0, counterValue(t, reg, "hipchat_connector_limiter_refusals_total", "connector", "foreground"))
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() == "hipchat_connector_hipchat_ratelimit_remaining" {
+			assert.Equal(t, uint64(2), f.GetMetric()[0].GetHistogram().GetSampleCount(), "one per answer carrying X-Ratelimit-Remaining")
+			return
+		}
+	}
+	t.Fatal("no hipchat_connector_hipchat_ratelimit_remaining")
+}
+
+// counterValue is the counter of family name with label values (in label-name order).
+func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			var got []string
+			for _, l := range m.GetLabel() {
+				got = append(got, l.GetValue())
+			}
+			if strings.Join(got, ",") == strings.Join(labels, ",") {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no %s%v", name, labels)
+	return 0
 }
 
 func TestClientSendsTheTokenOnlyInTheAuthorizationHeaderAndNeverOffTheServer(t *testing.T) {

@@ -33,7 +33,8 @@ type Error struct {
 	Status     int           // HipChat's HTTP status; 0 when no answer came (timeout, refused, own budget)
 	Message    string        // HipChat's error message, or a short description of what happened
 	RetryAfter time.Duration // with KindRateLimited: how long until a call can succeed
-	Local      bool          // with KindRateLimited: the connector's own budget, no upstream call was made
+	Local      bool          // with KindRateLimited: no upstream call was made (the limiter held it back)
+	Budget     Budget        // with KindRateLimited: whose budget is spent (the connector's or HipChat's); "" for flood control
 	Cause      error
 }
 

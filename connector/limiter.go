@@ -91,9 +91,35 @@ func NewLimiter(opts LimiterOptions) *Limiter {
 	return &Limiter{opts: opts, conns: make(map[string]*callLog)}
 }
 
+// Budget names whose budget held a call back.
+type Budget string
+
+const (
+	// BudgetConnector is the connector's own: at most Limit calls of a connection in any Window,
+	// each class capped below that.
+	BudgetConnector Budget = "connector"
+	// BudgetHipChat is HipChat's own budget of the token: its X-Ratelimit-Remaining said 0, or it
+	// answered 429, and the connector holds calls back until HipChat's reset.
+	BudgetHipChat Budget = "hipchat"
+)
+
+// Refusal says why TryAcquire took nothing: whose budget is spent and how long until a call of
+// that class can succeed.
+type Refusal struct {
+	Budget     Budget
+	RetryAfter time.Duration
+}
+
 // TryAcquire takes one call from the budget of connection id for class, now. When the budget is
 // spent it takes nothing and returns false and how long until a call of that class can succeed.
 func (l *Limiter) TryAcquire(id string, class Class) (ok bool, retryAfter time.Duration) {
+	refusal, ok := l.Acquire(id, class)
+	return ok, refusal.RetryAfter
+}
+
+// Acquire is TryAcquire that also says whose budget refused the call: HipChat's while the
+// connection is held back until HipChat's reset (BlockUntil), the connector's otherwise.
+func (l *Limiter) Acquire(id string, class Class) (Refusal, bool) {
 	now := l.opts.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -105,7 +131,7 @@ func (l *Limiter) TryAcquire(id string, class Class) (ok bool, retryAfter time.D
 	}
 	log.lastUsed = now
 	if now.Before(log.blockedUntil) {
-		return false, log.blockedUntil.Sub(now)
+		return Refusal{Budget: BudgetHipChat, RetryAfter: log.blockedUntil.Sub(now)}, false
 	}
 	log.dropBefore(now.Add(-l.opts.Window))
 	classMax := l.opts.ForegroundMax
@@ -127,10 +153,19 @@ func (l *Limiter) TryAcquire(id string, class Class) (ok bool, retryAfter time.D
 	}
 	if full {
 		// A call exactly Window after another still shares a closed window with it: one tick more.
-		return false, wait + time.Millisecond
+		return Refusal{Budget: BudgetConnector, RetryAfter: wait + time.Millisecond}, false
 	}
 	log.calls = append(log.calls, call{at: now, class: class})
-	return true, 0
+	return Refusal{}, true
+}
+
+// ClassMax is the most calls of class in any window (ForegroundMax or BackgroundMax), and Limit
+// and Window the whole budget: what an answer over budget tells the caller.
+func (l *Limiter) ClassMax(class Class) (classMax, limit int, window time.Duration) {
+	if class == Background {
+		return l.opts.BackgroundMax, l.opts.Limit, l.opts.Window
+	}
+	return l.opts.ForegroundMax, l.opts.Limit, l.opts.Window
 }
 
 // Wait takes one call from the budget, waiting (with sleep) as long as needed; it returns ctx's error

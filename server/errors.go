@@ -10,6 +10,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +52,8 @@ const (
 	CodeDeliveryNotFound     = "delivery_not_found"     // 404: no such delivery of the subscription
 	CodeSubscriptionInactive = "subscription_inactive"  // 409: the subscription is paused or disabled
 	CodeDeliveryPending      = "delivery_pending"       // 409: the delivery is still waiting to be sent
+
+	CodeAdminTokenRejected = "admin_token_rejected" // 401: an operator route without the operator credential
 )
 
 // statusClientClosedRequest is nginx's status for a caller that hung up; nobody reads the answer, but
@@ -127,8 +130,11 @@ func fromDomain(err error, subject notFoundSubject) *apiError {
 	}
 	switch {
 	case errors.Is(err, webhook.ErrCallbackURL):
-		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: "callbackUrl",
-			Message: "callbackUrl: " + err.Error(), Cause: err}
+		msg := "callbackUrl refused: " + webhook.Reason(err)
+		if errors.Is(err, webhook.ErrBlockedAddress) {
+			msg += "; only public addresses are allowed (for development, start the connector with -allow-private-callbacks)"
+		}
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: "callbackUrl", Message: msg, Cause: err}
 	case errors.Is(err, state.ErrAlreadyPending):
 		return &apiError{Status: http.StatusConflict, Code: CodeDeliveryPending, Field: "deliveryId",
 			Message: "the delivery is still pending; its next attempt is on its way", Cause: err}
@@ -170,7 +176,7 @@ func toAPIError(err error, subject notFoundSubject) *apiError {
 	case connector.KindTokenRejected:
 		e.Status, e.Code, e.Message = http.StatusUnauthorized, CodeTokenRejected, "HipChat rejected the token; check the connection's personal access token"
 	case connector.KindScopeMissing:
-		e.Status, e.Code, e.Message = http.StatusForbidden, CodeScopeMissing, "the token lacks a scope HipChat requires for this call; generate it with all scopes selected"
+		e.Status, e.Code, e.Message = http.StatusForbidden, CodeScopeMissing, scopeMissingMessage(up.Message)
 	case connector.KindNotFound:
 		e.Status = http.StatusNotFound
 		e.Code, e.Field = notFoundCode(subject, up.Message)
@@ -180,11 +186,7 @@ func toAPIError(err error, subject notFoundSubject) *apiError {
 		e.Message = "HipChat: " + safeUpstreamText(up.Message, "bad request")
 	case connector.KindRateLimited:
 		e.Status, e.Code, e.RetryAfter = http.StatusTooManyRequests, CodeRateLimited, up.RetryAfter
-		if up.Local {
-			e.Message = "this connection has used its budget of 100 HipChat calls in 60 seconds; retry after Retry-After seconds"
-		} else {
-			e.Message = "HipChat is throttling this token; retry after Retry-After seconds"
-		}
+		e.Message = rateLimitedMessage(up)
 	case connector.KindUnavailable:
 		if isTimeout(up) {
 			e.Status, e.Code, e.Message = http.StatusGatewayTimeout, CodeUpstreamTimeout, "HipChat did not answer in time"
@@ -195,6 +197,45 @@ func toAPIError(err error, subject notFoundSubject) *apiError {
 		e.Status, e.Code, e.Message = http.StatusBadGateway, CodeUpstreamFailed, "HipChat answered in a way the connector does not understand"
 	}
 	return e
+}
+
+// rateLimitedMessage says whose budget is spent, the connector's or HipChat's, so that the
+// caller knows what Retry-After waits for.
+func rateLimitedMessage(up *connector.Error) string {
+	const retry = "; retry after Retry-After seconds"
+	switch {
+	case up.Local && up.Message != "":
+		return up.Message + retry // the limiter said whose budget (connector.Client.overBudget)
+	case up.Local && up.Budget == connector.BudgetHipChat:
+		return "HipChat's own rate limit for this token is spent; the connector holds calls back until HipChat's reset" + retry
+	case up.Local:
+		return "this connection has used the connector's budget of HipChat calls" + retry
+	case up.Budget == connector.BudgetFloodControl:
+		return "HipChat's flood control holds back messages to this room from this sender (HipChat answered 429)" + retry
+	default:
+		return "HipChat is throttling this token: HipChat's own rate limit is spent (HipChat answered 429)" + retry
+	}
+}
+
+// scopePattern finds the scope names in HipChat's 403 message: "This action requires one of the
+// following scopes: [u'view_room']" (HipChat's Python repr, as the emulator says it too).
+var scopePattern = regexp.MustCompile(`'([a-z_]+)'`)
+
+// scopeMissingMessage names the scope HipChat asked for, from its 403 message.
+func scopeMissingMessage(hipchatMessage string) string {
+	var scopes []string
+	for _, m := range scopePattern.FindAllStringSubmatch(hipchatMessage, -1) {
+		scopes = append(scopes, m[1])
+	}
+	switch len(scopes) {
+	case 0:
+		return "the token lacks a scope HipChat requires for this call (HipChat: " + safeUpstreamText(hipchatMessage, "forbidden") +
+			"); generate it with all scopes selected"
+	case 1:
+		return "the token lacks the HipChat scope " + scopes[0] + ", which this call requires; generate a token with it (or with all scopes selected)"
+	}
+	return "the token lacks a HipChat scope this call requires, one of " + strings.Join(scopes, ", ") +
+		"; generate a token with it (or with all scopes selected)"
 }
 
 func isTimeout(up *connector.Error) bool {

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,13 +15,19 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/connector"
 )
 
-// observe replaces Gin's access log: one log line and the request metrics per request. It logs the
-// method, route pattern, path (never the query, where auth_token or a trigger's state could travel),
+// observe replaces Gin's access log: one log line and the request metrics per request. Each
+// request has an id: the caller's X-Request-Id when it is sane (see validRequestID), a new one
+// otherwise, echoed in the answer's X-Request-Id and logged as request_id. It logs the method, route pattern, path (never the query, where auth_token or a trigger's state could travel),
 // status, duration, the connection id and, for an error answer, its code and cause. The Authorization
 // header is never read here, and the connection's token is scrubbed from the cause.
 func observe(logger *slog.Logger, clock func() time.Time, m *metrics) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := clock()
+		requestID := c.GetHeader(headerRequestID)
+		if !validRequestID(requestID) {
+			requestID = newRequestID()
+		}
+		c.Header(headerRequestID, requestID)
 		c.Next()
 		took := clock().Sub(start)
 
@@ -30,8 +38,9 @@ func observe(logger *slog.Logger, clock func() time.Time, m *metrics) gin.Handle
 		status := c.Writer.Status()
 		m.observeRequest(route, c.Request.Method, status, took)
 
-		attrs := make([]slog.Attr, 0, 9)
+		attrs := make([]slog.Attr, 0, 10)
 		attrs = append(attrs,
+			slog.String("request_id", requestID),
 			slog.String("method", c.Request.Method),
 			slog.String("route", route),
 			slog.String("path", c.Request.URL.Path),
@@ -94,4 +103,33 @@ func limitBody(max int64) gin.HandlerFunc {
 		}
 		c.Next()
 	}
+}
+
+// headerRequestID carries a request's id in and out.
+const headerRequestID = "X-Request-Id"
+
+// maxRequestIDLength bounds a caller's request id (a UUID is 36, a trace id 32).
+const maxRequestIDLength = 128
+
+// validRequestID accepts 1 to 128 characters of letters, digits and - _ . : / + = (UUIDs, trace
+// ids, base64), so a request id can neither forge log lines nor smuggle a token-sized blob.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLength {
+		return false
+	}
+	for _, r := range id {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("-_.:/+=", r):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// newRequestID is 16 random bytes in hex.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

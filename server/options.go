@@ -24,6 +24,9 @@ type Options struct {
 	PublicURL string
 	// AllowPrivateCallbacks lets subscriptions deliver to loopback and private-network addresses.
 	AllowPrivateCallbacks bool
+	// AdminToken is the operator credential of the /admin/ routes (backup, every connection's
+	// subscriptions); empty means those routes are absent (404). A secret: never logged.
+	AdminToken string
 	// SecretOverlap is how long a rotated-out signing secret keeps signing deliveries beside the
 	// new one (-secret-overlap).
 	SecretOverlap time.Duration
@@ -89,7 +92,7 @@ func (o Options) withDefaults() Options {
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}
-	o.HipChatURL = strings.TrimRight(strings.TrimSpace(o.HipChatURL), "/")
+	o.HipChatURL, _ = TrimHipChatURL(o.HipChatURL)
 	o.PublicURL = strings.TrimSpace(o.PublicURL)
 	return o
 }
@@ -124,10 +127,25 @@ func (o Options) Validate() error {
 	if o.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("max body bytes %d: must be positive", o.MaxBodyBytes))
 	}
+	if o.AdminToken != "" && len(strings.TrimSpace(o.AdminToken)) < 16 {
+		errs = append(errs, errors.New("admin token: must be at least 16 characters (e.g. openssl rand -hex 32)"))
+	}
 	if o.SecretOverlap < 0 {
 		errs = append(errs, fmt.Errorf("secret-overlap %s: must not be negative", o.SecretOverlap))
 	}
 	return errors.Join(errs...)
+}
+
+// TrimHipChatURL is the base URL of HipChat as the client wants it: without trailing slashes and
+// without a /v2 suffix (the client adds /v2 to every path; https://host/v2 would call
+// https://host/v2/v2/… and get 404 for every action). trimmedV2 reports that a /v2 was dropped,
+// so that the caller can say so.
+func TrimHipChatURL(raw string) (base string, trimmedV2 bool) {
+	base = strings.TrimRight(strings.TrimSpace(raw), "/")
+	if b, ok := strings.CutSuffix(base, "/v2"); ok {
+		return strings.TrimRight(b, "/"), true
+	}
+	return base, false
 }
 
 // checkHipChatURL accepts an absolute http(s) URL without user info, query or fragment.
@@ -176,6 +194,7 @@ func (o Options) LogValue() slog.Value {
 		slog.String("shutdown_timeout", o.ShutdownTimeout.String()),
 		slog.Int64("max_body_bytes", o.MaxBodyBytes),
 		slog.String("secret_overlap", o.SecretOverlap.String()),
+		slog.Bool("admin_token_set", o.AdminToken != ""),
 	)
 }
 

@@ -57,12 +57,15 @@ func TestOptionsPrintWithoutSecrets(t *testing.T) {
 		Addr:       "127.0.0.1:9",
 		HipChatURL: "https://admin:hunter2@hipchat.example.com",
 		PublicURL:  "https://connector.example.com/?auth_token=leaked-token",
+		AdminToken: "operator-secret-value-123",
 	}.withDefaults()
 	var logged bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logged, nil)).Info("start", "options", opts)
 	for _, printed := range []string{opts.String(), fmt.Sprint(opts), fmt.Sprintf("%v", opts), logged.String()} {
 		assert.NotContains(t, printed, "hunter2")
 		assert.NotContains(t, printed, "leaked-token")
+		assert.NotContains(t, printed, "operator-secret-value-123")
+		assert.Contains(t, printed, "admin_token_set")
 		assert.Contains(t, printed, "hipchat.example.com")
 		assert.Contains(t, printed, "127.0.0.1:9")
 	}

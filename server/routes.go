@@ -6,10 +6,10 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
-// routes lists every route of the connector. Besides the four service routes and the doorbell,
-// each route is one
-// operation of the connector definition (swagger.Operations) and goes behind requireConnection; a test
-// checks that the two sets agree.
+// routes lists every route of the connector. Besides the four service routes, the doorbell of push
+// and the operator routes under /admin/ (only when an operator credential is configured; else they
+// answer 404 as any unknown path), each route is one operation of the connector definition
+// (swagger.Operations) and goes behind requireConnection; a test checks that the two sets agree.
 func (s *Server) routes(r *gin.Engine) {
 	r.GET("/healthz", handleHealthz())
 	r.GET("/readyz", handleReadyz(s.ready))
@@ -17,6 +17,14 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/swagger.json", gin.WrapH(&s.definition))
 	// HipChat's room webhooks (push doorbells): not an operation, no token (the path's secret is).
 	r.POST("/hipchat/rooms/:feed/:secret", handleDoorbell(s.doorbell))
+
+	if s.operator != nil {
+		admin := r.Group("/admin", s.operator.requireOperator())
+		admin.GET("/backup", s.operator.handleBackup())
+		admin.GET("/subscriptions", s.operator.handleListAll())
+		admin.POST("/subscriptions/:subscriptionId/pause", s.operator.handlePause())
+		admin.POST("/subscriptions/:subscriptionId/resume", s.operator.handleResume())
+	}
 
 	op := r.Group("/", requireConnection(s.opts.HipChatURL))
 

@@ -1,12 +1,15 @@
 package server
 
 import (
+	"io"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hipchat-connector/hipchat-connector/state"
 	"github.com/hipchat-connector/hipchat-connector/swagger"
 )
 
@@ -17,6 +20,24 @@ var pendingOperations = map[string]bool{}
 // serviceRoutes are the routes that are not operations of the definition.
 var serviceRoutes = []string{"GET /healthz", "GET /readyz", "GET /metrics", "GET /swagger.json",
 	"POST /hipchat/rooms/:feed/:secret"} // HipChat's room webhooks: push doorbells
+
+// operatorPrefixes start the routes that are not operations of the definition either: the
+// operator's (the operator credential, not a HipChat token) and the console page. Only these are
+// left out of the comparison, and only explicitly.
+var operatorPrefixes = []string{"/admin/", "/console"}
+
+// operatorRoutes are the operator routes, served only with an operator credential.
+var operatorRoutes = []string{"GET /admin/backup", "GET /admin/subscriptions",
+	"POST /admin/subscriptions/:subscriptionId/pause", "POST /admin/subscriptions/:subscriptionId/resume"}
+
+func isOperatorRoute(path string) bool {
+	for _, p := range operatorPrefixes {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
 
 func TestRoutesAreTheOperationsOfTheDefinition(t *testing.T) {
 	ops, err := swagger.Operations()
@@ -33,13 +54,36 @@ func TestRoutesAreTheOperationsOfTheDefinition(t *testing.T) {
 		assert.True(t, ids[id], "pending operation %s is not in the definition any more", id)
 	}
 
-	srv, err := New(Options{}, testDeps())
+	deps := testDeps()
+	store := &fakeOperatorStore{}
+	deps.Store, deps.Operator = store, store
+	srv, err := New(Options{AdminToken: "an-operator-credential-of-some-length"}, deps)
 	require.NoError(t, err)
-	var got []string
+	var got, operator []string
 	for _, r := range srv.engine.Routes() {
+		if isOperatorRoute(r.Path) {
+			operator = append(operator, r.Method+" "+r.Path)
+			continue
+		}
 		got = append(got, r.Method+" "+r.Path)
 	}
 	sort.Strings(want)
 	sort.Strings(got)
 	assert.Equal(t, want, got, "routes.go and the definition disagree (a served operation must leave pendingOperations)")
+	assert.ElementsMatch(t, operatorRoutes, operator)
+	for _, op := range ops {
+		assert.False(t, isOperatorRoute(op.RoutePath()), "%s: an operation of the definition under an operator prefix", op.ID)
+	}
+
+	without, err := New(Options{}, testDeps())
+	require.NoError(t, err)
+	for _, r := range without.engine.Routes() {
+		assert.False(t, isOperatorRoute(r.Path), "%s %s is served without an operator credential", r.Method, r.Path)
+	}
 }
+
+// fakeOperatorStore satisfies the store interfaces for a server whose routes are only listed.
+type fakeOperatorStore struct{ SubscriptionStore }
+
+func (*fakeOperatorStore) AllSubscriptions(string) ([]state.Subscription, error) { return nil, nil }
+func (*fakeOperatorStore) BackupSized(func(int64), io.Writer) (int64, error)     { return 0, nil }

@@ -9,6 +9,7 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,6 +53,9 @@ type Deps struct {
 	// PushStatus tells a message/file feed's push state and why it is off (Poller.PushStatus), for
 	// the subscription view. Optional.
 	PushStatus func(connectionID, room string) (state, reason string, ok bool)
+	// Operator backs the operator routes (/admin/); required when Options.AdminToken is set, and
+	// then Store too.
+	Operator OperatorStore
 	// Registry is served at /metrics, with the server's own request metrics added to it. Nil means
 	// a registry of the server's own.
 	Registry *prometheus.Registry
@@ -68,6 +72,7 @@ type Server struct {
 	polling    *triggers.Polling
 	subs       subscriptionAPI
 	doorbell   func(feed, secret string) bool
+	operator   *operatorAPI // nil: no operator credential, the /admin/ routes are absent
 
 	listener  net.Listener
 	publicURL string
@@ -112,6 +117,13 @@ func New(opts Options, deps Deps) (*Server, error) {
 		pushStatus:    deps.PushStatus,
 		secretOverlap: opts.SecretOverlap,
 		now:           opts.Clock, log: opts.Logger,
+	}
+
+	if opts.AdminToken != "" {
+		if deps.Operator == nil || deps.Store == nil {
+			return nil, errors.New("server: an operator credential needs the database (Deps.Operator and Deps.Store)")
+		}
+		s.operator = &operatorAPI{subs: s.subs, store: deps.Operator, tokenSum: sha256.Sum256([]byte(opts.AdminToken)), now: opts.Clock}
 	}
 
 	if opts.PublicURL != "" {
@@ -161,6 +173,16 @@ func (s *Server) Listen() error {
 	ln, err := net.Listen("tcp", s.opts.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.opts.Addr, err)
+	}
+	return s.ListenOn(ln)
+}
+
+// ListenOn serves on ln, bound by the caller (cmd binds before it opens the database, so that a
+// busy port creates nothing). Without Options.PublicURL, the public URL becomes http://<ln's
+// address>. Errors: already listening, a public URL that cannot be rendered (ln is closed then).
+func (s *Server) ListenOn(ln net.Listener) error {
+	if s.listener != nil {
+		return errors.New("server: already listening")
 	}
 	if s.publicURL == "" {
 		if err := s.setPublicURL("http://" + reachableHostPort(ln.Addr())); err != nil {

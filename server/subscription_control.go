@@ -22,19 +22,50 @@ func handlePauseSubscription(d subscriptionAPI) gin.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if sub.Status == state.StatusDisabled {
-			return inactive(sub)
-		}
-		reason := "paused by the subscriber at " + d.now().UTC().Format(time.RFC3339) + "; resume to deliver what was held"
-		paused, err := d.store.UpdateStatus(sub.ID, state.StatusPaused, reason)
+		paused, err := d.pause(sub, "the subscriber", conn.ID)
 		if err != nil {
-			return toAPIError(err, subjectSubscription)
+			return err
 		}
-		d.changed(sub.ID)
-		d.log.Info("subscription paused", "subscription", sub.ID, "connection", conn)
 		c.JSON(http.StatusOK, d.showSubscription(paused))
 		return nil
 	})
+}
+
+// pause pauses sub on behalf of by ("the subscriber", "an operator"): the one semantics of
+// PauseSubscription and of the operator's pause. Errors: 409 subscription_inactive for a disabled
+// one, the store's.
+func (d subscriptionAPI) pause(sub state.Subscription, by, connectionID string) (state.Subscription, error) {
+	if sub.Status == state.StatusDisabled {
+		return state.Subscription{}, inactive(sub)
+	}
+	reason := "paused by " + by + " at " + d.now().UTC().Format(time.RFC3339) + "; resume to deliver what was held"
+	paused, err := d.store.UpdateStatus(sub.ID, state.StatusPaused, reason)
+	if err != nil {
+		return state.Subscription{}, toAPIError(err, subjectSubscription)
+	}
+	d.changed(sub.ID)
+	d.log.Info("subscription paused", "subscription", sub.ID, "connection", connectionID, "by", by)
+	return paused, nil
+}
+
+// resume resumes sub on behalf of by: a paused one delivers what was held, a suspended one is
+// polled again; an active one is left as it is. Errors: 409 subscription_inactive for a disabled
+// one, the store's.
+func (d subscriptionAPI) resume(sub state.Subscription, by, connectionID string) (state.Subscription, error) {
+	if sub.Status == state.StatusDisabled {
+		return state.Subscription{}, inactive(sub)
+	}
+	if sub.Status == state.StatusActive {
+		return sub, nil
+	}
+	resumed, err := d.store.UpdateStatus(sub.ID, state.StatusActive, "")
+	if err != nil {
+		return state.Subscription{}, toAPIError(err, subjectSubscription)
+	}
+	d.changed(sub.ID)
+	d.log.Info("subscription resumed", "subscription", sub.ID, "connection", connectionID, "by", by)
+	d.nudge()
+	return resumed, nil
 }
 
 // handleResumeSubscription handles POST /subscriptions/{subscriptionId}/resume (ResumeSubscription):
@@ -48,16 +79,8 @@ func handleResumeSubscription(d subscriptionAPI) gin.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if sub.Status == state.StatusDisabled {
-			return inactive(sub)
-		}
-		if sub.Status != state.StatusActive {
-			if sub, err = d.store.UpdateStatus(sub.ID, state.StatusActive, ""); err != nil {
-				return toAPIError(err, subjectSubscription)
-			}
-			d.changed(sub.ID)
-			d.log.Info("subscription resumed", "subscription", sub.ID, "connection", conn)
-			d.nudge()
+		if sub, err = d.resume(sub, "the subscriber", conn.ID); err != nil {
+			return err
 		}
 		c.JSON(http.StatusOK, d.showSubscription(sub))
 		return nil

@@ -65,6 +65,12 @@ func (c *clock) Advance(d time.Duration) {
 
 func newEnv(t *testing.T, allowPrivate bool) *env {
 	t.Helper()
+	return newEnvWith(t, allowPrivate, "")
+}
+
+// newEnvWith is newEnv with an operator credential (none when ""), which serves the /admin/ routes.
+func newEnvWith(t *testing.T, allowPrivate bool, adminToken string) *env {
+	t.Helper()
 	gin.SetMode(gin.TestMode)
 	e := &env{t: t, ctx: context.Background(), clock: &clock{}}
 	emu, err := hipchatsim.New(hipchatsim.Options{})
@@ -91,9 +97,9 @@ func newEnv(t *testing.T, allowPrivate bool) *env {
 	e.api = httptest.NewUnstartedServer(nil)
 	srv, err := server.New(server.Options{
 		HipChatURL: hipchat.URL, PublicURL: "http://" + e.api.Listener.Addr().String() + "/",
-		AllowPrivateCallbacks: allowPrivate, Logger: quiet,
-	}, server.Deps{Client: client, StateKey: bytes.Repeat([]byte{3}, 32), Store: e.store, Nudge: e.deliverer.Nudge,
-		Changed: func(id string) { e.poller.Changed(id); e.deliverer.Forget(id) }})
+		AllowPrivateCallbacks: allowPrivate, Logger: quiet, AdminToken: adminToken,
+	}, server.Deps{Client: client, StateKey: bytes.Repeat([]byte{3}, 32), Store: e.store, Operator: e.store,
+		Nudge: e.deliverer.Nudge, Changed: func(id string) { e.poller.Changed(id); e.deliverer.Forget(id) }})
 	require.NoError(t, err)
 	e.api.Config.Handler = srv.Handler()
 	e.api.Start()

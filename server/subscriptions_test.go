@@ -93,21 +93,27 @@ func TestSubscribeRefusesBadInputNamingTheField(t *testing.T) {
 		body        any
 		status      int
 		code, field string
+		message     []string // the message contains each
 	}{
-		"no token":          {path, "", map[string]string{"callbackUrl": "https://example.com/hook"}, 401, "missing_token", ""},
-		"blank room":        {"/subscriptions/rooms/%20/messages", e.alice.Token, map[string]string{"callbackUrl": "https://example.com/hook"}, 400, "missing_field", "roomId"},
-		"no body":           {path, e.alice.Token, nil, 400, "missing_field", "callbackUrl"},
-		"no callbackUrl":    {path, e.alice.Token, map[string]string{}, 400, "missing_field", "callbackUrl"},
-		"blank callbackUrl": {path, e.alice.Token, map[string]string{"callbackUrl": "  "}, 400, "missing_field", "callbackUrl"},
-		"not JSON":          {path, e.alice.Token, "callbackUrl=https://example.com", 400, "invalid_json", "callbackUrl"},
-		"not a string":      {path, e.alice.Token, map[string]int{"callbackUrl": 5}, 400, "invalid_field", "callbackUrl"},
-		"relative":          {path, e.alice.Token, map[string]string{"callbackUrl": "/hook"}, 400, "invalid_field", "callbackUrl"},
-		"ftp":               {path, e.alice.Token, map[string]string{"callbackUrl": "ftp://example.com/hook"}, 400, "invalid_field", "callbackUrl"},
-		"loopback":          {path, e.alice.Token, map[string]string{"callbackUrl": e.sink.url()}, 400, "invalid_field", "callbackUrl"},
-		"private":           {path, e.alice.Token, map[string]string{"callbackUrl": "http://10.1.2.3/hook"}, 400, "invalid_field", "callbackUrl"},
-		"metadata service":  {path, e.alice.Token, map[string]string{"callbackUrl": "http://169.254.169.254/latest"}, 400, "invalid_field", "callbackUrl"},
-		"unknown room":      {"/subscriptions/rooms/99999/messages", e.alice.Token, map[string]string{"callbackUrl": "https://93.184.216.34/hook"}, 404, "room_not_found", "roomId"},
-		"rejected token":    {path, "not-a-token", map[string]string{"callbackUrl": "https://93.184.216.34/hook"}, 401, "token_rejected", ""},
+		"no token":          {path, "", map[string]string{"callbackUrl": "https://example.com/hook"}, 401, "missing_token", "", nil},
+		"blank room":        {"/subscriptions/rooms/%20/messages", e.alice.Token, map[string]string{"callbackUrl": "https://example.com/hook"}, 400, "missing_field", "roomId", nil},
+		"no body":           {path, e.alice.Token, nil, 400, "missing_field", "callbackUrl", nil},
+		"no callbackUrl":    {path, e.alice.Token, map[string]string{}, 400, "missing_field", "callbackUrl", nil},
+		"blank callbackUrl": {path, e.alice.Token, map[string]string{"callbackUrl": "  "}, 400, "missing_field", "callbackUrl", nil},
+		"not JSON":          {path, e.alice.Token, "callbackUrl=https://example.com", 400, "invalid_json", "callbackUrl", nil},
+		"not a string":      {path, e.alice.Token, map[string]int{"callbackUrl": 5}, 400, "invalid_field", "callbackUrl", nil},
+		"relative":          {path, e.alice.Token, map[string]string{"callbackUrl": "/hook"}, 400, "invalid_field", "callbackUrl", nil},
+		"ftp":               {path, e.alice.Token, map[string]string{"callbackUrl": "ftp://example.com/hook"}, 400, "invalid_field", "callbackUrl", nil},
+		"loopback": {path, e.alice.Token, map[string]string{"callbackUrl": e.sink.url()}, 400, "invalid_field", "callbackUrl",
+			[]string{"callbackUrl refused: 127.0.0.1 is a loopback address", "-allow-private-callbacks"}},
+		"unspecified": {path, e.alice.Token, map[string]string{"callbackUrl": "http://0.0.0.0/hook"}, 400, "invalid_field", "callbackUrl",
+			[]string{"an unspecified address"}},
+		"credentials": {path, e.alice.Token, map[string]string{"callbackUrl": "https://user:pass@93.184.216.34/x"}, 400, "invalid_field", "callbackUrl",
+			[]string{"callbackUrl refused: it must not carry a user name or password"}},
+		"private":          {path, e.alice.Token, map[string]string{"callbackUrl": "http://10.1.2.3/hook"}, 400, "invalid_field", "callbackUrl", nil},
+		"metadata service": {path, e.alice.Token, map[string]string{"callbackUrl": "http://169.254.169.254/latest"}, 400, "invalid_field", "callbackUrl", nil},
+		"unknown room":     {"/subscriptions/rooms/99999/messages", e.alice.Token, map[string]string{"callbackUrl": "https://93.184.216.34/hook"}, 404, "room_not_found", "roomId", nil},
+		"rejected token":   {path, "not-a-token", map[string]string{"callbackUrl": "https://93.184.216.34/hook"}, 401, "token_rejected", "", nil},
 	} {
 		t.Run(name, func(t *testing.T) {
 			resp := e.call("POST", tc.path, tc.token, tc.body)
@@ -115,6 +121,13 @@ func TestSubscribeRefusesBadInputNamingTheField(t *testing.T) {
 			code, field := resp.errorCode(t)
 			assert.Equal(t, tc.code, code)
 			assert.Equal(t, tc.field, field)
+			var body struct{ Error struct{ Message string } }
+			resp.json(t, &body)
+			for _, want := range tc.message {
+				assert.Contains(t, body.Error.Message, want)
+			}
+			assert.NotContains(t, body.Error.Message, "callbackUrl: callback URL refused", "one prefix, not two")
+			assert.NotContains(t, body.Error.Message, "pass@", "credentials are not echoed")
 		})
 	}
 	subs, err := e.store.SubscriptionsOf(connOf(e, e.alice.Token))

@@ -17,6 +17,48 @@ import (
 // of the message says why, in words safe to show to the subscriber.
 var ErrCallbackURL = errors.New("callback URL refused")
 
+// ErrBlockedAddress is wrapped, beside ErrCallbackURL, by a refusal of an address that is not a
+// public unicast one (loopback, private, link-local…): one that AllowPrivate would let through.
+var ErrBlockedAddress = errors.New("not a public address")
+
+// refusal is a refusal of a callback URL: it is ErrCallbackURL, and ErrBlockedAddress when blocked.
+type refusal struct {
+	reason  string
+	blocked bool
+}
+
+func (r *refusal) Error() string { return ErrCallbackURL.Error() + ": " + r.reason }
+
+func (r *refusal) Is(target error) bool {
+	return target == ErrCallbackURL || (r.blocked && target == ErrBlockedAddress)
+}
+
+// Reason is the refusal of err without the "callback URL refused: " prefix, for a message that
+// names the field itself; err itself when it is not a refusal.
+func Reason(err error) string {
+	var r *refusal
+	if errors.As(err, &r) {
+		return r.reason
+	}
+	return strings.TrimPrefix(err.Error(), ErrCallbackURL.Error()+": ")
+}
+
+func refused(format string, args ...any) error {
+	return &refusal{reason: fmt.Sprintf(format, args...)}
+}
+
+func blockedAt(format string, args ...any) error {
+	return &refusal{reason: fmt.Sprintf(format, args...), blocked: true}
+}
+
+// withArticle puts "a" or "an" before a kind of address: "a loopback", "an unspecified".
+func withArticle(kind string) string {
+	if kind != "" && strings.ContainsRune("aeiouAEIOU", rune(kind[0])) {
+		return "an " + kind
+	}
+	return "a " + kind
+}
+
 // maxCallbackURLLength bounds a callback URL (Logic Apps' are a few hundred characters).
 const maxCallbackURLLength = 4096
 
@@ -44,38 +86,43 @@ type hostResolver interface {
 
 func checkCallbackURL(ctx context.Context, resolver hostResolver, raw string, allowPrivate bool) error {
 	if strings.TrimSpace(raw) == "" {
-		return fmt.Errorf("%w: it is empty", ErrCallbackURL)
+		return refused("it is empty")
 	}
 	if len(raw) > maxCallbackURLLength {
-		return fmt.Errorf("%w: it is longer than %d characters", ErrCallbackURL, maxCallbackURLLength)
+		return refused("it is longer than %d characters", maxCallbackURLLength)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("%w: it is not a valid URL", ErrCallbackURL)
+		return refused("it is not a valid URL")
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%w: it must be an absolute http or https URL", ErrCallbackURL)
+		return refused("it must be an absolute http or https URL")
 	}
 	host := u.Hostname()
 	if u.Opaque != "" || host == "" {
-		return fmt.Errorf("%w: it has no host", ErrCallbackURL)
+		return refused("it has no host")
+	}
+	// Credentials in a URL would be stored and shown back by GetSubscription; the receiver can
+	// authenticate deliveries by their webhook-signature instead.
+	if u.User != nil {
+		return refused("it must not carry a user name or password (user:password@host); verify each delivery's webhook-signature instead")
 	}
 	if allowPrivate {
 		return nil
 	}
 	if addr, err := netip.ParseAddr(host); err == nil {
 		if reason, blocked := blockedAddr(addr); blocked {
-			return fmt.Errorf("%w: %s is a %s address", ErrCallbackURL, host, reason)
+			return blockedAt("%s is %s address", host, withArticle(reason))
 		}
 		return nil
 	}
 	addrs, err := resolver.LookupNetIP(ctx, "ip", host)
 	if err != nil || len(addrs) == 0 {
-		return fmt.Errorf("%w: its host %q does not resolve", ErrCallbackURL, host)
+		return refused("its host %q does not resolve", host)
 	}
 	for _, addr := range addrs {
 		if reason, blocked := blockedAddr(addr); blocked {
-			return fmt.Errorf("%w: %s resolves to %s, a %s address", ErrCallbackURL, host, addr.Unmap(), reason)
+			return blockedAt("%s resolves to %s, %s address", host, addr.Unmap(), withArticle(reason))
 		}
 	}
 	return nil
@@ -131,14 +178,14 @@ func blockedAddr(addr netip.Addr) (string, bool) {
 func guardDial(_, address string, _ syscall.RawConn) error {
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
-		return fmt.Errorf("%w: cannot read dial address %q", ErrCallbackURL, address)
+		return refused("cannot read dial address %q", address)
 	}
 	addr, err := netip.ParseAddr(host)
 	if err != nil {
-		return fmt.Errorf("%w: cannot read dial address %q", ErrCallbackURL, address)
+		return refused("cannot read dial address %q", address)
 	}
 	if reason, blocked := blockedAddr(addr); blocked {
-		return fmt.Errorf("%w: %s is a %s address", ErrCallbackURL, addr.Unmap(), reason)
+		return blockedAt("%s is %s address", addr.Unmap(), withArticle(reason))
 	}
 	return nil
 }

@@ -52,7 +52,7 @@ func TestCheckCallbackURL(t *testing.T) {
 		{"http://%zz", false, "not a valid URL"},
 		{"https://unknown.example/hook", false, "does not resolve"},
 		{"http://localhost:8080/hook", false, "loopback"},
-		{"http://127.0.0.1/hook", false, "loopback"},
+		{"http://127.0.0.1/hook", false, "is a loopback address"},
 		{"http://[::1]/hook", false, "loopback"},
 		{"http://[::ffff:127.0.0.1]/hook", false, "loopback"},
 		{"http://10.0.0.5/hook", false, "private"},
@@ -64,7 +64,10 @@ func TestCheckCallbackURL(t *testing.T) {
 		{"http://169.254.169.254/latest/meta-data", false, "link-local"},
 		{"http://metadata.example/", false, "link-local"},
 		{"http://[fe80::1%25eth0]/hook", false, "link-local"},
-		{"http://0.0.0.0/hook", false, "unspecified"},
+		{"http://0.0.0.0/hook", false, "is an unspecified address"},
+		{"https://user:pass@hooks.example.com/x", false, "must not carry a user name or password"},
+		{"https://user@hooks.example.com/x", false, "must not carry a user name or password"},
+		{"http://user:pass@localhost/x", true, "must not carry a user name or password"},
 		{"http://[::]/hook", false, "unspecified"},
 		{"http://239.1.2.3/hook", false, "multicast"},
 		{"http://255.255.255.255/hook", false, "reserved"},
@@ -84,6 +87,8 @@ func TestCheckCallbackURL(t *testing.T) {
 			assert.ErrorIs(t, err, ErrCallbackURL)
 			if err != nil {
 				assert.Contains(t, err.Error(), tc.refused)
+				assert.NotContains(t, Reason(err), ErrCallbackURL.Error(), "Reason drops the prefix")
+				assert.NotContains(t, err.Error(), " a unspecified")
 			}
 		})
 	}

@@ -19,7 +19,7 @@ func runDefinition(_ context.Context, args []string, getenv func(string) string,
 	fs := newFlagSet("definition", definitionSummary, stderr)
 	publicURL := fs.String("public-url", "", "absolute `URL` where Logic Apps / Power Automate reach the connector, e.g. https://connector.example.com (required)")
 	out := fs.String("out", ".", "`directory` to write the two files into; created if missing")
-	if err := parseFlags(fs, args, getenv); err != nil {
+	if _, err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
 	if *publicURL == "" {

@@ -31,17 +31,18 @@ type demoConfig struct {
 func parseDemoFlags(args []string, stderr io.Writer) (demoConfig, error) {
 	var cfg demoConfig
 	fs := newFlagSet("demo", demoSummary, stderr)
-	fs.DurationVar(&cfg.duration, "duration", 0, "stop by itself after this `duration` and fail unless every trigger was delivered (0: run until Ctrl-C)")
-	fs.StringVar(&cfg.dbPath, "db", "", "`path` of the connector's bbolt database (default: in a temporary directory removed at the end)")
-	fs.DurationVar(&cfg.interval, "interval", 5*time.Second, "`duration` between two scripted HipChat events (message, file, room, notification)")
-	fs.StringVar(&cfg.pollSchedule, "poll-schedule", "@every 5s", "the connector's poll `spec` (production default: @every 1m)")
+	fs.DurationVar(&cfg.duration, "duration", 0,
+		"stop by itself after this `duration`, failing unless every trigger was delivered\n(0: run until Ctrl-C)")
+	fs.StringVar(&cfg.dbPath, "db", "", "`path` of the connector's bbolt database (default: a temporary directory, removed)")
+	fs.DurationVar(&cfg.interval, "interval", 5*time.Second, "`duration` between two scripted HipChat events")
+	fs.StringVar(&cfg.pollSchedule, "poll-schedule", "@every 5s", "the connector's poll `spec`; production uses @every 1m")
 	fs.BoolVar(&cfg.verbose, "v", false, "copy the connector's JSON log to stderr")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: hipchat-connector demo [flags]\n\n%s.\nThe flags are read from the command line only.\n\nflags:\n", demoSummary)
 		fs.PrintDefaults()
 	}
 	noEnv := func(string) string { return "" }
-	if err := parseFlags(fs, args, noEnv); err != nil {
+	if _, err := parseFlags(fs, args, noEnv); err != nil {
 		return cfg, err
 	}
 	switch {
@@ -124,6 +125,12 @@ func runDemo(ctx context.Context, args []string, _ func(string) string, stdout, 
 		defer cancel()
 	}
 	started := time.Now()
+	// Ctrl-C: the connector finishes its deliveries and shuts down in order, which takes a few
+	// seconds; say so at once rather than going quiet.
+	stopSaying := context.AfterFunc(ctx, func() {
+		fmt.Fprintln(out, "\nstopping: the connector finishes the deliveries in flight, then the emulator and the sink stop…")
+	})
+	defer stopSaying()
 	parts, partsCtx := errgroup.WithContext(runCtx)
 	connectorCtx, stopConnector := context.WithCancel(context.WithoutCancel(partsCtx))
 	serversCtx, stopServers := context.WithCancel(context.WithoutCancel(partsCtx))
@@ -140,6 +147,7 @@ func runDemo(ctx context.Context, args []string, _ func(string) string, stdout, 
 	parts.Go(func() error { return emulatorServer.Run(serversCtx) })
 	parts.Go(func() error { return sinkServer.Run(serversCtx) })
 	err = parts.Wait()
+	stopSaying()
 
 	summary := sink.summary()
 	if script.subscribed.Load() {

@@ -235,7 +235,9 @@ func (s *demoScript) printIntro(w demoWorld) {
 	fmt.Fprintf(out, "  curl -sS -H %s %s/subscriptions\n", auth, c)
 	fmt.Fprintf(out, "or set these and run the README's examples:\n")
 	fmt.Fprintf(out, "  export HIPCHAT=%s ADMIN=%s CONNECTOR=%s TOKEN=%s ROOM=%d\n\n", s.hipchat.BaseURL, s.adminToken, c, w.ann.Token, w.room)
-	fmt.Fprintf(out, "every %s Bob posts a message, shares a file, creates a room or sends a notification; deliveries:\n", s.interval)
+	fmt.Fprintf(out, "every %s Bob posts a message, shares a file, creates a room or sends a notification.\n", s.interval)
+	fmt.Fprintln(out, "a shared file shows twice: OnNewFileWebhook, and OnNewMessageWebhook for the message that carries it.")
+	fmt.Fprintln(out, "deliveries:")
 	io.WriteString(s.out, out.String())
 }
 

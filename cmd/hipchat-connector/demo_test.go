@@ -69,6 +69,9 @@ func TestDemoStopsOnCancel(t *testing.T) {
 		t.Fatal("the demo did not stop")
 	}
 	require.Contains(t, stdout.String(), "\nsummary after ")
+	require.Contains(t, stdout.String(), "\nstopping: ", "Ctrl-C is acknowledged at once")
+	require.Less(t, strings.Index(stdout.String(), "\nstopping: "), strings.Index(stdout.String(), "\nsummary after "))
+	require.Contains(t, stdout.String(), "a shared file shows twice", "the double file delivery is explained")
 }
 
 // TestDemoFailsToStart: a part that cannot start makes the demo fail at once, without a summary.

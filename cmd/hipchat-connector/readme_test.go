@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -287,4 +288,25 @@ func sortedCopy(s []string) []string {
 	c := slices.Clone(s)
 	slices.Sort(c)
 	return c
+}
+
+// TestReadmeErrorTableNamesEveryCode: every Code* constant of server/errors.go is a row of the
+// README's error table, so a new code cannot go undocumented.
+func TestReadmeErrorTableNamesEveryCode(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "server", "errors.go"))
+	require.NoError(t, err)
+	readme, err := os.ReadFile(readmePath)
+	require.NoError(t, err)
+	var rows []string
+	for _, line := range strings.Split(string(readme), "\n") {
+		if strings.HasPrefix(line, "| 4") || strings.HasPrefix(line, "| 5") {
+			rows = append(rows, line)
+		}
+	}
+	table := strings.Join(rows, "\n")
+	codes := regexp.MustCompile(`(?m)^\s+Code\w+\s+= "(\w+)"`).FindAllStringSubmatch(string(src), -1)
+	require.GreaterOrEqual(t, len(codes), 20)
+	for _, c := range codes {
+		assert.Contains(t, table, "`"+c[1]+"`", "the README's error table lacks %s", c[1])
+	}
 }

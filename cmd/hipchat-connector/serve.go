@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,7 +32,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	cfg := defaultServeConfig()
 	fs := newFlagSet("serve", serveSummary, stderr)
 	cfg.bind(fs)
-	if err := parseFlags(fs, args, getenv); err != nil {
+	sources, err := parseFlags(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	if err := cfg.loadAdminToken(getenv); err != nil {
 		return err
 	}
 	if err := cfg.Validate(); err != nil {
@@ -40,19 +45,42 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{ReplaceAttr: durationText}))
 	cfg.HTTP.Logger = logger.With("component", "http")
+	if base, trimmed := server.TrimHipChatURL(cfg.HTTP.HipChatURL); trimmed {
+		logger.Warn("hipchat-url ends in /v2, which the connector adds to every call itself; using the base URL without it",
+			"component", "main", "given", sources.of("hipchat-url"), "hipchat_url", base)
+		cfg.HTTP.HipChatURL = base
+	}
 
+	// Bind first: a busy port is an error before anything is created on disk.
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", sources.of("addr"), cfg.HTTP.Addr, err)
+	}
+	defer ln.Close()
+
+	// A start that fails removes the database and key file it created, so that a retry with
+	// another setting does not find a half-made installation.
+	created := newCreatedFiles(cfg.DBPath, keyFilePath(cfg.DBPath, cfg.KeyFile, getenv))
 	store, err := openStore(cfg.DBPath, cfg.KeyFile, getenv)
 	if err != nil {
+		created.remove()
 		return err
 	}
-	defer store.Close()
+	serving := false
+	defer func() {
+		store.Close()
+		if !serving {
+			created.remove()
+		}
+	}()
 	logger.Info("opened the database", "component", "store", "path", cfg.DBPath, "schema_version", state.SchemaVersion)
 
 	// main wires: one registry for every part's metrics, one HipChat client (and so one limiter) for
 	// the actions, the polling triggers and the poller, so they share each connection's budget
 	// (background calls wait and leave actions their share).
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newSubscriptionsCollector(store, logger.With("component", "metrics")))
 	client, err := connector.NewInstrumentedClient(connector.ClientOptions{Timeout: upstreamTimeout, Registerer: registry})
 	if err != nil {
 		return err
@@ -72,7 +100,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	srv, err := server.New(cfg.HTTP, server.Deps{
-		Client: client, StateKey: store.ServerKey(), Store: store, Nudge: deliverer.Nudge,
+		Client: client, StateKey: store.ServerKey(), Store: store, Operator: store, Nudge: deliverer.Nudge,
 		Changed: func(id string) {
 			poll.Changed(id)
 			deliverer.Forget(id)
@@ -91,13 +119,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	if err := srv.Listen(); err != nil {
+	if err := srv.ListenOn(ln); err != nil {
 		return err
 	}
 	if cfg.Push {
 		reconcile, _ := poller.ScheduleInterval(cfg.ReconcileSchedule) // validated above
 		poll.EnablePush(poller.PushOptions{URL: srv.PublicURL(), Key: store.ServerKey(), Webhooks: client, Reconcile: reconcile})
 	}
+	serving = true
 	logger.Info("starting", "component", "main", "config", cfg)
 	fmt.Fprintf(stdout, "listening on http://%s\n", srv.Addr())
 

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/hipchat-connector/hipchat-connector/delivery"
@@ -30,6 +31,9 @@ type serveConfig struct {
 	CatchUp poller.CatchUp
 	// CallbackRate bounds deliveries per second to one callback endpoint (-callback-rate; 0: none).
 	CallbackRate float64
+	// AdminTokenFile holds the operator credential of the /admin/ routes (-admin-token-file);
+	// loadAdminToken puts it (or HIPCHAT_CONNECTOR_ADMIN_TOKEN) into HTTP.AdminToken.
+	AdminTokenFile string
 	// CircuitFailures is how many consecutive failed attempts open an endpoint's circuit
 	// (-circuit-failures).
 	CircuitFailures int
@@ -53,22 +57,75 @@ func defaultServeConfig() serveConfig {
 	}
 }
 
-// bind registers every flag of serve on fs, writing into c.
+// bind registers every flag of serve on fs, writing into c. Each help text stays short enough
+// that -h lines fit in 100 columns; a second line starts with "\n".
 func (c *serveConfig) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.HTTP.Addr, "addr", c.HTTP.Addr, "`host:port` to listen on (port 0 picks a free one)")
 	fs.StringVar(&c.DBPath, "db", c.DBPath, "`path` of the bbolt database (subscriptions, cursors, outbox)")
-	fs.StringVar(&c.HTTP.HipChatURL, "hipchat-url", c.HTTP.HipChatURL, "base `URL` of HipChat v2 (Cloud, Server, or the emulator)")
-	fs.StringVar(&c.HTTP.PublicURL, "public-url", c.HTTP.PublicURL, "`URL` where workflow engines reach the connector: host of /swagger.json and base of every Location (default http://<addr>)")
+	fs.StringVar(&c.HTTP.HipChatURL, "hipchat-url", c.HTTP.HipChatURL,
+		"base `URL` of HipChat (Cloud, Server or the emulator)")
+	fs.StringVar(&c.HTTP.PublicURL, "public-url", c.HTTP.PublicURL,
+		"`URL` where workflow engines reach the connector (default http://<addr>):\nhost of /swagger.json and base of every Location")
 	fs.StringVar(&c.PollSchedule, "poll-schedule", c.PollSchedule, "robfig/cron `spec` of the poller's ticks")
-	fs.BoolVar(&c.HTTP.AllowPrivateCallbacks, "allow-private-callbacks", c.HTTP.AllowPrivateCallbacks, "allow callback URLs on loopback and private networks")
-	fs.DurationVar(&c.CatchUp.MaxAge, "catch-up-max-age", c.CatchUp.MaxAge, "skip callback events older than this `duration` when the poller reads them, e.g. after a long downtime (0: deliver everything)")
-	fs.IntVar(&c.CatchUp.MaxEvents, "catch-up-max-events", c.CatchUp.MaxEvents, "deliver at most the newest `n` events per subscription per poll, skipping older ones (0: no bound)")
-	fs.Float64Var(&c.CallbackRate, "callback-rate", c.CallbackRate, "deliveries per second to any one callback endpoint (scheme, host and port), so small receivers are not flooded (0: no limit)")
-	fs.IntVar(&c.CircuitFailures, "circuit-failures", c.CircuitFailures, "consecutive failed attempts that open a callback endpoint's circuit: its deliveries are held and one probe goes out per backoff step")
-	fs.BoolVar(&c.Push, "push", c.Push, "register HipChat room webhooks as doorbells for message and file feeds (needs admin_room and a -public-url HipChat reaches)")
-	fs.StringVar(&c.ReconcileSchedule, "reconcile-schedule", c.ReconcileSchedule, "robfig/cron `spec`: how often a feed on trusted push is polled anyway")
-	fs.DurationVar(&c.HTTP.SecretOverlap, "secret-overlap", c.HTTP.SecretOverlap, "how long the old signing secret still signs deliveries, beside the new one, after rotate-secret")
-	fs.StringVar(&c.KeyFile, "key-file", c.KeyFile, "`path` of the key that seals tokens and secrets in the database (default <db>.key, created on first start; "+keyEnv+" holds the key itself instead)")
+	fs.BoolVar(&c.HTTP.AllowPrivateCallbacks, "allow-private-callbacks", c.HTTP.AllowPrivateCallbacks,
+		"allow callback URLs on loopback and private networks (for development)")
+	fs.DurationVar(&c.CatchUp.MaxAge, "catch-up-max-age", c.CatchUp.MaxAge,
+		"skip callback events older than this `duration` when the poller reads them\n(e.g. after a long downtime; 0: deliver everything)")
+	fs.IntVar(&c.CatchUp.MaxEvents, "catch-up-max-events", c.CatchUp.MaxEvents,
+		"deliver at most the newest `n` events per subscription per poll (0: no bound)")
+	fs.Float64Var(&c.CallbackRate, "callback-rate", c.CallbackRate,
+		"deliveries per second to any one callback endpoint (scheme, host, port)\nso small receivers are not flooded (0: no limit)")
+	fs.IntVar(&c.CircuitFailures, "circuit-failures", c.CircuitFailures,
+		"consecutive failed attempts that open a callback endpoint's circuit\n(its deliveries are held; one probe goes out per backoff step)")
+	fs.BoolVar(&c.Push, "push", c.Push,
+		"register HipChat room webhooks as doorbells for message and file feeds\n(needs admin_room and a -public-url HipChat reaches)")
+	fs.StringVar(&c.ReconcileSchedule, "reconcile-schedule", c.ReconcileSchedule,
+		"robfig/cron `spec`: how often a feed on trusted push is polled anyway")
+	fs.DurationVar(&c.HTTP.SecretOverlap, "secret-overlap", c.HTTP.SecretOverlap,
+		"how long a rotated-out signing secret still signs beside the new one")
+	fs.StringVar(&c.KeyFile, "key-file", c.KeyFile,
+		"`path` of the key that seals tokens and secrets in the database\n(default <db>.key, created on first start; "+keyEnv+" holds the key itself)")
+	fs.StringVar(&c.AdminTokenFile, "admin-token-file", c.AdminTokenFile,
+		"`path` of a file holding the operator credential of /admin/ (backup, all subscriptions);\n"+adminTokenEnv+" holds it itself; without either, /admin/ answers 404")
+}
+
+// adminTokenEnv holds the operator credential itself, instead of -admin-token-file.
+const adminTokenEnv = envPrefix + "ADMIN_TOKEN"
+
+// loadAdminToken sets HTTP.AdminToken from HIPCHAT_CONNECTOR_ADMIN_TOKEN or from the file of
+// -admin-token-file (its content, without surrounding white space). Errors: both given; a file that
+// cannot be read, is empty, or is readable by group or others. The token is never in an error.
+func (c *serveConfig) loadAdminToken(getenv func(string) string) error {
+	fromEnv := getenv(adminTokenEnv)
+	switch {
+	case fromEnv != "" && c.AdminTokenFile != "":
+		return fmt.Errorf("admin-token-file and %s: give one of them", adminTokenEnv)
+	case fromEnv != "":
+		c.HTTP.AdminToken = strings.TrimSpace(fromEnv)
+		if c.HTTP.AdminToken == "" {
+			return fmt.Errorf("%s: the operator credential is blank", adminTokenEnv)
+		}
+		return nil
+	case c.AdminTokenFile == "":
+		return nil
+	}
+	info, err := os.Stat(c.AdminTokenFile)
+	if err != nil {
+		return fmt.Errorf("admin-token-file: %w", err)
+	}
+	if info.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("admin-token-file %s: mode %04o lets group or others read the operator credential; chmod 600 it",
+			c.AdminTokenFile, info.Mode().Perm())
+	}
+	raw, err := os.ReadFile(c.AdminTokenFile)
+	if err != nil {
+		return fmt.Errorf("admin-token-file: %w", err)
+	}
+	c.HTTP.AdminToken = strings.TrimSpace(string(raw))
+	if c.HTTP.AdminToken == "" {
+		return fmt.Errorf("admin-token-file %s: the file is empty", c.AdminTokenFile)
+	}
+	return nil
 }
 
 // Validate reports every setting that cannot work, joined; nil when all can.
@@ -115,6 +172,7 @@ func (c serveConfig) LogValue() slog.Value {
 		slog.Int("circuit_failures", c.CircuitFailures),
 		slog.Bool("push", c.Push),
 		slog.String("reconcile_schedule", c.ReconcileSchedule),
+		slog.String("admin_token_file", c.AdminTokenFile),
 	)
 }
 

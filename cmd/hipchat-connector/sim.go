@@ -29,7 +29,8 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 	fixtures := fs.String("fixtures", "", "JSON `file` to start with: {\"users\":[{name, email, mention_name, password, tokens:[{token, scopes}]}], \"addons\":[{client_id, client_secret, name, scopes}], \"rooms\":[{name, privacy, owner, topic, members, participants, notification_tokens, authenticated_files, messages:[{from | label, message, date, file:{name, content}}]}]}; users are named by email or @mention; -fixtures-example prints a complete one")
 	fixturesExample := fs.Bool("fixtures-example", false, "print an example -fixtures file and exit")
 	authenticatedFiles := fs.Bool("authenticated-files", false, "make every file share a secure one, as HipChat Server's secure file storage: history carries authenticated_file {id, name, size} instead of file")
-	if err := parseFlags(fs, args, getenv); err != nil {
+	sources, err := parseFlags(fs, args, getenv)
+	if err != nil {
 		return err
 	}
 	if *fixturesExample {
@@ -46,7 +47,7 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 	if *fixtures != "" {
 		f, err := hipchatsim.LoadFixtures(*fixtures)
 		if err != nil {
-			return fmt.Errorf("-fixtures: %w", err)
+			return fmt.Errorf("%s: %w", sources.of("fixtures"), err)
 		}
 		opts.Fixtures = f
 	}
@@ -57,7 +58,7 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 	defer srv.Close()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		return fmt.Errorf("-addr: %w", err)
+		return fmt.Errorf("%s: %w", sources.of("addr"), err)
 	}
 	hs := &http.Server{
 		Handler:           srv,

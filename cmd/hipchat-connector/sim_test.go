@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -165,7 +166,9 @@ func TestSimReadsEnvironment(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout := &lockedBuffer{}
 	done := make(chan error, 1)
-	env := map[string]string{"HIPCHAT_CONNECTOR_ADDR": "127.0.0.1:0", "HIPCHAT_CONNECTOR_FIXTURES": fixtures}
+	// A connector's variables beside it are not the emulator's: HIPCHAT_CONNECTOR_ADDR would fail it.
+	env := map[string]string{"HIPCHAT_SIM_ADDR": "127.0.0.1:0", "HIPCHAT_SIM_FIXTURES": fixtures,
+		"HIPCHAT_CONNECTOR_ADDR": "256.0.0.1:99999", "HIPCHAT_CONNECTOR_FIXTURES": "/nonexistent.json"}
 	go func() { done <- run(ctx, []string{"sim"}, func(k string) string { return env[k] }, stdout, io.Discard) }()
 	defer func() { cancel(); <-done }()
 	for i := 0; i < 1000 && listeningLine.FindStringSubmatch(stdout.String()) == nil; i++ {
@@ -176,7 +179,36 @@ func TestSimReadsEnvironment(t *testing.T) {
 		t.Fatalf("not listening:\n%s", stdout.String())
 	}
 	if status, _, body := simRequest(t, "GET", m[1]+"/v2/user/a@b.c", "env-fixture-token", ""); status != http.StatusOK {
-		t.Fatalf("fixture token from HIPCHAT_CONNECTOR_FIXTURES: %d %v", status, body)
+		t.Fatalf("fixture token from HIPCHAT_SIM_FIXTURES: %d %v", status, body)
+	}
+}
+
+// TestSimNamesTheSourceOfABadValue: a value from the environment that fails is reported by the
+// variable that held it, one from the command line by its flag.
+func TestSimNamesTheSourceOfABadValue(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for name, tc := range map[string]struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		"busy port from the environment":  {nil, map[string]string{"HIPCHAT_SIM_ADDR": busy.Addr().String()}, "HIPCHAT_SIM_ADDR: "},
+		"busy port on the command line":   {[]string{"-addr", busy.Addr().String()}, map[string]string{"HIPCHAT_SIM_ADDR": "127.0.0.1:0"}, "-addr: "},
+		"unparsable limit in environment": {nil, map[string]string{"HIPCHAT_SIM_FLOOD_LIMIT": "lots"}, `HIPCHAT_SIM_FLOOD_LIMIT="lots" (from the environment)`},
+		"missing fixtures in environment": {[]string{"-addr", "127.0.0.1:0"}, map[string]string{"HIPCHAT_SIM_FIXTURES": "/nonexistent.json"}, "HIPCHAT_SIM_FIXTURES: "},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err := run(ctx, append([]string{"sim"}, tc.args...), func(k string) string { return tc.env[k] }, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want an error naming %q, got %v", tc.want, err)
+			}
+		})
 	}
 }
 

@@ -1,0 +1,58 @@
+package connector
+
+import (
+	"context"
+	"fmt"
+)
+
+// BudgetFloodControl is HipChat's flood control of one room and sender (a 429 with
+// X-FloodControl-Remaining: 0): it holds back that room's messages, not the whole connection.
+const BudgetFloodControl Budget = "hipchat_flood_control"
+
+// String is the class as metrics label it: foreground or background.
+func (c Class) String() string {
+	if c == Background {
+		return "background"
+	}
+	return "foreground"
+}
+
+// acquire takes one call from conn's budget for class. A background call waits (with the
+// client's sleep) until the budget allows it; a foreground call over budget fails at once with a
+// KindRateLimited *Error that says whose budget is spent (the connector's, or HipChat's own when
+// its X-Ratelimit-Remaining said 0) and a RetryAfter consistent with it. Errors: that one, or
+// ctx's error while a background call waits.
+func (c *Client) acquire(ctx context.Context, conn Connection, class Class) error {
+	sleep := c.sleep
+	if sleep == nil {
+		sleep = sleepContext
+	}
+	for {
+		refusal, ok := c.limiter.Acquire(conn.ID, class)
+		if ok {
+			return nil
+		}
+		if class == Foreground {
+			c.metrics.refused(class, refusal)
+			return c.overBudget(class, refusal)
+		}
+		c.metrics.waited(class, refusal)
+		if err := sleep(ctx, refusal.RetryAfter); err != nil {
+			return err
+		}
+	}
+}
+
+// overBudget is the error of a call the limiter refused.
+func (c *Client) overBudget(class Class, refusal Refusal) *Error {
+	e := &Error{Kind: KindRateLimited, Local: true, RetryAfter: refusal.RetryAfter, Budget: refusal.Budget}
+	if refusal.Budget == BudgetHipChat {
+		e.Message = "HipChat's own rate limit for this token is spent (HipChat answered X-Ratelimit-Remaining: 0; " +
+			"it counts every call the token makes, also outside the connector); the connector holds calls back until HipChat's reset"
+		return e
+	}
+	classMax, limit, window := c.limiter.ClassMax(class)
+	e.Message = fmt.Sprintf("this connection has used the connector's budget of HipChat calls: at most %d in any %s, %d of them for actions and polling triggers",
+		limit, window, classMax)
+	return e
+}
