@@ -33,6 +33,8 @@ type serveConfig struct {
 	// CircuitFailures is how many consecutive failed attempts open an endpoint's circuit
 	// (-circuit-failures).
 	CircuitFailures int
+	// Etcd, with endpoints, keeps the state in etcd instead of the bbolt file (-etcd-*).
+	Etcd etcdConfig
 }
 
 // defaultServeConfig returns the defaults of DESIGN.md §8.
@@ -43,6 +45,7 @@ func defaultServeConfig() serveConfig {
 		PollSchedule:    poller.DefaultSchedule,
 		CallbackRate:    50,
 		CircuitFailures: delivery.DefaultCircuitFailures,
+		Etcd:            defaultEtcdConfig(),
 	}
 }
 
@@ -60,6 +63,7 @@ func (c *serveConfig) bind(fs *flag.FlagSet) {
 	fs.IntVar(&c.CircuitFailures, "circuit-failures", c.CircuitFailures, "consecutive failed attempts that open a callback endpoint's circuit: its deliveries are held and one probe goes out per backoff step")
 	fs.DurationVar(&c.HTTP.SecretOverlap, "secret-overlap", c.HTTP.SecretOverlap, "how long the old signing secret still signs deliveries, beside the new one, after rotate-secret")
 	fs.StringVar(&c.KeyFile, "key-file", c.KeyFile, "`path` of the key that seals tokens and secrets in the database (default <db>.key, created on first start; "+keyEnv+" holds the key itself instead)")
+	c.Etcd.bind(fs)
 }
 
 // Validate reports every setting that cannot work, joined; nil when all can.
@@ -86,6 +90,9 @@ func (c serveConfig) Validate() error {
 	if c.CircuitFailures < 1 {
 		errs = append(errs, fmt.Errorf("circuit-failures %d: must be at least 1", c.CircuitFailures))
 	}
+	if err := c.Etcd.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -101,6 +108,7 @@ func (c serveConfig) LogValue() slog.Value {
 		slog.Int("catch_up_max_events", c.CatchUp.MaxEvents),
 		slog.Float64("callback_rate", c.CallbackRate),
 		slog.Int("circuit_failures", c.CircuitFailures),
+		slog.Any("etcd", c.Etcd),
 	)
 }
 
