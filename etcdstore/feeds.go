@@ -48,6 +48,9 @@ func (s *Store) CommitFeed(advances []state.CursorAdvance) error {
 	}
 	now := s.now().UTC()
 	err := s.update(func(t *tx) error {
+		if err := t.prefetch(s.subscriptionKeys(advances)); err != nil {
+			return err
+		}
 		for _, adv := range advances {
 			if err := t.advance(adv, adv.Events, adv.Cursor, now); err != nil {
 				return err
@@ -62,6 +65,15 @@ func (s *Store) CommitFeed(advances []state.CursorAdvance) error {
 		return wrap("commit feed", err)
 	}
 	return wrap("commit feed", s.commitSplit(advances, now))
+}
+
+// subscriptionKeys are the keys of the advances' subscriptions.
+func (s *Store) subscriptionKeys(advances []state.CursorAdvance) []string {
+	keys := make([]string, len(advances))
+	for i, adv := range advances {
+		keys[i] = s.subscriptionKey(adv.SubscriptionID)
+	}
+	return keys
 }
 
 // commitSplit writes a feed too big for one transaction: events first, then
@@ -140,9 +152,16 @@ func (t *tx) appendEvents(sub *subscriptionRecord, events []state.Event, now tim
 		}
 		isHead = !anyPending
 	}
-	for _, ev := range events {
+	idKeys := make([]string, len(events))
+	for i, ev := range events {
+		idKeys[i] = t.s.idKey(sub.ID, state.DeliveryID(sub.ID, ev.ID))
+	}
+	if err := t.prefetch(idKeys); err != nil {
+		return err
+	}
+	for i, ev := range events {
 		id := state.DeliveryID(sub.ID, ev.ID)
-		idKey := t.s.idKey(sub.ID, id)
+		idKey := idKeys[i]
 		if _, queued, err := t.get(idKey); err != nil {
 			return err
 		} else if queued {

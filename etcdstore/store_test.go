@@ -183,3 +183,31 @@ func TestConcurrentWritersLoseNothing(t *testing.T) {
 		assert.False(t, sub.Health.LastDeliveredAt.IsZero(), "the deliverer's health survived the poller's cursor writes")
 	}
 }
+
+// TestPruneCompactsHistory: etcd keeps every overwritten value until a
+// compaction; Prune compacts up to the revision it started at, unless
+// KeepHistory.
+func TestPruneCompactsHistory(t *testing.T) {
+	client := etcdtest.Start(t).Client(t)
+	ctx := context.Background()
+	for _, keep := range []bool{false, true} {
+		s, err := etcdstore.Open(ctx, etcdstore.Options{Client: client, Prefix: newPrefix(), Key: testKey(7), KeepHistory: keep})
+		require.NoError(t, err)
+		_, err = s.CreateSubscription(state.Subscription{ID: "s", ConnectionID: "c", Kind: "message", RoomID: "r",
+			CallbackURL: "https://sink.example/hook", Token: "t", Secret: "whsec_s"})
+		require.NoError(t, err)
+		require.NoError(t, s.CommitFeed([]state.CursorAdvance{{SubscriptionID: "s", Cursor: []byte("c1")}}))
+		before, err := client.Get(ctx, "any")
+		require.NoError(t, err)
+		require.NoError(t, s.CommitFeed([]state.CursorAdvance{{SubscriptionID: "s", Cursor: []byte("c2")}}))
+		_, err = s.Prune(time.Now())
+		require.NoError(t, err)
+		_, err = client.Get(ctx, "any", clientv3.WithRev(before.Header.Revision))
+		if keep {
+			assert.NoError(t, err, "KeepHistory leaves etcd's history alone")
+		} else {
+			assert.ErrorContains(t, err, "compacted", "history before the prune is compacted")
+		}
+		require.NoError(t, s.Close())
+	}
+}

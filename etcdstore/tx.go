@@ -68,6 +68,38 @@ func (t *tx) get(key string) ([]byte, bool, error) {
 	return kv.Value, true, nil
 }
 
+// prefetch reads keys not read yet in read-only transactions of up to
+// maxTxnOps gets each, so that get finds them without a round trip per key.
+func (t *tx) prefetch(keys []string) error {
+	var todo []string
+	for _, k := range keys {
+		if _, read := t.reads[k]; !read && !t.dels[k] {
+			if _, written := t.puts[k]; !written {
+				todo = append(todo, k)
+			}
+		}
+	}
+	for start := 0; start < len(todo); start += maxTxnOps {
+		chunk := todo[start:min(start+maxTxnOps, len(todo))]
+		ops := make([]clientv3.Op, 0, len(chunk))
+		for _, k := range chunk {
+			ops = append(ops, clientv3.OpGet(k))
+		}
+		resp, err := t.s.client.Txn(t.ctx).Then(ops...).Commit()
+		if err != nil {
+			return err
+		}
+		for i, r := range resp.Responses {
+			t.reads[chunk[i]] = 0
+			if kvs := r.GetResponseRange().Kvs; len(kvs) > 0 {
+				t.reads[chunk[i]] = kvs[0].ModRevision
+				t.cache[chunk[i]] = kvs[0].Value
+			}
+		}
+	}
+	return nil
+}
+
 func (t *tx) put(key string, value []byte) {
 	if value == nil {
 		value = []byte{}

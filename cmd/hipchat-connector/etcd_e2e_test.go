@@ -55,7 +55,7 @@ func TestServeWithEtcdDeliversAndSurvivesARestart(t *testing.T) {
 	waitDelivered(t, sink, sub.ID, []string{first})
 	c.Stop()
 
-	c = startConnector(t, emu.URL, args...)
+	startConnector(t, emu.URL, args...) // the same prefix and key
 	second, err := emu.client.PostMessage(ctx, person.Token, room, "after the restart")
 	require.NoError(t, err)
 	waitDelivered(t, sink, sub.ID, []string{first, second})
