@@ -211,3 +211,30 @@ func TestPruneCompactsHistory(t *testing.T) {
 		require.NoError(t, s.Close())
 	}
 }
+
+// TestDeleteLeavesNoKeys: deleting a subscription with a queue longer than
+// one transaction removes every key it had, due index included.
+func TestDeleteLeavesNoKeys(t *testing.T) {
+	client := etcdtest.Start(t).Client(t)
+	ctx := context.Background()
+	prefix := newPrefix()
+	s, err := etcdstore.Open(ctx, etcdstore.Options{Client: client, Prefix: prefix, Key: testKey(7)})
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.CreateSubscription(state.Subscription{ID: "long", ConnectionID: "c", Kind: "message", RoomID: "r",
+		CallbackURL: "https://sink.example/hook", Token: "t", Secret: "whsec_s", Ordering: state.OrderingBestEffort})
+	require.NoError(t, err)
+	evs := make([]state.Event, 300)
+	for i := range evs {
+		evs[i] = state.Event{ID: fmt.Sprint(i), Payload: []byte(`{}`)}
+	}
+	require.NoError(t, s.CommitFeed([]state.CursorAdvance{{SubscriptionID: "long", Cursor: []byte("c"), Events: evs}}))
+	require.NoError(t, s.DeleteSubscription("long"))
+	left, err := client.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	require.NoError(t, err)
+	var keys []string
+	for _, kv := range left.Kvs {
+		keys = append(keys, string(kv.Key))
+	}
+	assert.ElementsMatch(t, []string{prefix + "meta/schema_version", prefix + "meta/server_key"}, keys)
+}

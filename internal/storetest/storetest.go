@@ -69,6 +69,7 @@ func Run(t *testing.T, open Opener) {
 		{"SubscriptionsOfIsScopedToTheConnection", testSubscriptionsOf},
 		{"StatusesFilterPolledSubscriptions", testStatuses},
 		{"DeleteCascades", testDelete},
+		{"DeleteLongQueue", testDeleteLongQueue},
 		{"RotateSecret", testRotateSecret},
 		{"SecretsNeverInClear", testSecretsNeverInClear},
 		{"ServerKey", testServerKey},

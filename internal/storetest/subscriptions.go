@@ -136,6 +136,21 @@ func testDelete(t *testing.T, d *env) {
 	assert.Equal(t, []string{"m1"}, d.log("s1"), "m1 is queued again: the ids index went with the subscription")
 }
 
+// testDeleteLongQueue deletes a best-effort subscription with more pending
+// deliveries (each in the due index) than one etcd transaction can delete.
+func testDeleteLongQueue(t *testing.T, d *env) {
+	d.subscribeWith("long", state.OrderingBestEffort)
+	d.subscribe("other")
+	d.commit(state.CursorAdvance{SubscriptionID: "long", Events: events("m", 200)},
+		state.CursorAdvance{SubscriptionID: "other", Events: events("o", 1)})
+	require.Len(t, d.due(0), 201)
+	require.NoError(t, d.DeleteSubscription("long"))
+	assert.Equal(t, []string{"o1"}, d.due(0))
+	st, err := d.Stats()
+	require.NoError(t, err)
+	assert.Equal(t, 1, st.Pending)
+}
+
 func testRotateSecret(t *testing.T, d *env) {
 	d.subscribe("s")
 	expires := d.clock.Now().Add(24 * time.Hour)
