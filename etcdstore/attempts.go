@@ -43,7 +43,9 @@ func (s *Store) RecordAttempts(records []state.AttemptRecord) []error {
 	return errs
 }
 
-// recordChunk records one transaction's worth; errs[i] already set are skipped.
+// recordChunk records one transaction's worth; errs[i] already set are
+// skipped. Records too big together for one transaction (large payloads) are
+// recorded in halves.
 func (s *Store) recordChunk(records []state.AttemptRecord, errs []error) {
 	own := make([]error, len(records))
 	err := s.update(func(t *tx) error {
@@ -80,6 +82,12 @@ func (s *Store) recordChunk(records []state.AttemptRecord, errs []error) {
 		}
 		return nil
 	})
+	if errors.Is(err, errTooLarge) && len(records) > 1 {
+		half := len(records) / 2
+		s.recordChunk(records[:half], errs[:half])
+		s.recordChunk(records[half:], errs[half:])
+		return
+	}
 	for i := range records {
 		switch {
 		case errs[i] != nil:

@@ -174,49 +174,66 @@ func (s *Store) Recover(subID string, since time.Time) (int, error) {
 	seqs := append(failing, dead...)
 	total := 0
 	for start := 0; start < len(seqs); start += recoverPerTxn {
-		chunk := seqs[start:min(start+recoverPerTxn, len(seqs))]
-		n := 0
-		err := s.update(func(t *tx) error {
-			n = 0
-			sub, err := t.getSubscription(subID)
-			if err != nil {
-				return err
-			}
-			for _, seq := range chunk {
-				rec, err := t.getDelivery(subID, seq)
-				if errors.Is(err, state.ErrNotFound) {
-					continue // moved or pruned since it was read
-				}
-				if err != nil {
-					return err
-				}
-				switch {
-				case rec.Status == state.DeliveryPending && rec.RoundAttempts > 0:
-					rec.NextAttemptAt = now
-					if err := t.putDelivery(subID, seq, rec); err != nil {
-						return err
-					}
-					if _, err := t.touchOutbox(subID); err != nil {
-						return err
-					}
-					if err := t.schedule(sub, seq, now); err != nil {
-						return err
-					}
-				case rec.Status == state.DeliveryDead:
-					if _, err := t.requeue(sub, seq, rec, now); err != nil {
-						return err
-					}
-				default:
-					continue
-				}
-				n++
-			}
-			return nil
-		})
+		n, err := s.recoverChunk(subID, seqs[start:min(start+recoverPerTxn, len(seqs))], now)
+		total += n
 		if err != nil {
 			return total, wrap("recover", err)
 		}
-		total += n
 	}
 	return total, nil
+}
+
+// recoverChunk queues again, in one transaction, those of seqs that still
+// failed, and returns how many; in halves when they are too big together.
+func (s *Store) recoverChunk(subID string, chunk []uint64, now time.Time) (int, error) {
+	n := 0
+	err := s.update(func(t *tx) error {
+		n = 0
+		sub, err := t.getSubscription(subID)
+		if err != nil {
+			return err
+		}
+		for _, seq := range chunk {
+			rec, err := t.getDelivery(subID, seq)
+			if errors.Is(err, state.ErrNotFound) {
+				continue // moved or pruned since it was read
+			}
+			if err != nil {
+				return err
+			}
+			switch {
+			case rec.Status == state.DeliveryPending && rec.RoundAttempts > 0:
+				rec.NextAttemptAt = now
+				if err := t.putDelivery(subID, seq, rec); err != nil {
+					return err
+				}
+				if _, err := t.touchOutbox(subID); err != nil {
+					return err
+				}
+				if err := t.schedule(sub, seq, now); err != nil {
+					return err
+				}
+			case rec.Status == state.DeliveryDead:
+				if _, err := t.requeue(sub, seq, rec, now); err != nil {
+					return err
+				}
+			default:
+				continue
+			}
+			n++
+		}
+		return nil
+	})
+	if errors.Is(err, errTooLarge) && len(chunk) > 1 {
+		a, err := s.recoverChunk(subID, chunk[:len(chunk)/2], now)
+		if err != nil {
+			return a, err
+		}
+		b, err := s.recoverChunk(subID, chunk[len(chunk)/2:], now)
+		return a + b, err
+	}
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }

@@ -159,7 +159,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 		client, err = clientv3.New(clientv3.Config{
 			Endpoints: opts.Endpoints, TLS: opts.TLS, Username: opts.Username, Password: opts.Password,
-			DialTimeout: opts.DialTimeout, Logger: zap.NewNop(), Context: ctx,
+			DialTimeout: opts.DialTimeout, Logger: zap.NewNop(),
+			// No Context: the client outlives ctx (serve's, ended by SIGTERM) until Close, so the
+			// deliverer can still record its last attempts while the program stops.
 		})
 		if err != nil {
 			return nil, fmt.Errorf("etcdstore: open: %w", err)

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -192,6 +194,37 @@ func testRecordGroup(t *testing.T, d *env) {
 	st, err := d.Stats()
 	require.NoError(t, err)
 	assert.Zero(t, st.Pending)
+}
+
+// testLargePayloads queues, attempts, recovers and delivers a dozen events of
+// 200 KiB each: more bytes together than one etcd request may carry.
+func testLargePayloads(t *testing.T, d *env) {
+	const n = 12
+	d.subscribeWith("big", state.OrderingBestEffort)
+	evs := events("m", n)
+	for i := range evs {
+		evs[i].Payload = []byte(fmt.Sprintf(`{"id":"m%d","text":"%s"}`, i+1, strings.Repeat("y", 200<<10)))
+	}
+	d.commit(state.CursorAdvance{SubscriptionID: "big", Cursor: []byte("c"), Events: evs})
+	attempt := func(o state.Outcome) {
+		var records []state.AttemptRecord
+		for seq := uint64(1); seq <= n; seq++ {
+			records = append(records, state.AttemptRecord{SubscriptionID: "big", Seq: seq, Attempt: state.Attempt{StatusCode: 503}, Outcome: o})
+		}
+		for i, err := range d.RecordAttempts(records) {
+			require.NoError(t, err, "record %d", i)
+		}
+	}
+	attempt(state.RetryAt(d.clock.Now().Add(time.Hour)))
+	recovered, err := d.Recover("big", d.clock.Now().Add(-time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, n, recovered)
+	due, err := d.DueDeliveries(d.clock.Now(), 0, nil)
+	require.NoError(t, err)
+	require.Len(t, due, n)
+	assert.Len(t, due[0].Payload, len(evs[0].Payload))
+	attempt(state.Delivered())
+	assert.Empty(t, d.due(0))
 }
 
 func testEndpoint(t *testing.T, d *env) {

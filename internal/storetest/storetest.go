@@ -84,6 +84,7 @@ func Run(t *testing.T, open Opener) {
 		{"RecordAttemptOutcomes", testRecordOutcomes},
 		{"RecordAttemptErrors", testRecordErrors},
 		{"RecordAttemptsGroup", testRecordGroup},
+		{"LargePayloads", testLargePayloads},
 		{"EndpointWithTheAttempt", testEndpoint},
 		{"ResendQueuesAtTheEnd", testResend},
 		{"Recover", testRecover},
