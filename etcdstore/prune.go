@@ -17,7 +17,8 @@ const prunePerTxn = 60
 // than Retention.MaxAge before now, and those beyond the newest
 // Retention.MaxPerSubscription finished ones of each subscription, as
 // state.Store.Prune does; pending deliveries are never pruned. It returns how
-// many it deleted. Then, unless Options.KeepHistory, it compacts etcd's
+// many it deleted. It also deletes the due entries a crash during
+// DeleteSubscription may have left. Then, unless Options.KeepHistory, it compacts etcd's
 // history up to the revision at which it started, so the keys it and
 // everyone else deleted or overwrote before that stop taking space.
 //
@@ -53,12 +54,48 @@ func (s *Store) Prune(now time.Time) (int, error) {
 			}
 		}
 	}
+	if err := s.sweepOrphanDue(); err != nil {
+		return total, wrap("prune", err)
+	}
 	if !s.keepHistory {
 		if err := s.compact(startRev); err != nil {
 			return total, wrap("prune: compact history", err)
 		}
 	}
 	return total, nil
+}
+
+// sweepOrphanDue deletes the due entries of subscriptions that no longer
+// exist: what a crash in the middle of a long DeleteSubscription leaves. The
+// due index is read before the subscriptions, so an entry of a subscription
+// created meanwhile is never taken for an orphan (CommitFeed writes due
+// entries only for a subscription that exists).
+func (s *Store) sweepOrphanDue() error {
+	ctx, cancel := s.op()
+	defer cancel()
+	due, err := s.client.Get(ctx, s.key(dirDue), clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return err
+	}
+	subs, err := s.client.Get(ctx, s.key(dirSubscriptions), clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return err
+	}
+	exists := make(map[string]bool, len(subs.Kvs))
+	for _, kv := range subs.Kvs {
+		exists[string(kv.Key)] = true
+	}
+	var orphans []string
+	for _, kv := range due.Kvs {
+		_, _, subID, err := s.parseDueKey(string(kv.Key))
+		if err != nil {
+			return err
+		}
+		if !exists[s.subscriptionKey(subID)] {
+			orphans = append(orphans, string(kv.Key))
+		}
+	}
+	return s.deleteKeys(orphans)
 }
 
 // compact compacts etcd's history up to rev; an earlier compaction beyond

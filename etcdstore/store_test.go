@@ -238,3 +238,30 @@ func TestDeleteLeavesNoKeys(t *testing.T) {
 	}
 	assert.ElementsMatch(t, []string{prefix + "meta/schema_version", prefix + "meta/server_key"}, keys)
 }
+
+// TestPruneSweepsOrphanDueEntries: due entries of a deleted subscription (a
+// crash in the middle of a long delete) are passed over and pruned.
+func TestPruneSweepsOrphanDueEntries(t *testing.T) {
+	client := etcdtest.Start(t).Client(t)
+	ctx := context.Background()
+	prefix := newPrefix()
+	s, err := etcdstore.Open(ctx, etcdstore.Options{Client: client, Prefix: prefix, Key: testKey(7)})
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.CreateSubscription(state.Subscription{ID: "kept", ConnectionID: "c", Kind: "message", RoomID: "r",
+		CallbackURL: "https://sink.example/hook", Token: "t", Secret: "whsec_s"})
+	require.NoError(t, err)
+	require.NoError(t, s.CommitFeed([]state.CursorAdvance{{SubscriptionID: "kept", Events: []state.Event{{ID: "e1", Payload: []byte(`{}`)}}}}))
+	orphan := prefix + "due/0000000000000001/0000000000000007/gone"
+	_, err = client.Put(ctx, orphan, "")
+	require.NoError(t, err)
+
+	due, err := s.DueDeliveries(time.Now(), 0, nil)
+	require.NoError(t, err)
+	require.Len(t, due, 1, "the orphan is passed over")
+	_, err = s.Prune(time.Now())
+	require.NoError(t, err)
+	left, err := client.Get(ctx, prefix+"due/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, left.Count, "only the kept subscription's entry is left")
+}

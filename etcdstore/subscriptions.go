@@ -181,7 +181,7 @@ func (s *Store) UpdateStatus(id, status, reason string) (state.Subscription, err
 // transaction; when its queue is longer than that transaction can hold, the
 // rest of its due index follows in further ones (left behind by a crash,
 // such entries name a subscription that no longer exists and are passed
-// over).
+// over, and deleted by the next Prune).
 //
 // Errors: state.ErrNotFound (deleting twice); etcd errors.
 func (s *Store) DeleteSubscription(id string) error {
