@@ -16,7 +16,6 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/delivery"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/server"
-	"github.com/hipchat-connector/hipchat-connector/state"
 )
 
 const serveSummary = "run the connector: actions, triggers and callback subscriptions over HTTP"
@@ -61,7 +60,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// A start that fails removes the database and key file it created, so that a retry with
 	// another setting does not find a half-made installation.
 	created := newCreatedFiles(cfg.DBPath, keyFilePath(cfg.DBPath, cfg.KeyFile, getenv))
-	store, err := openStore(cfg.DBPath, cfg.KeyFile, getenv)
+	store, err := openConfiguredStore(ctx, cfg, getenv, logger.With("component", "store"))
 	if err != nil {
 		created.remove()
 		return err
@@ -73,7 +72,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			created.remove()
 		}
 	}()
-	logger.Info("opened the database", "component", "store", "path", cfg.DBPath, "schema_version", state.SchemaVersion)
 
 	// main wires: one registry for every part's metrics, one HipChat client (and so one limiter) for
 	// the actions, the polling triggers and the poller, so they share each connection's budget
@@ -132,7 +130,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	// Every long-lived part runs here; the first to fail stops the others. They stop in order:
 	// HTTP first (no new subscriptions), then the poller (no new outbox entries), then the delivery
-	// worker; bbolt closes (deferred above) once all three have returned.
+	// worker; the store (bbolt or etcd) closes (deferred above) once all three have returned.
 	parts, ctx := errgroup.WithContext(ctx)
 	pollCtx, stopPoller := context.WithCancel(context.WithoutCancel(ctx))
 	deliverCtx, stopDeliverer := context.WithCancel(context.WithoutCancel(ctx))

@@ -42,6 +42,8 @@ type serveConfig struct {
 	// ReconcileSchedule is the robfig/cron spec whose interval is how often a feed on trusted push is
 	// read anyway (-reconcile-schedule).
 	ReconcileSchedule string
+	// Etcd, with endpoints, keeps the state in etcd instead of the bbolt file (-etcd-*).
+	Etcd etcdConfig
 }
 
 // defaultServeConfig returns the defaults of DESIGN.md §8.
@@ -54,6 +56,7 @@ func defaultServeConfig() serveConfig {
 		CircuitFailures:   delivery.DefaultCircuitFailures,
 		Push:              true,
 		ReconcileSchedule: "@every 5m",
+		Etcd:              defaultEtcdConfig(),
 	}
 }
 
@@ -87,6 +90,7 @@ func (c *serveConfig) bind(fs *flag.FlagSet) {
 		"`path` of the key that seals tokens and secrets in the database\n(default <db>.key, created on first start; "+keyEnv+" holds the key itself)")
 	fs.StringVar(&c.AdminTokenFile, "admin-token-file", c.AdminTokenFile,
 		"`path` of a file holding the operator credential of /admin/ (backup, all subscriptions);\n"+adminTokenEnv+" holds it itself; without either, /admin/ answers 404")
+	c.Etcd.bind(fs)
 }
 
 // adminTokenEnv holds the operator credential itself, instead of -admin-token-file.
@@ -155,6 +159,9 @@ func (c serveConfig) Validate() error {
 	if c.CircuitFailures < 1 {
 		errs = append(errs, fmt.Errorf("circuit-failures %d: must be at least 1", c.CircuitFailures))
 	}
+	if err := c.Etcd.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -173,6 +180,7 @@ func (c serveConfig) LogValue() slog.Value {
 		slog.Bool("push", c.Push),
 		slog.String("reconcile_schedule", c.ReconcileSchedule),
 		slog.String("admin_token_file", c.AdminTokenFile),
+		slog.Any("etcd", c.Etcd),
 	)
 }
 

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 
 	bolterrors "go.etcd.io/bbolt/errors"
 
+	"github.com/hipchat-connector/hipchat-connector/delivery"
+	"github.com/hipchat-connector/hipchat-connector/etcdstore"
+	"github.com/hipchat-connector/hipchat-connector/poller"
+	"github.com/hipchat-connector/hipchat-connector/server"
 	"github.com/hipchat-connector/hipchat-connector/state"
 )
 
@@ -14,8 +20,58 @@ import (
 // that inject secrets through the environment rather than a file.
 const keyEnv = envPrefix + "KEY"
 
-// keyFilePath is the key file openStore reads: keyFile, or dbPath + ".key"; "" when the key
-// comes from HIPCHAT_CONNECTOR_KEY.
+// connectorStore is what serve hands its parts: every store interface they declare, the server
+// key, and Close. *state.Store (bbolt) and *etcdstore.Store are two.
+type connectorStore interface {
+	poller.Store
+	delivery.Store
+	server.SubscriptionStore
+	server.OperatorStore
+	subscriptionCounter
+	ServerKey() []byte
+	Close() error
+}
+
+// openConfiguredStore opens the etcd store when cfg.Etcd has endpoints, else the bbolt file, both
+// sealed with the same key (loadKey), and logs which. Errors name the key's source, never the key;
+// a bbolt file locked by another process says so.
+func openConfiguredStore(ctx context.Context, cfg serveConfig, getenv func(string) string, logger *slog.Logger) (connectorStore, error) {
+	key, err := loadKey(cfg.DBPath, cfg.KeyFile, getenv)
+	if err != nil {
+		return nil, err
+	}
+	if !cfg.Etcd.enabled() {
+		store, err := state.Open(cfg.DBPath, state.Options{Key: key})
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("opening %s: another process holds the database (is a connector already running with this -db?); "+
+				"stop it, or give this one another -db: %w", cfg.DBPath, err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("opening %s: %w", cfg.DBPath, err)
+		}
+		logger.Info("opened the database", "path", cfg.DBPath, "schema_version", state.SchemaVersion)
+		return store, nil
+	}
+	tlsConfig, err := cfg.Etcd.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	store, err := etcdstore.Open(ctx, etcdstore.Options{
+		Endpoints: cfg.Etcd.endpoints(), Prefix: cfg.Etcd.Prefix, TLS: tlsConfig,
+		Username: cfg.Etcd.Username, Password: cfg.Etcd.Password, DialTimeout: cfg.Etcd.DialTimeout, Key: key,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening etcd %v: %w", cfg.Etcd.endpoints(), err)
+	}
+	// One replica for now: /readyz does not yet depend on an etcd session, and feeds are not yet
+	// owned through leases (issue 17's later parts).
+	logger.Info("opened etcd; -db is not used", "endpoints", cfg.Etcd.endpoints(), "prefix", cfg.Etcd.Prefix,
+		"schema_version", etcdstore.SchemaVersion)
+	return store, nil
+}
+
+// keyFilePath is the key file loadKey reads: keyFile, or dbPath + ".key"; "" when the key comes
+// from HIPCHAT_CONNECTOR_KEY.
 func keyFilePath(dbPath, keyFile string, getenv func(string) string) string {
 	if getenv(keyEnv) != "" {
 		return ""
@@ -26,30 +82,22 @@ func keyFilePath(dbPath, keyFile string, getenv func(string) string) string {
 	return keyFile
 }
 
-// openStore opens the bbolt database at dbPath, sealed with the key from HIPCHAT_CONNECTOR_KEY or,
-// without it, from keyFile (default: dbPath + ".key", created with 0600 permissions on first start).
-// Errors name the key's source, never the key; a database locked by another process says so.
-func openStore(dbPath, keyFile string, getenv func(string) string) (*state.Store, error) {
-	var key []byte
-	var err error
+// loadKey returns the sealing key from HIPCHAT_CONNECTOR_KEY or, without it, from keyFile
+// (default: dbPath + ".key", created with 0600 permissions on first start). Errors name the key's
+// source, never the key.
+func loadKey(dbPath, keyFile string, getenv func(string) string) ([]byte, error) {
 	if v := getenv(keyEnv); v != "" {
-		if key, err = state.ParseKey(v); err != nil {
+		key, err := state.ParseKey(v)
+		if err != nil {
 			return nil, fmt.Errorf("%s: %w", keyEnv, err)
 		}
-	} else {
-		if key, err = state.LoadOrCreateKeyFile(keyFilePath(dbPath, keyFile, getenv)); err != nil {
-			return nil, fmt.Errorf("key file: %w", err)
-		}
+		return key, nil
 	}
-	store, err := state.Open(dbPath, state.Options{Key: key})
-	if errors.Is(err, bolterrors.ErrTimeout) {
-		return nil, fmt.Errorf("opening %s: another process holds the database (is a connector already running with this -db?); "+
-			"stop it, or give this one another -db: %w", dbPath, err)
-	}
+	key, err := state.LoadOrCreateKeyFile(keyFilePath(dbPath, keyFile, getenv))
 	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", dbPath, err)
+		return nil, fmt.Errorf("key file: %w", err)
 	}
-	return store, nil
+	return key, nil
 }
 
 // createdFiles are the files a start is about to create (those absent before it), so that a start

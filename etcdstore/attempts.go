@@ -1,0 +1,158 @@
+package etcdstore
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hipchat-connector/hipchat-connector/state"
+)
+
+// attemptsPerTxn bounds the records of one transaction of RecordAttempts:
+// each is at most about eight operations and five compares.
+const attemptsPerTxn = 12
+
+// RecordAttempt appends attempt a to the pending delivery (subID, seq) and
+// applies the outcome, as state.Store.RecordAttempt does, in one transaction.
+//
+// Errors: state.ErrNotFound when the subscription or delivery is gone;
+// state.ErrNotPending when the delivery is already finished; state.ErrInvalid
+// for a malformed outcome; etcd errors.
+func (s *Store) RecordAttempt(subID string, seq uint64, a state.Attempt, outcome state.Outcome) error {
+	return s.RecordAttempts([]state.AttemptRecord{{SubscriptionID: subID, Seq: seq, Attempt: a, Outcome: outcome}})[0]
+}
+
+// RecordAttempts records many attempts as RecordAttempt does each, a dozen
+// per etcd transaction (the deliverer's group commit), and returns one error
+// per record, in order: that record's error, or its transaction's.
+func (s *Store) RecordAttempts(records []state.AttemptRecord) []error {
+	errs := make([]error, len(records))
+	for i := range records {
+		if err := records[i].Outcome.Validate(); err != nil {
+			errs[i] = fmt.Errorf("etcdstore: record attempt: %w", err)
+		}
+		if records[i].Attempt.At.IsZero() {
+			records[i].Attempt.At = s.now()
+		}
+		records[i].Attempt.At = records[i].Attempt.At.UTC()
+	}
+	for start := 0; start < len(records); start += attemptsPerTxn {
+		end := min(start+attemptsPerTxn, len(records))
+		s.recordChunk(records[start:end], errs[start:end])
+	}
+	return errs
+}
+
+// recordChunk records one transaction's worth; errs[i] already set are
+// skipped. Records too big together for one transaction (large payloads) are
+// recorded in halves.
+func (s *Store) recordChunk(records []state.AttemptRecord, errs []error) {
+	own := make([]error, len(records))
+	err := s.update(func(t *tx) error {
+		subs := map[string]*subscriptionRecord{}
+		for i, r := range records {
+			own[i] = nil
+			if errs[i] != nil {
+				continue
+			}
+			sub := subs[r.SubscriptionID]
+			if sub == nil {
+				var err error
+				if sub, err = t.getSubscription(r.SubscriptionID); err != nil {
+					if errors.Is(err, state.ErrNotFound) {
+						own[i] = wrap("record attempt", err)
+						continue
+					}
+					return err
+				}
+				subs[r.SubscriptionID] = sub
+			}
+			if err := t.recordAttempt(sub, r); err != nil {
+				if errors.Is(err, state.ErrNotFound) || errors.Is(err, state.ErrNotPending) {
+					own[i] = wrap("record attempt", err)
+					continue
+				}
+				return err
+			}
+		}
+		for _, sub := range subs {
+			if err := t.putSubscription(sub); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errTooLarge) && len(records) > 1 {
+		half := len(records) / 2
+		s.recordChunk(records[:half], errs[:half])
+		s.recordChunk(records[half:], errs[half:])
+		return
+	}
+	for i := range records {
+		switch {
+		case errs[i] != nil:
+		case err != nil:
+			errs[i] = wrap("record attempt", err)
+		default:
+			errs[i] = own[i]
+		}
+	}
+}
+
+// recordAttempt applies one record to its delivery, its queue, sub's Health
+// and the endpoint, in t. Errors: state.ErrNotFound, state.ErrNotPending
+// (nothing is written for the record), or an etcd failure.
+func (t *tx) recordAttempt(sub *subscriptionRecord, r state.AttemptRecord) error {
+	a, outcome := r.Attempt, r.Outcome
+	rec, err := t.getDelivery(sub.ID, r.Seq)
+	if err != nil {
+		return err
+	}
+	if rec.Status != state.DeliveryPending {
+		return fmt.Errorf("%w: delivery %s is %s", state.ErrNotPending, rec.ID, rec.Status)
+	}
+	if outcome.Endpoint != nil && !state.ValidID(outcome.Endpoint.Key) {
+		return fmt.Errorf("%w: endpoint key must be 1 to 256 bytes", state.ErrInvalid)
+	}
+	if _, err := t.touchOutbox(sub.ID); err != nil {
+		return err
+	}
+	rec.Attempts = append(rec.Attempts, a)
+	rec.RoundAttempts++
+	if n := len(rec.Attempts); n > state.MaxAttemptsKept {
+		rec.Attempts = rec.Attempts[n-state.MaxAttemptsKept:]
+	}
+	rec.Status = outcome.Status
+	switch outcome.Status {
+	case state.DeliveryDelivered:
+		rec.DeliveredAt = a.At
+		rec.NextAttemptAt = time.Time{}
+		sub.Health.LastDeliveredAt = a.At
+		sub.Health.ConsecutiveFailures = 0
+	case state.DeliveryPending:
+		rec.NextAttemptAt = outcome.NextAttemptAt.UTC()
+		sub.Health.RecordFailure(a)
+	case state.DeliveryDead:
+		rec.NextAttemptAt = time.Time{}
+		sub.Health.RecordFailure(a)
+		sub.Health.DeadLettered++
+		if outcome.DisableReason != "" {
+			sub.Status, sub.StatusReason = state.StatusDisabled, outcome.DisableReason
+		}
+	}
+	if err := t.putDelivery(sub.ID, r.Seq, rec); err != nil {
+		return err
+	}
+	if rec.Status == state.DeliveryPending {
+		err = t.schedule(sub, r.Seq, rec.NextAttemptAt)
+	} else {
+		err = t.unschedule(sub, r.Seq)
+	}
+	if err != nil {
+		return err
+	}
+	if outcome.Endpoint != nil {
+		return t.putEndpoint(*outcome.Endpoint)
+	}
+	return nil
+}
