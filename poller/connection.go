@@ -110,9 +110,13 @@ func (p *Poller) pollConnection(ctx context.Context, cf *connectionFeeds, st *co
 	p.syncPush(ctx, cf)
 	now := p.now()
 	p.mu.Lock()
-	feeds := make([]*feed, 0, len(cf.feeds))
+	var feeds, reconcile []*feed
 	for _, f := range cf.feeds {
-		if p.dueLocked(st, f, now) {
+		switch {
+		case !p.dueLocked(st, f, now):
+		case p.trustedLocked(f):
+			reconcile = append(reconcile, f)
+		default:
 			feeds = append(feeds, f)
 		}
 	}
@@ -120,7 +124,18 @@ func (p *Poller) pollConnection(ctx context.Context, cf *connectionFeeds, st *co
 	plan.Feeds = len(cf.feeds)
 	wasOver := st.plan.OverBudget
 	st.plan = plan
-	sort.SliceStable(feeds, func(i, j int) bool { return st.lastRead[feeds[i].key].Before(st.lastRead[feeds[j].key]) })
+	byLastRead := func(list []*feed) {
+		sort.SliceStable(list, func(i, j int) bool { return st.lastRead[list[i].key].Before(st.lastRead[list[j].key]) })
+	}
+	byLastRead(feeds)
+	byLastRead(reconcile)
+	// Reconcile reads of trusted feeds take at most a third of the tick's reads, the rest of the
+	// budget left to doorbells: when there are more trusted feeds than that reconciles each
+	// Reconcile, they are reconciled in turn, least recently read first.
+	reconcile = reconcile[:min(len(reconcile), max(1, plan.ReadsPerTick/3))]
+	if room := plan.ReadsPerTick - len(feeds); room > 0 {
+		feeds = append(feeds, reconcile[:min(len(reconcile), room)]...)
+	}
 	p.mu.Unlock()
 	if plan.OverBudget && !wasOver {
 		p.log.Warn("a token watches more rooms than its budget keeps current at this schedule; its feeds are read in turn",

@@ -25,6 +25,11 @@ import (
 // DefaultReconcile is how often a feed on trusted push is read anyway.
 const DefaultReconcile = 5 * time.Minute
 
+// doorbellDebounce is how long a doorbell waits before its read, gathering the doorbells of a
+// burst (HipChat rings once per message) into one read: a burst of 100 messages costs a few reads of
+// the token's budget, not 100, for a quarter of a second of latency.
+const doorbellDebounce = 250 * time.Millisecond
+
 // verifyEvery is how many reconcile intervals pass between two checks that a trusted feed's
 // webhooks are still registered (one listing call).
 const verifyEvery = 6
@@ -153,15 +158,22 @@ func (p *Poller) Ring(id, secret string) bool {
 	return true
 }
 
-// answerDoorbell reads pf's feed until no doorbell rang during the last read.
+// answerDoorbell reads pf's feed, after gathering the doorbells of a burst, until no doorbell rang
+// during the last read.
 func (p *Poller) answerDoorbell(pf *pushFeed) {
 	defer p.runs.Done()
 	for {
+		time.Sleep(doorbellDebounce)
 		p.mu.Lock()
 		pf.again = false
 		f := p.feedLocked(pf.key)
 		lock := p.feedLockLocked(pf.key)
 		p.mu.Unlock()
+		if f != nil && p.actionsShareReached(pf.conn) {
+			// HipChat's budget is down to the actions' share: the feed stays announced, and the
+			// connection's next turn reads it (dueLocked) once the window allows.
+			f = nil
+		}
 		if f != nil {
 			lock.Lock()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -181,8 +193,9 @@ func (p *Poller) answerDoorbell(pf *pushFeed) {
 	}
 }
 
-// afterRead updates a feed's read time and, for a push feed, its trust: a doorbell read that found
-// something proves the doorbells; a tick's read that found what no doorbell announced disproves them.
+// afterRead updates a feed's read time and, for a push feed, its trust: a read after a doorbell that
+// found something proves the doorbells; a tick's read that found what no doorbell announced
+// disproves them.
 func (p *Poller) afterRead(key feedKey, found int, err error, doorbell bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -199,7 +212,9 @@ func (p *Poller) afterRead(key feedKey, found int, err error, doorbell bool) {
 	announced := pf.announced
 	pf.announced = false
 	switch {
-	case doorbell && found > 0 && pf.state == PushOn:
+	case found > 0 && (doorbell || announced) && pf.state == PushOn:
+		// A doorbell rang and a read (its own, or a tick's when the budget made it wait) found
+		// what it announced.
 		pf.state = PushTrusted
 		p.log.Info("a feed's doorbells work: it is read on doorbells, and polled only to reconcile", "connection", pf.conn, "room", pf.room)
 	case !doorbell && found > 0 && !announced && pf.state == PushTrusted:
@@ -238,12 +253,18 @@ func (p *Poller) feedLockLocked(key feedKey) *sync.Mutex {
 	return l
 }
 
+// trustedLocked reports whether feed f is on trusted push (and no doorbell waits on it).
+func (p *Poller) trustedLocked(f *feed) bool {
+	pf := p.push.byKey[f.key]
+	return pf != nil && pf.state == PushTrusted && !pf.announced
+}
+
 // dueLocked reports whether a tick should read feed f at now: every feed but those on trusted push,
 // which wait for Reconcile since their last read.
 func (p *Poller) dueLocked(st *connState, f *feed, now time.Time) bool {
 	pf := p.push.byKey[f.key]
-	if pf == nil || pf.state != PushTrusted {
-		return true
+	if pf == nil || pf.state != PushTrusted || pf.announced {
+		return true // a doorbell rang and its read had to wait: this turn reads it
 	}
 	return now.Sub(st.lastRead[f.key]) >= p.push.opts.Reconcile
 }

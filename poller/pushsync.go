@@ -11,8 +11,12 @@ import (
 )
 
 // maxRegistrationsPerTurn bounds the feeds one connection registers in one turn, so that a token
-// subscribing many rooms at once spreads its registration calls (four per feed) over a few ticks.
-const maxRegistrationsPerTurn = 5
+// subscribing many rooms at once spreads its registration calls (four per feed) over a few ticks;
+// maxVerificationsPerTurn does the same for the checks that trusted feeds' webhooks are still there.
+const (
+	maxRegistrationsPerTurn = 5
+	maxVerificationsPerTurn = 2
+)
 
 // webhookKey marks the connector's own webhooks among a room's (HipChat's key field, 1–40 chars).
 const webhookKey = "hipchat-connector"
@@ -46,7 +50,7 @@ func (p *Poller) syncPush(ctx context.Context, cf *connectionFeeds) {
 		switch {
 		case pf.state == PushPending && len(register) < maxRegistrationsPerTurn:
 			register = append(register, pf)
-		case pf.state == PushTrusted && now.Sub(pf.verifiedAt) >= verifyEvery*p.push.opts.Reconcile:
+		case pf.state == PushTrusted && now.Sub(pf.verifiedAt) >= verifyEvery*p.push.opts.Reconcile && len(verify) < maxVerificationsPerTurn:
 			verify = append(verify, pf)
 		}
 	}
@@ -71,10 +75,18 @@ func (p *Poller) syncPush(ctx context.Context, cf *connectionFeeds) {
 			}
 		}
 	}
+	// Registering costs four calls a feed and checking one: neither may eat into the share of
+	// HipChat's budget left to actions; what does not fit waits for the next turn.
 	for _, pf := range register {
+		if p.actionsShareReached(cf.conn) {
+			return
+		}
 		p.register(bg, api, base, pf)
 	}
 	for _, pf := range verify {
+		if p.actionsShareReached(cf.conn) {
+			return
+		}
 		p.verify(bg, api, base, pf)
 	}
 }
