@@ -63,7 +63,6 @@ async function signInToken(token) {
   sessionStorage.setItem(tokenKey, token);
   $('token-sign-in').hidden = true;
   $('token-whoami').hidden = false;
-  $('token-connection').textContent = '••••' + token.slice(-4);
   $('mine').hidden = false;
   renderMine(list.items || []);
   say(`Signed in: ${(list.items || []).length} subscription(s).`);
