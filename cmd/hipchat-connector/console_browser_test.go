@@ -149,6 +149,8 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	wait := func(what, predicate string) {
 		t.Helper()
+		// An element not rendered yet makes the predicate throw, which would end the poll: it is false.
+		predicate = "(() => { try { return !!(" + predicate + "); } catch { return false; } })()"
 		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
 			shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('main').innerText + ' / ' + document.querySelector('#error').textContent`))
 			t.Fatalf("waiting until %s: %v (browser: %q; page: %q)", what, err, log.list(), shown)
