@@ -104,8 +104,8 @@ func (l *browserLog) list() []string {
 // TestConsoleInABrowser drives the console in Chromium against the whole program in front of the
 // emulator: a subscription with a delivered test event; sign in with the HipChat token, see the
 // subscription, open its deliveries, see the attempt, resend it and see it go out again; sign in
-// as the operator, see every subscription and the health numbers, pause one; rotate a secret and
-// see it once. The page carries the CSP, sets no cookie, keeps the credentials in sessionStorage,
+// as the operator, see every subscription and the health numbers, pause one and filter by status;
+// recover, resume, send a test event; rotate a secret and see it once. The page carries the CSP, sets no cookie, keeps the credentials in sessionStorage,
 // and the browser refuses nothing under the CSP.
 func TestConsoleInABrowser(t *testing.T) {
 	ctx := newConsoleBrowser(t)
@@ -218,6 +218,14 @@ func TestConsoleInABrowser(t *testing.T) {
 		require.NoError(t, os.WriteFile(consoleScreenshotPath, png, 0o644))
 		t.Logf("wrote %s (%d bytes)", consoleScreenshotPath, len(png))
 	}
+
+	step("recover since an hour ago", chromedp.Click(chromedp.CSS("#recover-form button")))
+	wait("nothing failed, so nothing is queued", `document.querySelector('#status').textContent === '0 deliveries queued again.'`)
+	step("resume the paused one as the subscriber", chromedp.Click(chromedp.CSS(sub("mine-list", rooms)+` button[data-action="resume"]`)))
+	wait("it is active again", `document.querySelector('`+sub("mine-list", rooms)+` .badge').textContent === 'active'`)
+	step("send a test event", chromedp.Click(chromedp.CSS(`#mine-list button[data-action="test"][data-id="`+messages+`"]`)))
+	wait("a second delivery shows", `document.querySelectorAll('#deliveries-list li.delivery').length === 2`)
+	require.Eventually(t, func() bool { return len(sink.Requests()) == 3 }, 10*time.Second, 10*time.Millisecond, "the test event is delivered")
 
 	step("rotate the secret", chromedp.Click(chromedp.CSS(`#mine-list button[data-action="rotate"][data-id="`+messages+`"]`)))
 	wait("the new secret shows once", `!document.querySelector('#secret-box').hidden && document.querySelector('#secret-value').textContent.startsWith('whsec_')`)
