@@ -3,11 +3,12 @@ package server
 import (
 	"github.com/gin-gonic/gin"
 
+	"github.com/hipchat-connector/hipchat-connector/server/console"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
-// routes lists every route of the connector. Besides the four service routes, the doorbell of push
-// and the operator routes under /admin/ (only when an operator credential is configured; else they
+// routes lists every route of the connector. Besides the four service routes, the console page (no
+// token: the page asks for one and calls the routes below), the doorbell of push and the operator routes under /admin/ (only when an operator credential is configured; else they
 // answer 404 as any unknown path), each route is one operation of the connector definition
 // (swagger.Operations) and goes behind requireConnection; a test checks that the two sets agree.
 func (s *Server) routes(r *gin.Engine) {
@@ -15,6 +16,9 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/readyz", handleReadyz(s.ready))
 	r.GET("/metrics", gin.WrapH(s.metrics.handler()))
 	r.GET("/swagger.json", gin.WrapH(&s.definition))
+	page := gin.WrapH(console.Handler())
+	r.GET(console.Path, page)
+	r.GET(console.Path+"/*asset", page)
 	// HipChat's room webhooks (push doorbells): not an operation, no token (the path's secret is).
 	r.POST("/hipchat/rooms/:feed/:secret", handleDoorbell(s.doorbell))
 

@@ -19,12 +19,13 @@ var pendingOperations = map[string]bool{}
 
 // serviceRoutes are the routes that are not operations of the definition.
 var serviceRoutes = []string{"GET /healthz", "GET /readyz", "GET /metrics", "GET /swagger.json",
-	"POST /hipchat/rooms/:feed/:secret"} // HipChat's room webhooks: push doorbells
+	"POST /hipchat/rooms/:feed/:secret",   // HipChat's room webhooks: push doorbells
+	"GET /console", "GET /console/*asset"} // the console page and its assets (server/console)
 
 // operatorPrefixes start the routes that are not operations of the definition either: the
-// operator's (the operator credential, not a HipChat token) and the console page. Only these are
-// left out of the comparison, and only explicitly.
-var operatorPrefixes = []string{"/admin/", "/console"}
+// operator's (the operator credential, not a HipChat token). Only these are left out of the
+// comparison, and only explicitly.
+var operatorPrefixes = []string{"/admin/"}
 
 // operatorRoutes are the operator routes, served only with an operator credential.
 var operatorRoutes = []string{"GET /admin/backup", "GET /admin/subscriptions",

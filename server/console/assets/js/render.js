@@ -1,0 +1,108 @@
+// render.js: builds DOM from the connector's answers. Everything from the server goes in as text
+// (textContent or attributes), never as HTML, so a callback URL or an error cannot inject markup.
+
+/** el makes an element with optional class, text and attributes, and appends children. */
+export function el(tag, { cls, text, attrs } = {}, ...children) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+  node.append(...children);
+  return node;
+}
+
+/** when renders an RFC 3339 time in the reader's locale, '—' when absent. */
+export function when(date) {
+  if (!date) return '—';
+  const d = new Date(date);
+  return Number.isNaN(d.getTime()) ? String(date) : d.toLocaleString();
+}
+
+/** time makes a <time> element for an RFC 3339 time. */
+export function time(date) {
+  return el('time', { text: when(date), attrs: date ? { datetime: date } : {} });
+}
+
+/** badge shows a status (active, paused, open, delivered, dead, …) with a class of its own. */
+export function badge(text) {
+  return el('span', { cls: 'badge badge-' + String(text).replace(/[^a-z_]/g, ''), text });
+}
+
+/** facts makes a <dl> of [term, value] pairs; a value is text or a node. */
+export function facts(pairs) {
+  const dl = el('dl', { cls: 'facts' });
+  for (const [term, value] of pairs) {
+    dl.append(el('dt', { text: term }), value instanceof Node ? el('dd', {}, value) : el('dd', { text: value }));
+  }
+  return dl;
+}
+
+/** button makes a real button with its action and the subscription or delivery it acts on. */
+export function button(text, action, id, label) {
+  return el('button', { text, attrs: { type: 'button', 'data-action': action, 'data-id': id, 'aria-label': label || text } });
+}
+
+/**
+ * subscriptionItem renders one subscription: what it watches, where it delivers, status and
+ * ordering, the endpoint's circuit, delivery health, poll and push, and its buttons (actions).
+ */
+export function subscriptionItem(sub, actions, connectionID) {
+  const li = el('li', { cls: 'sub', attrs: { 'data-sub': sub.id } });
+  const what = sub.kind === 'room' ? 'the room list' : `${sub.kind}s of room ${sub.room_id}`;
+  li.append(el('div', { cls: 'sub-head' },
+    el('strong', { text: what }), badge(sub.status), el('span', { cls: 'mono muted', text: sub.id })));
+  if (sub.status_reason) li.append(el('p', { cls: 'reason', text: sub.status_reason }));
+  const ep = sub.endpoint || {};
+  const health = sub.health || {};
+  const pairs = [
+    ['Callback', el('span', { cls: 'mono', text: sub.callback_url })],
+    ['Ordering', sub.ordering + (sub.max_per_second ? `, at most ${sub.max_per_second}/s` : '')],
+    ['Endpoint', ep.state ? el('span', {}, badge(ep.state), ` ${ep.key || ''}`) : '—'],
+    ['Last delivered', time(health.last_delivered_at)],
+    ['Failures in a row', String(health.consecutive_failures || 0)],
+    ['Dead-lettered', String(health.dead_lettered || 0)],
+  ];
+  if (connectionID) pairs.unshift(['Connection', el('span', { cls: 'mono', text: connectionID })]);
+  if (health.last_failure) pairs.push(['Last failure', `${health.last_failure} (${when(health.last_failure_at)})`]);
+  if (ep.state === 'open') pairs.push(['Next probe', time(ep.next_probe_at)]);
+  if (ep.last_error) pairs.push(['Endpoint error', ep.last_error]);
+  if (sub.poll) {
+    pairs.push(['Poll', `${sub.poll.feeds} feeds, ${sub.poll.reads_per_tick} reads a tick` +
+      (sub.poll.over_budget ? `, behind: about ${Math.round(sub.poll.expected_lag_seconds)} s lag` : '')]);
+  }
+  if (sub.push) pairs.push(['Push', sub.push.state + (sub.push.reason ? ` (${sub.push.reason})` : '')]);
+  if (sub.previous_secret_expires_at) pairs.push(['Old secret signs until', time(sub.previous_secret_expires_at)]);
+  li.append(facts(pairs));
+  li.append(el('div', { cls: 'actions' }, ...actions));
+  return li;
+}
+
+/** deliveryItem renders one delivery with every attempt, and a resend button unless it is pending. */
+export function deliveryItem(dl) {
+  const li = el('li', { cls: 'delivery', attrs: { 'data-delivery': dl.id, 'data-status': dl.status } });
+  const head = el('div', { cls: 'sub-head' }, el('strong', { text: dl.type }), badge(dl.status),
+    el('span', { cls: 'mono muted', text: dl.id }));
+  li.append(head);
+  const pairs = [['Created', time(dl.created_at)]];
+  if (dl.next_attempt_at) pairs.push(['Next attempt', time(dl.next_attempt_at)]);
+  if (dl.delivered_at) pairs.push(['Delivered', time(dl.delivered_at)]);
+  if (dl.catch_up_note) pairs.push(['Note', dl.catch_up_note]);
+  li.append(facts(pairs));
+  const attempts = dl.attempts || [];
+  if (attempts.length === 0) {
+    li.append(el('p', { cls: 'muted', text: 'No attempt yet.' }));
+  } else {
+    const head = el('tr', {}, ...['#', 'At', 'Status', 'Latency', 'Error'].map((h) => el('th', { text: h, attrs: { scope: 'col' } })));
+    const rows = attempts.map((a, i) => el('tr', { cls: 'attempt' },
+      el('td', { text: String(i + 1) }), el('td', {}, time(a.at)),
+      el('td', { text: a.status_code ? String(a.status_code) : '—' }),
+      el('td', { text: `${a.duration_ms} ms` }), el('td', { text: a.error || '' })));
+    li.append(el('div', { cls: 'table-wrap' },
+      el('table', {}, el('caption', { cls: 'muted', text: `${attempts.length} attempt${attempts.length === 1 ? '' : 's'}` }),
+        el('thead', {}, head), el('tbody', {}, ...rows))));
+  }
+  if (dl.status !== 'pending') {
+    li.append(el('div', { cls: 'actions' }, button('Resend', 'resend', dl.id, `Resend delivery ${dl.id}`)));
+  }
+  return li;
+}
