@@ -181,6 +181,7 @@ func (c *Client) attempt(ctx context.Context, conn Connection, req request, out 
 	if req.body != nil {
 		httpReq.Header.Set("Content-Type", "application/json")
 	}
+	c.budgets.spend(conn.ID) // counted before the answer, so concurrent readers of the budget see it
 	resp, err := c.http.Do(httpReq)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -28,6 +28,17 @@ type hipchatBudgets struct {
 	lastSweep time.Time
 }
 
+// spend counts one call about to leave for connection id against what HipChat last said remains,
+// until its answer tells the real figure: so that several calls in flight at once all count.
+func (b *hipchatBudgets) spend(connID string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if seen, ok := b.byConn[connID]; ok && seen.Remaining > 0 {
+		seen.Remaining--
+		b.byConn[connID] = seen
+	}
+}
+
 // observe records the X-Ratelimit-* headers of one answer, when they are there.
 func (b *hipchatBudgets) observe(connID string, h http.Header, now time.Time, parseReset func(string) (time.Time, bool)) {
 	limit, err := strconv.Atoi(h.Get("X-Ratelimit-Limit"))
