@@ -223,7 +223,8 @@ func (s *demoScript) printIntro(w demoWorld) {
 	for _, sub := range w.subscriptions {
 		fmt.Fprintf(out, "  %-19s → %s   (DELETE %s to stop)\n", sub.trigger.operationID, sub.callback, sub.Location)
 	}
-	fmt.Fprintf(out, "\n%s — production default is 1 minute (-poll-schedule \"@every 1m\")\n\n", describeSchedule(s.pollSchedule))
+	fmt.Fprintf(out, "\n%s — production default is 1 minute (-poll-schedule \"@every 1m\")\n", describeSchedule(s.pollSchedule))
+	fmt.Fprintf(out, "push is on: the emulator's room webhooks ring the connector, which reads the room at once (each line says how long after the post it arrived)\n\n")
 
 	auth := "'Authorization: Bearer " + w.ann.Token + "'"
 	c := w.connector

@@ -105,7 +105,7 @@ func (s *callbackSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.seen[id] = true
 	s.delivered[trigger.operationID]++
 	room, what := s.describe(trigger, body)
-	fmt.Fprintf(s.out, "%s  %-19s  %-12s  %s  signature ok\n", stamp, trigger.operationID, room, what)
+	fmt.Fprintf(s.out, "%s  %-19s  %-12s  %s  signature ok%s\n", stamp, trigger.operationID, room, what, latency(body))
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -166,6 +166,22 @@ func (s *callbackSink) describe(t demoTrigger, body []byte) (room, what string) 
 		return room, fmt.Sprintf("%s shared %s (%d bytes): %q", author, m.File.Name, m.File.Size, shorten(m.Message, 40))
 	}
 	return room, fmt.Sprintf("%s: %q", author, shorten(m.Message, 60))
+}
+
+// latency says how long after it happened in HipChat a message reached the sink (" 0.3s after it
+// was posted"); "" for rooms, which carry no date.
+func latency(body []byte) string {
+	var item struct {
+		Date string `json:"date"`
+	}
+	if json.Unmarshal(body, &item) != nil || item.Date == "" {
+		return ""
+	}
+	at, err := time.Parse(time.RFC3339Nano, item.Date)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf(", %.1fs after it was posted", time.Since(at).Seconds())
 }
 
 // shorten cuts s to at most n characters, marking a cut with an ellipsis.
