@@ -144,7 +144,7 @@ func (ft fault) delay(ctx context.Context) {
 
 // fires decides whether this request gets the fault's status.
 func (ft fault) fires() bool {
-	return ft.Status != 0 && ft.Rate > 0 && (ft.Rate >= 1 || rand.Float64() < ft.Rate)
+	return ft.Status != 0 && ft.Rate > 0 && (ft.Rate >= 1 || rand.Float64() < ft.Rate) // #nosec G404 -- fault dice for tests, nothing secret
 }
 
 // faultError is the body an injected status comes with: HipChat's own for 429 and for 401 (a token

@@ -129,7 +129,7 @@ func waitReady(ctx context.Context, baseURL string) error {
 			return err
 		}
 		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
@@ -236,7 +236,7 @@ func (s *demoScript) printIntro(w demoWorld) {
 	fmt.Fprintf(out, "or set these and run the README's examples:\n")
 	fmt.Fprintf(out, "  export HIPCHAT=%s ADMIN=%s CONNECTOR=%s TOKEN=%s ROOM=%d\n\n", s.hipchat.BaseURL, s.adminToken, c, w.ann.Token, w.room)
 	fmt.Fprintf(out, "every %s Bob posts a message, shares a file, creates a room or sends a notification; deliveries:\n", s.interval)
-	io.WriteString(s.out, out.String())
+	_, _ = io.WriteString(s.out, out.String()) // the terminal's output; a failed write has nowhere to go
 }
 
 // describeSchedule says how often a cron spec polls, in words.
