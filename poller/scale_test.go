@@ -157,7 +157,6 @@ func TestOneTokenWithManyRoomsAtHipChatsOwnLimits(t *testing.T) {
 			})
 			store := openStore(t, clk)
 			sk := newSink(t, nil)
-			var subs []state.Subscription
 			var rooms []string
 			for r := 0; r < tc.rooms; r++ {
 				id, err := sim.CreateRoom(ctx, emu.AdminToken(), fmt.Sprintf("Room %d", r), "public")
@@ -170,7 +169,6 @@ func TestOneTokenWithManyRoomsAtHipChatsOwnLimits(t *testing.T) {
 				require.NoError(t, err)
 				sub := testkit.AddSubscription(t, store, conn, triggers.KindMessage, room, sk.URL(), cursor)
 				sk.TrustSubscriptions(sub)
-				subs = append(subs, sub)
 			}
 			deliverer, err := delivery.New(delivery.Options{Store: store, Now: clk.Now, AllowPrivateCallbacks: true, Logger: quietLogger()})
 			require.NoError(t, err)

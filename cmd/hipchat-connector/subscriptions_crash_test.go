@@ -281,9 +281,8 @@ func newCrashSink(t *testing.T) *crashSink {
 		h.verified = err
 		s.got = append(s.got, h)
 		if s.failEvery > 0 {
-			n, again := s.events[h.webhookID]
-			if !again {
-				n = len(s.events) + 1
+			if _, again := s.events[h.webhookID]; !again {
+				n := len(s.events) + 1
 				s.events[h.webhookID] = n
 				if n%s.failEvery == 0 {
 					w.WriteHeader(http.StatusInternalServerError)
