@@ -2,6 +2,7 @@ package connector
 
 import (
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -27,6 +28,12 @@ func NewConnection(token, baseURL string) Connection {
 // Token returns the HipChat token, for the one place that needs it: the Authorization header of an
 // upstream call (and sealing it into a subscription).
 func (c Connection) Token() string { return c.token }
+
+// Is reports whether id is this connection's ID, in constant time: the ID stands for the token when
+// a request is matched to the subscriptions it owns.
+func (c Connection) Is(id string) bool {
+	return subtle.ConstantTimeCompare([]byte(c.ID), []byte(id)) == 1
+}
 
 // String shows the connection without its token.
 func (c Connection) String() string { return c.ID }

@@ -76,9 +76,12 @@
 //   - GET /_sim/calls → {"tokens":[{"token_sha256","total","max_in_any_60s","max_in_any_300s"}]}:
 //     every request made with a known token, and the most made in any 60 s and 300 s window
 //     (half-open windows on the injected clock), in order of the tokens' first use.
-//   - POST /_sim/faults {"token_sha256"?, "status"?: 429|500|503, "rate"?: 0–1, "delay_ms"?: 0–60000}
+//   - POST /_sim/faults {"token_sha256"?, "status"?: 401|429|500|503, "rate"?: 0–1, "delay_ms"?: 0–60000}
 //     → 204: /v2/ requests (of that token, or all) wait delay_ms, then with probability rate get
-//     status in HipChat's error shape. status is optional when delay_ms is given (a pure delay, which
+//     status in HipChat's error shape. An injected 429 says when to come back as HipChat's does
+//     (X-Ratelimit-Remaining: 0 and X-Ratelimit-Reset with the rate limit on, Retry-After: 1 with it
+//     off); an injected 401 is "Invalid OAuth session", a token HipChat stopped accepting that works
+//     again once the fault is removed (a revoked token never does). status is optional when delay_ms is given (a pure delay, which
 //     applies to every request even with rate 0); rate defaults to 1 with a status. A new fault
 //     replaces the one for the same token; a token's own fault wins over the all-tokens one.
 //     Invalid input is a 400 naming the field. DELETE /_sim/faults → 204 removes them all.

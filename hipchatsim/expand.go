@@ -67,7 +67,7 @@ func (c *call) finishExpand(e *expandWriter, paths [][]string) {
 		e.status = http.StatusOK
 	}
 	e.w.WriteHeader(e.status)
-	e.w.Write(body)
+	_, _ = e.w.Write(body) // the client went away: nothing left to tell it
 }
 
 // expandAt applies one path to v and returns the result.

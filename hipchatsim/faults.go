@@ -36,8 +36,8 @@ func parseFault(f fields) (fault, error) {
 	}
 	ft.TokenSHA256 = sha
 	if f.has("status") {
-		if err := json.Unmarshal(f["status"], &ft.Status); err != nil || (ft.Status != 429 && ft.Status != 500 && ft.Status != 503) {
-			return ft, invalid("status", "choice", json.RawMessage(f["status"]), "Field 'status' must be one of: 429, 500, 503")
+		if err := json.Unmarshal(f["status"], &ft.Status); err != nil || (ft.Status != 401 && ft.Status != 429 && ft.Status != 500 && ft.Status != 503) {
+			return ft, invalid("status", "choice", json.RawMessage(f["status"]), "Field 'status' must be one of: 401, 429, 500, 503")
 		}
 	}
 	if f.has("delay_ms") {
@@ -144,13 +144,17 @@ func (ft fault) delay(ctx context.Context) {
 
 // fires decides whether this request gets the fault's status.
 func (ft fault) fires() bool {
-	return ft.Status != 0 && ft.Rate > 0 && (ft.Rate >= 1 || rand.Float64() < ft.Rate)
+	return ft.Status != 0 && ft.Rate > 0 && (ft.Rate >= 1 || rand.Float64() < ft.Rate) // #nosec G404 -- fault dice for tests, nothing secret
 }
 
-// faultError is the body an injected status comes with.
+// faultError is the body an injected status comes with: HipChat's own for 429 and for 401 (a token
+// HipChat stopped accepting, and that works again once the fault is cleared).
 func faultError(status int) *apiError {
-	if status == http.StatusTooManyRequests {
+	switch status {
+	case http.StatusTooManyRequests:
 		return errRateLimited
+	case http.StatusUnauthorized:
+		return errBadToken
 	}
 	return errorf(status, "%s", http.StatusText(status))
 }

@@ -35,5 +35,5 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", f.contentType)
-	w.Write(f.data)
+	_, _ = w.Write(f.data) // the client went away: nothing left to tell it
 }

@@ -175,7 +175,7 @@ func readNotification(f fields) (p post, label string, err error) {
 		return p, "", err
 	}
 	if color == "random" {
-		color = colors[rand.IntN(len(colors))]
+		color = colors[rand.IntN(len(colors))] // #nosec G404 -- HipChat's "random" notification colour, nothing secret
 	}
 	p.color = &color
 	if _, err := f.boolean("notify", false); err != nil {
@@ -200,7 +200,7 @@ func readNotification(f fields) (p post, label string, err error) {
 			}
 		}
 		var compact bytes.Buffer
-		json.Compact(&compact, f["card"])
+		_ = json.Compact(&compact, f["card"]) // cannot fail: it unmarshalled as an object above
 		p.card = compact.String()
 	}
 	return p, label, nil

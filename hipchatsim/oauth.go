@@ -1,6 +1,7 @@
 package hipchatsim
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"io"
 	"mime"
@@ -59,7 +60,7 @@ func (s *Server) handleToken(c *call) error {
 			id, secret = form.Get("client_id"), form.Get("client_secret")
 		}
 		cl := s.clients[id]
-		if cl == nil || cl.secret != secret || secret == "" {
+		if cl == nil || secret == "" || subtle.ConstantTimeCompare([]byte(cl.secret), []byte(secret)) != 1 {
 			return errorf(http.StatusUnauthorized, "Invalid client credentials")
 		}
 		t.kind = kindAddon

@@ -290,6 +290,11 @@ func (s *Server) serve(c *call, rt route) error {
 		}
 	}
 	if fire {
+		if ft.Status == http.StatusTooManyRequests && c.w.Header().Get("X-Ratelimit-Remaining") != "0" {
+			// The rate limit is off (or the route takes no token): a real 429 always says when to
+			// come back, so this one does too.
+			c.w.Header().Set("Retry-After", "1")
+		}
 		return faultError(ft.Status)
 	}
 	if rt.scopes != nil {

@@ -186,7 +186,7 @@ func (s *Server) ListenOn(ln net.Listener) error {
 	}
 	if s.publicURL == "" {
 		if err := s.setPublicURL("http://" + reachableHostPort(ln.Addr())); err != nil {
-			ln.Close()
+			_ = ln.Close() // the public URL's error is the one that matters
 			return err
 		}
 	}
@@ -247,7 +247,7 @@ func (s *Server) Run(ctx context.Context) error {
 	defer cancel()
 	err := s.http.Shutdown(shutdownCtx)
 	if err != nil {
-		s.http.Close()
+		_ = s.http.Close() // past the deadline: drop what is left; the shutdown error is reported
 		err = fmt.Errorf("graceful shutdown: %w", err)
 	}
 	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) && err == nil {

@@ -21,8 +21,8 @@ import (
 // whose secret is shown this once.
 //
 // Errors: 400 missing_field / invalid_json / invalid_field naming roomId or callbackUrl (not an
-// absolute http(s) URL, or a loopback, private or link-local target without
-// -allow-private-callbacks); from HipChat 404 room_not_found, 401, 403, 429, 502/504.
+// absolute http(s) URL, a loopback or private target without -allow-private-callbacks, or a
+// link-local, multicast or unspecified one ever); from HipChat 404 room_not_found, 401, 403, 429, 502/504.
 func handleSubscribe(d subscriptionAPI, kind triggers.Kind) gin.HandlerFunc {
 	return d.handler(func(c *gin.Context, conn connector.Connection) error {
 		room := ""

@@ -57,7 +57,7 @@ func handleDeleteSubscription(d subscriptionAPI) gin.HandlerFunc {
 			return nil
 		case err != nil:
 			return err
-		case sub.ConnectionID != conn.ID:
+		case !conn.Is(sub.ConnectionID):
 			c.Status(http.StatusNoContent)
 			return nil
 		}

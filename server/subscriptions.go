@@ -70,7 +70,7 @@ func (d subscriptionAPI) owned(c *gin.Context, conn connector.Connection) (state
 	}
 	sub, err := d.store.Subscription(id)
 	switch {
-	case errors.Is(err, state.ErrNotFound), err == nil && sub.ConnectionID != conn.ID:
+	case errors.Is(err, state.ErrNotFound), err == nil && !conn.Is(sub.ConnectionID):
 		return state.Subscription{}, subscriptionNotFound()
 	case err != nil:
 		return state.Subscription{}, err

@@ -56,7 +56,7 @@ func (s *sealer) seal(plaintext, aad []byte) ([]byte, error) {
 	if _, err := rand.Read(out[1:]); err != nil {
 		return nil, fmt.Errorf("state: nonce: %w", err)
 	}
-	return s.aead.Seal(out, out[1:], plaintext, aad), nil
+	return s.aead.Seal(out, out[1:], plaintext, aad), nil // #nosec G407 -- out[1:] is the nonce, NonceSize bytes just read from crypto/rand, fresh per seal
 }
 
 // open returns a fresh slice; sealed may point into a bbolt page.

@@ -90,7 +90,7 @@ func readKeyFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("state: %w: key file %s has mode %04o and is readable by others; "+
 			"restrict it to its owner with: chmod 600 %s", ErrInvalid, path, perm, path)
 	}
-	content, err := os.ReadFile(path)
+	content, err := os.ReadFile(path) // #nosec G304 -- the operator's own -key-file path, checked for owner-only permissions above
 	if err != nil {
 		return nil, fmt.Errorf("state: key file: %w", err)
 	}
@@ -113,15 +113,15 @@ func createKeyFile(path string, key []byte) (bool, error) {
 	defer os.Remove(tmp.Name())
 	content := append([]byte(hex.EncodeToString(key)), '\n')
 	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the first error is the one returned
 		return false, fmt.Errorf("state: create key file: %w", err)
 	}
 	if _, err := tmp.Write(content); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the first error is the one returned
 		return false, fmt.Errorf("state: create key file: %w", err)
 	}
 	if err := tmp.Sync(); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the first error is the one returned
 		return false, fmt.Errorf("state: create key file: %w", err)
 	}
 	if err := tmp.Close(); err != nil {

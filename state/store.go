@@ -247,5 +247,5 @@ func timeValue(t time.Time) []byte {
 }
 
 func valueTime(b []byte) time.Time {
-	return time.Unix(0, int64(binary.BigEndian.Uint64(b))).UTC()
+	return time.Unix(0, int64(binary.BigEndian.Uint64(b))).UTC() // #nosec G115 -- the bits timeValue wrote from an int64: converting back restores it, negative dates included
 }

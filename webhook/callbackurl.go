@@ -65,10 +65,13 @@ const maxCallbackURLLength = 4096
 // resolveTimeout bounds the DNS lookup of CheckCallbackURL.
 const resolveTimeout = 5 * time.Second
 
-// CheckCallbackURL checks that raw is an absolute http or https URL with a host, and, unless
-// allowPrivate, that every address its host resolves to is a public unicast address: loopback,
-// private (RFC 1918, fc00::/7), carrier-grade NAT, link-local, unspecified, multicast, broadcast and
-// reserved targets are refused. Checking at subscribe time gives the subscriber a clear 400; the
+// CheckCallbackURL checks that raw is an absolute http or https URL with a host, and that every
+// address its host resolves to is a public unicast address: loopback, private (RFC 1918, fc00::/7),
+// carrier-grade NAT, link-local, unspecified, multicast, broadcast and reserved targets are refused.
+// allowPrivate (development receivers) permits loopback and private addresses only: link-local
+// (169.254.0.0/16 and fe80::/10, where cloud metadata services answer), multicast, unspecified and
+// reserved targets stay refused. A host that does not resolve is refused, except with
+// allowPrivate, where the dialer's guard alone decides once it does. Checking at subscribe time gives the subscriber a clear 400; the
 // callback client checks again at dial time (see NewCallbackClient), so a DNS answer that changes
 // later (rebinding) cannot reach a refused address either.
 //
@@ -107,21 +110,23 @@ func checkCallbackURL(ctx context.Context, resolver hostResolver, raw string, al
 	if u.User != nil {
 		return refused("it must not carry a user name or password (user:password@host); verify each delivery's webhook-signature instead")
 	}
-	if allowPrivate {
-		return nil
-	}
 	if addr, err := netip.ParseAddr(host); err == nil {
-		if reason, blocked := blockedAddr(addr); blocked {
+		if reason, blocked := blockedAddrFor(addr, allowPrivate); blocked {
 			return blockedAt("%s is %s address", host, withArticle(reason))
 		}
 		return nil
 	}
 	addrs, err := resolver.LookupNetIP(ctx, "ip", host)
 	if err != nil || len(addrs) == 0 {
+		if allowPrivate {
+			// A development receiver's name may resolve only where the deliveries are made (or
+			// not yet); the dialer's guard checks what it resolves to then.
+			return nil
+		}
 		return refused("its host %q does not resolve", host)
 	}
 	for _, addr := range addrs {
-		if reason, blocked := blockedAddr(addr); blocked {
+		if reason, blocked := blockedAddrFor(addr, allowPrivate); blocked {
 			return blockedAt("%s resolves to %s, %s address", host, addr.Unmap(), withArticle(reason))
 		}
 	}
@@ -173,9 +178,30 @@ func blockedAddr(addr netip.Addr) (string, bool) {
 	return "", false
 }
 
+// blockedAddrFor is blockedAddr, except that allowPrivate lets loopback and private addresses
+// through (and nothing else).
+func blockedAddrFor(addr netip.Addr, allowPrivate bool) (string, bool) {
+	reason, blocked := blockedAddr(addr)
+	if blocked && allowPrivate && (reason == "loopback" || reason == "private") {
+		return "", false
+	}
+	return reason, blocked
+}
+
 // guardDial is a net.Dialer Control function: it runs after name resolution, on the very address
 // about to be connected, so it holds whatever DNS answered.
-func guardDial(_, address string, _ syscall.RawConn) error {
+func guardDial(network, address string, conn syscall.RawConn) error {
+	return guardDialFor(false)(network, address, conn)
+}
+
+// guardDialFor returns the dialer guard; allowPrivate lets loopback and private addresses through.
+func guardDialFor(allowPrivate bool) func(network, address string, conn syscall.RawConn) error {
+	return func(_, address string, _ syscall.RawConn) error {
+		return checkDialAddress(address, allowPrivate)
+	}
+}
+
+func checkDialAddress(address string, allowPrivate bool) error {
 	host, _, err := net.SplitHostPort(address)
 	if err != nil {
 		return refused("cannot read dial address %q", address)
@@ -184,7 +210,7 @@ func guardDial(_, address string, _ syscall.RawConn) error {
 	if err != nil {
 		return refused("cannot read dial address %q", address)
 	}
-	if reason, blocked := blockedAddr(addr); blocked {
+	if reason, blocked := blockedAddrFor(addr, allowPrivate); blocked {
 		return blockedAt("%s is %s address", addr.Unmap(), withArticle(reason))
 	}
 	return nil
@@ -192,16 +218,13 @@ func guardDial(_, address string, _ syscall.RawConn) error {
 
 // NewCallbackClient returns the HTTP client deliveries use: an overall timeout per attempt, no
 // redirects followed (a 3xx is a failed attempt, as Standard Webhooks asks), no proxy from the
-// environment, and, unless allowPrivate, a dialer that refuses the addresses CheckCallbackURL
-// refuses. A timeout ≤ 0 means DefaultDeliveryTimeout.
+// environment, and a dialer that refuses the addresses CheckCallbackURL refuses with the same
+// allowPrivate. A timeout ≤ 0 means DefaultDeliveryTimeout.
 func NewCallbackClient(timeout time.Duration, allowPrivate bool) *http.Client {
 	if timeout <= 0 {
 		timeout = DefaultDeliveryTimeout
 	}
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	if !allowPrivate {
-		dialer.Control = guardDial
-	}
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second, Control: guardDialFor(allowPrivate)}
 	transport := &http.Transport{
 		Proxy:                 nil, // a proxy would be the address checked, not the callback's
 		DialContext:           dialer.DialContext,

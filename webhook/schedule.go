@@ -27,7 +27,7 @@ const maxRetryAfter = 24 * time.Hour
 // DefaultJitter spreads a retry delay uniformly over ±20 %, so that receivers that failed together
 // (an outage) are not all retried in the same second.
 func DefaultJitter(d time.Duration) time.Duration {
-	return d + time.Duration((rand.Float64()*0.4-0.2)*float64(d))
+	return d + time.Duration((rand.Float64()*0.4-0.2)*float64(d)) // #nosec G404 -- jitter spreads retries in time; it guards nothing, so it needs no secret randomness
 }
 
 // RetryAfter reads a Retry-After header (seconds or an HTTP date) relative to now; 0 when absent or

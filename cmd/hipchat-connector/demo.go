@@ -183,7 +183,7 @@ func demoDatabase(dbPath string) (string, func(), error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("temporary directory: %w", err)
 	}
-	return filepath.Join(dir, "connector.db"), func() { os.RemoveAll(dir) }, nil
+	return filepath.Join(dir, "connector.db"), func() { _ = os.RemoveAll(dir) }, nil
 }
 
 // demoConnector runs the connector (the serve subcommand) in-process and reports the URL of its

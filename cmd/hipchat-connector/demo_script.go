@@ -129,7 +129,7 @@ func waitReady(ctx context.Context, baseURL string) error {
 			return err
 		}
 		if resp, err := client.Do(req); err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
@@ -239,7 +239,7 @@ func (s *demoScript) printIntro(w demoWorld) {
 	fmt.Fprintf(out, "every %s Bob posts a message, shares a file, creates a room or sends a notification.\n", s.interval)
 	fmt.Fprintln(out, "a shared file shows twice: OnNewFileWebhook, and OnNewMessageWebhook for the message that carries it.")
 	fmt.Fprintln(out, "deliveries:")
-	io.WriteString(s.out, out.String())
+	_, _ = io.WriteString(s.out, out.String()) // the terminal's output; a failed write has nowhere to go
 }
 
 // describeSchedule says how often a cron spec polls, in words.

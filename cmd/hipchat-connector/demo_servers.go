@@ -58,4 +58,4 @@ func (s *loopbackServer) Run(ctx context.Context) error {
 }
 
 // close releases the port of a server that never ran.
-func (s *loopbackServer) close() { s.ln.Close() }
+func (s *loopbackServer) close() { _ = s.ln.Close() }

@@ -250,7 +250,7 @@ func (c *Client) CallsOf(ctx context.Context, token string) (TokenCalls, error) 
 	return TokenCalls{TokenSHA256: sum}, nil
 }
 
-// Fault is an injected failure of the emulator: Status (429, 500 or 503) at Rate (0–1) of the
+// Fault is an injected failure of the emulator: Status (401, 429, 500 or 503) at Rate (0–1) of the
 // requests of the token with TokenSHA256 (all when ""), each delayed by DelayMS.
 type Fault struct {
 	TokenSHA256 string  `json:"token_sha256,omitempty"`
