@@ -237,7 +237,7 @@ func (s *Store) update(fn func(t *tx) error) error {
 			return fmt.Errorf("gave up after %d conflicting writes", maxConflicts)
 		}
 		// Back off a little, with jitter, so that two writers stop colliding.
-		delay := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 5)))
+		delay := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 5))) // #nosec G404 -- back-off jitter, not a secret
 		select {
 		case <-time.After(delay):
 		case <-ctx.Done():

@@ -146,6 +146,7 @@ func (s *Store) RecordAttempts(records []AttemptRecord) []error {
 	}
 	err := s.update(func(tx *bolt.Tx) error {
 		subs := map[string]*subscriptionRecord{}
+		dirty := map[string]bool{} // the subscriptions whose record changed
 		for i, r := range records {
 			if errs[i] != nil {
 				continue
@@ -159,16 +160,20 @@ func (s *Store) RecordAttempts(records []AttemptRecord) []error {
 				}
 				subs[r.SubscriptionID] = sub
 			}
-			if err := recordAttempt(tx, sub, r); err != nil {
+			changed, err := recordAttempt(tx, sub, r)
+			if err != nil {
 				if errors.Is(err, ErrNotFound) || errors.Is(err, ErrNotPending) {
 					errs[i] = wrapTx("record attempt", err)
 					continue
 				}
 				return err
 			}
+			if changed {
+				dirty[sub.ID] = true
+			}
 		}
-		for _, sub := range subs {
-			if err := putSubscription(tx.Bucket(bucketSubscriptions), sub); err != nil {
+		for id := range dirty {
+			if err := putSubscription(tx.Bucket(bucketSubscriptions), subs[id]); err != nil {
 				return err
 			}
 		}
@@ -184,18 +189,25 @@ func (s *Store) RecordAttempts(records []AttemptRecord) []error {
 	return errs
 }
 
+// healthResolution is how fresh Health.LastDeliveredAt is kept: a success
+// within it of the last one recorded leaves the subscription's record as it
+// is, so that a busy subscription's deliveries do not each rewrite it.
+const healthResolution = time.Second
+
 // recordAttempt applies one record to its delivery, its indexes, sub's
-// Health and the endpoint, inside tx. Errors: ErrNotFound, ErrNotPending
-// (nothing is written for the record), or a storage failure.
-func recordAttempt(tx *bolt.Tx, sub *subscriptionRecord, r AttemptRecord) error {
+// Health and the endpoint, inside tx, and reports whether sub's record
+// changed (and must be written). Errors: ErrNotFound, ErrNotPending (nothing
+// is written for the record), or a storage failure.
+func recordAttempt(tx *bolt.Tx, sub *subscriptionRecord, r AttemptRecord) (bool, error) {
 	a, outcome := r.Attempt, r.Outcome
 	rec, err := getDelivery(tx, sub.ID, r.Seq)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if rec.Status != DeliveryPending {
-		return fmt.Errorf("%w: delivery %s is %s", ErrNotPending, rec.ID, rec.Status)
+		return false, fmt.Errorf("%w: delivery %s is %s", ErrNotPending, rec.ID, rec.Status)
 	}
+	changed := true
 	rec.Attempts = append(rec.Attempts, a)
 	rec.RoundAttempts++
 	if n := len(rec.Attempts); n > maxAttemptsKept {
@@ -206,8 +218,11 @@ func recordAttempt(tx *bolt.Tx, sub *subscriptionRecord, r AttemptRecord) error 
 	case DeliveryDelivered:
 		rec.DeliveredAt = a.At
 		rec.NextAttemptAt = time.Time{}
-		sub.Health.LastDeliveredAt = a.At
-		sub.Health.ConsecutiveFailures = 0
+		changed = sub.Health.ConsecutiveFailures != 0 || a.At.Sub(sub.Health.LastDeliveredAt) >= healthResolution
+		if changed {
+			sub.Health.LastDeliveredAt = a.At
+			sub.Health.ConsecutiveFailures = 0
+		}
 	case DeliveryPending:
 		rec.NextAttemptAt = outcome.NextAttemptAt.UTC()
 		sub.Health.recordFailure(a)
@@ -220,7 +235,7 @@ func recordAttempt(tx *bolt.Tx, sub *subscriptionRecord, r AttemptRecord) error 
 		}
 	}
 	if err := putDelivery(tx, sub.ID, r.Seq, rec); err != nil {
-		return err
+		return false, err
 	}
 	if rec.Status == DeliveryPending {
 		err = schedule(tx, sub, r.Seq, rec.NextAttemptAt)
@@ -228,12 +243,12 @@ func recordAttempt(tx *bolt.Tx, sub *subscriptionRecord, r AttemptRecord) error 
 		err = unschedule(tx, sub, r.Seq)
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	if outcome.Endpoint != nil {
-		return putEndpoint(tx, *outcome.Endpoint)
+		return changed, putEndpoint(tx, *outcome.Endpoint)
 	}
-	return nil
+	return changed, nil
 }
 
 func (h *Health) recordFailure(a Attempt) {

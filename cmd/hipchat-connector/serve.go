@@ -67,7 +67,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	serving := false
 	defer func() {
-		store.Close()
+		if err := store.Close(); err != nil {
+			logger.Error("closing the store failed", "component", "store", "err", err)
+		}
 		if !serving {
 			created.remove()
 		}
