@@ -1,7 +1,6 @@
 package etcdstore
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -14,7 +13,7 @@ import (
 
 // ErrNoBackup is BackupSized's answer: an etcd store is backed up by etcd itself
 // (`etcdctl snapshot save`), not through the connector.
-var ErrNoBackup = errors.New("the state is in etcd: back it up with etcd's own snapshot (etcdctl snapshot save), not /admin/backup")
+var ErrNoBackup = fmt.Errorf("%w: the state is in etcd: back it up with etcd's own snapshot (etcdctl snapshot save), not /admin/backup", state.ErrUnsupported)
 
 // readSubscriptions returns every subscription record under the prefix.
 func (s *Store) readSubscriptions(op string) ([]*subscriptionRecord, error) {

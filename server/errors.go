@@ -46,6 +46,7 @@ const (
 	CodeCanceled         = "request_canceled"     // 499: the caller went away before the answer
 	CodeInternal         = "internal_error"       // 500: a fault of the connector itself
 	CodeNotReady         = "not_ready"            // 503: the connector is starting or shutting down
+	CodeNotSupported     = "not_supported"        // 501: the store cannot do it (a backup of an etcd store)
 
 	CodeInvalidState         = "invalid_state"          // 400: a polling state that is not this connection's state of this trigger and room
 	CodeSubscriptionNotFound = "subscription_not_found" // 404: no such subscription for this connection
@@ -135,6 +136,9 @@ func fromDomain(err error, subject notFoundSubject) *apiError {
 			msg += "; only public addresses are allowed (for development, start the connector with -allow-private-callbacks)"
 		}
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: "callbackUrl", Message: msg, Cause: err}
+	case errors.Is(err, state.ErrUnsupported):
+		return &apiError{Status: http.StatusNotImplemented, Code: CodeNotSupported,
+			Message: strings.TrimPrefix(err.Error(), state.ErrUnsupported.Error()+": "), Cause: err}
 	case errors.Is(err, state.ErrAlreadyPending):
 		return &apiError{Status: http.StatusConflict, Code: CodeDeliveryPending, Field: "deliveryId",
 			Message: "the delivery is still pending; its next attempt is on its way", Cause: err}

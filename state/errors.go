@@ -22,4 +22,7 @@ var (
 	// ErrWrongKey: sealed data cannot be opened with the configured key,
 	// i.e. the database was created with another key (or was tampered with).
 	ErrWrongKey = errors.New("cannot unseal data: wrong encryption key for this database")
+	// ErrUnsupported: the operation is not one this store can do (a backup of
+	// an etcd store is etcd's own snapshot); the message says what to do.
+	ErrUnsupported = errors.New("not supported by this store")
 )
