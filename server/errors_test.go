@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/state"
 )
 
 type timeoutErr struct{}
@@ -49,6 +51,7 @@ func TestToAPIErrorMapsEveryKind(t *testing.T) {
 		"canceled":         {context.Canceled, subjectUnknown, 499, CodeCanceled, "", "cancelled"},
 		"internal":         {errors.New("disk on fire at /var/secret"), subjectUnknown, 500, CodeInternal, "", "the connector failed"},
 		"api error kept":   {missingField("roomId"), subjectUser, 400, CodeMissingField, "roomId", "roomId is required"},
+		"store cannot":     {fmt.Errorf("%w: back it up with etcdctl snapshot save", state.ErrUnsupported), subjectUnknown, 501, CodeNotSupported, "", "back it up with etcdctl"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := toAPIError(tc.err, tc.subject)
