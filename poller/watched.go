@@ -205,3 +205,33 @@ func (p *Poller) forget(cf *connectionFeeds) {
 	}
 	p.set.groups = nil
 }
+
+// owned returns cf with only the feeds this replica owns (Options.Owns), and their subscriptions;
+// cf itself when it owns them all (always without Owns), nil when it owns none.
+func (p *Poller) owned(cf *connectionFeeds) *connectionFeeds {
+	if p.owns == nil {
+		return cf
+	}
+	var feeds []*feed
+	for _, f := range cf.feeds {
+		if p.owns(f.key.conn, f.key.room) {
+			feeds = append(feeds, f)
+		}
+	}
+	switch len(feeds) {
+	case len(cf.feeds):
+		return cf
+	case 0:
+		return nil
+	}
+	mine := &connectionFeeds{conn: cf.conn, feeds: feeds}
+	for _, f := range feeds {
+		mine.subs = append(mine.subs, f.subs...)
+	}
+	return mine
+}
+
+// ownsFeed reports whether this replica owns the feed key (always without Options.Owns).
+func (p *Poller) ownsFeed(key feedKey) bool {
+	return p.owns == nil || p.owns(key.conn, key.room)
+}
