@@ -256,3 +256,9 @@ func wrap(op string, err error) error {
 }
 
 var errTooLarge = errors.New("transaction exceeds etcd's limits")
+
+// Client is the etcd client the Store uses (to join the cluster on the same connection).
+func (s *Store) Client() *clientv3.Client { return s.client }
+
+// Prefix is the prefix of every key the Store writes, ending in "/".
+func (s *Store) Prefix() string { return s.prefix }
