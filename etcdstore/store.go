@@ -115,6 +115,7 @@ type Store struct {
 	timeout     time.Duration
 	retention   state.Retention
 	keepHistory bool
+	fence       fenceState
 	ctx         context.Context // ends at Close
 	cancel      context.CancelFunc
 }

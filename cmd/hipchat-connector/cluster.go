@@ -40,6 +40,9 @@ func joinReplicas(ctx context.Context, store connectorStore, cfg etcdConfig, reg
 	if err != nil {
 		return nil, fmt.Errorf("joining the replicas on etcd: %w", err)
 	}
+	// Every cursor-and-outbox commit is fenced by this replica's lease: once it expired (the feeds
+	// given to the others), etcd refuses the commit.
+	es.FenceWith(member.Key(), member.Lease)
 	r := &replica{member: member, feeds: cluster.NewTracker(member.Owns), subs: cluster.NewTracker(member.Owns)}
 	registry.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -50,6 +53,10 @@ func joinReplicas(ctx context.Context, store connectorStore, cfg etcdConfig, reg
 			Name: "hipchat_connector_cluster_ownership_moves_total",
 			Help: "Feeds and subscriptions whose ownership moved to or from this replica.",
 		}, func() float64 { return float64(r.feeds.Moves() + r.subs.Moves()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hipchat_connector_cluster_fenced_writes_refused_total",
+			Help: "Cursor-and-outbox commits etcd refused because this replica no longer held its lease.",
+		}, func() float64 { return float64(es.FencedWritesRefused()) }),
 	)
 	logger.Info("joined the replicas", "member", id, "lease_ttl", cfg.LeaseTTL.String(), "members", member.Members())
 	return r, nil
