@@ -64,3 +64,27 @@ func TestATickOwningNothingReadsNothing(t *testing.T) {
 	assert.Empty(t, w.sink.Accepted()[sub.ID])
 	assert.Equal(t, calls, w.calls(w.alice.Token), "no HipChat call for feeds it does not own")
 }
+
+// TestReloadReadsTheStoredCursorsAgain: after Reload, a tick polls from the cursors in the store
+// (another replica advanced them), not from those it remembered.
+func TestReloadReadsTheStoredCursorsAgain(t *testing.T) {
+	w := newWorld(t)
+	room := w.room("Moved")
+	sub := w.subscribe(w.conn, triggers.KindMessage, room)
+	owned := false
+	p := w.poller(poller.Options{Owns: func(string, string) bool { return owned }})
+	require.NoError(t, p.Tick(w.ctx)) // loads the subscription, owns nothing
+	other := w.poller(poller.Options{})
+	first := w.post(room, 1, "read by the other replica")
+	require.NoError(t, other.Tick(w.ctx))
+	w.deliver()
+	require.Equal(t, first, w.sink.Accepted()[sub.ID])
+	owned = true
+	p.Reload()
+	second := w.post(room, 1, "read here")
+	calls := w.calls(w.alice.Token)
+	require.NoError(t, p.Tick(w.ctx))
+	w.deliver()
+	assert.Equal(t, append(first, second...), w.sink.Accepted()[sub.ID])
+	assert.Equal(t, calls+1, w.calls(w.alice.Token), "one read, from the stored cursor")
+}

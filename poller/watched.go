@@ -86,6 +86,16 @@ func (p *Poller) Changed(id string) {
 	}
 }
 
+// Reload makes the next tick read every subscription from the store again, as at a Resync: serve
+// calls it when the replicas sharing the state change, so the feeds this replica gains are polled
+// from their stored cursors (another replica advanced them) and with the subscriptions other
+// replicas created.
+func (p *Poller) Reload() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.loadedAt = time.Time{}
+}
+
 // refresh brings the set up to date at now and returns its grouping: the whole set is read on the
 // first tick and every Resync; otherwise only the subscriptions Changed named are read again.
 func (p *Poller) refresh(now time.Time) ([]*connectionFeeds, error) {

@@ -129,7 +129,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	rep.onChange(deliverer.Nudge) // deliveries that moved here go out without waiting for the interval
+	// When the replicas change, feeds and deliveries move: the poller reads its subscriptions again
+	// (cursors other replicas advanced) and the deliverer looks for what is now its own.
+	rep.onChange(func() {
+		poll.Reload()
+		deliverer.Nudge()
+	})
 	if err := srv.ListenOn(ln); err != nil {
 		return err
 	}
