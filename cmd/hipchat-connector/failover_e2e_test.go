@@ -126,7 +126,7 @@ func TestReplicasFailOver(t *testing.T) {
 	t.Logf("failover: replica %d (owning %d of %d feeds) stopped (its shutdown took %s); every message posted after it delivered %s after the stop began",
 		victim, owned[victim], rooms, shutdown.Round(time.Millisecond), time.Since(stopped).Round(time.Millisecond))
 
-	time.Sleep(1500 * time.Millisecond) // one more tick: nothing new may come
+	time.Sleep(1500 * time.Millisecond)        // one more tick: nothing new may come
 	webhookIDs := map[string]map[string]bool{} // subscription/message → webhook-ids
 	repeats := 0
 	for _, r := range sink.Requests() {
