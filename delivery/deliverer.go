@@ -90,6 +90,10 @@ type Options struct {
 	Jitter func(time.Duration) time.Duration
 	// UserAgent of the POSTs (webhook.DefaultUserAgent).
 	UserAgent string
+	// Owns, when set, tells whether this replica owns a subscription's deliveries when several
+	// replicas share the outbox (serve -etcd-endpoints): dispatch passes over the others, so each
+	// delivery is attempted by one replica at a time. Nil: every delivery is this process's.
+	Owns func(subscriptionID string) bool
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 	// Registerer, when set, receives the delivery metrics.
@@ -123,6 +127,7 @@ type Deliverer struct {
 	schedule        []time.Duration
 	jitter          func(time.Duration) time.Duration
 	userAgent       string
+	owns            func(subscriptionID string) bool
 	log             *slog.Logger
 	metrics         *metrics
 
@@ -178,7 +183,7 @@ func New(opts Options) (*Deliverer, error) {
 		interval: opts.Interval, concurrency: opts.Concurrency, perSubscription: opts.PerSubscription,
 		perEndpoint: opts.PerEndpoint, endpointRate: opts.EndpointRate, circuitFailures: opts.CircuitFailures,
 		disableAfter: opts.DisableAfter, schedule: append([]time.Duration(nil), opts.Schedule...),
-		jitter: opts.Jitter, userAgent: opts.UserAgent, log: opts.Logger, metrics: m,
+		jitter: opts.Jitter, userAgent: opts.UserAgent, owns: opts.Owns, log: opts.Logger, metrics: m,
 		nudge: make(chan struct{}, 1), inflight: map[deliveryKey]bool{}, recent: map[deliveryKey]uint64{},
 		subs: map[string]*subscriptionState{}, endpoints: map[string]*endpointState{},
 	}

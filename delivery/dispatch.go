@@ -147,11 +147,15 @@ func (d *Deliverer) release(key deliveryKey) {
 	d.Nudge()
 }
 
-// held returns dispatch's skip function: deliveries in flight or recorded after this snapshot
-// began (snapshot), and the subscriptions whose endpoint's circuit holds their deliveries at now,
-// so their records are not even read.
+// held returns dispatch's skip function: the deliveries of subscriptions another replica owns
+// (Options.Owns), deliveries in flight or recorded after this snapshot began (snapshot), and the
+// subscriptions whose endpoint's circuit holds their deliveries at now, so their records are not
+// even read.
 func (d *Deliverer) held(now time.Time, snapshot uint64) func(subID string, seq uint64) bool {
 	return func(subID string, seq uint64) bool {
+		if d.owns != nil && !d.owns(subID) {
+			return true
+		}
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		key := deliveryKey{subID, seq}

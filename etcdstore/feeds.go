@@ -47,7 +47,7 @@ func (s *Store) CommitFeed(advances []state.CursorAdvance) error {
 		}
 	}
 	now := s.now().UTC()
-	err := s.update(func(t *tx) error {
+	err := s.fencedUpdate(func(t *tx) error {
 		if err := t.prefetch(s.subscriptionKeys(advances)); err != nil {
 			return err
 		}
@@ -88,7 +88,7 @@ func (s *Store) commitSplit(advances []state.CursorAdvance, now time.Time) error
 				n++
 			}
 			chunk := events[:n]
-			if err := s.update(func(t *tx) error { return t.advance(adv, chunk, nil, now) }); err != nil {
+			if err := s.fencedUpdate(func(t *tx) error { return t.advance(adv, chunk, nil, now) }); err != nil {
 				return err
 			}
 			events = events[n:]
@@ -96,7 +96,7 @@ func (s *Store) commitSplit(advances []state.CursorAdvance, now time.Time) error
 	}
 	for start := 0; start < len(advances); start += cursorsPerTxn {
 		chunk := advances[start:min(start+cursorsPerTxn, len(advances))]
-		err := s.update(func(t *tx) error {
+		err := s.fencedUpdate(func(t *tx) error {
 			for _, adv := range chunk {
 				if err := t.advance(adv, nil, adv.Cursor, now); err != nil {
 					return err

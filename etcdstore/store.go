@@ -115,6 +115,7 @@ type Store struct {
 	timeout     time.Duration
 	retention   state.Retention
 	keepHistory bool
+	fence       fenceState
 	ctx         context.Context // ends at Close
 	cancel      context.CancelFunc
 }
@@ -256,3 +257,9 @@ func wrap(op string, err error) error {
 }
 
 var errTooLarge = errors.New("transaction exceeds etcd's limits")
+
+// Client is the etcd client the Store uses (to join the cluster on the same connection).
+func (s *Store) Client() *clientv3.Client { return s.client }
+
+// Prefix is the prefix of every key the Store writes, ending in "/".
+func (s *Store) Prefix() string { return s.prefix }

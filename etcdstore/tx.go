@@ -35,6 +35,7 @@ type tx struct {
 	dels   map[string]bool
 	order  []string // keys of puts and dels, in the order written
 	ranges []string // prefixes deleted whole
+	fence  *fence   // nil: not fenced (see FenceWith)
 }
 
 func (s *Store) newTx(ctx context.Context) *tx {
@@ -171,7 +172,12 @@ func (t *tx) size() (cmps, ops, bytes int) {
 	for _, p := range t.ranges {
 		bytes += 2*len(p) + 8
 	}
-	return len(t.reads), len(t.order) + len(t.ranges), bytes
+	cmps = len(t.reads)
+	if t.fence != nil {
+		cmps++
+		bytes += len(t.fence.key) + 16
+	}
+	return cmps, len(t.order) + len(t.ranges), bytes
 }
 
 // fits reports whether the transaction is within etcd's limits.
@@ -205,9 +211,28 @@ func (t *tx) commit() (ok bool, err error) {
 	for _, p := range t.ranges {
 		ops = append(ops, clientv3.OpDelete(p, clientv3.WithPrefix()))
 	}
-	resp, err := t.s.client.Txn(t.ctx).If(cmps...).Then(ops...).Commit()
+	if t.fence == nil {
+		resp, err := t.s.client.Txn(t.ctx).If(cmps...).Then(ops...).Commit()
+		if err != nil {
+			return false, err
+		}
+		return resp.Succeeded, nil
+	}
+	lease := t.fence.lease()
+	if lease == clientv3.NoLease {
+		t.s.fence.refused.Add(1)
+		return false, ErrFenced
+	}
+	cmps = append(cmps, clientv3.Compare(clientv3.LeaseValue(t.fence.key), "=", int64(lease)))
+	resp, err := t.s.client.Txn(t.ctx).If(cmps...).Then(ops...).Else(clientv3.OpGet(t.fence.key)).Commit()
 	if err != nil {
 		return false, err
+	}
+	if !resp.Succeeded {
+		if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) == 0 || kvs[0].Lease != int64(lease) {
+			t.s.fence.refused.Add(1)
+			return false, ErrFenced
+		}
 	}
 	return resp.Succeeded, nil
 }
@@ -215,11 +240,20 @@ func (t *tx) commit() (ok bool, err error) {
 // update runs fn in a fresh transaction and commits it, again from the start
 // while another writer changed what fn read. fn's errors end it unwritten;
 // errTooLarge when fn's writes do not fit one etcd transaction.
-func (s *Store) update(fn func(t *tx) error) error {
+func (s *Store) update(fn func(t *tx) error) error { return s.updateTx(false, fn) }
+
+// fencedUpdate is update with the fence (FenceWith), when one is set: ErrFenced when this
+// replica no longer holds its lease.
+func (s *Store) fencedUpdate(fn func(t *tx) error) error { return s.updateTx(true, fn) }
+
+func (s *Store) updateTx(fenced bool, fn func(t *tx) error) error {
 	ctx, cancel := s.op()
 	defer cancel()
 	for attempt := 0; ; attempt++ {
 		t := s.newTx(ctx)
+		if fenced {
+			t.fence = s.fence.f.Load()
+		}
 		if err := fn(t); err != nil {
 			return err
 		}

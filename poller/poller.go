@@ -89,6 +89,10 @@ type Options struct {
 	Resync time.Duration
 	// OnCommit is called after a commit queued deliveries (e.g. delivery.Deliverer.Nudge). Optional.
 	OnCommit func()
+	// Owns, when set, tells whether this replica owns the feed (connection id, room; "" for the
+	// room list) when several replicas share the state (serve -etcd-endpoints): a tick polls, and a
+	// doorbell reads, only the feeds it owns. Nil: every feed is this process's.
+	Owns func(connectionID, room string) bool
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 	// Registerer, when set, receives the poller's metrics.
@@ -120,6 +124,7 @@ type Poller struct {
 	parallel  int
 	resync    time.Duration
 	onCommit  func()
+	owns      func(connectionID, room string) bool
 	log       *slog.Logger
 	metrics   *metrics
 
@@ -176,7 +181,7 @@ func New(opts Options) (*Poller, error) {
 	p := &Poller{
 		store: opts.Store, src: opts.Source, budgets: opts.Budgets, now: opts.Now, schedule: opts.Schedule,
 		interval: intervalOf(schedule), readLimit: opts.ReadLimit, catchUp: opts.CatchUp, parallel: opts.Parallel,
-		resync: opts.Resync, onCommit: opts.OnCommit, log: opts.Logger, metrics: m,
+		resync: opts.Resync, onCommit: opts.OnCommit, owns: opts.Owns, log: opts.Logger, metrics: m,
 		slots: make(chan struct{}, opts.Parallel), conns: map[string]*connState{}, changed: map[string]bool{},
 	}
 	m.overBudget = p.tokensOverBudget
@@ -288,6 +293,9 @@ func (p *Poller) Start(ctx context.Context) <-chan struct{} {
 	}
 	var tick sync.WaitGroup
 	for _, cf := range groups {
+		if cf = p.owned(cf); cf == nil {
+			continue // another replica polls this connection's feeds
+		}
 		st := p.claim(cf)
 		if st == nil {
 			p.metrics.deferred(reasonBusy, len(cf.feeds))

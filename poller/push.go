@@ -169,6 +169,11 @@ func (p *Poller) answerDoorbell(pf *pushFeed) {
 		f := p.feedLocked(pf.key)
 		lock := p.feedLockLocked(pf.key)
 		p.mu.Unlock()
+		if f != nil && !p.ownsFeed(pf.key) {
+			// Another replica owns the feed (HipChat called this one): its owner's next turn reads
+			// it; a read here would commit to a feed this replica does not own.
+			f = nil
+		}
 		if f != nil && p.actionsShareReached(pf.conn) {
 			// HipChat's budget is down to the actions' share: the feed stays announced, and the
 			// connection's next turn reads it (dueLocked) once the window allows.

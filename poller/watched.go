@@ -86,6 +86,16 @@ func (p *Poller) Changed(id string) {
 	}
 }
 
+// Reload makes the next tick read every subscription from the store again, as at a Resync: serve
+// calls it when the replicas sharing the state change, so the feeds this replica gains are polled
+// from their stored cursors (another replica advanced them) and with the subscriptions other
+// replicas created.
+func (p *Poller) Reload() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.loadedAt = time.Time{}
+}
+
 // refresh brings the set up to date at now and returns its grouping: the whole set is read on the
 // first tick and every Resync; otherwise only the subscriptions Changed named are read again.
 func (p *Poller) refresh(now time.Time) ([]*connectionFeeds, error) {
@@ -204,4 +214,34 @@ func (p *Poller) forget(cf *connectionFeeds) {
 		delete(p.set.byID, w.sub.ID)
 	}
 	p.set.groups = nil
+}
+
+// owned returns cf with only the feeds this replica owns (Options.Owns), and their subscriptions;
+// cf itself when it owns them all (always without Owns), nil when it owns none.
+func (p *Poller) owned(cf *connectionFeeds) *connectionFeeds {
+	if p.owns == nil {
+		return cf
+	}
+	var feeds []*feed
+	for _, f := range cf.feeds {
+		if p.owns(f.key.conn, f.key.room) {
+			feeds = append(feeds, f)
+		}
+	}
+	switch len(feeds) {
+	case len(cf.feeds):
+		return cf
+	case 0:
+		return nil
+	}
+	mine := &connectionFeeds{conn: cf.conn, feeds: feeds}
+	for _, f := range feeds {
+		mine.subs = append(mine.subs, f.subs...)
+	}
+	return mine
+}
+
+// ownsFeed reports whether this replica owns the feed key (always without Options.Owns).
+func (p *Poller) ownsFeed(key feedKey) bool {
+	return p.owns == nil || p.owns(key.conn, key.room)
 }

@@ -59,6 +59,10 @@ type Deps struct {
 	// Registry is served at /metrics, with the server's own request metrics added to it. Nil means
 	// a registry of the server's own.
 	Registry *prometheus.Registry
+	// Ready, when set, says why the process cannot take its share of the work (e.g. no etcd
+	// session, with several replicas): /readyz answers 503 with it while it returns an error.
+	// Nil: ready while serving.
+	Ready func() error
 }
 
 // Server is the connector's HTTP API. Create it with New, bind with Listen, serve with Run.
@@ -72,6 +76,7 @@ type Server struct {
 	polling    *triggers.Polling
 	subs       subscriptionAPI
 	doorbell   func(feed, secret string) bool
+	readyDep   func() error // Deps.Ready; nil: ready while serving
 	operator   *operatorAPI // nil: no operator credential, the /admin/ routes are absent
 
 	listener  net.Listener
@@ -98,7 +103,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, metrics: m, client: deps.Client, doorbell: deps.Doorbell}
+	s := &Server{opts: opts, metrics: m, client: deps.Client, doorbell: deps.Doorbell, readyDep: deps.Ready}
 	polling, err := newPolling(s.client, deps.StateKey)
 	if err != nil {
 		return nil, err
@@ -261,6 +266,9 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) ready() error {
 	if !s.serving.Load() {
 		return errors.New("not serving")
+	}
+	if s.readyDep != nil {
+		return s.readyDep()
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 
+	"github.com/hipchat-connector/hipchat-connector/cluster"
 	"github.com/hipchat-connector/hipchat-connector/etcdstore"
 )
 
@@ -30,10 +31,13 @@ type etcdConfig struct {
 	Username, Password string
 	// DialTimeout bounds the first connection (-etcd-dial-timeout).
 	DialTimeout time.Duration
+	// LeaseTTL is the TTL of this replica's etcd session (-etcd-lease-ttl): when the replica dies,
+	// its feeds and deliveries move to the others within it.
+	LeaseTTL time.Duration
 }
 
 func defaultEtcdConfig() etcdConfig {
-	return etcdConfig{Prefix: etcdstore.DefaultPrefix, DialTimeout: etcdstore.DefaultDialTimeout}
+	return etcdConfig{Prefix: etcdstore.DefaultPrefix, DialTimeout: etcdstore.DefaultDialTimeout, LeaseTTL: cluster.DefaultTTL}
 }
 
 // bind registers the etcd flags on fs.
@@ -46,6 +50,7 @@ func (c *etcdConfig) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.Username, "etcd-username", c.Username, "etcd `user` (with -etcd-password)")
 	fs.StringVar(&c.Password, "etcd-password", c.Password, "etcd `password`; better given as "+envName("etcd-password"))
 	fs.DurationVar(&c.DialTimeout, "etcd-dial-timeout", c.DialTimeout, "how long to wait for the first connection to etcd")
+	fs.DurationVar(&c.LeaseTTL, "etcd-lease-ttl", c.LeaseTTL, "TTL of this replica's etcd session (whole seconds): a dead replica's feeds\nand deliveries move to the others within it")
 }
 
 // enabled reports whether serve uses etcd.
@@ -80,6 +85,9 @@ func (c etcdConfig) validate() error {
 	if c.DialTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("etcd-dial-timeout %s: must be positive", c.DialTimeout))
 	}
+	if c.LeaseTTL < time.Second {
+		errs = append(errs, fmt.Errorf("etcd-lease-ttl %s: must be at least 1s", c.LeaseTTL))
+	}
 	return errors.Join(errs...)
 }
 
@@ -110,6 +118,6 @@ func (c etcdConfig) LogValue() slog.Value {
 		slog.Any("endpoints", c.endpoints()), slog.String("prefix", c.Prefix),
 		slog.String("cacert", c.CACert), slog.String("cert", c.Cert), slog.String("key", c.Key),
 		slog.String("username", c.Username), slog.String("password", password),
-		slog.String("dial_timeout", c.DialTimeout.String()),
+		slog.String("dial_timeout", c.DialTimeout.String()), slog.String("lease_ttl", c.LeaseTTL.String()),
 	)
 }

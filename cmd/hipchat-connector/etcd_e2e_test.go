@@ -36,6 +36,11 @@ func TestServeWithEtcdDeliversAndSurvivesARestart(t *testing.T) {
 
 	c := startConnector(t, emu.URL, args...)
 	assert.Contains(t, c.Logs.String(), "-db is not used")
+	assert.Contains(t, c.Logs.String(), "joined the replicas")
+	metrics := c.do("GET", "/metrics", "", "").Body
+	assert.Contains(t, metrics, "hipchat_connector_cluster_feeds_owned")
+	assert.Contains(t, metrics, "hipchat_connector_cluster_ownership_moves_total")
+	assert.Contains(t, metrics, "hipchat_connector_cluster_fenced_writes_refused_total")
 	answer := c.do("POST", "/subscriptions/rooms/"+room+"/messages", bearerHeader(person.Token),
 		mustJSON(map[string]string{"callbackUrl": sink.URL()}))
 	require.Equal(t, http.StatusCreated, answer.Status, answer.Body)

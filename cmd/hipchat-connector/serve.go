@@ -81,6 +81,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newSubscriptionsCollector(store, logger.With("component", "metrics")))
+	// With etcd, this process is one of possibly several replicas: it joins them, and owns its share
+	// of the feeds and deliveries. It leaves (deferred) after the poller and the deliverer stopped.
+	rep, err := joinReplicas(ctx, store, cfg.Etcd, registry, logger.With("component", "cluster"))
+	if err != nil {
+		return err
+	}
+	defer rep.leave(logger.With("component", "cluster"))
 	client, err := connector.NewInstrumentedClient(connector.ClientOptions{Timeout: upstreamTimeout, Registerer: registry})
 	if err != nil {
 		return err
@@ -88,6 +95,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	deliverer, err := delivery.New(delivery.Options{
 		Store: store, AllowPrivateCallbacks: cfg.HTTP.AllowPrivateCallbacks, Logger: logger.With("component", "deliverer"),
 		EndpointRate: cfg.CallbackRate, CircuitFailures: cfg.CircuitFailures, Registerer: registry,
+		Owns: rep.ownsSubscription(),
 	})
 	if err != nil {
 		return err
@@ -95,6 +103,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	poll, err := poller.New(poller.Options{
 		Store: store, Source: client, Budgets: client, Schedule: cfg.PollSchedule, OnCommit: deliverer.Nudge,
 		Logger: logger.With("component", "poller"), CatchUp: cfg.CatchUp, Registerer: registry,
+		Owns: rep.ownsFeed(),
 	})
 	if err != nil {
 		return err
@@ -115,10 +124,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Doorbell:   poll.Ring,
 		PushStatus: poll.PushStatus,
 		Registry:   registry,
+		Ready:      rep.ready(),
 	})
 	if err != nil {
 		return err
 	}
+	// When the replicas change, feeds and deliveries move: the poller reads its subscriptions again
+	// (cursors other replicas advanced) and the deliverer looks for what is now its own.
+	rep.onChange(func() {
+		poll.Reload()
+		deliverer.Nudge()
+	})
 	if err := srv.ListenOn(ln); err != nil {
 		return err
 	}

@@ -63,8 +63,6 @@ func openConfiguredStore(ctx context.Context, cfg serveConfig, getenv func(strin
 	if err != nil {
 		return nil, fmt.Errorf("opening etcd %v: %w", cfg.Etcd.endpoints(), err)
 	}
-	// One replica for now: /readyz does not yet depend on an etcd session, and feeds are not yet
-	// owned through leases (issue 17's later parts).
 	logger.Info("opened etcd; -db is not used", "endpoints", cfg.Etcd.endpoints(), "prefix", cfg.Etcd.Prefix,
 		"schema_version", etcdstore.SchemaVersion)
 	return store, nil
