@@ -38,7 +38,7 @@ var (
 
 // newDeliverer returns a deliverer on the test clock, allowed to reach the loopback sink, with
 // jitter off.
-func newDeliverer(t testing.TB, store *state.Store, clk *clock, opts delivery.Options) *delivery.Deliverer {
+func newDeliverer(t testing.TB, store delivery.Store, clk *clock, opts delivery.Options) *delivery.Deliverer {
 	t.Helper()
 	opts.Store = store
 	opts.Now = clk.Now

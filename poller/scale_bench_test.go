@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/etcdstore"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
+	"github.com/hipchat-connector/hipchat-connector/internal/etcdtest"
 	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/state"
@@ -29,9 +31,36 @@ type scaleFeed struct {
 	token, room string
 }
 
+// scaleStore is what the scale benchmark needs of a backend.
+type scaleStore interface {
+	poller.Store
+	CreateSubscription(sub state.Subscription) (state.Subscription, error)
+}
+
+// openScaleBbolt opens a bbolt store without fsync (setup only: the benchmark's ticks write nothing).
+func openScaleBbolt(b *testing.B) scaleStore {
+	store, err := state.Open(filepath.Join(b.TempDir(), "state.db"), state.Options{Key: testkit.StoreKey(), NoSync: true, Timeout: time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = store.Close() })
+	return store
+}
+
+// openScaleEtcd opens an etcd store on one embedded member in this process, without fsync (as
+// openScaleBbolt).
+func openScaleEtcd(b *testing.B) scaleStore {
+	store, err := etcdstore.Open(context.Background(), etcdstore.Options{Client: etcdtest.Start(b).Client(b), Key: testkit.StoreKey()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = store.Close() })
+	return store
+}
+
 // scaleWorld is the emulator (limits off) with tokens × rooms feeds and subsPerFeed subscriptions on
-// each, in a bbolt store set up without fsync (setup only: the benchmark's ticks write nothing).
-func scaleWorld(b *testing.B, tokens, roomsPerToken, subsPerFeed int) (*state.Store, *connector.Client, string, []scaleFeed) {
+// each, in the store open returns.
+func scaleWorld(b *testing.B, open func(*testing.B) scaleStore, tokens, roomsPerToken, subsPerFeed int) (scaleStore, *connector.Client, string, []scaleFeed) {
 	b.Helper()
 	emu, err := hipchatsim.New(hipchatsim.Options{})
 	if err != nil {
@@ -41,11 +70,7 @@ func scaleWorld(b *testing.B, tokens, roomsPerToken, subsPerFeed int) (*state.St
 	b.Cleanup(ts.Close)
 	sim := simclient.New(ts.URL)
 	ctx := context.Background()
-	store, err := state.Open(filepath.Join(b.TempDir(), "state.db"), state.Options{Key: testkit.StoreKey(), NoSync: true, Timeout: time.Second})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = store.Close() })
+	store := open(b)
 	var feeds []scaleFeed
 	for t := 0; t < tokens; t++ {
 		p, err := sim.NewPerson(ctx, emu.AdminToken(), fmt.Sprintf("Scale %d", t), fmt.Sprintf("scale%d", t))
@@ -77,11 +102,16 @@ func scaleWorld(b *testing.B, tokens, roomsPerToken, subsPerFeed int) (*state.St
 // BenchmarkIdleTickAtScale is one tick when nothing is new, over tokens × 10 rooms with 3
 // subscriptions per room, beside a plain client making the same requests (one history/latest per
 // feed, 32 at once, JSON decoded) in the same run: feeds/s of each and their ratio, bytes allocated
-// per subscription per tick, and heap kept per subscription between ticks.
+// per subscription per tick, and heap kept per subscription between ticks. It runs on bbolt at 10k
+// and 50k feeds, and on etcd (one embedded member in this process) at 10k.
 func BenchmarkIdleTickAtScale(b *testing.B) {
-	for _, tc := range []struct{ tokens int }{{1000}, {5000}} {
-		b.Run(fmt.Sprintf("%dk feeds × 3", tc.tokens*10/1000), func(b *testing.B) {
-			store, client, base, feeds := scaleWorld(b, tc.tokens, 10, 3)
+	for _, tc := range []struct {
+		backend string
+		open    func(*testing.B) scaleStore
+		tokens  int
+	}{{"bbolt", openScaleBbolt, 1000}, {"bbolt", openScaleBbolt, 5000}, {"etcd", openScaleEtcd, 1000}} {
+		b.Run(fmt.Sprintf("%s %dk feeds × 3", tc.backend, tc.tokens*10/1000), func(b *testing.B) {
+			store, client, base, feeds := scaleWorld(b, tc.open, tc.tokens, 10, 3)
 			subs := len(feeds) * 3
 			runtime.GC()
 			var before runtime.MemStats

@@ -23,8 +23,15 @@ type Server struct {
 }
 
 // Start starts a single-member etcd on loopback and stops it when the test
-// ends. It fails the test when the member does not become ready.
-func Start(t testing.TB) *Server {
+// ends, without fsync (tests commit often). It fails the test when the member
+// does not become ready.
+func Start(t testing.TB) *Server { return start(t, false) }
+
+// StartDurable is Start with etcd's fsync on, as a production member runs: for
+// benchmarks that compare etcd with the bbolt store, which fsyncs each commit.
+func StartDurable(t testing.TB) *Server { return start(t, true) }
+
+func start(t testing.TB, fsync bool) *Server {
 	t.Helper()
 	cfg := embed.NewConfig()
 	cfg.Dir = t.TempDir()
@@ -39,8 +46,8 @@ func Start(t testing.TB) *Server {
 	// Quiet: a stopping member logs its closed listeners as errors. Failures to start surface
 	// through StartEtcd and Err.
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	// Tests commit often: no fsync wait beyond what the OS gives, and quick elections.
-	cfg.UnsafeNoFsync = true
+	// Tests commit often: no fsync wait beyond what the OS gives unless asked, and quick elections.
+	cfg.UnsafeNoFsync = !fsync
 	cfg.TickMs = 10
 	cfg.ElectionMs = 100
 	e, err := embed.StartEtcd(cfg)

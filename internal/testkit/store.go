@@ -38,14 +38,21 @@ func OpenStore(t testing.TB, now func() time.Time) *state.Store {
 	return store
 }
 
+// SubscriptionStore is what the helpers below need of a store: the bbolt store and the etcd store
+// are both one.
+type SubscriptionStore interface {
+	CreateSubscription(sub state.Subscription) (state.Subscription, error)
+	CommitFeed(advances []state.CursorAdvance) error
+}
+
 // AddSubscription stores an active best-effort subscription of conn with a fresh secret.
-func AddSubscription(t testing.TB, store *state.Store, conn connector.Connection, kind triggers.Kind, room, callback string, cursor []byte) state.Subscription {
+func AddSubscription(t testing.TB, store SubscriptionStore, conn connector.Connection, kind triggers.Kind, room, callback string, cursor []byte) state.Subscription {
 	t.Helper()
 	return AddOrderedSubscription(t, store, conn, kind, room, callback, cursor, state.OrderingBestEffort)
 }
 
 // AddOrderedSubscription is AddSubscription with the given ordering.
-func AddOrderedSubscription(t testing.TB, store *state.Store, conn connector.Connection, kind triggers.Kind, room, callback string, cursor []byte, ordering state.Ordering) state.Subscription {
+func AddOrderedSubscription(t testing.TB, store SubscriptionStore, conn connector.Connection, kind triggers.Kind, room, callback string, cursor []byte, ordering state.Ordering) state.Subscription {
 	t.Helper()
 	secret, err := webhook.NewSecret()
 	require.NoError(t, err)
@@ -58,7 +65,7 @@ func AddOrderedSubscription(t testing.TB, store *state.Store, conn connector.Con
 }
 
 // Queue commits events with the given ids (payload {"id": id}) for sub, as the poller would.
-func Queue(t testing.TB, store *state.Store, sub state.Subscription, ids ...string) {
+func Queue(t testing.TB, store SubscriptionStore, sub state.Subscription, ids ...string) {
 	t.Helper()
 	var events []state.Event
 	for _, id := range ids {
