@@ -49,6 +49,9 @@ func (s *Store) RecordAttempts(records []state.AttemptRecord) []error {
 func (s *Store) recordChunk(records []state.AttemptRecord, errs []error) {
 	own := make([]error, len(records))
 	err := s.update(func(t *tx) error {
+		if err := t.prefetch(s.attemptKeys(records, errs)); err != nil {
+			return err
+		}
 		subs := map[string]*subscriptionRecord{}
 		for i, r := range records {
 			own[i] = nil
@@ -155,4 +158,26 @@ func (t *tx) recordAttempt(sub *subscriptionRecord, r state.AttemptRecord) error
 		return t.putEndpoint(*outcome.Endpoint)
 	}
 	return nil
+}
+
+// attemptKeys are the keys recording records reads (each subscription, delivery and outbox once),
+// for one prefetch instead of a round trip per key; records with an error already are left out.
+func (s *Store) attemptKeys(records []state.AttemptRecord, errs []error) []string {
+	seen := map[string]bool{}
+	var keys []string
+	add := func(k string) {
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	for i, r := range records {
+		if errs[i] != nil {
+			continue
+		}
+		add(s.subscriptionKey(r.SubscriptionID))
+		add(s.logKey(r.SubscriptionID, r.Seq))
+		add(s.outboxKey(r.SubscriptionID))
+	}
+	return keys
 }
