@@ -259,6 +259,7 @@ type crashSink struct {
 type crashHook struct {
 	sub, webhookID, item string
 	verified             error
+	at                   time.Time // when it arrived
 }
 
 func newCrashSink(t *testing.T) *crashSink {
@@ -273,7 +274,7 @@ func newCrashSink(t *testing.T) *crashSink {
 		sub := r.Header.Get("X-HipChat-Connector-Subscription")
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		h := crashHook{sub: sub, webhookID: r.Header.Get("webhook-id"), item: item.ID}
+		h := crashHook{sub: sub, webhookID: r.Header.Get("webhook-id"), item: item.ID, at: time.Now()}
 		wh, err := standardwebhooks.NewWebhook(s.secrets[sub])
 		if err == nil {
 			err = wh.Verify(body, r.Header)
@@ -307,6 +308,17 @@ func (s *crashSink) trust(sub, secret string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.secrets[sub] = secret
+}
+
+// arrivals returns, per subscription, when each request arrived, in order.
+func (s *crashSink) arrivals() map[string][]time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string][]time.Time{}
+	for _, h := range s.got {
+		out[h.sub] = append(out[h.sub], h.at)
+	}
+	return out
 }
 
 func (s *crashSink) count() int {
