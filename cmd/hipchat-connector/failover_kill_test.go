@@ -31,7 +31,8 @@ import (
 // for three lease TTLs and resumed: its lease is gone, so its late commits are fenced and it joins
 // again. Every message is delivered, a repeat only under its own webhook-id, and no token makes
 // more than 100 calls in any 60 s (the emulator's /_sim/calls). It logs, per feed, the longest
-// gap between two deliveries around each fault: the failover time of the feeds that moved.
+// gap between two deliveries around each fault: the failover time of the feeds that moved. Last,
+// subscriptions created through one survivor are served at once by whichever owns their feeds.
 func TestReplicasSurviveKill9AndSIGSTOP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs three replicas for about half a minute")
@@ -153,10 +154,34 @@ func TestReplicasSurviveKill9AndSIGSTOP(t *testing.T) {
 	for _, c := range simCalls(t, hipchat.URL) {
 		assert.LessOrEqual(t, c.MaxIn60s, 100, "token %s…: at most 100 calls in any 60 s", c.Token[:8])
 	}
+
+	// A subscription created through one survivor is read by whichever replica owns its feed, now
+	// rather than at the next resync (5 minutes): the other survivor learns of it from etcd's watch.
+	var survivors []*binaryRun
 	for i, r := range replicas {
 		if i != killed {
-			r.stop()
+			survivors = append(survivors, r)
 		}
+	}
+	creator, other := survivors[0], survivors[1]
+	otherOwned := other.feedsOwned(t)
+	late := map[string][]string{}
+	for i := 0; i < 16; i++ { // 16 feeds: all on the creator by chance once in 65,536 runs
+		p, err := sim.NewPerson(ctx, emu.AdminToken(), fmt.Sprintf("Late Poster %d", i), fmt.Sprintf("lateposter%d", i))
+		require.NoError(t, err)
+		room, err := sim.CreateRoom(ctx, p.Token, fmt.Sprintf("Late room %d", i), "public")
+		require.NoError(t, err)
+		sub := creator.subscribe(p.Token, strconv.Itoa(room), sk, "best_effort")
+		id, err := sim.PostMessage(ctx, p.Token, strconv.Itoa(room), "after the failover")
+		require.NoError(t, err)
+		late[sub] = []string{id}
+	}
+	require.Eventually(t, func() bool { return sk.hasAll(late) }, 20*time.Second, 50*time.Millisecond,
+		"the messages of subscriptions created after the failover")
+	require.Greater(t, other.feedsOwned(t), otherOwned, "the other survivor reads some of the new feeds")
+
+	for _, r := range survivors {
+		r.stop()
 	}
 }
 

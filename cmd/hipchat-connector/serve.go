@@ -163,5 +163,21 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return poll.Run(pollCtx)
 	})
 	parts.Go(func() error { return deliverer.Run(deliverCtx) })
+	if w, ok := store.(subscriptionWatcher); ok {
+		// etcd: what another replica's API changed (a subscription created, paused, re-secreted,
+		// deleted) reaches this replica's poller and deliverer now, not at the next resync.
+		parts.Go(func() error {
+			w.WatchSubscriptions(pollCtx, func(id string) {
+				if id == "" {
+					poll.Reload()
+				} else {
+					poll.Changed(id)
+					deliverer.Forget(id)
+				}
+				deliverer.Nudge()
+			})
+			return nil
+		})
+	}
 	return parts.Wait()
 }

@@ -32,6 +32,12 @@ type connectorStore interface {
 	Close() error
 }
 
+// subscriptionWatcher is a store shared with other writers (etcd) that reports the subscriptions
+// they change; see etcdstore.WatchSubscriptions.
+type subscriptionWatcher interface {
+	WatchSubscriptions(ctx context.Context, changed func(id string))
+}
+
 // openConfiguredStore opens the etcd store when cfg.Etcd has endpoints, else the bbolt file, both
 // sealed with the same key (loadKey), and logs which. Errors name the key's source, never the key;
 // a bbolt file locked by another process says so.

@@ -1,0 +1,78 @@
+package etcdstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hipchat-connector/hipchat-connector/etcdstore"
+	"github.com/hipchat-connector/hipchat-connector/internal/etcdtest"
+	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/triggers"
+)
+
+// TestWatchSubscriptionsReportsSettingsNotProgress: a second store on the same prefix (another
+// replica) hears of a created, paused, re-secreted and deleted subscription, and not of cursor
+// advances, queued events or recorded attempts. Events arrive in write order, so the id after a
+// progress-only write must be the next settings change's.
+func TestWatchSubscriptionsReportsSettingsNotProgress(t *testing.T) {
+	client := etcdtest.Start(t).Client(t)
+	prefix := newPrefix()
+	open := func() *etcdstore.Store {
+		s, err := etcdstore.Open(context.Background(), etcdstore.Options{Client: client, Prefix: prefix, Key: testKey(7)})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	writer, watcher := open(), open()
+	ctx, cancel := context.WithCancel(context.Background())
+	changed := make(chan string, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		watcher.WatchSubscriptions(ctx, func(id string) { changed <- id })
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	next := func() string {
+		select {
+		case id := <-changed:
+			return id
+		case <-time.After(10 * time.Second):
+			t.Fatal("no change reported within 10 s")
+			return ""
+		}
+	}
+	create := func(room string) state.Subscription {
+		sub, err := writer.CreateSubscription(state.Subscription{
+			ConnectionID: "conn", Kind: triggers.KindMessage, RoomID: room, CallbackURL: "https://sink.example/hook",
+			Token: "token-" + room, Secret: "whsec_c2VjcmV0LW9mLXRoZS13YXRjaC10ZXN0LXNpbms=", HipChatURL: "https://hipchat.example",
+		})
+		require.NoError(t, err)
+		return sub
+	}
+
+	a := create("1")
+	require.Equal(t, a.ID, next(), "a created subscription")
+	b := create("2")
+	require.Equal(t, b.ID, next())
+
+	// Progress on a: a cursor advance with an event, then the attempt recorded. Then b is paused.
+	require.NoError(t, writer.CommitFeed([]state.CursorAdvance{{SubscriptionID: a.ID, Cursor: []byte(`{"last_id":"m1"}`),
+		Events: []state.Event{{ID: "m1", Type: "message.posted", Payload: []byte(`{"id":"m1"}`)}}}}))
+	due, err := writer.DueDeliveries(time.Now().Add(time.Minute), 10, nil)
+	require.NoError(t, err)
+	require.Len(t, due, 1)
+	errs := writer.RecordAttempts([]state.AttemptRecord{{SubscriptionID: a.ID, Seq: due[0].Seq,
+		Attempt: state.Attempt{At: time.Now(), StatusCode: 204}, Outcome: state.Outcome{Status: state.DeliveryDelivered}}})
+	require.NoError(t, errs[0])
+	require.NoError(t, writer.SetStatus(b.ID, state.StatusPaused, "paused by its owner"))
+	require.Equal(t, b.ID, next(), "the pause of b, with nothing reported for a's progress before it")
+
+	_, err = writer.RotateSecret(a.ID, "whsec_bmV3LXNlY3JldC1vZi10aGUtd2F0Y2gtdGVzdC1zaW5r", time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, a.ID, next(), "a new secret")
+	require.NoError(t, writer.DeleteSubscription(a.ID))
+	require.Equal(t, a.ID, next(), "the deletion of a")
+}
