@@ -233,7 +233,7 @@ say "posting stopped; waiting up to ${drain}s for the last deliveries"
 for ((t = 0; t < drain * 10; t++)); do
 	delivered_all && break
 	sleep 0.1
-	((t % 10 == 0)) && show_deliveries
+	if ((t % 10 == 0)); then show_deliveries; fi
 done
 show_deliveries
 say "end:    $(owned_line)"
