@@ -31,10 +31,14 @@ rooms=3
 repo=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d "${TMPDIR:-/tmp}/ha-demo.XXXXXX")
 pids=()
+# cleanup stops the children newest first (the replicas before the etcd they revoke their leases
+# in, so that none waits on a dead etcd) and removes the directory.
 cleanup() {
-	local pid
-	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+	local i
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+		kill "${pids[i]}" 2>/dev/null || true
+		wait "${pids[i]}" 2>/dev/null || true
+	done
 	rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -92,7 +96,7 @@ if command -v etcd >/dev/null && [[ -z ${HA_DEMO_EMBEDDED_ETCD:-} ]]; then
 		done
 		((t < 300)) || die "etcd member m$i not healthy: $(tail -n 5 "$dir/etcd-m$i.log")"
 	done
-	say "etcd: 3 members of $(etcd --version | head -n1) at $endpoints"
+	say "etcd: 3 members of $(etcd --version | sed -n 's/^etcd Version: /etcd /p') from PATH at $endpoints"
 else
 	(cd "$repo" && go build -o "$dir/devetcd" ./internal/devetcd)
 	"$dir/devetcd" -members 3 -dir "$dir/etcd" >"$dir/etcd.out" 2>"$dir/etcd.out.err" &
@@ -165,10 +169,15 @@ done
 start_replica 2
 start_replica 3
 
-for ((t = 0; t < 200; t++)); do
-	total=0
-	for i in 1 2 3; do n=$(feeds $i); [[ $n == - ]] || total=$((total + n)); done
-	((total == rooms)) && break
+# Wait up to 5 s for the feeds to spread over more than one replica (rendezvous hashing may give
+# all three to one; then the demo goes on with that).
+for ((t = 0; t < 50; t++)); do
+	total=0 holders=0
+	for i in 1 2 3; do
+		n=$(feeds $i)
+		if [[ $n != - ]] && ((n > 0)); then total=$((total + n)) holders=$((holders + 1)); fi
+	done
+	((total == rooms && holders > 1)) && break
 	sleep 0.1
 done
 say "$(owned_line)"
