@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var haDemoSummary = regexp.MustCompile(`(?m)^summary: (\d+) messages posted, (\d+) delivered \(unique by message id; \d+ deliveries in all\), 0 missing; replica r[123] was killed$`)
+
+// TestHADemoScript runs scripts/ha-demo.sh for 25 s: three replicas on a three-member etcd, one
+// killed with SIGKILL a third of the way in. The script exits 0 only when every message posted was
+// delivered; the test checks that, the summary line, and that the kill and the takeover were shown.
+func TestHADemoScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("scripts/ha-demo.sh builds the binary and runs for about 35 s")
+	}
+	for _, tool := range []string{"bash", "curl", "go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("scripts/ha-demo.sh needs %s, which is not on PATH", tool)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 85*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "../../scripts/ha-demo.sh", "-d", "25")
+	// SIGTERM, not SIGKILL, on timeout: the script's trap then stops etcd, the emulator and the replicas.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "HIPCHAT_CONNECTOR_") { // a developer's settings must not reach the replicas
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "scripts/ha-demo.sh:\n%s", out)
+
+	m := haDemoSummary.FindStringSubmatch(string(out))
+	require.NotNil(t, m, "no summary line in:\n%s", out)
+	assert.Equal(t, m[1], m[2], "every message posted was delivered")
+	assert.NotEqual(t, "0", m[1], "messages were posted")
+	assert.Regexp(t, `kill -9 replica r[123] \(pid \d+, owning \d+ feeds\)`, string(out))
+	assert.Regexp(t, `after:  feeds owned \(hipchat_connector_cluster_feeds_owned\): r1=(\d|-) r2=(\d|-) r3=(\d|-)`, string(out))
+	t.Logf("%s", m[0])
+}

@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# ha-demo.sh: three connector replicas on a three-member etcd cluster, all on 127.0.0.1.
+#
+# It builds the binary, starts etcd (the `etcd` on PATH, e.g. Debian's etcd-server, or else three
+# embedded members in one process: go run ./internal/devetcd), the HipChat emulator, a callback sink
+# (internal/devsink) and three replicas (serve -etcd-endpoints …). It subscribes the sink to three
+# rooms through the first replica, posts a message every second, prints each delivery as it arrives,
+# kill -9s the replica owning the most feeds a third of the way in, shows the others take its feeds
+# (hipchat_connector_cluster_feeds_owned), and ends with a summary. Exit 0 only when every message
+# posted was delivered (unique by message id).
+#
+# usage: scripts/ha-demo.sh [-d SECONDS]   (or HA_DEMO_DURATION; default 40: posting, then 10 s to drain)
+#        HA_DEMO_EMBEDDED_ETCD=1 uses the embedded members even when etcd is on PATH.
+# Needs go, curl and bash. Run it from anywhere inside the repository.
+set -euo pipefail
+
+duration=${HA_DEMO_DURATION:-40}
+while getopts 'd:h' opt; do
+	case $opt in
+	d) duration=$OPTARG ;;
+	*) sed -n '2,14p' "$0"; exit 2 ;;
+	esac
+done
+if ! [[ $duration =~ ^[0-9]+$ ]] || ((duration < 20)); then
+	echo "ha-demo: -d $duration: want whole seconds, at least 20" >&2
+	exit 2
+fi
+drain=10
+rooms=3
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+dir=$(mktemp -d "${TMPDIR:-/tmp}/ha-demo.XXXXXX")
+pids=()
+# cleanup stops the children newest first (the replicas before the etcd they revoke their leases
+# in, so that none waits on a dead etcd) and removes the directory.
+cleanup() {
+	local i
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+		kill "${pids[i]}" 2>/dev/null || true
+		wait "${pids[i]}" 2>/dev/null || true
+	done
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+say() { printf '%s  %s\n' "$(date +%H:%M:%S)" "$*"; }
+die() { echo "ha-demo: $*" >&2; exit 1; }
+
+# wait_for FILE PATTERN WHAT: wait up to 30 s for a line matching PATTERN in FILE, print its match.
+wait_for() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		if grep -m1 -o "$2" "$1" 2>/dev/null; then return 0; fi
+		sleep 0.1
+	done
+	die "$3 did not start; its output: $(cat "$1" "$1.err" 2>/dev/null | tail -n 20)"
+}
+
+# free_port prints a loopback port nothing listens on (for the etcd binary, which cannot take :0).
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+	done
+}
+
+say "building into $dir"
+(cd "$repo" && go build -o "$dir/hipchat-connector" ./cmd/hipchat-connector &&
+	go build -o "$dir/devsink" ./internal/devsink)
+bin=$dir/hipchat-connector
+
+# etcd: three members.
+if command -v etcd >/dev/null && [[ -z ${HA_DEMO_EMBEDDED_ETCD:-} ]]; then
+	cluster="" endpoints=""
+	declare -a cport pport
+	for i in 1 2 3; do
+		cport[i]=$(free_port) pport[i]=$(free_port)
+		cluster+="${cluster:+,}m$i=http://127.0.0.1:${pport[i]}"
+		endpoints+="${endpoints:+,}http://127.0.0.1:${cport[i]}"
+	done
+	for i in 1 2 3; do
+		etcd --name "m$i" --data-dir "$dir/etcd-m$i" \
+			--listen-client-urls "http://127.0.0.1:${cport[i]}" --advertise-client-urls "http://127.0.0.1:${cport[i]}" \
+			--listen-peer-urls "http://127.0.0.1:${pport[i]}" --initial-advertise-peer-urls "http://127.0.0.1:${pport[i]}" \
+			--initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token ha-demo \
+			>"$dir/etcd-m$i.log" 2>&1 &
+		pids+=($!)
+	done
+	for i in 1 2 3; do
+		for ((t = 0; t < 300; t++)); do
+			curl -fsS "http://127.0.0.1:${cport[i]}/health" 2>/dev/null | grep -q '"true"' && break
+			sleep 0.1
+		done
+		((t < 300)) || die "etcd member m$i not healthy: $(tail -n 5 "$dir/etcd-m$i.log")"
+	done
+	say "etcd: 3 members of $(etcd --version | sed -n 's/^etcd Version: /etcd /p') from PATH at $endpoints"
+else
+	(cd "$repo" && go build -o "$dir/devetcd" ./internal/devetcd)
+	"$dir/devetcd" -members 3 -dir "$dir/etcd" >"$dir/etcd.out" 2>"$dir/etcd.out.err" &
+	pids+=($!)
+	endpoints=$(wait_for "$dir/etcd.out" 'http[^ ]*' "embedded etcd")
+	say "etcd: 3 embedded members (internal/devetcd) at $endpoints"
+fi
+
+# The emulator, with one user and a token, no rate limit and no flood control.
+token=ha-demo-poster-token
+cat >"$dir/fixtures.json" <<JSON
+{"users":[{"name":"HA Poster","email":"poster@example.com","mention_name":"poster","tokens":[{"token":"$token"}]}]}
+JSON
+"$bin" sim -addr 127.0.0.1:0 -fixtures "$dir/fixtures.json" -user-rate-limit 0 -flood-limit 0 \
+	>"$dir/sim.out" 2>"$dir/sim.out.err" &
+pids+=($!)
+sim=$(wait_for "$dir/sim.out" 'http://[0-9.:]*' "the emulator")
+say "emulator (sim) at $sim"
+
+: >"$dir/secrets"
+"$dir/devsink" -secrets "$dir/secrets" >"$dir/sink.out" 2>"$dir/sink.out.err" &
+pids+=($!)
+sink=$(wait_for "$dir/sink.out" 'http://[0-9.:]*' "the sink")
+say "sink (internal/devsink) at $sink"
+
+# Replicas share the sealing key (HIPCHAT_CONNECTOR_KEY) and the etcd prefix.
+HIPCHAT_CONNECTOR_KEY=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+export HIPCHAT_CONNECTOR_KEY
+declare -a url rpid
+start_replica() {
+	local i=$1 t
+	"$bin" serve -addr 127.0.0.1:0 -hipchat-url "$sim" -etcd-endpoints "$endpoints" -etcd-prefix /ha-demo/ \
+		-etcd-lease-ttl 2s -poll-schedule '@every 1s' -push=false -allow-private-callbacks \
+		>"$dir/r$i.out" 2>"$dir/r$i.log" &
+	rpid[i]=$!
+	pids+=($!)
+	url[i]=$(wait_for "$dir/r$i.out" 'http://[0-9.:]*' "replica r$i")
+	for ((t = 0; t < 300; t++)); do
+		curl -fsS "${url[i]}/readyz" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	((t < 300)) || die "replica r$i not ready: $(tail -n 5 "$dir/r$i.log")"
+	say "replica r$i at ${url[i]}: /readyz 200 (pid ${rpid[i]})"
+}
+
+# feeds RI prints replica RI's hipchat_connector_cluster_feeds_owned, "-" when it does not answer.
+feeds() {
+	curl -fsS --max-time 2 "${url[$1]}/metrics" 2>/dev/null |
+		sed -n 's/^hipchat_connector_cluster_feeds_owned \([0-9]*\).*/\1/p' | grep . || echo -
+}
+owned_line() { echo "feeds owned (hipchat_connector_cluster_feeds_owned): r1=$(feeds 1) r2=$(feeds 2) r3=$(feeds 3)"; }
+
+# Subscriptions are created on r1 before r2 and r3 start: a replica reads every subscription when
+# the membership changes (and every 5 minutes), not at each create.
+start_replica 1
+auth="Authorization: Bearer $token"
+json="Content-Type: application/json"
+declare -a room
+for ((k = 1; k <= rooms; k++)); do
+	room[k]=$(curl -fsS -H "$auth" -H "$json" -X POST "$sim/v2/room" -d "{\"name\":\"HA $k\"}" |
+		sed -n 's/.*"id": *\([0-9]*\).*/\1/p')
+	answer=$(curl -fsS -H "$auth" -H "$json" -X POST "${url[1]}/subscriptions/rooms/${room[k]}/messages" \
+		-d "{\"callbackUrl\":\"$sink/hook\"}")
+	sub=$(grep -o '"id": *"[^"]*"' <<<"$answer" | head -n1 | sed 's/.*"\([^"]*\)"$/\1/')
+	secret=$(grep -o '"secret": *"[^"]*"' <<<"$answer" | sed 's/.*"\([^"]*\)"$/\1/')
+	[[ -n $sub && -n $secret ]] || die "subscribing room ${room[k]}: $answer"
+	echo "$sub $secret" >>"$dir/secrets"
+	say "room \"HA $k\" (id ${room[k]}): subscription $sub through r1"
+done
+start_replica 2
+start_replica 3
+
+# Wait up to 5 s for the feeds to spread over more than one replica (rendezvous hashing may give
+# all three to one; then the demo goes on with that).
+for ((t = 0; t < 50; t++)); do
+	total=0 holders=0
+	for i in 1 2 3; do
+		n=$(feeds $i)
+		if [[ $n != - ]] && ((n > 0)); then total=$((total + n)) holders=$((holders + 1)); fi
+	done
+	((total == rooms && holders > 1)) && break
+	sleep 0.1
+done
+say "$(owned_line)"
+
+# Post for duration-drain seconds, one message a second in turn in each room; kill -9 the replica
+# owning the most feeds a third of the way in; then wait up to drain seconds for the last deliveries.
+: >"$dir/posted"
+shown=0
+show_deliveries() {
+	local lines
+	lines=$(wc -l <"$dir/sink.out")
+	if ((lines > shown)); then
+		sed -n "$((shown + 1)),${lines}p" "$dir/sink.out" | grep '^delivered' |
+			sed 's/^delivered \([0-9:]*\) item=\([^ ]*\) .*message=\(.*\)$/\1  delivered \3 (message \2)/' || true
+		shown=$lines
+	fi
+}
+delivered_all() {
+	local want
+	want=$(sort -u "$dir/posted" | wc -l)
+	[[ $(missing | wc -l) -eq 0 && $want -gt 0 ]]
+}
+missing() {
+	sed -n 's/^delivered [0-9:]* item=\([^ ]*\) .*/\1/p' "$dir/sink.out" | sort -u >"$dir/got"
+	sort -u "$dir/posted" | comm -23 - "$dir/got"
+}
+
+start=$SECONDS
+post_for=$((duration - drain))
+kill_at=$((post_for / 3))
+victim=""
+seq=0
+while ((SECONDS - start < post_for)); do
+	seq=$((seq + 1))
+	k=$(((seq - 1) % rooms + 1))
+	text="message $seq in HA $k"
+	show_deliveries
+	id=$(curl -fsS -H "$auth" -H "$json" -X POST "$sim/v2/room/${room[k]}/message" -d "{\"message\":\"$text\"}" |
+		sed -n 's/.*"id": *"\([^"]*\)".*/\1/p')
+	[[ -n $id ]] || die "posting $text failed"
+	echo "$id" >>"$dir/posted"
+	say "posted \"$text\""
+	if [[ -z $victim ]] && ((SECONDS - start >= kill_at)); then
+		victim=1 most=-1
+		for i in 1 2 3; do
+			n=$(feeds $i)
+			if [[ $n != - ]] && ((n > most)); then victim=$i most=$n; fi
+		done
+		say "before: $(owned_line)"
+		kill -9 "${rpid[victim]}"
+		wait "${rpid[victim]}" 2>/dev/null || true
+		killed_at=$SECONDS
+		say "kill -9 replica r$victim (pid ${rpid[victim]}, owning $most feeds); its lease expires within 2s"
+	fi
+	if [[ -n $victim && -n ${killed_at:-} ]] && ((SECONDS - killed_at >= 4)); then
+		say "after:  $(owned_line)"
+		killed_at=""
+	fi
+	sleep 1
+done
+say "posting stopped; waiting up to ${drain}s for the last deliveries"
+for ((t = 0; t < drain * 10; t++)); do
+	delivered_all && break
+	sleep 0.1
+	if ((t % 10 == 0)); then show_deliveries; fi
+done
+show_deliveries
+say "end:    $(owned_line)"
+
+posted=$(sort -u "$dir/posted" | wc -l)
+lost=$(missing | wc -l)
+requests=$(grep -c '^delivered' "$dir/sink.out" || true)
+echo "summary: $posted messages posted, $((posted - lost)) delivered (unique by message id; $requests deliveries in all), $lost missing; replica r$victim was killed"
+if ((lost > 0)); then
+	echo "missing message ids:" >&2
+	missing >&2
+	exit 1
+fi
