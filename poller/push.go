@@ -168,13 +168,14 @@ func (p *Poller) answerDoorbell(pf *pushFeed) {
 		pf.again = false
 		f := p.feedLocked(pf.key)
 		lock := p.feedLockLocked(pf.key)
+		conn := pf.conn // a turn's syncPush may replace it (under p.mu)
 		p.mu.Unlock()
 		if f != nil && !p.ownsFeed(pf.key) {
 			// Another replica owns the feed (HipChat called this one): its owner's next turn reads
 			// it; a read here would commit to a feed this replica does not own.
 			f = nil
 		}
-		if f != nil && p.actionsShareReached(pf.conn) {
+		if f != nil && p.actionsShareReached(conn) {
 			// HipChat's budget is down to the actions' share: the feed stays announced, and the
 			// connection's next turn reads it (dueLocked) once the window allows.
 			f = nil
@@ -182,7 +183,7 @@ func (p *Poller) answerDoorbell(pf *pushFeed) {
 		if f != nil {
 			lock.Lock()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			found, err := p.pollFeed(ctx, pf.conn, f)
+			found, err := p.pollFeed(ctx, conn, f)
 			cancel()
 			lock.Unlock()
 			p.metrics.pushReads.Inc()
