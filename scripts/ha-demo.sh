@@ -149,8 +149,8 @@ feeds() {
 }
 owned_line() { echo "feeds owned (hipchat_connector_cluster_feeds_owned): r1=$(feeds 1) r2=$(feeds 2) r3=$(feeds 3)"; }
 
-# Subscriptions are created on r1 before r2 and r3 start: a replica reads every subscription when
-# the membership changes (and every 5 minutes), not at each create.
+# Subscriptions are created through r1 before r2 and r3 start, so the first feeds owned line shows
+# the spread of all three (each replica hears of subscriptions created elsewhere through etcd's watch).
 start_replica 1
 auth="Authorization: Bearer $token"
 json="Content-Type: application/json"
