@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -39,10 +37,7 @@ func TestReplicasSurviveKill9AndSIGSTOP(t *testing.T) {
 	}
 	const rooms, ttl = 20, time.Second
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "hipchat-connector")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := buildBinary(t, dir)
 
 	etcd := etcdtest.Start(t)
 	emu, err := hipchatsim.New(hipchatsim.Options{})

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -29,10 +27,7 @@ func TestBestEffortDeliveriesUnderAFlakySinkAndKill9(t *testing.T) {
 	}
 	const rooms, messages = 3, 300
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "hipchat-connector")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := buildBinary(t, dir)
 
 	ctx := context.Background()
 	emu, err := hipchatsim.New(hipchatsim.Options{})

@@ -41,10 +41,7 @@ func TestCallbackSubscriptionsSurviveKill9(t *testing.T) {
 	}
 	const rooms, messages = 10, 1000
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "hipchat-connector")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := buildBinary(t, dir)
 
 	ctx := context.Background()
 	emu, err := hipchatsim.New(hipchatsim.Options{}) // no rate or flood limits: the connector's budget is the subject
@@ -148,6 +145,16 @@ func TestCallbackSubscriptionsSurviveKill9(t *testing.T) {
 		require.NoError(t, json.Unmarshal(sub.Cursor, &cursor))
 		assert.Equal(t, w.posted[len(w.posted)-1], cursor.LastID, "the cursor stands at the last message")
 	}
+}
+
+// buildBinary builds the program into dir and returns the binary's path.
+func buildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "hipchat-connector")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	require.NoError(t, build.Run())
+	return bin
 }
 
 // binaryRun is one run of the binary.
