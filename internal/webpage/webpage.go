@@ -1,0 +1,89 @@
+// Package webpage serves a web page embedded in the binary, with its scripts, styles and icons: the
+// emulator's sandbox and the connector's console are both one. Every answer carries a strict
+// Content-Security-Policy (no inline script or style, no other origin), nosniff, no referrer and
+// no framing; each file has an explicit content type and an ETag, and is revalidated every time.
+package webpage
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+)
+
+// ContentSecurityPolicy is the policy of a page and its assets: only this origin's scripts, styles
+// and connections, images from here or data: URLs, no framing, no base, forms only to here.
+const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// asset is one embedded file, read once.
+type asset struct {
+	content []byte
+	etag    string
+}
+
+// Handler serves files, a tree with index.html at its root, read once: index.html at exactly
+// pagePath, and every other file at assetPrefix + its name. Anything else, a directory, and
+// index.html under assetPrefix are 404. The caller routes GET (and HEAD) of pagePath and of
+// assetPrefix+"…" to it. It panics when files cannot be read: only a broken build gets there.
+func Handler(files fs.FS, pagePath, assetPrefix string) http.Handler {
+	assets := map[string]asset{}
+	err := fs.WalkDir(files, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		content, err := fs.ReadFile(files, name)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(content)
+		assets[name] = asset{content: content, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		return nil
+	})
+	if err != nil {
+		panic("webpage: reading the embedded assets: " + err.Error())
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", ContentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		name := "index.html"
+		if r.URL.Path != pagePath {
+			name = strings.TrimPrefix(r.URL.Path, assetPrefix)
+		}
+		a, ok := assets[name]
+		if !ok || name == "" || name == "index.html" && r.URL.Path != pagePath {
+			http.Error(w, "404 page not found", http.StatusNotFound)
+			return
+		}
+		// The page changes with the binary: revalidate every time (the ETag makes it a 304).
+		h.Set("Cache-Control", "no-cache")
+		h.Set("ETag", a.etag)
+		if ctype := contentType(name); ctype != "" {
+			h.Set("Content-Type", ctype)
+		}
+		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(a.content))
+	})
+}
+
+// contentType is set explicitly so that nosniff never meets a guessed type (module scripts must be
+// served as JavaScript).
+func contentType(name string) string {
+	switch path.Ext(name) {
+	case ".html":
+		return "text/html; charset=utf-8"
+	case ".js":
+		return "text/javascript; charset=utf-8"
+	case ".css":
+		return "text/css; charset=utf-8"
+	case ".svg":
+		return "image/svg+xml"
+	}
+	return ""
+}
