@@ -1,22 +1,20 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hipchat-connector/hipchat-connector/internal/browsertest"
 	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/server/console"
 )
@@ -25,80 +23,16 @@ var consoleScreenshot = flag.Bool("screenshot", false, "write the console's scre
 
 const consoleScreenshotPath = "../../docs/screenshots/console.png"
 
-// chromiumOrSkip returns a Chromium or Chrome binary, or skips the test: `go test ./...` passes on
-// a machine without one (CI installs Debian's chromium, see .ci/run).
-func chromiumOrSkip(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
+// browserProblems are the exceptions, CSP refusals and errors the page's console reported.
+func browserProblems(log *browsertest.Log) []string {
+	var out []string
+	for _, m := range log.Messages() {
+		text := m.String()
+		if m.IsException() || m.Type == "error" || strings.Contains(text, "Content Security Policy") || strings.Contains(text, "Refused") {
+			out = append(out, text+" ("+m.URL+")")
 		}
 	}
-	t.Skip("no Chromium found (looked for chromium, chromium-browser, google-chrome, headless-shell on PATH and $CHROMIUM): " +
-		"install it (apt-get install chromium) to run the console's browser test")
-	return ""
-}
-
-// newConsoleBrowser starts a headless Chromium with a fresh profile and the flags that keep it off
-// the network, and returns a tab's context.
-func newConsoleBrowser(t *testing.T) context.Context {
-	t.Helper()
-	chrome := chromiumOrSkip(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chrome),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("hide-scrollbars", true),
-	)
-	t.Cleanup(cancelAlloc)
-	tab, cancelTab := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelTab)
-	return tab
-}
-
-// browserLog collects exceptions, CSP refusals and errors the page's console reports.
-type browserLog struct {
-	mu       sync.Mutex
-	problems []string
-}
-
-func watchBrowserLog(ctx context.Context) *browserLog {
-	l := &browserLog{}
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			text := m.String()
-			if m.IsException() || m.Type == "error" || strings.Contains(text, "Content Security Policy") || strings.Contains(text, "Refused") {
-				l.mu.Lock()
-				l.problems = append(l.problems, text+" ("+m.URL+")")
-				l.mu.Unlock()
-			}
-		}
-	}()
-	return l
-}
-
-func (l *browserLog) list() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.problems...)
+	return out
 }
 
 // TestConsoleInABrowser drives the console in Chromium against the whole program in front of the
@@ -108,7 +42,7 @@ func (l *browserLog) list() []string {
 // recover, resume, send a test event; rotate a secret and see it once. The page carries the CSP, sets no cookie, keeps the credentials in sessionStorage,
 // and the browser refuses nothing under the CSP.
 func TestConsoleInABrowser(t *testing.T) {
-	ctx := newConsoleBrowser(t)
+	ctx := browsertest.New(t, "the console's browser test")
 	w := newWorld(t)
 	sink := testkit.NewSink(t, nil)
 	adminFile := filepath.Join(t.TempDir(), "admin-token")
@@ -132,7 +66,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(resp.Body), &delivery))
 	require.Eventually(t, func() bool { return len(sink.Requests()) == 1 }, 10*time.Second, 10*time.Millisecond, "the test event is delivered")
 
-	log := watchBrowserLog(ctx)
+	log := browsertest.Watch(ctx)
 	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(1200, 900)))
 	page, err := chromedp.Run(ctx, chromedp.NavigateResponse(c.URL+console.Path))
 	require.NoError(t, err)
@@ -144,7 +78,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v (browser: %q)", what, err, log.list())
+			t.Fatalf("%s: %v (browser: %q)", what, err, browserProblems(log))
 		}
 	}
 	wait := func(what, predicate string) {
@@ -153,7 +87,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		predicate = "(() => { try { return !!(" + predicate + "); } catch { return false; } })()"
 		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
 			shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('main').innerText + ' / ' + document.querySelector('#error').textContent`))
-			t.Fatalf("waiting until %s: %v (browser: %q; page: %q)", what, err, log.list(), shown)
+			t.Fatalf("waiting until %s: %v (browser: %q; page: %q)", what, err, browserProblems(log), shown)
 		}
 	}
 	sub := func(list, id string) string { return `#` + list + ` li[data-sub="` + id + `"]` }
@@ -212,11 +146,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	wait("the second attempt shows", `document.querySelectorAll('`+dl+` tr.attempt').length === 2`)
 
 	if *consoleScreenshot {
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 is PNG
-		require.NoError(t, err)
-		require.NoError(t, os.MkdirAll(filepath.Dir(consoleScreenshotPath), 0o755))
-		require.NoError(t, os.WriteFile(consoleScreenshotPath, png, 0o644))
-		t.Logf("wrote %s (%d bytes)", consoleScreenshotPath, len(png))
+		browsertest.Screenshot(t, ctx, consoleScreenshotPath)
 	}
 
 	step("recover since an hour ago", chromedp.Click(chromedp.CSS("#recover-form button")))
@@ -241,7 +171,7 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	step("sign out of both", chromedp.Click(chromedp.ID("token-sign-out")), chromedp.Click(chromedp.ID("operator-sign-out")))
 	wait("both credentials are forgotten", `sessionStorage.length === 0 && document.querySelector('#mine').hidden && document.querySelector('#all').hidden`)
-	require.Empty(t, log.list(), "the browser reported problems")
+	require.Empty(t, browserProblems(log), "the browser reported problems")
 	require.NotContains(t, c.Logs.String(), w.annToken, "the token is never logged")
 	require.NotContains(t, c.Logs.String(), admin, "the operator credential is never logged")
 }

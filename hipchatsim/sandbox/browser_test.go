@@ -6,11 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,56 +16,12 @@ import (
 
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim/sandbox"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
+	"github.com/hipchat-connector/hipchat-connector/internal/browsertest"
 )
 
 var screenshot = flag.Bool("screenshot", false, "write the page's screenshot to docs/screenshots/sandbox.png")
 
 const screenshotPath = "../../docs/screenshots/sandbox.png"
-
-// findChromium returns a Chromium or Chrome binary, or skips the test: `go test ./...` passes on a
-// machine without one (CI installs Debian's chromium, see .ci/run).
-func findChromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no Chromium found (looked for chromium, chromium-browser, google-chrome, headless-shell on PATH and $CHROMIUM): " +
-		"install it (apt-get install chromium) to run the sandbox page's browser test")
-	return ""
-}
-
-// newBrowser starts a headless Chromium with a fresh profile and the flags that keep it off the
-// network (the machines that run this have none), and returns a tab's context.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	chrome := findChromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	t.Cleanup(cancel)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chrome),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("hide-scrollbars", true),
-	)
-	t.Cleanup(cancelAlloc)
-	tab, cancelTab := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelTab)
-	return tab
-}
 
 // world is what the browser test finds in the emulator before it opens the page.
 type world struct {
@@ -110,35 +64,11 @@ func seed(t *testing.T, base string) world {
 	return w
 }
 
-// console collects what the page's console and the browser log say.
-type console struct {
-	mu       sync.Mutex
-	messages []chromedp.ConsoleMessage
-}
-
-func watchConsole(ctx context.Context) *console {
-	c := &console{}
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			c.mu.Lock()
-			c.messages = append(c.messages, m)
-			c.mu.Unlock()
-		}
-	}()
-	return c
-}
-
 // problems are exceptions, refusals by the CSP and failed loads other than the one expected 404 of
 // /_sim/webhooks on an emulator without it.
-func (c *console) problems() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func problems(log *browsertest.Log) []string {
 	var out []string
-	for _, m := range c.messages {
+	for _, m := range log.Messages() {
 		text := m.String()
 		switch {
 		case m.IsException(), strings.Contains(text, "Content Security Policy"), strings.Contains(text, "Refused"):
@@ -161,10 +91,10 @@ func historyHas(text string) string {
 // out, which revokes the tokens the page minted. The page's answer carries the CSP, and the
 // browser refuses nothing under it.
 func TestBrowser(t *testing.T) {
-	ctx := newBrowser(t)
+	ctx := browsertest.New(t, "the sandbox page's browser test")
 	ts := newEmulator(t)
 	w := seed(t, ts.URL)
-	log := watchConsole(ctx)
+	log := browsertest.Watch(ctx)
 
 	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(ts.URL+"/"))
 	if err != nil {
@@ -180,14 +110,14 @@ func TestBrowser(t *testing.T) {
 	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v (console: %q)", what, err, log.problems())
+			t.Fatalf("%s: %v (console: %q)", what, err, problems(log))
 		}
 	}
 	wait := func(what, predicate string) {
 		t.Helper()
 		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
 			calls, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#webhook-calls').textContent`))
-			t.Fatalf("waiting until %s: %v (console: %q; webhook calls shown: %q)", what, err, log.problems(), calls)
+			t.Fatalf("waiting until %s: %v (console: %q; webhook calls shown: %q)", what, err, problems(log), calls)
 		}
 	}
 	general := `#rooms button[data-room="` + strconv.Itoa(w.general) + `"]`
@@ -261,7 +191,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	if *screenshot {
-		writeScreenshot(t, ctx)
+		browsertest.Screenshot(t, ctx, screenshotPath)
 	}
 
 	step("send a notification with the signed-in token",
@@ -307,24 +237,7 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 
-	if problems := log.problems(); len(problems) > 0 {
+	if problems := problems(log); len(problems) > 0 {
 		t.Errorf("the browser reported: %q", problems)
 	}
-}
-
-// writeScreenshot saves the page as docs/screenshots/sandbox.png (go test ./hipchatsim/sandbox -run
-// TestBrowser -screenshot).
-func writeScreenshot(t *testing.T, ctx context.Context) {
-	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100 is PNG
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(screenshotPath), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(screenshotPath, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %s (%d bytes)", screenshotPath, len(png))
 }
