@@ -9,6 +9,11 @@ import (
 // X-FloodControl-Remaining: 0): it holds back that room's messages, not the whole connection.
 const BudgetFloodControl Budget = "hipchat_flood_control"
 
+// BudgetShared is the replicas' shared budget when this replica cannot reach it (etcd): the
+// budget is counted over every replica together, and a replica that cannot count refuses rather
+// than risk more than the limit.
+const BudgetShared Budget = "shared_unavailable"
+
 // String is the class as metrics label it: foreground or background.
 func (c Class) String() string {
 	if c == Background {
@@ -28,7 +33,7 @@ func (c *Client) acquire(ctx context.Context, conn Connection, class Class) erro
 		sleep = sleepContext
 	}
 	for {
-		refusal, ok := c.limiter.Acquire(conn.ID, class)
+		refusal, ok := c.limiter.Take(ctx, conn.ID, class)
 		if ok {
 			return nil
 		}
@@ -49,6 +54,10 @@ func (c *Client) overBudget(class Class, refusal Refusal) *Error {
 	if refusal.Budget == BudgetHipChat {
 		e.Message = "HipChat's own rate limit for this token is spent (HipChat answered X-Ratelimit-Remaining: 0; " +
 			"it counts every call the token makes, also outside the connector); the connector holds calls back until HipChat's reset"
+		return e
+	}
+	if refusal.Budget == BudgetShared {
+		e.Message = "this replica cannot reach the budget it shares with the other replicas (etcd), so it makes no HipChat call; try again shortly"
 		return e
 	}
 	classMax, limit, window := c.limiter.ClassMax(class)

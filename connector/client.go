@@ -24,7 +24,7 @@ type ClientOptions struct {
 	// Timeout bounds one upstream call (default 15 s).
 	Timeout time.Duration
 	// Limiter is the per-connection budget every call passes; nil means NewLimiter(DefaultLimiterOptions()).
-	Limiter *Limiter
+	Limiter CallLimiter
 	// MaxPages caps how many pages one listing follows through links.next (default 50, i.e. 50,000
 	// items at 1,000 a page), so a server that never stops paging cannot loop the client forever.
 	MaxPages int
@@ -46,7 +46,7 @@ type ClientOptions struct {
 type Client struct {
 	budgets  hipchatBudgets
 	http     *http.Client
-	limiter  *Limiter
+	limiter  CallLimiter
 	maxPages int
 	pageSize int
 	now      func() time.Time
@@ -108,7 +108,7 @@ func NewInstrumentedClient(opts ClientOptions) (*Client, error) {
 }
 
 // Limiter returns the limiter the client's calls pass.
-func (c *Client) Limiter() *Limiter { return c.limiter }
+func (c *Client) Limiter() CallLimiter { return c.limiter }
 
 type backgroundKey struct{}
 

@@ -88,15 +88,15 @@ func newLimiterMetrics() limiterMetrics {
 	return limiterMetrics{
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hipchat_connector_limiter_refusals_total",
-			Help: "Calls the limiter refused (answered 429 without calling HipChat), by class (foreground, background) and budget (connector, hipchat).",
+			Help: "Calls the limiter refused (answered 429 without calling HipChat), by class (foreground, background) and budget (connector, hipchat, shared_unavailable: a replica that cannot reach the shared budget).",
 		}, []string{"class", "budget"}),
 		waits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hipchat_connector_limiter_waits_total",
-			Help: "Times a call waited for budget instead of failing (the poller's), by class and budget (connector, hipchat).",
+			Help: "Times a call waited for budget instead of failing (the poller's), by class and budget (connector, hipchat, shared_unavailable: a replica that cannot reach the shared budget).",
 		}, []string{"class", "budget"}),
 		waitSeconds: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hipchat_connector_limiter_wait_seconds_total",
-			Help: "Time calls waited for budget, by class and budget (connector, hipchat).",
+			Help: "Time calls waited for budget, by class and budget (connector, hipchat, shared_unavailable: a replica that cannot reach the shared budget).",
 		}, []string{"class", "budget"}),
 		remaining: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hipchat_connector_hipchat_ratelimit_remaining",

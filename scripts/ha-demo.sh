@@ -58,12 +58,21 @@ wait_for() {
 	die "$3 did not start; its output: $(cat "$1" "$1.err" 2>/dev/null | tail -n 20)"
 }
 
-# free_port prints a loopback port nothing listens on (for the etcd binary, which cannot take :0).
+# free_port NAME sets NAME to a loopback port nothing listens on and no earlier call gave (for
+# the etcd binary, which cannot take :0). It picks below the kernel's ephemeral range, so that a connection
+# some other program opens meanwhile cannot take the port before etcd binds it.
+picked=" "
 free_port() {
-	local p
+	local p low=32768
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
 	while :; do
-		p=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+		p=$((10000 + RANDOM % (low - 10000)))
+		[[ $picked == *" $p "* ]] && continue
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			picked+="$p "
+			printf -v "$1" %s "$p"
+			return
+		fi
 	done
 }
 
@@ -77,7 +86,8 @@ if command -v etcd >/dev/null && [[ -z ${HA_DEMO_EMBEDDED_ETCD:-} ]]; then
 	cluster="" endpoints=""
 	declare -a cport pport
 	for i in 1 2 3; do
-		cport[i]=$(free_port) pport[i]=$(free_port)
+		free_port "cport[$i]"
+		free_port "pport[$i]"
 		cluster+="${cluster:+,}m$i=http://127.0.0.1:${pport[i]}"
 		endpoints+="${endpoints:+,}http://127.0.0.1:${cport[i]}"
 	done

@@ -1,0 +1,41 @@
+package connector
+
+import (
+	"context"
+	"time"
+)
+
+// CallLimiter is the budget every upstream call passes: the process's own Limiter, or one that
+// counts a connection's calls over several replicas together (cluster.SharedLimiter). Safe for
+// concurrent use.
+type CallLimiter interface {
+	// Take takes one call of connection id for class, now, or takes nothing and says whose budget
+	// refused it and when to try again. ctx bounds any round trip the limiter makes (a shared
+	// budget asks its store); a limiter that cannot decide in time refuses.
+	Take(ctx context.Context, id string, class Class) (Refusal, bool)
+	// BlockUntil holds connection id back until t: HipChat said its own budget is spent.
+	BlockUntil(id string, t time.Time)
+	// ClassMax is the most calls of class in any window, the whole budget and the window.
+	ClassMax(class Class) (classMax, limit int, window time.Duration)
+}
+
+// Take is Acquire; ctx is not needed, the log is in memory.
+func (l *Limiter) Take(_ context.Context, id string, class Class) (Refusal, bool) {
+	return l.Acquire(id, class)
+}
+
+// HeldBack reports whether connection id is held back now until HipChat's reset (BlockUntil), and
+// for how long; it takes nothing from the budget.
+func (l *Limiter) HeldBack(id string) (Refusal, bool) {
+	now := l.opts.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	log := l.conns[id]
+	if log == nil || !now.Before(log.blockedUntil) {
+		return Refusal{}, false
+	}
+	return Refusal{Budget: BudgetHipChat, RetryAfter: log.blockedUntil.Sub(now)}, true
+}
+
+// Now is the limiter's clock.
+func (l *Limiter) Now() time.Time { return l.opts.Now() }
