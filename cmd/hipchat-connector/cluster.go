@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hipchat-connector/hipchat-connector/cluster"
+	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/etcdstore"
 )
 
@@ -23,6 +24,7 @@ type replica struct {
 	member *cluster.Member
 	feeds  *cluster.Tracker
 	subs   *cluster.Tracker
+	budget *sharedLimiter
 }
 
 // joinReplicas joins the cluster of the etcd store's prefix with a fresh member id (the host name
@@ -43,7 +45,14 @@ func joinReplicas(ctx context.Context, store connectorStore, cfg etcdConfig, reg
 	// Every cursor-and-outbox commit is fenced by this replica's lease: once it expired (the feeds
 	// given to the others), etcd refuses the commit.
 	es.FenceWith(member.Key(), member.Lease)
-	r := &replica{member: member, feeds: cluster.NewTracker(member.Owns), subs: cluster.NewTracker(member.Owns)}
+	budget, err := newSharedLimiter(es, id)
+	if err != nil {
+		_ = member.Close()
+		return nil, err
+	}
+	// A connection's feeds are owned together, by one replica: its background calls are then
+	// planned by one poller against the connection's whole background share (see ARCHITECTURE.md).
+	r := &replica{member: member, feeds: cluster.NewTracker(ownsConnectionOf(member)), subs: cluster.NewTracker(member.Owns), budget: budget}
 	registry.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hipchat_connector_cluster_feeds_owned",
@@ -53,6 +62,14 @@ func joinReplicas(ctx context.Context, store connectorStore, cfg etcdConfig, reg
 			Name: "hipchat_connector_cluster_ownership_moves_total",
 			Help: "Feeds and subscriptions whose ownership moved to or from this replica.",
 		}, func() float64 { return float64(r.feeds.Moves() + r.subs.Moves()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hipchat_connector_cluster_budget_blocks_total",
+			Help: "Blocks of HipChat calls this replica reserved from the connections' budgets shared over the replicas.",
+		}, func() float64 { return float64(budget.shared.Reserved()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hipchat_connector_cluster_budget_unreachable_total",
+			Help: "HipChat calls this replica refused because it could not reach the shared budget in etcd.",
+		}, func() float64 { return float64(budget.shared.Unreachable()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "hipchat_connector_cluster_fenced_writes_refused_total",
 			Help: "Cursor-and-outbox commits etcd refused because this replica no longer held its lease.",
@@ -77,12 +94,31 @@ func memberID() (string, error) {
 	return host + "-" + hex.EncodeToString(suffix), nil
 }
 
-// ownsFeed is the poller's rule (nil: everything).
+// ownsFeed is the poller's rule (nil: everything): the feed of a room (or "" for the room list)
+// is the replica's when the connection is.
 func (r *replica) ownsFeed() func(connectionID, room string) bool {
 	if r.member == nil {
 		return nil
 	}
 	return func(connectionID, room string) bool { return r.feeds.Owns("feed/" + connectionID + "/" + room) }
+}
+
+// ownsConnectionOf is the feeds' ownership rule: "feed/{connection}/{room}" belongs to the owner
+// of "connection/{connection}".
+func ownsConnectionOf(member *cluster.Member) func(feedKey string) bool {
+	return func(feedKey string) bool {
+		connectionID, _, _ := strings.Cut(strings.TrimPrefix(feedKey, "feed/"), "/")
+		return member.Owns("connection/" + connectionID)
+	}
+}
+
+// limiter is the budget the HipChat client's calls pass (nil without a cluster: the client's own
+// in-memory limiter).
+func (r *replica) limiter() connector.CallLimiter {
+	if r.budget == nil {
+		return nil
+	}
+	return r.budget
 }
 
 // ownsSubscription is the deliverer's rule (nil: everything).
@@ -118,6 +154,7 @@ func (r *replica) leave(logger *slog.Logger) {
 	if r.member == nil {
 		return
 	}
+	r.budget.shared.Close()
 	if err := r.member.Close(); err != nil {
 		logger.Warn("leaving the replicas failed; the others take over when the lease expires", "err", err)
 	}

@@ -32,7 +32,7 @@ func feedsOwned(t *testing.T, c *connectorUnderTest) int {
 }
 
 // TestReplicasFailOver runs three replicas of the whole program on one embedded etcd, one
-// emulator and one sink: the feeds of six rooms are spread over them, each owned by one; messages
+// emulator and one sink: the feeds of six rooms (of six tokens) are spread over them, each owned by one; messages
 // posted in every room are delivered; one replica stops, its feeds move to the other two, and the
 // messages posted after that are delivered as well. Every message arrives; a message that arrives
 // twice does so under one webhook-id.
@@ -43,8 +43,6 @@ func TestReplicasFailOver(t *testing.T) {
 	etcd := etcdtest.Start(t)
 	emu := startEmulator(t)
 	ctx := context.Background()
-	person, err := emu.client.NewPerson(ctx, emu.admin, "HA Poster", "haposter")
-	require.NoError(t, err)
 	sink := testkit.NewSink(t, nil)
 	args := []string{"-etcd-endpoints", etcd.Endpoint, "-etcd-prefix", "/ha", "-etcd-lease-ttl", "1s",
 		"-key-file", filepath.Join(t.TempDir(), "ha.key"), "-poll-schedule", "@every 1s",
@@ -53,8 +51,12 @@ func TestReplicasFailOver(t *testing.T) {
 	replicas := []*connectorUnderTest{startConnector(t, emu.URL, args...)}
 	const rooms = 6
 	roomIDs := make([]string, rooms)
-	subs := map[string]string{} // room → subscription
+	subs := map[string]string{}    // room → subscription
+	posters := map[string]string{} // room → its poster's token, the subscription's connection
 	for i := range roomIDs {
+		// One token per room: a connection's feeds are owned together, so six connections spread.
+		person, err := emu.client.NewPerson(ctx, emu.admin, fmt.Sprintf("HA Poster %d", i), fmt.Sprintf("haposter%d", i))
+		require.NoError(t, err)
 		id, err := emu.client.CreateRoom(ctx, person.Token, fmt.Sprintf("HA room %d", i), "public")
 		require.NoError(t, err)
 		roomIDs[i] = strconv.Itoa(id)
@@ -65,6 +67,7 @@ func TestReplicasFailOver(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(answer.Body), &sub))
 		sink.Trust(sub.ID, sub.Secret)
 		subs[roomIDs[i]] = sub.ID
+		posters[roomIDs[i]] = person.Token
 	}
 	replicas = append(replicas, startConnector(t, emu.URL, args...), startConnector(t, emu.URL, args...))
 
@@ -88,7 +91,7 @@ func TestReplicasFailOver(t *testing.T) {
 	want := map[string][]string{} // subscription → messages
 	post := func(round string) {
 		for _, room := range roomIDs {
-			id, err := emu.client.PostMessage(ctx, person.Token, room, round+" in "+room)
+			id, err := emu.client.PostMessage(ctx, posters[room], room, round+" in "+room)
 			require.NoError(t, err)
 			want[subs[room]] = append(want[subs[room]], id)
 		}

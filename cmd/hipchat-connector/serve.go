@@ -88,7 +88,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer rep.leave(logger.With("component", "cluster"))
-	client, err := connector.NewInstrumentedClient(connector.ClientOptions{Timeout: upstreamTimeout, Registerer: registry})
+	client, err := connector.NewInstrumentedClient(connector.ClientOptions{Timeout: upstreamTimeout, Registerer: registry, Limiter: rep.limiter()})
 	if err != nil {
 		return err
 	}
