@@ -115,11 +115,14 @@ else
 	say "etcd: 3 embedded members (internal/devetcd) at $endpoints"
 fi
 
-# The emulator, with one user and a token, no rate limit and no flood control.
-token=ha-demo-poster-token
-cat >"$dir/fixtures.json" <<JSON
-{"users":[{"name":"HA Poster","email":"poster@example.com","mention_name":"poster","tokens":[{"token":"$token"}]}]}
-JSON
+# The emulator, with one user and token per room, no rate limit and no flood control. A
+# connection's feeds are owned together by one replica, so each room has its own token for the
+# feeds to spread.
+users=""
+for ((k = 1; k <= rooms; k++)); do
+	users+="${users:+,}{\"name\":\"HA Poster $k\",\"email\":\"poster$k@example.com\",\"mention_name\":\"poster$k\",\"tokens\":[{\"token\":\"ha-demo-poster-token-$k\"}]}"
+done
+echo "{\"users\":[$users]}" >"$dir/fixtures.json"
 "$bin" sim -addr 127.0.0.1:0 -fixtures "$dir/fixtures.json" -user-rate-limit 0 -flood-limit 0 \
 	>"$dir/sim.out" 2>"$dir/sim.out.err" &
 pids+=($!)
@@ -162,13 +165,13 @@ owned_line() { echo "feeds owned (hipchat_connector_cluster_feeds_owned): r1=$(f
 # Subscriptions are created through r1 before r2 and r3 start, so the first feeds owned line shows
 # the spread of all three (each replica hears of subscriptions created elsewhere through etcd's watch).
 start_replica 1
-auth="Authorization: Bearer $token"
+auth_of() { echo "Authorization: Bearer ha-demo-poster-token-$1"; }
 json="Content-Type: application/json"
 declare -a room
 for ((k = 1; k <= rooms; k++)); do
-	room[k]=$(curl -fsS -H "$auth" -H "$json" -X POST "$sim/v2/room" -d "{\"name\":\"HA $k\"}" |
+	room[k]=$(curl -fsS -H "$(auth_of "$k")" -H "$json" -X POST "$sim/v2/room" -d "{\"name\":\"HA $k\"}" |
 		sed -n 's/.*"id": *\([0-9]*\).*/\1/p')
-	answer=$(curl -fsS -H "$auth" -H "$json" -X POST "${url[1]}/subscriptions/rooms/${room[k]}/messages" \
+	answer=$(curl -fsS -H "$(auth_of "$k")" -H "$json" -X POST "${url[1]}/subscriptions/rooms/${room[k]}/messages" \
 		-d "{\"callbackUrl\":\"$sink/hook\"}")
 	sub=$(grep -o '"id": *"[^"]*"' <<<"$answer" | head -n1 | sed 's/.*"\([^"]*\)"$/\1/')
 	secret=$(grep -o '"secret": *"[^"]*"' <<<"$answer" | sed 's/.*"\([^"]*\)"$/\1/')
@@ -225,7 +228,7 @@ while ((SECONDS - start < post_for)); do
 	k=$(((seq - 1) % rooms + 1))
 	text="message $seq in HA $k"
 	show_deliveries
-	id=$(curl -fsS -H "$auth" -H "$json" -X POST "$sim/v2/room/${room[k]}/message" -d "{\"message\":\"$text\"}" |
+	id=$(curl -fsS -H "$(auth_of "$k")" -H "$json" -X POST "$sim/v2/room/${room[k]}/message" -d "{\"message\":\"$text\"}" |
 		sed -n 's/.*"id": *"\([^"]*\)".*/\1/p')
 	[[ -n $id ]] || die "posting $text failed"
 	echo "$id" >>"$dir/posted"
