@@ -1,12 +1,16 @@
 package poller_test
 
 import (
+	"context"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
@@ -87,4 +91,57 @@ func TestReloadReadsTheStoredCursorsAgain(t *testing.T) {
 	w.deliver()
 	assert.Equal(t, append(first, second...), w.sink.Accepted()[sub.ID])
 	assert.Equal(t, calls+1, w.calls(w.alice.Token), "one read, from the stored cursor")
+}
+
+// TestTickSoonTicksOutOfSchedule: Run on an hourly schedule reads a feed at once after TickSoon
+// (the replicas changed: the feeds this one gained are read now).
+func TestTickSoonTicksOutOfSchedule(t *testing.T) {
+	w := newWorld(t)
+	room := w.room("Gained")
+	sub := w.subscribe(w.conn, triggers.KindMessage, room)
+	p := w.poller(poller.Options{Schedule: "@every 1h"})
+	ctx, stop := context.WithCancel(w.ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	posted := w.post(room, 2, "read at once")
+	p.TickSoon()
+	require.Eventually(t, func() bool {
+		w.deliver()
+		return len(w.sink.Accepted()[sub.ID]) == len(posted)
+	}, 10*time.Second, 20*time.Millisecond, "an hourly schedule, and yet read now")
+	stop()
+	require.NoError(t, <-done)
+}
+
+// TestDoorbellsAcrossReplicas: any replica checks a doorbell's secret (it derives from the shared
+// key) without knowing the feed; RingOwned rings only a feed this replica knows and owns.
+func TestDoorbellsAcrossReplicas(t *testing.T) {
+	w := newWorld(t)
+	room := w.room("Pushed")
+	w.subscribe(w.conn, triggers.KindMessage, room)
+	owned := true
+	var mu sync.Mutex
+	owns := func(string, string) bool { mu.Lock(); defer mu.Unlock(); return owned }
+	owner := w.poller(poller.Options{Owns: owns})
+	owner.EnablePush(poller.PushOptions{URL: "http://127.0.0.1:9/", Key: testkit.StoreKey(), Webhooks: w.client})
+	other := w.poller(poller.Options{Owns: func(string, string) bool { return false }})
+	other.EnablePush(poller.PushOptions{URL: "http://127.0.0.1:9/", Key: testkit.StoreKey(), Webhooks: w.client})
+	require.NoError(t, owner.Tick(w.ctx)) // registers the feed's doorbells
+	hooks, err := w.sim.ListWebhooks(w.ctx, w.alice.Token, room)
+	require.NoError(t, err)
+	require.NotEmpty(t, hooks)
+	parts := strings.Split(strings.TrimPrefix(hooks[0].URL, "http://127.0.0.1:9/hipchat/rooms/"), "/")
+	require.Len(t, parts, 2, hooks[0].URL)
+	id, secret := parts[0], parts[1]
+
+	assert.True(t, other.DoorbellValid(id, secret), "a replica that never saw the feed can check its doorbell")
+	assert.False(t, other.DoorbellValid(id, secret[:len(secret)-1]+"0"), "a wrong secret")
+	assert.False(t, other.DoorbellValid("", ""))
+	assert.False(t, other.RingOwned(id), "not its feed: nothing rung")
+	assert.True(t, owner.RingOwned(id))
+	mu.Lock()
+	owned = false
+	mu.Unlock()
+	assert.False(t, owner.RingOwned(id), "no longer owned: the new owner rings it")
+	assert.False(t, w.poller(poller.Options{}).DoorbellValid(id, secret), "push off: no doorbell is valid")
 }

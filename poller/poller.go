@@ -129,6 +129,7 @@ type Poller struct {
 	metrics   *metrics
 
 	slots chan struct{}  // one per connection being polled
+	kick  chan struct{}  // TickSoon: one more tick of Run, now
 	runs  sync.WaitGroup // connections being polled, for Run's shutdown
 
 	mu       sync.Mutex
@@ -182,7 +183,7 @@ func New(opts Options) (*Poller, error) {
 		store: opts.Store, src: opts.Source, budgets: opts.Budgets, now: opts.Now, schedule: opts.Schedule,
 		interval: intervalOf(schedule), readLimit: opts.ReadLimit, catchUp: opts.CatchUp, parallel: opts.Parallel,
 		resync: opts.Resync, onCommit: opts.OnCommit, owns: opts.Owns, log: opts.Logger, metrics: m,
-		slots: make(chan struct{}, opts.Parallel), conns: map[string]*connState{}, changed: map[string]bool{},
+		slots: make(chan struct{}, opts.Parallel), kick: make(chan struct{}, 1), conns: map[string]*connState{}, changed: map[string]bool{},
 	}
 	m.overBudget = p.tokensOverBudget
 	m.pushFeeds = p.pushFeedsByState
@@ -238,7 +239,7 @@ func (p *Poller) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Schedule(schedule, cron.FuncJob(func() {
+	tick := func() {
 		// Each connection polled by this tick gets until shortly before the next tick, so it is
 		// free to be polled again then.
 		now := time.Now()
@@ -250,12 +251,20 @@ func (p *Poller) Run(ctx context.Context) error {
 			<-done
 			cancel()
 		}()
-	}))
+	}
+	c.Schedule(schedule, cron.FuncJob(tick))
 	if _, err := c.AddFunc(pruneSchedule, p.Prune); err != nil {
 		return fmt.Errorf("poller: prune schedule: %w", err)
 	}
 	c.Start()
-	<-ctx.Done()
+	for running := true; running; {
+		select {
+		case <-ctx.Done():
+			running = false
+		case <-p.kick:
+			tick()
+		}
+	}
 	<-c.Stop().Done()
 	p.runs.Wait()
 	return nil

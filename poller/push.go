@@ -144,6 +144,35 @@ func (p *Poller) Ring(id, secret string) bool {
 		p.metrics.doorbells.WithLabelValues("refused").Inc()
 		return false
 	}
+	return p.ringLocked(pf)
+}
+
+// DoorbellValid reports whether secret is feed id's doorbell secret, as any replica sharing the
+// server key derives it, whether or not this replica knows the feed. It costs nothing else and
+// rings nothing; false also when push is off.
+func (p *Poller) DoorbellValid(id, secret string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.pushOnLocked() || id == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(secret), []byte(p.feedSecret(id))) == 1
+}
+
+// RingOwned rings feed id's doorbell when this replica knows the feed and owns it, for a doorbell
+// another replica received and checked (DoorbellValid); false otherwise, ringing nothing.
+func (p *Poller) RingOwned(id string) bool {
+	p.mu.Lock()
+	pf := p.push.byID[id]
+	if pf == nil || !p.ownsFeed(pf.key) {
+		p.mu.Unlock()
+		return false
+	}
+	return p.ringLocked(pf)
+}
+
+// ringLocked announces pf and starts its read unless one is queued or running; it unlocks p.mu.
+func (p *Poller) ringLocked(pf *pushFeed) bool {
 	p.metrics.doorbells.WithLabelValues("accepted").Inc()
 	pf.announced = true
 	if pf.reading {

@@ -175,7 +175,7 @@ func (p *Poller) verify(ctx context.Context, api WebhookAPI, base string, pf *pu
 }
 
 // registerSoon registers the doorbells of the connection of subscription id now, unless that
-// connection is being polled (its turn registers them).
+// connection is being polled (its turn registers them) or another replica owns its feeds.
 func (p *Poller) registerSoon(id string) {
 	groups, err := p.refresh(p.now())
 	if err != nil {
@@ -191,6 +191,9 @@ func (p *Poller) registerSoon(id string) {
 	for _, cf := range groups {
 		if cf.conn.ID != connID {
 			continue
+		}
+		if cf = p.owned(cf); cf == nil {
+			return // another replica owns the connection's feeds, and registers their doorbells
 		}
 		st := p.claim(cf)
 		if st == nil {

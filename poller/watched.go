@@ -96,6 +96,18 @@ func (p *Poller) Reload() {
 	p.loadedAt = time.Time{}
 }
 
+// TickSoon is Reload and one more tick of Run now, out of schedule: the replicas changed, and the
+// feeds this replica now owns are read at once rather than at the next scheduled tick (a new owner
+// also registers their doorbells then). Kicks while one is pending are one; without Run, nothing
+// happens but the Reload.
+func (p *Poller) TickSoon() {
+	p.Reload()
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
 // refresh brings the set up to date at now and returns its grouping: the whole set is read on the
 // first tick and every Resync; otherwise only the subscriptions Changed named are read again.
 func (p *Poller) refresh(now time.Time) ([]*connectionFeeds, error) {

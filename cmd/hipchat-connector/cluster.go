@@ -25,6 +25,7 @@ type replica struct {
 	feeds  *cluster.Tracker
 	subs   *cluster.Tracker
 	budget *sharedLimiter
+	relay  *doorbellRelay // nil without a cluster
 }
 
 // joinReplicas joins the cluster of the etcd store's prefix with a fresh member id (the host name
@@ -52,7 +53,8 @@ func joinReplicas(ctx context.Context, store connectorStore, cfg etcdConfig, reg
 	}
 	// A connection's feeds are owned together, by one replica: its background calls are then
 	// planned by one poller against the connection's whole background share (see ARCHITECTURE.md).
-	r := &replica{member: member, feeds: cluster.NewTracker(ownsConnectionOf(member)), subs: cluster.NewTracker(member.Owns), budget: budget}
+	r := &replica{member: member, feeds: cluster.NewTracker(ownsConnectionOf(member)), subs: cluster.NewTracker(member.Owns), budget: budget,
+		relay: newDoorbellRelay(es, member, logger)}
 	registry.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hipchat_connector_cluster_feeds_owned",
@@ -70,6 +72,10 @@ func joinReplicas(ctx context.Context, store connectorStore, cfg etcdConfig, reg
 			Name: "hipchat_connector_cluster_budget_unreachable_total",
 			Help: "HipChat calls this replica refused because it could not reach the shared budget in etcd.",
 		}, func() float64 { return float64(budget.shared.Unreachable()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "hipchat_connector_cluster_doorbells_forwarded_total",
+			Help: "HipChat doorbells (push) this replica received for a feed another replica owns and handed to it through etcd.",
+		}, func() float64 { return float64(r.relay.forwarded.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "hipchat_connector_cluster_fenced_writes_refused_total",
 			Help: "Cursor-and-outbox commits etcd refused because this replica no longer held its lease.",

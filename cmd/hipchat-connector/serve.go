@@ -121,7 +121,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 				OverBudget: plan.OverBudget, HipChatLimit: plan.HipChatLimit,
 			}, ok
 		},
-		Doorbell:   poll.Ring,
+		Doorbell:   rep.relay.answer(poll),
 		PushStatus: poll.PushStatus,
 		Registry:   registry,
 		Ready:      rep.ready(),
@@ -132,7 +132,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// When the replicas change, feeds and deliveries move: the poller reads its subscriptions again
 	// (cursors other replicas advanced) and the deliverer looks for what is now its own.
 	rep.onChange(func() {
-		poll.Reload()
+		poll.TickSoon() // the feeds this replica gains are read now, not at the next tick
 		deliverer.Nudge()
 	})
 	if err := srv.ListenOn(ln); err != nil {
@@ -141,6 +141,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if cfg.Push {
 		reconcile, _ := poller.ScheduleInterval(cfg.ReconcileSchedule) // validated above
 		poll.EnablePush(poller.PushOptions{URL: srv.PublicURL(), Key: store.ServerKey(), Webhooks: client, Reconcile: reconcile})
+		if rep.relay != nil && cfg.HTTP.PublicURL == "" {
+			logger.Warn("push with replicas needs -public-url: the one URL (a load balancer) HipChat calls for every replica; "+
+				"without it each replica registers doorbells at its own address, and a feed that moves gets a second set",
+				"component", "main", "public_url", srv.PublicURL())
+		}
 	}
 	serving = true
 	logger.Info("starting", "component", "main", "config", cfg)
@@ -163,6 +168,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return poll.Run(pollCtx)
 	})
 	parts.Go(func() error { return deliverer.Run(deliverCtx) })
+	if rep.relay != nil && cfg.Push {
+		parts.Go(func() error {
+			rep.relay.run(pollCtx, poll.RingOwned)
+			return nil
+		})
+	}
 	if w, ok := store.(subscriptionWatcher); ok {
 		// etcd: what another replica's API changed (a subscription created, paused, re-secreted,
 		// deleted) reaches this replica's poller and deliverer now, not at the next resync.
