@@ -116,7 +116,10 @@ func NewSharedBudget(client *clientv3.Client, prefix, member string, opts Budget
 // Limit or the class's ClassMax.
 var ErrOverBudget = errors.New("cluster: the key's shared budget is spent")
 
-var errBudgetClosed = errors.New("cluster: the shared budget is closed")
+var (
+	errBudgetClosed = errors.New("cluster: the shared budget is closed")
+	errEtcdTooSlow  = errors.New("cluster: etcd answered after the reserved block's life ended")
+)
 
 // Take takes one call of key and class. It returns nil when the call may be made; ErrOverBudget
 // and how long until a call is likely to be granted when the budget is spent; or the etcd error
@@ -242,6 +245,12 @@ func (s *SharedBudget) reserve(ctx context.Context, key, class string, b *block)
 		if resp.Succeeded {
 			b.class, b.etcdKey, b.lease, b.granted, b.used, b.until = class, etcdKey, lease, n, 0, until
 			s.reserved.Add(1)
+			if !time.Now().Before(until) {
+				// etcd took longer than the block's life: a call now might not stay counted for a
+				// whole window. The block is handed back unused.
+				s.retire(b)
+				return time.Second, errEtcdTooSlow
+			}
 			s.handBackLater(b, etcdKey, until)
 			return 0, nil
 		}
