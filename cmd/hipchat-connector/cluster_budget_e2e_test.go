@@ -48,20 +48,7 @@ func TestReplicasShareOneConnectionsBudget(t *testing.T) {
 			mustJSON(map[string]string{"callbackUrl": sink.URL()}))
 		require.Equal(t, http.StatusCreated, answer.Status, answer.Body)
 	}
-	var owned []int
-	require.Eventually(t, func() bool {
-		owned = owned[:0]
-		total, holders := 0, 0
-		for _, c := range replicas {
-			n := feedsOwned(t, c)
-			owned = append(owned, n)
-			total += n
-			if n > 0 {
-				holders++
-			}
-		}
-		return total == rooms && holders == 1
-	}, 20*time.Second, 100*time.Millisecond, "feeds owned: %v", owned)
+	owned := awaitFeedsOwned(t, replicas, rooms, func(holders int) bool { return holders == 1 })
 	t.Logf("feeds owned by the three replicas: %v (one connection: one owner)", owned)
 
 	type tally struct{ ok, refused, other int }

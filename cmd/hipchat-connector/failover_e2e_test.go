@@ -20,6 +20,27 @@ import (
 
 var feedsOwnedLine = regexp.MustCompile(`(?m)^hipchat_connector_cluster_feeds_owned (\d+)`)
 
+// awaitFeedsOwned waits until the replicas own want feeds in all, each once, held by a number of
+// replicas that holders accepts, and returns how many each owns.
+func awaitFeedsOwned(t *testing.T, replicas []*connectorUnderTest, want int, holders func(int) bool) []int {
+	t.Helper()
+	var owned []int
+	require.Eventually(t, func() bool {
+		owned = owned[:0]
+		total, holding := 0, 0
+		for _, c := range replicas {
+			n := feedsOwned(t, c)
+			owned = append(owned, n)
+			total += n
+			if n > 0 {
+				holding++
+			}
+		}
+		return total == want && holders(holding)
+	}, 20*time.Second, 100*time.Millisecond, "feeds owned: %v", owned)
+	return owned
+}
+
 // feedsOwned reads a replica's hipchat_connector_cluster_feeds_owned.
 func feedsOwned(t *testing.T, c *connectorUnderTest) int {
 	m := feedsOwnedLine.FindStringSubmatch(c.do("GET", "/metrics", "", "").Body)
@@ -72,20 +93,7 @@ func TestReplicasFailOver(t *testing.T) {
 	replicas = append(replicas, startConnector(t, emu.URL, args...), startConnector(t, emu.URL, args...))
 
 	// Wait until the feeds are spread: six in all, each owned once, on more than one replica.
-	var owned []int
-	require.Eventually(t, func() bool {
-		owned = owned[:0]
-		total, holders := 0, 0
-		for _, c := range replicas {
-			n := feedsOwned(t, c)
-			owned = append(owned, n)
-			total += n
-			if n > 0 {
-				holders++
-			}
-		}
-		return total == rooms && holders > 1
-	}, 20*time.Second, 100*time.Millisecond, "feeds owned: %v", owned)
+	owned := awaitFeedsOwned(t, replicas, rooms, func(holders int) bool { return holders > 1 })
 	t.Logf("feeds owned by the three replicas: %v", owned)
 
 	want := map[string][]string{} // subscription → messages
