@@ -46,7 +46,7 @@ func joinReplicas(ctx context.Context, store connectorStore, cfg etcdConfig, reg
 	// Every cursor-and-outbox commit is fenced by this replica's lease: once it expired (the feeds
 	// given to the others), etcd refuses the commit.
 	es.FenceWith(member.Key(), member.Lease)
-	budget, err := newSharedLimiter(es, id)
+	budget, err := newSharedLimiter(es.Client(), es.Prefix()+"cluster/", id, connector.NewLimiter(connector.DefaultLimiterOptions()))
 	if err != nil {
 		_ = member.Close()
 		return nil, err
@@ -160,7 +160,7 @@ func (r *replica) leave(logger *slog.Logger) {
 	if r.member == nil {
 		return
 	}
-	r.budget.shared.Close()
+	r.budget.close()
 	if err := r.member.Close(); err != nil {
 		logger.Warn("leaving the replicas failed; the others take over when the lease expires", "err", err)
 	}

@@ -3,37 +3,50 @@ package main
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/hipchat-connector/hipchat-connector/cluster"
 	"github.com/hipchat-connector/hipchat-connector/connector"
-	"github.com/hipchat-connector/hipchat-connector/etcdstore"
 )
 
 // sharedLimiter is the HipChat client's budget when replicas share etcd: every call of a
 // connection, on any replica, is taken from one budget in etcd (cluster.SharedBudget), so no
 // 60-second window holds more than 100 calls of a connection over all replicas together. HipChat's
-// own hold (X-Ratelimit-Remaining: 0, a 429) stays in the replica that saw it; the others see it on
-// their next call.
+// own hold (X-Ratelimit-Remaining: 0, a 429) is told to the other replicas too (Hold, WatchHolds),
+// so they do not spend a refused call each to learn it.
 type sharedLimiter struct {
 	local  *connector.Limiter
 	shared *cluster.SharedBudget
+	stop   context.CancelFunc // ends the watch of the others' holds
+	holds  sync.WaitGroup
 }
 
-// newSharedLimiter shares the connector's default budget (100 calls in any 61 s, 90 of them for
-// actions, 75 for the poller) over the replicas of es's prefix, as member.
-func newSharedLimiter(es *etcdstore.Store, member string) (*sharedLimiter, error) {
-	local := connector.NewLimiter(connector.DefaultLimiterOptions())
+// newSharedLimiter shares local's budget (serve: the connector's default, 100 calls in any 61 s, 90
+// of them for actions, 75 for the poller) over the replicas under prefix, as member.
+func newSharedLimiter(client *clientv3.Client, prefix, member string, local *connector.Limiter) (*sharedLimiter, error) {
 	foreground, limit, window := local.ClassMax(connector.Foreground)
 	background, _, _ := local.ClassMax(connector.Background)
-	shared, err := cluster.NewSharedBudget(es.Client(), es.Prefix()+"cluster/", member, cluster.BudgetOptions{
+	shared, err := cluster.NewSharedBudget(client, prefix, member, cluster.BudgetOptions{
 		Limit: limit, Window: window,
 		ClassMax: map[string]int{connector.Foreground.String(): foreground, connector.Background.String(): background},
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &sharedLimiter{local: local, shared: shared}, nil
+	ctx, stop := context.WithCancel(context.Background())
+	l := &sharedLimiter{local: local, shared: shared, stop: stop}
+	l.holds.Go(func() { shared.WatchHolds(ctx, local.BlockUntil) })
+	return l, nil
+}
+
+// close stops the watch and hands back the blocks' unused calls.
+func (l *sharedLimiter) close() {
+	l.stop()
+	l.holds.Wait()
+	l.shared.Close()
 }
 
 // Take takes one call of connection id from the shared budget: refused at once while HipChat
@@ -55,8 +68,13 @@ func (l *sharedLimiter) Take(ctx context.Context, id string, class connector.Cla
 	return l.local.Acquire(id, class)
 }
 
-// BlockUntil holds connection id back on this replica until t.
-func (l *sharedLimiter) BlockUntil(id string, t time.Time) { l.local.BlockUntil(id, t) }
+// BlockUntil holds connection id back until t, here at once and on the other replicas as soon as
+// they hear of it (a failed write is not retried: each replica still learns the hold from HipChat
+// on its next call).
+func (l *sharedLimiter) BlockUntil(id string, t time.Time) {
+	l.local.BlockUntil(id, t)
+	l.holds.Go(func() { _ = l.shared.Hold(context.Background(), id, t) })
+}
 
 // ClassMax is the budget, now over every replica together.
 func (l *sharedLimiter) ClassMax(class connector.Class) (int, int, time.Duration) {

@@ -11,30 +11,25 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
-	"github.com/hipchat-connector/hipchat-connector/cluster"
 	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/internal/etcdtest"
 )
 
-// limiterOn is the shared limiter of one replica on client, with a budget of limit calls.
-func limiterOn(t *testing.T, client *clientv3.Client, limit int) *sharedLimiter {
+// limiterOn is the shared limiter of a replica on client, with a budget of limit calls.
+func limiterOn(t *testing.T, client *clientv3.Client, member string, limit int) *sharedLimiter {
 	t.Helper()
-	local := connector.NewLimiter(connector.LimiterOptions{Limit: limit})
-	foreground, _, window := local.ClassMax(connector.Foreground)
-	shared, err := cluster.NewSharedBudget(client, "/t/cluster/", "replica-a", cluster.BudgetOptions{
-		Limit: limit, Window: window, ClassMax: map[string]int{connector.Foreground.String(): foreground},
-		OpTimeout: 300 * time.Millisecond,
-	})
+	l, err := newSharedLimiter(client, "/t/cluster/", member, connector.NewLimiter(connector.LimiterOptions{Limit: limit}))
 	require.NoError(t, err)
-	t.Cleanup(shared.Close)
-	return &sharedLimiter{local: local, shared: shared}
+	t.Cleanup(l.close)
+	return l
 }
 
 // The shared limiter says whose budget refused a call: the connector's (the replicas together
 // spent it), HipChat's (this replica saw HipChat's hold), or the shared budget's own absence.
 func TestSharedLimiterNamesWhoseBudgetRefused(t *testing.T) {
 	ctx := context.Background()
-	l := limiterOn(t, etcdtest.Start(t).Client(t), 10)
+	etcd := etcdtest.Start(t)
+	l := limiterOn(t, etcd.Client(t), "replica-a", 10)
 	for range 9 { // ForegroundMax of 10 is 9
 		_, ok := l.Take(ctx, "conn1", connector.Foreground)
 		require.True(t, ok)
@@ -49,6 +44,13 @@ func TestSharedLimiterNamesWhoseBudgetRefused(t *testing.T) {
 	assert.False(t, ok)
 	assert.Equal(t, connector.BudgetHipChat, refusal.Budget)
 	assert.InDelta(t, time.Minute.Seconds(), refusal.RetryAfter.Seconds(), 1)
+	other := limiterOn(t, etcd.Client(t), "replica-b", 10)
+	require.Eventually(t, func() bool {
+		refusal, ok := other.Take(ctx, "conn2", connector.Foreground)
+		return !ok && refusal.Budget == connector.BudgetHipChat
+	}, 5*time.Second, 20*time.Millisecond, "another replica hears of HipChat's hold and keeps it too")
+	_, ok = other.Take(ctx, "conn3", connector.Foreground)
+	assert.True(t, ok, "only that connection is held")
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -57,7 +59,7 @@ func TestSharedLimiterNamesWhoseBudgetRefused(t *testing.T) {
 	client, err := clientv3.New(clientv3.Config{Endpoints: []string{nobody}, Logger: zap.NewNop()})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = client.Close() })
-	refusal, ok = limiterOn(t, client, 10).Take(ctx, "conn1", connector.Foreground)
+	refusal, ok = limiterOn(t, client, "replica-c", 10).Take(ctx, "conn1", connector.Foreground)
 	assert.False(t, ok, "no etcd, no call")
 	assert.Equal(t, connector.BudgetShared, refusal.Budget)
 	assert.Equal(t, time.Second, refusal.RetryAfter)
