@@ -237,3 +237,24 @@ func (p *Poller) suspend(cf *connectionFeeds) {
 	p.forget(cf)
 	p.log.Warn("HipChat rejected the token: the connection's subscriptions are suspended", "connection", cf.conn, "subscriptions", len(cf.subs))
 }
+
+// Connections returns the ids of the connections the poller has a plan for (those it polled at
+// least once) or push feeds of, in no order.
+func (p *Poller) Connections() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	seen := map[string]bool{}
+	for id, st := range p.conns {
+		if st.plan.Feeds > 0 {
+			seen[id] = true
+		}
+	}
+	for key := range p.push.byKey {
+		seen[key.conn] = true
+	}
+	ids := make([]string, 0, len(seen))
+	for id := range seen {
+		ids = append(ids, id)
+	}
+	return ids
+}

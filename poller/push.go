@@ -314,3 +314,23 @@ func (p *Poller) pushFeedsByState() map[string]int {
 	}
 	return n
 }
+
+// PushState is one feed's push state and why it is off, as PushStatus tells it.
+type PushState struct {
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// PushStates returns the push state of each push feed of connection, by room; empty when push is
+// off or the connection has none.
+func (p *Poller) PushStates(connectionID string) map[string]PushState {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]PushState{}
+	for key, pf := range p.push.byKey {
+		if key.conn == connectionID {
+			out[key.room] = PushState{State: pf.state, Reason: pf.reason}
+		}
+	}
+	return out
+}

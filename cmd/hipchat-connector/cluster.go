@@ -26,6 +26,7 @@ type replica struct {
 	subs   *cluster.Tracker
 	budget *sharedLimiter
 	relay  *doorbellRelay // nil without a cluster
+	status *statusBoard   // nil without a cluster
 }
 
 // joinReplicas joins the cluster of the etcd store's prefix with a fresh member id (the host name
@@ -54,7 +55,7 @@ func joinReplicas(ctx context.Context, store connectorStore, cfg etcdConfig, reg
 	// A connection's feeds are owned together, by one replica: its background calls are then
 	// planned by one poller against the connection's whole background share (see ARCHITECTURE.md).
 	r := &replica{member: member, feeds: cluster.NewTracker(ownsConnectionOf(member)), subs: cluster.NewTracker(member.Owns), budget: budget,
-		relay: newDoorbellRelay(es, member, logger)}
+		relay: newDoorbellRelay(es, member, logger), status: newStatusBoard(es.Client(), es.Prefix()+"cluster/", member, logger)}
 	registry.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hipchat_connector_cluster_feeds_owned",
@@ -116,6 +117,11 @@ func ownsConnectionOf(member *cluster.Member) func(feedKey string) bool {
 		connectionID, _, _ := strings.Cut(strings.TrimPrefix(feedKey, "feed/"), "/")
 		return member.Owns("connection/" + connectionID)
 	}
+}
+
+// ownsConnection reports whether this replica polls connection id's feeds (true without a cluster).
+func (r *replica) ownsConnection(id string) bool {
+	return r.member == nil || r.member.Owns("connection/"+id)
 }
 
 // limiter is the budget the HipChat client's calls pass (nil without a cluster: the client's own

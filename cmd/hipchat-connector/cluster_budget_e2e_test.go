@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -41,15 +42,26 @@ func TestReplicasShareOneConnectionsBudget(t *testing.T) {
 	replicas := []*connectorUnderTest{startConnector(t, emu.URL, args...), startConnector(t, emu.URL, args...), startConnector(t, emu.URL, args...)}
 
 	const rooms = 4
+	var sub struct{ ID string }
 	for i := range rooms {
 		id, err := emu.client.CreateRoom(ctx, emu.admin, fmt.Sprintf("Budget room %d", i), "public") // not the token under test
 		require.NoError(t, err)
 		answer := replicas[i%3].do("POST", "/subscriptions/rooms/"+strconv.Itoa(id)+"/messages", bearerHeader(person.Token),
 			mustJSON(map[string]string{"callbackUrl": sink.URL()}))
 		require.Equal(t, http.StatusCreated, answer.Status, answer.Body)
+		require.NoError(t, json.Unmarshal([]byte(answer.Body), &sub))
 	}
 	owned := awaitFeedsOwned(t, replicas, rooms, func(holders int) bool { return holders == 1 })
 	t.Logf("feeds owned by the three replicas: %v (one connection: one owner)", owned)
+
+	// GetSubscription through any replica shows the owner's poll plan of the connection.
+	for i, c := range replicas {
+		require.Eventually(t, func() bool {
+			var view struct{ Poll *struct{ Feeds int } }
+			answer := c.do("GET", "/subscriptions/"+sub.ID, bearerHeader(person.Token), "")
+			return json.Unmarshal([]byte(answer.Body), &view) == nil && view.Poll != nil && view.Poll.Feeds == rooms
+		}, 10*time.Second, 50*time.Millisecond, "replica %d shows the plan of the connection's %d feeds", i, rooms)
+	}
 
 	type tally struct{ ok, refused, other int }
 	counts := make([]tally, len(replicas))

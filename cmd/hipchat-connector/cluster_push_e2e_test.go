@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -93,17 +94,20 @@ func TestPushWithReplicasBehindOneURL(t *testing.T) {
 	lb.set(replicas[0].URL, replicas[1].URL, replicas[2].URL)
 
 	const rooms = 3
-	type room struct{ id, token string }
+	type room struct{ id, token, sub string }
 	var all []room
 	for i := range rooms {
 		person, err := emu.client.NewPerson(ctx, emu.admin, fmt.Sprintf("Push Poster %d", i), fmt.Sprintf("pushposter%d", i))
 		require.NoError(t, err)
 		id, err := emu.client.CreateRoom(ctx, person.Token, fmt.Sprintf("Push room %d", i), "public")
 		require.NoError(t, err)
-		r := room{strconv.Itoa(id), person.Token}
+		r := room{id: strconv.Itoa(id), token: person.Token}
 		answer := replicas[i].do("POST", "/subscriptions/rooms/"+r.id+"/messages", bearerHeader(r.token),
 			mustJSON(map[string]string{"callbackUrl": sink.srv.URL}))
 		require.Equal(t, http.StatusCreated, answer.Status, answer.Body)
+		var sub struct{ ID string }
+		require.NoError(t, json.Unmarshal([]byte(answer.Body), &sub))
+		r.sub = sub.ID
 		all = append(all, r)
 	}
 	doorbellsOf := func(r room) int {
@@ -126,6 +130,22 @@ func TestPushWithReplicasBehindOneURL(t *testing.T) {
 		return true
 	}, 20*time.Second, 100*time.Millisecond, "each room's owner registers its three doorbells at the public URL; logs:\n%s\n%s\n%s",
 		replicas[0].Logs, replicas[1].Logs, replicas[2].Logs)
+
+	// GetSubscription through any replica shows the owner's push state (and poll plan, once the
+	// owner has one: after its first tick).
+	for _, r := range all {
+		for i, c := range replicas {
+			answer := &connectorAnswer{}
+			require.Eventually(t, func() bool {
+				var view struct {
+					Push *struct{ State string }
+				}
+				*answer = c.do("GET", "/subscriptions/"+r.sub, bearerHeader(r.token), "")
+				return answer.Status == http.StatusOK && json.Unmarshal([]byte(answer.Body), &view) == nil &&
+					view.Push != nil && view.Push.State == "on"
+			}, 10*time.Second, 50*time.Millisecond, "room %s through replica %d: the owner's push state; last answer %+v", r.id, i, answer)
+		}
+	}
 
 	var latencies []time.Duration
 	postAndWait := func(round string) {

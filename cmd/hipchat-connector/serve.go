@@ -108,6 +108,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	planOf := rep.pollPlan(poll) // with replicas, the owner's plan, wherever it is asked
 	srv, err := server.New(cfg.HTTP, server.Deps{
 		Client: client, StateKey: store.ServerKey(), Store: store, Operator: store, Nudge: deliverer.Nudge,
 		Changed: func(id string) {
@@ -115,14 +116,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			deliverer.Forget(id)
 		},
 		PollPlan: func(connectionID string) (server.PollPlan, bool) {
-			plan, ok := poll.Plan(connectionID)
+			plan, ok := planOf(connectionID)
 			return server.PollPlan{
 				Feeds: plan.Feeds, ReadsPerTick: plan.ReadsPerTick, ExpectedLagSeconds: plan.ExpectedLag.Seconds(),
 				OverBudget: plan.OverBudget, HipChatLimit: plan.HipChatLimit,
 			}, ok
 		},
 		Doorbell:   rep.relay.answer(poll),
-		PushStatus: poll.PushStatus,
+		PushStatus: rep.pushStatus(poll),
 		Registry:   registry,
 		Ready:      rep.ready(),
 	})
@@ -168,6 +169,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return poll.Run(pollCtx)
 	})
 	parts.Go(func() error { return deliverer.Run(deliverCtx) })
+	if rep.status != nil {
+		parts.Go(func() error {
+			rep.status.run(pollCtx, poll, rep.ownsConnection)
+			return nil
+		})
+	}
 	if rep.relay != nil && cfg.Push {
 		parts.Go(func() error {
 			rep.relay.run(pollCtx, poll.RingOwned)
