@@ -2,7 +2,6 @@ package state
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -145,7 +144,6 @@ func unscheduleAll(tx *bolt.Tx, subID string) error {
 func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, seq uint64) bool) ([]Delivery, error) {
 	var due []Delivery
 	err := s.db.View(func(tx *bolt.Tx) error {
-		subs := tx.Bucket(bucketSubscriptions)
 		active := map[string]bool{}
 		c := tx.Bucket(bucketDue).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
@@ -161,22 +159,17 @@ func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, 
 			}
 			isActive, known := active[subID]
 			if !known {
-				raw := subs.Get([]byte(subID))
-				if raw != nil {
-					var status struct {
-						Status string `json:"status"`
-					}
-					if err := json.Unmarshal(raw, &status); err != nil {
-						return fmt.Errorf("decode subscription %q: %w", subID, err)
-					}
-					isActive = status.Status == StatusActive
+				status, _, err := s.subscriptionStatus(tx, subID)
+				if err != nil {
+					return err
 				}
+				isActive = status == StatusActive
 				active[subID] = isActive
 			}
 			if !isActive {
 				continue
 			}
-			rec, err := getDelivery(tx, subID, seq)
+			rec, err := s.loadDelivery(tx, subID, seq)
 			if err != nil {
 				return err
 			}

@@ -154,13 +154,13 @@ func (s *Store) RecordAttempts(records []AttemptRecord) []error {
 			sub := subs[r.SubscriptionID]
 			if sub == nil {
 				var err error
-				if sub, err = getSubscription(tx, r.SubscriptionID); err != nil {
+				if sub, err = s.loadSubscription(tx, r.SubscriptionID); err != nil {
 					errs[i] = wrapTx("record attempt", err)
 					continue
 				}
 				subs[r.SubscriptionID] = sub
 			}
-			changed, err := recordAttempt(tx, sub, r)
+			changed, err := s.recordAttempt(tx, sub, r)
 			if err != nil {
 				if errors.Is(err, ErrNotFound) || errors.Is(err, ErrNotPending) {
 					errs[i] = wrapTx("record attempt", err)
@@ -198,9 +198,9 @@ const healthResolution = time.Second
 // Health and the endpoint, inside tx, and reports whether sub's record
 // changed (and must be written). Errors: ErrNotFound, ErrNotPending (nothing
 // is written for the record), or a storage failure.
-func recordAttempt(tx *bolt.Tx, sub *subscriptionRecord, r AttemptRecord) (bool, error) {
+func (s *Store) recordAttempt(tx *bolt.Tx, sub *subscriptionRecord, r AttemptRecord) (bool, error) {
 	a, outcome := r.Attempt, r.Outcome
-	rec, err := getDelivery(tx, sub.ID, r.Seq)
+	rec, err := s.loadDelivery(tx, sub.ID, r.Seq)
 	if err != nil {
 		return false, err
 	}
@@ -240,6 +240,7 @@ func recordAttempt(tx *bolt.Tx, sub *subscriptionRecord, r AttemptRecord) (bool,
 	if rec.Status == DeliveryPending {
 		err = schedule(tx, sub, r.Seq, rec.NextAttemptAt)
 	} else {
+		s.forgetDelivery(sub.ID, r.Seq) // finished: the hot path reads it no more
 		err = unschedule(tx, sub, r.Seq)
 	}
 	if err != nil {

@@ -114,6 +114,10 @@ type Store struct {
 	serverKey []byte
 	now       func() time.Time
 	retention Retention
+
+	// Decoded records of the delivery hot path (memo.go).
+	subscriptionMemo *memo[string, *subscriptionRecord]
+	deliveryMemo     *memo[outboxKey, *deliveryRecord]
 }
 
 // Open opens (creating when absent) the bbolt file at path, creates its
@@ -147,7 +151,11 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state: open %s: %w", path, err)
 	}
-	s := &Store{db: db, sealer: sl, now: opts.Now, retention: opts.Retention}
+	s := &Store{
+		db: db, sealer: sl, now: opts.Now, retention: opts.Retention,
+		subscriptionMemo: newMemo[string, *subscriptionRecord](subscriptionMemoLimit),
+		deliveryMemo:     newMemo[outboxKey, *deliveryRecord](deliveryMemoLimit),
+	}
 	if err := db.Update(s.initialize); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("state: open %s: %w", path, err)

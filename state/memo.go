@@ -1,0 +1,175 @@
+package state
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// A memo keeps records decoded from the file, each beside the bytes it was decoded from, so that
+// the delivery hot path does not decode the same JSON again and again: each due delivery is listed
+// by a few dispatch snapshots before its attempt is recorded, and its subscription is read by each
+// of them and by the commit that records the attempt.
+//
+// An entry answers a read only when the bytes just read from the file are the bytes it was decoded
+// from, so a hit returns exactly what decoding them would, whichever transactions committed or
+// rolled back meanwhile and whatever snapshot the reader holds: nothing is ever stale, and no
+// write has to invalidate anything. Forgetting an entry, and the bound on entries, only keep
+// memory small; a value evicted or never kept is decoded again.
+type memo[K comparable, V any] struct {
+	limit int
+
+	mu      sync.Mutex
+	entries map[K]memoEntry[V]
+}
+
+// memoEntry is a decoded value and the bytes it was decoded from (a copy the memo owns).
+type memoEntry[V any] struct {
+	raw []byte
+	val V
+}
+
+// Bounds of the Store's memos: well above what dispatch reads between two commits (attempts in
+// flight, waiting to be recorded, and one listing's extra reads), and small beside the heap.
+const (
+	subscriptionMemoLimit = 1024
+	deliveryMemoLimit     = 1024
+)
+
+func newMemo[K comparable, V any](limit int) *memo[K, V] {
+	return &memo[K, V]{limit: limit, entries: make(map[K]memoEntry[V])}
+}
+
+// get returns the value kept under k if it was decoded from exactly raw. The value shares memory
+// with the memo: the caller must not change what its slices hold.
+func (m *memo[K, V]) get(k K, raw []byte) (V, bool) {
+	m.mu.Lock()
+	e, ok := m.entries[k]
+	m.mu.Unlock()
+	if !ok || !bytes.Equal(e.raw, raw) { // e.raw is never written after put
+		var zero V
+		return zero, false
+	}
+	return e.val, true
+}
+
+// put keeps val, decoded from raw (which may point into a bbolt page: it is copied), under k,
+// making room by dropping an arbitrary entry when the memo is full. val must not be changed
+// afterwards.
+func (m *memo[K, V]) put(k K, raw []byte, val V) {
+	e := memoEntry[V]{raw: bytes.Clone(raw), val: val}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.entries[k]; !ok && len(m.entries) >= m.limit {
+		for victim := range m.entries {
+			delete(m.entries, victim)
+			break
+		}
+	}
+	m.entries[k] = e
+}
+
+// forget drops the entry of k (a finished delivery is not read by the hot path again).
+func (m *memo[K, V]) forget(k K) {
+	m.mu.Lock()
+	delete(m.entries, k)
+	m.mu.Unlock()
+}
+
+// outboxKey names a delivery in the memo.
+type outboxKey struct {
+	subID string
+	seq   uint64
+}
+
+// subscriptionStatus returns the status of subscription id as tx sees it, decoding its record
+// only when the memo does not hold these bytes; found is false when it does not exist.
+// Errors: a record that does not decode.
+func (s *Store) subscriptionStatus(tx *bolt.Tx, id string) (status string, found bool, err error) {
+	rec, err := s.memoSubscription(tx, id)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	return rec.Status, true, nil
+}
+
+// loadSubscription is getSubscription through the memo: the record returned is the caller's to
+// change. Errors: ErrNotFound; a record that does not decode.
+func (s *Store) loadSubscription(tx *bolt.Tx, id string) (*subscriptionRecord, error) {
+	rec, err := s.memoSubscription(tx, id)
+	if err != nil {
+		return nil, err
+	}
+	return rec.clone(), nil
+}
+
+// memoSubscription returns the record of subscription id, shared with the memo.
+func (s *Store) memoSubscription(tx *bolt.Tx, id string) (*subscriptionRecord, error) {
+	raw := tx.Bucket(bucketSubscriptions).Get([]byte(id))
+	if raw == nil {
+		return nil, fmt.Errorf("%w: subscription %q", ErrNotFound, id)
+	}
+	if rec, ok := s.subscriptionMemo.get(id, raw); ok {
+		return rec, nil
+	}
+	rec, err := decodeSubscription([]byte(id), raw)
+	if err != nil {
+		return nil, err
+	}
+	s.subscriptionMemo.put(id, raw, rec)
+	return rec, nil
+}
+
+// loadDelivery is getDelivery through the memo: the record returned is the caller's to change.
+// Errors: ErrNotFound; a record that does not decode.
+func (s *Store) loadDelivery(tx *bolt.Tx, subID string, seq uint64) (*deliveryRecord, error) {
+	log, _ := outboxBuckets(tx, subID)
+	var raw []byte
+	if log != nil {
+		raw = log.Get(u64Key(seq))
+	}
+	if raw == nil {
+		return nil, fmt.Errorf("%w: delivery %s/%d", ErrNotFound, subID, seq)
+	}
+	key := outboxKey{subID, seq}
+	if rec, ok := s.deliveryMemo.get(key, raw); ok {
+		return rec.clone(), nil
+	}
+	rec, err := decodeDelivery(subID, seq, raw)
+	if err != nil {
+		return nil, err
+	}
+	s.deliveryMemo.put(key, raw, rec)
+	return rec.clone(), nil
+}
+
+// forgetDelivery drops a finished delivery from the memo.
+func (s *Store) forgetDelivery(subID string, seq uint64) {
+	s.deliveryMemo.forget(outboxKey{subID, seq})
+}
+
+// clone is a copy of rec that shares no memory with it.
+func (rec *subscriptionRecord) clone() *subscriptionRecord {
+	c := *rec
+	c.SealedToken = cloneBytes(rec.SealedToken)
+	c.SealedSecret = cloneBytes(rec.SealedSecret)
+	c.SealedPreviousSecret = cloneBytes(rec.SealedPreviousSecret)
+	c.Cursor = cloneBytes(rec.Cursor)
+	return &c
+}
+
+// clone is a copy of rec that shares no memory with it.
+func (rec *deliveryRecord) clone() *deliveryRecord {
+	c := *rec
+	c.Body = bytes.Clone(rec.Body)
+	c.Payload = cloneBytes(rec.Payload)
+	c.Attempts = slices.Clone(rec.Attempts)
+	return &c
+}
