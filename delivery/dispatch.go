@@ -50,8 +50,9 @@ func (d *Deliverer) dispatch(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	now := d.now()
-	// Read a little more than the free slots: some of what is due may have to wait (bounds, throttles).
-	due, err := d.store.DueDeliveries(now, max(2*free, 16), d.held(now, snapshot))
+	// Read twice the free slots: some of what is due may have to wait (bounds, throttles), and every
+	// delivery read costs a lookup and a copy, whether it starts or not.
+	due, err := d.store.DueDeliveries(now, 2*free, d.held(now, snapshot))
 	if err != nil {
 		return 0, err
 	}

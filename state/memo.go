@@ -130,10 +130,11 @@ func (s *Store) memoSubscription(tx *bolt.Tx, id string) (*subscriptionRecord, e
 // loadDelivery is getDelivery through the memo: the record returned is the caller's to change.
 // Errors: ErrNotFound; a record that does not decode.
 func (s *Store) loadDelivery(tx *bolt.Tx, subID string, seq uint64) (*deliveryRecord, error) {
-	log, _ := outboxBuckets(tx, subID)
 	var raw []byte
-	if log != nil {
-		raw = log.Get(u64Key(seq))
+	if box := tx.Bucket(bucketOutbox).Bucket([]byte(subID)); box != nil {
+		if log := box.Bucket(bucketOutboxLog); log != nil { // not the ids bucket: a read tx opens each anew
+			raw = log.Get(u64Key(seq))
+		}
 	}
 	if raw == nil {
 		return nil, fmt.Errorf("%w: delivery %s/%d", ErrNotFound, subID, seq)
