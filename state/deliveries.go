@@ -18,13 +18,8 @@ func (s *Store) Deliveries(subID string, limit int) ([]Delivery, error) {
 		if _, err := getSubscription(tx, subID); err != nil {
 			return err
 		}
-		log, _ := outboxBuckets(tx, subID)
-		if log == nil {
-			return nil
-		}
-		c := log.Cursor()
-		for k, v := c.Last(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Prev() {
-			seq := binary.BigEndian.Uint64(k)
+		c := openSubLog(tx, subID).cursor()
+		for seq, v, ok := c.last(); ok && (limit <= 0 || len(out) < limit); seq, v, ok = c.prev() {
 			rec, err := decodeDelivery(subID, seq, v)
 			if err != nil {
 				return err
@@ -77,20 +72,20 @@ func (s *Store) Resend(subID, deliveryID string) (Delivery, error) {
 		if rec.Status == DeliveryPending {
 			return fmt.Errorf("%w: delivery %s", ErrAlreadyPending, deliveryID)
 		}
-		log, ids := outboxBuckets(tx, subID)
-		seq, err := log.NextSequence()
+		log := openSubLog(tx, subID)
+		seq, err := log.nextSeq()
 		if err != nil {
 			return err
 		}
-		if err := log.Delete(u64Key(oldSeq)); err != nil {
+		if err := log.delete(oldSeq); err != nil {
 			return err
 		}
 		rec.Status, rec.RoundAttempts = DeliveryPending, 0
 		rec.NextAttemptAt, rec.QueuedAt, rec.DeliveredAt = now, now, time.Time{}
-		if err := putDelivery(tx, subID, seq, rec); err != nil {
+		if err := log.put(seq, rec); err != nil {
 			return err
 		}
-		if err := ids.Put([]byte(deliveryID), u64Key(seq)); err != nil {
+		if err := log.ids.Put([]byte(deliveryID), u64Key(seq)); err != nil {
 			return err
 		}
 		sub, err := getSubscription(tx, subID)
@@ -145,23 +140,22 @@ func (s *Store) Prune(now time.Time) (int, error) {
 }
 
 func pruneSubscription(tx *bolt.Tx, subID string, cutoff time.Time, keep int) (int, error) {
-	log, ids := outboxBuckets(tx, subID)
-	if log == nil {
+	log := openSubLog(tx, subID)
+	if !log.exists() {
 		return 0, nil
 	}
 	pending := tx.Bucket(bucketPending).Bucket([]byte(subID))
-	isPending := func(k []byte) bool { return pending != nil && pending.Get(k) != nil }
+	isPending := func(seq uint64) bool { return pending != nil && pending.Get(u64Key(seq)) != nil }
 	doomed := map[uint64]string{} // seq → delivery id
 
 	// Beyond the newest keep finished ones: a key-only walk, newest first.
 	finished := 0
-	c := log.Cursor()
-	for k, v := c.Last(); k != nil; k, v = c.Prev() {
-		if isPending(k) {
+	c := log.cursor()
+	for seq, v, ok := c.last(); ok; seq, v, ok = c.prev() {
+		if isPending(seq) {
 			continue
 		}
 		if finished++; finished > keep {
-			seq := binary.BigEndian.Uint64(k)
 			rec, err := decodeDelivery(subID, seq, v)
 			if err != nil {
 				return 0, err
@@ -172,9 +166,8 @@ func pruneSubscription(tx *bolt.Tx, subID string, cutoff time.Time, keep int) (i
 	// Too old, oldest first. QueuedAt grows with Seq and an entry finishes
 	// after it is queued, so the first finished entry queued after the
 	// cutoff ends the walk.
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		seq := binary.BigEndian.Uint64(k)
-		if _, ok := doomed[seq]; ok || isPending(k) {
+	for seq, v, ok := c.first(); ok; seq, v, ok = c.next() {
+		if _, ok := doomed[seq]; ok || isPending(seq) {
 			continue
 		}
 		rec, err := decodeDelivery(subID, seq, v)
@@ -189,10 +182,10 @@ func pruneSubscription(tx *bolt.Tx, subID string, cutoff time.Time, keep int) (i
 		}
 	}
 	for seq, id := range doomed {
-		if err := log.Delete(u64Key(seq)); err != nil {
+		if err := log.delete(seq); err != nil {
 			return 0, err
 		}
-		if err := ids.Delete([]byte(id)); err != nil {
+		if err := log.ids.Delete([]byte(id)); err != nil {
 			return 0, err
 		}
 	}
@@ -214,9 +207,8 @@ func deliveryByID(tx *bolt.Tx, subID, deliveryID string) (uint64, *deliveryRecor
 	if _, err := getSubscription(tx, subID); err != nil {
 		return 0, nil, err
 	}
-	_, ids := outboxBuckets(tx, subID)
 	var key []byte
-	if ids != nil {
+	if ids := openSubLog(tx, subID).ids; ids != nil {
 		key = ids.Get([]byte(deliveryID))
 	}
 	if key == nil {

@@ -169,7 +169,7 @@ func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, 
 			if !isActive {
 				continue
 			}
-			rec, err := s.loadDelivery(tx, subID, seq)
+			rec, err := getDelivery(tx, subID, seq)
 			if err != nil {
 				return err
 			}

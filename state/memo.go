@@ -4,22 +4,22 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
 )
 
 // A memo keeps records decoded from the file, each beside the bytes it was decoded from, so that
-// the delivery hot path does not decode the same JSON again and again: each due delivery is listed
-// by a few dispatch snapshots before its attempt is recorded, and its subscription is read by each
-// of them and by the commit that records the attempt.
+// the delivery hot path does not decode the same JSON again and again: each due delivery's
+// subscription is read by every dispatch listing that passes it (for its status) and by the
+// commit that records its attempt.
 //
 // An entry answers a read only when the bytes just read from the file are the bytes it was decoded
 // from, so a hit returns exactly what decoding them would, whichever transactions committed or
 // rolled back meanwhile and whatever snapshot the reader holds: nothing is ever stale, and no
-// write has to invalidate anything. Forgetting an entry, and the bound on entries, only keep
-// memory small; a value evicted or never kept is decoded again.
+// write has to invalidate anything. The bound on entries only keeps memory small; a value evicted
+// or never kept is decoded again. (Delivery records need no memo: their binary form decodes in
+// about what a memo lookup and copy cost.)
 type memo[K comparable, V any] struct {
 	limit int
 
@@ -33,12 +33,9 @@ type memoEntry[V any] struct {
 	val V
 }
 
-// Bounds of the Store's memos: well above what dispatch reads between two commits (attempts in
-// flight, waiting to be recorded, and one listing's extra reads), and small beside the heap.
-const (
-	subscriptionMemoLimit = 1024
-	deliveryMemoLimit     = 1024
-)
+// subscriptionMemoLimit bounds the subscriptions the Store's memo keeps: well above those with
+// deliveries due at once in any deployment we know of, and small beside the heap.
+const subscriptionMemoLimit = 1024
 
 func newMemo[K comparable, V any](limit int) *memo[K, V] {
 	return &memo[K, V]{limit: limit, entries: make(map[K]memoEntry[V])}
@@ -73,17 +70,11 @@ func (m *memo[K, V]) put(k K, raw []byte, val V) {
 	m.entries[k] = e
 }
 
-// forget drops the entry of k (a finished delivery is not read by the hot path again).
+// forget drops the entry of k.
 func (m *memo[K, V]) forget(k K) {
 	m.mu.Lock()
 	delete(m.entries, k)
 	m.mu.Unlock()
-}
-
-// outboxKey names a delivery in the memo.
-type outboxKey struct {
-	subID string
-	seq   uint64
 }
 
 // subscriptionStatus returns the status of subscription id as tx sees it, decoding its record
@@ -127,35 +118,6 @@ func (s *Store) memoSubscription(tx *bolt.Tx, id string) (*subscriptionRecord, e
 	return rec, nil
 }
 
-// loadDelivery is getDelivery through the memo: the record returned is the caller's to change.
-// Errors: ErrNotFound; a record that does not decode.
-func (s *Store) loadDelivery(tx *bolt.Tx, subID string, seq uint64) (*deliveryRecord, error) {
-	var raw []byte
-	if box := tx.Bucket(bucketOutbox).Bucket([]byte(subID)); box != nil {
-		if log := box.Bucket(bucketOutboxLog); log != nil { // not the ids bucket: a read tx opens each anew
-			raw = log.Get(u64Key(seq))
-		}
-	}
-	if raw == nil {
-		return nil, fmt.Errorf("%w: delivery %s/%d", ErrNotFound, subID, seq)
-	}
-	key := outboxKey{subID, seq}
-	if rec, ok := s.deliveryMemo.get(key, raw); ok {
-		return rec.clone(), nil
-	}
-	rec, err := decodeDelivery(subID, seq, raw)
-	if err != nil {
-		return nil, err
-	}
-	s.deliveryMemo.put(key, raw, rec)
-	return rec.clone(), nil
-}
-
-// forgetDelivery drops a finished delivery from the memo.
-func (s *Store) forgetDelivery(subID string, seq uint64) {
-	s.deliveryMemo.forget(outboxKey{subID, seq})
-}
-
 // clone is a copy of rec that shares no memory with it.
 func (rec *subscriptionRecord) clone() *subscriptionRecord {
 	c := *rec
@@ -163,14 +125,5 @@ func (rec *subscriptionRecord) clone() *subscriptionRecord {
 	c.SealedSecret = cloneBytes(rec.SealedSecret)
 	c.SealedPreviousSecret = cloneBytes(rec.SealedPreviousSecret)
 	c.Cursor = cloneBytes(rec.Cursor)
-	return &c
-}
-
-// clone is a copy of rec that shares no memory with it.
-func (rec *deliveryRecord) clone() *deliveryRecord {
-	c := *rec
-	c.Body = bytes.Clone(rec.Body)
-	c.Payload = cloneBytes(rec.Payload)
-	c.Attempts = slices.Clone(rec.Attempts)
 	return &c
 }

@@ -85,8 +85,8 @@ func (o Outcome) validate() error {
 	return nil
 }
 
-// deliveryRecord is the stored form of a Delivery; the key holds Seq and
-// the bucket the subscription id.
+// deliveryRecord is the stored form of a Delivery (deliveryformat.go); the key holds the
+// subscription id and Seq. Version 3 stored it as JSON: the tags are what its migration reads.
 type deliveryRecord struct {
 	ID      string `json:"id"`
 	EventID string `json:"event_id"`
@@ -160,7 +160,7 @@ func (s *Store) RecordAttempts(records []AttemptRecord) []error {
 				}
 				subs[r.SubscriptionID] = sub
 			}
-			changed, err := s.recordAttempt(tx, sub, r)
+			changed, err := recordAttempt(tx, sub, r)
 			if err != nil {
 				if errors.Is(err, ErrNotFound) || errors.Is(err, ErrNotPending) {
 					errs[i] = wrapTx("record attempt", err)
@@ -198,9 +198,9 @@ const healthResolution = time.Second
 // Health and the endpoint, inside tx, and reports whether sub's record
 // changed (and must be written). Errors: ErrNotFound, ErrNotPending (nothing
 // is written for the record), or a storage failure.
-func (s *Store) recordAttempt(tx *bolt.Tx, sub *subscriptionRecord, r AttemptRecord) (bool, error) {
+func recordAttempt(tx *bolt.Tx, sub *subscriptionRecord, r AttemptRecord) (bool, error) {
 	a, outcome := r.Attempt, r.Outcome
-	rec, err := s.loadDelivery(tx, sub.ID, r.Seq)
+	rec, err := getDelivery(tx, sub.ID, r.Seq)
 	if err != nil {
 		return false, err
 	}
@@ -240,7 +240,6 @@ func (s *Store) recordAttempt(tx *bolt.Tx, sub *subscriptionRecord, r AttemptRec
 	if rec.Status == DeliveryPending {
 		err = schedule(tx, sub, r.Seq, rec.NextAttemptAt)
 	} else {
-		s.forgetDelivery(sub.ID, r.Seq) // finished: the hot path reads it no more
 		err = unschedule(tx, sub, r.Seq)
 	}
 	if err != nil {
@@ -282,60 +281,17 @@ func (rec *deliveryRecord) payload() []byte {
 	return rec.Payload
 }
 
-// outboxBuckets returns the log and ids buckets of a subscription, or nils
-// when it has no outbox yet.
-func outboxBuckets(tx *bolt.Tx, subID string) (log, ids *bolt.Bucket) {
-	box := tx.Bucket(bucketOutbox).Bucket([]byte(subID))
-	if box == nil {
-		return nil, nil
-	}
-	return box.Bucket(bucketOutboxLog), box.Bucket(bucketOutboxIDs)
-}
-
-// createOutboxBuckets is outboxBuckets for writers: it creates them.
-func createOutboxBuckets(tx *bolt.Tx, subID string) (log, ids *bolt.Bucket, err error) {
-	box, err := tx.Bucket(bucketOutbox).CreateBucketIfNotExists([]byte(subID))
-	if err != nil {
-		return nil, nil, err
-	}
-	if log, err = box.CreateBucketIfNotExists(bucketOutboxLog); err != nil {
-		return nil, nil, err
-	}
-	if ids, err = box.CreateBucketIfNotExists(bucketOutboxIDs); err != nil {
-		return nil, nil, err
-	}
-	return log, ids, nil
-}
-
+// getDelivery reads and decodes delivery seq of subID. Errors: ErrNotFound; a record that does
+// not decode.
 func getDelivery(tx *bolt.Tx, subID string, seq uint64) (*deliveryRecord, error) {
-	log, _ := outboxBuckets(tx, subID)
-	if log == nil {
-		return nil, fmt.Errorf("%w: delivery %s/%d", ErrNotFound, subID, seq)
-	}
-	v := log.Get(u64Key(seq))
+	v := tx.Bucket(bucketLog).Get(logKey(subID, seq))
 	if v == nil {
 		return nil, fmt.Errorf("%w: delivery %s/%d", ErrNotFound, subID, seq)
 	}
 	return decodeDelivery(subID, seq, v)
 }
 
-// decodeDelivery copies everything out of v (json.Unmarshal does).
-func decodeDelivery(subID string, seq uint64, v []byte) (*deliveryRecord, error) {
-	var rec deliveryRecord
-	if err := json.Unmarshal(v, &rec); err != nil {
-		return nil, fmt.Errorf("decode delivery %s/%d: %w", subID, seq, err)
-	}
-	return &rec, nil
-}
-
+// putDelivery writes delivery seq of subID (its outbox bucket, which numbers it, exists already).
 func putDelivery(tx *bolt.Tx, subID string, seq uint64, rec *deliveryRecord) error {
-	log, _, err := createOutboxBuckets(tx, subID)
-	if err != nil {
-		return err
-	}
-	v, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("encode delivery %s/%d: %w", subID, seq, err)
-	}
-	return log.Put(u64Key(seq), v)
+	return tx.Bucket(bucketLog).Put(logKey(subID, seq), encodeDelivery(rec))
 }

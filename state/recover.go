@@ -1,7 +1,6 @@
 package state
 
 import (
-	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -24,8 +23,8 @@ func (s *Store) Recover(subID string, since time.Time) (int, error) {
 		if err != nil {
 			return err
 		}
-		log, ids := outboxBuckets(tx, subID)
-		if log == nil {
+		log := openSubLog(tx, subID)
+		if !log.exists() {
 			return nil
 		}
 		type found struct {
@@ -33,14 +32,14 @@ func (s *Store) Recover(subID string, since time.Time) (int, error) {
 			rec *deliveryRecord
 		}
 		var dead, failing []found
-		err = log.ForEach(func(k, v []byte) error {
-			seq := binary.BigEndian.Uint64(k)
+		c := log.cursor()
+		for seq, v, ok := c.first(); ok; seq, v, ok = c.next() {
 			rec, err := decodeDelivery(subID, seq, v)
 			if err != nil {
 				return err
 			}
 			if rec.CreatedAt.Before(since) {
-				return nil
+				continue
 			}
 			switch {
 			case rec.Status == DeliveryDead:
@@ -48,10 +47,6 @@ func (s *Store) Recover(subID string, since time.Time) (int, error) {
 			case rec.Status == DeliveryPending && rec.RoundAttempts > 0:
 				failing = append(failing, found{seq, rec})
 			}
-			return nil
-		})
-		if err != nil {
-			return err
 		}
 		for _, f := range failing {
 			f.rec.NextAttemptAt = now
@@ -63,19 +58,19 @@ func (s *Store) Recover(subID string, since time.Time) (int, error) {
 			}
 		}
 		for _, f := range dead {
-			seq, err := log.NextSequence()
+			seq, err := log.nextSeq()
 			if err != nil {
 				return err
 			}
-			if err := log.Delete(u64Key(f.seq)); err != nil {
+			if err := log.delete(f.seq); err != nil {
 				return err
 			}
 			f.rec.Status, f.rec.RoundAttempts = DeliveryPending, 0
 			f.rec.NextAttemptAt, f.rec.QueuedAt, f.rec.DeliveredAt = now, now, time.Time{}
-			if err := putDelivery(tx, subID, seq, f.rec); err != nil {
+			if err := log.put(seq, f.rec); err != nil {
 				return err
 			}
-			if err := ids.Put([]byte(f.rec.ID), u64Key(seq)); err != nil {
+			if err := log.ids.Put([]byte(f.rec.ID), u64Key(seq)); err != nil {
 				return err
 			}
 			if err := schedule(tx, sub, seq, now); err != nil {

@@ -11,7 +11,7 @@ import (
 
 // SchemaVersion is the layout version this binary writes (see the layout
 // comment in store.go).
-const SchemaVersion uint64 = 3
+const SchemaVersion uint64 = 4
 
 // migrations[v] upgrades a file from version v to v+1 inside the open
 // transaction. A layout change adds an entry here, bumps SchemaVersion, and
@@ -19,7 +19,13 @@ const SchemaVersion uint64 = 3
 var migrations = map[uint64]func(tx *bolt.Tx) error{
 	1: migrateRoundAttempts,
 	2: migrateDueIndex,
+	3: migrateFlatLog,
 }
+
+// bucketV3OutboxLog is the bucket of each subscription's delivery records inside its outbox
+// bucket, JSON-encoded, in versions 1 to 3 (outbox/<subscription id>/log/<seq> → JSON
+// deliveryRecord); version 4 keeps them in the top-level log bucket.
+var bucketV3OutboxLog = []byte("log")
 
 // migrate stamps a fresh file with SchemaVersion, upgrades an older one step
 // by step, and refuses a newer one.
@@ -79,7 +85,7 @@ const v1ExhaustedNote = "retries exhausted"
 func migrateRoundAttempts(tx *bolt.Tx) error {
 	outbox := tx.Bucket(bucketOutbox)
 	return outbox.ForEachBucket(func(subID []byte) error {
-		log := outbox.Bucket(subID).Bucket(bucketOutboxLog)
+		log := outbox.Bucket(subID).Bucket(bucketV3OutboxLog)
 		if log == nil {
 			return nil
 		}
@@ -169,6 +175,54 @@ func migrateDueIndex(tx *bolt.Tx) error {
 	}
 	for _, rec := range renamed {
 		if err := putSubscription(subs, rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrateFlatLog (3→4) moves every delivery record out of its subscription's
+// outbox/<subscription id>/log bucket into the top-level log bucket, in the
+// binary form of version 4 (deliveryformat.go), and gives each outbox bucket
+// the sequence of its log bucket, which numbered the deliveries: seqs go on
+// from where they were.
+func migrateFlatLog(tx *bolt.Tx) error {
+	flat, err := tx.CreateBucketIfNotExists(bucketLog)
+	if err != nil {
+		return err
+	}
+	outbox := tx.Bucket(bucketOutbox)
+	var subIDs []string
+	err = outbox.ForEachBucket(func(k []byte) error {
+		subIDs = append(subIDs, string(k))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, subID := range subIDs {
+		box := outbox.Bucket([]byte(subID))
+		nested := box.Bucket(bucketV3OutboxLog)
+		if nested == nil {
+			continue
+		}
+		err := nested.ForEach(func(k, v []byte) error {
+			if len(k) != 8 {
+				return fmt.Errorf("delivery key %x of %s is not a seq", k, subID)
+			}
+			var rec deliveryRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("decode delivery %s/%x: %w", subID, k, err)
+			}
+			return flat.Put(logKey(subID, binary.BigEndian.Uint64(k)), encodeDelivery(&rec))
+		})
+		if err != nil {
+			return err
+		}
+		if err := box.SetSequence(nested.Sequence()); err != nil {
+			return err
+		}
+		if err := box.DeleteBucket(bucketV3OutboxLog); err != nil {
 			return err
 		}
 	}

@@ -22,8 +22,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Layout of the bbolt file (schema version 3; what earlier versions lacked
-// is in schema.go). Keys and values are bytes;
+// Layout of the bbolt file (schema version 4; what earlier versions lacked
+// or kept elsewhere is in schema.go). Keys and values are bytes;
 // "→" separates a key from its value, indentation shows nested buckets.
 //
 //	meta/
@@ -35,9 +35,12 @@ import (
 //	  <connection id>/                 one bucket per connection
 //	    <subscription id> → ""         index for SubscriptionsOf
 //	outbox/
-//	  <subscription id>/               one bucket per subscription with deliveries
-//	    log/  <seq, uint64 BE> → JSON deliveryRecord (pending and finished)
-//	    ids/  <delivery id>    → seq   (dedupe and lookup by webhook-id)
+//	  <subscription id>/               one bucket per subscription with deliveries; its
+//	                                   sequence numbers them (seq)
+//	    ids/  <delivery id> → seq      (dedupe and lookup by webhook-id)
+//	log/
+//	  <id length, uint16 BE><subscription id><seq, uint64 BE> → deliveryRecord in
+//	                                   the binary form of deliveryformat.go (pending and finished)
 //	pending/
 //	  <subscription id>/               present only while something is pending
 //	    <seq, uint64 BE> → next attempt time, int64 unix nanoseconds BE
@@ -49,23 +52,27 @@ import (
 // The pending bucket's first key per subscription is the head of that
 // subscription's queue; the due bucket is what DueDeliveries reads, ordered
 // by next attempt time, so finding due work never touches delivered history
-// or what waits for later.
+// or what waits for later. Every subscription's records share the one log
+// bucket, each subscription's in a run of its own keys (sublog.go): recording
+// an attempt rewrites one leaf page of it, where a bucket per subscription
+// nested in outbox/ (version 3) rewrote that leaf, the bucket's root and the
+// outbox/ entry that points to it.
 var (
 	bucketMeta          = []byte("meta")
 	bucketSubscriptions = []byte("subscriptions")
 	bucketConnections   = []byte("connections")
 	bucketOutbox        = []byte("outbox")
+	bucketLog           = []byte("log")
 	bucketPending       = []byte("pending")
 	bucketDue           = []byte("due")
 	bucketEndpoints     = []byte("endpoints")
 
-	bucketOutboxLog = []byte("log")
 	bucketOutboxIDs = []byte("ids")
 
 	keySchemaVersion = []byte("schema_version")
 	keyServerKey     = []byte("server_key")
 
-	topLevelBuckets = [][]byte{bucketMeta, bucketSubscriptions, bucketConnections, bucketOutbox, bucketPending, bucketDue, bucketEndpoints}
+	topLevelBuckets = [][]byte{bucketMeta, bucketSubscriptions, bucketConnections, bucketOutbox, bucketLog, bucketPending, bucketDue, bucketEndpoints}
 )
 
 // Defaults applied by Open to zero Options fields.
@@ -115,9 +122,8 @@ type Store struct {
 	now       func() time.Time
 	retention Retention
 
-	// Decoded records of the delivery hot path (memo.go).
+	// Decoded subscription records of the delivery hot path (memo.go).
 	subscriptionMemo *memo[string, *subscriptionRecord]
-	deliveryMemo     *memo[outboxKey, *deliveryRecord]
 }
 
 // Open opens (creating when absent) the bbolt file at path, creates its
@@ -154,7 +160,6 @@ func Open(path string, opts Options) (*Store, error) {
 	s := &Store{
 		db: db, sealer: sl, now: opts.Now, retention: opts.Retention,
 		subscriptionMemo: newMemo[string, *subscriptionRecord](subscriptionMemoLimit),
-		deliveryMemo:     newMemo[outboxKey, *deliveryRecord](deliveryMemoLimit),
 	}
 	if err := db.Update(s.initialize); err != nil {
 		_ = db.Close()
