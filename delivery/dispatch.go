@@ -32,21 +32,31 @@ const subscriptionStateTTL = 10 * time.Minute
 // made through this process's API reaches them at once (Forget).
 const subscriptionRefresh = time.Second
 
+// dispatchBatchDivisor: while attempts are in flight, dispatch waits until at least
+// 1/dispatchBatchDivisor of the slots is free (8 of 64), so that one listing of what is due
+// starts several attempts rather than one per finished POST. A listing costs a read
+// transaction and a pass over every delivery in flight or waiting to be recorded, whatever it
+// starts. A finished POST nudges Run, so the wait ends with the POST that frees the last slot
+// needed.
+const dispatchBatchDivisor = 8
+
 // dispatch reads what is due and starts an attempt for each delivery that may go now, while slots
-// are free, and returns how many it started. A delivery is passed over (and found again by a later
-// dispatch) when it is in flight, when it finished after the snapshot that lists it was taken (so
-// a delivered event is never POSTed twice), when its subscription or endpoint has as many attempts
-// in flight as allowed, when its endpoint's circuit holds it, or when a throttle says wait.
+// are free (enough of them: dispatchBatchDivisor), and returns how many it started. A delivery is
+// passed over (and found again by a later dispatch) when it is in flight, when it finished after
+// the snapshot that lists it was taken (so a delivered event is never POSTed twice), when its
+// subscription or endpoint has as many attempts in flight as allowed, when its endpoint's circuit
+// holds it, or when a throttle says wait.
 func (d *Deliverer) dispatch(ctx context.Context) (int, error) {
 	if ctx.Err() != nil {
 		return 0, nil
 	}
 	d.mu.Lock()
-	free := d.concurrency - d.posting
+	posting := d.posting
+	free := d.concurrency - posting
 	d.snapshots++
 	snapshot := d.snapshots
 	d.mu.Unlock()
-	if free <= 0 {
+	if free <= 0 || (free < d.concurrency/dispatchBatchDivisor && posting > 0) {
 		return 0, nil
 	}
 	now := d.now()
