@@ -61,7 +61,7 @@ func (d *Deliverer) dispatch(ctx context.Context) (int, error) {
 	}
 	now := d.now()
 	// Read twice the free slots: some of what is due may have to wait (bounds, throttles), and every
-	// delivery read costs a lookup and a copy, whether it starts or not.
+	// delivery read costs a read and a decode, whether it starts or not.
 	due, err := d.store.DueDeliveries(now, 2*free, d.held(now, snapshot))
 	if err != nil {
 		return 0, err

@@ -159,7 +159,7 @@ func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, 
 			}
 			isActive, known := active[subID]
 			if !known {
-				status, _, err := s.subscriptionStatus(tx, subID)
+				status, err := s.subscriptionStatus(tx, subID)
 				if err != nil {
 					return err
 				}

@@ -77,18 +77,18 @@ func (m *memo[K, V]) forget(k K) {
 	m.mu.Unlock()
 }
 
-// subscriptionStatus returns the status of subscription id as tx sees it, decoding its record
-// only when the memo does not hold these bytes; found is false when it does not exist.
+// subscriptionStatus returns the status of subscription id as tx sees it ("" when it does not
+// exist), decoding its record only when the memo does not hold these bytes.
 // Errors: a record that does not decode.
-func (s *Store) subscriptionStatus(tx *bolt.Tx, id string) (status string, found bool, err error) {
+func (s *Store) subscriptionStatus(tx *bolt.Tx, id string) (string, error) {
 	rec, err := s.memoSubscription(tx, id)
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return "", false, nil
-		}
-		return "", false, err
+	if errors.Is(err, ErrNotFound) {
+		return "", nil
 	}
-	return rec.Status, true, nil
+	if err != nil {
+		return "", err
+	}
+	return rec.Status, nil
 }
 
 // loadSubscription is getSubscription through the memo: the record returned is the caller's to
