@@ -117,13 +117,10 @@ func appendEvents(tx *bolt.Tx, sub *subscriptionRecord, events []Event, now time
 		} else {
 			rec.Payload = ev.Payload // not JSON (a caller's mistake): kept as it is, base64 in the record
 		}
-		if err := log.put(seq, &rec); err != nil {
+		if err := log.add(seq, &rec); err != nil {
 			return err
 		}
-		if err := log.ids.Put([]byte(id), u64Key(seq)); err != nil {
-			return err
-		}
-		if err := schedule(tx, sub, seq, now); err != nil {
+		if err := schedule(tx, sub, seq, now, now); err != nil {
 			return err
 		}
 	}

@@ -45,12 +45,13 @@ func TestTheHotPathSeesEveryWrite(t *testing.T) {
 
 	// A record rewritten in place is read as it now is.
 	require.NoError(t, d.db.Update(func(tx *bolt.Tx) error {
-		rec, err := getDelivery(tx, "s1", 1)
+		log := openSubLog(tx, "s1")
+		rec, queued, err := log.get(1)
 		if err != nil {
 			return err
 		}
 		rec.Body = []byte(`{"id":"rewritten"}`)
-		return putDelivery(tx, "s1", 1, rec)
+		return log.put(1, queued, rec)
 	}))
 	assert.Equal(t, `{"id":"rewritten"}`, string(d.due(0)[0].Payload))
 

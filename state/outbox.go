@@ -200,7 +200,8 @@ const healthResolution = time.Second
 // is written for the record), or a storage failure.
 func recordAttempt(tx *bolt.Tx, sub *subscriptionRecord, r AttemptRecord) (bool, error) {
 	a, outcome := r.Attempt, r.Outcome
-	rec, err := getDelivery(tx, sub.ID, r.Seq)
+	log := openSubLog(tx, sub.ID)
+	rec, queued, err := log.get(r.Seq)
 	if err != nil {
 		return false, err
 	}
@@ -234,13 +235,13 @@ func recordAttempt(tx *bolt.Tx, sub *subscriptionRecord, r AttemptRecord) (bool,
 			sub.Status, sub.StatusReason = StatusDisabled, outcome.DisableReason
 		}
 	}
-	if err := putDelivery(tx, sub.ID, r.Seq, rec); err != nil {
+	if err := log.put(r.Seq, queued, rec); err != nil {
 		return false, err
 	}
 	if rec.Status == DeliveryPending {
-		err = schedule(tx, sub, r.Seq, rec.NextAttemptAt)
+		err = schedule(tx, sub, r.Seq, queued, rec.NextAttemptAt)
 	} else {
-		err = unschedule(tx, sub, r.Seq)
+		err = unschedule(tx, sub, r.Seq, queued)
 	}
 	if err != nil {
 		return false, err
@@ -284,14 +285,6 @@ func (rec *deliveryRecord) payload() []byte {
 // getDelivery reads and decodes delivery seq of subID. Errors: ErrNotFound; a record that does
 // not decode.
 func getDelivery(tx *bolt.Tx, subID string, seq uint64) (*deliveryRecord, error) {
-	v := tx.Bucket(bucketLog).Get(logKey(subID, seq))
-	if v == nil {
-		return nil, fmt.Errorf("%w: delivery %s/%d", ErrNotFound, subID, seq)
-	}
-	return decodeDelivery(subID, seq, v)
-}
-
-// putDelivery writes delivery seq of subID (its outbox bucket, which numbers it, exists already).
-func putDelivery(tx *bolt.Tx, subID string, seq uint64, rec *deliveryRecord) error {
-	return tx.Bucket(bucketLog).Put(logKey(subID, seq), encodeDelivery(rec))
+	rec, _, err := openSubLog(tx, subID).get(seq)
+	return rec, err
 }

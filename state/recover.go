@@ -28,13 +28,14 @@ func (s *Store) Recover(subID string, since time.Time) (int, error) {
 			return nil
 		}
 		type found struct {
-			seq uint64
-			rec *deliveryRecord
+			seq    uint64
+			queued time.Time
+			rec    *deliveryRecord
 		}
 		var dead, failing []found
 		c := log.cursor()
-		for seq, v, ok := c.first(); ok; seq, v, ok = c.next() {
-			rec, err := decodeDelivery(subID, seq, v)
+		for seq, queued, ok := c.first(); ok; seq, queued, ok = c.next() {
+			rec, err := log.record(seq, queued)
 			if err != nil {
 				return err
 			}
@@ -43,37 +44,26 @@ func (s *Store) Recover(subID string, since time.Time) (int, error) {
 			}
 			switch {
 			case rec.Status == DeliveryDead:
-				dead = append(dead, found{seq, rec})
+				dead = append(dead, found{seq, queued, rec})
 			case rec.Status == DeliveryPending && rec.RoundAttempts > 0:
-				failing = append(failing, found{seq, rec})
+				failing = append(failing, found{seq, queued, rec})
 			}
 		}
 		for _, f := range failing {
 			f.rec.NextAttemptAt = now
-			if err := putDelivery(tx, subID, f.seq, f.rec); err != nil {
+			if err := log.put(f.seq, f.queued, f.rec); err != nil {
 				return err
 			}
-			if err := schedule(tx, sub, f.seq, now); err != nil {
+			if err := schedule(tx, sub, f.seq, f.queued, now); err != nil {
 				return err
 			}
 		}
 		for _, f := range dead {
-			seq, err := log.nextSeq()
+			seq, err := requeue(log, f.seq, f.rec, now)
 			if err != nil {
 				return err
 			}
-			if err := log.delete(f.seq); err != nil {
-				return err
-			}
-			f.rec.Status, f.rec.RoundAttempts = DeliveryPending, 0
-			f.rec.NextAttemptAt, f.rec.QueuedAt, f.rec.DeliveredAt = now, now, time.Time{}
-			if err := log.put(seq, f.rec); err != nil {
-				return err
-			}
-			if err := log.ids.Put([]byte(f.rec.ID), u64Key(seq)); err != nil {
-				return err
-			}
-			if err := schedule(tx, sub, seq, now); err != nil {
+			if err := schedule(tx, sub, seq, now, now); err != nil {
 				return err
 			}
 		}

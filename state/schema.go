@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -19,13 +20,18 @@ const SchemaVersion uint64 = 4
 var migrations = map[uint64]func(tx *bolt.Tx) error{
 	1: migrateRoundAttempts,
 	2: migrateDueIndex,
-	3: migrateFlatLog,
+	3: migrateOutboxV4,
 }
 
 // bucketV3OutboxLog is the bucket of each subscription's delivery records inside its outbox
 // bucket, JSON-encoded, in versions 1 to 3 (outbox/<subscription id>/log/<seq> → JSON
 // deliveryRecord); version 4 keeps them in the top-level log bucket.
 var bucketV3OutboxLog = []byte("log")
+
+// bucketV3Pending is the pending index of versions 1 to 3
+// (pending/<subscription id>/<seq> → next attempt time); version 4 has the
+// queued index and the FIFO queues instead.
+var bucketV3Pending = []byte("pending")
 
 // migrate stamps a fresh file with SchemaVersion, upgrades an older one step
 // by step, and refuses a newer one.
@@ -148,7 +154,7 @@ func migrateDueIndex(tx *bolt.Tx) error {
 		return err
 	}
 	due := tx.Bucket(bucketDue)
-	parent := tx.Bucket(bucketPending)
+	parent := tx.Bucket(bucketV3Pending)
 	err := parent.ForEachBucket(func(subID []byte) error {
 		return parent.Bucket(subID).ForEach(func(k, v []byte) error {
 			return due.Put(dueKey(valueTime(v), binary.BigEndian.Uint64(k), string(subID)), nil)
@@ -181,13 +187,17 @@ func migrateDueIndex(tx *bolt.Tx) error {
 	return nil
 }
 
-// migrateFlatLog (3→4) moves every delivery record out of its subscription's
-// outbox/<subscription id>/log bucket into the top-level log bucket, in the
-// binary form of version 4 (deliveryformat.go), and gives each outbox bucket
-// the sequence of its log bucket, which numbered the deliveries: seqs go on
-// from where they were.
-func migrateFlatLog(tx *bolt.Tx) error {
-	flat, err := tx.CreateBucketIfNotExists(bucketLog)
+// migrateOutboxV4 (3→4) moves every delivery record out of its subscription's
+// outbox/<subscription id>/log bucket into the top-level log bucket under its
+// record key (sublog.go), in the binary form of version 4
+// (deliveryformat.go), and indexes it in the subscription's seqs bucket; each
+// outbox bucket takes the sequence of its log bucket, which numbered the
+// deliveries, so seqs go on from where they were. The pending index
+// (pending/<subscription id>/<seq> → next attempt time) becomes the queued
+// index, and for FIFO subscriptions their fifo queue; the due index stays as
+// it is.
+func migrateOutboxV4(tx *bolt.Tx) error {
+	log, err := tx.CreateBucketIfNotExists(bucketLog)
 	if err != nil {
 		return err
 	}
@@ -201,30 +211,94 @@ func migrateFlatLog(tx *bolt.Tx) error {
 		return err
 	}
 	for _, subID := range subIDs {
-		box := outbox.Bucket([]byte(subID))
-		nested := box.Bucket(bucketV3OutboxLog)
-		if nested == nil {
-			continue
-		}
-		err := nested.ForEach(func(k, v []byte) error {
-			if len(k) != 8 {
-				return fmt.Errorf("delivery key %x of %s is not a seq", k, subID)
-			}
-			var rec deliveryRecord
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("decode delivery %s/%x: %w", subID, k, err)
-			}
-			return flat.Put(logKey(subID, binary.BigEndian.Uint64(k)), encodeDelivery(&rec))
-		})
-		if err != nil {
-			return err
-		}
-		if err := box.SetSequence(nested.Sequence()); err != nil {
-			return err
-		}
-		if err := box.DeleteBucket(bucketV3OutboxLog); err != nil {
+		if err := migrateSubscriptionLog(log, outbox.Bucket([]byte(subID)), subID); err != nil {
 			return err
 		}
 	}
-	return nil
+	return migratePendingIndex(tx)
+}
+
+// migrateSubscriptionLog moves one subscription's version-3 log into log.
+func migrateSubscriptionLog(log, box *bolt.Bucket, subID string) error {
+	nested := box.Bucket(bucketV3OutboxLog)
+	if nested == nil {
+		return nil
+	}
+	seqs, err := box.CreateBucketIfNotExists(bucketOutboxSeqs)
+	if err != nil {
+		return err
+	}
+	err = nested.ForEach(func(k, v []byte) error {
+		if len(k) != 8 {
+			return fmt.Errorf("delivery key %x of %s is not a seq", k, subID)
+		}
+		var rec deliveryRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("decode delivery %s/%x: %w", subID, k, err)
+		}
+		queued := rec.QueuedAt // every version wrote it; the fallbacks only keep a key in range
+		if queued.IsZero() {
+			queued = rec.CreatedAt
+		}
+		if queued.IsZero() {
+			queued = time.Unix(0, 0).UTC()
+		}
+		seq := binary.BigEndian.Uint64(k)
+		if err := seqs.Put(k, timeValue(queued)); err != nil {
+			return err
+		}
+		return log.Put(recordKey(queued, seq, subID), encodeDelivery(&rec))
+	})
+	if err != nil {
+		return err
+	}
+	if err := box.SetSequence(nested.Sequence()); err != nil {
+		return err
+	}
+	return box.DeleteBucket(bucketV3OutboxLog)
+}
+
+// migratePendingIndex turns the version-3 pending index into the queued index and the FIFO
+// queues, then drops it.
+func migratePendingIndex(tx *bolt.Tx) error {
+	pending := tx.Bucket(bucketV3Pending)
+	if pending == nil {
+		return nil
+	}
+	queued, fifo := tx.Bucket(bucketQueued), tx.Bucket(bucketFIFO)
+	err := pending.ForEachBucket(func(k []byte) error {
+		subID := string(k)
+		sub, err := getSubscription(tx, subID)
+		if err != nil {
+			return fmt.Errorf("pending deliveries of %q: %w", subID, err)
+		}
+		log := openSubLog(tx, subID)
+		var queue *bolt.Bucket
+		if sub.Ordering.OrDefault() == OrderingFIFO {
+			if queue, err = fifo.CreateBucketIfNotExists(k); err != nil {
+				return err
+			}
+		}
+		return pending.Bucket(k).ForEach(func(seqKey, at []byte) error {
+			if len(seqKey) != 8 {
+				return fmt.Errorf("pending key %x of %s is not a seq", seqKey, subID)
+			}
+			seq := binary.BigEndian.Uint64(seqKey)
+			q, ok := log.queuedAt(seq)
+			if !ok {
+				return fmt.Errorf("%w: pending delivery %s/%d has no record", ErrNotFound, subID, seq)
+			}
+			if err := queued.Put(recordKey(q, seq, subID), at); err != nil {
+				return err
+			}
+			if queue == nil {
+				return nil
+			}
+			return queue.Put(seqKey, nil)
+		})
+	})
+	if err != nil {
+		return err
+	}
+	return tx.DeleteBucket(bucketV3Pending)
 }

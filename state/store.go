@@ -38,41 +38,45 @@ import (
 //	  <subscription id>/               one bucket per subscription with deliveries; its
 //	                                   sequence numbers them (seq)
 //	    ids/  <delivery id> → seq      (dedupe and lookup by webhook-id)
+//	    seqs/ <seq, uint64 BE> → queued at, int64 unix nanoseconds BE (its deliveries, in order)
 //	log/
-//	  <id length, uint16 BE><subscription id><seq, uint64 BE> → deliveryRecord in
-//	                                   the binary form of deliveryformat.go (pending and finished)
-//	pending/
-//	  <subscription id>/               present only while something is pending
-//	    <seq, uint64 BE> → next attempt time, int64 unix nanoseconds BE
+//	  <record key> → deliveryRecord in the binary form of deliveryformat.go (pending and
+//	                 finished); a record key is <queued at, int64 BE><seq, uint64 BE><subscription id>
+//	queued/
+//	  <record key> → next attempt time, int64 unix nanoseconds BE   (every pending delivery)
+//	fifo/
+//	  <subscription id>/               present only while a FIFO subscription has work
+//	    <seq, uint64 BE> → ""          (its pending deliveries; the first is the head)
 //	due/
-//	  <time, int64 BE><seq, uint64 BE><subscription id> → ""   (see due.go)
+//	  <time, int64 BE><seq, uint64 BE><subscription id> → ""   (see pending.go)
 //	endpoints/
 //	  <endpoint key, scheme://host:port> → JSON Endpoint (circuit breaker)
 //
-// The pending bucket's first key per subscription is the head of that
-// subscription's queue; the due bucket is what DueDeliveries reads, ordered
-// by next attempt time, so finding due work never touches delivered history
-// or what waits for later. Every subscription's records share the one log
-// bucket, each subscription's in a run of its own keys (sublog.go): recording
-// an attempt rewrites one leaf page of it, where a bucket per subscription
-// nested in outbox/ (version 3) rewrote that leaf, the bucket's root and the
-// outbox/ entry that points to it.
+// A delivery's record key is its due key at the moment it was queued
+// (sublog.go): the deliveries one commit queues sit side by side, in the
+// order the deliverer takes them, so the attempts one group commit records
+// rewrite a few pages of log/ and queued/ between them rather than pages of
+// every subscription. The due bucket is what DueDeliveries reads, ordered by
+// next attempt time, so finding due work never touches delivered history or
+// what waits for later.
 var (
 	bucketMeta          = []byte("meta")
 	bucketSubscriptions = []byte("subscriptions")
 	bucketConnections   = []byte("connections")
 	bucketOutbox        = []byte("outbox")
 	bucketLog           = []byte("log")
-	bucketPending       = []byte("pending")
+	bucketQueued        = []byte("queued")
+	bucketFIFO          = []byte("fifo")
 	bucketDue           = []byte("due")
 	bucketEndpoints     = []byte("endpoints")
 
-	bucketOutboxIDs = []byte("ids")
+	bucketOutboxIDs  = []byte("ids")
+	bucketOutboxSeqs = []byte("seqs")
 
 	keySchemaVersion = []byte("schema_version")
 	keyServerKey     = []byte("server_key")
 
-	topLevelBuckets = [][]byte{bucketMeta, bucketSubscriptions, bucketConnections, bucketOutbox, bucketLog, bucketPending, bucketDue, bucketEndpoints}
+	topLevelBuckets = [][]byte{bucketMeta, bucketSubscriptions, bucketConnections, bucketOutbox, bucketLog, bucketQueued, bucketFIFO, bucketDue, bucketEndpoints}
 )
 
 // Defaults applied by Open to zero Options fields.
