@@ -35,16 +35,16 @@ func (d *Deliverer) record(f finishedAttempt) {
 	d.recordMu.Unlock()
 }
 
-// fillBatchLocked lets a commit wait, for at most maxBatchWait, until half the POSTs in flight
-// have finished and joined the attempts queued, so that a commit (two fsyncs) records many
-// attempts: without it a fast commit follows each one or two finished POSTs, and the fsyncs grow
-// with the deliveries per second. With nothing in flight it does not wait. recordMu is held on
-// entry and on return.
+// fillBatchLocked lets a commit wait, for at most maxBatchWait, until the POSTs in flight have
+// finished and joined the attempts queued, so that a commit (two fsyncs) records as many
+// attempts as the deliverer has going: without it a fast commit follows each one or two finished
+// POSTs, and the fsyncs grow with the deliveries per second. With nothing in flight it does not
+// wait. recordMu is held on entry and on return.
 func (d *Deliverer) fillBatchLocked() {
 	d.mu.Lock()
 	posting := d.posting
 	d.mu.Unlock()
-	want := len(d.toRecord) + posting/2
+	want := len(d.toRecord) + posting
 	if posting == 0 || len(d.toRecord) >= want {
 		return
 	}
