@@ -159,10 +159,14 @@ func (d *Deliverer) release(key deliveryKey) {
 }
 
 // held returns dispatch's skip function: the deliveries of subscriptions another replica owns
-// (Options.Owns), deliveries in flight or recorded after this snapshot began (snapshot), and the
-// subscriptions whose endpoint's circuit holds their deliveries at now, so their records are not
-// even read.
+// (Options.Owns), deliveries in flight or recorded after this snapshot began (snapshot), the
+// subscriptions whose endpoint's circuit holds their deliveries at now, and every delivery beyond
+// what its subscription's and endpoint's bounds on attempts in flight leave room for in this
+// listing. The records of those are not even read, and the listing's limit is spent on deliveries
+// that can start: a subscription with many due deliveries at its bound would otherwise fill it.
 func (d *Deliverer) held(now time.Time, snapshot uint64) func(subID string, seq uint64) bool {
+	listedBySub := map[string]int{}
+	listedByEndpoint := map[string]int{}
 	return func(subID string, seq uint64) bool {
 		if d.owns != nil && !d.owns(subID) {
 			return true
@@ -176,12 +180,30 @@ func (d *Deliverer) held(now time.Time, snapshot uint64) func(subID string, seq 
 		if at, ok := d.recent[key]; ok && at >= snapshot {
 			return true
 		}
+		room, inflight := d.perSubscription, 0
 		sub := d.subs[subID]
-		if sub == nil {
-			return false
+		if sub != nil {
+			inflight = sub.inflight
+			if sub.fifo {
+				room = 1
+			}
 		}
-		ep := d.endpoints[sub.endpoint]
-		return ep != nil && ep.state.Open() && (ep.probing || now.Before(ep.state.NextProbeAt))
+		if inflight+listedBySub[subID] >= room {
+			return true
+		}
+		if sub != nil {
+			if ep := d.endpoints[sub.endpoint]; ep != nil {
+				if ep.state.Open() && (ep.probing || now.Before(ep.state.NextProbeAt)) {
+					return true
+				}
+				if ep.inflight+listedByEndpoint[sub.endpoint] >= d.perEndpoint {
+					return true
+				}
+			}
+			listedByEndpoint[sub.endpoint]++
+		}
+		listedBySub[subID]++
+		return false
 	}
 }
 
