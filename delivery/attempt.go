@@ -44,41 +44,6 @@ func (d *Deliverer) attempt(ctx context.Context, del state.Delivery, sub state.S
 	return &finishedAttempt{delivery: del, attempt: a, outcome: outcome, endpoint: ep, failedTooLong: failedTooLong}
 }
 
-// record queues a finished attempt for the group commit and, when no commit is running, commits
-// everything queued, again and again while more arrives. Every attempt is released once recorded.
-func (d *Deliverer) record(f finishedAttempt) {
-	d.recordMu.Lock()
-	d.toRecord = append(d.toRecord, f)
-	if d.recording {
-		d.recordMu.Unlock()
-		return
-	}
-	d.recording = true
-	for len(d.toRecord) > 0 {
-		batch := d.toRecord
-		d.toRecord = nil
-		d.recordMu.Unlock()
-		d.commit(batch)
-		d.recordMu.Lock()
-	}
-	d.recording = false
-	d.recordMu.Unlock()
-}
-
-// commit records a batch of attempts in one store transaction, then logs, counts and releases
-// each.
-func (d *Deliverer) commit(batch []finishedAttempt) {
-	records := make([]state.AttemptRecord, len(batch))
-	for i, f := range batch {
-		records[i] = state.AttemptRecord{SubscriptionID: f.delivery.SubscriptionID, Seq: f.delivery.Seq, Attempt: f.attempt, Outcome: f.outcome}
-	}
-	errs := d.store.RecordAttempts(records)
-	for i, f := range batch {
-		d.recorded(f, errs[i])
-		d.release(deliveryKey{f.delivery.SubscriptionID, f.delivery.Seq})
-	}
-}
-
 // recorded logs and counts one attempt once the store has it (err: it could not be recorded; the
 // delivery stays due and goes again, with its webhook-id).
 func (d *Deliverer) recorded(f finishedAttempt, err error) {

@@ -143,11 +143,15 @@ type Deliverer struct {
 	endpoints map[string]*endpointState
 	wakeAt    time.Time // the earliest moment a throttled delivery may go
 
-	// Group commit: finished attempts wait in toRecord; the goroutine that finds no commit running
-	// commits them all in one store transaction, and goes on while more arrived meanwhile.
-	recordMu  sync.Mutex
-	toRecord  []finishedAttempt
-	recording bool
+	// Group commit (groupcommit.go): finished attempts wait in toRecord; the goroutine that finds
+	// no commit running commits them all in one store transaction, and goes on while more arrived
+	// meanwhile. While it waits for a batch to fill, batchWanted is the size that wakes it, on
+	// batchFull.
+	recordMu    sync.Mutex
+	toRecord    []finishedAttempt
+	recording   bool
+	batchWanted int
+	batchFull   chan struct{}
 }
 
 // deliveryKey names one delivery.
@@ -184,7 +188,8 @@ func New(opts Options) (*Deliverer, error) {
 		perEndpoint: opts.PerEndpoint, endpointRate: opts.EndpointRate, circuitFailures: opts.CircuitFailures,
 		disableAfter: opts.DisableAfter, schedule: append([]time.Duration(nil), opts.Schedule...),
 		jitter: opts.Jitter, userAgent: opts.UserAgent, owns: opts.Owns, log: opts.Logger, metrics: m,
-		nudge: make(chan struct{}, 1), inflight: map[deliveryKey]bool{}, recent: map[deliveryKey]uint64{},
+		nudge: make(chan struct{}, 1), batchFull: make(chan struct{}, 1),
+		inflight: map[deliveryKey]bool{}, recent: map[deliveryKey]uint64{},
 		subs: map[string]*subscriptionState{}, endpoints: map[string]*endpointState{},
 	}
 	m.openEndpoints = d.openEndpoints

@@ -32,26 +32,37 @@ const subscriptionStateTTL = 10 * time.Minute
 // made through this process's API reaches them at once (Forget).
 const subscriptionRefresh = time.Second
 
+// dispatchBatchDivisor: while attempts are in flight, dispatch waits until at least
+// 1/dispatchBatchDivisor of the slots is free (8 of 64), so that one listing of what is due
+// starts several attempts rather than one per finished POST. A listing costs a read
+// transaction and a pass over every delivery in flight or waiting to be recorded, whatever it
+// starts. A finished POST nudges Run, so the wait ends with the POST that frees the last slot
+// needed.
+const dispatchBatchDivisor = 8
+
 // dispatch reads what is due and starts an attempt for each delivery that may go now, while slots
-// are free, and returns how many it started. A delivery is passed over (and found again by a later
-// dispatch) when it is in flight, when it finished after the snapshot that lists it was taken (so
-// a delivered event is never POSTed twice), when its subscription or endpoint has as many attempts
-// in flight as allowed, when its endpoint's circuit holds it, or when a throttle says wait.
+// are free (enough of them: dispatchBatchDivisor), and returns how many it started. A delivery is
+// passed over (and found again by a later dispatch) when it is in flight, when it finished after
+// the snapshot that lists it was taken (so a delivered event is never POSTed twice), when its
+// subscription or endpoint has as many attempts in flight as allowed, when its endpoint's circuit
+// holds it, or when a throttle says wait.
 func (d *Deliverer) dispatch(ctx context.Context) (int, error) {
 	if ctx.Err() != nil {
 		return 0, nil
 	}
 	d.mu.Lock()
-	free := d.concurrency - d.posting
+	posting := d.posting
+	free := d.concurrency - posting
 	d.snapshots++
 	snapshot := d.snapshots
 	d.mu.Unlock()
-	if free <= 0 {
+	if free <= 0 || (free < d.concurrency/dispatchBatchDivisor && posting > 0) {
 		return 0, nil
 	}
 	now := d.now()
-	// Read a little more than the free slots: some of what is due may have to wait (bounds, throttles).
-	due, err := d.store.DueDeliveries(now, max(2*free, 16), d.held(now, snapshot))
+	// Read twice the free slots: some of what is due may have to wait (bounds, throttles), and every
+	// delivery read costs a read and a decode, whether it starts or not.
+	due, err := d.store.DueDeliveries(now, 2*free, d.held(now, snapshot))
 	if err != nil {
 		return 0, err
 	}
@@ -148,10 +159,14 @@ func (d *Deliverer) release(key deliveryKey) {
 }
 
 // held returns dispatch's skip function: the deliveries of subscriptions another replica owns
-// (Options.Owns), deliveries in flight or recorded after this snapshot began (snapshot), and the
-// subscriptions whose endpoint's circuit holds their deliveries at now, so their records are not
-// even read.
+// (Options.Owns), deliveries in flight or recorded after this snapshot began (snapshot), the
+// subscriptions whose endpoint's circuit holds their deliveries at now, and every delivery beyond
+// what its subscription's and endpoint's bounds on attempts in flight leave room for in this
+// listing. The records of those are not even read, and the listing's limit is spent on deliveries
+// that can start: a subscription with many due deliveries at its bound would otherwise fill it.
 func (d *Deliverer) held(now time.Time, snapshot uint64) func(subID string, seq uint64) bool {
+	listedBySub := map[string]int{}
+	listedByEndpoint := map[string]int{}
 	return func(subID string, seq uint64) bool {
 		if d.owns != nil && !d.owns(subID) {
 			return true
@@ -165,12 +180,30 @@ func (d *Deliverer) held(now time.Time, snapshot uint64) func(subID string, seq 
 		if at, ok := d.recent[key]; ok && at >= snapshot {
 			return true
 		}
+		room, inflight := d.perSubscription, 0
 		sub := d.subs[subID]
-		if sub == nil {
-			return false
+		if sub != nil {
+			inflight = sub.inflight
+			if sub.fifo {
+				room = 1
+			}
 		}
-		ep := d.endpoints[sub.endpoint]
-		return ep != nil && ep.state.Open() && (ep.probing || now.Before(ep.state.NextProbeAt))
+		if inflight+listedBySub[subID] >= room {
+			return true
+		}
+		if sub != nil {
+			if ep := d.endpoints[sub.endpoint]; ep != nil {
+				if ep.state.Open() && (ep.probing || now.Before(ep.state.NextProbeAt)) {
+					return true
+				}
+				if ep.inflight+listedByEndpoint[sub.endpoint] >= d.perEndpoint {
+					return true
+				}
+			}
+			listedByEndpoint[sub.endpoint]++
+		}
+		listedBySub[subID]++
+		return false
 	}
 }
 

@@ -79,10 +79,7 @@ func checkQueueAfterCrash(t *testing.T, d *testDB, subID string) {
 		}
 	}
 	require.NoError(t, d.db.View(func(tx *bolt.Tx) error {
-		pending := 0
-		if b := tx.Bucket(bucketPending).Bucket([]byte(subID)); b != nil {
-			pending = b.Stats().KeyN
-		}
+		pending := pendingOf(tx, subID)
 		want := 0
 		for _, dl := range log {
 			if dl.Status == DeliveryPending {

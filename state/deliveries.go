@@ -18,14 +18,10 @@ func (s *Store) Deliveries(subID string, limit int) ([]Delivery, error) {
 		if _, err := getSubscription(tx, subID); err != nil {
 			return err
 		}
-		log, _ := outboxBuckets(tx, subID)
-		if log == nil {
-			return nil
-		}
-		c := log.Cursor()
-		for k, v := c.Last(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Prev() {
-			seq := binary.BigEndian.Uint64(k)
-			rec, err := decodeDelivery(subID, seq, v)
+		log := openSubLog(tx, subID)
+		c := log.cursor()
+		for seq, queued, ok := c.last(); ok && (limit <= 0 || len(out) < limit); seq, queued, ok = c.prev() {
+			rec, err := log.record(seq, queued)
 			if err != nil {
 				return err
 			}
@@ -77,27 +73,15 @@ func (s *Store) Resend(subID, deliveryID string) (Delivery, error) {
 		if rec.Status == DeliveryPending {
 			return fmt.Errorf("%w: delivery %s", ErrAlreadyPending, deliveryID)
 		}
-		log, ids := outboxBuckets(tx, subID)
-		seq, err := log.NextSequence()
+		seq, err := requeue(openSubLog(tx, subID), oldSeq, rec, now)
 		if err != nil {
-			return err
-		}
-		if err := log.Delete(u64Key(oldSeq)); err != nil {
-			return err
-		}
-		rec.Status, rec.RoundAttempts = DeliveryPending, 0
-		rec.NextAttemptAt, rec.QueuedAt, rec.DeliveredAt = now, now, time.Time{}
-		if err := putDelivery(tx, subID, seq, rec); err != nil {
-			return err
-		}
-		if err := ids.Put([]byte(deliveryID), u64Key(seq)); err != nil {
 			return err
 		}
 		sub, err := getSubscription(tx, subID)
 		if err != nil {
 			return err
 		}
-		if err := schedule(tx, sub, seq, now); err != nil {
+		if err := schedule(tx, sub, seq, now, now); err != nil {
 			return err
 		}
 		d = rec.delivery(subID, seq)
@@ -107,6 +91,27 @@ func (s *Store) Resend(subID, deliveryID string) (Delivery, error) {
 		return Delivery{}, wrapTx("resend", err)
 	}
 	return d, nil
+}
+
+// requeue moves a finished delivery to the end of its subscription's queue under a new seq, as
+// Resend and Recover do: pending again, queued and due at now, a new round of attempts, its id and
+// past attempts kept. It returns the new seq, for the caller to schedule.
+// Errors: ErrNotFound; storage failures.
+func requeue(log subLog, oldSeq uint64, rec *deliveryRecord, now time.Time) (uint64, error) {
+	oldQueued, ok := log.queuedAt(oldSeq)
+	if !ok {
+		return 0, fmt.Errorf("%w: delivery %s/%d", ErrNotFound, log.subID, oldSeq)
+	}
+	seq, err := log.nextSeq()
+	if err != nil {
+		return 0, err
+	}
+	if err := log.remove(oldSeq, oldQueued); err != nil {
+		return 0, err
+	}
+	rec.Status, rec.RoundAttempts = DeliveryPending, 0
+	rec.NextAttemptAt, rec.QueuedAt, rec.DeliveredAt = now, now, time.Time{}
+	return seq, log.add(seq, rec)
 }
 
 // Prune deletes finished (delivered or dead) deliveries that finished more
@@ -145,39 +150,43 @@ func (s *Store) Prune(now time.Time) (int, error) {
 }
 
 func pruneSubscription(tx *bolt.Tx, subID string, cutoff time.Time, keep int) (int, error) {
-	log, ids := outboxBuckets(tx, subID)
-	if log == nil {
+	log := openSubLog(tx, subID)
+	if !log.exists() {
 		return 0, nil
 	}
-	pending := tx.Bucket(bucketPending).Bucket([]byte(subID))
-	isPending := func(k []byte) bool { return pending != nil && pending.Get(k) != nil }
-	doomed := map[uint64]string{} // seq → delivery id
+	isPending := func(seq uint64, queued time.Time) bool {
+		_, pending := pendingAt(tx, subID, seq, queued)
+		return pending
+	}
+	type doomedDelivery struct {
+		id     string
+		queued time.Time
+	}
+	doomed := map[uint64]doomedDelivery{}
 
-	// Beyond the newest keep finished ones: a key-only walk, newest first.
+	// Beyond the newest keep finished ones: an index-only walk, newest first.
 	finished := 0
-	c := log.Cursor()
-	for k, v := c.Last(); k != nil; k, v = c.Prev() {
-		if isPending(k) {
+	c := log.cursor()
+	for seq, queued, ok := c.last(); ok; seq, queued, ok = c.prev() {
+		if isPending(seq, queued) {
 			continue
 		}
 		if finished++; finished > keep {
-			seq := binary.BigEndian.Uint64(k)
-			rec, err := decodeDelivery(subID, seq, v)
+			rec, err := log.record(seq, queued)
 			if err != nil {
 				return 0, err
 			}
-			doomed[seq] = rec.ID
+			doomed[seq] = doomedDelivery{rec.ID, queued}
 		}
 	}
 	// Too old, oldest first. QueuedAt grows with Seq and an entry finishes
 	// after it is queued, so the first finished entry queued after the
 	// cutoff ends the walk.
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		seq := binary.BigEndian.Uint64(k)
-		if _, ok := doomed[seq]; ok || isPending(k) {
+	for seq, queued, ok := c.first(); ok; seq, queued, ok = c.next() {
+		if _, ok := doomed[seq]; ok || isPending(seq, queued) {
 			continue
 		}
-		rec, err := decodeDelivery(subID, seq, v)
+		rec, err := log.record(seq, queued)
 		if err != nil {
 			return 0, err
 		}
@@ -185,14 +194,14 @@ func pruneSubscription(tx *bolt.Tx, subID string, cutoff time.Time, keep int) (i
 			break
 		}
 		if rec.finishedAt().Before(cutoff) {
-			doomed[seq] = rec.ID
+			doomed[seq] = doomedDelivery{rec.ID, queued}
 		}
 	}
-	for seq, id := range doomed {
-		if err := log.Delete(u64Key(seq)); err != nil {
+	for seq, d := range doomed {
+		if err := log.remove(seq, d.queued); err != nil {
 			return 0, err
 		}
-		if err := ids.Delete([]byte(id)); err != nil {
+		if err := log.ids.Delete([]byte(d.id)); err != nil {
 			return 0, err
 		}
 	}
@@ -214,9 +223,8 @@ func deliveryByID(tx *bolt.Tx, subID, deliveryID string) (uint64, *deliveryRecor
 	if _, err := getSubscription(tx, subID); err != nil {
 		return 0, nil, err
 	}
-	_, ids := outboxBuckets(tx, subID)
 	var key []byte
-	if ids != nil {
+	if ids := openSubLog(tx, subID).ids; ids != nil {
 		key = ids.Get([]byte(deliveryID))
 	}
 	if key == nil {

@@ -2,20 +2,11 @@ package state
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
-
-// The pending index (pending/<sub>/<seq> → next attempt time) holds every
-// pending delivery of a subscription, oldest first. The due index
-// (due/<time><seq><sub> → "") holds, ordered by next attempt time, the
-// deliveries that may go out when that time comes: every pending delivery of
-// a best-effort subscription, and only the head (the lowest pending seq) of a
-// FIFO one. DueDeliveries reads the due index from its start up to now, so
-// finding work costs what is due, never what waits.
 
 // dueKey is the due index key of delivery seq of subID, due at.
 func dueKey(at time.Time, seq uint64, subID string) []byte {
@@ -33,104 +24,6 @@ func parseDueKey(k []byte) (at time.Time, seq uint64, subID string, ok bool) {
 	return valueTime(k[:8]), binary.BigEndian.Uint64(k[8:16]), string(k[16:]), true
 }
 
-// headOf returns the lowest pending seq of subID and its time; ok is false
-// when nothing is pending.
-func headOf(tx *bolt.Tx, subID string) (seq uint64, at time.Time, ok bool) {
-	pending := tx.Bucket(bucketPending).Bucket([]byte(subID))
-	if pending == nil {
-		return 0, time.Time{}, false
-	}
-	k, v := pending.Cursor().First()
-	if k == nil {
-		return 0, time.Time{}, false
-	}
-	return binary.BigEndian.Uint64(k), valueTime(v), true
-}
-
-// pendingAt returns the next attempt time of pending delivery seq; ok is
-// false when it is not pending.
-func pendingAt(tx *bolt.Tx, subID string, seq uint64) (time.Time, bool) {
-	pending := tx.Bucket(bucketPending).Bucket([]byte(subID))
-	if pending == nil {
-		return time.Time{}, false
-	}
-	v := pending.Get(u64Key(seq))
-	if v == nil {
-		return time.Time{}, false
-	}
-	return valueTime(v), true
-}
-
-// schedule makes delivery seq of sub pending at at (adding it or moving it),
-// keeping both indexes true to the subscription's ordering.
-func schedule(tx *bolt.Tx, sub *subscriptionRecord, seq uint64, at time.Time) error {
-	due := tx.Bucket(bucketDue)
-	if old, ok := pendingAt(tx, sub.ID, seq); ok {
-		if err := due.Delete(dueKey(old, seq, sub.ID)); err != nil {
-			return err
-		}
-	}
-	pending, err := tx.Bucket(bucketPending).CreateBucketIfNotExists([]byte(sub.ID))
-	if err != nil {
-		return err
-	}
-	if err := pending.Put(u64Key(seq), timeValue(at)); err != nil {
-		return err
-	}
-	if sub.Ordering.OrDefault() == OrderingFIFO {
-		head, _, _ := headOf(tx, sub.ID)
-		if head != seq {
-			return nil // it waits behind the head; indexed when it becomes the head
-		}
-	}
-	return due.Put(dueKey(at, seq, sub.ID), nil)
-}
-
-// unschedule removes delivery seq of sub from both indexes (it was delivered
-// or dead-lettered) and, for a FIFO subscription, indexes the new head. The
-// subscription's pending bucket goes when it empties, so DeleteSubscription
-// and the stats visit only subscriptions with work.
-func unschedule(tx *bolt.Tx, sub *subscriptionRecord, seq uint64) error {
-	at, ok := pendingAt(tx, sub.ID, seq)
-	if !ok {
-		return nil
-	}
-	if err := tx.Bucket(bucketDue).Delete(dueKey(at, seq, sub.ID)); err != nil {
-		return err
-	}
-	parent := tx.Bucket(bucketPending)
-	pending := parent.Bucket([]byte(sub.ID))
-	if err := pending.Delete(u64Key(seq)); err != nil {
-		return err
-	}
-	head, headAt, ok := headOf(tx, sub.ID)
-	if !ok {
-		return parent.DeleteBucket([]byte(sub.ID))
-	}
-	if sub.Ordering.OrDefault() == OrderingFIFO {
-		return tx.Bucket(bucketDue).Put(dueKey(headAt, head, sub.ID), nil)
-	}
-	return nil
-}
-
-// unscheduleAll removes every pending delivery of subID from both indexes
-// (DeleteSubscription).
-func unscheduleAll(tx *bolt.Tx, subID string) error {
-	parent := tx.Bucket(bucketPending)
-	pending := parent.Bucket([]byte(subID))
-	if pending == nil {
-		return nil
-	}
-	due := tx.Bucket(bucketDue)
-	err := pending.ForEach(func(k, v []byte) error {
-		return due.Delete(dueKey(valueTime(v), binary.BigEndian.Uint64(k), subID))
-	})
-	if err != nil {
-		return err
-	}
-	return parent.DeleteBucket([]byte(subID))
-}
-
 // DueDeliveries returns the deliveries due at now (next attempt at or before
 // now) of active subscriptions, the longest-waiting first, at most limit of
 // them (limit ≤ 0: no limit). Of a FIFO subscription only the head of its
@@ -145,7 +38,6 @@ func unscheduleAll(tx *bolt.Tx, subID string) error {
 func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, seq uint64) bool) ([]Delivery, error) {
 	var due []Delivery
 	err := s.db.View(func(tx *bolt.Tx) error {
-		subs := tx.Bucket(bucketSubscriptions)
 		active := map[string]bool{}
 		c := tx.Bucket(bucketDue).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
@@ -161,22 +53,17 @@ func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, 
 			}
 			isActive, known := active[subID]
 			if !known {
-				raw := subs.Get([]byte(subID))
-				if raw != nil {
-					var status struct {
-						Status string `json:"status"`
-					}
-					if err := json.Unmarshal(raw, &status); err != nil {
-						return fmt.Errorf("decode subscription %q: %w", subID, err)
-					}
-					isActive = status.Status == StatusActive
+				status, err := s.subscriptionStatus(tx, subID)
+				if err != nil {
+					return err
 				}
+				isActive = status == StatusActive
 				active[subID] = isActive
 			}
 			if !isActive {
 				continue
 			}
-			rec, err := getDelivery(tx, subID, seq)
+			rec, err := dueRecord(tx, k, subID, seq)
 			if err != nil {
 				return err
 			}
@@ -203,29 +90,32 @@ type PendingStats struct {
 	OldestQueuedAt time.Time
 }
 
-// Stats counts the pending deliveries and finds the oldest. It reads the
-// pending index and one record per subscription with work.
+// Stats counts the pending deliveries and finds the oldest: the size and
+// the first entry of the queued index, which is in queue order.
 // Errors: only storage failures.
 func (s *Store) Stats() (PendingStats, error) {
 	var st PendingStats
 	err := s.db.View(func(tx *bolt.Tx) error {
-		parent := tx.Bucket(bucketPending)
-		return parent.ForEachBucket(func(subID []byte) error {
-			pending := parent.Bucket(subID)
-			st.Pending += pending.Stats().KeyN
-			k, _ := pending.Cursor().First()
-			if k == nil {
-				return nil
+		queued := tx.Bucket(bucketQueued)
+		st.Pending = queued.Stats().KeyN
+		if k, _ := queued.Cursor().First(); k != nil {
+			at, _, _, ok := parseDueKey(k)
+			if !ok {
+				return fmt.Errorf("malformed queued index key %x", k)
 			}
-			rec, err := getDelivery(tx, string(subID), binary.BigEndian.Uint64(k))
-			if err != nil {
-				return err
-			}
-			if st.OldestQueuedAt.IsZero() || rec.QueuedAt.Before(st.OldestQueuedAt) {
-				st.OldestQueuedAt = rec.QueuedAt
-			}
-			return nil
-		})
+			st.OldestQueuedAt = at
+		}
+		return nil
 	})
 	return st, wrapTx("stats", err)
+}
+
+// dueRecord reads the record of the due delivery whose due index key is k. A delivery due at the
+// time it was queued (its first attempt) has k for its record key; any other is found through its
+// subscription's seqs index.
+func dueRecord(tx *bolt.Tx, k []byte, subID string, seq uint64) (*deliveryRecord, error) {
+	if v := tx.Bucket(bucketLog).Get(k); v != nil {
+		return decodeDelivery(subID, seq, v)
+	}
+	return getDelivery(tx, subID, seq)
 }

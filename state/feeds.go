@@ -95,16 +95,16 @@ func (s *Store) CommitFeed(advances []CursorAdvance) error {
 
 func appendEvents(tx *bolt.Tx, sub *subscriptionRecord, events []Event, now time.Time) error {
 	subID := sub.ID
-	log, ids, err := createOutboxBuckets(tx, subID)
+	log, err := createSubLog(tx, subID)
 	if err != nil {
 		return err
 	}
 	for _, ev := range events {
 		id := DeliveryID(subID, ev.ID)
-		if ids.Get([]byte(id)) != nil {
+		if log.ids.Get([]byte(id)) != nil {
 			continue
 		}
-		seq, err := log.NextSequence()
+		seq, err := log.nextSeq()
 		if err != nil {
 			return err
 		}
@@ -117,18 +117,10 @@ func appendEvents(tx *bolt.Tx, sub *subscriptionRecord, events []Event, now time
 		} else {
 			rec.Payload = ev.Payload // not JSON (a caller's mistake): kept as it is, base64 in the record
 		}
-		v, err := json.Marshal(&rec)
-		if err != nil {
-			return fmt.Errorf("encode delivery %s/%d: %w", subID, seq, err)
-		}
-		key := u64Key(seq)
-		if err := log.Put(key, v); err != nil {
+		if err := log.add(seq, &rec); err != nil {
 			return err
 		}
-		if err := ids.Put([]byte(id), key); err != nil {
-			return err
-		}
-		if err := schedule(tx, sub, seq, now); err != nil {
+		if err := schedule(tx, sub, seq, now, now); err != nil {
 			return err
 		}
 	}

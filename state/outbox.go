@@ -85,8 +85,8 @@ func (o Outcome) validate() error {
 	return nil
 }
 
-// deliveryRecord is the stored form of a Delivery; the key holds Seq and
-// the bucket the subscription id.
+// deliveryRecord is the stored form of a Delivery (deliveryformat.go); the key holds the
+// subscription id and Seq. Version 3 stored it as JSON: the tags are what its migration reads.
 type deliveryRecord struct {
 	ID      string `json:"id"`
 	EventID string `json:"event_id"`
@@ -154,7 +154,7 @@ func (s *Store) RecordAttempts(records []AttemptRecord) []error {
 			sub := subs[r.SubscriptionID]
 			if sub == nil {
 				var err error
-				if sub, err = getSubscription(tx, r.SubscriptionID); err != nil {
+				if sub, err = s.loadSubscription(tx, r.SubscriptionID); err != nil {
 					errs[i] = wrapTx("record attempt", err)
 					continue
 				}
@@ -200,7 +200,8 @@ const healthResolution = time.Second
 // is written for the record), or a storage failure.
 func recordAttempt(tx *bolt.Tx, sub *subscriptionRecord, r AttemptRecord) (bool, error) {
 	a, outcome := r.Attempt, r.Outcome
-	rec, err := getDelivery(tx, sub.ID, r.Seq)
+	log := openSubLog(tx, sub.ID)
+	rec, queued, err := log.get(r.Seq)
 	if err != nil {
 		return false, err
 	}
@@ -234,13 +235,13 @@ func recordAttempt(tx *bolt.Tx, sub *subscriptionRecord, r AttemptRecord) (bool,
 			sub.Status, sub.StatusReason = StatusDisabled, outcome.DisableReason
 		}
 	}
-	if err := putDelivery(tx, sub.ID, r.Seq, rec); err != nil {
+	if err := log.put(r.Seq, queued, rec); err != nil {
 		return false, err
 	}
 	if rec.Status == DeliveryPending {
-		err = schedule(tx, sub, r.Seq, rec.NextAttemptAt)
+		err = schedule(tx, sub, r.Seq, queued, rec.NextAttemptAt)
 	} else {
-		err = unschedule(tx, sub, r.Seq)
+		err = unschedule(tx, sub, r.Seq, queued)
 	}
 	if err != nil {
 		return false, err
@@ -281,60 +282,9 @@ func (rec *deliveryRecord) payload() []byte {
 	return rec.Payload
 }
 
-// outboxBuckets returns the log and ids buckets of a subscription, or nils
-// when it has no outbox yet.
-func outboxBuckets(tx *bolt.Tx, subID string) (log, ids *bolt.Bucket) {
-	box := tx.Bucket(bucketOutbox).Bucket([]byte(subID))
-	if box == nil {
-		return nil, nil
-	}
-	return box.Bucket(bucketOutboxLog), box.Bucket(bucketOutboxIDs)
-}
-
-// createOutboxBuckets is outboxBuckets for writers: it creates them.
-func createOutboxBuckets(tx *bolt.Tx, subID string) (log, ids *bolt.Bucket, err error) {
-	box, err := tx.Bucket(bucketOutbox).CreateBucketIfNotExists([]byte(subID))
-	if err != nil {
-		return nil, nil, err
-	}
-	if log, err = box.CreateBucketIfNotExists(bucketOutboxLog); err != nil {
-		return nil, nil, err
-	}
-	if ids, err = box.CreateBucketIfNotExists(bucketOutboxIDs); err != nil {
-		return nil, nil, err
-	}
-	return log, ids, nil
-}
-
+// getDelivery reads and decodes delivery seq of subID. Errors: ErrNotFound; a record that does
+// not decode.
 func getDelivery(tx *bolt.Tx, subID string, seq uint64) (*deliveryRecord, error) {
-	log, _ := outboxBuckets(tx, subID)
-	if log == nil {
-		return nil, fmt.Errorf("%w: delivery %s/%d", ErrNotFound, subID, seq)
-	}
-	v := log.Get(u64Key(seq))
-	if v == nil {
-		return nil, fmt.Errorf("%w: delivery %s/%d", ErrNotFound, subID, seq)
-	}
-	return decodeDelivery(subID, seq, v)
-}
-
-// decodeDelivery copies everything out of v (json.Unmarshal does).
-func decodeDelivery(subID string, seq uint64, v []byte) (*deliveryRecord, error) {
-	var rec deliveryRecord
-	if err := json.Unmarshal(v, &rec); err != nil {
-		return nil, fmt.Errorf("decode delivery %s/%d: %w", subID, seq, err)
-	}
-	return &rec, nil
-}
-
-func putDelivery(tx *bolt.Tx, subID string, seq uint64, rec *deliveryRecord) error {
-	log, _, err := createOutboxBuckets(tx, subID)
-	if err != nil {
-		return err
-	}
-	v, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("encode delivery %s/%d: %w", subID, seq, err)
-	}
-	return log.Put(u64Key(seq), v)
+	rec, _, err := openSubLog(tx, subID).get(seq)
+	return rec, err
 }

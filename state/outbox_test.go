@@ -95,7 +95,7 @@ func TestDueDeliveriesIgnoresDeliveredHistory(t *testing.T) {
 	assert.Equal(t, uint64(history+1), due[0].Seq)
 
 	require.NoError(t, d.db.View(func(tx *bolt.Tx) error {
-		assert.Equal(t, 2, tx.Bucket(bucketPending).Bucket([]byte("s1")).Stats().KeyN,
+		assert.Equal(t, 2, pendingOf(tx, "s1"),
 			"the pending index holds the 2 pending deliveries only")
 		return nil
 	}))
@@ -107,21 +107,22 @@ func markDelivered(t testing.TB, d *testDB, subID string, n int) {
 	t.Helper()
 	now := d.clock.Now()
 	require.NoError(t, d.db.Update(func(tx *bolt.Tx) error {
+		log := openSubLog(tx, subID)
 		for seq := uint64(1); seq <= uint64(n); seq++ {
-			rec, err := getDelivery(tx, subID, seq)
+			rec, queued, err := log.get(seq)
 			if err != nil {
 				return err
 			}
 			rec.Status, rec.DeliveredAt = DeliveryDelivered, now
 			rec.Attempts = append(rec.Attempts, Attempt{At: now, StatusCode: 200})
-			if err := putDelivery(tx, subID, seq, rec); err != nil {
+			if err := log.put(seq, queued, rec); err != nil {
 				return err
 			}
 			sub, err := getSubscription(tx, subID)
 			if err != nil {
 				return err
 			}
-			if err := unschedule(tx, sub, seq); err != nil {
+			if err := unschedule(tx, sub, seq, queued); err != nil {
 				return err
 			}
 		}
@@ -238,4 +239,16 @@ func TestRecordAttemptKeepsTheNewestAttempts(t *testing.T) {
 	sub, err := d.Subscription("s1")
 	require.NoError(t, err)
 	assert.Equal(t, maxAttemptsKept+5, sub.Health.ConsecutiveFailures)
+}
+
+// pendingOf counts the pending deliveries of subID in the queued index.
+func pendingOf(tx *bolt.Tx, subID string) int {
+	n := 0
+	c := openSubLog(tx, subID).cursor()
+	for seq, queued, ok := c.first(); ok; seq, queued, ok = c.next() {
+		if _, pending := pendingAt(tx, subID, seq, queued); pending {
+			n++
+		}
+	}
+	return n
 }

@@ -1,7 +1,6 @@
 package state
 
 import (
-	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -24,61 +23,47 @@ func (s *Store) Recover(subID string, since time.Time) (int, error) {
 		if err != nil {
 			return err
 		}
-		log, ids := outboxBuckets(tx, subID)
-		if log == nil {
+		log := openSubLog(tx, subID)
+		if !log.exists() {
 			return nil
 		}
 		type found struct {
-			seq uint64
-			rec *deliveryRecord
+			seq    uint64
+			queued time.Time
+			rec    *deliveryRecord
 		}
 		var dead, failing []found
-		err = log.ForEach(func(k, v []byte) error {
-			seq := binary.BigEndian.Uint64(k)
-			rec, err := decodeDelivery(subID, seq, v)
+		c := log.cursor()
+		for seq, queued, ok := c.first(); ok; seq, queued, ok = c.next() {
+			rec, err := log.record(seq, queued)
 			if err != nil {
 				return err
 			}
 			if rec.CreatedAt.Before(since) {
-				return nil
+				continue
 			}
 			switch {
 			case rec.Status == DeliveryDead:
-				dead = append(dead, found{seq, rec})
+				dead = append(dead, found{seq, queued, rec})
 			case rec.Status == DeliveryPending && rec.RoundAttempts > 0:
-				failing = append(failing, found{seq, rec})
+				failing = append(failing, found{seq, queued, rec})
 			}
-			return nil
-		})
-		if err != nil {
-			return err
 		}
 		for _, f := range failing {
 			f.rec.NextAttemptAt = now
-			if err := putDelivery(tx, subID, f.seq, f.rec); err != nil {
+			if err := log.put(f.seq, f.queued, f.rec); err != nil {
 				return err
 			}
-			if err := schedule(tx, sub, f.seq, now); err != nil {
+			if err := schedule(tx, sub, f.seq, f.queued, now); err != nil {
 				return err
 			}
 		}
 		for _, f := range dead {
-			seq, err := log.NextSequence()
+			seq, err := requeue(log, f.seq, f.rec, now)
 			if err != nil {
 				return err
 			}
-			if err := log.Delete(u64Key(f.seq)); err != nil {
-				return err
-			}
-			f.rec.Status, f.rec.RoundAttempts = DeliveryPending, 0
-			f.rec.NextAttemptAt, f.rec.QueuedAt, f.rec.DeliveredAt = now, now, time.Time{}
-			if err := putDelivery(tx, subID, seq, f.rec); err != nil {
-				return err
-			}
-			if err := ids.Put([]byte(f.rec.ID), u64Key(seq)); err != nil {
-				return err
-			}
-			if err := schedule(tx, sub, seq, now); err != nil {
+			if err := schedule(tx, sub, seq, now, now); err != nil {
 				return err
 			}
 		}

@@ -11,7 +11,7 @@ import (
 
 // SchemaVersion is the layout version this binary writes (see the layout
 // comment in store.go).
-const SchemaVersion uint64 = 3
+const SchemaVersion uint64 = 4
 
 // migrations[v] upgrades a file from version v to v+1 inside the open
 // transaction. A layout change adds an entry here, bumps SchemaVersion, and
@@ -19,7 +19,18 @@ const SchemaVersion uint64 = 3
 var migrations = map[uint64]func(tx *bolt.Tx) error{
 	1: migrateRoundAttempts,
 	2: migrateDueIndex,
+	3: migrateOutboxV4,
 }
+
+// bucketV3OutboxLog is the bucket of each subscription's delivery records inside its outbox
+// bucket, JSON-encoded, in versions 1 to 3 (outbox/<subscription id>/log/<seq> → JSON
+// deliveryRecord); version 4 keeps them in the top-level log bucket.
+var bucketV3OutboxLog = []byte("log")
+
+// bucketV3Pending is the pending index of versions 1 to 3
+// (pending/<subscription id>/<seq> → next attempt time); version 4 has the
+// queued index and the FIFO queues instead.
+var bucketV3Pending = []byte("pending")
 
 // migrate stamps a fresh file with SchemaVersion, upgrades an older one step
 // by step, and refuses a newer one.
@@ -79,7 +90,7 @@ const v1ExhaustedNote = "retries exhausted"
 func migrateRoundAttempts(tx *bolt.Tx) error {
 	outbox := tx.Bucket(bucketOutbox)
 	return outbox.ForEachBucket(func(subID []byte) error {
-		log := outbox.Bucket(subID).Bucket(bucketOutboxLog)
+		log := outbox.Bucket(subID).Bucket(bucketV3OutboxLog)
 		if log == nil {
 			return nil
 		}
@@ -142,7 +153,7 @@ func migrateDueIndex(tx *bolt.Tx) error {
 		return err
 	}
 	due := tx.Bucket(bucketDue)
-	parent := tx.Bucket(bucketPending)
+	parent := tx.Bucket(bucketV3Pending)
 	err := parent.ForEachBucket(func(subID []byte) error {
 		return parent.Bucket(subID).ForEach(func(k, v []byte) error {
 			return due.Put(dueKey(valueTime(v), binary.BigEndian.Uint64(k), string(subID)), nil)

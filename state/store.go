@@ -22,8 +22,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Layout of the bbolt file (schema version 3; what earlier versions lacked
-// is in schema.go). Keys and values are bytes;
+// Layout of the bbolt file (schema version 4; what earlier versions lacked
+// or kept elsewhere is in schema.go). Keys and values are bytes;
 // "→" separates a key from its value, indentation shows nested buckets.
 //
 //	meta/
@@ -35,37 +35,48 @@ import (
 //	  <connection id>/                 one bucket per connection
 //	    <subscription id> → ""         index for SubscriptionsOf
 //	outbox/
-//	  <subscription id>/               one bucket per subscription with deliveries
-//	    log/  <seq, uint64 BE> → JSON deliveryRecord (pending and finished)
-//	    ids/  <delivery id>    → seq   (dedupe and lookup by webhook-id)
-//	pending/
-//	  <subscription id>/               present only while something is pending
-//	    <seq, uint64 BE> → next attempt time, int64 unix nanoseconds BE
+//	  <subscription id>/               one bucket per subscription with deliveries; its
+//	                                   sequence numbers them (seq)
+//	    ids/  <delivery id> → seq      (dedupe and lookup by webhook-id)
+//	    seqs/ <seq, uint64 BE> → queued at, int64 unix nanoseconds BE (its deliveries, in order)
+//	log/
+//	  <record key> → deliveryRecord in the binary form of deliveryformat.go (pending and
+//	                 finished); a record key is <queued at, int64 BE><seq, uint64 BE><subscription id>
+//	queued/
+//	  <record key> → next attempt time, int64 unix nanoseconds BE   (every pending delivery)
+//	fifo/
+//	  <subscription id>/               present only while a FIFO subscription has work
+//	    <seq, uint64 BE> → ""          (its pending deliveries; the first is the head)
 //	due/
-//	  <time, int64 BE><seq, uint64 BE><subscription id> → ""   (see due.go)
+//	  <time, int64 BE><seq, uint64 BE><subscription id> → ""   (see pending.go)
 //	endpoints/
 //	  <endpoint key, scheme://host:port> → JSON Endpoint (circuit breaker)
 //
-// The pending bucket's first key per subscription is the head of that
-// subscription's queue; the due bucket is what DueDeliveries reads, ordered
-// by next attempt time, so finding due work never touches delivered history
-// or what waits for later.
+// A delivery's record key is its due key at the moment it was queued
+// (sublog.go): the deliveries one commit queues sit side by side, in the
+// order the deliverer takes them, so the attempts one group commit records
+// rewrite a few pages of log/ and queued/ between them rather than pages of
+// every subscription. The due bucket is what DueDeliveries reads, ordered by
+// next attempt time, so finding due work never touches delivered history or
+// what waits for later.
 var (
 	bucketMeta          = []byte("meta")
 	bucketSubscriptions = []byte("subscriptions")
 	bucketConnections   = []byte("connections")
 	bucketOutbox        = []byte("outbox")
-	bucketPending       = []byte("pending")
+	bucketLog           = []byte("log")
+	bucketQueued        = []byte("queued")
+	bucketFIFO          = []byte("fifo")
 	bucketDue           = []byte("due")
 	bucketEndpoints     = []byte("endpoints")
 
-	bucketOutboxLog = []byte("log")
-	bucketOutboxIDs = []byte("ids")
+	bucketOutboxIDs  = []byte("ids")
+	bucketOutboxSeqs = []byte("seqs")
 
 	keySchemaVersion = []byte("schema_version")
 	keyServerKey     = []byte("server_key")
 
-	topLevelBuckets = [][]byte{bucketMeta, bucketSubscriptions, bucketConnections, bucketOutbox, bucketPending, bucketDue, bucketEndpoints}
+	topLevelBuckets = [][]byte{bucketMeta, bucketSubscriptions, bucketConnections, bucketOutbox, bucketLog, bucketQueued, bucketFIFO, bucketDue, bucketEndpoints}
 )
 
 // Defaults applied by Open to zero Options fields.
@@ -114,6 +125,9 @@ type Store struct {
 	serverKey []byte
 	now       func() time.Time
 	retention Retention
+
+	// Decoded subscription records of the delivery hot path (memo.go).
+	subscriptionMemo *memo[string, *subscriptionRecord]
 }
 
 // Open opens (creating when absent) the bbolt file at path, creates its
@@ -147,7 +161,10 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state: open %s: %w", path, err)
 	}
-	s := &Store{db: db, sealer: sl, now: opts.Now, retention: opts.Retention}
+	s := &Store{
+		db: db, sealer: sl, now: opts.Now, retention: opts.Retention,
+		subscriptionMemo: newMemo[string, *subscriptionRecord](subscriptionMemoLimit),
+	}
 	if err := db.Update(s.initialize); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("state: open %s: %w", path, err)

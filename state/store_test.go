@@ -121,7 +121,7 @@ func TestOpenRefusesUnsupportedSchema(t *testing.T) {
 		version []byte
 		want    []string
 	}{
-		{"newer", u64Key(SchemaVersion + 1), []string{"schema version 4", "supports up to 3"}},
+		{"newer", u64Key(SchemaVersion + 1), []string{fmt.Sprint("schema version ", SchemaVersion+1), fmt.Sprint("supports up to ", SchemaVersion)}},
 		{"zero", u64Key(0), []string{"schema version 0"}},
 		{"malformed", []byte{1}, []string{"malformed"}},
 	}

@@ -317,11 +317,11 @@ func (s *Store) DeleteSubscription(id string) error {
 		if err := unscheduleAll(tx, id); err != nil {
 			return err
 		}
-		if tx.Bucket(bucketOutbox).Bucket(key) != nil {
-			return tx.Bucket(bucketOutbox).DeleteBucket(key)
-		}
-		return nil
+		return openSubLog(tx, id).deleteAll(tx)
 	})
+	if err == nil {
+		s.subscriptionMemo.forget(id)
+	}
 	return wrapTx("delete subscription", err)
 }
 

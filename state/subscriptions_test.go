@@ -160,7 +160,9 @@ func TestDeleteSubscriptionCascades(t *testing.T) {
 
 	require.NoError(t, d.db.View(func(tx *bolt.Tx) error {
 		assert.Nil(t, tx.Bucket(bucketOutbox).Bucket([]byte("s1")), "outbox dropped")
-		assert.Nil(t, tx.Bucket(bucketPending).Bucket([]byte("s1")), "pending index dropped")
+		assert.Equal(t, 3, tx.Bucket(bucketQueued).Stats().KeyN, "s1's pending deliveries left the queued index: keep's 3 remain")
+		assert.Nil(t, tx.Bucket(bucketFIFO).Bucket([]byte("s1")), "s1's queue dropped")
+		assert.Equal(t, 3, tx.Bucket(bucketLog).Stats().KeyN, "s1's records dropped: keep's 3 remain")
 		return nil
 	}))
 
