@@ -158,12 +158,7 @@ func TestStatsCountsPendingAndFindsTheOldest(t *testing.T) {
 // best-effort subscriptions, no longer wait behind a failed one; the
 // subscription version 2 paused for a 401 is now suspended.
 func TestMigratesV2ToV3(t *testing.T) {
-	raw, err := os.ReadFile("testdata/schema-v2.bbolt")
-	require.NoError(t, err)
-	d := newTestDB(t)
-	require.NoError(t, d.Close())
-	require.NoError(t, os.WriteFile(d.path, raw, 0o600))
-	d.Store = d.open()
+	d := openFixture(t, "testdata/schema-v2.bbolt")
 
 	a, err := d.Subscription("v2-a")
 	require.NoError(t, err)

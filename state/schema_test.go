@@ -57,12 +57,7 @@ func TestOpensSchemaV1File(t *testing.T) {
 // a dead letter and a resend, and checks that each delivery's round of
 // attempts is carried over as version 1 derived it from the attempts' text.
 func TestMigratesRoundAttemptsFromV1(t *testing.T) {
-	raw, err := os.ReadFile("testdata/schema-v1-rounds.bbolt")
-	require.NoError(t, err)
-	d := newTestDB(t)
-	require.NoError(t, d.Close())
-	require.NoError(t, os.WriteFile(d.path, raw, 0o600))
-	d.Store = d.open()
+	d := openFixture(t, "testdata/schema-v1-rounds.bbolt")
 
 	log, err := d.Deliveries("rounds-sub", 0)
 	require.NoError(t, err)

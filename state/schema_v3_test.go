@@ -17,12 +17,7 @@ import (
 // new form. Then the migrated file goes on like a new one: seqs go on from where they were, ids
 // are found, a FIFO queue moves on, a subscription's deletion takes its records.
 func TestMigratesV3ToV4(t *testing.T) {
-	raw, err := os.ReadFile("testdata/schema-v3.bbolt")
-	require.NoError(t, err)
-	d := newTestDB(t)
-	require.NoError(t, d.Close())
-	require.NoError(t, os.WriteFile(d.path, raw, 0o600))
-	d.Store = d.open()
+	d := openFixture(t, "testdata/schema-v3.bbolt")
 
 	want, err := os.ReadFile("testdata/schema-v3.read.json")
 	require.NoError(t, err)

@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,6 +34,19 @@ type testDB struct {
 }
 
 func testKey(b byte) []byte { return bytes.Repeat([]byte{b}, KeyLength) }
+
+// openFixture is a test database opened on a copy of the file at path (a file an earlier schema
+// version wrote, kept in testdata/): the open migrates it.
+func openFixture(t testing.TB, path string) *testDB {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	d := newTestDB(t)
+	require.NoError(t, d.Close())
+	require.NoError(t, os.WriteFile(d.path, raw, 0o600))
+	d.Store = d.open()
+	return d
+}
 
 func newTestDB(t testing.TB) *testDB {
 	t.Helper()
