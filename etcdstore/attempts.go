@@ -52,7 +52,7 @@ func (s *Store) recordChunk(records []state.AttemptRecord, errs []error) {
 		if err := t.prefetch(s.attemptKeys(records, errs)); err != nil {
 			return err
 		}
-		subs := map[string]*subscriptionRecord{}
+		subs := map[string]*state.SubscriptionRecord{}
 		for i, r := range records {
 			own[i] = nil
 			if errs[i] != nil {
@@ -105,7 +105,7 @@ func (s *Store) recordChunk(records []state.AttemptRecord, errs []error) {
 // recordAttempt applies one record to its delivery, its queue, sub's Health
 // and the endpoint, in t. Errors: state.ErrNotFound, state.ErrNotPending
 // (nothing is written for the record), or an etcd failure.
-func (t *tx) recordAttempt(sub *subscriptionRecord, r state.AttemptRecord) error {
+func (t *tx) recordAttempt(sub *state.SubscriptionRecord, r state.AttemptRecord) error {
 	a, outcome := r.Attempt, r.Outcome
 	rec, err := t.getDelivery(sub.ID, r.Seq)
 	if err != nil {

@@ -112,7 +112,7 @@ func (s *Store) Resend(subID, deliveryID string) (state.Delivery, error) {
 
 // requeue moves finished delivery oldSeq to the end of sub's queue, pending
 // now with a new round of attempts, and returns its new seq.
-func (t *tx) requeue(sub *subscriptionRecord, oldSeq uint64, rec *deliveryRecord, now time.Time) (uint64, error) {
+func (t *tx) requeue(sub *state.SubscriptionRecord, oldSeq uint64, rec *deliveryRecord, now time.Time) (uint64, error) {
 	box, err := t.touchOutbox(sub.ID)
 	if err != nil {
 		return 0, err

@@ -59,7 +59,7 @@ func (s *Store) DisableEndpoint(key, reason string) (int, error) {
 		if err != nil {
 			return 0, wrap("disable endpoint", err)
 		}
-		if rec.polled() && webhook.EndpointOf(rec.CallbackURL) == key {
+		if rec.Polled() && webhook.EndpointOf(rec.CallbackURL) == key {
 			ids = append(ids, rec.ID)
 		}
 	}
@@ -77,7 +77,7 @@ func (s *Store) DisableEndpoint(key, reason string) (int, error) {
 				if err != nil {
 					return err
 				}
-				if !rec.polled() || webhook.EndpointOf(rec.CallbackURL) != key {
+				if !rec.Polled() || webhook.EndpointOf(rec.CallbackURL) != key {
 					continue
 				}
 				rec.Status, rec.StatusReason = state.StatusDisabled, reason

@@ -124,7 +124,7 @@ func (t *tx) advance(adv state.CursorAdvance, events []state.Event, cursor []byt
 	if err != nil {
 		return err
 	}
-	if !sub.polled() {
+	if !sub.Polled() {
 		return nil
 	}
 	if cursor != nil {
@@ -139,13 +139,13 @@ func (t *tx) advance(adv state.CursorAdvance, events []state.Event, cursor []byt
 	return t.appendEvents(sub, events, now)
 }
 
-func (t *tx) appendEvents(sub *subscriptionRecord, events []state.Event, now time.Time) error {
+func (t *tx) appendEvents(sub *state.SubscriptionRecord, events []state.Event, now time.Time) error {
 	box, err := t.touchOutbox(sub.ID)
 	if err != nil {
 		return err
 	}
 	isHead := false
-	if sub.fifo() {
+	if sub.FIFO() {
 		_, _, anyPending, err := t.head(sub.ID)
 		if err != nil {
 			return err

@@ -16,14 +16,14 @@ import (
 var ErrNoBackup = fmt.Errorf("%w: the state is in etcd: back it up with etcd's own snapshot (etcdctl snapshot save), not /admin/backup", state.ErrUnsupported)
 
 // readSubscriptions returns every subscription record under the prefix.
-func (s *Store) readSubscriptions(op string) ([]*subscriptionRecord, error) {
+func (s *Store) readSubscriptions(op string) ([]*state.SubscriptionRecord, error) {
 	ctx, cancel := s.op()
 	defer cancel()
 	resp, err := s.client.Get(ctx, s.key(dirSubscriptions), clientv3.WithPrefix())
 	if err != nil {
 		return nil, wrap(op, err)
 	}
-	recs := make([]*subscriptionRecord, 0, len(resp.Kvs))
+	recs := make([]*state.SubscriptionRecord, 0, len(resp.Kvs))
 	for _, kv := range resp.Kvs {
 		rec, err := decodeSubscription(string(kv.Key), kv.Value)
 		if err != nil {
@@ -61,7 +61,7 @@ func (s *Store) AllSubscriptions(status string) ([]state.Subscription, error) {
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(recs, func(a, b *subscriptionRecord) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(recs, func(a, b *state.SubscriptionRecord) int { return strings.Compare(a.ID, b.ID) })
 	var subs []state.Subscription
 	for _, rec := range recs {
 		if status != "" && rec.Status != status {

@@ -3,6 +3,8 @@ package etcdstore
 import (
 	"fmt"
 	"time"
+
+	"github.com/hipchat-connector/hipchat-connector/state"
 )
 
 // The queue of a subscription: pending/<sub>/<seq> holds every pending
@@ -44,7 +46,7 @@ func (t *tx) head(subID string) (seq uint64, at time.Time, ok bool, err error) {
 
 // schedule makes delivery seq of sub pending at at (adding or moving it),
 // keeping both indexes true to the subscription's ordering.
-func (t *tx) schedule(sub *subscriptionRecord, seq uint64, at time.Time) error {
+func (t *tx) schedule(sub *state.SubscriptionRecord, seq uint64, at time.Time) error {
 	old, wasPending, err := t.pendingAt(sub.ID, seq)
 	if err != nil {
 		return err
@@ -53,7 +55,7 @@ func (t *tx) schedule(sub *subscriptionRecord, seq uint64, at time.Time) error {
 		t.del(t.s.dueKey(old, seq, sub.ID))
 	}
 	t.put(t.s.pendingKey(sub.ID, seq), []byte(timeHex(at)))
-	if sub.fifo() {
+	if sub.FIFO() {
 		head, _, _, err := t.head(sub.ID)
 		if err != nil {
 			return err
@@ -68,23 +70,23 @@ func (t *tx) schedule(sub *subscriptionRecord, seq uint64, at time.Time) error {
 
 // scheduleNew is schedule for a delivery just appended at the end of the
 // queue; isHead says whether nothing was pending before it.
-func (t *tx) scheduleNew(sub *subscriptionRecord, seq uint64, at time.Time, isHead bool) {
+func (t *tx) scheduleNew(sub *state.SubscriptionRecord, seq uint64, at time.Time, isHead bool) {
 	t.put(t.s.pendingKey(sub.ID, seq), []byte(timeHex(at)))
-	if !sub.fifo() || isHead {
+	if !sub.FIFO() || isHead {
 		t.put(t.s.dueKey(at, seq, sub.ID), nil)
 	}
 }
 
 // unschedule removes delivery seq of sub from both indexes (it was delivered
 // or dead-lettered) and, for a FIFO subscription, indexes the new head.
-func (t *tx) unschedule(sub *subscriptionRecord, seq uint64) error {
+func (t *tx) unschedule(sub *state.SubscriptionRecord, seq uint64) error {
 	at, ok, err := t.pendingAt(sub.ID, seq)
 	if err != nil || !ok {
 		return err
 	}
 	t.del(t.s.dueKey(at, seq, sub.ID))
 	t.del(t.s.pendingKey(sub.ID, seq))
-	if !sub.fifo() {
+	if !sub.FIFO() {
 		return nil
 	}
 	head, headAt, ok, err := t.head(sub.ID)

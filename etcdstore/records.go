@@ -6,37 +6,7 @@ import (
 	"time"
 
 	"github.com/hipchat-connector/hipchat-connector/state"
-	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
-
-// subscriptionRecord is the stored form of a subscription: secrets sealed,
-// never in clear (the same fields as the bbolt file's).
-type subscriptionRecord struct {
-	ID                      string         `json:"id"`
-	ConnectionID            string         `json:"connection_id"`
-	Kind                    triggers.Kind  `json:"kind"`
-	RoomID                  string         `json:"room_id,omitempty"`
-	CallbackURL             string         `json:"callback_url"`
-	SealedToken             []byte         `json:"sealed_token"`
-	SealedSecret            []byte         `json:"sealed_secret"`
-	HipChatURL              string         `json:"hipchat_url"`
-	Cursor                  []byte         `json:"cursor,omitempty"`
-	Status                  string         `json:"status"`
-	StatusReason            string         `json:"status_reason,omitempty"`
-	CreatedAt               time.Time      `json:"created_at"`
-	Health                  state.Health   `json:"health"`
-	Ordering                state.Ordering `json:"ordering,omitempty"`
-	MaxPerSecond            float64        `json:"max_per_second,omitempty"`
-	SealedPreviousSecret    []byte         `json:"sealed_previous_secret,omitempty"`
-	PreviousSecretExpiresAt time.Time      `json:"previous_secret_expires_at,omitzero"`
-}
-
-// polled reports whether the poller reads the subscription's feed.
-func (rec *subscriptionRecord) polled() bool {
-	return rec.Status == state.StatusActive || rec.Status == state.StatusPaused
-}
-
-func (rec *subscriptionRecord) fifo() bool { return rec.Ordering.OrDefault() == state.OrderingFIFO }
 
 // deliveryRecord is the stored form of a delivery; its key holds the
 // subscription and Seq.
@@ -87,8 +57,8 @@ type outboxRecord struct {
 	NextSeq uint64 `json:"next_seq"`
 }
 
-func decodeSubscription(key string, v []byte) (*subscriptionRecord, error) {
-	var rec subscriptionRecord
+func decodeSubscription(key string, v []byte) (*state.SubscriptionRecord, error) {
+	var rec state.SubscriptionRecord
 	if err := json.Unmarshal(v, &rec); err != nil {
 		return nil, fmt.Errorf("decode subscription %s: %w", key, err)
 	}
@@ -104,7 +74,7 @@ func decodeDelivery(key string, v []byte) (*deliveryRecord, error) {
 }
 
 // getSubscription reads a subscription in t. Errors: state.ErrNotFound.
-func (t *tx) getSubscription(id string) (*subscriptionRecord, error) {
+func (t *tx) getSubscription(id string) (*state.SubscriptionRecord, error) {
 	key := t.s.subscriptionKey(id)
 	v, ok, err := t.get(key)
 	if err != nil {
@@ -116,7 +86,7 @@ func (t *tx) getSubscription(id string) (*subscriptionRecord, error) {
 	return decodeSubscription(key, v)
 }
 
-func (t *tx) putSubscription(rec *subscriptionRecord) error {
+func (t *tx) putSubscription(rec *state.SubscriptionRecord) error {
 	v, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode subscription %q: %w", rec.ID, err)
@@ -176,61 +146,4 @@ func (t *tx) nextSeq(subID string, box *outboxRecord) uint64 {
 	box.NextSeq++
 	t.putOutbox(subID, box)
 	return box.NextSeq
-}
-
-func (s *Store) sealSubscription(sub state.Subscription) (*subscriptionRecord, error) {
-	sealedToken, err := s.sealer.Seal([]byte(sub.Token), state.SealingToken(sub.ID))
-	if err != nil {
-		return nil, err
-	}
-	sealedSecret, err := s.sealer.Seal([]byte(sub.Secret), state.SealingSecret(sub.ID))
-	if err != nil {
-		return nil, err
-	}
-	return &subscriptionRecord{
-		ID: sub.ID, ConnectionID: sub.ConnectionID, Kind: sub.Kind, RoomID: sub.RoomID,
-		CallbackURL: sub.CallbackURL, SealedToken: sealedToken, SealedSecret: sealedSecret,
-		HipChatURL: sub.HipChatURL, Cursor: sub.Cursor, Status: sub.Status,
-		StatusReason: sub.StatusReason, CreatedAt: sub.CreatedAt, Health: sub.Health,
-		Ordering: sub.Ordering.OrDefault(), MaxPerSecond: sub.MaxPerSecond,
-	}, nil
-}
-
-func (s *Store) unsealSubscription(rec *subscriptionRecord) (state.Subscription, error) {
-	token, err := s.sealer.Open(rec.SealedToken, state.SealingToken(rec.ID))
-	if err != nil {
-		return state.Subscription{}, fmt.Errorf("subscription %q token: %w", rec.ID, err)
-	}
-	secret, err := s.sealer.Open(rec.SealedSecret, state.SealingSecret(rec.ID))
-	if err != nil {
-		return state.Subscription{}, fmt.Errorf("subscription %q secret: %w", rec.ID, err)
-	}
-	sub := state.Subscription{
-		ID: rec.ID, ConnectionID: rec.ConnectionID, Kind: rec.Kind, RoomID: rec.RoomID,
-		CallbackURL: rec.CallbackURL, Token: string(token), Secret: string(secret),
-		HipChatURL: rec.HipChatURL, Cursor: rec.Cursor, Status: rec.Status,
-		StatusReason: rec.StatusReason, CreatedAt: rec.CreatedAt, Health: rec.Health,
-		Ordering: rec.Ordering.OrDefault(), MaxPerSecond: rec.MaxPerSecond,
-		PreviousSecretExpiresAt: rec.PreviousSecretExpiresAt,
-	}
-	if rec.SealedPreviousSecret != nil {
-		previous, err := s.sealer.Open(rec.SealedPreviousSecret, state.SealingPreviousSecret(rec.ID))
-		if err != nil {
-			return state.Subscription{}, fmt.Errorf("subscription %q previous secret: %w", rec.ID, err)
-		}
-		sub.PreviousSecret = string(previous)
-	}
-	return sub, nil
-}
-
-func (s *Store) unsealSubscriptions(recs []*subscriptionRecord) ([]state.Subscription, error) {
-	subs := make([]state.Subscription, 0, len(recs))
-	for _, rec := range recs {
-		sub, err := s.unsealSubscription(rec)
-		if err != nil {
-			return nil, err
-		}
-		subs = append(subs, sub)
-	}
-	return subs, nil
 }

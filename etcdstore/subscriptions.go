@@ -34,7 +34,7 @@ func (s *Store) CreateSubscription(sub state.Subscription) (state.Subscription, 
 	if err := state.ValidateSubscription(sub); err != nil {
 		return state.Subscription{}, wrap("create subscription", err)
 	}
-	rec, err := s.sealSubscription(sub)
+	rec, err := s.sealer.SealSubscription(sub)
 	if err != nil {
 		return state.Subscription{}, wrap("create subscription", err)
 	}
@@ -68,7 +68,7 @@ func (s *Store) Subscription(id string) (state.Subscription, error) {
 	if err != nil {
 		return state.Subscription{}, wrap("get subscription", err)
 	}
-	sub, err := s.unsealSubscription(rec)
+	sub, err := s.sealer.OpenSubscription(rec)
 	return sub, wrap("get subscription", err)
 }
 
@@ -95,7 +95,7 @@ func (s *Store) SubscriptionsOf(connectionID string) ([]state.Subscription, erro
 	if err != nil {
 		return nil, wrap("list subscriptions", err)
 	}
-	var recs []*subscriptionRecord
+	var recs []*state.SubscriptionRecord
 	for i, v := range values {
 		if v == nil {
 			continue // deleted between the two reads
@@ -120,13 +120,13 @@ func (s *Store) PolledSubscriptions() ([]state.Subscription, error) {
 	if err != nil {
 		return nil, wrap("list polled subscriptions", err)
 	}
-	var recs []*subscriptionRecord
+	var recs []*state.SubscriptionRecord
 	for _, kv := range resp.Kvs {
 		rec, err := decodeSubscription(string(kv.Key), kv.Value)
 		if err != nil {
 			return nil, wrap("list polled subscriptions", err)
 		}
-		if rec.polled() {
+		if rec.Polled() {
 			recs = append(recs, rec)
 		}
 	}
@@ -134,9 +134,9 @@ func (s *Store) PolledSubscriptions() ([]state.Subscription, error) {
 }
 
 // sortedSubscriptions unseals recs ordered by id (escaping can reorder keys).
-func (s *Store) sortedSubscriptions(op string, recs []*subscriptionRecord) ([]state.Subscription, error) {
-	slices.SortFunc(recs, func(a, b *subscriptionRecord) int { return strings.Compare(a.ID, b.ID) })
-	subs, err := s.unsealSubscriptions(recs)
+func (s *Store) sortedSubscriptions(op string, recs []*state.SubscriptionRecord) ([]state.Subscription, error) {
+	slices.SortFunc(recs, func(a, b *state.SubscriptionRecord) int { return strings.Compare(a.ID, b.ID) })
+	subs, err := s.sealer.OpenSubscriptions(recs)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -160,7 +160,7 @@ func (s *Store) UpdateStatus(id, status, reason string) (state.Subscription, err
 		return state.Subscription{}, fmt.Errorf("etcdstore: set status: %w: status %q (want %s, %s, %s or %s)",
 			state.ErrInvalid, status, state.StatusActive, state.StatusPaused, state.StatusSuspended, state.StatusDisabled)
 	}
-	var rec *subscriptionRecord
+	var rec *state.SubscriptionRecord
 	err := s.update(func(t *tx) error {
 		var err error
 		if rec, err = t.getSubscription(id); err != nil {
@@ -172,7 +172,7 @@ func (s *Store) UpdateStatus(id, status, reason string) (state.Subscription, err
 	if err != nil {
 		return state.Subscription{}, wrap("set status", err)
 	}
-	sub, err := s.unsealSubscription(rec)
+	sub, err := s.sealer.OpenSubscription(rec)
 	return sub, wrap("set status", err)
 }
 
@@ -293,7 +293,7 @@ func (s *Store) RotateSecret(subID, secret string, previousExpiresAt time.Time) 
 	if err != nil {
 		return state.Subscription{}, wrap("rotate secret", err)
 	}
-	var rec *subscriptionRecord
+	var rec *state.SubscriptionRecord
 	err = s.update(func(t *tx) error {
 		var err error
 		if rec, err = t.getSubscription(subID); err != nil {
@@ -317,6 +317,6 @@ func (s *Store) RotateSecret(subID, secret string, previousExpiresAt time.Time) 
 	if err != nil {
 		return state.Subscription{}, wrap("rotate secret", err)
 	}
-	sub, err := s.unsealSubscription(rec)
+	sub, err := s.sealer.OpenSubscription(rec)
 	return sub, wrap("rotate secret", err)
 }

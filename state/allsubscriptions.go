@@ -36,7 +36,7 @@ func (s *Store) AllSubscriptions(status string) ([]Subscription, error) {
 }
 
 // withoutSecrets is the record as a Subscription with nothing unsealed.
-func (rec *subscriptionRecord) withoutSecrets() Subscription {
+func (rec *SubscriptionRecord) withoutSecrets() Subscription {
 	return Subscription{
 		ID: rec.ID, ConnectionID: rec.ConnectionID, Kind: rec.Kind, RoomID: rec.RoomID,
 		CallbackURL: rec.CallbackURL, HipChatURL: rec.HipChatURL, Cursor: rec.Cursor, Status: rec.Status,

@@ -71,7 +71,7 @@ func (s *Store) DisableEndpoint(key, reason string) (int, error) {
 	err := s.update(func(tx *bolt.Tx) error {
 		n = 0
 		subs := tx.Bucket(bucketSubscriptions)
-		var changed []*subscriptionRecord
+		var changed []*SubscriptionRecord
 		err := subs.ForEach(func(k, v []byte) error {
 			rec, err := decodeSubscription(k, v)
 			if err != nil {

@@ -72,7 +72,7 @@ func (s *Store) CommitFeed(advances []CursorAdvance) error {
 			if err != nil {
 				return err
 			}
-			if !sub.polled() {
+			if !sub.Polled() {
 				continue
 			}
 			if adv.Cursor != nil {
@@ -93,7 +93,7 @@ func (s *Store) CommitFeed(advances []CursorAdvance) error {
 	return wrapTx("commit feed", err)
 }
 
-func appendEvents(tx *bolt.Tx, sub *subscriptionRecord, events []Event, now time.Time) error {
+func appendEvents(tx *bolt.Tx, sub *SubscriptionRecord, events []Event, now time.Time) error {
 	subID := sub.ID
 	log, err := createSubLog(tx, subID)
 	if err != nil {

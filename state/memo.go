@@ -93,7 +93,7 @@ func (s *Store) subscriptionStatus(tx *bolt.Tx, id string) (string, error) {
 
 // loadSubscription is getSubscription through the memo: the record returned is the caller's to
 // change. Errors: ErrNotFound; a record that does not decode.
-func (s *Store) loadSubscription(tx *bolt.Tx, id string) (*subscriptionRecord, error) {
+func (s *Store) loadSubscription(tx *bolt.Tx, id string) (*SubscriptionRecord, error) {
 	rec, err := s.memoSubscription(tx, id)
 	if err != nil {
 		return nil, err
@@ -102,7 +102,7 @@ func (s *Store) loadSubscription(tx *bolt.Tx, id string) (*subscriptionRecord, e
 }
 
 // memoSubscription returns the record of subscription id, shared with the memo.
-func (s *Store) memoSubscription(tx *bolt.Tx, id string) (*subscriptionRecord, error) {
+func (s *Store) memoSubscription(tx *bolt.Tx, id string) (*SubscriptionRecord, error) {
 	raw := tx.Bucket(bucketSubscriptions).Get([]byte(id))
 	if raw == nil {
 		return nil, fmt.Errorf("%w: subscription %q", ErrNotFound, id)
@@ -119,7 +119,7 @@ func (s *Store) memoSubscription(tx *bolt.Tx, id string) (*subscriptionRecord, e
 }
 
 // clone is a copy of rec that shares no memory with it.
-func (rec *subscriptionRecord) clone() *subscriptionRecord {
+func (rec *SubscriptionRecord) clone() *SubscriptionRecord {
 	c := *rec
 	c.SealedToken = cloneBytes(rec.SealedToken)
 	c.SealedSecret = cloneBytes(rec.SealedSecret)

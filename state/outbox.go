@@ -145,7 +145,7 @@ func (s *Store) RecordAttempts(records []AttemptRecord) []error {
 		records[i].Attempt.At = records[i].Attempt.At.UTC()
 	}
 	err := s.update(func(tx *bolt.Tx) error {
-		subs := map[string]*subscriptionRecord{}
+		subs := map[string]*SubscriptionRecord{}
 		dirty := map[string]bool{} // the subscriptions whose record changed
 		for i, r := range records {
 			if errs[i] != nil {
@@ -198,7 +198,7 @@ const healthResolution = time.Second
 // Health and the endpoint, inside tx, and reports whether sub's record
 // changed (and must be written). Errors: ErrNotFound, ErrNotPending (nothing
 // is written for the record), or a storage failure.
-func recordAttempt(tx *bolt.Tx, sub *subscriptionRecord, r AttemptRecord) (bool, error) {
+func recordAttempt(tx *bolt.Tx, sub *SubscriptionRecord, r AttemptRecord) (bool, error) {
 	a, outcome := r.Attempt, r.Outcome
 	log := openSubLog(tx, sub.ID)
 	rec, queued, err := log.get(r.Seq)

@@ -46,7 +46,7 @@ func fifoHead(tx *bolt.Tx, subID string) (uint64, bool) {
 
 // schedule makes delivery seq of sub (queued at queued) pending at at, adding it or moving it,
 // keeping the indexes true to the subscription's ordering.
-func schedule(tx *bolt.Tx, sub *subscriptionRecord, seq uint64, queued, at time.Time) error {
+func schedule(tx *bolt.Tx, sub *SubscriptionRecord, seq uint64, queued, at time.Time) error {
 	due := tx.Bucket(bucketDue)
 	if old, ok := pendingAt(tx, sub.ID, seq, queued); ok {
 		if err := due.Delete(dueKey(old, seq, sub.ID)); err != nil {
@@ -74,7 +74,7 @@ func schedule(tx *bolt.Tx, sub *subscriptionRecord, seq uint64, queued, at time.
 // unschedule removes delivery seq of sub (queued at queued) from the indexes (it was delivered or
 // dead-lettered) and, for a FIFO subscription, indexes the new head. A FIFO subscription's queue
 // bucket goes when it empties.
-func unschedule(tx *bolt.Tx, sub *subscriptionRecord, seq uint64, queued time.Time) error {
+func unschedule(tx *bolt.Tx, sub *SubscriptionRecord, seq uint64, queued time.Time) error {
 	at, ok := pendingAt(tx, sub.ID, seq, queued)
 	if !ok {
 		return nil

@@ -89,7 +89,7 @@ func (s *Store) RotateSecret(subID, secret string, previousExpiresAt time.Time) 
 	if err != nil {
 		return Subscription{}, err
 	}
-	var rec *subscriptionRecord
+	var rec *SubscriptionRecord
 	err = s.update(func(tx *bolt.Tx) error {
 		var err error
 		if rec, err = getSubscription(tx, subID); err != nil {
@@ -113,6 +113,6 @@ func (s *Store) RotateSecret(subID, secret string, previousExpiresAt time.Time) 
 	if err != nil {
 		return Subscription{}, wrapTx("rotate secret", err)
 	}
-	sub, err := s.unsealSubscription(rec)
+	sub, err := s.sealer.openSubscription(rec)
 	return sub, wrapTx("rotate secret", err)
 }

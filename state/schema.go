@@ -163,7 +163,7 @@ func migrateDueIndex(tx *bolt.Tx) error {
 		return err
 	}
 	subs := tx.Bucket(bucketSubscriptions)
-	var renamed []*subscriptionRecord
+	var renamed []*SubscriptionRecord
 	err = subs.ForEach(func(k, v []byte) error {
 		rec, err := decodeSubscription(k, v)
 		if err != nil {

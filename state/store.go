@@ -30,7 +30,7 @@ import (
 //	  schema_version → uint64, big-endian
 //	  server_key     → sealed 32 random bytes (see ServerKey)
 //	subscriptions/
-//	  <subscription id> → JSON subscriptionRecord; token and secret sealed
+//	  <subscription id> → JSON SubscriptionRecord; token and secret sealed
 //	connections/
 //	  <connection id>/                 one bucket per connection
 //	    <subscription id> → ""         index for SubscriptionsOf
@@ -127,7 +127,7 @@ type Store struct {
 	retention Retention
 
 	// Decoded subscription records of the delivery hot path (memo.go).
-	subscriptionMemo *memo[string, *subscriptionRecord]
+	subscriptionMemo *memo[string, *SubscriptionRecord]
 }
 
 // Open opens (creating when absent) the bbolt file at path, creates its
@@ -163,7 +163,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	s := &Store{
 		db: db, sealer: sl, now: opts.Now, retention: opts.Retention,
-		subscriptionMemo: newMemo[string, *subscriptionRecord](subscriptionMemoLimit),
+		subscriptionMemo: newMemo[string, *SubscriptionRecord](subscriptionMemoLimit),
 	}
 	if err := db.Update(s.initialize); err != nil {
 		_ = db.Close()

@@ -99,28 +99,6 @@ type Health struct {
 	DeadLettered        int       `json:"dead_lettered"`        // deliveries dead-lettered, ever
 }
 
-// subscriptionRecord is the stored form: secrets sealed, never in clear.
-type subscriptionRecord struct {
-	ID           string        `json:"id"`
-	ConnectionID string        `json:"connection_id"`
-	Kind         triggers.Kind `json:"kind"`
-	RoomID       string        `json:"room_id,omitempty"`
-	CallbackURL  string        `json:"callback_url"`
-	SealedToken  []byte        `json:"sealed_token"`
-	SealedSecret []byte        `json:"sealed_secret"`
-	HipChatURL   string        `json:"hipchat_url"`
-	Cursor       []byte        `json:"cursor,omitempty"`
-	Status       string        `json:"status"`
-	StatusReason string        `json:"status_reason,omitempty"`
-	CreatedAt    time.Time     `json:"created_at"`
-	Health       Health        `json:"health"`
-	// Since schema version 3.
-	Ordering                Ordering  `json:"ordering,omitempty"`
-	MaxPerSecond            float64   `json:"max_per_second,omitempty"`
-	SealedPreviousSecret    []byte    `json:"sealed_previous_secret,omitempty"`
-	PreviousSecretExpiresAt time.Time `json:"previous_secret_expires_at,omitzero"`
-}
-
 // CreateSubscription stores sub and returns it as stored. An empty ID gets a
 // random one, an empty Status becomes StatusActive, a zero CreatedAt becomes
 // now. The cursor may be nil (the poller baselines it on its first read).
@@ -143,20 +121,9 @@ func (s *Store) CreateSubscription(sub Subscription) (Subscription, error) {
 	if err := validateSubscription(sub); err != nil {
 		return Subscription{}, fmt.Errorf("state: create subscription: %w", err)
 	}
-	sealedToken, err := s.sealer.seal([]byte(sub.Token), aadToken(sub.ID))
+	rec, err := s.sealer.sealSubscription(sub)
 	if err != nil {
 		return Subscription{}, err
-	}
-	sealedSecret, err := s.sealer.seal([]byte(sub.Secret), aadSecret(sub.ID))
-	if err != nil {
-		return Subscription{}, err
-	}
-	rec := subscriptionRecord{
-		ID: sub.ID, ConnectionID: sub.ConnectionID, Kind: sub.Kind, RoomID: sub.RoomID,
-		CallbackURL: sub.CallbackURL, SealedToken: sealedToken, SealedSecret: sealedSecret,
-		HipChatURL: sub.HipChatURL, Cursor: sub.Cursor, Status: sub.Status,
-		StatusReason: sub.StatusReason, CreatedAt: sub.CreatedAt, Health: sub.Health,
-		Ordering: sub.Ordering.OrDefault(), MaxPerSecond: sub.MaxPerSecond,
 	}
 	sub.Ordering = rec.Ordering
 	err = s.update(func(tx *bolt.Tx) error {
@@ -164,7 +131,7 @@ func (s *Store) CreateSubscription(sub Subscription) (Subscription, error) {
 		if subs.Get([]byte(sub.ID)) != nil {
 			return fmt.Errorf("%w: subscription %q", ErrExists, sub.ID)
 		}
-		if err := putSubscription(subs, &rec); err != nil {
+		if err := putSubscription(subs, rec); err != nil {
 			return err
 		}
 		conn, err := tx.Bucket(bucketConnections).CreateBucketIfNotExists([]byte(sub.ConnectionID))
@@ -184,7 +151,7 @@ func (s *Store) CreateSubscription(sub Subscription) (Subscription, error) {
 //
 // Errors: ErrNotFound; ErrWrongKey when its secrets cannot be unsealed.
 func (s *Store) Subscription(id string) (Subscription, error) {
-	var rec *subscriptionRecord
+	var rec *SubscriptionRecord
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
 		rec, err = getSubscription(tx, id)
@@ -193,7 +160,7 @@ func (s *Store) Subscription(id string) (Subscription, error) {
 	if err != nil {
 		return Subscription{}, wrapTx("get subscription", err)
 	}
-	sub, err := s.unsealSubscription(rec)
+	sub, err := s.sealer.openSubscription(rec)
 	return sub, wrapTx("get subscription", err)
 }
 
@@ -202,7 +169,7 @@ func (s *Store) Subscription(id string) (Subscription, error) {
 //
 // Errors: ErrWrongKey when secrets cannot be unsealed.
 func (s *Store) SubscriptionsOf(connectionID string) ([]Subscription, error) {
-	var recs []*subscriptionRecord
+	var recs []*SubscriptionRecord
 	err := s.db.View(func(tx *bolt.Tx) error {
 		conn := tx.Bucket(bucketConnections).Bucket([]byte(connectionID))
 		if conn == nil {
@@ -220,7 +187,7 @@ func (s *Store) SubscriptionsOf(connectionID string) ([]Subscription, error) {
 	if err != nil {
 		return nil, wrapTx("list subscriptions", err)
 	}
-	subs, err := s.unsealSubscriptions(recs)
+	subs, err := s.sealer.openSubscriptions(recs)
 	return subs, wrapTx("list subscriptions", err)
 }
 
@@ -229,14 +196,14 @@ func (s *Store) SubscriptionsOf(connectionID string) ([]Subscription, error) {
 //
 // Errors: ErrWrongKey when secrets cannot be unsealed.
 func (s *Store) PolledSubscriptions() ([]Subscription, error) {
-	var recs []*subscriptionRecord
+	var recs []*SubscriptionRecord
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketSubscriptions).ForEach(func(k, v []byte) error {
 			rec, err := decodeSubscription(k, v)
 			if err != nil {
 				return err
 			}
-			if rec.polled() {
+			if rec.Polled() {
 				recs = append(recs, rec)
 			}
 			return nil
@@ -245,13 +212,8 @@ func (s *Store) PolledSubscriptions() ([]Subscription, error) {
 	if err != nil {
 		return nil, wrapTx("list polled subscriptions", err)
 	}
-	subs, err := s.unsealSubscriptions(recs)
+	subs, err := s.sealer.openSubscriptions(recs)
 	return subs, wrapTx("list polled subscriptions", err)
-}
-
-// polled reports whether the poller reads the subscription's feed.
-func (rec *subscriptionRecord) polled() bool {
-	return rec.Status == StatusActive || rec.Status == StatusPaused
 }
 
 // SetStatus sets a subscription's status and the reason shown to operators
@@ -272,7 +234,7 @@ func (s *Store) UpdateStatus(id, status, reason string) (Subscription, error) {
 		return Subscription{}, fmt.Errorf("state: set status: %w: status %q (want %s, %s, %s or %s)", ErrInvalid, status,
 			StatusActive, StatusPaused, StatusSuspended, StatusDisabled)
 	}
-	var rec *subscriptionRecord
+	var rec *SubscriptionRecord
 	err := s.update(func(tx *bolt.Tx) error {
 		var err error
 		if rec, err = getSubscription(tx, id); err != nil {
@@ -284,7 +246,7 @@ func (s *Store) UpdateStatus(id, status, reason string) (Subscription, error) {
 	if err != nil {
 		return Subscription{}, wrapTx("set status", err)
 	}
-	sub, err := s.unsealSubscription(rec)
+	sub, err := s.sealer.openSubscription(rec)
 	return sub, wrapTx("set status", err)
 }
 
@@ -359,7 +321,7 @@ func validStatus(status string) bool {
 	return status == StatusActive || status == StatusPaused || status == StatusSuspended || status == StatusDisabled
 }
 
-func getSubscription(tx *bolt.Tx, id string) (*subscriptionRecord, error) {
+func getSubscription(tx *bolt.Tx, id string) (*SubscriptionRecord, error) {
 	v := tx.Bucket(bucketSubscriptions).Get([]byte(id))
 	if v == nil {
 		return nil, fmt.Errorf("%w: subscription %q", ErrNotFound, id)
@@ -368,59 +330,20 @@ func getSubscription(tx *bolt.Tx, id string) (*subscriptionRecord, error) {
 }
 
 // decodeSubscription copies everything out of v (json.Unmarshal does).
-func decodeSubscription(k, v []byte) (*subscriptionRecord, error) {
-	var rec subscriptionRecord
+func decodeSubscription(k, v []byte) (*SubscriptionRecord, error) {
+	var rec SubscriptionRecord
 	if err := json.Unmarshal(v, &rec); err != nil {
 		return nil, fmt.Errorf("decode subscription %q: %w", k, err)
 	}
 	return &rec, nil
 }
 
-func putSubscription(subs *bolt.Bucket, rec *subscriptionRecord) error {
+func putSubscription(subs *bolt.Bucket, rec *SubscriptionRecord) error {
 	v, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode subscription %q: %w", rec.ID, err)
 	}
 	return subs.Put([]byte(rec.ID), v)
-}
-
-func (s *Store) unsealSubscription(rec *subscriptionRecord) (Subscription, error) {
-	token, err := s.sealer.open(rec.SealedToken, aadToken(rec.ID))
-	if err != nil {
-		return Subscription{}, fmt.Errorf("subscription %q token: %w", rec.ID, err)
-	}
-	secret, err := s.sealer.open(rec.SealedSecret, aadSecret(rec.ID))
-	if err != nil {
-		return Subscription{}, fmt.Errorf("subscription %q secret: %w", rec.ID, err)
-	}
-	sub := Subscription{
-		ID: rec.ID, ConnectionID: rec.ConnectionID, Kind: rec.Kind, RoomID: rec.RoomID,
-		CallbackURL: rec.CallbackURL, Token: string(token), Secret: string(secret),
-		HipChatURL: rec.HipChatURL, Cursor: rec.Cursor, Status: rec.Status,
-		StatusReason: rec.StatusReason, CreatedAt: rec.CreatedAt, Health: rec.Health,
-		Ordering: rec.Ordering.OrDefault(), MaxPerSecond: rec.MaxPerSecond,
-		PreviousSecretExpiresAt: rec.PreviousSecretExpiresAt,
-	}
-	if rec.SealedPreviousSecret != nil {
-		previous, err := s.sealer.open(rec.SealedPreviousSecret, aadPreviousSecret(rec.ID))
-		if err != nil {
-			return Subscription{}, fmt.Errorf("subscription %q previous secret: %w", rec.ID, err)
-		}
-		sub.PreviousSecret = string(previous)
-	}
-	return sub, nil
-}
-
-func (s *Store) unsealSubscriptions(recs []*subscriptionRecord) ([]Subscription, error) {
-	subs := make([]Subscription, 0, len(recs))
-	for _, rec := range recs {
-		sub, err := s.unsealSubscription(rec)
-		if err != nil {
-			return nil, err
-		}
-		subs = append(subs, sub)
-	}
-	return subs, nil
 }
 
 func cloneBytes(b []byte) []byte {

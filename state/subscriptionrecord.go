@@ -1,0 +1,114 @@
+package state
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hipchat-connector/hipchat-connector/triggers"
+)
+
+// SubscriptionRecord is the stored form of a subscription, the same in every backend (bbolt, etcd):
+// its HipChat token and signing secrets sealed, never in clear. Sealer.SealSubscription makes one
+// from a Subscription and Sealer.OpenSubscription turns it back.
+type SubscriptionRecord struct {
+	ID           string        `json:"id"`
+	ConnectionID string        `json:"connection_id"`
+	Kind         triggers.Kind `json:"kind"`
+	RoomID       string        `json:"room_id,omitempty"`
+	CallbackURL  string        `json:"callback_url"`
+	SealedToken  []byte        `json:"sealed_token"`
+	SealedSecret []byte        `json:"sealed_secret"`
+	HipChatURL   string        `json:"hipchat_url"`
+	Cursor       []byte        `json:"cursor,omitempty"`
+	Status       string        `json:"status"`
+	StatusReason string        `json:"status_reason,omitempty"`
+	CreatedAt    time.Time     `json:"created_at"`
+	Health       Health        `json:"health"`
+	// Since schema version 3.
+	Ordering                Ordering  `json:"ordering,omitempty"`
+	MaxPerSecond            float64   `json:"max_per_second,omitempty"`
+	SealedPreviousSecret    []byte    `json:"sealed_previous_secret,omitempty"`
+	PreviousSecretExpiresAt time.Time `json:"previous_secret_expires_at,omitzero"`
+}
+
+// Polled reports whether the poller reads the subscription's feed.
+func (rec *SubscriptionRecord) Polled() bool {
+	return rec.Status == StatusActive || rec.Status == StatusPaused
+}
+
+// FIFO reports whether the subscription's deliveries go one at a time, in order.
+func (rec *SubscriptionRecord) FIFO() bool { return rec.Ordering.OrDefault() == OrderingFIFO }
+
+// SealSubscription is the stored form of sub (its previous secret is sealed by RotateSecret).
+// Errors: only a failure of the random source.
+func (s *Sealer) SealSubscription(sub Subscription) (*SubscriptionRecord, error) {
+	return s.s.sealSubscription(sub)
+}
+
+// OpenSubscription is the subscription rec stores, secrets in clear.
+// Errors: ErrWrongKey (wrapped, naming the subscription and the secret) when a secret does not open.
+func (s *Sealer) OpenSubscription(rec *SubscriptionRecord) (Subscription, error) {
+	return s.s.openSubscription(rec)
+}
+
+// OpenSubscriptions is OpenSubscription of each of recs, in order; the first error stops it.
+func (s *Sealer) OpenSubscriptions(recs []*SubscriptionRecord) ([]Subscription, error) {
+	return s.s.openSubscriptions(recs)
+}
+
+func (s *sealer) sealSubscription(sub Subscription) (*SubscriptionRecord, error) {
+	sealedToken, err := s.seal([]byte(sub.Token), aadToken(sub.ID))
+	if err != nil {
+		return nil, err
+	}
+	sealedSecret, err := s.seal([]byte(sub.Secret), aadSecret(sub.ID))
+	if err != nil {
+		return nil, err
+	}
+	return &SubscriptionRecord{
+		ID: sub.ID, ConnectionID: sub.ConnectionID, Kind: sub.Kind, RoomID: sub.RoomID,
+		CallbackURL: sub.CallbackURL, SealedToken: sealedToken, SealedSecret: sealedSecret,
+		HipChatURL: sub.HipChatURL, Cursor: sub.Cursor, Status: sub.Status,
+		StatusReason: sub.StatusReason, CreatedAt: sub.CreatedAt, Health: sub.Health,
+		Ordering: sub.Ordering.OrDefault(), MaxPerSecond: sub.MaxPerSecond,
+	}, nil
+}
+
+func (s *sealer) openSubscription(rec *SubscriptionRecord) (Subscription, error) {
+	token, err := s.open(rec.SealedToken, aadToken(rec.ID))
+	if err != nil {
+		return Subscription{}, fmt.Errorf("subscription %q token: %w", rec.ID, err)
+	}
+	secret, err := s.open(rec.SealedSecret, aadSecret(rec.ID))
+	if err != nil {
+		return Subscription{}, fmt.Errorf("subscription %q secret: %w", rec.ID, err)
+	}
+	sub := Subscription{
+		ID: rec.ID, ConnectionID: rec.ConnectionID, Kind: rec.Kind, RoomID: rec.RoomID,
+		CallbackURL: rec.CallbackURL, Token: string(token), Secret: string(secret),
+		HipChatURL: rec.HipChatURL, Cursor: rec.Cursor, Status: rec.Status,
+		StatusReason: rec.StatusReason, CreatedAt: rec.CreatedAt, Health: rec.Health,
+		Ordering: rec.Ordering.OrDefault(), MaxPerSecond: rec.MaxPerSecond,
+		PreviousSecretExpiresAt: rec.PreviousSecretExpiresAt,
+	}
+	if rec.SealedPreviousSecret != nil {
+		previous, err := s.open(rec.SealedPreviousSecret, aadPreviousSecret(rec.ID))
+		if err != nil {
+			return Subscription{}, fmt.Errorf("subscription %q previous secret: %w", rec.ID, err)
+		}
+		sub.PreviousSecret = string(previous)
+	}
+	return sub, nil
+}
+
+func (s *sealer) openSubscriptions(recs []*SubscriptionRecord) ([]Subscription, error) {
+	subs := make([]Subscription, 0, len(recs))
+	for _, rec := range recs {
+		sub, err := s.openSubscription(rec)
+		if err != nil {
+			return nil, err
+		}
+		subs = append(subs, sub)
+	}
+	return subs, nil
+}
