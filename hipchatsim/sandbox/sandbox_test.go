@@ -1,15 +1,14 @@
 package sandbox_test
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim/sandbox"
+	"github.com/hipchat-connector/hipchat-connector/internal/webpage/webpagetest"
 )
 
 const adminToken = "sandbox-test-admin-token"
@@ -28,23 +27,7 @@ func newEmulator(t *testing.T) *httptest.Server {
 	return ts
 }
 
-func get(t *testing.T, method, url string) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(body)
-}
+var get = webpagetest.Get
 
 // TestPageAndAssets: the page and each asset come with their type, the CSP and nosniff; nothing else
 // under /sandbox/ is served, and the HipChat API and the side channel answer as before.
@@ -63,18 +46,7 @@ func TestPageAndAssets(t *testing.T) {
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			resp, body := get(t, "GET", ts.URL+tc.path)
-			if resp.StatusCode != http.StatusOK || body == "" {
-				t.Fatalf("status %d, %d bytes", resp.StatusCode, len(body))
-			}
-			if got := resp.Header.Get("Content-Type"); got != tc.contentType {
-				t.Errorf("Content-Type %q, want %q", got, tc.contentType)
-			}
-			if got := resp.Header.Get("Content-Security-Policy"); got != sandbox.ContentSecurityPolicy {
-				t.Errorf("Content-Security-Policy %q", got)
-			}
-			if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
-				t.Errorf("X-Content-Type-Options %q", got)
-			}
+			webpagetest.CheckServed(t, resp, body, tc.contentType, sandbox.ContentSecurityPolicy)
 			if strings.Contains(body, adminToken) {
 				t.Error("the admin token is in the page")
 			}
@@ -105,23 +77,5 @@ func TestPageAndAssets(t *testing.T) {
 // them (the browser test would see them refused; this says where), nor load anything from elsewhere.
 func TestPageHasNothingInline(t *testing.T) {
 	_, page := get(t, "GET", newEmulator(t).URL+"/")
-	scripts := regexp.MustCompile(`<script[^>]*>([^<]*)</script>`).FindAllStringSubmatch(page, -1)
-	if len(scripts) == 0 {
-		t.Error("no script tag")
-	}
-	for _, m := range scripts {
-		if !strings.Contains(m[0], ` src="/sandbox/`) || strings.TrimSpace(m[1]) != "" {
-			t.Errorf("inline or foreign script %q", m[0])
-		}
-	}
-	for _, bad := range []*regexp.Regexp{
-		regexp.MustCompile(`<style`),
-		regexp.MustCompile(`\sstyle=`),
-		regexp.MustCompile(`\son[a-z]+=`),
-		regexp.MustCompile(`(?i)(src|href|action)="(https?:)?//`),
-	} {
-		for _, m := range bad.FindAllString(page, -1) {
-			t.Errorf("page has %q", m)
-		}
-	}
+	webpagetest.CheckNothingInline(t, page, "/sandbox/")
 }

@@ -1,13 +1,12 @@
 package console_test
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/hipchat-connector/hipchat-connector/internal/webpage/webpagetest"
 	"github.com/hipchat-connector/hipchat-connector/server/console"
 )
 
@@ -24,16 +23,7 @@ func newPage(t *testing.T) *httptest.Server {
 
 func get(t *testing.T, url string) (*http.Response, string) {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(body)
+	return webpagetest.Get(t, http.MethodGet, url)
 }
 
 // TestPageAndAssets: the page and each asset come with their type, the CSP and nosniff, and no
@@ -53,18 +43,7 @@ func TestPageAndAssets(t *testing.T) {
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			resp, body := get(t, ts.URL+tc.path)
-			if resp.StatusCode != http.StatusOK || body == "" {
-				t.Fatalf("status %d, %d bytes", resp.StatusCode, len(body))
-			}
-			if got := resp.Header.Get("Content-Type"); got != tc.contentType {
-				t.Errorf("Content-Type %q, want %q", got, tc.contentType)
-			}
-			if got := resp.Header.Get("Content-Security-Policy"); got != console.ContentSecurityPolicy {
-				t.Errorf("Content-Security-Policy %q", got)
-			}
-			if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
-				t.Errorf("X-Content-Type-Options %q", got)
-			}
+			webpagetest.CheckServed(t, resp, body, tc.contentType, console.ContentSecurityPolicy)
 			if got := resp.Header.Values("Set-Cookie"); len(got) > 0 {
 				t.Errorf("Set-Cookie %q", got)
 			}
@@ -82,25 +61,7 @@ func TestPageAndAssets(t *testing.T) {
 func TestPageHasNothingInline(t *testing.T) {
 	ts := newPage(t)
 	_, page := get(t, ts.URL+"/console")
-	scripts := regexp.MustCompile(`<script[^>]*>([^<]*)</script>`).FindAllStringSubmatch(page, -1)
-	if len(scripts) == 0 {
-		t.Error("no script tag")
-	}
-	for _, m := range scripts {
-		if !strings.Contains(m[0], ` src="/console/`) || strings.TrimSpace(m[1]) != "" {
-			t.Errorf("inline or foreign script %q", m[0])
-		}
-	}
-	for _, bad := range []*regexp.Regexp{
-		regexp.MustCompile(`<style`),
-		regexp.MustCompile(`\sstyle=`),
-		regexp.MustCompile(`\son[a-z]+=`),
-		regexp.MustCompile(`(?i)(src|href|action)="(https?:)?//`),
-	} {
-		for _, m := range bad.FindAllString(page, -1) {
-			t.Errorf("page has %q", m)
-		}
-	}
+	webpagetest.CheckNothingInline(t, page, "/console/")
 	for _, name := range []string{"main.js", "api.js", "render.js", "metrics.js"} {
 		_, script := get(t, ts.URL+"/console/js/"+name)
 		script = strings.ReplaceAll(script, "'http://www.w3.org/2000/svg'", "") // a namespace, not a fetch
