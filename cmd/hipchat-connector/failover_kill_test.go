@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -17,8 +16,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
-	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
 	"github.com/hipchat-connector/hipchat-connector/internal/etcdtest"
 )
 
@@ -39,14 +36,11 @@ func TestReplicasSurviveKill9AndSIGSTOP(t *testing.T) {
 	bin := buildBinary(t, dir)
 
 	etcd := etcdtest.Start(t)
-	emu, err := hipchatsim.New(hipchatsim.Options{})
-	require.NoError(t, err)
-	hipchat := httptest.NewServer(emu)
-	t.Cleanup(hipchat.Close)
-	sim := simclient.New(hipchat.URL)
+	emu := startEmulator(t)
+	sim := emu.client
 	sk := newCrashSink(t)
 	ctx := context.Background()
-	args := []string{"serve", "-addr", "127.0.0.1:0", "-hipchat-url", hipchat.URL,
+	args := []string{"serve", "-addr", "127.0.0.1:0", "-hipchat-url", emu.URL,
 		"-etcd-endpoints", etcd.Endpoint, "-etcd-prefix", "/ha-kill", "-etcd-lease-ttl", ttl.String(),
 		"-key-file", filepath.Join(dir, "ha.key"), "-poll-schedule", "@every 1s",
 		"-allow-private-callbacks", "-push=false"}
@@ -57,7 +51,7 @@ func TestReplicasSurviveKill9AndSIGSTOP(t *testing.T) {
 	}
 	feeds := make([]feed, rooms)
 	for i := range feeds {
-		p, err := sim.NewPerson(ctx, emu.AdminToken(), fmt.Sprintf("HA Poster %d", i), fmt.Sprintf("haposter%d", i))
+		p, err := sim.NewPerson(ctx, emu.admin, fmt.Sprintf("HA Poster %d", i), fmt.Sprintf("haposter%d", i))
 		require.NoError(t, err)
 		room, err := sim.CreateRoom(ctx, p.Token, fmt.Sprintf("HA room %d", i), "public")
 		require.NoError(t, err)
@@ -164,7 +158,7 @@ func TestReplicasSurviveKill9AndSIGSTOP(t *testing.T) {
 	otherOwned := other.feedsOwned(t)
 	late := map[string][]string{}
 	for i := 0; i < 16; i++ { // 16 feeds: all on the creator by chance once in 65,536 runs
-		p, err := sim.NewPerson(ctx, emu.AdminToken(), fmt.Sprintf("Late Poster %d", i), fmt.Sprintf("lateposter%d", i))
+		p, err := sim.NewPerson(ctx, emu.admin, fmt.Sprintf("Late Poster %d", i), fmt.Sprintf("lateposter%d", i))
 		require.NoError(t, err)
 		room, err := sim.CreateRoom(ctx, p.Token, fmt.Sprintf("Late room %d", i), "public")
 		require.NoError(t, err)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -11,9 +10,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
-	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
 )
 
 // TestBestEffortDeliveriesUnderAFlakySinkAndKill9 is issue 11's flaky-sink test: 300 messages over
@@ -30,16 +26,13 @@ func TestBestEffortDeliveriesUnderAFlakySinkAndKill9(t *testing.T) {
 	bin := buildBinary(t, dir)
 
 	ctx := context.Background()
-	emu, err := hipchatsim.New(hipchatsim.Options{})
-	require.NoError(t, err)
-	hipchat := httptest.NewServer(emu)
-	t.Cleanup(hipchat.Close)
-	sim := simclient.New(hipchat.URL)
+	emu := startEmulator(t)
+	sim := emu.client
 	sk := newCrashSink(t)
 	sk.failEvery = 3
 
 	db := filepath.Join(dir, "state.db")
-	proc := startBinary(t, bin, dir, "serve", "-addr", "127.0.0.1:0", "-db", db, "-hipchat-url", hipchat.URL,
+	proc := startBinary(t, bin, dir, "serve", "-addr", "127.0.0.1:0", "-db", db, "-hipchat-url", emu.URL,
 		"-poll-schedule", "@every 1s", "-allow-private-callbacks")
 	type watched struct {
 		token, room, sub string
@@ -47,7 +40,7 @@ func TestBestEffortDeliveriesUnderAFlakySinkAndKill9(t *testing.T) {
 	}
 	watch := make([]*watched, rooms)
 	for i := range watch {
-		p, err := sim.NewPerson(ctx, emu.AdminToken(), fmt.Sprintf("Flaky %d", i), fmt.Sprintf("flaky%d", i))
+		p, err := sim.NewPerson(ctx, emu.admin, fmt.Sprintf("Flaky %d", i), fmt.Sprintf("flaky%d", i))
 		require.NoError(t, err)
 		room, err := sim.CreateRoom(ctx, p.Token, fmt.Sprintf("Flaky room %d", i), "public")
 		require.NoError(t, err)

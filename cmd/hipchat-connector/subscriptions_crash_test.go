@@ -24,8 +24,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
-	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
 	"github.com/hipchat-connector/hipchat-connector/state"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
@@ -44,16 +42,13 @@ func TestCallbackSubscriptionsSurviveKill9(t *testing.T) {
 	bin := buildBinary(t, dir)
 
 	ctx := context.Background()
-	emu, err := hipchatsim.New(hipchatsim.Options{}) // no rate or flood limits: the connector's budget is the subject
-	require.NoError(t, err)
-	hipchat := httptest.NewServer(emu)
-	t.Cleanup(hipchat.Close)
-	sim := simclient.New(hipchat.URL)
+	emu := startEmulator(t) // no rate or flood limits: the connector's budget is the subject
+	sim := emu.client
 	sk := newCrashSink(t)
 
 	db := filepath.Join(dir, "state.db")
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 6))
-	proc := startBinary(t, bin, dir, "serve", "-addr", "127.0.0.1:0", "-db", db, "-hipchat-url", hipchat.URL,
+	proc := startBinary(t, bin, dir, "serve", "-addr", "127.0.0.1:0", "-db", db, "-hipchat-url", emu.URL,
 		"-poll-schedule", "@every 1s", "-allow-private-callbacks")
 
 	// One person, token and room per subscription: each connection makes one call per tick, well
@@ -64,7 +59,7 @@ func TestCallbackSubscriptionsSurviveKill9(t *testing.T) {
 	}
 	watch := make([]*watched, rooms)
 	for i := range watch {
-		p, err := sim.NewPerson(ctx, emu.AdminToken(), fmt.Sprintf("Poster %d", i), fmt.Sprintf("poster%d", i))
+		p, err := sim.NewPerson(ctx, emu.admin, fmt.Sprintf("Poster %d", i), fmt.Sprintf("poster%d", i))
 		require.NoError(t, err)
 		room, err := sim.CreateRoom(ctx, p.Token, fmt.Sprintf("Room %d", i), "public")
 		require.NoError(t, err)
