@@ -321,16 +321,17 @@ type PushState struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// PushStates returns the push state of each push feed of connection, by room; empty when push is
-// off or the connection has none.
-func (p *Poller) PushStates(connectionID string) map[string]PushState {
+// PushStates returns the push state of every push feed, by connection and room, in one pass;
+// empty when push is off.
+func (p *Poller) PushStates() map[string]map[string]PushState {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := map[string]PushState{}
+	out := map[string]map[string]PushState{}
 	for key, pf := range p.push.byKey {
-		if key.conn == connectionID {
-			out[key.room] = PushState{State: pf.state, Reason: pf.reason}
+		if out[key.conn] == nil {
+			out[key.conn] = map[string]PushState{}
 		}
+		out[key.conn][key.room] = PushState{State: pf.state, Reason: pf.reason}
 	}
 	return out
 }

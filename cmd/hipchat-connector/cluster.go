@@ -115,13 +115,16 @@ func (r *replica) ownsFeed() func(connectionID, room string) bool {
 func ownsConnectionOf(member *cluster.Member) func(feedKey string) bool {
 	return func(feedKey string) bool {
 		connectionID, _, _ := strings.Cut(strings.TrimPrefix(feedKey, "feed/"), "/")
-		return member.Owns("connection/" + connectionID)
+		return member.Owns(connectionKey(connectionID))
 	}
 }
 
+// connectionKey is the ownership key of a connection's feeds among the replicas.
+func connectionKey(connectionID string) string { return "connection/" + connectionID }
+
 // ownsConnection reports whether this replica polls connection id's feeds (true without a cluster).
 func (r *replica) ownsConnection(id string) bool {
-	return r.member == nil || r.member.Owns("connection/"+id)
+	return r.member == nil || r.member.Owns(connectionKey(id))
 }
 
 // limiter is the budget the HipChat client's calls pass (nil without a cluster: the client's own

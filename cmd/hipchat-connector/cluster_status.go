@@ -1,10 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"sync"
 	"time"
 
@@ -39,7 +39,7 @@ type statusBoard struct {
 	log    *slog.Logger
 
 	mu      sync.Mutex
-	written map[string][]byte // what this replica last wrote, by connection
+	written map[string]connectionStatus // what this replica last wrote, by connection
 	read    map[string]readStatus
 }
 
@@ -51,7 +51,7 @@ type readStatus struct {
 
 func newStatusBoard(client *clientv3.Client, prefix string, member *cluster.Member, logger *slog.Logger) *statusBoard {
 	return &statusBoard{client: client, dir: prefix + "status/", member: member, log: logger,
-		written: map[string][]byte{}, read: map[string]readStatus{}}
+		written: map[string]connectionStatus{}, read: map[string]readStatus{}}
 }
 
 // run publishes every statusEvery until ctx ends.
@@ -75,6 +75,7 @@ func (b *statusBoard) publish(ctx context.Context, poll *poller.Poller, owns fun
 	if lease == clientv3.NoLease {
 		return
 	}
+	push := poll.PushStates()
 	for _, id := range poll.Connections() {
 		if !owns(id) {
 			b.mu.Lock()
@@ -82,16 +83,16 @@ func (b *statusBoard) publish(ctx context.Context, poll *poller.Poller, owns fun
 			b.mu.Unlock()
 			continue
 		}
-		status := connectionStatus{Push: poll.PushStates(id)}
+		status := connectionStatus{Push: push[id]}
 		status.Plan, status.HasPlan = poll.Plan(id)
-		value, err := json.Marshal(status)
-		if err != nil {
+		b.mu.Lock()
+		last, wrote := b.written[id]
+		b.mu.Unlock()
+		if wrote && last.Plan == status.Plan && last.HasPlan == status.HasPlan && maps.Equal(last.Push, status.Push) {
 			continue
 		}
-		b.mu.Lock()
-		same := bytes.Equal(b.written[id], value)
-		b.mu.Unlock()
-		if same {
+		value, err := json.Marshal(status)
+		if err != nil {
 			continue
 		}
 		opCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -102,7 +103,7 @@ func (b *statusBoard) publish(ctx context.Context, poll *poller.Poller, owns fun
 			continue
 		}
 		b.mu.Lock()
-		b.written[id] = value
+		b.written[id] = status
 		b.mu.Unlock()
 	}
 }
