@@ -36,6 +36,3 @@ func (l *Limiter) HeldBack(id string) (Refusal, bool) {
 	}
 	return Refusal{Budget: BudgetHipChat, RetryAfter: log.blockedUntil.Sub(now)}, true
 }
-
-// Now is the limiter's clock.
-func (l *Limiter) Now() time.Time { return l.opts.Now() }

@@ -107,9 +107,6 @@ func NewInstrumentedClient(opts ClientOptions) (*Client, error) {
 		now: opts.Now, sleep: opts.Sleep, metrics: metrics}, nil
 }
 
-// Limiter returns the limiter the client's calls pass.
-func (c *Client) Limiter() CallLimiter { return c.limiter }
-
 type backgroundKey struct{}
 
 // WithBackground marks calls made with the returned context as the poller's: they wait for budget
