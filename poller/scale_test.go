@@ -76,6 +76,9 @@ func TestASlowConnectionNeverMakesAnotherSkipATick(t *testing.T) {
 
 	first := p.Start(ctx)
 	require.Eventually(t, func() bool { return src.readsOf(w.conn.ID) == 2 && src.readsOf(bobConn.ID) == 1 }, 10*time.Second, time.Millisecond)
+	// Alice's part of the first tick ends (its reads returned and were committed); Bob's hangs.
+	require.Eventually(t, func() bool { return !p.Polling(w.conn.ID) }, 10*time.Second, time.Millisecond)
+	require.True(t, p.Polling(bobConn.ID))
 	for tick := 2; tick <= 4; tick++ {
 		msg := w.post(aliceRooms[tick%2], 1, fmt.Sprintf("tick %d", tick))
 		done := p.Start(ctx)
