@@ -28,13 +28,47 @@ func TestWatchSubscriptionsReportsSettingsNotProgress(t *testing.T) {
 	}
 	writer, watcher := open(), open()
 	ctx, cancel := context.WithCancel(context.Background())
-	changed := make(chan string, 16)
+	// The watch starts in its own goroutine, and a write made before etcd set it up is not seen: a
+	// warm-up subscription, whose reports are kept apart, is paused and resumed until one arrives.
+	warm, err := writer.CreateSubscription(state.Subscription{
+		ConnectionID: "conn", Kind: triggers.KindMessage, RoomID: "0", CallbackURL: "https://sink.example/hook",
+		Token: "token-0", Secret: "whsec_c2VjcmV0LW9mLXRoZS13YXRjaC10ZXN0LXNpbms=", HipChatURL: "https://hipchat.example",
+	})
+	require.NoError(t, err)
+	changed, watching := make(chan string, 16), make(chan struct{}, 1)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		watcher.WatchSubscriptions(ctx, func(id string) { changed <- id })
+		watcher.WatchSubscriptions(ctx, func(id string) {
+			if id != warm.ID {
+				changed <- id
+				return
+			}
+			select {
+			case watching <- struct{}{}:
+			default:
+			}
+		})
 	}()
 	t.Cleanup(func() { cancel(); <-done })
+	heard := func() bool {
+		select {
+		case <-watching:
+			return true
+		case <-time.After(100 * time.Millisecond):
+			return false
+		}
+	}
+	for paused := true; ; paused = !paused {
+		status := state.StatusActive
+		if paused {
+			status = state.StatusPaused
+		}
+		require.NoError(t, writer.SetStatus(warm.ID, status, "warming up"))
+		if heard() {
+			break
+		}
+	}
 	next := func() string {
 		select {
 		case id := <-changed:
