@@ -69,7 +69,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Events first found by a reconcile read of a feed on trusted push: doorbells HipChat did not ring.",
 		}),
 		pushDesc: prometheus.NewDesc("hipchat_connector_push_feeds",
-			"Message and file feeds by push state: pending, on, trusted, off.", []string{"state"}, nil),
+			"Message and file feeds this replica polls, by push state: pending, on, trusted, off.", []string{"state"}, nil),
 	}
 	if reg == nil {
 		return m, nil

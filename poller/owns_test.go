@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -122,7 +123,8 @@ func TestDoorbellsAcrossReplicas(t *testing.T) {
 	owned := true
 	var mu sync.Mutex
 	owns := func(string, string) bool { mu.Lock(); defer mu.Unlock(); return owned }
-	owner := w.poller(poller.Options{Owns: owns})
+	reg := prometheus.NewRegistry()
+	owner := w.poller(poller.Options{Owns: owns, Registerer: reg})
 	owner.EnablePush(poller.PushOptions{URL: "http://127.0.0.1:9/", Key: testkit.StoreKey(), Webhooks: w.client})
 	other := w.poller(poller.Options{Owns: func(string, string) bool { return false }})
 	other.EnablePush(poller.PushOptions{URL: "http://127.0.0.1:9/", Key: testkit.StoreKey(), Webhooks: w.client})
@@ -139,9 +141,27 @@ func TestDoorbellsAcrossReplicas(t *testing.T) {
 	assert.False(t, other.DoorbellValid("", ""))
 	assert.False(t, other.RingOwned(id), "not its feed: nothing rung")
 	assert.True(t, owner.RingOwned(id))
+	assert.Equal(t, 1.0, pushFeeds(t, reg), "hipchat_connector_push_feeds counts the feed its owner polls")
 	mu.Lock()
 	owned = false
 	mu.Unlock()
 	assert.False(t, owner.RingOwned(id), "no longer owned: the new owner rings it")
+	assert.Zero(t, pushFeeds(t, reg), "a feed that moved away is the new owner's to count")
 	assert.False(t, w.poller(poller.Options{}).DoorbellValid(id, secret), "push off: no doorbell is valid")
+}
+
+// pushFeeds is hipchat_connector_push_feeds summed over its states.
+func pushFeeds(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() == "hipchat_connector_push_feeds" {
+			for _, m := range f.GetMetric() {
+				total += m.GetGauge().GetValue()
+			}
+		}
+	}
+	return total
 }

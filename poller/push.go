@@ -304,13 +304,16 @@ func (p *Poller) dueLocked(st *connState, f *feed, now time.Time) bool {
 	return now.Sub(st.lastRead[f.key]) >= p.push.opts.Reconcile
 }
 
-// pushFeedsByState counts the push feeds by state.
+// pushFeedsByState counts the push feeds this replica owns by state. A feed that moved to another
+// replica keeps its entry here (should it come back), but is the new owner's to count.
 func (p *Poller) pushFeedsByState() map[string]int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := map[string]int{}
-	for _, pf := range p.push.byKey {
-		n[pf.state]++
+	for key, pf := range p.push.byKey {
+		if p.ownsFeed(key) {
+			n[pf.state]++
+		}
 	}
 	return n
 }
