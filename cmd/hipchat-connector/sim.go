@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
+	"github.com/hipchat-connector/hipchat-connector/internal/serveuntil"
 )
 
 const simSummary = "run the HipChat v2 emulator: an in-memory HipChat for tests, the demo and flow designers"
@@ -70,18 +70,5 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
 	fmt.Fprintf(stdout, "admin token: %s\n", srv.AdminToken())
 	fmt.Fprintf(stdout, "sandbox page: http://%s/ (sign in with the admin token)\n", ln.Addr())
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err = hs.Shutdown(shutdownCtx)
-	if serveErr := <-served; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return serveErr
-	}
-	return err
+	return serveuntil.Serve(ctx, hs, ln, 5*time.Second)
 }

@@ -25,6 +25,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/hipchat-connector/hipchat-connector/internal/serveuntil"
 	"github.com/hipchat-connector/hipchat-connector/webhook"
 )
 
@@ -55,16 +56,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	s := &sink{secrets: *secrets, out: stdout}
 	hs := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	return hs.Shutdown(shutdownCtx)
+	return serveuntil.Serve(ctx, hs, ln, 2*time.Second)
 }
 
 // sink verifies and prints deliveries; out is written under mu so lines never interleave.
