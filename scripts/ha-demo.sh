@@ -3,11 +3,13 @@
 #
 # It builds the binary, starts etcd (the `etcd` on PATH, e.g. Debian's etcd-server, or else three
 # embedded members in one process: go run ./internal/devetcd), the HipChat emulator, a callback sink
-# (internal/devsink) and three replicas (serve -etcd-endpoints …). It subscribes the sink to three
-# rooms through the first replica, posts a message every second, prints each delivery as it arrives,
-# kill -9s the replica owning the most feeds a third of the way in, shows the others take its feeds
-# (hipchat_connector_cluster_feeds_owned), and ends with a summary. Exit 0 only when every message
-# posted was delivered (unique by message id).
+# (internal/devsink), a round-robin load balancer (internal/devlb) and three replicas behind it
+# (serve -etcd-endpoints … -public-url LB), so HipChat's room webhooks (push) reach any replica. It
+# subscribes the sink to three rooms through the first replica, posts a message every second, prints
+# each delivery as it arrives, kill -9s the replica owning the most feeds a third of the way in, shows
+# the others take its feeds (hipchat_connector_cluster_feeds_owned), and ends with a summary of the
+# deliveries and the doorbells. Exit 0 only when every message posted was delivered (unique by
+# message id).
 #
 # usage: scripts/ha-demo.sh [-d SECONDS]   (or HA_DEMO_DURATION; default 40: posting, then 10 s to drain)
 #        HA_DEMO_EMBEDDED_ETCD=1 uses the embedded members even when etcd is on PATH.
@@ -18,7 +20,7 @@ duration=${HA_DEMO_DURATION:-40}
 while getopts 'd:h' opt; do
 	case $opt in
 	d) duration=$OPTARG ;;
-	*) sed -n '2,14p' "$0"; exit 2 ;;
+	*) sed -n '2,16p' "$0"; exit 2 ;;
 	esac
 done
 if ! [[ $duration =~ ^[0-9]+$ ]] || ((duration < 20)); then
@@ -78,7 +80,7 @@ free_port() {
 
 say "building into $dir"
 (cd "$repo" && go build -o "$dir/hipchat-connector" ./cmd/hipchat-connector &&
-	go build -o "$dir/devsink" ./internal/devsink)
+	go build -o "$dir/devsink" ./internal/devsink && go build -o "$dir/devlb" ./internal/devlb)
 bin=$dir/hipchat-connector
 
 # etcd: three members.
@@ -135,6 +137,15 @@ pids+=($!)
 sink=$(wait_for "$dir/sink.out" 'http://[0-9.:]*' "the sink")
 say "sink (internal/devsink) at $sink"
 
+# The load balancer: every replica's -public-url, so the room webhooks HipChat calls reach any
+# replica (one that does not own the feed passes the doorbell to its owner through etcd). Each
+# replica is added to its backends file once it is ready.
+: >"$dir/backends"
+"$dir/devlb" -backends "$dir/backends" >"$dir/lb.out" 2>"$dir/lb.out.err" &
+pids+=($!)
+lb=$(wait_for "$dir/lb.out" 'http://[0-9.:]*' "the load balancer")
+say "load balancer (internal/devlb) at $lb: every replica's -public-url"
+
 # Replicas share the sealing key (HIPCHAT_CONNECTOR_KEY) and the etcd prefix.
 HIPCHAT_CONNECTOR_KEY=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
 export HIPCHAT_CONNECTOR_KEY
@@ -142,7 +153,7 @@ declare -a url rpid
 start_replica() {
 	local i=$1 t
 	"$bin" serve -addr 127.0.0.1:0 -hipchat-url "$sim" -etcd-endpoints "$endpoints" -etcd-prefix /ha-demo/ \
-		-etcd-lease-ttl 2s -poll-schedule '@every 1s' -push=false -allow-private-callbacks \
+		-etcd-lease-ttl 2s -poll-schedule '@every 1s' -public-url "$lb" -allow-private-callbacks \
 		>"$dir/r$i.out" 2>"$dir/r$i.log" &
 	rpid[i]=$!
 	pids+=($!)
@@ -152,13 +163,27 @@ start_replica() {
 		sleep 0.1
 	done
 	((t < 300)) || die "replica r$i not ready: $(tail -n 5 "$dir/r$i.log")"
-	say "replica r$i at ${url[i]}: /readyz 200 (pid ${rpid[i]})"
+	echo "${url[i]}" >>"$dir/backends"
+	say "replica r$i at ${url[i]}: /readyz 200 (pid ${rpid[i]}), behind the load balancer"
 }
 
+# metric RI SERIES prints replica RI's value of SERIES (a metric name with its labels, as /metrics
+# writes it), "-" when the replica does not answer or has no such series.
+metric() {
+	local page
+	page=$(curl -fsS --max-time 2 "${url[$1]}/metrics" 2>/dev/null) || page=""
+	awk -v s="$2" '$1 == s { printf "%d\n", $2; found = 1 } END { if (!found) print "-" }' <<<"$page"
+}
 # feeds RI prints replica RI's hipchat_connector_cluster_feeds_owned, "-" when it does not answer.
-feeds() {
-	curl -fsS --max-time 2 "${url[$1]}/metrics" 2>/dev/null |
-		sed -n 's/^hipchat_connector_cluster_feeds_owned \([0-9]*\).*/\1/p' | grep . || echo -
+feeds() { metric "$1" hipchat_connector_cluster_feeds_owned; }
+# sum SERIES adds SERIES over the replicas that answer.
+sum() {
+	local i n total=0
+	for i in 1 2 3; do
+		n=$(metric $i "$1")
+		[[ $n == - ]] || total=$((total + n))
+	done
+	echo $total
 }
 owned_line() { echo "feeds owned (hipchat_connector_cluster_feeds_owned): r1=$(feeds 1) r2=$(feeds 2) r3=$(feeds 3)"; }
 
@@ -260,10 +285,15 @@ done
 show_deliveries
 say "end:    $(owned_line)"
 
+say "push feeds (hipchat_connector_push_feeds) on the live replicas: trusted=$(sum 'hipchat_connector_push_feeds{state="trusted"}') on=$(sum 'hipchat_connector_push_feeds{state="on"}') pending=$(sum 'hipchat_connector_push_feeds{state="pending"}') off=$(sum 'hipchat_connector_push_feeds{state="off"}')"
+doorbells=$(sum 'hipchat_connector_push_doorbells_total{result="accepted"}')
+forwarded=$(sum hipchat_connector_cluster_doorbells_forwarded_total)
+
 posted=$(sort -u "$dir/posted" | wc -l)
 lost=$(missing | wc -l)
 requests=$(grep -c '^delivered' "$dir/sink.out" || true)
 echo "summary: $posted messages posted, $((posted - lost)) delivered (unique by message id; $requests deliveries in all), $lost missing; replica r$victim was killed"
+echo "doorbells (room webhooks through the load balancer), counted by the live replicas: $doorbells rung at the feed's owner (hipchat_connector_push_doorbells_total), $forwarded received for a feed another replica owns and passed on through etcd (hipchat_connector_cluster_doorbells_forwarded_total)"
 if ((lost > 0)); then
 	echo "missing message ids:" >&2
 	missing >&2

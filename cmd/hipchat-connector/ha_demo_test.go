@@ -16,9 +16,12 @@ import (
 
 var haDemoSummary = regexp.MustCompile(`(?m)^summary: (\d+) messages posted, (\d+) delivered \(unique by message id; \d+ deliveries in all\), 0 missing; replica r[123] was killed$`)
 
-// TestHADemoScript runs scripts/ha-demo.sh for 25 s: three replicas on a three-member etcd, one
-// killed with SIGKILL a third of the way in. The script exits 0 only when every message posted was
-// delivered; the test checks that, the summary line, and that the kill and the takeover were shown.
+var haDemoDoorbells = regexp.MustCompile(`(?m)^doorbells \(room webhooks through the load balancer\), counted by the live replicas: (\d+) rung at the feed's owner`)
+
+// TestHADemoScript runs scripts/ha-demo.sh for 25 s: three replicas on a three-member etcd behind
+// one load balancer, one killed with SIGKILL a third of the way in. The script exits 0 only when
+// every message posted was delivered; the test checks that, the summary line, that the kill and the
+// takeover were shown, and that messages came on doorbells (push through the load balancer).
 func TestHADemoScript(t *testing.T) {
 	if testing.Short() {
 		t.Skip("scripts/ha-demo.sh builds the binary and runs for about 35 s")
@@ -49,4 +52,7 @@ func TestHADemoScript(t *testing.T) {
 	assert.Regexp(t, `kill -9 replica r[123] \(pid \d+, owning \d+ feeds\)`, string(out))
 	assert.Regexp(t, `after:  feeds owned \(hipchat_connector_cluster_feeds_owned\): r1=(\d|-) r2=(\d|-) r3=(\d|-)`, string(out))
 	t.Logf("%s", m[0])
+	d := haDemoDoorbells.FindStringSubmatch(string(out))
+	require.NotNil(t, d, "no doorbells line in:\n%s", out)
+	assert.NotEqual(t, "0", d[1], "HipChat's room webhooks reached the feeds' owners through the load balancer")
 }
