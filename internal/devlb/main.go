@@ -2,9 +2,10 @@
 // replicas. It listens on -addr, prints "listening on http://ADDR", and passes each request to the
 // next of the base URLs listed in -backends (one a line, the file read again at each request, so a
 // script adds replicas as they start). A backend that cannot be reached (a killed replica) is
-// passed over for the next; when none can be, the answer is 502. Bodies are held in memory to be
-// sent again, so a request body over 1 MiB is refused with 413. It runs until SIGINT or SIGTERM.
-// scripts/ha-demo.sh uses it as every replica's -public-url, where HipChat's room webhooks call.
+// passed over for the next; when none can be, or none is listed, the answer is 502. Bodies are held
+// in memory to be sent again, so a request body over 1 MiB is refused with 413. It runs until
+// SIGINT or SIGTERM. scripts/ha-demo.sh uses it as every replica's -public-url, where HipChat's
+// room webhooks call.
 package main
 
 import (
@@ -78,13 +79,22 @@ func newBalancer(backends string) *balancer {
 
 func (b *balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		http.Error(w, fmt.Sprintf("devlb: reading the request body: %v", err), http.StatusRequestEntityTooLarge)
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		http.Error(w, fmt.Sprintf("devlb: the request body is over %d bytes", maxBody), http.StatusRequestEntityTooLarge)
+		return
+	case err != nil:
+		http.Error(w, fmt.Sprintf("devlb: reading the request body: %v", err), http.StatusBadRequest)
 		return
 	}
 	backends, err := b.list()
-	if err != nil || len(backends) == 0 {
-		http.Error(w, fmt.Sprintf("devlb: no backend in %s (%v)", b.backends, err), http.StatusBadGateway)
+	switch {
+	case err != nil:
+		http.Error(w, "devlb: "+err.Error(), http.StatusBadGateway)
+		return
+	case len(backends) == 0:
+		http.Error(w, fmt.Sprintf("devlb: no backend listed in %s yet", b.backends), http.StatusBadGateway)
 		return
 	}
 	b.mu.Lock()

@@ -64,8 +64,9 @@ func TestBalancerTakesTurnsAndPassesOverADeadBackend(t *testing.T) {
 	assert.Equal(t, map[string]int{"a": 2, "b": 4}, seen, "the dead backend's turns went to the next one")
 }
 
-// TestBalancerRefusesWhatItCannotPass: no live backend is 502, a body over 1 MiB is 413, and a
-// backends file with a line that is not an http(s) URL is 502 naming the line.
+// TestBalancerRefusesWhatItCannotPass: no live backend is 502, a body over 1 MiB is 413, no
+// backend listed yet is 502, and a backends file with a line that is not an http(s) URL is 502
+// naming the line.
 func TestBalancerRefusesWhatItCannotPass(t *testing.T) {
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close()
@@ -75,6 +76,10 @@ func TestBalancerRefusesWhatItCannotPass(t *testing.T) {
 
 	code, _, _ = post(t, balancerOver(t, echo(t, "a").URL).URL+"/x", strings.Repeat("x", maxBody+1))
 	assert.Equal(t, http.StatusRequestEntityTooLarge, code)
+
+	code, body, _ = post(t, balancerOver(t, "# none yet").URL+"/x", "")
+	assert.Equal(t, http.StatusBadGateway, code)
+	assert.Contains(t, body, "no backend listed")
 
 	code, body, _ = post(t, balancerOver(t, "127.0.0.1:8080").URL+"/x", "")
 	assert.Equal(t, http.StatusBadGateway, code)
