@@ -38,7 +38,7 @@ func (s *Store) Deliveries(subID string, limit int) ([]state.Delivery, error) {
 		if err != nil {
 			return nil, wrap("list deliveries", err)
 		}
-		out = append(out, rec.delivery(subID, seq))
+		out = append(out, rec.Delivery(subID, seq))
 	}
 	return out, nil
 }
@@ -54,10 +54,10 @@ func (s *Store) Delivery(subID, deliveryID string) (state.Delivery, error) {
 	if err != nil {
 		return state.Delivery{}, wrap("get delivery", err)
 	}
-	return rec.delivery(subID, seq), nil
+	return rec.Delivery(subID, seq), nil
 }
 
-func (t *tx) deliveryByID(subID, deliveryID string) (uint64, *deliveryRecord, error) {
+func (t *tx) deliveryByID(subID, deliveryID string) (uint64, *state.DeliveryRecord, error) {
 	if _, err := t.getSubscription(subID); err != nil {
 		return 0, nil, err
 	}
@@ -101,7 +101,7 @@ func (s *Store) Resend(subID, deliveryID string) (state.Delivery, error) {
 		if err != nil {
 			return err
 		}
-		d = rec.delivery(subID, seq)
+		d = rec.Delivery(subID, seq)
 		return nil
 	})
 	if err != nil {
@@ -112,7 +112,7 @@ func (s *Store) Resend(subID, deliveryID string) (state.Delivery, error) {
 
 // requeue moves finished delivery oldSeq to the end of sub's queue, pending
 // now with a new round of attempts, and returns its new seq.
-func (t *tx) requeue(sub *state.SubscriptionRecord, oldSeq uint64, rec *deliveryRecord, now time.Time) (uint64, error) {
+func (t *tx) requeue(sub *state.SubscriptionRecord, oldSeq uint64, rec *state.DeliveryRecord, now time.Time) (uint64, error) {
 	box, err := t.touchOutbox(sub.ID)
 	if err != nil {
 		return 0, err

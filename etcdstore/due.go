@@ -81,7 +81,7 @@ func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, 
 			if rec.Status != state.DeliveryPending {
 				continue
 			}
-			due = append(due, rec.delivery(chosen[i].subID, chosen[i].seq))
+			due = append(due, rec.Delivery(chosen[i].subID, chosen[i].seq))
 			if limit > 0 && len(due) == limit {
 				return due, nil
 			}

@@ -1,7 +1,6 @@
 package etcdstore
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -152,15 +151,15 @@ func (t *tx) appendEvents(sub *state.SubscriptionRecord, events []state.Event, n
 		}
 		isHead = !anyPending
 	}
-	idKeys := make([]string, len(events))
+	ids, idKeys := make([]string, len(events)), make([]string, len(events))
 	for i, ev := range events {
-		idKeys[i] = t.s.idKey(sub.ID, state.DeliveryID(sub.ID, ev.ID))
+		ids[i] = state.DeliveryID(sub.ID, ev.ID)
+		idKeys[i] = t.s.idKey(sub.ID, ids[i])
 	}
 	if err := t.prefetch(idKeys); err != nil {
 		return err
 	}
 	for i, ev := range events {
-		id := state.DeliveryID(sub.ID, ev.ID)
 		idKey := idKeys[i]
 		if _, queued, err := t.get(idKey); err != nil {
 			return err
@@ -168,16 +167,7 @@ func (t *tx) appendEvents(sub *state.SubscriptionRecord, events []state.Event, n
 			continue
 		}
 		seq := t.nextSeq(sub.ID, box)
-		rec := deliveryRecord{
-			ID: id, EventID: ev.ID, Type: ev.Type, CatchUpNote: ev.CatchUpNote,
-			Status: state.DeliveryPending, NextAttemptAt: now, CreatedAt: now, QueuedAt: now,
-		}
-		if json.Valid(ev.Payload) {
-			rec.Body = json.RawMessage(ev.Payload)
-		} else {
-			rec.Payload = ev.Payload
-		}
-		if err := t.putDelivery(sub.ID, seq, &rec); err != nil {
+		if err := t.putDelivery(sub.ID, seq, state.NewDeliveryRecord(ids[i], ev, now)); err != nil {
 			return err
 		}
 		t.put(idKey, []byte(hex16(seq)))

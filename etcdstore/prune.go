@@ -126,7 +126,7 @@ func (t *tx) pruneSubscription(subID string, cutoff time.Time, keep int) (int, e
 	type entry struct {
 		key string
 		id  string
-		rec *deliveryRecord
+		rec *state.DeliveryRecord
 	}
 	var finished []entry // oldest first
 	for _, kv := range resp.Kvs {
@@ -149,7 +149,7 @@ func (t *tx) pruneSubscription(subID string, cutoff time.Time, keep int) (int, e
 		if !e.rec.QueuedAt.Before(cutoff) {
 			break
 		}
-		if e.rec.finishedAt().Before(cutoff) {
+		if e.rec.FinishedAt().Before(cutoff) {
 			doomed[e.key] = e.id
 		}
 	}

@@ -3,54 +3,9 @@ package etcdstore
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/hipchat-connector/hipchat-connector/state"
 )
-
-// deliveryRecord is the stored form of a delivery; its key holds the
-// subscription and Seq.
-type deliveryRecord struct {
-	ID      string `json:"id"`
-	EventID string `json:"event_id"`
-	Type    string `json:"type"`
-	// Body is a JSON payload as it is; Payload, base64, one that is not JSON.
-	Body          json.RawMessage `json:"body,omitempty"`
-	Payload       []byte          `json:"payload,omitempty"`
-	CatchUpNote   string          `json:"catch_up_note,omitempty"`
-	Status        string          `json:"status"`
-	Attempts      []state.Attempt `json:"attempts,omitempty"`
-	RoundAttempts int             `json:"round_attempts,omitempty"`
-	NextAttemptAt time.Time       `json:"next_attempt_at"`
-	CreatedAt     time.Time       `json:"created_at"`
-	DeliveredAt   time.Time       `json:"delivered_at"`
-	// QueuedAt is when it last entered the queue (CommitFeed, Resend, Recover).
-	QueuedAt time.Time `json:"queued_at"`
-}
-
-func (rec *deliveryRecord) delivery(subID string, seq uint64) state.Delivery {
-	payload := []byte(rec.Body)
-	if rec.Body == nil {
-		payload = rec.Payload
-	}
-	return state.Delivery{
-		ID: rec.ID, SubscriptionID: subID, Seq: seq, EventID: rec.EventID, Type: rec.Type,
-		Payload: payload, CatchUpNote: rec.CatchUpNote, Status: rec.Status,
-		Attempts: rec.Attempts, RoundAttempts: rec.RoundAttempts, NextAttemptAt: rec.NextAttemptAt,
-		CreatedAt: rec.CreatedAt, DeliveredAt: rec.DeliveredAt,
-	}
-}
-
-// finishedAt is when a finished delivery got its final answer.
-func (rec *deliveryRecord) finishedAt() time.Time {
-	if !rec.DeliveredAt.IsZero() {
-		return rec.DeliveredAt
-	}
-	if n := len(rec.Attempts); n > 0 {
-		return rec.Attempts[n-1].At
-	}
-	return rec.QueuedAt
-}
 
 // outboxRecord is a subscription's outbox key: the last seq given out.
 type outboxRecord struct {
@@ -65,8 +20,8 @@ func decodeSubscription(key string, v []byte) (*state.SubscriptionRecord, error)
 	return &rec, nil
 }
 
-func decodeDelivery(key string, v []byte) (*deliveryRecord, error) {
-	var rec deliveryRecord
+func decodeDelivery(key string, v []byte) (*state.DeliveryRecord, error) {
+	var rec state.DeliveryRecord
 	if err := json.Unmarshal(v, &rec); err != nil {
 		return nil, fmt.Errorf("decode delivery %s: %w", key, err)
 	}
@@ -96,7 +51,7 @@ func (t *tx) putSubscription(rec *state.SubscriptionRecord) error {
 }
 
 // getDelivery reads delivery seq of subID in t. Errors: state.ErrNotFound.
-func (t *tx) getDelivery(subID string, seq uint64) (*deliveryRecord, error) {
+func (t *tx) getDelivery(subID string, seq uint64) (*state.DeliveryRecord, error) {
 	key := t.s.logKey(subID, seq)
 	v, ok, err := t.get(key)
 	if err != nil {
@@ -108,7 +63,7 @@ func (t *tx) getDelivery(subID string, seq uint64) (*deliveryRecord, error) {
 	return decodeDelivery(key, v)
 }
 
-func (t *tx) putDelivery(subID string, seq uint64, rec *deliveryRecord) error {
+func (t *tx) putDelivery(subID string, seq uint64, rec *state.DeliveryRecord) error {
 	v, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode delivery %s/%d: %w", subID, seq, err)

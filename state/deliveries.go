@@ -25,7 +25,7 @@ func (s *Store) Deliveries(subID string, limit int) ([]Delivery, error) {
 			if err != nil {
 				return err
 			}
-			out = append(out, rec.delivery(subID, seq))
+			out = append(out, rec.Delivery(subID, seq))
 		}
 		return nil
 	})
@@ -45,7 +45,7 @@ func (s *Store) Delivery(subID, deliveryID string) (Delivery, error) {
 		if err != nil {
 			return err
 		}
-		d = rec.delivery(subID, seq)
+		d = rec.Delivery(subID, seq)
 		return nil
 	})
 	if err != nil {
@@ -84,7 +84,7 @@ func (s *Store) Resend(subID, deliveryID string) (Delivery, error) {
 		if err := schedule(tx, sub, seq, now, now); err != nil {
 			return err
 		}
-		d = rec.delivery(subID, seq)
+		d = rec.Delivery(subID, seq)
 		return nil
 	})
 	if err != nil {
@@ -97,7 +97,7 @@ func (s *Store) Resend(subID, deliveryID string) (Delivery, error) {
 // Resend and Recover do: pending again, queued and due at now, a new round of attempts, its id and
 // past attempts kept. It returns the new seq, for the caller to schedule.
 // Errors: ErrNotFound; storage failures.
-func requeue(log subLog, oldSeq uint64, rec *deliveryRecord, now time.Time) (uint64, error) {
+func requeue(log subLog, oldSeq uint64, rec *DeliveryRecord, now time.Time) (uint64, error) {
 	oldQueued, ok := log.queuedAt(oldSeq)
 	if !ok {
 		return 0, fmt.Errorf("%w: delivery %s/%d", ErrNotFound, log.subID, oldSeq)
@@ -193,7 +193,7 @@ func pruneSubscription(tx *bolt.Tx, subID string, cutoff time.Time, keep int) (i
 		if !rec.QueuedAt.Before(cutoff) {
 			break
 		}
-		if rec.finishedAt().Before(cutoff) {
+		if rec.FinishedAt().Before(cutoff) {
 			doomed[seq] = doomedDelivery{rec.ID, queued}
 		}
 	}
@@ -208,18 +208,7 @@ func pruneSubscription(tx *bolt.Tx, subID string, cutoff time.Time, keep int) (i
 	return len(doomed), nil
 }
 
-// finishedAt is when a finished delivery got its final answer.
-func (rec *deliveryRecord) finishedAt() time.Time {
-	if !rec.DeliveredAt.IsZero() {
-		return rec.DeliveredAt
-	}
-	if n := len(rec.Attempts); n > 0 {
-		return rec.Attempts[n-1].At
-	}
-	return rec.QueuedAt
-}
-
-func deliveryByID(tx *bolt.Tx, subID, deliveryID string) (uint64, *deliveryRecord, error) {
+func deliveryByID(tx *bolt.Tx, subID, deliveryID string) (uint64, *DeliveryRecord, error) {
 	if _, err := getSubscription(tx, subID); err != nil {
 		return 0, nil, err
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// The stored form of a deliveryRecord since schema version 4: a format byte, then the fields in
+// The stored form of a DeliveryRecord since schema version 4: a format byte, then the fields in
 // this order, every length and number a varint.
 //
 //	format (deliveryFormatV4)
@@ -24,8 +24,8 @@ import (
 // version 3 stored it, that was a third of the cost of the transaction beside its pages.
 const deliveryFormatV4 byte = 1
 
-// Payload kinds: a JSON body (deliveryRecord.Body), or bytes that are not JSON, kept as they came
-// (deliveryRecord.Payload).
+// Payload kinds: a JSON body (DeliveryRecord.Body), or bytes that are not JSON, kept as they came
+// (DeliveryRecord.Payload).
 const (
 	payloadJSON byte = 0
 	payloadRaw  byte = 1
@@ -34,7 +34,7 @@ const (
 var errTruncated = errors.New("truncated record")
 
 // encodeDelivery returns the stored form of rec.
-func encodeDelivery(rec *deliveryRecord) []byte {
+func encodeDelivery(rec *DeliveryRecord) []byte {
 	payload, kind := []byte(rec.Body), payloadJSON
 	if rec.Body == nil {
 		payload, kind = rec.Payload, payloadRaw
@@ -63,7 +63,7 @@ func encodeDelivery(rec *deliveryRecord) []byte {
 
 // decodeDelivery decodes the stored form of delivery seq of subID. Everything is copied out of v,
 // which may point into a bbolt page. Errors: a record that is not in the version-4 form.
-func decodeDelivery(subID string, seq uint64, v []byte) (*deliveryRecord, error) {
+func decodeDelivery(subID string, seq uint64, v []byte) (*DeliveryRecord, error) {
 	rec, err := readDelivery(v)
 	if err != nil {
 		return nil, fmt.Errorf("decode delivery %s/%d: %w", subID, seq, err)
@@ -71,12 +71,12 @@ func decodeDelivery(subID string, seq uint64, v []byte) (*deliveryRecord, error)
 	return rec, nil
 }
 
-func readDelivery(v []byte) (*deliveryRecord, error) {
+func readDelivery(v []byte) (*DeliveryRecord, error) {
 	if len(v) == 0 || v[0] != deliveryFormatV4 {
 		return nil, errors.New("unknown record format")
 	}
 	r := recordReader{b: v[1:]}
-	rec := &deliveryRecord{
+	rec := &DeliveryRecord{
 		ID: r.string(), EventID: r.string(), Type: r.string(), CatchUpNote: r.string(), Status: r.string(),
 	}
 	kind := r.byte()

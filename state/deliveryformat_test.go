@@ -13,13 +13,13 @@ func TestDeliveryRecordsDecodeAsTheyWereEncoded(t *testing.T) {
 	at := time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
 	tests := []struct {
 		name string
-		rec  deliveryRecord
+		rec  DeliveryRecord
 	}{
-		{"new", deliveryRecord{
+		{"new", DeliveryRecord{
 			ID: "msg_x", EventID: "e1", Type: "message.created", Body: json.RawMessage(`{"id":"e1"}`),
 			Status: DeliveryPending, NextAttemptAt: at, CreatedAt: at, QueuedAt: at,
 		}},
-		{"retried, with a note", deliveryRecord{
+		{"retried, with a note", DeliveryRecord{
 			ID: "msg_y", EventID: "é\u2028\"<>&", Type: "room.created", Body: json.RawMessage(`[1,2]`),
 			CatchUpNote: "12 skipped", Status: DeliveryPending, RoundAttempts: 2,
 			Attempts: []Attempt{
@@ -28,13 +28,13 @@ func TestDeliveryRecordsDecodeAsTheyWereEncoded(t *testing.T) {
 			},
 			NextAttemptAt: at.Add(time.Minute), CreatedAt: at, QueuedAt: at,
 		}},
-		{"delivered", deliveryRecord{
+		{"delivered", DeliveryRecord{
 			ID: "msg_z", Body: json.RawMessage(`{}`), Status: DeliveryDelivered, RoundAttempts: 1,
 			Attempts: []Attempt{{At: at, StatusCode: 204}}, CreatedAt: at, QueuedAt: at, DeliveredAt: at,
 		}},
-		{"not JSON", deliveryRecord{ID: "msg_w", Payload: []byte("not json \x00\xff"), Status: DeliveryDead}},
-		{"empty", deliveryRecord{}},
-		{"before 1970", deliveryRecord{CreatedAt: time.Date(1969, 7, 20, 20, 17, 40, 5, time.UTC)}},
+		{"not JSON", DeliveryRecord{ID: "msg_w", Payload: []byte("not json \x00\xff"), Status: DeliveryDead}},
+		{"empty", DeliveryRecord{}},
+		{"before 1970", DeliveryRecord{CreatedAt: time.Date(1969, 7, 20, 20, 17, 40, 5, time.UTC)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

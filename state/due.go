@@ -67,7 +67,7 @@ func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, 
 			if err != nil {
 				return err
 			}
-			due = append(due, rec.delivery(subID, seq))
+			due = append(due, rec.Delivery(subID, seq))
 			if limit > 0 && len(due) == limit {
 				break
 			}
@@ -113,7 +113,7 @@ func (s *Store) Stats() (PendingStats, error) {
 // dueRecord reads the record of the due delivery whose due index key is k. A delivery due at the
 // time it was queued (its first attempt) has k for its record key; any other is found through its
 // subscription's seqs index.
-func dueRecord(tx *bolt.Tx, k []byte, subID string, seq uint64) (*deliveryRecord, error) {
+func dueRecord(tx *bolt.Tx, k []byte, subID string, seq uint64) (*DeliveryRecord, error) {
 	if v := tx.Bucket(bucketLog).Get(k); v != nil {
 		return decodeDelivery(subID, seq, v)
 	}

@@ -3,7 +3,6 @@ package state
 import (
 	"crypto/sha256"
 	"encoding/base32"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -108,16 +107,7 @@ func appendEvents(tx *bolt.Tx, sub *SubscriptionRecord, events []Event, now time
 		if err != nil {
 			return err
 		}
-		rec := deliveryRecord{
-			ID: id, EventID: ev.ID, Type: ev.Type, CatchUpNote: ev.CatchUpNote,
-			Status: DeliveryPending, NextAttemptAt: now, CreatedAt: now, QueuedAt: now,
-		}
-		if json.Valid(ev.Payload) {
-			rec.Body = json.RawMessage(ev.Payload)
-		} else {
-			rec.Payload = ev.Payload // not JSON (a caller's mistake): kept as it is, base64 in the record
-		}
-		if err := log.add(seq, &rec); err != nil {
+		if err := log.add(seq, NewDeliveryRecord(id, ev, now)); err != nil {
 			return err
 		}
 		if err := schedule(tx, sub, seq, now, now); err != nil {

@@ -54,7 +54,7 @@ func migrateSubscriptionLog(log, box *bolt.Bucket, subID string) error {
 		if len(k) != 8 {
 			return fmt.Errorf("delivery key %x of %s is not a seq", k, subID)
 		}
-		var rec deliveryRecord
+		var rec DeliveryRecord
 		if err := json.Unmarshal(v, &rec); err != nil {
 			return fmt.Errorf("decode delivery %s/%x: %w", subID, k, err)
 		}

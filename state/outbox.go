@@ -1,7 +1,6 @@
 package state
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -83,28 +82,6 @@ func (o Outcome) validate() error {
 		return fmt.Errorf("%w: only a dead delivery disables its subscription", ErrInvalid)
 	}
 	return nil
-}
-
-// deliveryRecord is the stored form of a Delivery (deliveryformat.go); the key holds the
-// subscription id and Seq. Version 3 stored it as JSON: the tags are what its migration reads.
-type deliveryRecord struct {
-	ID      string `json:"id"`
-	EventID string `json:"event_id"`
-	Type    string `json:"type"`
-	// Body is the JSON payload as it is (since schema version 3); Payload is the base64 form that
-	// earlier versions wrote, read when Body is absent.
-	Body          json.RawMessage `json:"body,omitempty"`
-	Payload       []byte          `json:"payload,omitempty"`
-	CatchUpNote   string          `json:"catch_up_note,omitempty"`
-	Status        string          `json:"status"`
-	Attempts      []Attempt       `json:"attempts,omitempty"`
-	RoundAttempts int             `json:"round_attempts,omitempty"` // since schema version 2
-	NextAttemptAt time.Time       `json:"next_attempt_at"`
-	CreatedAt     time.Time       `json:"created_at"`
-	DeliveredAt   time.Time       `json:"delivered_at"`
-	// QueuedAt is when the delivery last entered the queue (CommitFeed or
-	// Resend); it grows with Seq, which lets Prune stop early.
-	QueuedAt time.Time `json:"queued_at"`
 }
 
 // AttemptRecord is one attempt to record with its outcome (RecordAttempts).
@@ -265,26 +242,9 @@ func (h *Health) recordFailure(a Attempt) {
 	}
 }
 
-func (rec *deliveryRecord) delivery(subID string, seq uint64) Delivery {
-	return Delivery{
-		ID: rec.ID, SubscriptionID: subID, Seq: seq, EventID: rec.EventID, Type: rec.Type,
-		Payload: rec.payload(), CatchUpNote: rec.CatchUpNote, Status: rec.Status,
-		Attempts: rec.Attempts, RoundAttempts: rec.RoundAttempts, NextAttemptAt: rec.NextAttemptAt, CreatedAt: rec.CreatedAt,
-		DeliveredAt: rec.DeliveredAt,
-	}
-}
-
-// payload is the delivery's JSON body, whichever version wrote it.
-func (rec *deliveryRecord) payload() []byte {
-	if rec.Body != nil {
-		return rec.Body
-	}
-	return rec.Payload
-}
-
 // getDelivery reads and decodes delivery seq of subID. Errors: ErrNotFound; a record that does
 // not decode.
-func getDelivery(tx *bolt.Tx, subID string, seq uint64) (*deliveryRecord, error) {
+func getDelivery(tx *bolt.Tx, subID string, seq uint64) (*DeliveryRecord, error) {
 	rec, _, err := openSubLog(tx, subID).get(seq)
 	return rec, err
 }

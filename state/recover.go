@@ -30,7 +30,7 @@ func (s *Store) Recover(subID string, since time.Time) (int, error) {
 		type found struct {
 			seq    uint64
 			queued time.Time
-			rec    *deliveryRecord
+			rec    *DeliveryRecord
 		}
 		var dead, failing []found
 		c := log.cursor()

@@ -24,7 +24,7 @@ var migrations = map[uint64]func(tx *bolt.Tx) error{
 
 // bucketV3OutboxLog is the bucket of each subscription's delivery records inside its outbox
 // bucket, JSON-encoded, in versions 1 to 3 (outbox/<subscription id>/log/<seq> → JSON
-// deliveryRecord); version 4 keeps them in the top-level log bucket.
+// DeliveryRecord); version 4 keeps them in the top-level log bucket.
 var bucketV3OutboxLog = []byte("log")
 
 // bucketV3Pending is the pending index of versions 1 to 3
@@ -84,7 +84,7 @@ func isFresh(tx *bolt.Tx) bool {
 const v1ExhaustedNote = "retries exhausted"
 
 // migrateRoundAttempts (1→2) stores each delivery's attempts of its current
-// round (deliveryRecord.RoundAttempts), which version 1 derived from its
+// round (DeliveryRecord.RoundAttempts), which version 1 derived from its
 // attempts: those after the last final one (2xx, 410, or an error ending
 // the round with v1ExhaustedNote).
 func migrateRoundAttempts(tx *bolt.Tx) error {
@@ -96,11 +96,11 @@ func migrateRoundAttempts(tx *bolt.Tx) error {
 		}
 		type update struct {
 			key []byte
-			rec *deliveryRecord
+			rec *DeliveryRecord
 		}
 		var updates []update
 		err := log.ForEach(func(k, v []byte) error {
-			var rec deliveryRecord
+			var rec DeliveryRecord
 			if err := json.Unmarshal(v, &rec); err != nil {
 				return fmt.Errorf("decode delivery %s/%x: %w", subID, k, err)
 			}

@@ -40,7 +40,7 @@ import (
 //	    ids/  <delivery id> → seq      (dedupe and lookup by webhook-id)
 //	    seqs/ <seq, uint64 BE> → queued at, int64 unix nanoseconds BE (its deliveries, in order)
 //	log/
-//	  <record key> → deliveryRecord in the binary form of deliveryformat.go (pending and
+//	  <record key> → DeliveryRecord in the binary form of deliveryformat.go (pending and
 //	                 finished); a record key is <queued at, int64 BE><seq, uint64 BE><subscription id>
 //	queued/
 //	  <record key> → next attempt time, int64 unix nanoseconds BE   (every pending delivery)

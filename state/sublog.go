@@ -83,7 +83,7 @@ func (l subLog) queuedAt(seq uint64) (time.Time, bool) {
 
 // get reads and decodes delivery seq, and returns when it was queued.
 // Errors: ErrNotFound; a record that does not decode.
-func (l subLog) get(seq uint64) (*deliveryRecord, time.Time, error) {
+func (l subLog) get(seq uint64) (*DeliveryRecord, time.Time, error) {
 	queued, ok := l.queuedAt(seq)
 	var v []byte
 	if ok {
@@ -97,7 +97,7 @@ func (l subLog) get(seq uint64) (*deliveryRecord, time.Time, error) {
 }
 
 // add writes a new delivery seq, queued at rec.QueuedAt, and indexes its id.
-func (l subLog) add(seq uint64, rec *deliveryRecord) error {
+func (l subLog) add(seq uint64, rec *DeliveryRecord) error {
 	if err := l.seqs.Put(u64Key(seq), timeValue(rec.QueuedAt)); err != nil {
 		return err
 	}
@@ -108,7 +108,7 @@ func (l subLog) add(seq uint64, rec *deliveryRecord) error {
 }
 
 // put rewrites delivery seq, queued at queued, in place.
-func (l subLog) put(seq uint64, queued time.Time, rec *deliveryRecord) error {
+func (l subLog) put(seq uint64, queued time.Time, rec *DeliveryRecord) error {
 	return l.log.Put(recordKey(queued, seq, l.subID), encodeDelivery(rec))
 }
 
@@ -142,7 +142,7 @@ func (l subLog) deleteAll(tx *bolt.Tx) error {
 // record reads the record of an entry of the seqs index.
 // Errors: ErrNotFound (an index entry without its record: a damaged file); a record that does not
 // decode.
-func (l subLog) record(seq uint64, queued time.Time) (*deliveryRecord, error) {
+func (l subLog) record(seq uint64, queued time.Time) (*DeliveryRecord, error) {
 	v := l.log.Get(recordKey(queued, seq, l.subID))
 	if v == nil {
 		return nil, fmt.Errorf("%w: record of delivery %s/%d", ErrNotFound, l.subID, seq)
