@@ -27,14 +27,18 @@ func TestWatchSubscriptionsReportsSettingsNotProgress(t *testing.T) {
 		return s
 	}
 	writer, watcher := open(), open()
+	create := func(room string) state.Subscription {
+		sub, err := writer.CreateSubscription(state.Subscription{
+			ConnectionID: "conn", Kind: triggers.KindMessage, RoomID: room, CallbackURL: "https://sink.example/hook",
+			Token: "token-" + room, Secret: "whsec_c2VjcmV0LW9mLXRoZS13YXRjaC10ZXN0LXNpbms=", HipChatURL: "https://hipchat.example",
+		})
+		require.NoError(t, err)
+		return sub
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	// The watch starts in its own goroutine, and a write made before etcd set it up is not seen: a
 	// warm-up subscription, whose reports are kept apart, is paused and resumed until one arrives.
-	warm, err := writer.CreateSubscription(state.Subscription{
-		ConnectionID: "conn", Kind: triggers.KindMessage, RoomID: "0", CallbackURL: "https://sink.example/hook",
-		Token: "token-0", Secret: "whsec_c2VjcmV0LW9mLXRoZS13YXRjaC10ZXN0LXNpbms=", HipChatURL: "https://hipchat.example",
-	})
-	require.NoError(t, err)
+	warm := create("0")
 	changed, watching := make(chan string, 16), make(chan struct{}, 1)
 	done := make(chan struct{})
 	go func() {
@@ -77,14 +81,6 @@ func TestWatchSubscriptionsReportsSettingsNotProgress(t *testing.T) {
 			t.Fatal("no change reported within 10 s")
 			return ""
 		}
-	}
-	create := func(room string) state.Subscription {
-		sub, err := writer.CreateSubscription(state.Subscription{
-			ConnectionID: "conn", Kind: triggers.KindMessage, RoomID: room, CallbackURL: "https://sink.example/hook",
-			Token: "token-" + room, Secret: "whsec_c2VjcmV0LW9mLXRoZS13YXRjaC10ZXN0LXNpbms=", HipChatURL: "https://hipchat.example",
-		})
-		require.NoError(t, err)
-		return sub
 	}
 
 	a := create("1")
