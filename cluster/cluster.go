@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 )
@@ -162,8 +163,13 @@ func (m *Member) Close() error {
 	if session == nil {
 		return nil
 	}
-	if err := session.Close(); err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("cluster: leave: %w", err)
+	// Not session.Close: it revokes with the session's context, which is m.ctx, cancelled above,
+	// so the revoke would never be sent and the lease would live out its TTL.
+	session.Orphan()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(m.ttl)*time.Second) // past it the lease is gone anyway
+	defer cancel()
+	if _, err := m.client.Revoke(ctx, session.Lease()); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		return fmt.Errorf("cluster: leave: %w", err) // an expired lease needs no revoke
 	}
 	return nil
 }

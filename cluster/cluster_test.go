@@ -79,7 +79,11 @@ func TestThreeMembersOwnEachKeyOnce(t *testing.T) {
 		assert.InDelta(t, testKeys/3, n, 80, "member %s owns %d", id, n)
 	}
 
+	lease := c.Lease()
 	require.NoError(t, c.Close())
+	ttl, err := server.Client(t).TimeToLive(context.Background(), lease)
+	require.NoError(t, err)
+	assert.EqualValues(t, -1, ttl.TTL, "Close revoked the lease: the others need not wait for its TTL")
 	assert.False(t, c.Ready())
 	assert.False(t, c.Owns(keys()[0]), "a member that left owns nothing")
 	waitMembers(t, 2, a, b)
@@ -148,4 +152,15 @@ func TestTrackerCountsOwnedKeysAndMoves(t *testing.T) {
 func TestOwnerWithoutMembersIsNobody(t *testing.T) {
 	assert.Equal(t, "", Owner("k", nil))
 	assert.Equal(t, "only", Owner("k", []string{"only"}))
+}
+
+// TestCloseAfterTheLeaseIsGone: a member whose lease etcd already dropped (expired while the
+// process was paused) leaves without an error: there is nothing left to revoke.
+func TestCloseAfterTheLeaseIsGone(t *testing.T) {
+	server := etcdtest.Start(t)
+	m, err := Join(context.Background(), server.Client(t), "/cl", time.Second, "gone")
+	require.NoError(t, err)
+	_, err = server.Client(t).Revoke(context.Background(), m.Lease())
+	require.NoError(t, err)
+	assert.NoError(t, m.Close())
 }
