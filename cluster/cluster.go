@@ -223,22 +223,31 @@ func (m *Member) register(ctx context.Context) (*concurrency.Session, int64, err
 		_ = session.Close()
 		return nil, 0, fmt.Errorf("cluster: register: %w", err)
 	}
-	list, err := m.client.Get(ctx, m.prefix+dirMembers, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	members, rev, err := m.readMembers(ctx)
 	if err != nil {
 		_ = session.Close()
 		return nil, 0, fmt.Errorf("cluster: members: %w", err)
+	}
+	m.mu.Lock()
+	m.session, m.members = session, members
+	m.mu.Unlock()
+	m.log.Info("joined the cluster", "member", m.id, "lease", fmt.Sprintf("%x", session.Lease()), "members", members)
+	m.changed()
+	return session, rev, nil
+}
+
+// readMembers reads the member list, sorted, and the revision to watch it from. Errors: etcd's.
+func (m *Member) readMembers(ctx context.Context) ([]string, int64, error) {
+	list, err := m.client.Get(ctx, m.prefix+dirMembers, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return nil, 0, err
 	}
 	members := make([]string, 0, len(list.Kvs))
 	for _, kv := range list.Kvs {
 		members = append(members, strings.TrimPrefix(string(kv.Key), m.prefix+dirMembers))
 	}
 	slices.Sort(members)
-	m.mu.Lock()
-	m.session, m.members = session, members
-	m.mu.Unlock()
-	m.log.Info("joined the cluster", "member", m.id, "lease", fmt.Sprintf("%x", session.Lease()), "members", members)
-	m.changed()
-	return session, list.Header.Revision + 1, nil
+	return members, list.Header.Revision + 1, nil
 }
 
 // run follows the member list until Close, and joins again after losing the session.
@@ -337,20 +346,15 @@ func (m *Member) apply(events []*clientv3.Event) {
 
 // reload reads the member list again; it returns the revision to watch from.
 func (m *Member) reload(ctx context.Context) (int64, error) {
-	list, err := m.client.Get(ctx, m.prefix+dirMembers, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	members, rev, err := m.readMembers(ctx)
 	if err != nil {
 		return 0, err
 	}
-	members := make([]string, 0, len(list.Kvs))
-	for _, kv := range list.Kvs {
-		members = append(members, strings.TrimPrefix(string(kv.Key), m.prefix+dirMembers))
-	}
-	slices.Sort(members)
 	m.mu.Lock()
 	m.members = members
 	m.mu.Unlock()
 	m.changed()
-	return list.Header.Revision + 1, nil
+	return rev, nil
 }
 
 // changed calls the OnChange functions.

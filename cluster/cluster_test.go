@@ -149,6 +149,25 @@ func TestTrackerCountsOwnedKeysAndMoves(t *testing.T) {
 	assert.EqualValues(t, 2, tr.Moves())
 }
 
+// TestTrackerForgetsKeysNoLongerAskedAbout: a key not asked about for trackerStale (the feed of a
+// deleted subscription) drops out of Owned; one asked about again counts again.
+func TestTrackerForgetsKeysNoLongerAskedAbout(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	tr := NewTracker(func(string) bool { return true })
+	tr.now = func() time.Time { return now }
+	tr.Owns("kept")
+	tr.Owns("deleted")
+	assert.Equal(t, 2, tr.Owned())
+	now = now.Add(trackerStale)
+	tr.Owns("kept")
+	assert.Equal(t, 2, tr.Owned(), "stale only past trackerStale")
+	now = now.Add(time.Second)
+	assert.Equal(t, 1, tr.Owned(), "the key not asked about is forgotten")
+	tr.Owns("deleted")
+	assert.Equal(t, 2, tr.Owned())
+	assert.Zero(t, tr.Moves(), "forgetting is not a move")
+}
+
 func TestOwnerWithoutMembersIsNobody(t *testing.T) {
 	assert.Equal(t, "", Owner("k", nil))
 	assert.Equal(t, "only", Owner("k", []string{"only"}))
