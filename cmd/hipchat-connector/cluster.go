@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -29,6 +30,10 @@ type replica struct {
 	status *statusBoard   // nil without a cluster
 }
 
+// etcdCallTimeout bounds one etcd call of the doorbell relay and the status board: past it the
+// doorbell waits for its reconcile read, the status for the next publish.
+const etcdCallTimeout = 2 * time.Second
+
 // joinReplicas joins the cluster of the etcd store's prefix with a fresh member id (the host name
 // and a random suffix) and registers the cluster metrics; a bbolt store gives the zero replica.
 func joinReplicas(ctx context.Context, store connectorStore, cfg etcdConfig, registry prometheus.Registerer, logger *slog.Logger) (*replica, error) {
@@ -40,14 +45,15 @@ func joinReplicas(ctx context.Context, store connectorStore, cfg etcdConfig, reg
 	if err != nil {
 		return nil, err
 	}
-	member, err := cluster.Join(ctx, es.Client(), es.Prefix()+"cluster/", cfg.LeaseTTL, id, cluster.WithLogger(logger))
+	dir := es.Prefix() + "cluster/" // the replicas' keys: members, budget, holds, doorbells, status
+	member, err := cluster.Join(ctx, es.Client(), dir, cfg.LeaseTTL, id, cluster.WithLogger(logger))
 	if err != nil {
 		return nil, fmt.Errorf("joining the replicas on etcd: %w", err)
 	}
 	// Every cursor-and-outbox commit is fenced by this replica's lease: once it expired (the feeds
 	// given to the others), etcd refuses the commit.
 	es.FenceWith(member.Key(), member.Lease)
-	budget, err := newSharedLimiter(es.Client(), es.Prefix()+"cluster/", id, connector.NewLimiter(connector.DefaultLimiterOptions()))
+	budget, err := newSharedLimiter(es.Client(), dir, id, connector.NewLimiter(connector.DefaultLimiterOptions()))
 	if err != nil {
 		_ = member.Close()
 		return nil, err
@@ -55,7 +61,7 @@ func joinReplicas(ctx context.Context, store connectorStore, cfg etcdConfig, reg
 	// A connection's feeds are owned together, by one replica: its background calls are then
 	// planned by one poller against the connection's whole background share (see ARCHITECTURE.md).
 	r := &replica{member: member, feeds: cluster.NewTracker(ownsConnectionOf(member)), subs: cluster.NewTracker(member.Owns), budget: budget,
-		relay: newDoorbellRelay(es, member, logger), status: newStatusBoard(es.Client(), es.Prefix()+"cluster/", member, logger)}
+		relay: newDoorbellRelay(es.Client(), dir, member, logger), status: newStatusBoard(es.Client(), dir, member, logger)}
 	registry.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hipchat_connector_cluster_feeds_owned",

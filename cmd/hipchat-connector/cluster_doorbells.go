@@ -10,7 +10,6 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/hipchat-connector/hipchat-connector/cluster"
-	"github.com/hipchat-connector/hipchat-connector/etcdstore"
 )
 
 // doorbellRelay carries HipChat's doorbells (push, issue 16) between replicas: HipChat calls the
@@ -28,8 +27,8 @@ type doorbellRelay struct {
 	forwarded atomic.Uint64
 }
 
-func newDoorbellRelay(es *etcdstore.Store, member *cluster.Member, logger *slog.Logger) *doorbellRelay {
-	return &doorbellRelay{client: es.Client(), dir: es.Prefix() + "cluster/doorbells/", member: member, log: logger}
+func newDoorbellRelay(client *clientv3.Client, prefix string, member *cluster.Member, logger *slog.Logger) *doorbellRelay {
+	return &doorbellRelay{client: client, dir: prefix + "doorbells/", member: member, log: logger}
 }
 
 // doorbellRing is what the poller offers the relay: the check any replica can make, the ring of an
@@ -65,7 +64,7 @@ func (d *doorbellRelay) forward(id string) bool {
 	if lease == clientv3.NoLease {
 		return false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), etcdCallTimeout)
 	defer cancel()
 	if _, err := d.client.Put(ctx, d.dir+id, "", clientv3.WithLease(lease)); err != nil {
 		d.log.Warn("forwarding a doorbell to the feed's owner failed; its reconcile read finds the event", "err", err)

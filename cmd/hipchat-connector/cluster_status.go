@@ -95,7 +95,7 @@ func (b *statusBoard) publish(ctx context.Context, poll *poller.Poller, owns fun
 		if err != nil {
 			continue
 		}
-		opCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		opCtx, cancel := context.WithTimeout(ctx, etcdCallTimeout)
 		_, err = b.client.Put(opCtx, b.dir+id, string(value), clientv3.WithLease(lease))
 		cancel()
 		if err != nil {
@@ -117,7 +117,7 @@ func (b *statusBoard) lookup(id string) (connectionStatus, bool) {
 		return r.status, r.ok
 	}
 	b.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), etcdCallTimeout)
 	defer cancel()
 	got, err := b.client.Get(ctx, b.dir+id)
 	if err != nil {
