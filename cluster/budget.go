@@ -212,14 +212,15 @@ func (s *SharedBudget) reserve(ctx context.Context, key, class string, b *block)
 	}
 	dir := s.dir + key + "/"
 	classMax, capped := s.opts.ClassMax[class]
+	opCtx, cancel := context.WithTimeout(ctx, s.opts.OpTimeout)
+	got, err := s.client.Get(opCtx, dir, clientv3.WithPrefix())
+	cancel()
+	if err != nil {
+		return time.Second, fmt.Errorf("reading the shared budget: %w", err)
+	}
+	kvs, rev := got.Kvs, got.Header.Revision
 	for range 8 {
-		opCtx, cancel := context.WithTimeout(ctx, s.opts.OpTimeout)
-		got, err := s.client.Get(opCtx, dir, clientv3.WithPrefix())
-		cancel()
-		if err != nil {
-			return time.Second, fmt.Errorf("reading the shared budget: %w", err)
-		}
-		total, ofClass, soonest := sumBlocks(got.Kvs, class)
+		total, ofClass, soonest := sumBlocks(kvs, class)
 		n := min(s.opts.BlockSize, s.opts.Limit-total)
 		if capped {
 			n = min(n, classMax-ofClass)
@@ -234,9 +235,12 @@ func (s *SharedBudget) reserve(ctx context.Context, key, class string, b *block)
 		until := since.Add(s.opts.BlockLife)
 		expires := since.Add(time.Duration(s.ttl) * time.Second)
 		opCtx, cancel = context.WithTimeout(ctx, s.opts.OpTimeout)
+		// Another replica's block since the read fails the compare; the transaction then reads the
+		// blocks again itself, for the next turn.
 		resp, err := s.client.Txn(opCtx).
-			If(clientv3.Compare(clientv3.ModRevision(dir), "<", got.Header.Revision+1).WithPrefix()).
+			If(clientv3.Compare(clientv3.ModRevision(dir), "<", rev+1).WithPrefix()).
 			Then(clientv3.OpPut(etcdKey, encodeBlock(class, n, expires), clientv3.WithLease(lease))).
+			Else(clientv3.OpGet(dir, clientv3.WithPrefix())).
 			Commit()
 		cancel()
 		if err != nil {
@@ -254,6 +258,7 @@ func (s *SharedBudget) reserve(ctx context.Context, key, class string, b *block)
 			s.handBackLater(b, etcdKey, until)
 			return 0, nil
 		}
+		kvs, rev = resp.Responses[0].GetResponseRange().Kvs, resp.Header.Revision
 	}
 	return 100 * time.Millisecond, ErrOverBudget // the others keep reserving: try again shortly
 }
