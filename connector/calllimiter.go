@@ -30,9 +30,17 @@ func (l *Limiter) HeldBack(id string) (Refusal, bool) {
 	now := l.opts.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	log := l.conns[id]
-	if log == nil || !now.Before(log.blockedUntil) {
+	if log := l.conns[id]; log != nil {
+		return log.heldBack(now)
+	}
+	return Refusal{}, false
+}
+
+// heldBack is the refusal of a call at now while the connection is held back until HipChat's reset
+// (BlockUntil); false when it is not.
+func (c *callLog) heldBack(now time.Time) (Refusal, bool) {
+	if !now.Before(c.blockedUntil) {
 		return Refusal{}, false
 	}
-	return Refusal{Budget: BudgetHipChat, RetryAfter: log.blockedUntil.Sub(now)}, true
+	return Refusal{Budget: BudgetHipChat, RetryAfter: c.blockedUntil.Sub(now)}, true
 }

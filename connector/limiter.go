@@ -130,8 +130,8 @@ func (l *Limiter) Acquire(id string, class Class) (Refusal, bool) {
 		l.conns[id] = log
 	}
 	log.lastUsed = now
-	if now.Before(log.blockedUntil) {
-		return Refusal{Budget: BudgetHipChat, RetryAfter: log.blockedUntil.Sub(now)}, false
+	if refusal, held := log.heldBack(now); held {
+		return refusal, false
 	}
 	log.dropBefore(now.Add(-l.opts.Window))
 	classMax := l.opts.ForegroundMax
