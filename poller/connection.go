@@ -113,11 +113,10 @@ func (p *Poller) pollConnection(ctx context.Context, cf *connectionFeeds, st *co
 	var feeds, reconcile []*feed
 	for _, f := range cf.feeds {
 		switch {
-		case !p.dueLocked(st, f, now):
-		case p.trustedLocked(f):
-			reconcile = append(reconcile, f)
-		default:
-			feeds = append(feeds, f)
+		case !p.trustedLocked(f):
+			feeds = append(feeds, f) // polled, or a doorbell rang and its read had to wait
+		case now.Sub(st.lastRead[f.key]) >= p.push.opts.Reconcile:
+			reconcile = append(reconcile, f) // on trusted push: read only every Reconcile
 		}
 	}
 	plan := p.planFor(cf.conn, len(feeds))

@@ -206,7 +206,7 @@ func (p *Poller) answerDoorbell(pf *pushFeed) {
 		}
 		if f != nil && p.actionsShareReached(conn) {
 			// HipChat's budget is down to the actions' share: the feed stays announced, and the
-			// connection's next turn reads it (dueLocked) once the window allows.
+			// connection's next turn reads it (not trusted while announced) once the window allows.
 			f = nil
 		}
 		if f != nil {
@@ -292,16 +292,6 @@ func (p *Poller) feedLockLocked(key feedKey) *sync.Mutex {
 func (p *Poller) trustedLocked(f *feed) bool {
 	pf := p.push.byKey[f.key]
 	return pf != nil && pf.state == PushTrusted && !pf.announced
-}
-
-// dueLocked reports whether a tick should read feed f at now: every feed but those on trusted push,
-// which wait for Reconcile since their last read.
-func (p *Poller) dueLocked(st *connState, f *feed, now time.Time) bool {
-	pf := p.push.byKey[f.key]
-	if pf == nil || pf.state != PushTrusted || pf.announced {
-		return true // a doorbell rang and its read had to wait: this turn reads it
-	}
-	return now.Sub(st.lastRead[f.key]) >= p.push.opts.Reconcile
 }
 
 // pushFeedsByState counts the push feeds this replica owns by state. A feed that moved to another
