@@ -24,6 +24,15 @@ type subscriptionState struct {
 	usedAt   time.Time // dropped when unused for subscriptionStateTTL
 }
 
+// room is how many of the subscription's attempts may be in flight at once: one when it is FIFO,
+// perSubscription otherwise.
+func (sub *subscriptionState) room(perSubscription int) int {
+	if sub.fifo {
+		return 1
+	}
+	return perSubscription
+}
+
 // subscriptionStateTTL is how long dispatch remembers a subscription it no longer sees.
 const subscriptionStateTTL = 10 * time.Minute
 
@@ -90,17 +99,14 @@ func (d *Deliverer) dispatch(ctx context.Context) (int, error) {
 		if sub == nil {
 			continue
 		}
-		if (sub.fifo && sub.inflight > 0) || sub.inflight >= d.perSubscription {
+		if sub.inflight >= sub.room(d.perSubscription) {
 			continue
 		}
 		ep := d.endpointLocked(sub.endpoint)
-		probe := false
-		if ep.state.Open() {
-			if ep.probing || now.Before(ep.state.NextProbeAt) {
-				continue // held while the circuit is open
-			}
-			probe = true
+		if ep.circuitHolds(now) {
+			continue
 		}
+		probe := ep.state.Open() // the one attempt of an open circuit whose probe is due
 		if ep.inflight >= d.perEndpoint {
 			continue
 		}
@@ -183,17 +189,14 @@ func (d *Deliverer) held(now time.Time, snapshot uint64) func(subID string, seq 
 		room, inflight := d.perSubscription, 0
 		sub := d.subs[subID]
 		if sub != nil {
-			inflight = sub.inflight
-			if sub.fifo {
-				room = 1
-			}
+			room, inflight = sub.room(d.perSubscription), sub.inflight
 		}
 		if inflight+listedBySub[subID] >= room {
 			return true
 		}
 		if sub != nil {
 			if ep := d.endpoints[sub.endpoint]; ep != nil {
-				if ep.state.Open() && (ep.probing || now.Before(ep.state.NextProbeAt)) {
+				if ep.circuitHolds(now) {
 					return true
 				}
 				if ep.inflight+listedByEndpoint[sub.endpoint] >= d.perEndpoint {

@@ -24,6 +24,12 @@ type endpointState struct {
 	probing  bool // the one probe of an open circuit is in flight
 }
 
+// circuitHolds reports whether the endpoint's open circuit holds its deliveries at now: its probe
+// is in flight or not yet due.
+func (ep *endpointState) circuitHolds(now time.Time) bool {
+	return ep.state.Open() && (ep.probing || now.Before(ep.state.NextProbeAt))
+}
+
 // endpointLocked returns the state of endpoint key, loading its stored circuit on first use.
 func (d *Deliverer) endpointLocked(key string) *endpointState {
 	if ep := d.endpoints[key]; ep != nil {
