@@ -160,8 +160,9 @@ func (t *tx) recordAttempt(sub *state.SubscriptionRecord, r state.AttemptRecord)
 	return nil
 }
 
-// attemptKeys are the keys recording records reads (each subscription, delivery and outbox once),
-// for one prefetch instead of a round trip per key; records with an error already are left out.
+// attemptKeys are the keys recording records reads (each subscription, delivery, outbox and
+// pending entry once), for one prefetch instead of a round trip per key; records with an error
+// already are left out.
 func (s *Store) attemptKeys(records []state.AttemptRecord, errs []error) []string {
 	seen := map[string]bool{}
 	var keys []string
@@ -178,6 +179,7 @@ func (s *Store) attemptKeys(records []state.AttemptRecord, errs []error) []strin
 		add(s.subscriptionKey(r.SubscriptionID))
 		add(s.logKey(r.SubscriptionID, r.Seq))
 		add(s.outboxKey(r.SubscriptionID))
+		add(s.pendingKey(r.SubscriptionID, r.Seq))
 	}
 	return keys
 }

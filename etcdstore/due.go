@@ -35,14 +35,10 @@ func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, 
 		if err != nil {
 			return nil, wrap("due deliveries", err)
 		}
-		type candidate struct {
-			subID string
-			seq   uint64
-		}
-		var found []candidate
+		var found []dueCandidate
 		var unknown []string
 		for _, kv := range resp.Kvs {
-			_, seq, subID, err := s.parseDueKey(string(kv.Key))
+			seq, subID, err := s.parseDueKey(string(kv.Key))
 			if err != nil {
 				return nil, wrap("due deliveries", err)
 			}
@@ -53,22 +49,56 @@ func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, 
 				active[subID] = false
 				unknown = append(unknown, subID)
 			}
-			found = append(found, candidate{subID, seq})
+			found = append(found, dueCandidate{subID, seq})
 		}
 		if err := s.readActive(ctx, unknown, active); err != nil {
 			return nil, wrap("due deliveries", err)
 		}
-		var keys []string
-		var chosen []candidate
+		var chosen []dueCandidate
 		for _, c := range found {
 			if active[c.subID] {
-				keys = append(keys, s.logKey(c.subID, c.seq))
 				chosen = append(chosen, c)
 			}
 		}
+		if due, err = s.appendPending(ctx, due, chosen, limit); err != nil {
+			return nil, wrap("due deliveries", err)
+		}
+		if limit > 0 && len(due) == limit {
+			return due, nil
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			return due, nil
+		}
+		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+}
+
+// dueCandidate is a delivery named by the due index.
+type dueCandidate struct {
+	subID string
+	seq   uint64
+}
+
+// appendPending appends to due, in order, those of chosen whose log record
+// is still pending, until due holds limit (≤ 0: no limit). It reads only as
+// many records as due still lacks, then more for those that dropped out
+// (finished, pruned or deleted since the index was read). Errors: etcd
+// errors; a record that does not decode.
+func (s *Store) appendPending(ctx context.Context, due []state.Delivery, chosen []dueCandidate, limit int) ([]state.Delivery, error) {
+	for len(chosen) > 0 && (limit <= 0 || len(due) < limit) {
+		n := len(chosen)
+		if limit > 0 {
+			n = min(n, limit-len(due))
+		}
+		batch := chosen[:n]
+		chosen = chosen[n:]
+		keys := make([]string, len(batch))
+		for i, c := range batch {
+			keys[i] = s.logKey(c.subID, c.seq)
+		}
 		values, err := s.getMany(ctx, keys)
 		if err != nil {
-			return nil, wrap("due deliveries", err)
+			return nil, err
 		}
 		for i, v := range values {
 			if v == nil {
@@ -76,21 +106,15 @@ func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, 
 			}
 			rec, err := decodeDelivery(keys[i], v)
 			if err != nil {
-				return nil, wrap("due deliveries", err)
+				return nil, err
 			}
 			if rec.Status != state.DeliveryPending {
 				continue
 			}
-			due = append(due, rec.Delivery(chosen[i].subID, chosen[i].seq))
-			if limit > 0 && len(due) == limit {
-				return due, nil
-			}
+			due = append(due, rec.Delivery(batch[i].subID, batch[i].seq))
 		}
-		if !resp.More || len(resp.Kvs) == 0 {
-			return due, nil
-		}
-		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
+	return due, nil
 }
 
 // readActive sets active[id] for each of ids: whether it exists and is active.

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"github.com/hipchat-connector/hipchat-connector/state"
 	"github.com/hipchat-connector/hipchat-connector/webhook"
 )
@@ -47,18 +45,12 @@ func (t *tx) putEndpoint(ep state.Endpoint) error {
 // rewritten only if unchanged since it was read, a hundred per transaction.
 // Errors: etcd errors (those already disabled stay so).
 func (s *Store) DisableEndpoint(key, reason string) (int, error) {
-	ctx, cancel := s.op()
-	resp, err := s.client.Get(ctx, s.key(dirSubscriptions), clientv3.WithPrefix())
-	cancel()
+	recs, err := s.readSubscriptions("disable endpoint")
 	if err != nil {
-		return 0, wrap("disable endpoint", err)
+		return 0, err
 	}
 	var ids []string
-	for _, kv := range resp.Kvs {
-		rec, err := decodeSubscription(string(kv.Key), kv.Value)
-		if err != nil {
-			return 0, wrap("disable endpoint", err)
-		}
+	for _, rec := range recs {
 		if rec.Polled() && webhook.EndpointOf(rec.CallbackURL) == key {
 			ids = append(ids, rec.ID)
 		}

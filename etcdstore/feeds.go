@@ -138,7 +138,18 @@ func (t *tx) advance(adv state.CursorAdvance, events []state.Event, cursor []byt
 	return t.appendEvents(sub, events, now)
 }
 
+// appendEvents queues, in t, one pending delivery due at now per event not
+// in sub's ids index yet. The outbox key and the ids are read in one
+// prefetch. Errors: etcd errors; a record that does not decode or encode.
 func (t *tx) appendEvents(sub *state.SubscriptionRecord, events []state.Event, now time.Time) error {
+	ids, idKeys := make([]string, len(events)), make([]string, len(events))
+	for i, ev := range events {
+		ids[i] = state.DeliveryID(sub.ID, ev.ID)
+		idKeys[i] = t.s.idKey(sub.ID, ids[i])
+	}
+	if err := t.prefetch(append([]string{t.s.outboxKey(sub.ID)}, idKeys...)); err != nil {
+		return err
+	}
 	box, err := t.touchOutbox(sub.ID)
 	if err != nil {
 		return err
@@ -150,14 +161,6 @@ func (t *tx) appendEvents(sub *state.SubscriptionRecord, events []state.Event, n
 			return err
 		}
 		isHead = !anyPending
-	}
-	ids, idKeys := make([]string, len(events)), make([]string, len(events))
-	for i, ev := range events {
-		ids[i] = state.DeliveryID(sub.ID, ev.ID)
-		idKeys[i] = t.s.idKey(sub.ID, ids[i])
-	}
-	if err := t.prefetch(idKeys); err != nil {
-		return err
 	}
 	for i, ev := range events {
 		idKey := idKeys[i]

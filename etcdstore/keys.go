@@ -59,22 +59,24 @@ func (s *Store) dueKey(at time.Time, seq uint64, id string) string {
 
 func (s *Store) endpointKey(key string) string { return s.key(dirEndpoints + esc(key)) }
 
-// parseDueKey splits a due key (with the prefix).
-func (s *Store) parseDueKey(k string) (at time.Time, seq uint64, subID string, err error) {
+// parseDueKey splits a due key (with the prefix) into the seq and the
+// subscription id it names. Errors: a key that is not three parts, or whose
+// time or seq is not 16 hex digits, or whose id does not unescape.
+func (s *Store) parseDueKey(k string) (seq uint64, subID string, err error) {
 	parts := strings.SplitN(strings.TrimPrefix(k, s.key(dirDue)), "/", 3)
 	if len(parts) != 3 {
-		return time.Time{}, 0, "", fmt.Errorf("malformed due key %q", k)
+		return 0, "", fmt.Errorf("malformed due key %q", k)
 	}
-	if at, err = parseTimeHex(parts[0]); err != nil {
-		return time.Time{}, 0, "", fmt.Errorf("due key %q: %w", k, err)
+	if _, err = parseTimeHex(parts[0]); err != nil {
+		return 0, "", fmt.Errorf("due key %q: %w", k, err)
 	}
 	if seq, err = parseHex16(parts[1]); err != nil {
-		return time.Time{}, 0, "", fmt.Errorf("due key %q: %w", k, err)
+		return 0, "", fmt.Errorf("due key %q: %w", k, err)
 	}
 	if subID, err = unesc(parts[2]); err != nil {
-		return time.Time{}, 0, "", fmt.Errorf("due key %q: %w", k, err)
+		return 0, "", fmt.Errorf("due key %q: %w", k, err)
 	}
-	return at, seq, subID, nil
+	return seq, subID, nil
 }
 
 // seqOfKey is the seq at the end of a log or pending key.

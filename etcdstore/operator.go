@@ -52,9 +52,7 @@ func (s *Store) CountByStatus() (map[string]int, error) {
 // only those with that status; tokens and secrets left empty (as state.Store does). Errors:
 // state.ErrInvalid for an unknown status; etcd's.
 func (s *Store) AllSubscriptions(status string) ([]state.Subscription, error) {
-	switch status {
-	case "", state.StatusActive, state.StatusPaused, state.StatusSuspended, state.StatusDisabled:
-	default:
+	if status != "" && !state.ValidStatus(status) {
 		return nil, fmt.Errorf("etcdstore: list all subscriptions: %w: status %q", state.ErrInvalid, status)
 	}
 	recs, err := s.readSubscriptions("list all subscriptions")
@@ -67,13 +65,7 @@ func (s *Store) AllSubscriptions(status string) ([]state.Subscription, error) {
 		if status != "" && rec.Status != status {
 			continue
 		}
-		subs = append(subs, state.Subscription{
-			ID: rec.ID, ConnectionID: rec.ConnectionID, Kind: rec.Kind, RoomID: rec.RoomID,
-			CallbackURL: rec.CallbackURL, HipChatURL: rec.HipChatURL, Cursor: rec.Cursor, Status: rec.Status,
-			StatusReason: rec.StatusReason, CreatedAt: rec.CreatedAt, Health: rec.Health,
-			Ordering: rec.Ordering.OrDefault(), MaxPerSecond: rec.MaxPerSecond,
-			PreviousSecretExpiresAt: rec.PreviousSecretExpiresAt,
-		})
+		subs = append(subs, rec.WithoutSecrets())
 	}
 	return subs, nil
 }

@@ -1,9 +1,11 @@
 package etcdstore
 
 import (
+	"errors"
 	"strings"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/hipchat-connector/hipchat-connector/state"
@@ -87,7 +89,7 @@ func (s *Store) sweepOrphanDue() error {
 	}
 	var orphans []string
 	for _, kv := range due.Kvs {
-		_, _, subID, err := s.parseDueKey(string(kv.Key))
+		_, subID, err := s.parseDueKey(string(kv.Key))
 		if err != nil {
 			return err
 		}
@@ -98,13 +100,14 @@ func (s *Store) sweepOrphanDue() error {
 	return s.deleteKeys(orphans)
 }
 
-// compact compacts etcd's history up to rev; an earlier compaction beyond
-// rev is not an error.
+// compact compacts etcd's history up to rev; an earlier compaction at or
+// beyond rev (etcd's rpctypes.ErrCompacted) is not an error. Errors: etcd
+// errors.
 func (s *Store) compact(rev int64) error {
 	ctx, cancel := s.op()
 	defer cancel()
 	_, err := s.client.Compact(ctx, rev)
-	if err != nil && strings.Contains(err.Error(), "required revision has been compacted") {
+	if errors.Is(err, rpctypes.ErrCompacted) {
 		return nil
 	}
 	return err

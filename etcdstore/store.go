@@ -144,12 +144,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Retention.MaxAge <= 0 {
-		opts.Retention.MaxAge = state.DefaultRetentionAge
-	}
-	if opts.Retention.MaxPerSubscription <= 0 {
-		opts.Retention.MaxPerSubscription = state.DefaultRetentionPerSub
-	}
+	opts.Retention = opts.Retention.WithDefaults()
 	client, own := opts.Client, false
 	if client == nil {
 		if len(opts.Endpoints) == 0 {

@@ -265,3 +265,45 @@ func TestPruneSweepsOrphanDueEntries(t *testing.T) {
 	require.NoError(t, err)
 	assert.EqualValues(t, 1, left.Count, "only the kept subscription's entry is left")
 }
+
+// TestPruneAfterCompaction: history already compacted up to where Prune
+// starts (by an operator or another replica) is not an error.
+func TestPruneAfterCompaction(t *testing.T) {
+	client := etcdtest.Start(t).Client(t)
+	ctx := context.Background()
+	s, err := etcdstore.Open(ctx, etcdstore.Options{Client: client, Prefix: newPrefix(), Key: testKey(7)})
+	require.NoError(t, err)
+	defer s.Close()
+	now, err := client.Get(ctx, "any")
+	require.NoError(t, err)
+	_, err = client.Compact(ctx, now.Header.Revision)
+	require.NoError(t, err)
+	_, err = s.Prune(time.Now())
+	assert.NoError(t, err, "compacting to a revision already compacted is not an error")
+}
+
+// TestDueDeliveriesRefillsDroppedOut: due entries whose records are gone
+// (finished or pruned since the index was read) do not count against limit;
+// the next ones fill their place.
+func TestDueDeliveriesRefillsDroppedOut(t *testing.T) {
+	client := etcdtest.Start(t).Client(t)
+	ctx := context.Background()
+	prefix := newPrefix()
+	s, err := etcdstore.Open(ctx, etcdstore.Options{Client: client, Prefix: prefix, Key: testKey(7)})
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.CreateSubscription(state.Subscription{ID: "s", ConnectionID: "c", Kind: "message", RoomID: "r",
+		CallbackURL: "https://sink.example/hook", Token: "t", Secret: "whsec_s", Ordering: state.OrderingBestEffort})
+	require.NoError(t, err)
+	require.NoError(t, s.CommitFeed([]state.CursorAdvance{{SubscriptionID: "s", Events: []state.Event{
+		{ID: "e1", Payload: []byte(`{}`)}, {ID: "e2", Payload: []byte(`{}`)}, {ID: "e3", Payload: []byte(`{}`)}}}}))
+	for _, seq := range []string{"0000000000000062", "0000000000000063"} { // no such records, due first
+		_, err = client.Put(ctx, prefix+"due/0000000000000001/"+seq+"/s", "")
+		require.NoError(t, err)
+	}
+
+	due, err := s.DueDeliveries(time.Now(), 2, nil)
+	require.NoError(t, err)
+	require.Len(t, due, 2)
+	assert.Equal(t, []uint64{1, 2}, []uint64{due[0].Seq, due[1].Seq})
+}

@@ -1,7 +1,6 @@
 package etcdstore
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -114,18 +113,12 @@ func (s *Store) SubscriptionsOf(connectionID string) ([]state.Subscription, erro
 //
 // Errors: state.ErrWrongKey when secrets cannot be unsealed; etcd errors.
 func (s *Store) PolledSubscriptions() ([]state.Subscription, error) {
-	ctx, cancel := s.op()
-	defer cancel()
-	resp, err := s.client.Get(ctx, s.key(dirSubscriptions), clientv3.WithPrefix())
+	all, err := s.readSubscriptions("list polled subscriptions")
 	if err != nil {
-		return nil, wrap("list polled subscriptions", err)
+		return nil, err
 	}
 	var recs []*state.SubscriptionRecord
-	for _, kv := range resp.Kvs {
-		rec, err := decodeSubscription(string(kv.Key), kv.Value)
-		if err != nil {
-			return nil, wrap("list polled subscriptions", err)
-		}
+	for _, rec := range all {
 		if rec.Polled() {
 			recs = append(recs, rec)
 		}
@@ -253,31 +246,6 @@ func (s *Store) deleteKeys(keys []string) error {
 		keys = keys[n:]
 	}
 	return nil
-}
-
-// getMany reads keys (nil for an absent one), up to maxTxnOps in each
-// read-only transaction.
-func (s *Store) getMany(ctx context.Context, keys []string) ([][]byte, error) {
-	values := make([][]byte, 0, len(keys))
-	for start := 0; start < len(keys); start += maxTxnOps {
-		chunk := keys[start:min(start+maxTxnOps, len(keys))]
-		ops := make([]clientv3.Op, 0, len(chunk))
-		for _, k := range chunk {
-			ops = append(ops, clientv3.OpGet(k))
-		}
-		resp, err := s.client.Txn(ctx).Then(ops...).Commit()
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range resp.Responses {
-			var v []byte
-			if kvs := r.GetResponseRange().Kvs; len(kvs) > 0 {
-				v = kvs[0].Value
-			}
-			values = append(values, v)
-		}
-	}
-	return values, nil
 }
 
 // RotateSecret makes secret the subscription's signing secret; the one it

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -80,25 +81,13 @@ func (t *tx) prefetch(keys []string) error {
 			}
 		}
 	}
-	for start := 0; start < len(todo); start += maxTxnOps {
-		chunk := todo[start:min(start+maxTxnOps, len(todo))]
-		ops := make([]clientv3.Op, 0, len(chunk))
-		for _, k := range chunk {
-			ops = append(ops, clientv3.OpGet(k))
+	return t.s.readEach(t.ctx, todo, func(i int, kv *mvccpb.KeyValue) {
+		t.reads[todo[i]] = 0
+		if kv != nil {
+			t.reads[todo[i]] = kv.ModRevision
+			t.cache[todo[i]] = kv.Value
 		}
-		resp, err := t.s.client.Txn(t.ctx).Then(ops...).Commit()
-		if err != nil {
-			return err
-		}
-		for i, r := range resp.Responses {
-			t.reads[chunk[i]] = 0
-			if kvs := r.GetResponseRange().Kvs; len(kvs) > 0 {
-				t.reads[chunk[i]] = kvs[0].ModRevision
-				t.cache[chunk[i]] = kvs[0].Value
-			}
-		}
-	}
-	return nil
+	})
 }
 
 func (t *tx) put(key string, value []byte) {

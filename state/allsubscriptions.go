@@ -24,7 +24,7 @@ func (s *Store) AllSubscriptions(status string) ([]Subscription, error) {
 				return err
 			}
 			if status == "" || rec.Status == status {
-				subs = append(subs, rec.withoutSecrets())
+				subs = append(subs, rec.WithoutSecrets())
 			}
 			return nil
 		})
@@ -35,8 +35,10 @@ func (s *Store) AllSubscriptions(status string) ([]Subscription, error) {
 	return subs, nil
 }
 
-// withoutSecrets is the record as a Subscription with nothing unsealed.
-func (rec *SubscriptionRecord) withoutSecrets() Subscription {
+// WithoutSecrets is the record as a Subscription with nothing unsealed: it
+// drops the sealed token, secret and previous secret, so Token, Secret and
+// PreviousSecret are left empty. An empty Ordering becomes its default.
+func (rec *SubscriptionRecord) WithoutSecrets() Subscription {
 	return Subscription{
 		ID: rec.ID, ConnectionID: rec.ConnectionID, Kind: rec.Kind, RoomID: rec.RoomID,
 		CallbackURL: rec.CallbackURL, HipChatURL: rec.HipChatURL, Cursor: rec.Cursor, Status: rec.Status,

@@ -117,6 +117,18 @@ type Retention struct {
 	MaxPerSubscription int
 }
 
+// WithDefaults is r with each field that is zero or negative set to its
+// default: DefaultRetentionAge, DefaultRetentionPerSub.
+func (r Retention) WithDefaults() Retention {
+	if r.MaxAge <= 0 {
+		r.MaxAge = DefaultRetentionAge
+	}
+	if r.MaxPerSubscription <= 0 {
+		r.MaxPerSubscription = DefaultRetentionPerSub
+	}
+	return r
+}
+
 // Store is the bbolt-backed state of the connector.
 type Store struct {
 	commits   atomic.Uint64 // write transactions committed, for the benchmarks' fsync count
@@ -149,12 +161,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if opts.Retention.MaxAge <= 0 {
-		opts.Retention.MaxAge = DefaultRetentionAge
-	}
-	if opts.Retention.MaxPerSubscription <= 0 {
-		opts.Retention.MaxPerSubscription = DefaultRetentionPerSub
-	}
+	opts.Retention = opts.Retention.WithDefaults()
 	// A large initial mmap (address space, not memory) means the file grows without remapping,
 	// and a remap is what makes readers (the deliverer's, the API's) wait for a writer's commit.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, InitialMmapSize: initialMmapSize, NoSync: opts.NoSync})
