@@ -125,6 +125,35 @@ func TestAPoisonEventDelaysNoneOfTheOthers(t *testing.T) {
 	assert.Equal(t, state.StatusActive, got.Status, "one poison event opens no circuit: the others keep succeeding")
 }
 
+// TestAPausedBacklogTakesNoRoomOfItsEndpoint: a paused subscription's deliveries, due before those
+// of an active subscription on the same endpoint, use up none of the endpoint's room: the active
+// one's are delivered.
+func TestAPausedBacklogTakesNoRoomOfItsEndpoint(t *testing.T) {
+	clk := newClock()
+	store := openStore(t, clk)
+	sk := newSink(t, nil)
+	paused := addSubscription(t, store, testConn, triggers.KindMessage, "1", sk.URL(), nil)
+	active := addSubscription(t, store, testConn, triggers.KindMessage, "2", sk.URL(), nil)
+	sk.TrustSubscriptions(paused, active)
+	d := newDeliverer(t, store, clk, delivery.Options{PerEndpoint: 2, PerSubscription: 2})
+	ctx := context.Background()
+	queue(t, store, paused, "p0")
+	queue(t, store, active, "a0")
+	_, err := d.DeliverDue(ctx) // the deliverer now knows both subscriptions and their endpoint
+	require.NoError(t, err)
+
+	queue(t, store, paused, "p1", "p2", "p3")
+	require.NoError(t, store.SetStatus(paused.ID, state.StatusPaused, "paused by its owner"))
+	d.Forget(paused.ID) // as the API does after a pause
+	clk.Advance(time.Second)
+	queue(t, store, active, "a1", "a2")
+	n, err := d.DeliverDue(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	assert.ElementsMatch(t, []string{"a0", "a1", "a2"}, sk.Accepted()[active.ID], "best effort: in any order")
+	assert.Equal(t, []string{"p0"}, sk.Accepted()[paused.ID], "held while paused")
+}
+
 // TestAFIFOSubscriptionStaysInOrderUnderAFlakySink: the sink fails the first attempt of every third
 // event; a FIFO subscription still receives strictly in order (each event first accepted after
 // the one before).

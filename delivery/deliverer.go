@@ -33,7 +33,8 @@ const exhaustedNote = "retries exhausted"
 // Store is what the deliverer needs of the outbox; *state.Store is one.
 type Store interface {
 	// DueDeliveries returns the deliveries of active subscriptions due at now, passing over those
-	// skip names.
+	// skip names; skip is asked only of active subscriptions' deliveries (held counts what it lets
+	// through against its bounds).
 	DueDeliveries(now time.Time, limit int, skip func(subID string, seq uint64) bool) ([]state.Delivery, error)
 	// Subscription returns a subscription, secrets in clear, or state.ErrNotFound.
 	Subscription(id string) (state.Subscription, error)

@@ -18,7 +18,8 @@ const duePage = 256
 // the longest-waiting first, at most limit (≤ 0: no limit), as
 // state.Store.DueDeliveries does: only the head of a FIFO queue, every
 // pending delivery of a best-effort one; skip passes over deliveries before
-// their records are read and they do not count against limit.
+// their records are read and they do not count against limit, and it is
+// asked only of active subscriptions' deliveries.
 //
 // It reads the due index up to now and the records it returns. The index and
 // the records are read in separate requests, so a delivery finished in
@@ -42,9 +43,6 @@ func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, 
 			if err != nil {
 				return nil, wrap("due deliveries", err)
 			}
-			if skip != nil && skip(subID, seq) {
-				continue
-			}
 			if _, known := active[subID]; !known {
 				active[subID] = false
 				unknown = append(unknown, subID)
@@ -56,7 +54,7 @@ func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, 
 		}
 		var chosen []dueCandidate
 		for _, c := range found {
-			if active[c.subID] {
+			if active[c.subID] && (skip == nil || !skip(c.subID, c.seq)) {
 				chosen = append(chosen, c)
 			}
 		}

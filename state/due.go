@@ -31,7 +31,9 @@ func parseDueKey(k []byte) (at time.Time, seq uint64, subID string, ok bool) {
 // delivery of a best-effort subscription is due on its own schedule. skip,
 // when not nil, passes over the deliveries it names (the deliverer's held
 // endpoints and attempts in flight) before their records are read; they do
-// not count against limit.
+// not count against limit. It is asked only of deliveries of active
+// subscriptions, which the listing would return otherwise: the deliverer
+// counts what it lets through against its bounds.
 //
 // It reads the due index up to now and the records returned, never what
 // waits for later or delivered history. Errors: only storage failures.
@@ -48,9 +50,6 @@ func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, 
 			if at.After(now) {
 				break
 			}
-			if skip != nil && skip(subID, seq) {
-				continue
-			}
 			isActive, known := active[subID]
 			if !known {
 				status, err := s.subscriptionStatus(tx, subID)
@@ -60,7 +59,7 @@ func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, 
 				isActive = status == StatusActive
 				active[subID] = isActive
 			}
-			if !isActive {
+			if !isActive || (skip != nil && skip(subID, seq)) {
 				continue
 			}
 			rec, err := dueRecord(tx, k, subID, seq)

@@ -78,6 +78,26 @@ func testDueInactiveAndLimit(t *testing.T, d *env) {
 	assert.Equal(t, []string{"s1-1", "s2-1"}, d.due(0), "resume delivers what was held")
 }
 
+// testDueSkipSeesOnlyActive: skip is asked only of deliveries the listing would return otherwise,
+// never of a paused or suspended subscription's: the deliverer counts what skip lets through against
+// its bounds, and a paused subscription's backlog must not use up its endpoint's room.
+func testDueSkipSeesOnlyActive(t *testing.T, d *env) {
+	for _, id := range []string{"active", "paused", "suspended"} {
+		d.subscribeWith(id, state.OrderingBestEffort)
+		d.commit(state.CursorAdvance{SubscriptionID: id, Events: events(id+"-", 2)})
+	}
+	require.NoError(t, d.SetStatus("paused", state.StatusPaused, "by a user"))
+	require.NoError(t, d.SetStatus("suspended", state.StatusSuspended, "401"))
+	asked := map[string]int{}
+	due, err := d.DueDeliveries(d.clock.Now(), 0, func(sub string, _ uint64) bool {
+		asked[sub]++
+		return false
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"active-1", "active-2"}, eventIDs(due))
+	assert.Equal(t, map[string]int{"active": 2}, asked)
+}
+
 func testRecordOutcomes(t *testing.T, d *env) {
 	retryAt := d.clock.Now().Add(5 * time.Minute)
 	for _, tt := range []struct {

@@ -81,6 +81,7 @@ func Run(t *testing.T, open Opener) {
 		{"DueFIFOHeadOnly", testDueFIFO},
 		{"DueBestEffortOwnSchedule", testDueBestEffort},
 		{"DueSkipsInactiveAndHonoursLimit", testDueInactiveAndLimit},
+		{"DueAsksSkipOnlyOfActiveSubscriptions", testDueSkipSeesOnlyActive},
 		{"RecordAttemptOutcomes", testRecordOutcomes},
 		{"RecordAttemptErrors", testRecordErrors},
 		{"RecordAttemptsGroup", testRecordGroup},
