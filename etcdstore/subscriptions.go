@@ -257,7 +257,7 @@ func (s *Store) RotateSecret(subID, secret string, previousExpiresAt time.Time) 
 	if secret == "" {
 		return state.Subscription{}, fmt.Errorf("etcdstore: rotate secret: %w: secret is empty", state.ErrInvalid)
 	}
-	sealed, err := s.sealer.Seal([]byte(secret), state.SealingSecret(subID))
+	sealed, err := s.sealer.SealSecret(subID, secret)
 	if err != nil {
 		return state.Subscription{}, wrap("rotate secret", err)
 	}
@@ -267,19 +267,9 @@ func (s *Store) RotateSecret(subID, secret string, previousExpiresAt time.Time) 
 		if rec, err = t.getSubscription(subID); err != nil {
 			return err
 		}
-		current, err := s.sealer.Open(rec.SealedSecret, state.SealingSecret(subID))
-		if err != nil {
+		if err := s.sealer.RotateSecret(rec, sealed, previousExpiresAt); err != nil {
 			return err
 		}
-		if previousExpiresAt.IsZero() {
-			rec.SealedPreviousSecret, rec.PreviousSecretExpiresAt = nil, time.Time{}
-		} else {
-			if rec.SealedPreviousSecret, err = s.sealer.Seal(current, state.SealingPreviousSecret(subID)); err != nil {
-				return err
-			}
-			rec.PreviousSecretExpiresAt = previousExpiresAt.UTC()
-		}
-		rec.SealedSecret = sealed
 		return t.putSubscription(rec)
 	})
 	if err != nil {

@@ -41,6 +41,7 @@ func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, 
 	var due []Delivery
 	err := s.db.View(func(tx *bolt.Tx) error {
 		active := map[string]bool{}
+		log := tx.Bucket(bucketLog) // a read transaction looks a bucket up anew each time: once here
 		c := tx.Bucket(bucketDue).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			at, seq, subID, ok := parseDueKey(k)
@@ -62,7 +63,7 @@ func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, 
 			if !isActive || (skip != nil && skip(subID, seq)) {
 				continue
 			}
-			rec, err := dueRecord(tx, k, subID, seq)
+			rec, err := dueRecord(tx, log, k, subID, seq)
 			if err != nil {
 				return err
 			}
@@ -109,11 +110,11 @@ func (s *Store) Stats() (PendingStats, error) {
 	return st, wrapTx("stats", err)
 }
 
-// dueRecord reads the record of the due delivery whose due index key is k. A delivery due at the
-// time it was queued (its first attempt) has k for its record key; any other is found through its
-// subscription's seqs index.
-func dueRecord(tx *bolt.Tx, k []byte, subID string, seq uint64) (*DeliveryRecord, error) {
-	if v := tx.Bucket(bucketLog).Get(k); v != nil {
+// dueRecord reads the record of the due delivery whose due index key is k (log: tx's log bucket).
+// A delivery due at the time it was queued (its first attempt) has k for its record key; any other
+// is found through its subscription's seqs index.
+func dueRecord(tx *bolt.Tx, log *bolt.Bucket, k []byte, subID string, seq uint64) (*DeliveryRecord, error) {
+	if v := log.Get(k); v != nil {
 		return decodeDelivery(subID, seq, v)
 	}
 	return getDelivery(tx, subID, seq)

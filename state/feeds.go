@@ -3,6 +3,7 @@ package state
 import (
 	"crypto/sha256"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"time"
 
@@ -63,11 +64,10 @@ func (s *Store) CommitFeed(advances []CursorAdvance) error {
 	err := s.update(func(tx *bolt.Tx) error {
 		subs := tx.Bucket(bucketSubscriptions)
 		for _, adv := range advances {
-			raw := subs.Get([]byte(adv.SubscriptionID))
-			if raw == nil {
-				continue
+			sub, err := s.loadSubscription(tx, adv.SubscriptionID)
+			if errors.Is(err, ErrNotFound) {
+				continue // deleted since the poller read it
 			}
-			sub, err := decodeSubscription([]byte(adv.SubscriptionID), raw)
 			if err != nil {
 				return err
 			}

@@ -95,19 +95,9 @@ func (s *Store) RotateSecret(subID, secret string, previousExpiresAt time.Time) 
 		if rec, err = getSubscription(tx, subID); err != nil {
 			return err
 		}
-		current, err := s.sealer.open(rec.SealedSecret, aadSecret(subID))
-		if err != nil {
+		if err := s.sealer.rotateSecret(rec, sealed, previousExpiresAt); err != nil {
 			return err
 		}
-		if previousExpiresAt.IsZero() {
-			rec.SealedPreviousSecret, rec.PreviousSecretExpiresAt = nil, time.Time{}
-		} else {
-			if rec.SealedPreviousSecret, err = s.sealer.seal(current, aadPreviousSecret(subID)); err != nil {
-				return err
-			}
-			rec.PreviousSecretExpiresAt = previousExpiresAt.UTC()
-		}
-		rec.SealedSecret = sealed
 		return putSubscription(tx.Bucket(bucketSubscriptions), rec)
 	})
 	if err != nil {

@@ -18,7 +18,8 @@ func NewSealer(key []byte) (*Sealer, error) {
 	return &Sealer{s: s}, nil
 }
 
-// Seal seals plaintext bound to aad (one of the Sealing* places).
+// Seal seals plaintext bound to aad (SealingServerKey; subscriptions' values are sealed by
+// SealSubscription and SealSecret).
 // Errors: only a failure of the random source.
 func (s *Sealer) Seal(plaintext, aad []byte) ([]byte, error) { return s.s.seal(plaintext, aad) }
 
@@ -29,13 +30,3 @@ func (s *Sealer) Open(sealed, aad []byte) ([]byte, error) { return s.s.open(seal
 
 // SealingServerKey is the additional data of the sealed server key.
 func SealingServerKey() []byte { return append([]byte(nil), aadServerKey...) }
-
-// SealingToken is the additional data of a subscription's sealed HipChat token.
-func SealingToken(subscriptionID string) []byte { return aadToken(subscriptionID) }
-
-// SealingSecret is the additional data of a subscription's sealed signing secret.
-func SealingSecret(subscriptionID string) []byte { return aadSecret(subscriptionID) }
-
-// SealingPreviousSecret is the additional data of a subscription's sealed
-// previous signing secret (after RotateSecret).
-func SealingPreviousSecret(subscriptionID string) []byte { return aadPreviousSecret(subscriptionID) }

@@ -74,6 +74,36 @@ func (s *sealer) sealSubscription(sub Subscription) (*SubscriptionRecord, error)
 	}, nil
 }
 
+// SealSecret seals secret as subscription subID's signing secret, for RotateSecret; it is done
+// before the transaction that rotates. Errors: only a failure of the random source.
+func (s *Sealer) SealSecret(subID, secret string) ([]byte, error) {
+	return s.s.seal([]byte(secret), aadSecret(subID))
+}
+
+// RotateSecret makes sealed (from SealSecret) rec's signing secret; the one it replaces keeps
+// signing beside it, as the previous secret, until previousExpiresAt (a zero time drops it at
+// once). Errors: ErrWrongKey when the current secret does not open; a failure of the random source.
+func (s *Sealer) RotateSecret(rec *SubscriptionRecord, sealed []byte, previousExpiresAt time.Time) error {
+	return s.s.rotateSecret(rec, sealed, previousExpiresAt)
+}
+
+func (s *sealer) rotateSecret(rec *SubscriptionRecord, sealed []byte, previousExpiresAt time.Time) error {
+	current, err := s.open(rec.SealedSecret, aadSecret(rec.ID))
+	if err != nil {
+		return err
+	}
+	if previousExpiresAt.IsZero() {
+		rec.SealedPreviousSecret, rec.PreviousSecretExpiresAt = nil, time.Time{}
+	} else {
+		if rec.SealedPreviousSecret, err = s.seal(current, aadPreviousSecret(rec.ID)); err != nil {
+			return err
+		}
+		rec.PreviousSecretExpiresAt = previousExpiresAt.UTC()
+	}
+	rec.SealedSecret = sealed
+	return nil
+}
+
 func (s *sealer) openSubscription(rec *SubscriptionRecord) (Subscription, error) {
 	token, err := s.open(rec.SealedToken, aadToken(rec.ID))
 	if err != nil {
@@ -83,14 +113,8 @@ func (s *sealer) openSubscription(rec *SubscriptionRecord) (Subscription, error)
 	if err != nil {
 		return Subscription{}, fmt.Errorf("subscription %q secret: %w", rec.ID, err)
 	}
-	sub := Subscription{
-		ID: rec.ID, ConnectionID: rec.ConnectionID, Kind: rec.Kind, RoomID: rec.RoomID,
-		CallbackURL: rec.CallbackURL, Token: string(token), Secret: string(secret),
-		HipChatURL: rec.HipChatURL, Cursor: rec.Cursor, Status: rec.Status,
-		StatusReason: rec.StatusReason, CreatedAt: rec.CreatedAt, Health: rec.Health,
-		Ordering: rec.Ordering.OrDefault(), MaxPerSecond: rec.MaxPerSecond,
-		PreviousSecretExpiresAt: rec.PreviousSecretExpiresAt,
-	}
+	sub := rec.WithoutSecrets()
+	sub.Token, sub.Secret = string(token), string(secret)
 	if rec.SealedPreviousSecret != nil {
 		previous, err := s.open(rec.SealedPreviousSecret, aadPreviousSecret(rec.ID))
 		if err != nil {
