@@ -81,7 +81,7 @@ func (s *Store) Resend(subID, deliveryID string) (Delivery, error) {
 		if err != nil {
 			return err
 		}
-		if err := schedule(tx, sub, seq, now, now); err != nil {
+		if err := enqueue(tx, sub, seq, now); err != nil {
 			return err
 		}
 		d = rec.Delivery(subID, seq)

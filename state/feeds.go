@@ -110,7 +110,7 @@ func appendEvents(tx *bolt.Tx, sub *SubscriptionRecord, events []Event, now time
 		if err := log.add(seq, NewDeliveryRecord(id, ev, now)); err != nil {
 			return err
 		}
-		if err := schedule(tx, sub, seq, now, now); err != nil {
+		if err := enqueue(tx, sub, seq, now); err != nil {
 			return err
 		}
 	}

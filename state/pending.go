@@ -47,28 +47,43 @@ func fifoHead(tx *bolt.Tx, subID string) (uint64, bool) {
 // schedule makes delivery seq of sub (queued at queued) pending at at, adding it or moving it,
 // keeping the indexes true to the subscription's ordering.
 func schedule(tx *bolt.Tx, sub *SubscriptionRecord, seq uint64, queued, at time.Time) error {
-	due := tx.Bucket(bucketDue)
-	if old, ok := pendingAt(tx, sub.ID, seq, queued); ok {
-		if err := due.Delete(dueKey(old, seq, sub.ID)); err != nil {
+	old, pending := pendingAt(tx, sub.ID, seq, queued)
+	if pending {
+		if err := tx.Bucket(bucketDue).Delete(dueKey(old, seq, sub.ID)); err != nil {
 			return err
 		}
 	}
+	return index(tx, sub, seq, queued, at, pending)
+}
+
+// enqueue makes the delivery seq of sub just queued at at pending at once: schedule without the
+// look for an earlier schedule, which a new delivery has not got.
+func enqueue(tx *bolt.Tx, sub *SubscriptionRecord, seq uint64, at time.Time) error {
+	return index(tx, sub, seq, at, at, false)
+}
+
+// index enters delivery seq of sub (queued at queued) as pending at at: in the queued index, in its
+// FIFO subscription's queue unless it is there already (it was pending), and in the due index when
+// it may go out at at (best effort, or the head of its FIFO queue).
+func index(tx *bolt.Tx, sub *SubscriptionRecord, seq uint64, queued, at time.Time, inQueue bool) error {
 	if err := tx.Bucket(bucketQueued).Put(recordKey(queued, seq, sub.ID), timeValue(at)); err != nil {
 		return err
 	}
 	if sub.Ordering.OrDefault() == OrderingFIFO {
-		queue, err := tx.Bucket(bucketFIFO).CreateBucketIfNotExists([]byte(sub.ID))
-		if err != nil {
-			return err
-		}
-		if err := queue.Put(u64Key(seq), nil); err != nil {
-			return err
+		if !inQueue {
+			queue, err := tx.Bucket(bucketFIFO).CreateBucketIfNotExists([]byte(sub.ID))
+			if err != nil {
+				return err
+			}
+			if err := queue.Put(u64Key(seq), nil); err != nil {
+				return err
+			}
 		}
 		if head, _ := fifoHead(tx, sub.ID); head != seq {
 			return nil // it waits behind the head; indexed when it becomes the head
 		}
 	}
-	return due.Put(dueKey(at, seq, sub.ID), nil)
+	return tx.Bucket(bucketDue).Put(dueKey(at, seq, sub.ID), nil)
 }
 
 // unschedule removes delivery seq of sub (queued at queued) from the indexes (it was delivered or

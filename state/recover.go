@@ -63,7 +63,7 @@ func (s *Store) Recover(subID string, since time.Time) (int, error) {
 			if err != nil {
 				return err
 			}
-			if err := schedule(tx, sub, seq, now, now); err != nil {
+			if err := enqueue(tx, sub, seq, now); err != nil {
 				return err
 			}
 		}
