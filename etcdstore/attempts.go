@@ -3,7 +3,6 @@ package etcdstore
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/hipchat-connector/hipchat-connector/state"
 )
@@ -53,6 +52,7 @@ func (s *Store) recordChunk(records []state.AttemptRecord, errs []error) {
 			return err
 		}
 		subs := map[string]*state.SubscriptionRecord{}
+		dirty := map[string]bool{} // the subscriptions an attempt changed: only those are written
 		for i, r := range records {
 			own[i] = nil
 			if errs[i] != nil {
@@ -70,16 +70,20 @@ func (s *Store) recordChunk(records []state.AttemptRecord, errs []error) {
 				}
 				subs[r.SubscriptionID] = sub
 			}
-			if err := t.recordAttempt(sub, r); err != nil {
+			changed, err := t.recordAttempt(sub, r)
+			if err != nil {
 				if errors.Is(err, state.ErrNotFound) || errors.Is(err, state.ErrNotPending) {
 					own[i] = wrap("record attempt", err)
 					continue
 				}
 				return err
 			}
+			if changed {
+				dirty[sub.ID] = true
+			}
 		}
-		for _, sub := range subs {
-			if err := t.putSubscription(sub); err != nil {
+		for id := range dirty {
+			if err := t.putSubscription(subs[id]); err != nil {
 				return err
 			}
 		}
@@ -103,48 +107,27 @@ func (s *Store) recordChunk(records []state.AttemptRecord, errs []error) {
 }
 
 // recordAttempt applies one record to its delivery, its queue, sub's Health
-// and the endpoint, in t. Errors: state.ErrNotFound, state.ErrNotPending
-// (nothing is written for the record), or an etcd failure.
-func (t *tx) recordAttempt(sub *state.SubscriptionRecord, r state.AttemptRecord) error {
+// and the endpoint, in t, and reports whether sub changed (and must be
+// written). Errors: state.ErrNotFound, state.ErrNotPending (nothing is
+// written for the record), or an etcd failure.
+func (t *tx) recordAttempt(sub *state.SubscriptionRecord, r state.AttemptRecord) (bool, error) {
 	a, outcome := r.Attempt, r.Outcome
 	rec, err := t.getDelivery(sub.ID, r.Seq)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if rec.Status != state.DeliveryPending {
-		return fmt.Errorf("%w: delivery %s is %s", state.ErrNotPending, rec.ID, rec.Status)
+		return false, fmt.Errorf("%w: delivery %s is %s", state.ErrNotPending, rec.ID, rec.Status)
 	}
 	if outcome.Endpoint != nil && !state.ValidID(outcome.Endpoint.Key) {
-		return fmt.Errorf("%w: endpoint key must be 1 to 256 bytes", state.ErrInvalid)
+		return false, fmt.Errorf("%w: endpoint key must be 1 to 256 bytes", state.ErrInvalid)
 	}
 	if _, err := t.touchOutbox(sub.ID); err != nil {
-		return err
+		return false, err
 	}
-	rec.Attempts = append(rec.Attempts, a)
-	rec.RoundAttempts++
-	if n := len(rec.Attempts); n > state.MaxAttemptsKept {
-		rec.Attempts = rec.Attempts[n-state.MaxAttemptsKept:]
-	}
-	rec.Status = outcome.Status
-	switch outcome.Status {
-	case state.DeliveryDelivered:
-		rec.DeliveredAt = a.At
-		rec.NextAttemptAt = time.Time{}
-		sub.Health.LastDeliveredAt = a.At
-		sub.Health.ConsecutiveFailures = 0
-	case state.DeliveryPending:
-		rec.NextAttemptAt = outcome.NextAttemptAt.UTC()
-		sub.Health.RecordFailure(a)
-	case state.DeliveryDead:
-		rec.NextAttemptAt = time.Time{}
-		sub.Health.RecordFailure(a)
-		sub.Health.DeadLettered++
-		if outcome.DisableReason != "" {
-			sub.Status, sub.StatusReason = state.StatusDisabled, outcome.DisableReason
-		}
-	}
+	changed := rec.ApplyAttempt(sub, a, outcome)
 	if err := t.putDelivery(sub.ID, r.Seq, rec); err != nil {
-		return err
+		return false, err
 	}
 	if rec.Status == state.DeliveryPending {
 		err = t.schedule(sub, r.Seq, rec.NextAttemptAt)
@@ -152,12 +135,12 @@ func (t *tx) recordAttempt(sub *state.SubscriptionRecord, r state.AttemptRecord)
 		err = t.unschedule(sub, r.Seq)
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	if outcome.Endpoint != nil {
-		return t.putEndpoint(*outcome.Endpoint)
+		return changed, t.putEndpoint(*outcome.Endpoint)
 	}
-	return nil
+	return changed, nil
 }
 
 // attemptKeys are the keys recording records reads (each subscription, delivery, outbox and

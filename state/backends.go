@@ -20,6 +20,3 @@ func ValidID(id string) bool { return validID(id) }
 // Validate checks that o was built by Delivered, RetryAt, Dead or Disable (or
 // equivalent). Errors: ErrInvalid.
 func (o Outcome) Validate() error { return o.validate() }
-
-// RecordFailure accounts a failed attempt in h as RecordAttempt does.
-func (h *Health) RecordFailure(a Attempt) { h.recordFailure(a) }

@@ -72,3 +72,42 @@ func (rec *DeliveryRecord) FinishedAt() time.Time {
 	}
 	return rec.QueuedAt
 }
+
+// healthResolution is how fresh Health.LastDeliveredAt is kept: a success within it of the last one
+// recorded leaves the subscription's record as it is, so that a busy subscription's deliveries do
+// not each rewrite it.
+const healthResolution = time.Second
+
+// ApplyAttempt records attempt a in rec (keeping the newest maxAttemptsKept) with its outcome, and
+// accounts it in sub's Health (a dead letter with a reason also disables sub), as both stores'
+// RecordAttempts do. It reports whether sub changed and must be written: a success after no failure
+// and within healthResolution of the last one recorded leaves it as it was.
+func (rec *DeliveryRecord) ApplyAttempt(sub *SubscriptionRecord, a Attempt, outcome Outcome) (subChanged bool) {
+	rec.Attempts = append(rec.Attempts, a)
+	rec.RoundAttempts++
+	if n := len(rec.Attempts); n > maxAttemptsKept {
+		rec.Attempts = rec.Attempts[n-maxAttemptsKept:]
+	}
+	rec.Status = outcome.Status
+	switch outcome.Status {
+	case DeliveryDelivered:
+		rec.DeliveredAt = a.At
+		rec.NextAttemptAt = time.Time{}
+		if sub.Health.ConsecutiveFailures == 0 && a.At.Sub(sub.Health.LastDeliveredAt) < healthResolution {
+			return false
+		}
+		sub.Health.LastDeliveredAt = a.At
+		sub.Health.ConsecutiveFailures = 0
+	case DeliveryPending:
+		rec.NextAttemptAt = outcome.NextAttemptAt.UTC()
+		sub.Health.recordFailure(a)
+	case DeliveryDead:
+		rec.NextAttemptAt = time.Time{}
+		sub.Health.recordFailure(a)
+		sub.Health.DeadLettered++
+		if outcome.DisableReason != "" {
+			sub.Status, sub.StatusReason = StatusDisabled, outcome.DisableReason
+		}
+	}
+	return true
+}

@@ -166,11 +166,6 @@ func (s *Store) RecordAttempts(records []AttemptRecord) []error {
 	return errs
 }
 
-// healthResolution is how fresh Health.LastDeliveredAt is kept: a success
-// within it of the last one recorded leaves the subscription's record as it
-// is, so that a busy subscription's deliveries do not each rewrite it.
-const healthResolution = time.Second
-
 // recordAttempt applies one record to its delivery, its indexes, sub's
 // Health and the endpoint, inside tx, and reports whether sub's record
 // changed (and must be written). Errors: ErrNotFound, ErrNotPending (nothing
@@ -185,33 +180,7 @@ func recordAttempt(tx *bolt.Tx, sub *SubscriptionRecord, r AttemptRecord) (bool,
 	if rec.Status != DeliveryPending {
 		return false, fmt.Errorf("%w: delivery %s is %s", ErrNotPending, rec.ID, rec.Status)
 	}
-	changed := true
-	rec.Attempts = append(rec.Attempts, a)
-	rec.RoundAttempts++
-	if n := len(rec.Attempts); n > maxAttemptsKept {
-		rec.Attempts = rec.Attempts[n-maxAttemptsKept:]
-	}
-	rec.Status = outcome.Status
-	switch outcome.Status {
-	case DeliveryDelivered:
-		rec.DeliveredAt = a.At
-		rec.NextAttemptAt = time.Time{}
-		changed = sub.Health.ConsecutiveFailures != 0 || a.At.Sub(sub.Health.LastDeliveredAt) >= healthResolution
-		if changed {
-			sub.Health.LastDeliveredAt = a.At
-			sub.Health.ConsecutiveFailures = 0
-		}
-	case DeliveryPending:
-		rec.NextAttemptAt = outcome.NextAttemptAt.UTC()
-		sub.Health.recordFailure(a)
-	case DeliveryDead:
-		rec.NextAttemptAt = time.Time{}
-		sub.Health.recordFailure(a)
-		sub.Health.DeadLettered++
-		if outcome.DisableReason != "" {
-			sub.Status, sub.StatusReason = StatusDisabled, outcome.DisableReason
-		}
-	}
+	changed := rec.ApplyAttempt(sub, a, outcome)
 	if err := log.put(r.Seq, queued, rec); err != nil {
 		return false, err
 	}
