@@ -22,13 +22,7 @@ import (
 func TestACommitAfterTheLeaseIsRevokedIsRefused(t *testing.T) {
 	ctx := context.Background()
 	client := etcdtest.Start(t).Client(t)
-	prefix := newPrefix()
-	s, err := etcdstore.Open(ctx, etcdstore.Options{Client: client, Prefix: prefix, Key: testKey(9)})
-	require.NoError(t, err)
-	defer s.Close()
-	_, err = s.CreateSubscription(state.Subscription{ID: "a", ConnectionID: "c", Kind: "message", RoomID: "r",
-		CallbackURL: "https://sink.example/hook", Token: "t", Secret: "whsec_s", Ordering: state.OrderingBestEffort})
-	require.NoError(t, err)
+	s, prefix := openWithSubscription(t, client, testKey(9), "a")
 	member, err := cluster.Join(ctx, client, prefix+"cluster/", time.Second, "m1")
 	require.NoError(t, err)
 	defer member.Close()

@@ -57,6 +57,20 @@ var prefixes atomic.Int64
 // newPrefix is a fresh prefix on the shared test server.
 func newPrefix() string { return fmt.Sprintf("/test-%d/", prefixes.Add(1)) }
 
+// openWithSubscription opens a store on a new prefix of client with one subscription of id on it
+// (best effort), closed when the test ends; it returns the store and its prefix.
+func openWithSubscription(t *testing.T, client *clientv3.Client, key []byte, id string) (*etcdstore.Store, string) {
+	t.Helper()
+	prefix := newPrefix()
+	s, err := etcdstore.Open(context.Background(), etcdstore.Options{Client: client, Prefix: prefix, Key: key})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	_, err = s.CreateSubscription(state.Subscription{ID: id, ConnectionID: "c", Kind: "message", RoomID: "r",
+		CallbackURL: "https://sink.example/hook", Token: "t", Secret: "whsec_s", Ordering: state.OrderingBestEffort})
+	require.NoError(t, err)
+	return s, prefix
+}
+
 func TestContract(t *testing.T) {
 	client := etcdtest.Start(t).Client(t)
 	storetest.Run(t, func(t *testing.T, now func() time.Time) storetest.Store {
@@ -217,13 +231,7 @@ func TestPruneCompactsHistory(t *testing.T) {
 func TestDeleteLeavesNoKeys(t *testing.T) {
 	client := etcdtest.Start(t).Client(t)
 	ctx := context.Background()
-	prefix := newPrefix()
-	s, err := etcdstore.Open(ctx, etcdstore.Options{Client: client, Prefix: prefix, Key: testKey(7)})
-	require.NoError(t, err)
-	defer s.Close()
-	_, err = s.CreateSubscription(state.Subscription{ID: "long", ConnectionID: "c", Kind: "message", RoomID: "r",
-		CallbackURL: "https://sink.example/hook", Token: "t", Secret: "whsec_s", Ordering: state.OrderingBestEffort})
-	require.NoError(t, err)
+	s, prefix := openWithSubscription(t, client, testKey(7), "long")
 	evs := make([]state.Event, 300)
 	for i := range evs {
 		evs[i] = state.Event{ID: fmt.Sprint(i), Payload: []byte(`{}`)}
@@ -288,17 +296,11 @@ func TestPruneAfterCompaction(t *testing.T) {
 func TestDueDeliveriesRefillsDroppedOut(t *testing.T) {
 	client := etcdtest.Start(t).Client(t)
 	ctx := context.Background()
-	prefix := newPrefix()
-	s, err := etcdstore.Open(ctx, etcdstore.Options{Client: client, Prefix: prefix, Key: testKey(7)})
-	require.NoError(t, err)
-	defer s.Close()
-	_, err = s.CreateSubscription(state.Subscription{ID: "s", ConnectionID: "c", Kind: "message", RoomID: "r",
-		CallbackURL: "https://sink.example/hook", Token: "t", Secret: "whsec_s", Ordering: state.OrderingBestEffort})
-	require.NoError(t, err)
+	s, prefix := openWithSubscription(t, client, testKey(7), "s")
 	require.NoError(t, s.CommitFeed([]state.CursorAdvance{{SubscriptionID: "s", Events: []state.Event{
 		{ID: "e1", Payload: []byte(`{}`)}, {ID: "e2", Payload: []byte(`{}`)}, {ID: "e3", Payload: []byte(`{}`)}}}}))
 	for _, seq := range []string{"0000000000000062", "0000000000000063"} { // no such records, due first
-		_, err = client.Put(ctx, prefix+"due/0000000000000001/"+seq+"/s", "")
+		_, err := client.Put(ctx, prefix+"due/0000000000000001/"+seq+"/s", "")
 		require.NoError(t, err)
 	}
 
