@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/hipchat-connector/hipchat-connector/delivery"
-	"github.com/hipchat-connector/hipchat-connector/etcdstore"
 	"github.com/hipchat-connector/hipchat-connector/internal/etcdtest"
 	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/state/etcd"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 	"github.com/hipchat-connector/hipchat-connector/webhook"
 )
@@ -48,7 +48,7 @@ func BenchmarkDeliverVsPlainClient(b *testing.B) {
 	})
 	b.Run("etcd", func(b *testing.B) {
 		clk := newClock()
-		store, err := etcdstore.Open(context.Background(), etcdstore.Options{
+		store, err := etcd.Open(context.Background(), etcd.Options{
 			Client: etcdtest.StartDurable(b).Client(b), Key: testkit.StoreKey(), Now: clk.Now,
 		})
 		if err != nil {

@@ -30,7 +30,7 @@ const (
 // the delivery log; the retry round itself is the store's Delivery.RoundAttempts.
 const exhaustedNote = "retries exhausted"
 
-// Store is what the deliverer needs of the outbox; *state.Store is one.
+// Store is what the deliverer needs of the outbox; *bolt.Store is one.
 type Store interface {
 	// DueDeliveries returns the deliveries of active subscriptions due at now, passing over those
 	// skip names; skip is asked only of active subscriptions' deliveries (held counts what it lets

@@ -12,6 +12,7 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/internal/manualclock"
 	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/state/bolt"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 	"github.com/hipchat-connector/hipchat-connector/webhook"
 )
@@ -22,10 +23,10 @@ type clock = manualclock.Clock
 
 func newClock() *clock { return manualclock.New(time.Now().UTC().Truncate(time.Second)) }
 
-func openStore(t testing.TB, clk *clock) *state.Store { return testkit.OpenStore(t, clk.Now) }
+func openStore(t testing.TB, clk *clock) *bolt.Store { return testkit.OpenStore(t, clk.Now) }
 
 // addFIFOSubscription stores a FIFO subscription, for the tests of in-order delivery.
-func addFIFOSubscription(t testing.TB, store *state.Store, conn connector.Connection, kind triggers.Kind, room, callback string) state.Subscription {
+func addFIFOSubscription(t testing.TB, store *bolt.Store, conn connector.Connection, kind triggers.Kind, room, callback string) state.Subscription {
 	t.Helper()
 	return testkit.AddOrderedSubscription(t, store, conn, kind, room, callback, nil, state.OrderingFIFO)
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/hipchat-connector/hipchat-connector/internal/manualclock"
 	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
-	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/state/bolt"
 )
 
 // clock is a settable clock shared by the store, the poller and the deliverer. It starts at the
@@ -16,7 +16,7 @@ type clock = manualclock.Clock
 
 func newClock() *clock { return manualclock.New(time.Now().UTC().Truncate(time.Second)) }
 
-func openStore(t testing.TB, clk *clock) *state.Store { return testkit.OpenStore(t, clk.Now) }
+func openStore(t testing.TB, clk *clock) *bolt.Store { return testkit.OpenStore(t, clk.Now) }
 
 type sink = testkit.Sink
 

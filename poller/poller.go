@@ -41,7 +41,7 @@ type CatchUp struct {
 	MaxEvents int
 }
 
-// Store is what the poller needs of the state; *state.Store is one.
+// Store is what the poller needs of the state; *bolt.Store is one.
 type Store interface {
 	// PolledSubscriptions returns every subscription to poll (active, or paused by a user: its
 	// events are queued and wait), secrets in clear.
@@ -52,7 +52,7 @@ type Store interface {
 	// CommitFeed advances cursors and queues events of one feed in one transaction.
 	CommitFeed(advances []state.CursorAdvance) error
 	// SetStatus suspends a subscription with a reason; state.ErrNotFound when it is gone.
-	SetStatus(id, status, reason string) error
+	SetStatus(id string, status state.Status, reason string) error
 	// Prune deletes finished deliveries past retention and returns how many.
 	Prune(now time.Time) (int, error)
 }
@@ -328,7 +328,7 @@ func (p *Poller) Start(ctx context.Context) <-chan struct{} {
 	return done
 }
 
-// Prune deletes finished deliveries beyond the store's retention (state.Store.Prune) and logs how
+// Prune deletes finished deliveries beyond the store's retention (bolt.Store.Prune) and logs how
 // many; a failure is logged and tried again at the next prune.
 func (p *Poller) Prune() {
 	n, err := p.store.Prune(p.now())

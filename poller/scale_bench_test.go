@@ -16,13 +16,14 @@ import (
 	"time"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
-	"github.com/hipchat-connector/hipchat-connector/etcdstore"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
 	"github.com/hipchat-connector/hipchat-connector/internal/etcdtest"
 	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/state/bolt"
+	"github.com/hipchat-connector/hipchat-connector/state/etcd"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
@@ -39,7 +40,7 @@ type scaleStore interface {
 
 // openScaleBbolt opens a bbolt store without fsync (setup only: the benchmark's ticks write nothing).
 func openScaleBbolt(b *testing.B) scaleStore {
-	store, err := state.Open(filepath.Join(b.TempDir(), "state.db"), state.Options{Key: testkit.StoreKey(), NoSync: true, Timeout: time.Second})
+	store, err := bolt.Open(filepath.Join(b.TempDir(), "state.db"), bolt.Options{Key: testkit.StoreKey(), NoSync: true, Timeout: time.Second})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func openScaleBbolt(b *testing.B) scaleStore {
 // openScaleEtcd opens an etcd store on one embedded member in this process, without fsync (as
 // openScaleBbolt).
 func openScaleEtcd(b *testing.B) scaleStore {
-	store, err := etcdstore.Open(context.Background(), etcdstore.Options{Client: etcdtest.Start(b).Client(b), Key: testkit.StoreKey()})
+	store, err := etcd.Open(context.Background(), etcd.Options{Client: etcdtest.Start(b).Client(b), Key: testkit.StoreKey()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/state/bolt"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
@@ -32,7 +33,7 @@ type world struct {
 	alice     simclient.Person
 	conn      connector.Connection
 	client    *connector.Client
-	store     *state.Store
+	store     *bolt.Store
 	sink      *sink
 	deliverer *delivery.Deliverer
 	logs      *testkit.SyncBuffer

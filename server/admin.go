@@ -17,11 +17,11 @@ import (
 )
 
 // OperatorStore is what the operator routes need of the state beyond SubscriptionStore;
-// *state.Store is one.
+// *bolt.Store is one.
 type OperatorStore interface {
 	// AllSubscriptions lists every connection's subscriptions (status "" for all), without
 	// tokens or secrets.
-	AllSubscriptions(status string) ([]state.Subscription, error)
+	AllSubscriptions(status state.Status) ([]state.Subscription, error)
 	// BackupSized tells the size of a consistent copy of the database, then writes it.
 	BackupSized(size func(int64), w io.Writer) (int64, error)
 }
@@ -100,7 +100,7 @@ func (o operatorAPI) handleBackup() gin.HandlerFunc {
 // invalid_field naming status.
 func (o operatorAPI) handleListAll() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		status := strings.TrimSpace(c.Query("status"))
+		status := state.Status(strings.TrimSpace(c.Query("status")))
 		switch status {
 		case "", state.StatusActive, state.StatusPaused, state.StatusSuspended, state.StatusDisabled:
 		default:

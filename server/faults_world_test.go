@@ -29,7 +29,7 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/server"
-	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/state/bolt"
 	"github.com/hipchat-connector/hipchat-connector/webhook"
 )
 
@@ -51,7 +51,7 @@ type faultWorld struct {
 
 	timeout   time.Duration
 	client    *connector.Client
-	store     *state.Store
+	store     *bolt.Store
 	poller    *poller.Poller
 	deliverer *delivery.Deliverer
 	api       *httptest.Server
@@ -89,7 +89,7 @@ func (w *faultWorld) hipchatURL() string { return w.sim.BaseURL }
 func (w *faultWorld) start() {
 	w.t.Helper()
 	var err error
-	w.store, err = state.Open(w.dbPath, state.Options{Key: testkit.StoreKey(), Now: w.clock.Now, Timeout: time.Second})
+	w.store, err = bolt.Open(w.dbPath, bolt.Options{Key: testkit.StoreKey(), Now: w.clock.Now, Timeout: time.Second})
 	require.NoError(w.t, err)
 	logger := slog.New(slog.NewJSONHandler(w.logs, nil))
 	limits := connector.DefaultLimiterOptions()

@@ -118,7 +118,7 @@ type DeliveryList struct {
 func (d subscriptionAPI) showSubscription(sub state.Subscription) Subscription {
 	view := Subscription{
 		ID: sub.ID, Kind: string(sub.Kind), RoomID: sub.RoomID, CallbackURL: sub.CallbackURL,
-		Status: sub.Status, StatusReason: sub.StatusReason, CreatedAt: sub.CreatedAt.UTC(),
+		Status: string(sub.Status), StatusReason: sub.StatusReason, CreatedAt: sub.CreatedAt.UTC(),
 		Location: d.location(sub.ID), Ordering: string(sub.Ordering.OrDefault()), MaxPerSecond: sub.MaxPerSecond,
 		Endpoint: d.showEndpoint(sub.CallbackURL),
 		Health: &Health{

@@ -14,7 +14,7 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
-// SubscriptionStore is what the subscriptions API needs of the state; *state.Store is one.
+// SubscriptionStore is what the subscriptions API needs of the state; *bolt.Store is one.
 type SubscriptionStore interface {
 	CreateSubscription(sub state.Subscription) (state.Subscription, error)
 	Subscription(id string) (state.Subscription, error)
@@ -24,7 +24,7 @@ type SubscriptionStore interface {
 	Delivery(subID, deliveryID string) (state.Delivery, error)
 	Resend(subID, deliveryID string) (state.Delivery, error)
 	CommitFeed(advances []state.CursorAdvance) error
-	UpdateStatus(id, status, reason string) (state.Subscription, error)
+	UpdateStatus(id string, status state.Status, reason string) (state.Subscription, error)
 	Recover(subID string, since time.Time) (int, error)
 	RotateSecret(subID, secret string, previousExpiresAt time.Time) (state.Subscription, error)
 	Endpoint(key string) (state.Endpoint, bool, error)
@@ -104,7 +104,7 @@ func (d subscriptionAPI) location(id string) string {
 
 // inactive is the 409 answer for an operation that needs an active subscription.
 func inactive(sub state.Subscription) *apiError {
-	msg := "the subscription is " + sub.Status
+	msg := "the subscription is " + string(sub.Status)
 	if sub.StatusReason != "" {
 		msg += ": " + sub.StatusReason
 	}

@@ -24,7 +24,7 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/server"
-	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/state/bolt"
 	"github.com/hipchat-connector/hipchat-connector/webhook"
 )
 
@@ -38,7 +38,7 @@ type env struct {
 	admin     string
 	alice     simclient.Person
 	bob       simclient.Person
-	store     *state.Store
+	store     *bolt.Store
 	poller    *poller.Poller
 	deliverer *delivery.Deliverer
 	sink      *sink

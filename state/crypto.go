@@ -29,13 +29,17 @@ func aadPreviousSecret(subscriptionID string) []byte {
 	return []byte("state/v3/subscription/" + subscriptionID + "/previous-secret")
 }
 
-// sealer seals values with AES-256-GCM and a random 96-bit nonce:
-// format byte ‖ nonce ‖ ciphertext+tag.
-type sealer struct {
+// Sealer seals the secrets every backend stores (tokens, signing secrets, the server key) with
+// AES-256-GCM under the operator's key and a random 96-bit nonce: format byte ‖ nonce ‖
+// ciphertext+tag, bound by additional data to its place (a token sealed for one subscription does
+// not open as another's, or as its secret).
+type Sealer struct {
 	aead cipher.AEAD
 }
 
-func newSealer(key []byte) (*sealer, error) {
+// NewSealer returns a Sealer for a 32-byte key.
+// Errors: ErrInvalid when key is not KeyLength bytes.
+func NewSealer(key []byte) (*Sealer, error) {
 	if len(key) != KeyLength {
 		return nil, fmt.Errorf("%w: encryption key is %d bytes, want %d", ErrInvalid, len(key), KeyLength)
 	}
@@ -47,10 +51,13 @@ func newSealer(key []byte) (*sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
-	return &sealer{aead: aead}, nil
+	return &Sealer{aead: aead}, nil
 }
 
-func (s *sealer) seal(plaintext, aad []byte) ([]byte, error) {
+// Seal seals plaintext bound to aad (SealingServerKey; subscriptions' values are sealed by
+// SealSubscription and SealSecret).
+// Errors: only a failure of the random source.
+func (s *Sealer) Seal(plaintext, aad []byte) ([]byte, error) {
 	out := make([]byte, 1+s.aead.NonceSize(), 1+s.aead.NonceSize()+len(plaintext)+s.aead.Overhead())
 	out[0] = sealFormatV1
 	if _, err := rand.Read(out[1:]); err != nil {
@@ -59,8 +66,10 @@ func (s *sealer) seal(plaintext, aad []byte) ([]byte, error) {
 	return s.aead.Seal(out, out[1:], plaintext, aad), nil // #nosec G407 -- out[1:] is the nonce, NonceSize bytes just read from crypto/rand, fresh per seal
 }
 
-// open returns a fresh slice; sealed may point into a bbolt page.
-func (s *sealer) open(sealed, aad []byte) ([]byte, error) {
+// Open opens a value sealed for aad and returns a fresh slice (sealed may point into a bbolt page).
+// Errors: ErrWrongKey when it was sealed with another key, for another place, or was tampered
+// with.
+func (s *Sealer) Open(sealed, aad []byte) ([]byte, error) {
 	n := s.aead.NonceSize()
 	if len(sealed) < 1+n+s.aead.Overhead() || sealed[0] != sealFormatV1 {
 		return nil, fmt.Errorf("%w: malformed sealed value", ErrWrongKey)
@@ -71,3 +80,6 @@ func (s *sealer) open(sealed, aad []byte) ([]byte, error) {
 	}
 	return plain, nil
 }
+
+// SealingServerKey is the additional data of the sealed server key.
+func SealingServerKey() []byte { return append([]byte(nil), aadServerKey...) }

@@ -33,8 +33,8 @@ const (
 
 var errTruncated = errors.New("truncated record")
 
-// encodeDelivery returns the stored form of rec.
-func encodeDelivery(rec *DeliveryRecord) []byte {
+// EncodeDeliveryRecord returns the binary form of rec, the bbolt store's stored form.
+func EncodeDeliveryRecord(rec *DeliveryRecord) []byte {
 	payload, kind := []byte(rec.Body), payloadJSON
 	if rec.Body == nil {
 		payload, kind = rec.Payload, payloadRaw
@@ -61,17 +61,9 @@ func encodeDelivery(rec *DeliveryRecord) []byte {
 	return b
 }
 
-// decodeDelivery decodes the stored form of delivery seq of subID. Everything is copied out of v,
-// which may point into a bbolt page. Errors: a record that is not in the version-4 form.
-func decodeDelivery(subID string, seq uint64, v []byte) (*DeliveryRecord, error) {
-	rec, err := readDelivery(v)
-	if err != nil {
-		return nil, fmt.Errorf("decode delivery %s/%d: %w", subID, seq, err)
-	}
-	return rec, nil
-}
-
-func readDelivery(v []byte) (*DeliveryRecord, error) {
+// DecodeDeliveryRecord decodes the binary form EncodeDeliveryRecord wrote. Everything is copied
+// out of v, which may point into a bbolt page. Errors: a record that is not in the version-4 form.
+func DecodeDeliveryRecord(v []byte) (*DeliveryRecord, error) {
 	if len(v) == 0 || v[0] != deliveryFormatV4 {
 		return nil, errors.New("unknown record format")
 	}

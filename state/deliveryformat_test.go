@@ -38,18 +38,18 @@ func TestDeliveryRecordsDecodeAsTheyWereEncoded(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := encodeDelivery(&tt.rec)
-			got, err := decodeDelivery("s1", 1, v)
+			v := EncodeDeliveryRecord(&tt.rec)
+			got, err := DecodeDeliveryRecord(v)
 			require.NoError(t, err)
 			assert.Equal(t, tt.rec, *got)
 			for i := range v[:len(v)-1] {
-				_, err := decodeDelivery("s1", 1, v[:i])
+				_, err := DecodeDeliveryRecord(v[:i])
 				assert.Error(t, err, "truncated after %d of %d bytes", i, len(v))
 			}
-			_, err = decodeDelivery("s1", 1, append(v, 0))
+			_, err = DecodeDeliveryRecord(append(v, 0))
 			assert.ErrorContains(t, err, "after the record")
 		})
 	}
-	_, err := decodeDelivery("s1", 1, []byte(`{"id":"msg_x"}`))
-	assert.ErrorContains(t, err, "decode delivery s1/1: unknown record format", "a version-3 record is the migration's to read")
+	_, err := DecodeDeliveryRecord([]byte(`{"id":"msg_x"}`))
+	assert.ErrorContains(t, err, "unknown record format", "a version-3 record is the migration's to read")
 }

@@ -62,6 +62,13 @@ func (rec *DeliveryRecord) payload() []byte {
 	return rec.Payload
 }
 
+// Requeue makes rec pending again, as a delivery that just entered the queue at now: due at once,
+// a new round of attempts, no longer delivered; its id, payload and past attempts stay.
+func (rec *DeliveryRecord) Requeue(now time.Time) {
+	rec.Status, rec.RoundAttempts = DeliveryPending, 0
+	rec.NextAttemptAt, rec.QueuedAt, rec.DeliveredAt = now, now, time.Time{}
+}
+
 // FinishedAt is when a finished delivery got its final answer.
 func (rec *DeliveryRecord) FinishedAt() time.Time {
 	if !rec.DeliveredAt.IsZero() {
@@ -73,20 +80,23 @@ func (rec *DeliveryRecord) FinishedAt() time.Time {
 	return rec.QueuedAt
 }
 
+// MaxAttemptsKept is how many attempts a delivery's record keeps, the newest.
+const MaxAttemptsKept = 100
+
 // healthResolution is how fresh Health.LastDeliveredAt is kept: a success within it of the last one
 // recorded leaves the subscription's record as it is, so that a busy subscription's deliveries do
 // not each rewrite it.
 const healthResolution = time.Second
 
-// ApplyAttempt records attempt a in rec (keeping the newest maxAttemptsKept) with its outcome, and
+// ApplyAttempt records attempt a in rec (keeping the newest MaxAttemptsKept) with its outcome, and
 // accounts it in sub's Health (a dead letter with a reason also disables sub), as both stores'
 // RecordAttempts do. It reports whether sub changed and must be written: a success after no failure
 // and within healthResolution of the last one recorded leaves it as it was.
 func (rec *DeliveryRecord) ApplyAttempt(sub *SubscriptionRecord, a Attempt, outcome Outcome) (subChanged bool) {
 	rec.Attempts = append(rec.Attempts, a)
 	rec.RoundAttempts++
-	if n := len(rec.Attempts); n > maxAttemptsKept {
-		rec.Attempts = rec.Attempts[n-maxAttemptsKept:]
+	if n := len(rec.Attempts); n > MaxAttemptsKept {
+		rec.Attempts = rec.Attempts[n-MaxAttemptsKept:]
 	}
 	rec.Status = outcome.Status
 	switch outcome.Status {

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"fmt"
 	"time"
 
@@ -20,7 +21,7 @@ type SubscriptionRecord struct {
 	SealedSecret []byte        `json:"sealed_secret"`
 	HipChatURL   string        `json:"hipchat_url"`
 	Cursor       []byte        `json:"cursor,omitempty"`
-	Status       string        `json:"status"`
+	Status       Status        `json:"status"`
 	StatusReason string        `json:"status_reason,omitempty"`
 	CreatedAt    time.Time     `json:"created_at"`
 	Health       Health        `json:"health"`
@@ -32,9 +33,7 @@ type SubscriptionRecord struct {
 }
 
 // Polled reports whether the poller reads the subscription's feed.
-func (rec *SubscriptionRecord) Polled() bool {
-	return rec.Status == StatusActive || rec.Status == StatusPaused
-}
+func (rec *SubscriptionRecord) Polled() bool { return rec.Status.Polled() }
 
 // FIFO reports whether the subscription's deliveries go one at a time, in order.
 func (rec *SubscriptionRecord) FIFO() bool { return rec.Ordering.OrDefault() == OrderingFIFO }
@@ -42,26 +41,11 @@ func (rec *SubscriptionRecord) FIFO() bool { return rec.Ordering.OrDefault() == 
 // SealSubscription is the stored form of sub (its previous secret is sealed by RotateSecret).
 // Errors: only a failure of the random source.
 func (s *Sealer) SealSubscription(sub Subscription) (*SubscriptionRecord, error) {
-	return s.s.sealSubscription(sub)
-}
-
-// OpenSubscription is the subscription rec stores, secrets in clear.
-// Errors: ErrWrongKey (wrapped, naming the subscription and the secret) when a secret does not open.
-func (s *Sealer) OpenSubscription(rec *SubscriptionRecord) (Subscription, error) {
-	return s.s.openSubscription(rec)
-}
-
-// OpenSubscriptions is OpenSubscription of each of recs, in order; the first error stops it.
-func (s *Sealer) OpenSubscriptions(recs []*SubscriptionRecord) ([]Subscription, error) {
-	return s.s.openSubscriptions(recs)
-}
-
-func (s *sealer) sealSubscription(sub Subscription) (*SubscriptionRecord, error) {
-	sealedToken, err := s.seal([]byte(sub.Token), aadToken(sub.ID))
+	sealedToken, err := s.Seal([]byte(sub.Token), aadToken(sub.ID))
 	if err != nil {
 		return nil, err
 	}
-	sealedSecret, err := s.seal([]byte(sub.Secret), aadSecret(sub.ID))
+	sealedSecret, err := s.Seal([]byte(sub.Secret), aadSecret(sub.ID))
 	if err != nil {
 		return nil, err
 	}
@@ -77,25 +61,21 @@ func (s *sealer) sealSubscription(sub Subscription) (*SubscriptionRecord, error)
 // SealSecret seals secret as subscription subID's signing secret, for RotateSecret; it is done
 // before the transaction that rotates. Errors: only a failure of the random source.
 func (s *Sealer) SealSecret(subID, secret string) ([]byte, error) {
-	return s.s.seal([]byte(secret), aadSecret(subID))
+	return s.Seal([]byte(secret), aadSecret(subID))
 }
 
 // RotateSecret makes sealed (from SealSecret) rec's signing secret; the one it replaces keeps
 // signing beside it, as the previous secret, until previousExpiresAt (a zero time drops it at
 // once). Errors: ErrWrongKey when the current secret does not open; a failure of the random source.
 func (s *Sealer) RotateSecret(rec *SubscriptionRecord, sealed []byte, previousExpiresAt time.Time) error {
-	return s.s.rotateSecret(rec, sealed, previousExpiresAt)
-}
-
-func (s *sealer) rotateSecret(rec *SubscriptionRecord, sealed []byte, previousExpiresAt time.Time) error {
-	current, err := s.open(rec.SealedSecret, aadSecret(rec.ID))
+	current, err := s.Open(rec.SealedSecret, aadSecret(rec.ID))
 	if err != nil {
 		return err
 	}
 	if previousExpiresAt.IsZero() {
 		rec.SealedPreviousSecret, rec.PreviousSecretExpiresAt = nil, time.Time{}
 	} else {
-		if rec.SealedPreviousSecret, err = s.seal(current, aadPreviousSecret(rec.ID)); err != nil {
+		if rec.SealedPreviousSecret, err = s.Seal(current, aadPreviousSecret(rec.ID)); err != nil {
 			return err
 		}
 		rec.PreviousSecretExpiresAt = previousExpiresAt.UTC()
@@ -104,19 +84,21 @@ func (s *sealer) rotateSecret(rec *SubscriptionRecord, sealed []byte, previousEx
 	return nil
 }
 
-func (s *sealer) openSubscription(rec *SubscriptionRecord) (Subscription, error) {
-	token, err := s.open(rec.SealedToken, aadToken(rec.ID))
+// OpenSubscription is the subscription rec stores, secrets in clear.
+// Errors: ErrWrongKey (wrapped, naming the subscription and the secret) when a secret does not open.
+func (s *Sealer) OpenSubscription(rec *SubscriptionRecord) (Subscription, error) {
+	token, err := s.Open(rec.SealedToken, aadToken(rec.ID))
 	if err != nil {
 		return Subscription{}, fmt.Errorf("subscription %q token: %w", rec.ID, err)
 	}
-	secret, err := s.open(rec.SealedSecret, aadSecret(rec.ID))
+	secret, err := s.Open(rec.SealedSecret, aadSecret(rec.ID))
 	if err != nil {
 		return Subscription{}, fmt.Errorf("subscription %q secret: %w", rec.ID, err)
 	}
 	sub := rec.WithoutSecrets()
 	sub.Token, sub.Secret = string(token), string(secret)
 	if rec.SealedPreviousSecret != nil {
-		previous, err := s.open(rec.SealedPreviousSecret, aadPreviousSecret(rec.ID))
+		previous, err := s.Open(rec.SealedPreviousSecret, aadPreviousSecret(rec.ID))
 		if err != nil {
 			return Subscription{}, fmt.Errorf("subscription %q previous secret: %w", rec.ID, err)
 		}
@@ -125,14 +107,38 @@ func (s *sealer) openSubscription(rec *SubscriptionRecord) (Subscription, error)
 	return sub, nil
 }
 
-func (s *sealer) openSubscriptions(recs []*SubscriptionRecord) ([]Subscription, error) {
+// OpenSubscriptions is OpenSubscription of each of recs, in order; the first error stops it.
+func (s *Sealer) OpenSubscriptions(recs []*SubscriptionRecord) ([]Subscription, error) {
 	subs := make([]Subscription, 0, len(recs))
 	for _, rec := range recs {
-		sub, err := s.openSubscription(rec)
+		sub, err := s.OpenSubscription(rec)
 		if err != nil {
 			return nil, err
 		}
 		subs = append(subs, sub)
 	}
 	return subs, nil
+}
+
+// WithoutSecrets is the record as a Subscription with nothing unsealed: it
+// drops the sealed token, secret and previous secret, so Token, Secret and
+// PreviousSecret are left empty. An empty Ordering becomes its default.
+func (rec *SubscriptionRecord) WithoutSecrets() Subscription {
+	return Subscription{
+		ID: rec.ID, ConnectionID: rec.ConnectionID, Kind: rec.Kind, RoomID: rec.RoomID,
+		CallbackURL: rec.CallbackURL, HipChatURL: rec.HipChatURL, Cursor: rec.Cursor, Status: rec.Status,
+		StatusReason: rec.StatusReason, CreatedAt: rec.CreatedAt, Health: rec.Health,
+		Ordering: rec.Ordering.OrDefault(), MaxPerSecond: rec.MaxPerSecond,
+		PreviousSecretExpiresAt: rec.PreviousSecretExpiresAt,
+	}
+}
+
+// Clone is a copy of rec that shares no memory with it.
+func (rec *SubscriptionRecord) Clone() *SubscriptionRecord {
+	c := *rec
+	c.SealedToken = bytes.Clone(rec.SealedToken)
+	c.SealedSecret = bytes.Clone(rec.SealedSecret)
+	c.SealedPreviousSecret = bytes.Clone(rec.SealedPreviousSecret)
+	c.Cursor = bytes.Clone(rec.Cursor)
+	return &c
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/hipchat-connector/hipchat-connector/cluster"
 	"github.com/hipchat-connector/hipchat-connector/connector"
-	"github.com/hipchat-connector/hipchat-connector/etcdstore"
+	"github.com/hipchat-connector/hipchat-connector/state/etcd"
 )
 
 // replica is this process's place among the replicas sharing one etcd prefix (issue 17): its
@@ -37,7 +37,7 @@ const etcdCallTimeout = 2 * time.Second
 // joinReplicas joins the cluster of the etcd store's prefix with a fresh member id (the host name
 // and a random suffix) and registers the cluster metrics; a bbolt store gives the zero replica.
 func joinReplicas(ctx context.Context, store connectorStore, cfg etcdConfig, registry prometheus.Registerer, logger *slog.Logger) (*replica, error) {
-	es, ok := store.(*etcdstore.Store)
+	es, ok := store.(*etcd.Store)
 	if !ok {
 		return &replica{}, nil
 	}

@@ -12,7 +12,7 @@ import (
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 
 	"github.com/hipchat-connector/hipchat-connector/cluster"
-	"github.com/hipchat-connector/hipchat-connector/etcdstore"
+	"github.com/hipchat-connector/hipchat-connector/state/etcd"
 )
 
 // etcdConfig is serve's etcd backend (issue 17): with endpoints, everything the bbolt file would
@@ -37,7 +37,7 @@ type etcdConfig struct {
 }
 
 func defaultEtcdConfig() etcdConfig {
-	return etcdConfig{Prefix: etcdstore.DefaultPrefix, DialTimeout: etcdstore.DefaultDialTimeout, LeaseTTL: cluster.DefaultTTL}
+	return etcdConfig{Prefix: etcd.DefaultPrefix, DialTimeout: etcd.DefaultDialTimeout, LeaseTTL: cluster.DefaultTTL}
 }
 
 // bind registers the etcd flags on fs.

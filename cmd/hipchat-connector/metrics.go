@@ -8,9 +8,9 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/state"
 )
 
-// subscriptionCounter is what the subscriptions collector reads at scrape time; *state.Store is one.
+// subscriptionCounter is what the subscriptions collector reads at scrape time; *bolt.Store is one.
 type subscriptionCounter interface {
-	CountByStatus() (map[string]int, error)
+	CountByStatus() (map[state.Status]int, error)
 }
 
 // subscriptionsCollector exposes hipchat_connector_subscriptions{status}, read from the store at
@@ -39,7 +39,7 @@ func (c *subscriptionsCollector) Collect(ch chan<- prometheus.Metric) {
 		c.log.Warn("counting subscriptions for /metrics failed", "err", err)
 		return
 	}
-	for _, status := range []string{state.StatusActive, state.StatusPaused, state.StatusSuspended, state.StatusDisabled} {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[status]), status)
+	for _, status := range []state.Status{state.StatusActive, state.StatusPaused, state.StatusSuspended, state.StatusDisabled} {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[status]), string(status))
 	}
 }

@@ -10,10 +10,11 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/hipchat-connector/hipchat-connector/delivery"
-	"github.com/hipchat-connector/hipchat-connector/etcdstore"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/server"
 	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/state/bolt"
+	"github.com/hipchat-connector/hipchat-connector/state/etcd"
 )
 
 // keyEnv holds the database key itself (64 hex characters or base64 of 32 bytes), for deployments
@@ -21,7 +22,7 @@ import (
 const keyEnv = envPrefix + "KEY"
 
 // connectorStore is what serve hands its parts: every store interface they declare, the server
-// key, and Close. *state.Store (bbolt) and *etcdstore.Store are two.
+// key, and Close. *bolt.Store (bbolt) and *etcd.Store are two.
 type connectorStore interface {
 	poller.Store
 	delivery.Store
@@ -33,7 +34,7 @@ type connectorStore interface {
 }
 
 // subscriptionWatcher is a store shared with other writers (etcd) that reports the subscriptions
-// they change; see etcdstore.WatchSubscriptions.
+// they change; see etcd.WatchSubscriptions.
 type subscriptionWatcher interface {
 	WatchSubscriptions(ctx context.Context, changed func(id string))
 }
@@ -47,7 +48,7 @@ func openConfiguredStore(ctx context.Context, cfg serveConfig, getenv func(strin
 		return nil, err
 	}
 	if !cfg.Etcd.enabled() {
-		store, err := state.Open(cfg.DBPath, state.Options{Key: key})
+		store, err := bolt.Open(cfg.DBPath, bolt.Options{Key: key})
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("opening %s: another process holds the database (is a connector already running with this -db?); "+
 				"stop it, or give this one another -db: %w", cfg.DBPath, err)
@@ -55,14 +56,14 @@ func openConfiguredStore(ctx context.Context, cfg serveConfig, getenv func(strin
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", cfg.DBPath, err)
 		}
-		logger.Info("opened the database", "path", cfg.DBPath, "schema_version", state.SchemaVersion)
+		logger.Info("opened the database", "path", cfg.DBPath, "schema_version", bolt.SchemaVersion)
 		return store, nil
 	}
 	tlsConfig, err := cfg.Etcd.tlsConfig()
 	if err != nil {
 		return nil, err
 	}
-	store, err := etcdstore.Open(ctx, etcdstore.Options{
+	store, err := etcd.Open(ctx, etcd.Options{
 		Endpoints: cfg.Etcd.endpoints(), Prefix: cfg.Etcd.Prefix, TLS: tlsConfig,
 		Username: cfg.Etcd.Username, Password: cfg.Etcd.Password, DialTimeout: cfg.Etcd.DialTimeout, Key: key,
 	})
@@ -70,7 +71,7 @@ func openConfiguredStore(ctx context.Context, cfg serveConfig, getenv func(strin
 		return nil, fmt.Errorf("opening etcd %v: %w", cfg.Etcd.endpoints(), err)
 	}
 	logger.Info("opened etcd; -db is not used", "endpoints", cfg.Etcd.endpoints(), "prefix", cfg.Etcd.Prefix,
-		"schema_version", etcdstore.SchemaVersion)
+		"schema_version", etcd.SchemaVersion)
 	return store, nil
 }
 

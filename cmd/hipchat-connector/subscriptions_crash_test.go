@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/state/bolt"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
@@ -123,7 +124,7 @@ func TestCallbackSubscriptionsSurviveKill9(t *testing.T) {
 	// The database: consistent, and nothing left undelivered behind a cursor.
 	key, err := state.LoadOrCreateKeyFile(db + ".key")
 	require.NoError(t, err)
-	store, err := state.Open(db, state.Options{Key: key, Timeout: time.Second})
+	store, err := bolt.Open(db, bolt.Options{Key: key, Timeout: time.Second})
 	require.NoError(t, err)
 	defer store.Close()
 	require.NoError(t, store.Check())

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/state/bolt"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 	"github.com/hipchat-connector/hipchat-connector/webhook"
 )
@@ -25,9 +26,9 @@ func StoreKey() []byte {
 
 // OpenStore opens a real bbolt file under t.TempDir() on the clock now (nil: time.Now); cleanup
 // checks its consistency and closes it.
-func OpenStore(t testing.TB, now func() time.Time) *state.Store {
+func OpenStore(t testing.TB, now func() time.Time) *bolt.Store {
 	t.Helper()
-	store, err := state.Open(filepath.Join(t.TempDir(), "state.db"), state.Options{Key: StoreKey(), Now: now, Timeout: time.Second})
+	store, err := bolt.Open(filepath.Join(t.TempDir(), "state.db"), bolt.Options{Key: StoreKey(), Now: now, Timeout: time.Second})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		if err := store.Check(); err != nil {

@@ -1,0 +1,72 @@
+package bolt
+
+import (
+	"github.com/hipchat-connector/hipchat-connector/state"
+
+	"fmt"
+	"testing"
+)
+
+// BenchmarkCommitFeed commits one feed read shared by 10 subscriptions with
+// 100 new events each: one transaction, 1,000 deliveries.
+func BenchmarkCommitFeed(b *testing.B) {
+	d := newTestDB(b)
+	const subs, perSub = 10, 100
+	for i := range subs {
+		d.subscribe(fmt.Sprint("s", i))
+	}
+	payload := []byte(`{"id":"00000000-0000-0000-0000-000000000000","message":"hello, room","from":{"id":1,"name":"A User"}}`)
+	b.ReportAllocs()
+	round := 0
+	for b.Loop() {
+		advances := make([]state.CursorAdvance, subs)
+		for i := range advances {
+			evs := make([]state.Event, perSub)
+			for j := range evs {
+				evs[j] = state.Event{ID: fmt.Sprintf("r%d-e%d", round, j), Type: "message.created", Payload: payload}
+			}
+			advances[i] = state.CursorAdvance{SubscriptionID: fmt.Sprint("s", i), Cursor: []byte(fmt.Sprint(round)), Events: evs}
+		}
+		if err := d.CommitFeed(advances); err != nil {
+			b.Fatal(err)
+		}
+		round++
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*subs*perSub), "ns/event")
+}
+
+// BenchmarkDueDeliveries finds the due heads of 100 subscriptions, each with
+// 10 pending deliveries behind a delivered history of 0 or 2,000: the cost
+// must not depend on the history.
+func BenchmarkDueDeliveries(b *testing.B) {
+	for _, history := range []int{0, 2000} {
+		b.Run(fmt.Sprint("history=", history), func(b *testing.B) {
+			d := newTestDB(b)
+			const subs = 100
+			for i := range subs {
+				id := fmt.Sprint("s", i)
+				d.subscribe(id)
+				if history > 0 {
+					if err := d.CommitFeed([]state.CursorAdvance{{SubscriptionID: id, Events: events("old", history)}}); err != nil {
+						b.Fatal(err)
+					}
+					markDelivered(b, d, id, history)
+				}
+				if err := d.CommitFeed([]state.CursorAdvance{{SubscriptionID: id, Events: events("new", 10)}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			now := d.clock.Now()
+			b.ReportAllocs()
+			for b.Loop() {
+				due, err := d.DueDeliveries(now, 0, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(due) != subs {
+					b.Fatalf("got %d due, want %d", len(due), subs)
+				}
+			}
+		})
+	}
+}

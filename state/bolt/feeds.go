@@ -1,0 +1,88 @@
+package bolt
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/hipchat-connector/hipchat-connector/state"
+)
+
+// CommitFeed records the result of one feed read in ONE transaction: for each
+// advance whose subscription exists and is polled (active, or paused by a
+// user: its events wait for resume), it sets the cursor (unless nil) and
+// appends one pending delivery per event, in order, due now. An event whose
+// delivery id is already in the subscription's outbox (delivered or not) is
+// skipped, so committing the same read twice queues nothing new. Advances
+// for deleted, suspended or disabled subscriptions are skipped silently:
+// their cursor stays where it was.
+//
+// Either everything is written or nothing is.
+// Errors: ErrInvalid when an event has an empty ID (nothing is written).
+func (s *Store) CommitFeed(advances []state.CursorAdvance) error {
+	for _, adv := range advances {
+		for i, ev := range adv.Events {
+			if ev.ID == "" {
+				return fmt.Errorf("state: commit feed: %w: subscription %q event %d has an empty id",
+					state.ErrInvalid, adv.SubscriptionID, i)
+			}
+		}
+	}
+	now := s.now().UTC()
+	err := s.update(func(tx *bbolt.Tx) error {
+		subs := tx.Bucket(bucketSubscriptions)
+		for _, adv := range advances {
+			sub, err := s.loadSubscription(tx, adv.SubscriptionID)
+			if errors.Is(err, state.ErrNotFound) {
+				continue // deleted since the poller read it
+			}
+			if err != nil {
+				return err
+			}
+			if !sub.Polled() {
+				continue
+			}
+			if adv.Cursor != nil {
+				sub.Cursor = cloneBytes(adv.Cursor)
+				if err := putSubscription(subs, sub); err != nil {
+					return err
+				}
+			}
+			if len(adv.Events) == 0 {
+				continue
+			}
+			if err := appendEvents(tx, sub, adv.Events, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrapTx("commit feed", err)
+}
+
+func appendEvents(tx *bbolt.Tx, sub *state.SubscriptionRecord, events []state.Event, now time.Time) error {
+	subID := sub.ID
+	log, err := createSubLog(tx, subID)
+	if err != nil {
+		return err
+	}
+	for _, ev := range events {
+		id := state.DeliveryID(subID, ev.ID)
+		if log.ids.Get([]byte(id)) != nil {
+			continue
+		}
+		seq, err := log.nextSeq()
+		if err != nil {
+			return err
+		}
+		if err := log.add(seq, state.NewDeliveryRecord(id, ev, now)); err != nil {
+			return err
+		}
+		if err := enqueue(tx, sub, seq, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}

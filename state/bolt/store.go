@@ -1,0 +1,252 @@
+// Package state owns the connector's durable state in one bbolt file: callback
+// subscriptions with their polling cursors, the outbox of deliveries they
+// produce, the delivery log, and the server key that authenticates the state
+// carried in polling-trigger URLs.
+//
+// Secrets (HipChat tokens, signing secrets, the server key) are sealed with
+// AES-256-GCM under a key the operator keeps outside the database (see
+// LoadOrCreateKeyFile); the file never holds them in clear.
+//
+// A Store is safe for concurrent use. Every method runs one short bbolt
+// transaction and returns values that own their memory.
+package bolt
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/hipchat-connector/hipchat-connector/state"
+)
+
+// Layout of the bbolt file (schema version 4; what earlier versions lacked
+// or kept elsewhere is in schema.go). Keys and values are bytes;
+// "→" separates a key from its value, indentation shows nested buckets.
+//
+//	meta/
+//	  schema_version → uint64, big-endian
+//	  server_key     → sealed 32 random bytes (see ServerKey)
+//	subscriptions/
+//	  <subscription id> → JSON SubscriptionRecord; token and secret sealed
+//	connections/
+//	  <connection id>/                 one bucket per connection
+//	    <subscription id> → ""         index for SubscriptionsOf
+//	outbox/
+//	  <subscription id>/               one bucket per subscription with deliveries; its
+//	                                   sequence numbers them (seq)
+//	    ids/  <delivery id> → seq      (dedupe and lookup by webhook-id)
+//	    seqs/ <seq, uint64 BE> → queued at, int64 unix nanoseconds BE (its deliveries, in order)
+//	log/
+//	  <record key> → DeliveryRecord in the binary form of deliveryformat.go (pending and
+//	                 finished); a record key is <queued at, int64 BE><seq, uint64 BE><subscription id>
+//	queued/
+//	  <record key> → next attempt time, int64 unix nanoseconds BE   (every pending delivery)
+//	fifo/
+//	  <subscription id>/               present only while a FIFO subscription has work
+//	    <seq, uint64 BE> → ""          (its pending deliveries; the first is the head)
+//	due/
+//	  <time, int64 BE><seq, uint64 BE><subscription id> → ""   (see pending.go)
+//	endpoints/
+//	  <endpoint key, scheme://host:port> → JSON Endpoint (circuit breaker)
+//
+// A delivery's record key is its due key at the moment it was queued
+// (sublog.go): the deliveries one commit queues sit side by side, in the
+// order the deliverer takes them, so the attempts one group commit records
+// rewrite a few pages of log/ and queued/ between them rather than pages of
+// every subscription. The due bucket is what DueDeliveries reads, ordered by
+// next attempt time, so finding due work never touches delivered history or
+// what waits for later.
+var (
+	bucketMeta          = []byte("meta")
+	bucketSubscriptions = []byte("subscriptions")
+	bucketConnections   = []byte("connections")
+	bucketOutbox        = []byte("outbox")
+	bucketLog           = []byte("log")
+	bucketQueued        = []byte("queued")
+	bucketFIFO          = []byte("fifo")
+	bucketDue           = []byte("due")
+	bucketEndpoints     = []byte("endpoints")
+
+	bucketOutboxIDs  = []byte("ids")
+	bucketOutboxSeqs = []byte("seqs")
+
+	keySchemaVersion = []byte("schema_version")
+	keyServerKey     = []byte("server_key")
+
+	topLevelBuckets = [][]byte{bucketMeta, bucketSubscriptions, bucketConnections, bucketOutbox, bucketLog, bucketQueued, bucketFIFO, bucketDue, bucketEndpoints}
+)
+
+// Defaults applied by Open to zero Options fields.
+const (
+	DefaultTimeout         = 5 * time.Second
+	defaultServerKeyLength = 32
+	initialMmapSize        = 1 << 30
+)
+
+// Options configure Open.
+type Options struct {
+	// Key is the 32-byte AES-256 key that seals tokens, signing secrets and
+	// the server key. Required. See LoadOrCreateKeyFile and ParseKey.
+	Key []byte
+	// Timeout bounds the wait for the file lock held by another process.
+	// Zero means DefaultTimeout.
+	Timeout time.Duration
+	// Now is the clock used for CreatedAt and NextAttemptAt stamps.
+	// Nil means time.Now.
+	Now func() time.Time
+	// Retention bounds the finished deliveries Prune keeps.
+	Retention state.Retention
+	// NoSync skips fsync on commit: a crash can lose or corrupt recent writes. For benchmarks that
+	// set up many records quickly; never in production.
+	NoSync bool
+}
+
+// Store is the bbolt-backed state of the connector.
+type Store struct {
+	commits   atomic.Uint64 // write transactions committed, for the benchmarks' fsync count
+	db        *bbolt.DB
+	sealer    *state.Sealer
+	serverKey []byte
+	now       func() time.Time
+	retention state.Retention
+
+	// Decoded subscription records of the delivery hot path (memo.go).
+	subscriptionMemo *memo[string, *state.SubscriptionRecord]
+}
+
+// Open opens (creating when absent) the bbolt file at path, creates its
+// buckets, checks or sets its schema version, and unseals (or generates, for
+// a fresh file) the server key.
+//
+// Errors: ErrInvalid when opts.Key is not 32 bytes; ErrSchemaVersion when the
+// file was written by a newer binary; ErrWrongKey when the file was sealed
+// with another key; a bbolt error (e.g. timeout) when the file is locked by
+// another process or unreadable.
+func Open(path string, opts Options) (*Store, error) {
+	sl, err := state.NewSealer(opts.Key)
+	if err != nil {
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	opts.Retention = opts.Retention.WithDefaults()
+	// A large initial mmap (address space, not memory) means the file grows without remapping,
+	// and a remap is what makes readers (the deliverer's, the API's) wait for a writer's commit.
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: opts.Timeout, InitialMmapSize: initialMmapSize, NoSync: opts.NoSync})
+	if err != nil {
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+	s := &Store{
+		db: db, sealer: sl, now: opts.Now, retention: opts.Retention,
+		subscriptionMemo: newMemo[string, *state.SubscriptionRecord](subscriptionMemoLimit),
+	}
+	if err := db.Update(s.initialize); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// initialize creates every bucket, migrates the schema and loads the server
+// key, all in the one transaction of Open.
+func (s *Store) initialize(tx *bbolt.Tx) error {
+	for _, name := range topLevelBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	if err := migrate(tx, meta); err != nil {
+		return err
+	}
+	sealed := meta.Get(keyServerKey)
+	if sealed == nil {
+		key := make([]byte, defaultServerKeyLength)
+		if _, err := rand.Read(key); err != nil {
+			return fmt.Errorf("generate server key: %w", err)
+		}
+		sealedKey, err := s.sealer.Seal(key, state.SealingServerKey())
+		if err != nil {
+			return err
+		}
+		if err := meta.Put(keyServerKey, sealedKey); err != nil {
+			return err
+		}
+		s.serverKey = key
+		return nil
+	}
+	key, err := s.sealer.Open(sealed, state.SealingServerKey())
+	if err != nil {
+		return fmt.Errorf("unseal server key: %w", err)
+	}
+	s.serverKey = key
+	return nil
+}
+
+// update runs fn in a write transaction (bbolt.DB.Update), counting its commit.
+func (s *Store) update(fn func(*bbolt.Tx) error) error {
+	return s.db.Update(func(tx *bbolt.Tx) error {
+		tx.OnCommit(s.countCommit)
+		return fn(tx)
+	})
+}
+
+// Commits returns how many write transactions the store has committed since it was opened; each
+// is one bbolt commit, two fdatasyncs (pages, then meta page).
+func (s *Store) Commits() uint64 { return s.commits.Load() }
+
+func (s *Store) countCommit() { s.commits.Add(1) }
+
+// Close closes the file. Using the Store afterwards returns bbolt's
+// ErrDatabaseNotOpen.
+func (s *Store) Close() error {
+	return s.db.Close()
+}
+
+// ServerKey returns the 32 random bytes generated when the file was created.
+// The polling triggers use it to authenticate the state they put in URLs; it
+// survives restarts and is stored sealed. The caller owns the returned slice.
+func (s *Store) ServerKey() []byte {
+	return append([]byte(nil), s.serverKey...)
+}
+
+// Check runs bbolt's consistency check over the whole file and returns every
+// inconsistency found, joined, or nil. It holds the write lock while it runs
+// (bbolt's check is only safe beside writers inside a writable transaction),
+// so writers wait: a diagnostic for tests and operators, not for every tick.
+func (s *Store) Check() error {
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return fmt.Errorf("state: check: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var errs []error
+	for err := range tx.Check() {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("state: check: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+func u64Key(v uint64) []byte {
+	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), v)
+}
+
+func timeValue(t time.Time) []byte {
+	return u64Key(uint64(t.UnixNano()))
+}
+
+func valueTime(b []byte) time.Time {
+	return time.Unix(0, int64(binary.BigEndian.Uint64(b))).UTC() // #nosec G115 -- the bits timeValue wrote from an int64: converting back restores it, negative dates included
+}

@@ -1,0 +1,104 @@
+package etcd
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/hipchat-connector/hipchat-connector/state"
+)
+
+// outboxRecord is a subscription's outbox key: the last seq given out.
+type outboxRecord struct {
+	NextSeq uint64 `json:"next_seq"`
+}
+
+func decodeSubscription(key string, v []byte) (*state.SubscriptionRecord, error) {
+	var rec state.SubscriptionRecord
+	if err := json.Unmarshal(v, &rec); err != nil {
+		return nil, fmt.Errorf("decode subscription %s: %w", key, err)
+	}
+	return &rec, nil
+}
+
+func decodeDelivery(key string, v []byte) (*state.DeliveryRecord, error) {
+	var rec state.DeliveryRecord
+	if err := json.Unmarshal(v, &rec); err != nil {
+		return nil, fmt.Errorf("decode delivery %s: %w", key, err)
+	}
+	return &rec, nil
+}
+
+// getSubscription reads a subscription in t. Errors: state.ErrNotFound.
+func (t *tx) getSubscription(id string) (*state.SubscriptionRecord, error) {
+	key := t.s.subscriptionKey(id)
+	v, ok, err := t.get(key)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: subscription %q", state.ErrNotFound, id)
+	}
+	return decodeSubscription(key, v)
+}
+
+func (t *tx) putSubscription(rec *state.SubscriptionRecord) error {
+	v, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode subscription %q: %w", rec.ID, err)
+	}
+	t.put(t.s.subscriptionKey(rec.ID), v)
+	return nil
+}
+
+// getDelivery reads delivery seq of subID in t. Errors: state.ErrNotFound.
+func (t *tx) getDelivery(subID string, seq uint64) (*state.DeliveryRecord, error) {
+	key := t.s.logKey(subID, seq)
+	v, ok, err := t.get(key)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: delivery %s/%d", state.ErrNotFound, subID, seq)
+	}
+	return decodeDelivery(key, v)
+}
+
+func (t *tx) putDelivery(subID string, seq uint64, rec *state.DeliveryRecord) error {
+	v, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode delivery %s/%d: %w", subID, seq, err)
+	}
+	t.put(t.s.logKey(subID, seq), v)
+	return nil
+}
+
+// touchOutbox reads the subscription's outbox key and rewrites it at commit,
+// so two transactions that change the same log or queue conflict; it returns
+// the record to hand out seqs from.
+func (t *tx) touchOutbox(subID string) (*outboxRecord, error) {
+	key := t.s.outboxKey(subID)
+	v, ok, err := t.get(key)
+	if err != nil {
+		return nil, err
+	}
+	var box outboxRecord
+	if ok {
+		if err := json.Unmarshal(v, &box); err != nil {
+			return nil, fmt.Errorf("decode outbox %s: %w", key, err)
+		}
+	}
+	t.putOutbox(subID, &box)
+	return &box, nil
+}
+
+func (t *tx) putOutbox(subID string, box *outboxRecord) {
+	v, _ := json.Marshal(box) // cannot fail: one number
+	t.put(t.s.outboxKey(subID), v)
+}
+
+// nextSeq hands out the next seq of subID's log (touchOutbox first).
+func (t *tx) nextSeq(subID string, box *outboxRecord) uint64 {
+	box.NextSeq++
+	t.putOutbox(subID, box)
+	return box.NextSeq
+}

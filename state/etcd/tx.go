@@ -1,0 +1,270 @@
+package etcd
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// etcd's default limits, with margin: --max-txn-ops is 128 (compares and
+// operations are counted apart), --max-request-bytes is 1.5 MiB.
+const (
+	maxTxnOps   = 128
+	maxTxnBytes = 1 << 20
+	// maxConflicts bounds the retries of one write that keeps losing to
+	// other writers.
+	maxConflicts = 64
+)
+
+// tx is one optimistic etcd transaction: reads go to etcd (or see the
+// transaction's own writes) and remember each key's mod revision; commit
+// sends the writes if none of those keys changed since. Range reads compare
+// nothing: the writers of a subscription's log and queue all rewrite its
+// outbox key (touchOutbox), which does the comparing for them.
+type tx struct {
+	s      *Store
+	ctx    context.Context
+	reads  map[string]int64 // key → mod revision when read (0: absent)
+	cache  map[string][]byte
+	puts   map[string][]byte
+	dels   map[string]bool
+	order  []string // keys of puts and dels, in the order written
+	ranges []string // prefixes deleted whole
+	fence  *fence   // nil: not fenced (see FenceWith)
+}
+
+func (s *Store) newTx(ctx context.Context) *tx {
+	return &tx{s: s, ctx: ctx, reads: map[string]int64{}, cache: map[string][]byte{},
+		puts: map[string][]byte{}, dels: map[string]bool{}}
+}
+
+// get returns the value of key and whether it exists.
+func (t *tx) get(key string) ([]byte, bool, error) {
+	if v, ok := t.puts[key]; ok {
+		return v, true, nil
+	}
+	if t.dels[key] {
+		return nil, false, nil
+	}
+	if _, ok := t.reads[key]; ok {
+		v := t.cache[key]
+		return v, v != nil, nil
+	}
+	resp, err := t.s.client.Get(t.ctx, key)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(resp.Kvs) == 0 {
+		t.reads[key] = 0
+		return nil, false, nil
+	}
+	kv := resp.Kvs[0]
+	t.reads[key] = kv.ModRevision
+	t.cache[key] = kv.Value
+	return kv.Value, true, nil
+}
+
+// prefetch reads keys not read yet in read-only transactions of up to
+// maxTxnOps gets each, so that get finds them without a round trip per key.
+func (t *tx) prefetch(keys []string) error {
+	var todo []string
+	for _, k := range keys {
+		if _, read := t.reads[k]; !read && !t.dels[k] {
+			if _, written := t.puts[k]; !written {
+				todo = append(todo, k)
+			}
+		}
+	}
+	return t.s.readEach(t.ctx, todo, func(i int, kv *mvccpb.KeyValue) {
+		t.reads[todo[i]] = 0
+		if kv != nil {
+			t.reads[todo[i]] = kv.ModRevision
+			t.cache[todo[i]] = kv.Value
+		}
+	})
+}
+
+func (t *tx) put(key string, value []byte) {
+	if value == nil {
+		value = []byte{}
+	}
+	t.note(key)
+	delete(t.dels, key)
+	t.puts[key] = value
+}
+
+func (t *tx) del(key string) {
+	t.note(key)
+	delete(t.puts, key)
+	t.dels[key] = true
+}
+
+func (t *tx) note(key string) {
+	if _, ok := t.puts[key]; ok {
+		return
+	}
+	if t.dels[key] {
+		return
+	}
+	t.order = append(t.order, key)
+}
+
+// deletePrefix deletes every key under prefix; the transaction must write
+// nothing else under it.
+func (t *tx) deletePrefix(prefix string) { t.ranges = append(t.ranges, prefix) }
+
+// first returns the smallest key under prefix and its value, as the
+// transaction sees it; ok is false when there is none.
+func (t *tx) first(prefix string) (key string, value []byte, ok bool, err error) {
+	deleted := 0
+	for k := range t.dels {
+		if strings.HasPrefix(k, prefix) {
+			deleted++
+		}
+	}
+	resp, err := t.s.client.Get(t.ctx, prefix, clientv3.WithPrefix(),
+		clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend), clientv3.WithLimit(int64(deleted+1)))
+	if err != nil {
+		return "", nil, false, err
+	}
+	for _, kv := range resp.Kvs {
+		if k := string(kv.Key); !t.dels[k] {
+			key, value, ok = k, kv.Value, true
+			break
+		}
+	}
+	for k, v := range t.puts {
+		if strings.HasPrefix(k, prefix) && (!ok || k < key) {
+			key, value, ok = k, v, true
+		}
+	}
+	return key, value, ok, nil
+}
+
+// size is the number of compares, of operations and the bytes of the request.
+func (t *tx) size() (cmps, ops, bytes int) {
+	for k := range t.reads {
+		bytes += len(k) + 16
+	}
+	for k, v := range t.puts {
+		bytes += len(k) + len(v) + 8
+	}
+	for k := range t.dels {
+		bytes += len(k) + 8
+	}
+	for _, p := range t.ranges {
+		bytes += 2*len(p) + 8
+	}
+	cmps = len(t.reads)
+	if t.fence != nil {
+		cmps++
+		bytes += len(t.fence.key) + 16
+	}
+	return cmps, len(t.order) + len(t.ranges), bytes
+}
+
+// fits reports whether the transaction is within etcd's limits.
+func (t *tx) fits() bool {
+	cmps, ops, bytes := t.size()
+	return cmps <= maxTxnOps && ops <= maxTxnOps && bytes <= maxTxnBytes
+}
+
+// commit sends the writes if nothing read changed; ok is false on a conflict.
+func (t *tx) commit() (ok bool, err error) {
+	if len(t.order) == 0 && len(t.ranges) == 0 {
+		return true, nil
+	}
+	keys := make([]string, 0, len(t.reads))
+	for k := range t.reads {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	cmps := make([]clientv3.Cmp, 0, len(keys))
+	for _, k := range keys {
+		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(k), "=", t.reads[k]))
+	}
+	ops := make([]clientv3.Op, 0, len(t.order)+len(t.ranges))
+	for _, k := range t.order {
+		if v, ok := t.puts[k]; ok {
+			ops = append(ops, clientv3.OpPut(k, string(v)))
+		} else {
+			ops = append(ops, clientv3.OpDelete(k))
+		}
+	}
+	for _, p := range t.ranges {
+		ops = append(ops, clientv3.OpDelete(p, clientv3.WithPrefix()))
+	}
+	if t.fence == nil {
+		resp, err := t.s.client.Txn(t.ctx).If(cmps...).Then(ops...).Commit()
+		if err != nil {
+			return false, err
+		}
+		return resp.Succeeded, nil
+	}
+	lease := t.fence.lease()
+	if lease == clientv3.NoLease {
+		t.s.fence.refused.Add(1)
+		return false, ErrFenced
+	}
+	cmps = append(cmps, clientv3.Compare(clientv3.LeaseValue(t.fence.key), "=", int64(lease)))
+	resp, err := t.s.client.Txn(t.ctx).If(cmps...).Then(ops...).Else(clientv3.OpGet(t.fence.key)).Commit()
+	if err != nil {
+		return false, err
+	}
+	if !resp.Succeeded {
+		if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) == 0 || kvs[0].Lease != int64(lease) {
+			t.s.fence.refused.Add(1)
+			return false, ErrFenced
+		}
+	}
+	return resp.Succeeded, nil
+}
+
+// update runs fn in a fresh transaction and commits it, again from the start
+// while another writer changed what fn read. fn's errors end it unwritten;
+// errTooLarge when fn's writes do not fit one etcd transaction.
+func (s *Store) update(fn func(t *tx) error) error { return s.updateTx(false, fn) }
+
+// fencedUpdate is update with the fence (FenceWith), when one is set: ErrFenced when this
+// replica no longer holds its lease.
+func (s *Store) fencedUpdate(fn func(t *tx) error) error { return s.updateTx(true, fn) }
+
+func (s *Store) updateTx(fenced bool, fn func(t *tx) error) error {
+	ctx, cancel := s.op()
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		t := s.newTx(ctx)
+		if fenced {
+			t.fence = s.fence.f.Load()
+		}
+		if err := fn(t); err != nil {
+			return err
+		}
+		if !t.fits() {
+			return errTooLarge
+		}
+		ok, err := t.commit()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if attempt == maxConflicts {
+			return fmt.Errorf("gave up after %d conflicting writes", maxConflicts)
+		}
+		// Back off a little, with jitter, so that two writers stop colliding.
+		delay := time.Duration(rand.Int64N(int64(time.Millisecond) << min(attempt, 5))) // #nosec G404 -- back-off jitter, not a secret
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
