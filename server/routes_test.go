@@ -86,5 +86,7 @@ func TestRoutesAreTheOperationsOfTheDefinition(t *testing.T) {
 // fakeOperatorStore satisfies the store interfaces for a server whose routes are only listed.
 type fakeOperatorStore struct{ SubscriptionStore }
 
-func (*fakeOperatorStore) AllSubscriptions(state.Status) ([]state.Subscription, error) { return nil, nil }
-func (*fakeOperatorStore) BackupSized(func(int64), io.Writer) (int64, error)     { return 0, nil }
+func (*fakeOperatorStore) AllSubscriptions(state.Status) ([]state.Subscription, error) {
+	return nil, nil
+}
+func (*fakeOperatorStore) BackupSized(func(int64), io.Writer) (int64, error) { return 0, nil }

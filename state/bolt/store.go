@@ -1,11 +1,13 @@
-// Package state owns the connector's durable state in one bbolt file: callback
-// subscriptions with their polling cursors, the outbox of deliveries they
-// produce, the delivery log, and the server key that authenticates the state
-// carried in polling-trigger URLs.
+// Package bolt keeps the connector's durable state (package state's domain) in one bbolt file, the
+// embedded default: callback subscriptions with their polling cursors, the outbox of deliveries
+// they produce, the delivery log, the circuit state of callback endpoints, and the server key that
+// authenticates the state carried in polling-trigger URLs. It owns the file's layout, its schema
+// version and migrations (with their fixtures in testdata/), and the online backup.
 //
-// Secrets (HipChat tokens, signing secrets, the server key) are sealed with
-// AES-256-GCM under a key the operator keeps outside the database (see
-// LoadOrCreateKeyFile); the file never holds them in clear.
+// Secrets (HipChat tokens, signing secrets, the server key) are sealed by state.Sealer under a key
+// the operator keeps outside the database (see state.LoadOrCreateKeyFile); the file never holds
+// them in clear. Recording attempts, recovering and resending run the rules package state shares
+// with every backend (state.OutboxTx), over this file's buckets.
 //
 // A Store is safe for concurrent use. Every method runs one short bbolt
 // transaction and returns values that own their memory.

@@ -28,7 +28,7 @@ func (s *Store) RecordAttempts(records []state.AttemptRecord) []error {
 	errs := state.PrepareAttempts(records, s.now)
 	for i, err := range errs {
 		if err != nil {
-			errs[i] = fmt.Errorf("etcdstore: record attempt: %w", err)
+			errs[i] = fmt.Errorf("etcd store: record attempt: %w", err)
 		}
 	}
 	for start := 0; start < len(records); start += attemptsPerTxn {

@@ -36,11 +36,11 @@ func (s *Store) CommitFeed(advances []state.CursorAdvance) error {
 	for _, adv := range advances {
 		for i, ev := range adv.Events {
 			if ev.ID == "" {
-				return fmt.Errorf("etcdstore: commit feed: %w: subscription %q event %d has an empty id",
+				return fmt.Errorf("etcd store: commit feed: %w: subscription %q event %d has an empty id",
 					state.ErrInvalid, adv.SubscriptionID, i)
 			}
 			if len(ev.Payload) > maxEventValueBytes {
-				return fmt.Errorf("etcdstore: commit feed: %w: subscription %q event %q payload is %d bytes, at most %d",
+				return fmt.Errorf("etcd store: commit feed: %w: subscription %q event %q payload is %d bytes, at most %d",
 					state.ErrInvalid, adv.SubscriptionID, ev.ID, len(ev.Payload), maxEventValueBytes)
 			}
 		}

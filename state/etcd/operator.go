@@ -54,7 +54,7 @@ func (s *Store) CountByStatus() (map[state.Status]int, error) {
 func (s *Store) AllSubscriptions(status state.Status) ([]state.Subscription, error) {
 	if status != "" {
 		if err := status.Check(); err != nil {
-			return nil, fmt.Errorf("etcdstore: list all subscriptions: %w", err)
+			return nil, fmt.Errorf("etcd store: list all subscriptions: %w", err)
 		}
 	}
 	recs, err := s.readSubscriptions("list all subscriptions")

@@ -1,6 +1,6 @@
-// Package etcdstore keeps the connector's durable state in etcd, behind the
+// Package etcd keeps the connector's durable state (package state's domain) in etcd, behind the
 // same store interfaces that the poller, the deliverer and the subscriptions
-// API declare (and that the bbolt store, package state, satisfies):
+// API declare (and that the bbolt store, package state/bolt, satisfies):
 // subscriptions with their cursors, the outbox and delivery log, the
 // circuit state of callback endpoints, and the server key. Tokens, signing
 // secrets and the server key are sealed with the operator's key exactly as
@@ -130,7 +130,7 @@ type Store struct {
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	sl, err := state.NewSealer(opts.Key)
 	if err != nil {
-		return nil, fmt.Errorf("etcdstore: open: %w", err)
+		return nil, fmt.Errorf("etcd store: open: %w", err)
 	}
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
@@ -148,7 +148,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	client, own := opts.Client, false
 	if client == nil {
 		if len(opts.Endpoints) == 0 {
-			return nil, fmt.Errorf("etcdstore: open: %w: no etcd client or endpoints", state.ErrInvalid)
+			return nil, fmt.Errorf("etcd store: open: %w: no etcd client or endpoints", state.ErrInvalid)
 		}
 		if opts.DialTimeout <= 0 {
 			opts.DialTimeout = DefaultDialTimeout
@@ -160,7 +160,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			// deliverer can still record its last attempts while the program stops.
 		})
 		if err != nil {
-			return nil, fmt.Errorf("etcdstore: open: %w", err)
+			return nil, fmt.Errorf("etcd store: open: %w", err)
 		}
 		own = true
 	}
@@ -172,7 +172,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	if err := s.initialize(ctx); err != nil {
 		_ = s.Close()
-		return nil, fmt.Errorf("etcdstore: open %s: %w", opts.Prefix, err)
+		return nil, fmt.Errorf("etcd store: open %s: %w", opts.Prefix, err)
 	}
 	return s, nil
 }
@@ -248,7 +248,7 @@ func wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("etcdstore: %s: %w", op, err)
+	return fmt.Errorf("etcd store: %s: %w", op, err)
 }
 
 var errTooLarge = errors.New("transaction exceeds etcd's limits")

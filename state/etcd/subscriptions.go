@@ -150,7 +150,7 @@ func (s *Store) SetStatus(id string, status state.Status, reason string) error {
 // state.ErrWrongKey; etcd errors.
 func (s *Store) UpdateStatus(id string, status state.Status, reason string) (state.Subscription, error) {
 	if err := status.Check(); err != nil {
-		return state.Subscription{}, fmt.Errorf("etcdstore: set status: %w", err)
+		return state.Subscription{}, fmt.Errorf("etcd store: set status: %w", err)
 	}
 	var rec *state.SubscriptionRecord
 	err := s.update(func(t *tx) error {
@@ -254,7 +254,7 @@ func (s *Store) deleteKeys(keys []string) error {
 // Errors: state.ErrNotFound; state.ErrInvalid for an empty secret; etcd errors.
 func (s *Store) RotateSecret(subID, secret string, previousExpiresAt time.Time) (state.Subscription, error) {
 	if secret == "" {
-		return state.Subscription{}, fmt.Errorf("etcdstore: rotate secret: %w: secret is empty", state.ErrInvalid)
+		return state.Subscription{}, fmt.Errorf("etcd store: rotate secret: %w: secret is empty", state.ErrInvalid)
 	}
 	sealed, err := s.sealer.SealSecret(subID, secret)
 	if err != nil {

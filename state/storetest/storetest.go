@@ -1,7 +1,7 @@
 // Package storetest is the one contract test suite of the store backends:
 // what the poller, the deliverer and the subscriptions API rely on, run
-// against the bbolt store (package state) and the etcd store (package
-// etcdstore) alike. Only tests import it.
+// against the bbolt store (package state/bolt) and the etcd store (package
+// state/etcd) alike. Only tests import it.
 package storetest
 
 import (
