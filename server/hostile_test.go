@@ -63,7 +63,7 @@ func TestASubscriptionIsReachableOnlyByItsConnection(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.Status, string(resp.Body))
 	var after server.Subscription
 	resp.json(t, &after)
-	assert.Equal(t, "active", after.Status)
+	assert.Equal(t, "active", string(after.Status))
 	e.cycle()
 	for _, h := range e.sink.hooks() {
 		assert.NoError(t, h.Verified, "still signed with the secret the owner holds")

@@ -15,7 +15,7 @@ type Subscription struct {
 	Kind         string          `json:"kind"`
 	RoomID       string          `json:"room_id,omitempty"`
 	CallbackURL  string          `json:"callback_url"`
-	Status       string          `json:"status"`
+	Status       state.Status    `json:"status"`
 	StatusReason string          `json:"status_reason,omitempty"`
 	CreatedAt    time.Time       `json:"created_at"`
 	Location     string          `json:"location"`
@@ -118,7 +118,7 @@ type DeliveryList struct {
 func (d subscriptionAPI) showSubscription(sub state.Subscription) Subscription {
 	view := Subscription{
 		ID: sub.ID, Kind: string(sub.Kind), RoomID: sub.RoomID, CallbackURL: sub.CallbackURL,
-		Status: string(sub.Status), StatusReason: sub.StatusReason, CreatedAt: sub.CreatedAt.UTC(),
+		Status: sub.Status, StatusReason: sub.StatusReason, CreatedAt: sub.CreatedAt.UTC(),
 		Location: d.location(sub.ID), Ordering: string(sub.Ordering.OrDefault()), MaxPerSecond: sub.MaxPerSecond,
 		Endpoint: d.showEndpoint(sub.CallbackURL),
 		Health: &Health{
