@@ -1,7 +1,8 @@
 // Package hipchatsim is an in-memory HipChat REST API v2: the upstream of every test and of the demo,
 // and a sandbox for flow designers now that HipChat itself is gone. It answers like the real API as
-// ../shared/spec/hipchat-v2.md reconstructs it: the same paths, status codes, JSON shapes, error texts,
-// token types and scopes, rate-limit and flood-control headers.
+// HipChat's published API reference and the clients written against it record it: the same paths,
+// status codes, JSON shapes, error texts, token types and scopes, rate-limit and flood-control
+// headers.
 //
 //	srv, err := hipchatsim.New(hipchatsim.DefaultOptions())
 //	ts := httptest.NewServer(srv) // then talk HTTP only; srv.AdminToken() has every scope
