@@ -5,6 +5,6 @@
 // input from a request and writes its output, all from one table.
 //
 // Every action has the same shape, func(ctx, hipchat, conn, input) (output, error), and returns
-// one of two errors: an *InvalidInput, before any HipChat call, for input it refuses; or the
-// *connector.Error of a HipChat call, unchanged.
+// one of two errors: an *InvalidInput, before any HipChat call, for input it refuses; or the error
+// of a HipChat call (a *connector.Error), unchanged.
 package actions

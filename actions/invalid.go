@@ -35,11 +35,6 @@ func MissingField(field string) *InvalidInput {
 	return &InvalidInput{Field: field, Code: CodeMissingField, Message: field + " is required and must not be blank"}
 }
 
-// InvalidField is the refusal of a parameter whose value cannot be right; message says why.
-func InvalidField(field, message string) *InvalidInput {
-	return &InvalidInput{Field: field, Code: CodeInvalidField, Message: message}
-}
-
 // required refuses a value that is empty or only blanks.
 func required(field, value string) error {
 	if strings.TrimSpace(value) == "" {

@@ -28,10 +28,10 @@ type actionRoute struct {
 // boundAction is an action with the binder of its input, ready for a request.
 type boundAction func(r *request, hipchat actions.HipChat, conn connector.Connection) (any, error)
 
-// runAction pairs an action with bind, which reads its input from a request: path and query
-// parameters (trimmed) with r.path, the body's members with r.body and the jsonBody
-// helpers. A binder checks the types of what it reads; whether a value is required or too long is
-// the action's to say (Input.Validate).
+// runAction pairs an action with bind, which reads its input from a request: path parameters
+// (trimmed) with r.path, the body's members with r.body and the jsonBody helpers. A binder checks
+// the types of what it reads; whether a value is required or too long is the action's to say
+// (Input.Validate), and the action says it before any HipChat call.
 func runAction[In actions.Input, Out any](
 	action func(ctx context.Context, hipchat actions.HipChat, conn connector.Connection, in In) (Out, error),
 	bind func(r *request) (In, error),
@@ -62,8 +62,8 @@ func (row actionRoute) handler(hipchat actions.HipChat) gin.HandlerFunc {
 	})
 }
 
-// request is what a binder reads an action's input from. It remembers which path and query
-// parameters were read, whose refusals come before the body's (paramsFirst).
+// request is what a binder reads an action's input from. It remembers which parameters of the URL
+// were read, whose refusals come before the body's (paramsFirst).
 type request struct {
 	c      *gin.Context
 	params map[string]bool
@@ -71,11 +71,12 @@ type request struct {
 
 // path returns the path parameter name, trimmed; blank is the action's to refuse.
 func (r *request) path(name string) string {
-	r.read(name)
+	r.remember(name)
 	return strings.TrimSpace(r.c.Param(name))
 }
 
-func (r *request) read(name string) {
+// remember notes that the URL parameter name was read.
+func (r *request) remember(name string) {
 	if r.params == nil {
 		r.params = map[string]bool{}
 	}
@@ -89,8 +90,8 @@ func (r *request) body(field, example string) (jsonBody, error) {
 }
 
 // paramsFirst picks the answer when binding failed (a body too large, not JSON, a member of the
-// wrong type): the input's own refusal if it names a path or query parameter, as a caller reads the
-// URL before the body, else the binding's error.
+// wrong type): the input's own refusal if it names a parameter of the URL, which a caller reads
+// before the body (and the handlers before the table answered so), else the binding's error.
 func (r *request) paramsFirst(in actions.Input, bindErr error) error {
 	var invalid *actions.InvalidInput
 	if errors.As(in.Validate(), &invalid) && r.params[invalid.Field] {

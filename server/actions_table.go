@@ -7,7 +7,11 @@ import (
 )
 
 // actionTable is every action the connector serves, one row each: adding an action is a file in
-// package actions and a row here. routes registers the rows behind the token.
+// package actions and a row here. routes registers the rows behind the token. Besides the action's
+// own refusals (400 missing_field, invalid_field, field_too_long naming the field) and HipChat's
+// errors (toAPIError), a row answers 401 missing_token without a token and, when it reads a body,
+// 413 body_too_large past the body limit, 400 invalid_json for a body that is no JSON object and
+// 400 invalid_field for a member of the wrong type.
 var actionTable = []actionRoute{
 	{method: http.MethodGet, path: "/rooms", operationID: "ListRooms", success: http.StatusOK, notFound: subjectUnknown,
 		run: runAction(actions.ListRooms, func(*request) (actions.NoInput, error) { return actions.NoInput{}, nil })},
