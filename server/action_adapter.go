@@ -45,6 +45,9 @@ func runAction[In actions.Input, Out any](
 	}
 }
 
+// noInput is the binder of an action that takes no input, such as a picker.
+func noInput(*request) (actions.NoInput, error) { return actions.NoInput{}, nil }
+
 // handler serves the row behind the request's connection: it runs the action and answers its output
 // with the row's success status, or the error through toAPIError, its 404 naming the row's subject.
 func (row actionRoute) handler(hipchat actions.HipChat) gin.HandlerFunc {

@@ -14,7 +14,7 @@ import (
 // 400 invalid_field for a member of the wrong type.
 var actionTable = []actionRoute{
 	{method: http.MethodGet, path: "/rooms", operationID: "ListRooms", success: http.StatusOK, notFound: subjectUnknown,
-		run: runAction(actions.ListRooms, func(*request) (actions.NoInput, error) { return actions.NoInput{}, nil })},
+		run: runAction(actions.ListRooms, noInput)},
 
 	{method: http.MethodGet, path: "/rooms/:roomId/members", operationID: "ListUsers", success: http.StatusOK, notFound: subjectRoom,
 		run: runAction(actions.ListUsers, func(r *request) (actions.ListUsersInput, error) {
