@@ -86,16 +86,3 @@ func (b jsonBody) optionalNumber(field string) (float64, error) {
 	}
 	return value, nil
 }
-
-// readStringField reads a JSON object body and returns its string member field as sent (not
-// trimmed); other members are ignored. example is a sample body for the error message. Errors, each
-// naming field: 413 body_too_large past the server's body limit, 400 missing_field for an empty body
-// or a missing, null or blank member, 400 invalid_field for a member that is not a string, 400
-// invalid_json for a body that is not a JSON object.
-func readStringField(r *http.Request, field, example string) (string, error) {
-	body, err := readJSONObject(r, field, example)
-	if err != nil {
-		return "", err
-	}
-	return body.requiredString(field)
-}

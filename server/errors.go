@@ -17,6 +17,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/hipchat-connector/hipchat-connector/actions"
 	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/state"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
@@ -34,9 +35,6 @@ const (
 	CodeNotFound         = "not_found"            // 404: HipChat answered 404 for something else
 	CodeRouteNotFound    = "route_not_found"      // 404: no operation at this path
 	CodeMethodNotAllowed = "method_not_allowed"   // 405: the path exists, the method does not
-	CodeMissingField     = "missing_field"        // 400: a required parameter is missing or blank
-	CodeInvalidField     = "invalid_field"        // 400: a parameter has a value that cannot be right
-	CodeFieldTooLong     = "field_too_long"       // 400: a parameter is longer than HipChat accepts
 	CodeInvalidJSON      = "invalid_json"         // 400: the body is not the JSON object the operation takes
 	CodeBodyTooLarge     = "body_too_large"       // 413: the body exceeds the connector's limit
 	CodeBadRequest       = "bad_request"          // 400: HipChat refused the request; its message is kept
@@ -55,6 +53,13 @@ const (
 	CodeDeliveryPending      = "delivery_pending"       // 409: the delivery is still waiting to be sent
 
 	CodeAdminTokenRejected = "admin_token_rejected" // 401: an operator route without the operator credential
+)
+
+// Codes of an input an action refused (400), spelled once in package actions.
+const (
+	CodeMissingField = actions.CodeMissingField // a required parameter is missing or blank
+	CodeInvalidField = actions.CodeInvalidField // a parameter has a value that cannot be right
+	CodeFieldTooLong = actions.CodeFieldTooLong // a parameter is longer than HipChat accepts
 )
 
 // statusClientClosedRequest is nginx's status for a caller that hung up; nobody reads the answer, but
@@ -85,10 +90,15 @@ func (e *apiError) Error() string {
 
 func (e *apiError) Unwrap() error { return e.Cause }
 
-// missingField is the 400 answer for a required parameter that is absent or blank.
+// missingField is the 400 answer for a required parameter that is absent or blank, in the words of
+// an action's refusal.
 func missingField(field string) *apiError {
-	return &apiError{Status: http.StatusBadRequest, Code: CodeMissingField, Field: field,
-		Message: field + " is required and must not be blank"}
+	return invalidInput(actions.MissingField(field))
+}
+
+// invalidInput is the 400 answer for an input an action refused.
+func invalidInput(e *actions.InvalidInput) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: e.Code, Field: e.Field, Message: e.Message}
 }
 
 // invalidField is the 400 answer for a parameter whose value cannot be right; message says why.
@@ -120,9 +130,14 @@ const (
 var pollStateErrors = []error{triggers.ErrStateMalformed, triggers.ErrStateForged, triggers.ErrStateVersion,
 	triggers.ErrStateConnection, triggers.ErrStateTarget}
 
-// fromDomain maps the errors of the domain packages (a polling state refused, a callback URL
-// refused, a store's not-found or already-pending) to their answers; nil for any other error.
+// fromDomain maps the errors of the domain packages (an action's input refused, a polling state
+// refused, a callback URL refused, a store's not-found or already-pending) to their answers; nil for
+// any other error.
 func fromDomain(err error, subject notFoundSubject) *apiError {
+	var invalid *actions.InvalidInput
+	if errors.As(err, &invalid) {
+		return invalidInput(invalid)
+	}
 	for _, stateErr := range pollStateErrors {
 		if errors.Is(err, stateErr) {
 			return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidState, Field: "state",
@@ -254,15 +269,15 @@ func isTimeout(up *connector.Error) bool {
 func notFoundCode(subject notFoundSubject, hipchatMessage string) (code, field string) {
 	switch subject {
 	case subjectRoom:
-		return CodeRoomNotFound, "roomId"
+		return CodeRoomNotFound, paramRoomID
 	case subjectUser:
-		return CodeUserNotFound, "userId"
+		return CodeUserNotFound, paramUserID
 	case subjectRoomOrUser:
 		// HipChat says "User <ref> not found" or "Room <ref> not found"; the ref may contain either word.
 		if strings.HasPrefix(strings.ToLower(strings.TrimSpace(hipchatMessage)), "user") {
-			return CodeUserNotFound, "userId"
+			return CodeUserNotFound, paramUserID
 		}
-		return CodeRoomNotFound, "roomId"
+		return CodeRoomNotFound, paramRoomID
 	}
 	return CodeNotFound, ""
 }

@@ -32,12 +32,10 @@ func (s *Server) routes(r *gin.Engine) {
 
 	op := r.Group("/", requireConnection(s.opts.HipChatURL))
 
-	// Actions.
-	op.GET("/rooms", handleListRooms(s.client))
-	op.GET("/rooms/:roomId/members", handleListUsers(s.client))
-	op.PUT("/rooms/:roomId/members/:userId", handleAddUserToRoom(s.client))
-	op.POST("/rooms/:roomId/messages", handlePostMessage(s.client))
-	op.GET("/users/:userId", handleGetUserByID(s.client))
+	// Actions, one row each of the action table.
+	for _, row := range actionTable {
+		op.Handle(row.method, row.path, row.handler(s.client))
+	}
 
 	// Polling triggers (the Logic Apps polling protocol).
 	op.GET("/triggers/rooms/:roomId/messages", handleMessagePoll(s.polling, triggers.KindMessage, s.PublicURL))

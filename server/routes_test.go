@@ -14,7 +14,7 @@ import (
 )
 
 // pendingOperations are the operations of the definition that no route serves yet. This is the one
-// place that lists them: remove an id when its handler lands in routes.go.
+// place that lists them: remove an id when its handler lands in routes.go (or its row in actionTable).
 var pendingOperations = map[string]bool{}
 
 // serviceRoutes are the routes that are not operations of the definition.
@@ -90,3 +90,32 @@ func (*fakeOperatorStore) AllSubscriptions(state.Status) ([]state.Subscription, 
 	return nil, nil
 }
 func (*fakeOperatorStore) BackupSized(func(int64), io.Writer) (int64, error) { return 0, nil }
+
+// Each row of the action table serves the operation it names, at the definition's method and path,
+// and every action a designer sees goes through the table.
+func TestActionTableRowsAreTheDefinitionsActions(t *testing.T) {
+	ops, err := swagger.Operations()
+	require.NoError(t, err)
+	byID := map[string]swagger.Operation{}
+	for _, op := range ops {
+		byID[op.ID] = op
+	}
+	rows := map[string]bool{}
+	for _, row := range actionTable {
+		assert.False(t, rows[row.operationID], "%s has two rows", row.operationID)
+		rows[row.operationID] = true
+		op, ok := byID[row.operationID]
+		if !assert.True(t, ok, "%s is not an operation of the definition", row.operationID) {
+			continue
+		}
+		assert.Equal(t, op.Method+" "+op.RoutePath(), row.method+" "+row.path, row.operationID)
+		assert.Empty(t, op.Trigger, "%s is a trigger, not an action", row.operationID)
+		assert.NotNil(t, row.run, row.operationID)
+		assert.Contains(t, []int{200, 201, 202, 204}, row.success, row.operationID)
+	}
+	for _, op := range ops {
+		if op.Trigger == "" && !op.Internal {
+			assert.True(t, rows[op.ID], "the action %s is not a row of the action table", op.ID)
+		}
+	}
+}

@@ -1,10 +1,10 @@
 // Package server is the connector's one HTTP home: its options, the Gin engine with every route
 // (routes.go), the middleware every request passes (access log, metrics, body limit, the token), the
 // one error vocabulary and writer (errors.go), the one request→connection adapter (connection.go),
-// the handler makers of the actions (action_*.go), the polling triggers (polling.go) and the callback
-// subscriptions (subscribe.go, subscription_*.go), and the lifecycle: bind, serve, shut down
-// gracefully with one deadline. The domain packages below it (connector, triggers, state, webhook)
-// know nothing of HTTP serving.
+// the table that serves the actions of package actions (actions_table.go, action_adapter.go), the
+// polling triggers (polling.go) and the callback subscriptions (subscribe.go, subscription_*.go), and
+// the lifecycle: bind, serve, shut down gracefully with one deadline. The domain packages below it
+// (actions, connector, triggers, state, webhook) know nothing of HTTP serving.
 package server
 
 import (

@@ -1,0 +1,63 @@
+package actions
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Field names an *InvalidInput uses: the parameter names of the connector definition.
+const (
+	FieldRoomID  = "roomId"
+	FieldUserID  = "userId"
+	FieldMessage = "message"
+)
+
+// Codes of an *InvalidInput. They are the stable codes of the connector's error answers, which flows
+// may branch on, so they are never renamed.
+const (
+	CodeMissingField = "missing_field"  // a required parameter is missing or blank
+	CodeInvalidField = "invalid_field"  // a parameter has a value that cannot be right
+	CodeFieldTooLong = "field_too_long" // a parameter is longer than HipChat accepts
+)
+
+// InvalidInput is an action's refusal of its input, made before any HipChat call.
+type InvalidInput struct {
+	Field   string // the parameter at fault, as the connector definition names it
+	Code    string // CodeMissingField, CodeInvalidField or CodeFieldTooLong
+	Message string // what is wrong, safe to show the caller
+}
+
+func (e *InvalidInput) Error() string { return e.Code + " " + e.Field + ": " + e.Message }
+
+// MissingField is the refusal of a required parameter that is absent or blank.
+func MissingField(field string) *InvalidInput {
+	return &InvalidInput{Field: field, Code: CodeMissingField, Message: field + " is required and must not be blank"}
+}
+
+// required refuses a value that is empty or only blanks.
+func required(field, value string) error {
+	if strings.TrimSpace(value) == "" {
+		return MissingField(field)
+	}
+	return nil
+}
+
+// atMostChars refuses a value of more than limit characters (runes, as HipChat counts them).
+func atMostChars(field, value string, limit int) error {
+	if n := utf8.RuneCountInString(value); n > limit {
+		return &InvalidInput{Field: field, Code: CodeFieldTooLong,
+			Message: field + " is " + strconv.Itoa(n) + " characters long; HipChat takes at most " + strconv.Itoa(limit)}
+	}
+	return nil
+}
+
+// firstRefusal returns the first non-nil of checks, which a Validate lists in the order of its fields.
+func firstRefusal(checks ...error) error {
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

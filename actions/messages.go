@@ -1,0 +1,48 @@
+package actions
+
+import (
+	"context"
+
+	"github.com/hipchat-connector/hipchat-connector/connector"
+)
+
+// MaxMessageLength is the longest message, in characters, that PostMessage sends. HipChat documents no
+// limit for messages posted as a user; spec/hipchat-v2.md infers 1–1000 by analogy with share
+// messages (notifications take 10,000). Longer messages are refused here, without a call.
+const MaxMessageLength = 1000
+
+// PostMessageInput is PostMessage's input.
+type PostMessageInput struct {
+	RoomID  string // the room's id or name
+	Message string // the text, posted as given (not trimmed)
+}
+
+// Validate refuses a blank RoomID, then a blank Message (missing_field), then a Message of more than
+// MaxMessageLength characters (field_too_long).
+func (in PostMessageInput) Validate() error {
+	return firstRefusal(
+		required(FieldRoomID, in.RoomID),
+		required(FieldMessage, in.Message),
+		atMostChars(FieldMessage, in.Message, MaxMessageLength),
+	)
+}
+
+// NewMessage is PostMessage's output: the posted message's id and HipChat's timestamp (ISO-8601).
+type NewMessage struct {
+	ID        string `json:"id"`
+	Timestamp string `json:"timestamp"`
+}
+
+// PostMessage posts the message to the room as the token's user (operation PostMessage). It is never
+// retried: a post whose answer was lost may have been made. Errors: an *InvalidInput from Validate,
+// before any call; else the *connector.Error of the HipChat call (a 404 is the room's).
+func PostMessage(ctx context.Context, hipchat HipChat, conn connector.Connection, in PostMessageInput) (NewMessage, error) {
+	if err := in.Validate(); err != nil {
+		return NewMessage{}, err
+	}
+	posted, err := hipchat.PostMessage(ctx, conn, in.RoomID, in.Message)
+	if err != nil {
+		return NewMessage{}, err
+	}
+	return NewMessage{ID: posted.ID, Timestamp: posted.Timestamp}, nil
+}
