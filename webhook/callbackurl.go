@@ -70,8 +70,10 @@ const resolveTimeout = 5 * time.Second
 // carrier-grade NAT, link-local, unspecified, multicast, broadcast and reserved targets are refused.
 // allowPrivate (development receivers) permits loopback and private addresses only: link-local
 // (169.254.0.0/16 and fe80::/10, where cloud metadata services answer), multicast, unspecified and
-// reserved targets stay refused. A host that does not resolve is refused, except with
-// allowPrivate, where the dialer's guard alone decides once it does. Checking at subscribe time gives the subscriber a clear 400; the
+// reserved targets stay refused, and so does every IPv6 form that carries a refused IPv4 address
+// (IPv4-compatible, 6to4, Teredo, NAT64; IPv4-mapped ones are read as IPv4), whatever it carries.
+// A host that does not resolve is refused, except with allowPrivate, where the dialer's guard
+// alone decides once it does. Checking at subscribe time gives the subscriber a clear 400; the
 // callback client checks again at dial time (see NewCallbackClient), so a DNS answer that changes
 // later (rebinding) cannot reach a refused address either.
 //
@@ -146,15 +148,61 @@ var reservedPrefixes = []struct {
 	{netip.MustParsePrefix("240.0.0.0/4"), "reserved"},
 }
 
-// nat64 is the well-known NAT64 prefix: its last 32 bits are an IPv4 address, checked as such.
-var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+// IPv6 forms that carry an IPv4 address inside them: a connection to one of these reaches (or is
+// routed by) that IPv4 address, so it is checked as the IPv4 address it carries. IPv4-mapped
+// addresses (::ffff:a.b.c.d) are unmapped before anything else.
+var (
+	// ipv4Compatible is ::a.b.c.d (RFC 4291, deprecated): the IPv4 address in the last 32 bits.
+	ipv4Compatible = netip.MustParsePrefix("::/96")
+	// nat64 is the well-known NAT64 prefix (RFC 6052): the IPv4 address in the last 32 bits.
+	nat64 = netip.MustParsePrefix("64:ff9b::/96")
+	// nat64Local is the local-use NAT64 prefix (RFC 8215); where its IPv4 address sits depends on
+	// the operator's prefix length, so the whole range is refused.
+	nat64Local = netip.MustParsePrefix("64:ff9b:1::/48")
+	// sixToFour is 2002:a.b.c.d::/48 (RFC 3056): the IPv4 address in bits 16 to 47.
+	sixToFour = netip.MustParsePrefix("2002::/16")
+	// teredo is 2001:0::/32 (RFC 4380): the server's IPv4 address in bits 32 to 63, the client's
+	// in the last 32 bits, inverted.
+	teredo = netip.MustParsePrefix("2001::/32")
+)
 
-// blockedAddr reports whether a callback may not go to addr, and what kind of address it is.
+// embeddedIPv4 returns the IPv4 addresses an IPv6 address carries (IPv4-compatible, NAT64, 6to4,
+// Teredo's server and client) with the name of the form; none for any other address.
+func embeddedIPv4(addr netip.Addr) (form string, embedded []netip.Addr) {
+	if !addr.Is6() {
+		return "", nil
+	}
+	b := addr.As16()
+	v4 := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{b[i], b[i+1], b[i+2], b[i+3]}) }
+	switch {
+	case ipv4Compatible.Contains(addr) && !addr.IsUnspecified() && !addr.IsLoopback():
+		return "IPv4-compatible", []netip.Addr{v4(12)}
+	case nat64.Contains(addr):
+		return "NAT64", []netip.Addr{v4(12)}
+	case sixToFour.Contains(addr):
+		return "6to4", []netip.Addr{v4(2)}
+	case teredo.Contains(addr):
+		client := [4]byte{^b[12], ^b[13], ^b[14], ^b[15]}
+		return "Teredo", []netip.Addr{v4(4), netip.AddrFrom4(client)}
+	}
+	return "", nil
+}
+
+// blockedAddr reports whether a callback may not go to addr, and what kind of address it is. An
+// IPv6 address that carries an IPv4 address (embeddedIPv4) is what that IPv4 address is, named
+// with its form: "link-local (in a 6to4 address)".
 func blockedAddr(addr netip.Addr) (string, bool) {
 	addr = addr.Unmap().WithZone("")
-	if addr.Is6() && nat64.Contains(addr) {
-		b := addr.As16()
-		return blockedAddr(netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}))
+	if nat64Local.Contains(addr) {
+		return "local-use NAT64", true
+	}
+	if form, embedded := embeddedIPv4(addr); form != "" {
+		for _, v4 := range embedded {
+			if reason, blocked := blockedAddr(v4); blocked {
+				return reason + " (in " + withArticle(form) + " address)", true
+			}
+		}
+		return "", false
 	}
 	switch {
 	case !addr.IsValid():

@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -104,4 +105,36 @@ func TestCallbackClientDoesNotFollowRedirects(t *testing.T) {
 	// Without allowPrivate the loopback redirector itself is refused at dial.
 	_, err = NewCallbackClient(5*time.Second, false).Post(redirector.URL+"/hook", "application/json", nil)
 	assert.ErrorIs(t, err, ErrCallbackURL)
+}
+
+// Every IPv6 form that carries a refused IPv4 address is refused as that address, written as a
+// literal or behind a name, at subscribe and at dial, with -allow-private-callbacks or without:
+// here the cloud metadata address 169.254.169.254 (a9fe:a9fe), link-local in every mode.
+func TestEmbeddedIPv4FormsOfTheMetadataAddressAreRefused(t *testing.T) {
+	forms := map[string]struct{ literal, reason string }{
+		"IPv4-mapped":     {"::ffff:169.254.169.254", "a link-local address"},
+		"IPv4-compatible": {"::169.254.169.254", "link-local (in an IPv4-compatible address)"},
+		"6to4":            {"2002:a9fe:a9fe::1", "link-local (in a 6to4 address)"},
+		"Teredo":          {"2001:0:4136:e378:8000:63bf:5601:5601", "link-local (in a Teredo address)"}, // client bits inverted
+		"NAT64":           {"64:ff9b::a9fe:a9fe", "link-local (in a NAT64 address)"},
+		"local NAT64":     {"64:ff9b:1::a9fe:a9fe", "local-use NAT64"},
+	}
+	for form, tt := range forms {
+		literal := tt.literal
+		resolver := fakeResolver{"embedded.example": {literal}}
+		for _, allowPrivate := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s allowPrivate=%v", form, allowPrivate), func(t *testing.T) {
+				for _, url := range []string{"http://[" + literal + "]/", "http://embedded.example/"} {
+					err := checkCallbackURL(context.Background(), resolver, url, allowPrivate)
+					require.ErrorIs(t, err, ErrCallbackURL, url)
+					assert.ErrorIs(t, err, ErrBlockedAddress, url)
+					if err != nil {
+						assert.Contains(t, err.Error(), tt.reason)
+					}
+				}
+				err := guardDialFor(allowPrivate)("tcp", "["+literal+"]:80", nil)
+				assert.ErrorIs(t, err, ErrCallbackURL, "refused at dial too")
+			})
+		}
+	}
 }
