@@ -34,6 +34,14 @@ type ClientOptions struct {
 	Now func() time.Time
 	// Sleep is how background calls wait for budget; nil means a real timer.
 	Sleep func(context.Context, time.Duration) error
+	// UnverifiedPerSecond and UnverifiedBurst bound, across every token, the foreground calls of
+	// tokens HipChat has not yet accepted here (defaults DefaultUnverifiedPerSecond and
+	// DefaultUnverifiedBurst); RejectedFor is how long a token HipChat answered 401 is refused here
+	// without a call (default DefaultRejectedFor). Tokens HipChat accepted are never held back by
+	// either.
+	UnverifiedPerSecond float64
+	UnverifiedBurst     int
+	RejectedFor         time.Duration
 	// Registerer, when set, receives the metrics of every HipChat call
 	// (hipchat_connector_upstream_calls_total by outcome, and their duration), of the limiter
 	// (waits and refusals by class and budget) and of HipChat's X-Ratelimit-Remaining.
@@ -45,6 +53,7 @@ type ClientOptions struct {
 // Safe for concurrent use.
 type Client struct {
 	budgets  hipchatBudgets
+	gate     *tokenGate
 	http     *http.Client
 	limiter  CallLimiter
 	maxPages int
@@ -104,7 +113,8 @@ func NewInstrumentedClient(opts ClientOptions) (*Client, error) {
 		opts.HTTPClient = &counted
 	}
 	return &Client{http: opts.HTTPClient, limiter: opts.Limiter, maxPages: opts.MaxPages, pageSize: opts.PageSize,
-		now: opts.Now, sleep: opts.Sleep, metrics: metrics}, nil
+		now: opts.Now, sleep: opts.Sleep, metrics: metrics,
+		gate: newTokenGate(opts.UnverifiedPerSecond, opts.UnverifiedBurst, opts.RejectedFor, opts.Now)}, nil
 }
 
 type backgroundKey struct{}
@@ -150,7 +160,12 @@ func (c *Client) call(ctx context.Context, conn Connection, req request, out any
 }
 
 func (c *Client) attempt(ctx context.Context, conn Connection, req request, out any) error {
-	if err := c.acquire(ctx, conn, classOf(ctx)); err != nil {
+	class := classOf(ctx)
+	if refused := c.gate.admit(conn.ID, class); refused != nil {
+		c.metrics.refused(class, Refusal{Budget: refusedBudget(refused)})
+		return refused
+	}
+	if err := c.acquire(ctx, conn, class); err != nil {
 		return err
 	}
 
@@ -193,9 +208,13 @@ func (c *Client) attempt(ctx context.Context, conn Connection, req request, out 
 	if err != nil {
 		return &Error{Kind: KindUnavailable, Status: resp.StatusCode, Message: "reading HipChat's answer failed", Cause: err}
 	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		c.gate.rejectedNow(conn.ID)
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return c.errorFromResponse(conn, resp, payload)
 	}
+	c.gate.accepted(conn.ID)
 	if out == nil || len(payload) == 0 || resp.StatusCode == http.StatusNoContent {
 		return nil
 	}
