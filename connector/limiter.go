@@ -53,6 +53,9 @@ type Limiter struct {
 	mu        sync.Mutex
 	conns     map[string]*callLog
 	lastSweep time.Time
+	// assumedSpentAt, when set, is the restart after a crash (ResumeAfterCrash): a connection
+	// first seen within a window of it starts with its background share spent at that instant.
+	assumedSpentAt time.Time
 }
 
 // callLog is one connection's calls within the window, oldest first.
@@ -65,6 +68,8 @@ type callLog struct {
 type call struct {
 	at    time.Time
 	class Class
+	// phantom: not a call anyone made, but one assumed after a crash (ResumeAfterCrash).
+	phantom bool
 }
 
 // NewLimiter returns a limiter; zero option fields take their defaults.
@@ -124,11 +129,7 @@ func (l *Limiter) Acquire(id string, class Class) (Refusal, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweepLocked(now)
-	log := l.conns[id]
-	if log == nil {
-		log = &callLog{}
-		l.conns[id] = log
-	}
+	log := l.logLocked(id, now)
 	log.lastUsed = now
 	if refusal, held := log.heldBack(now); held {
 		return refusal, false
@@ -196,11 +197,7 @@ func (l *Limiter) Wait(ctx context.Context, id string, class Class, sleep func(c
 func (l *Limiter) BlockUntil(id string, t time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	log := l.conns[id]
-	if log == nil {
-		log = &callLog{lastUsed: l.opts.Now()}
-		l.conns[id] = log
-	}
+	log := l.logLocked(id, l.opts.Now())
 	if t.After(log.blockedUntil) {
 		log.blockedUntil = t
 	}

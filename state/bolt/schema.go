@@ -42,6 +42,9 @@ func migrate(tx *bbolt.Tx, meta *bbolt.Bucket) error {
 		if !isFresh(tx) {
 			return fmt.Errorf("%w: file has data but no schema version", state.ErrSchemaVersion)
 		}
+		if err := meta.Put(keyRestartState, []byte{restartClean}); err != nil { // no process ran before
+			return err
+		}
 		return meta.Put(keySchemaVersion, u64Key(SchemaVersion))
 	}
 	if len(raw) != 8 {

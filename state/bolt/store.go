@@ -33,6 +33,8 @@ import (
 //	meta/
 //	  schema_version → uint64, big-endian
 //	  server_key     → sealed 32 random bytes (see ServerKey)
+//	  restart_state  → a byte, clean (1) or running (0), then what the last process saved at its
+//	                   graceful stop (see SaveRestartState)
 //	subscriptions/
 //	  <subscription id> → JSON SubscriptionRecord; token and secret sealed
 //	connections/
@@ -79,6 +81,7 @@ var (
 
 	keySchemaVersion = []byte("schema_version")
 	keyServerKey     = []byte("server_key")
+	keyRestartState  = []byte("restart_state")
 
 	topLevelBuckets = [][]byte{bucketMeta, bucketSubscriptions, bucketConnections, bucketOutbox, bucketLog, bucketQueued, bucketFIFO, bucketDue, bucketEndpoints}
 )

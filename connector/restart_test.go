@@ -1,0 +1,107 @@
+package connector_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
+	"github.com/hipchat-connector/hipchat-connector/internal/manualclock"
+)
+
+// restarted is a second client, as the next process makes it, on the same clock.
+func restarted(clock *manualclock.Clock) (*connector.Client, *connector.Limiter) {
+	limiter := connector.NewLimiter(connector.LimiterOptions{Now: clock.Now})
+	return connector.NewClient(connector.ClientOptions{Limiter: limiter, Now: clock.Now}), limiter
+}
+
+// takeAll takes foreground calls of id until the limiter refuses one, and returns how many it took
+// and the refusal's RetryAfter.
+func takeAll(l *connector.Limiter, id string, class connector.Class) (int, time.Duration) {
+	for n := 0; ; n++ {
+		if ok, retry := l.TryAcquire(id, class); !ok {
+			return n, retry
+		}
+	}
+}
+
+// What a process saved at its graceful stop counts in the next one: the window's calls are spent
+// there too, and HipChat's hold stands.
+func TestAGracefulRestartKeepsEachConnectionsWindow(t *testing.T) {
+	clock := manualclock.New(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	first, limiter := restarted(clock)
+	for range 60 {
+		ok, _ := limiter.TryAcquire("conn_a", connector.Foreground)
+		require.True(t, ok)
+	}
+	limiter.BlockUntil("conn_b", clock.Now().Add(2*time.Minute))
+	saved, err := json.Marshal(first.RestartState())
+	require.NoError(t, err)
+
+	clock.Advance(10 * time.Second)
+	next, nextLimiter := restarted(clock)
+	var state connector.RestartState
+	require.NoError(t, json.Unmarshal(saved, &state))
+	next.Resume(state)
+
+	n, retry := takeAll(nextLimiter, "conn_a", connector.Foreground)
+	assert.Equal(t, 30, n, "90 foreground calls in any window: 60 were made before the restart")
+	assert.InDelta(t, (51 * time.Second).Seconds(), retry.Seconds(), 0.01, "until the first saved call leaves the window")
+	ok, retry := nextLimiter.TryAcquire("conn_b", connector.Background)
+	assert.False(t, ok, "HipChat's hold survives the restart")
+	assert.InDelta(t, (110 * time.Second).Seconds(), retry.Seconds(), 0.01)
+
+	clock.Advance(51*time.Second + time.Millisecond)
+	n, _ = takeAll(nextLimiter, "conn_a", connector.Foreground)
+	assert.Equal(t, 60, n, "the saved calls left the window")
+}
+
+// After a crash nothing was saved: each connection's background share is taken as spent at the
+// restart, for one window; actions answer from what that leaves.
+func TestAfterACrashTheBackgroundShareWaitsOneWindow(t *testing.T) {
+	clock := manualclock.New(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	client, limiter := restarted(clock)
+	client.ResumeAfterCrash()
+
+	clock.Advance(5 * time.Second)
+	ok, retry := limiter.TryAcquire("conn_a", connector.Background)
+	assert.False(t, ok, "the poller waits")
+	assert.InDelta(t, (56 * time.Second).Seconds(), retry.Seconds(), 0.01)
+	n, _ := takeAll(limiter, "conn_a", connector.Foreground)
+	assert.Equal(t, 25, n, "100 in any window, 75 of them assumed for the poller")
+
+	clock.Advance(56*time.Second + time.Millisecond)
+	ok, _ = limiter.TryAcquire("conn_b", connector.Background)
+	assert.True(t, ok, "a connection first seen a window after the restart has its whole budget")
+	ok, _ = limiter.TryAcquire("conn_a", connector.Background)
+	assert.True(t, ok, "the assumed calls left the window")
+	assert.Empty(t, client.RestartState().Connections["conn_b"].Foreground)
+	assert.Len(t, client.RestartState().Connections["conn_a"].Background, 1, "assumed calls are not saved as made")
+}
+
+// The tokens HipChat accepted before a graceful restart are not held back as unknown after it.
+func TestKnownTokensSurviveAGracefulRestart(t *testing.T) {
+	up := startUpstream(t, hipchatsim.Options{})
+	clock := manualclock.New(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	ann := connector.NewConnection(up.ann.Token, up.url)
+	first := newClient(connector.ClientOptions{Now: clock.Now, UnverifiedBurst: 1})
+	_, err := first.GetUser(ctx, ann, "@ann")
+	require.NoError(t, err)
+	saved := first.RestartState()
+	assert.Contains(t, saved.KnownTokens, ann.ID, "kept by its hash, never the token")
+
+	next := newClient(connector.ClientOptions{Now: clock.Now, UnverifiedBurst: 1})
+	next.Resume(saved)
+	_, err = next.GetUser(ctx, connector.NewConnection("invented", up.url), "@ann")
+	require.Equal(t, connector.KindTokenRejected, connector.KindOf(err), "spends the one unverified call")
+	_, err = next.GetUser(ctx, connector.NewConnection("invented-2", up.url), "@ann")
+	require.Equal(t, connector.KindRateLimited, connector.KindOf(err), "the unverified budget is spent")
+	_, err = next.GetUser(ctx, ann, "@ann")
+	assert.NoError(t, err, "Ann's token was known before the restart")
+}
