@@ -23,6 +23,9 @@ const serveSummary = "run the connector: actions, triggers and callback subscrip
 // upstreamTimeout bounds one HipChat call.
 const upstreamTimeout = 15 * time.Second
 
+// subscriptionCounter is the store's part the subscriptions metric reads.
+type subscriptionCounter = server.SubscriptionCounter
+
 // runServe runs the connector until ctx ends (SIGINT or SIGTERM). It binds first and then prints
 // "listening on http://ADDR" to stdout; logs go to stderr as JSON lines, each naming its component
 // (http, poller, deliverer, store). Errors: errUsage for a bad command line, the configuration's
@@ -80,7 +83,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// (background calls wait and leave actions their share).
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newSubscriptionsCollector(store, logger.With("component", "metrics")))
+		server.NewSubscriptionsCollector(store, logger.With("component", "metrics")))
 	// With etcd, this process is one of possibly several replicas: it joins them, and owns its share
 	// of the feeds and deliveries. It leaves (deferred) after the poller and the deliverer stopped.
 	rep, err := joinReplicas(ctx, store, cfg.Etcd, registry, logger.With("component", "cluster"))
