@@ -10,6 +10,14 @@
 //
 // A member that lost its session owns nothing (Ready is false) until it has
 // joined again with a new one, which it keeps trying.
+//
+// The package owns all of the replicas' behaviour and every key under
+// {prefix}cluster/: a Replica (JoinReplicas) is what cmd wires into the poller,
+// the deliverer and the server: the ownership rules of feeds, connections and
+// subscriptions, the HipChat budget shared over the replicas (SharedLimiter),
+// the doorbell relay that hands a push to the feed's owner, and the status
+// board (StatusBoard) through which any replica shows the owner's poll plan
+// and push state. A nil Replica is one process that owns everything.
 package cluster
 
 import (

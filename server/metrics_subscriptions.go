@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"log/slog"
@@ -8,26 +8,31 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/state"
 )
 
-// subscriptionCounter is what the subscriptions collector reads at scrape time; *bolt.Store is one.
-type subscriptionCounter interface {
+// SubscriptionCounter is what the subscriptions collector reads at scrape time; both stores
+// (state/bolt, state/etcd) are one.
+type SubscriptionCounter interface {
 	CountByStatus() (map[state.Status]int, error)
 }
 
 // subscriptionsCollector exposes hipchat_connector_subscriptions{status}, read from the store at
 // each scrape (one read transaction that unseals nothing), so it is never stale.
 type subscriptionsCollector struct {
-	store subscriptionCounter
+	store SubscriptionCounter
 	desc  *prometheus.Desc
 	log   *slog.Logger
 }
 
-func newSubscriptionsCollector(store subscriptionCounter, log *slog.Logger) *subscriptionsCollector {
+// NewSubscriptionsCollector returns the collector of hipchat_connector_subscriptions{status}, which
+// counts store's subscriptions at each scrape and logs a failed count to log. cmd registers it in
+// the registry Deps.Registry names.
+func NewSubscriptionsCollector(store SubscriptionCounter, log *slog.Logger) prometheus.Collector {
 	return &subscriptionsCollector{store: store, log: log, desc: prometheus.NewDesc(
 		"hipchat_connector_subscriptions",
 		"Callback subscriptions by status (active, paused, suspended, disabled), read from the database at scrape time.",
 		[]string{"status"}, nil)}
 }
 
+// Describe sends the one description of the subscriptions gauge.
 func (c *subscriptionsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 // Collect reports every status, 0 included, so an alert on paused or suspended sees a series.

@@ -1,4 +1,4 @@
-package main
+package cluster
 
 import (
 	"context"
@@ -8,8 +8,6 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-
-	"github.com/hipchat-connector/hipchat-connector/cluster"
 )
 
 // doorbellRelay carries HipChat's doorbells (push, issue 16) between replicas: HipChat calls the
@@ -22,30 +20,30 @@ import (
 type doorbellRelay struct {
 	client    *clientv3.Client
 	dir       string
-	member    *cluster.Member
+	member    *Member
 	log       *slog.Logger
 	forwarded atomic.Uint64
 }
 
-func newDoorbellRelay(client *clientv3.Client, prefix string, member *cluster.Member, logger *slog.Logger) *doorbellRelay {
-	return &doorbellRelay{client: client, dir: prefix + "doorbells/", member: member, log: logger}
-}
+// dirDoorbells holds the doorbells forwarded to a feed's owner, {prefix}doorbells/{feed id}.
+const dirDoorbells = "doorbells/"
 
-// doorbellRing is what the poller offers the relay: the check any replica can make, the ring of an
+// DoorbellRing is what the poller offers the relay: the check any replica can make, the ring of an
 // owned feed, and the plain ring (which counts a refused doorbell).
-type doorbellRing interface {
+type DoorbellRing interface {
 	DoorbellValid(id, secret string) bool
 	RingOwned(id string) bool
 	Ring(id, secret string) bool
 }
 
-// answer is the server's doorbell (nil relay: the poller's own Ring). A wrong secret is refused
-// (404) at no cost; a feed this replica owns is read here; any other valid doorbell is forwarded,
-// and refused when it could not be.
-func (d *doorbellRelay) answer(poll doorbellRing) func(id, secret string) bool {
-	if d == nil {
+// Doorbell is the server's doorbell: poll's own Ring for a nil Replica. With replicas a wrong
+// secret is refused (false: 404) at no cost; a feed this replica owns is read here; any other valid
+// doorbell is forwarded to the owner, and refused when it could not be.
+func (r *Replica) Doorbell(poll DoorbellRing) func(id, secret string) bool {
+	if r == nil {
 		return poll.Ring
 	}
+	d := r.relay
 	return func(id, secret string) bool {
 		if !poll.DoorbellValid(id, secret) {
 			return poll.Ring(id, secret)
@@ -74,9 +72,14 @@ func (d *doorbellRelay) forward(id string) bool {
 	return true
 }
 
-// run watches the forwarded doorbells and rings those of feeds this replica owns, until ctx ends;
-// a watch that ends (etcd restarting, a compaction) is opened again.
-func (d *doorbellRelay) run(ctx context.Context, ringOwned func(id string) bool) {
+// RelayDoorbells watches the doorbells the other replicas forwarded and rings, with ringOwned
+// (Poller.RingOwned), those of feeds this replica owns, until ctx ends; a watch that ends (etcd
+// restarting, a compaction) is opened again. It returns at once for a nil Replica.
+func (r *Replica) RelayDoorbells(ctx context.Context, ringOwned func(id string) bool) {
+	if r == nil {
+		return
+	}
+	d := r.relay
 	for ctx.Err() == nil {
 		watch := d.client.Watch(clientv3.WithRequireLeader(ctx), d.dir, clientv3.WithPrefix())
 		for resp := range watch {

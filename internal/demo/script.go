@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bytes"
@@ -15,9 +15,9 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
 )
 
-// demoScript is the demo's person at the keyboard: it seeds HipChat, subscribes the sink through the
+// script is the demo's person at the keyboard: it seeds HipChat, subscribes the sink through the
 // connector's API, prints how to try things by hand, then makes HipChat events on a timer.
-type demoScript struct {
+type script struct {
 	out          io.Writer
 	hipchat      *simclient.Client
 	adminToken   string
@@ -31,19 +31,19 @@ type demoScript struct {
 	subscribed   atomic.Bool // set once the three subscriptions exist
 }
 
-// demoWorld is what the script made.
-type demoWorld struct {
+// seeded is what the script made.
+type seeded struct {
 	connector     string
 	ann, bob      simclient.Person
 	room          int
-	subscriptions []demoSubscription
+	subscriptions []subscription
 }
 
-const demoRoomName = "Demo"
+const roomName = "Demo"
 
-// demoSubscription is one subscription as its 201 answer showed it.
-type demoSubscription struct {
-	trigger  demoTrigger
+// subscription is one subscription as its 201 answer showed it.
+type subscription struct {
+	trigger  webhookTrigger
 	callback string
 	ID       string `json:"id"`
 	Location string `json:"location"`
@@ -53,7 +53,7 @@ type demoSubscription struct {
 // Run waits for the connector, seeds, subscribes and prints the introduction, then makes one HipChat
 // event every interval until ctx ends. Errors: a failure to seed or subscribe; a failed event is
 // printed and the script goes on.
-func (s *demoScript) Run(ctx context.Context) error {
+func (s *script) Run(ctx context.Context) error {
 	var connectorURL string
 	select {
 	case connectorURL = <-s.connectorURL:
@@ -86,8 +86,8 @@ func (s *demoScript) Run(ctx context.Context) error {
 // setUp waits for /readyz, makes Ann and Bob with personal tokens and Ann's private room with Bob in
 // it, all through the HipChat API, then subscribes the sink to the three webhook triggers with Ann's
 // token through the connector's API.
-func (s *demoScript) setUp(ctx context.Context, connectorURL string) (demoWorld, error) {
-	w := demoWorld{connector: connectorURL}
+func (s *script) setUp(ctx context.Context, connectorURL string) (seeded, error) {
+	w := seeded{connector: connectorURL}
 	if err := waitReady(ctx, connectorURL); err != nil {
 		return w, err
 	}
@@ -98,14 +98,14 @@ func (s *demoScript) setUp(ctx context.Context, connectorURL string) (demoWorld,
 	if w.bob, err = s.hipchat.NewPerson(ctx, s.adminToken, "Bob Stone", "bob"); err != nil {
 		return w, fmt.Errorf("seeding HipChat: %w", err)
 	}
-	if w.room, err = s.hipchat.CreateRoom(ctx, w.ann.Token, demoRoomName, "private"); err != nil {
+	if w.room, err = s.hipchat.CreateRoom(ctx, w.ann.Token, roomName, "private"); err != nil {
 		return w, fmt.Errorf("seeding HipChat: %w", err)
 	}
 	if err := s.hipchat.AddMember(ctx, w.ann.Token, strconv.Itoa(w.room), w.bob.Email); err != nil {
 		return w, fmt.Errorf("seeding HipChat: %w", err)
 	}
-	s.sink.nameRoom(w.room, demoRoomName)
-	for _, t := range demoTriggers {
+	s.sink.nameRoom(w.room, roomName)
+	for _, t := range webhookTriggers {
 		sub, err := subscribe(ctx, connectorURL, w.ann.Token, t, strconv.Itoa(w.room), s.sinkURL+t.callbackPath())
 		if err != nil {
 			return w, err
@@ -144,8 +144,8 @@ func waitReady(ctx context.Context, baseURL string) error {
 
 // subscribe calls the subscribe operation of trigger t (room ignored for rooms) with token and
 // returns the subscription of the 201 answer, secret included. Errors: any other answer.
-func subscribe(ctx context.Context, connectorURL, token string, t demoTrigger, room, callback string) (demoSubscription, error) {
-	sub := demoSubscription{trigger: t, callback: callback}
+func subscribe(ctx context.Context, connectorURL, token string, t webhookTrigger, room, callback string) (subscription, error) {
+	sub := subscription{trigger: t, callback: callback}
 	path := t.subscribe
 	if strings.Contains(path, "%s") {
 		path = fmt.Sprintf(path, room)
@@ -183,7 +183,7 @@ func subscribe(ctx context.Context, connectorURL, token string, t demoTrigger, r
 
 // act makes the HipChat event of step: Bob posts a message, shares a file, creates a room, or an
 // integration labelled "CI" sends a notification, in turn. Errors: HipChat's answer.
-func (s *demoScript) act(ctx context.Context, w demoWorld, step int) error {
+func (s *script) act(ctx context.Context, w seeded, step int) error {
 	round := step/4 + 1
 	room := strconv.Itoa(w.room)
 	switch step % 4 {
@@ -207,7 +207,7 @@ func (s *demoScript) act(ctx context.Context, w demoWorld, step int) error {
 
 // printIntro says what runs where, what was seeded and subscribed, how often the connector polls,
 // and how to try the connector by hand with Ann's real token.
-func (s *demoScript) printIntro(w demoWorld) {
+func (s *script) printIntro(w seeded) {
 	out := &strings.Builder{}
 	database := "database " + s.dbPath
 	if !s.keepDB {
@@ -218,7 +218,7 @@ func (s *demoScript) printIntro(w demoWorld) {
 	fmt.Fprintf(out, "  connector         %s  (%s)\n", w.connector, database)
 	fmt.Fprintf(out, "  callback sink     %s  (verifies every delivery's Standard Webhooks signature)\n\n", s.sinkURL)
 	fmt.Fprintf(out, "seeded through the HipChat API: %s (@%s) and %s (@%s) with personal access tokens,\n", w.ann.Name, w.ann.Mention, w.bob.Name, w.bob.Mention)
-	fmt.Fprintf(out, "and %s's private room %q (id %d) with %s in it\n\n", w.ann.Name, demoRoomName, w.room, w.bob.Name)
+	fmt.Fprintf(out, "and %s's private room %q (id %d) with %s in it\n\n", w.ann.Name, roomName, w.room, w.bob.Name)
 	fmt.Fprintf(out, "subscribed through the connector with Ann's token (201 + Location + a secret shown once):\n")
 	for _, sub := range w.subscriptions {
 		fmt.Fprintf(out, "  %-19s → %s   (DELETE %s to stop)\n", sub.trigger.operationID, sub.callback, sub.Location)

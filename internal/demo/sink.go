@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"encoding/json"
@@ -12,21 +12,21 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
-// demoTrigger is one of the three webhook triggers the demo subscribes its sink to.
-type demoTrigger struct {
+// webhookTrigger is one of the three webhook triggers the demo subscribes its sink to.
+type webhookTrigger struct {
 	kind        string // last segment of the sink's callback path: /callbacks/{kind}
 	operationID string
 	subscribe   string // path of the subscribe operation; %s is the room
 }
 
-var demoTriggers = []demoTrigger{
+var webhookTriggers = []webhookTrigger{
 	{kind: "message", operationID: "OnNewMessageWebhook", subscribe: "/subscriptions/rooms/%s/messages"},
 	{kind: "file", operationID: "OnNewFileWebhook", subscribe: "/subscriptions/rooms/%s/files"},
 	{kind: "room", operationID: "OnNewRoomWebhook", subscribe: "/subscriptions/rooms"},
 }
 
 // callbackPath is where the sink takes the deliveries of trigger t.
-func (t demoTrigger) callbackPath() string { return "/callbacks/" + t.kind }
+func (t webhookTrigger) callbackPath() string { return "/callbacks/" + t.kind }
 
 // callbackSink receives the connector's deliveries, one path per trigger, verifies each signature
 // with that subscription's secret (Standard Webhooks), prints it and counts it.
@@ -51,7 +51,7 @@ func newCallbackSink(out io.Writer) *callbackSink {
 
 // expect makes the sink take the deliveries of trigger t, signed with secret (the subscription's,
 // shown once when it was created). Errors: a secret that is not a Standard Webhooks secret.
-func (s *callbackSink) expect(t demoTrigger, secret string) error {
+func (s *callbackSink) expect(t webhookTrigger, secret string) error {
 	wh, err := standardwebhooks.NewWebhook(secret)
 	if err != nil {
 		return fmt.Errorf("%s: the subscription's secret: %w", t.operationID, err)
@@ -110,13 +110,13 @@ func (s *callbackSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // triggerOfPath returns the trigger whose callback path is path.
-func triggerOfPath(path string) (demoTrigger, bool) {
-	for _, t := range demoTriggers {
+func triggerOfPath(path string) (webhookTrigger, bool) {
+	for _, t := range webhookTriggers {
 		if path == t.callbackPath() {
 			return t, true
 		}
 	}
-	return demoTrigger{}, false
+	return webhookTrigger{}, false
 }
 
 // deliveredMessage holds the fields the sink prints of a history item (messages and files).
@@ -141,7 +141,7 @@ type deliveredRoom struct {
 }
 
 // describe returns the room column and the rest of a delivery's line. Callers hold s.mu.
-func (s *callbackSink) describe(t demoTrigger, body []byte) (room, what string) {
+func (s *callbackSink) describe(t webhookTrigger, body []byte) (room, what string) {
 	if t.kind == "room" {
 		var r deliveredRoom
 		if err := json.Unmarshal(body, &r); err != nil {
@@ -212,7 +212,7 @@ func (s *callbackSink) summary() deliveryTally {
 // missing lists the triggers with no delivery.
 func (t deliveryTally) missing() []string {
 	var ops []string
-	for _, trigger := range demoTriggers {
+	for _, trigger := range webhookTriggers {
 		if t.delivered[trigger.operationID] == 0 {
 			ops = append(ops, trigger.operationID)
 		}
@@ -224,8 +224,8 @@ func (t deliveryTally) missing() []string {
 // signature verified".
 func (t deliveryTally) String() string {
 	total := 0
-	parts := make([]string, len(demoTriggers))
-	for i, trigger := range demoTriggers {
+	parts := make([]string, len(webhookTriggers))
+	for i, trigger := range webhookTriggers {
 		n := t.delivered[trigger.operationID]
 		total += n
 		parts[i] = fmt.Sprintf("%s %d", trigger.operationID, n)

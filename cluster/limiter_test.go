@@ -1,4 +1,4 @@
-package main
+package cluster
 
 import (
 	"context"
@@ -16,11 +16,11 @@ import (
 )
 
 // limiterOn is the shared limiter of a replica on client, with a budget of limit calls.
-func limiterOn(t *testing.T, client *clientv3.Client, member string, limit int) *sharedLimiter {
+func limiterOn(t *testing.T, client *clientv3.Client, member string, limit int) *SharedLimiter {
 	t.Helper()
-	l, err := newSharedLimiter(client, "/t/cluster/", member, connector.NewLimiter(connector.LimiterOptions{Limit: limit}))
+	l, err := NewSharedLimiter(client, "/t/cluster/", member, connector.NewLimiter(connector.LimiterOptions{Limit: limit}))
 	require.NoError(t, err)
-	t.Cleanup(l.close)
+	t.Cleanup(l.Close)
 	return l
 }
 
