@@ -47,15 +47,16 @@ func (d *Deliverer) dispatch(ctx context.Context) (int, error) {
 			delete(d.recent, key) // this snapshot began after it finished: its view is fresh
 		}
 	}
+	var c candidate // one for every delivery of the listing: a listing is read often
 	for _, del := range due {
 		if d.posting >= d.concurrency {
 			break
 		}
-		c := &candidate{key: deliveryKey{del.SubscriptionID, del.Seq}, now: now, snapshot: snapshot, lookup: d}
-		if firstRefusal(d.gates, c) != "" {
+		c = candidate{key: deliveryKey{del.SubscriptionID, del.Seq}, now: now, snapshot: snapshot, lookup: d}
+		if firstRefusal(d.gates, &c) != "" {
 			continue
 		}
-		d.startLocked(ctx, del, c)
+		d.startLocked(ctx, del, &c)
 		started++
 	}
 	d.forgetIdleLocked(now)
@@ -120,17 +121,18 @@ func (d *Deliverer) release(key deliveryKey) {
 // start: a subscription with many due deliveries at its bound would otherwise fill it.
 func (d *Deliverer) held(now time.Time, snapshot uint64) func(subID string, seq uint64) bool {
 	listed := newListing()
+	var c candidate // one for every delivery asked about: a listing may ask of thousands
 	return func(subID string, seq uint64) bool {
-		c := &candidate{key: deliveryKey{subID, seq}, now: now, snapshot: snapshot, lookup: keptOnly{d}, listed: listed}
-		if !d.ownership.admit(c) { // before d.mu: Owns takes locks of its own
+		c = candidate{key: deliveryKey{subID, seq}, now: now, snapshot: snapshot, lookup: keptOnly{d}, listed: listed}
+		if !d.ownership.admit(&c) { // before d.mu: Owns takes locks of its own
 			return true
 		}
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		if firstRefusal(d.listingGates, c) != "" {
+		if firstRefusal(d.listingGates, &c) != "" {
 			return true
 		}
-		listed.add(c)
+		listed.add(&c)
 		return false
 	}
 }
