@@ -3,7 +3,8 @@ package delivery
 // A gate is one rule a due delivery must pass before its attempt starts. dispatch asks its gates
 // in order, holding d.mu, and the first that refuses passes the delivery over for this round (a
 // later dispatch finds it again). Gates change nothing but the throttle, which spends a
-// reservation only when it admits, and so comes last.
+// reservation only when it admits, and so comes last; what the candidate's lookup reads on the way
+// (a subscription or endpoint dispatch does not keep yet) is kept, as it always was.
 type gate interface {
 	// name is what the gate refuses a delivery for, as a metric would count it.
 	name() string
