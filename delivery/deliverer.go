@@ -144,6 +144,12 @@ type Deliverer struct {
 	endpoints map[string]*endpointState
 	wakeAt    time.Time // the earliest moment a throttled delivery may go
 
+	// The gates a due delivery passes before its attempt starts (gates.go): dispatch asks gates,
+	// held asks ownership and then listingGates.
+	gates        []gate
+	listingGates []gate
+	ownership    gate
+
 	// Group commit (groupcommit.go): finished attempts wait in toRecord; the goroutine that finds
 	// no commit running commits them all in one store transaction, and goes on while more arrived
 	// meanwhile. While it waits for a batch to fill, batchWanted is the size that wakes it, on
@@ -194,6 +200,7 @@ func New(opts Options) (*Deliverer, error) {
 		subs: map[string]*subscriptionState{}, endpoints: map[string]*endpointState{},
 	}
 	m.openEndpoints = d.openEndpoints
+	d.setGates()
 	return d, nil
 }
 

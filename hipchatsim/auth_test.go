@@ -3,6 +3,7 @@ package hipchatsim
 import (
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -77,9 +78,10 @@ func (s *sim) sendWithHeader(method, path, authorization string) response {
 	return response{status: resp.StatusCode, header: resp.Header, body: []byte(b.String())}
 }
 
+// mustFixtures loads the emulator's fixtures that the tests of several packages share.
 func mustFixtures(t testing.TB) *Fixtures {
 	t.Helper()
-	f, err := LoadFixtures("testdata/fixtures.json")
+	f, err := LoadFixtures(filepath.Join("..", "testdata", "hipchatsim", "fixtures.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

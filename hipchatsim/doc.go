@@ -124,8 +124,8 @@
 //
 // Options.Fixtures (LoadFixtures reads the -fixtures file of "hipchat-connector sim") seeds users,
 // add-on clients and rooms. Users get ids from 2 in list order, rooms from 1; users are referred to by
-// email or @mention; dates are RFC 3339; unknown keys are an error. testdata/fixtures.json is a
-// complete example:
+// email or @mention; dates are RFC 3339; unknown keys are an error. The tests' fixtures
+// (testdata/hipchatsim/fixtures.json at the repository's root) are a complete example:
 //
 //	{
 //	  "users": [{"name": "Ann Lee", "email": "ann@example.com", "mention_name": "ann",

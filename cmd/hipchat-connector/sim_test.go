@@ -111,7 +111,7 @@ func TestSimServesTheEmulator(t *testing.T) {
 }
 
 func TestSimRandomAdminTokenAndFixtures(t *testing.T) {
-	fixtures := filepath.Join("..", "..", "hipchatsim", "testdata", "fixtures.json")
+	fixtures := filepath.Join("..", "..", "testdata", "hipchatsim", "fixtures.json")
 	base, stdout := startSim(t, "-fixtures", fixtures)
 	m := regexp.MustCompile(`admin token: (\S+)`).FindStringSubmatch(stdout.String())
 	if m == nil || len(m[1]) < 32 {

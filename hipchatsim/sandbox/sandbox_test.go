@@ -29,8 +29,9 @@ func newEmulator(t *testing.T) *httptest.Server {
 
 var get = webpagetest.Get
 
-// TestPageAndAssets: the page and each asset come with their type, the CSP and nosniff; nothing else
-// under /sandbox/ is served, and the HipChat API and the side channel answer as before.
+// TestPageAndAssets: the page and each asset, its own and those it shares with the connector's
+// console (shared/), come with their type, the CSP and nosniff; nothing else under /sandbox/ is
+// served, and the HipChat API and the side channel answer as before.
 func TestPageAndAssets(t *testing.T) {
 	ts := newEmulator(t)
 	for _, tc := range []struct {
@@ -43,6 +44,10 @@ func TestPageAndAssets(t *testing.T) {
 		{"/sandbox/js/tokens.js", "text/javascript; charset=utf-8"},
 		{"/sandbox/js/render.js", "text/javascript; charset=utf-8"},
 		{"/sandbox/favicon.svg", "image/svg+xml"},
+		{"/sandbox/shared/base.css", "text/css; charset=utf-8"},
+		{"/sandbox/shared/api.js", "text/javascript; charset=utf-8"},
+		{"/sandbox/shared/render.js", "text/javascript; charset=utf-8"},
+		{"/sandbox/shared/page.js", "text/javascript; charset=utf-8"},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			resp, body := get(t, "GET", ts.URL+tc.path)

@@ -1,13 +1,18 @@
 // Package webpage serves a web page embedded in the binary, with its scripts, styles and icons: the
-// emulator's sandbox and the connector's console are both one. Every answer carries a strict
-// Content-Security-Policy (no inline script or style, no other origin), nosniff, no referrer and
-// no framing; each file has an explicit content type and an ETag, and is revalidated every time.
+// emulator's sandbox and the connector's console are both one. It owns what the pages share, embedded
+// here and served to each page under its asset prefix as shared/…: the base stylesheet (base.css)
+// and the JavaScript modules of requests (api.js), DOM building and times (render.js), and the
+// status line, error box and busy buttons (page.js). Every answer carries a strict
+// Content-Security-Policy (no inline script or style, no other origin), nosniff, no referrer and no
+// framing; each file has an explicit content type and an ETag, and is revalidated every time.
 package webpage
 
 import (
 	"bytes"
 	"crypto/sha256"
+	"embed"
 	"encoding/hex"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"path"
@@ -20,6 +25,12 @@ import (
 const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
+// sharedDir is the directory, under a page's asset prefix, of what every page shares.
+const sharedDir = "shared"
+
+//go:embed shared
+var shared embed.FS
+
 // asset is one embedded file, read once.
 type asset struct {
 	content []byte
@@ -27,25 +38,22 @@ type asset struct {
 }
 
 // Handler serves files, a tree with index.html at its root, read once: index.html at exactly
-// pagePath, and every other file at assetPrefix + its name. Anything else, a directory, and
-// index.html under assetPrefix are 404. The caller routes GET (and HEAD) of pagePath and of
-// assetPrefix+"…" to it. It panics when files cannot be read: only a broken build gets there.
+// pagePath, and every other file at assetPrefix + its name, with the shared files at
+// assetPrefix + "shared/" + theirs. Anything else, a directory, and index.html under assetPrefix
+// are 404. The caller routes GET (and HEAD) of pagePath and of assetPrefix+"…" to it. It panics
+// when files cannot be read or have a shared/ of their own: only a broken build gets there.
 func Handler(files fs.FS, pagePath, assetPrefix string) http.Handler {
 	assets := map[string]asset{}
-	err := fs.WalkDir(files, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		content, err := fs.ReadFile(files, name)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(content)
-		assets[name] = asset{content: content, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
-		return nil
-	})
-	if err != nil {
+	if err := readAssets(files, assets); err != nil {
 		panic("webpage: reading the embedded assets: " + err.Error())
+	}
+	for name := range assets {
+		if strings.HasPrefix(name, sharedDir+"/") {
+			panic("webpage: the page has a file under " + sharedDir + "/, which is the shared files' place: " + name)
+		}
+	}
+	if err := readAssets(shared, assets); err != nil {
+		panic("webpage: reading the shared assets: " + err.Error())
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -69,6 +77,22 @@ func Handler(files fs.FS, pagePath, assetPrefix string) http.Handler {
 			h.Set("Content-Type", ctype)
 		}
 		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(a.content))
+	})
+}
+
+// readAssets reads every file of files into assets, by its name in files.
+func readAssets(files fs.FS, assets map[string]asset) error {
+	return fs.WalkDir(files, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		content, err := fs.ReadFile(files, name)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		sum := sha256.Sum256(content)
+		assets[name] = asset{content: content, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		return nil
 	})
 }
 

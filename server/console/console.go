@@ -5,7 +5,8 @@
 // every subscription, filtered by status, pauses and resumes any, and reads the instance's health
 // from /metrics.
 //
-// The page is plain HTML, CSS and JavaScript modules embedded in the binary, with no build step; it
+// The page is plain HTML, CSS and JavaScript modules embedded in the binary, with no build step, on
+// the stylesheet and modules it shares with the emulator's sandbox (internal/webpage); it
 // talks only to the connector's own HTTP API, like any other client, so it needs no private route
 // and holds no secret: both credentials are typed in and kept in the tab's sessionStorage, never in
 // a cookie. Every answer carries a strict Content-Security-Policy (no inline script or style, no
@@ -29,8 +30,9 @@ const Path = "/console"
 //go:embed assets
 var embedded embed.FS
 
-// Handler serves the page at Path and its assets under Path+"/"; any other path, or a directory,
-// is 404. The caller routes GET of exactly Path and of Path+"/…" to it.
+// Handler serves the page at Path and its assets under Path+"/", the shared ones under
+// Path+"/shared/"; any other path, or a directory, is 404. The caller routes GET of exactly Path
+// and of Path+"/…" to it.
 func Handler() http.Handler {
 	files, err := fs.Sub(embedded, "assets")
 	if err != nil {

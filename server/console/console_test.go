@@ -26,8 +26,9 @@ func get(t *testing.T, url string) (*http.Response, string) {
 	return webpagetest.Get(t, http.MethodGet, url)
 }
 
-// TestPageAndAssets: the page and each asset come with their type, the CSP and nosniff, and no
-// cookie; nothing else under /console/ is served.
+// TestPageAndAssets: the page and each asset, its own and those it shares with the emulator's
+// sandbox (shared/), come with their type, the CSP and nosniff, and no cookie; nothing else under
+// /console/ is served.
 func TestPageAndAssets(t *testing.T) {
 	ts := newPage(t)
 	for _, tc := range []struct {
@@ -40,6 +41,10 @@ func TestPageAndAssets(t *testing.T) {
 		{"/console/js/render.js", "text/javascript; charset=utf-8"},
 		{"/console/js/metrics.js", "text/javascript; charset=utf-8"},
 		{"/console/favicon.svg", "image/svg+xml"},
+		{"/console/shared/base.css", "text/css; charset=utf-8"},
+		{"/console/shared/api.js", "text/javascript; charset=utf-8"},
+		{"/console/shared/render.js", "text/javascript; charset=utf-8"},
+		{"/console/shared/page.js", "text/javascript; charset=utf-8"},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			resp, body := get(t, ts.URL+tc.path)

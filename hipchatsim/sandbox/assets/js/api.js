@@ -1,13 +1,7 @@
-// api.js: requests to the emulator (HipChat v2 and /_sim/), their errors in HipChat's shape, and the
-// rate limit each token's last answer reported.
+// api.js: requests to the emulator (HipChat v2 and /_sim/) on the shared request (shared/api.js),
+// their errors in HipChat's shape, and the rate limit each token's last answer reported.
 
-/** An answer that was not 2xx: its status and HipChat's error message. Status 0: no answer. */
-export class APIError extends Error {
-  constructor(status, message) {
-    super(message);
-    this.status = status;
-  }
-}
+import { APIError, bodyOf, send } from '../shared/api.js';
 
 // The X-Ratelimit-* headers of each token's latest answer: {limit, remaining, resetMs}.
 const limits = new Map();
@@ -18,35 +12,14 @@ export function rateLimitOf(token) {
 }
 
 /**
- * call sends one request to this origin. json is JSON-encoded; body goes as is with contentType.
- * It resolves to the parsed JSON answer (null when empty) and rejects with an APIError.
+ * call sends one request to this origin (shared/api.js): json is JSON-encoded; body goes as is with
+ * contentType. It notes the token's rate limit, resolves to the parsed JSON answer (null when
+ * empty) and rejects with an APIError carrying HipChat's error message.
  */
 export async function call(method, path, { token = '', json, body, contentType } = {}) {
-  const headers = {};
-  if (token) headers.Authorization = 'Bearer ' + token;
-  let payload = body;
-  if (json !== undefined) {
-    headers['Content-Type'] = 'application/json';
-    payload = JSON.stringify(json);
-  } else if (contentType) {
-    headers['Content-Type'] = contentType;
-  }
-  let resp;
-  try {
-    resp = await fetch(path, { method, headers, body: payload, cache: 'no-store', credentials: 'omit' });
-  } catch (e) {
-    throw new APIError(0, 'the emulator did not answer: ' + e.message);
-  }
+  const resp = await send('the emulator', method, path, { token, json, body, contentType });
   if (token) noteLimit(token, resp.headers);
-  const text = await resp.text();
-  let data = null;
-  if (text) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      data = text;
-    }
-  }
+  const data = await bodyOf(resp);
   if (!resp.ok) {
     const message = data && data.error && data.error.message ? data.error.message : `HTTP ${resp.status}`;
     throw new APIError(resp.status, message);

@@ -2,11 +2,11 @@
 // polling of …/history/latest, paced by the token's rate limit), post messages, notifications and
 // files as any user, and see the room's webhooks and the emulator's record of their calls.
 
+import { $, busy, clearError, say, showError } from '../shared/page.js';
+import { el } from '../shared/render.js';
 import { call, rateLimitOf, roomPath, shareFileBody } from './api.js';
-import { chips, el, historyItem, table } from './render.js';
+import { chips, historyItem, table } from './render.js';
 import { setSignedIn, setUserToken, signOut, signedIn, userTokens, withUserToken } from './tokens.js';
-
-const $ = (id) => document.getElementById(id);
 
 const roomKey = 'hipchat-sandbox.room';
 const minPollMs = 2000; // how often history is checked when the rate limit allows
@@ -22,37 +22,6 @@ const state = {
   pollRun: 0, // increases with every poll, so a late answer of an older one is dropped
   noWebhookCalls: false, // /_sim/webhooks answered 404: this emulator does not record calls
 };
-
-// ---- messages to the designer
-
-function say(text) {
-  $('status').textContent = text;
-}
-
-function showError(e) {
-  const box = $('error');
-  box.textContent = e instanceof Error ? e.message : String(e);
-  box.hidden = false;
-}
-
-function clearError() {
-  $('error').hidden = true;
-  $('error').textContent = '';
-}
-
-// busy disables form's buttons while fn runs, and reports its error.
-async function busy(form, fn) {
-  const buttons = form.querySelectorAll('button');
-  buttons.forEach((b) => { b.disabled = true; });
-  clearError();
-  try {
-    await fn();
-  } catch (e) {
-    showError(e);
-  } finally {
-    buttons.forEach((b) => { b.disabled = false; });
-  }
-}
 
 // ---- signing in and out
 

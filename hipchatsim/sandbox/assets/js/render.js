@@ -1,15 +1,8 @@
-// render.js: builds DOM from API answers. Everything from the emulator goes in as text (textContent),
-// never as HTML, so a message cannot inject markup; html notifications show their source.
+// render.js: builds the sandbox's DOM from API answers, with shared/render.js. Everything from the
+// emulator goes in as text (textContent), never as HTML, so a message cannot inject markup; html
+// notifications show their source.
 
-/** el makes an element with optional class and text, and appends children. */
-export function el(tag, { cls, text, attrs } = {}, ...children) {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
-  node.append(...children);
-  return node;
-}
+import { el, time } from '../shared/render.js';
 
 const colors = new Set(['yellow', 'green', 'red', 'purple', 'gray']);
 
@@ -18,18 +11,12 @@ function sender(item) {
   return item.from || '(no label)';
 }
 
-function when(date) {
-  const d = new Date(date);
-  return Number.isNaN(d.getTime()) ? String(date) : d.toLocaleString();
-}
-
 /** historyItem renders one item of …/history/latest. */
 export function historyItem(item) {
   const li = el('li', { cls: item.type || 'message', attrs: { 'data-id': item.id } });
   if (item.type === 'notification' && colors.has(item.color)) li.classList.add('color-' + item.color);
-  const time = el('time', { text: when(item.date), attrs: { datetime: item.date } });
   li.append(el('div', { cls: 'meta' }, el('span', { cls: 'from', text: sender(item) }),
-    el('span', { cls: 'kind', text: item.type }), time));
+    el('span', { cls: 'kind', text: item.type }), time(item.date)));
   if (item.message === null) {
     li.append(el('p', { cls: 'text deleted', text: '(deleted)' }));
     return li;

@@ -2,7 +2,8 @@
 // the HTML): the signed-in token, and per user a token to post as that user, minted with the
 // signed-in token (grant_type=personal, which the emulator grants to a group admin) or pasted.
 
-import { APIError, call } from './api.js';
+import { APIError } from '../shared/api.js';
+import { call } from './api.js';
 
 const signedInKey = 'hipchat-sandbox.token';
 const userTokensKey = 'hipchat-sandbox.user-tokens';

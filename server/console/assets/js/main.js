@@ -3,11 +3,11 @@
 // credential and sees every subscription and the instance's health. Both credentials live in this
 // tab's sessionStorage only.
 
+import { $, busy, say, showError } from '../shared/page.js';
+import { el, when } from '../shared/render.js';
 import { call, subscriptionPath } from './api.js';
 import { drawSparkline, parseMetrics, sample } from './metrics.js';
-import { button, deliveryItem, el, subscriptionItem, when } from './render.js';
-
-const $ = (id) => document.getElementById(id);
+import { button, deliveryItem, subscriptionItem } from './render.js';
 
 const tokenKey = 'hipchat-console.token';
 const operatorKey = 'hipchat-console.operator';
@@ -24,36 +24,6 @@ const state = {
   rates: [],
   timer: 0,
 };
-
-// ---- messages
-
-function say(text) {
-  $('status').textContent = text;
-}
-
-function showError(e) {
-  $('error').textContent = e instanceof Error ? e.message : String(e);
-  $('error').hidden = false;
-}
-
-function clearError() {
-  $('error').hidden = true;
-  $('error').textContent = '';
-}
-
-// busy disables the button (or a form's buttons) while fn runs and reports its error.
-async function busy(target, fn) {
-  const buttons = target instanceof HTMLFormElement ? [...target.querySelectorAll('button')] : [target];
-  buttons.forEach((b) => { b.disabled = true; });
-  clearError();
-  try {
-    await fn();
-  } catch (e) {
-    showError(e);
-  } finally {
-    buttons.forEach((b) => { b.disabled = false; });
-  }
-}
 
 // ---- signing in and out
 

@@ -1,0 +1,258 @@
+package delivery
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/hipchat-connector/hipchat-connector/state"
+)
+
+// gateNow is the clock of the gate tests.
+var gateNow = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+
+// testKey is the delivery the gate tests ask about.
+var testKey = deliveryKey{sub: "sub-1", seq: 7}
+
+// candidateWith is testKey found by the listing numbered snapshot, its subscription and endpoint
+// already looked up (nil: not active or not known).
+func candidateWith(sub *subscriptionState, ep *endpointState) *candidate {
+	return &candidate{key: testKey, now: gateNow, snapshot: 5, sub: sub, ep: ep, subLooked: true, epLooked: true}
+}
+
+// bestEffort is a best-effort subscription on endpoint "https://a.example" with inflight attempts.
+func bestEffort(inflight int) *subscriptionState {
+	return &subscriptionState{endpoint: "https://a.example", inflight: inflight}
+}
+
+// gateCase is one row of a gate's table: the candidate, and whether the gate admits it.
+type gateCase struct {
+	name  string
+	c     *candidate
+	admit bool
+}
+
+// checkGate asks g about each row alone, once (the throttle spends what it admits), and checks
+// that it admits the row or refuses it under wantName.
+func checkGate(t *testing.T, g gate, wantName string, cases []gateCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			want := wantName
+			if tc.admit {
+				want = ""
+			}
+			if got := firstRefusal([]gate{g}, tc.c); got != want {
+				t.Errorf("refusal %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestOwnedHereGate(t *testing.T) {
+	mine := func(id string) bool { return id == testKey.sub }
+	theirs := func(string) bool { return false }
+	c := candidateWith(bestEffort(0), nil)
+	checkGate(t, ownedHere{}, refusedNotOwned, []gateCase{{"one replica owns everything", c, true}})
+	checkGate(t, ownedHere{mine}, refusedNotOwned, []gateCase{{"this replica's subscription", c, true}})
+	checkGate(t, ownedHere{theirs}, refusedNotOwned, []gateCase{{"another replica's subscription", c, false}})
+}
+
+func TestInFlightGate(t *testing.T) {
+	g := inFlight{map[deliveryKey]bool{{sub: "sub-1", seq: 6}: true, {sub: "sub-2", seq: 7}: true}}
+	other := candidateWith(nil, nil)
+	other.key = deliveryKey{sub: "sub-1", seq: 8}
+	inflight := candidateWith(nil, nil)
+	inflight.key = deliveryKey{sub: "sub-2", seq: 7}
+	checkGate(t, g, refusedInFlight, []gateCase{
+		{"its attempt is in flight", inflight, false},
+		{"another delivery of its subscription is", candidateWith(nil, nil), true},
+		{"nothing of its subscription is", other, true},
+	})
+}
+
+func TestFinishedSinceListingGate(t *testing.T) {
+	at := func(seq uint64) *candidate {
+		c := candidateWith(nil, nil) // found by listing 5
+		c.key.seq = seq
+		return c
+	}
+	g := finishedSinceListing{map[deliveryKey]uint64{{"sub-1", 1}: 4, {"sub-1", 2}: 5, {"sub-1", 3}: 6}}
+	checkGate(t, g, refusedFinished, []gateCase{
+		{"recorded before the listing began", at(1), true},
+		{"recorded while it ran", at(2), false},
+		{"recorded after it", at(3), false},
+		{"never recorded", at(4), true},
+	})
+}
+
+func TestActiveSubscriptionGate(t *testing.T) {
+	checkGate(t, activeSubscription{}, refusedInactive, []gateCase{
+		{"active", candidateWith(bestEffort(0), nil), true},
+		{"gone, paused or disabled", candidateWith(nil, nil), false},
+	})
+}
+
+func TestSubscriptionBoundGate(t *testing.T) {
+	fifo := func(inflight int) *subscriptionState {
+		return &subscriptionState{endpoint: "https://a.example", fifo: true, inflight: inflight}
+	}
+	listedOf := func(c *candidate, n int) *candidate {
+		c.listed = newListing()
+		c.listed.bySubscription[testKey.sub] = n
+		c.listed.bySubscription["sub-2"] = 10 // another subscription's count does not matter
+		return c
+	}
+	checkGate(t, subscriptionBound{perSubscription: 3}, refusedSubscriptionBusy, []gateCase{
+		{"best effort with room", candidateWith(bestEffort(2), nil), true},
+		{"best effort at its bound", candidateWith(bestEffort(3), nil), false},
+		{"FIFO with none in flight", candidateWith(fifo(0), nil), true},
+		{"FIFO with one in flight", candidateWith(fifo(1), nil), false},
+		{"FIFO with one let through by the listing", listedOf(candidateWith(fifo(0), nil), 1), false},
+		{"in flight and listed below the bound", listedOf(candidateWith(bestEffort(1), nil), 1), true},
+		{"in flight and listed at the bound", listedOf(candidateWith(bestEffort(1), nil), 2), false},
+		{"not known yet, listed below the bound", listedOf(candidateWith(nil, nil), 2), true},
+		{"not known yet, listed at the bound", listedOf(candidateWith(nil, nil), 3), false},
+	})
+}
+
+func TestCircuitClosedGate(t *testing.T) {
+	opened := gateNow.Add(-time.Minute)
+	endpoint := func(nextProbe time.Time, probing bool) *endpointState {
+		return &endpointState{state: state.Endpoint{Key: "https://a.example", OpenedAt: opened, NextProbeAt: nextProbe}, probing: probing}
+	}
+	closed := &endpointState{state: state.Endpoint{Key: "https://a.example", ConsecutiveFailures: 3}}
+	checkGate(t, circuitClosed{}, refusedCircuitOpen, []gateCase{
+		{"endpoint not known yet", candidateWith(bestEffort(0), nil), true},
+		{"closed, though failing", candidateWith(bestEffort(0), closed), true},
+		{"open, its probe not due", candidateWith(bestEffort(0), endpoint(gateNow.Add(time.Second), false)), false},
+		{"open, its probe due now", candidateWith(bestEffort(0), endpoint(gateNow, false)), true},
+		{"open, its probe overdue", candidateWith(bestEffort(0), endpoint(gateNow.Add(-time.Second), false)), true},
+		{"open, its probe in flight", candidateWith(bestEffort(0), endpoint(gateNow.Add(-time.Second), true)), false},
+	})
+}
+
+func TestEndpointBoundGate(t *testing.T) {
+	endpoint := func(inflight int) *endpointState { return &endpointState{inflight: inflight} }
+	listedOf := func(c *candidate, n int) *candidate {
+		c.listed = newListing()
+		c.listed.byEndpoint["https://a.example"] = n
+		c.listed.byEndpoint["https://b.example"] = 10 // another endpoint's count does not matter
+		return c
+	}
+	checkGate(t, endpointBound{perEndpoint: 2}, refusedEndpointBusy, []gateCase{
+		{"endpoint not known yet", candidateWith(bestEffort(0), nil), true},
+		{"with room", candidateWith(bestEffort(0), endpoint(1)), true},
+		{"at its bound", candidateWith(bestEffort(0), endpoint(2)), false},
+		{"in flight and listed at the bound", listedOf(candidateWith(bestEffort(0), endpoint(1)), 1), false},
+		{"listed below the bound", listedOf(candidateWith(bestEffort(0), endpoint(0)), 1), true},
+	})
+}
+
+func TestThrottleGate(t *testing.T) {
+	// full has its one token; spent has none, and gets the next in 1 s.
+	full := func() *rate.Limiter { return rate.NewLimiter(1, 1) }
+	spent := func() *rate.Limiter {
+		lim := rate.NewLimiter(1, 1)
+		lim.AllowN(gateNow, 1)
+		return lim
+	}
+	throttled := func(subLimiter, endpointLimiter *rate.Limiter) *candidate {
+		sub := bestEffort(0)
+		sub.limiter = subLimiter
+		return candidateWith(sub, &endpointState{limiter: endpointLimiter})
+	}
+	var waits []time.Duration
+	g := throttle{wake: func(wait time.Duration) { waits = append(waits, wait) }}
+	checkGate(t, g, refusedThrottled, []gateCase{
+		{"no rate", throttled(nil, nil), true},
+		{"the subscription's rate allows it", throttled(full(), nil), true},
+		{"the endpoint's rate allows it", throttled(nil, full()), true},
+		{"both allow it", throttled(full(), full()), true},
+		{"the subscription's says wait", throttled(spent(), full()), false},
+		{"the endpoint's says wait", throttled(full(), spent()), false},
+	})
+
+	t.Run("a refusal spends nothing and says when to look again", func(t *testing.T) {
+		waits = nil
+		subLimiter, endpointLimiter := full(), spent()
+		if g.admit(throttled(subLimiter, endpointLimiter)) {
+			t.Fatal("admitted with the endpoint's rate spent")
+		}
+		if tokens := subLimiter.TokensAt(gateNow); tokens != 1 {
+			t.Errorf("the subscription's rate has %v tokens left, want 1: a refusal spent it", tokens)
+		}
+		if len(waits) != 1 || waits[0] != time.Second {
+			t.Errorf("wake got %v, want [1s]", waits)
+		}
+	})
+	t.Run("an admission spends one of each", func(t *testing.T) {
+		waits = nil
+		subLimiter, endpointLimiter := full(), full()
+		if !g.admit(throttled(subLimiter, endpointLimiter)) {
+			t.Fatal("refused with both rates full")
+		}
+		if s, e := subLimiter.TokensAt(gateNow), endpointLimiter.TokensAt(gateNow); s != 0 || e != 0 {
+			t.Errorf("tokens left %v and %v, want 0 and 0", s, e)
+		}
+		if len(waits) != 0 {
+			t.Errorf("wake got %v on an admission", waits)
+		}
+	})
+}
+
+// refuseAs is a gate that refuses when refuse, under name.
+type refuseAs struct {
+	gateName string
+	refuse   bool
+	asked    *[]string
+}
+
+func (g refuseAs) name() string { return g.gateName }
+
+func (g refuseAs) admit(*candidate) bool {
+	*g.asked = append(*g.asked, g.gateName)
+	return !g.refuse
+}
+
+func TestFirstRefusalStopsAtTheFirstGateThatRefuses(t *testing.T) {
+	var asked []string
+	gates := []gate{refuseAs{"a", false, &asked}, refuseAs{"b", true, &asked}, refuseAs{"c", true, &asked}}
+	if got := firstRefusal(gates, candidateWith(nil, nil)); got != "b" {
+		t.Errorf("firstRefusal = %q, want b", got)
+	}
+	if len(asked) != 2 {
+		t.Errorf("asked %v, want a and b only", asked)
+	}
+	if got := firstRefusal(gates[:1], candidateWith(nil, nil)); got != "" {
+		t.Errorf("firstRefusal of gates that all admit = %q", got)
+	}
+}
+
+// TestGateOrder pins the order of the gates, which is part of their behaviour: the throttle comes
+// last (it spends what it admits), the listing asks no gate that needs a stored subscription.
+func TestGateOrder(t *testing.T) {
+	d := &Deliverer{inflight: map[deliveryKey]bool{}, recent: map[deliveryKey]uint64{}}
+	d.setGates()
+	names := func(gates []gate) []string {
+		var out []string
+		for _, g := range gates {
+			out = append(out, g.name())
+		}
+		return out
+	}
+	want := []string{refusedInFlight, refusedFinished, refusedInactive, refusedSubscriptionBusy, refusedCircuitOpen,
+		refusedEndpointBusy, refusedThrottled}
+	if got := names(d.gates); !slices.Equal(got, want) {
+		t.Errorf("dispatch asks %v, want %v", got, want)
+	}
+	want = []string{refusedInFlight, refusedFinished, refusedSubscriptionBusy, refusedCircuitOpen, refusedEndpointBusy}
+	if got := names(d.listingGates); !slices.Equal(got, want) {
+		t.Errorf("the listing asks %v, want %v", got, want)
+	}
+	if d.ownership.name() != refusedNotOwned {
+		t.Errorf("ownership is %q", d.ownership.name())
+	}
+}
