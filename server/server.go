@@ -117,7 +117,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 		changed = func(string) {}
 	}
 	s.subs = subscriptionAPI{
-		store: deps.Store, source: s.client, publicURL: s.PublicURL,
+		store: deps.Store, source: s.client, users: s.client, publicURL: s.PublicURL,
 		allowPrivateCallbacks: opts.AllowPrivateCallbacks, nudge: nudge, changed: changed, pollPlan: deps.PollPlan,
 		pushStatus:    deps.PushStatus,
 		secretOverlap: opts.SecretOverlap,

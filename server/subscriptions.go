@@ -37,6 +37,7 @@ type SubscriptionStore interface {
 type subscriptionAPI struct {
 	store                 SubscriptionStore // nil: every operation answers 503 not_ready
 	source                triggers.Source
+	users                 triggers.UserSource // looks up the users a filter names
 	publicURL             func() string
 	allowPrivateCallbacks bool
 	nudge                 func()                                                          // wakes the delivery worker after a test event or a resend; never nil

@@ -79,6 +79,9 @@ type Subscription struct {
 	// Secret (after RotateSecret); sealed at rest.
 	PreviousSecret          string
 	PreviousSecretExpiresAt time.Time
+	// Filter keeps only the messages it matches (kinds message and file), its
+	// users looked up (triggers.ResolveFilter); the zero filter keeps all.
+	Filter triggers.FilterSpec
 }
 
 // SigningSecrets returns the secrets that sign a delivery made at t: Secret,
@@ -98,7 +101,6 @@ type Health struct {
 	ConsecutiveFailures int       `json:"consecutive_failures"` // failed attempts since the last success
 	DeadLettered        int       `json:"dead_lettered"`        // deliveries dead-lettered, ever
 }
-
 
 // ValidateSubscription checks a subscription as a store's CreateSubscription does, after the
 // defaults are filled in (id, status, created at). Errors: ErrInvalid naming the field.
@@ -127,6 +129,21 @@ func ValidateSubscription(sub Subscription) error {
 	case sub.MaxPerSecond < 0:
 		return fmt.Errorf("%w: max per second %v must not be negative", ErrInvalid, sub.MaxPerSecond)
 	}
+	return validateFilter(sub)
+}
+
+// validateFilter checks a subscription's filter: only message and file subscriptions have one, and
+// it must compile, its users looked up, so that the poller can match with it.
+func validateFilter(sub Subscription) error {
+	if sub.Filter.IsZero() {
+		return nil
+	}
+	if !sub.Kind.Room() {
+		return fmt.Errorf("%w: a %s subscription takes no filter", ErrInvalid, sub.Kind)
+	}
+	if _, err := sub.Filter.Compile(); err != nil {
+		return fmt.Errorf("%w: filter: %w", ErrInvalid, err)
+	}
 	return nil
 }
 
@@ -151,4 +168,3 @@ func (s Status) Check() error {
 // Polled reports whether the poller reads the feed of a subscription with status s: active or
 // paused (a paused subscription's events wait in its outbox for resume).
 func (s Status) Polled() bool { return s == StatusActive || s == StatusPaused }
-

@@ -18,6 +18,14 @@ const (
 	FieldInclude      = "include"
 )
 
+// MetricFiltered names the counter of messages a filter left out, by trigger kind (message, file)
+// and protocol (polling: the polling triggers; webhook: the subscriptions' poller). The HTTP home
+// and the poller each count their own protocol under this one name and help.
+const (
+	MetricFiltered     = "hipchat_connector_messages_filtered_total"
+	MetricFilteredHelp = "Messages of a trigger's kind that its filter left out (passed by the cursor, never returned or delivered), by kind and protocol (polling, webhook)."
+)
+
 // Me is the value of mentions (or from) that names the token's own user.
 const Me = "me"
 
@@ -77,6 +85,21 @@ func (s FilterSpec) SameRequest(other FilterSpec) bool {
 		slices.Equal(s.Keywords, other.Keywords) && s.Pattern == other.Pattern &&
 		givenOf(s.From) == givenOf(other.From) && s.FromLabel == other.FromLabel &&
 		s.Include.orBoth() == other.Include.orBoth()
+}
+
+// Clone is a copy of s that shares no memory with it.
+func (s FilterSpec) Clone() FilterSpec {
+	c := s
+	if s.Mentions != nil {
+		m := *s.Mentions
+		c.Mentions = &m
+	}
+	if s.From != nil {
+		f := *s.From
+		c.From = &f
+	}
+	c.Keywords = slices.Clone(s.Keywords)
+	return c
 }
 
 // Query is the spec as the query parameters of a polling trigger, in the form ParseFilter gives back

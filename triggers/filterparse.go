@@ -36,7 +36,6 @@ type FilterParams struct {
 type InvalidFilter struct {
 	Field   string // FieldMentions, FieldKeywords, …
 	Message string // what is wrong, safe to show the caller
-	Missing bool   // a required parameter is absent or blank
 	TooLong bool   // the value is longer than allowed
 }
 

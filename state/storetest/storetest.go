@@ -71,6 +71,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteCascades", testDelete},
 		{"DeleteLongQueue", testDeleteLongQueue},
 		{"RotateSecret", testRotateSecret},
+		{"FiltersStoredAndKept", testFilters},
 		{"SecretsNeverInClear", testSecretsNeverInClear},
 		{"ServerKey", testServerKey},
 		{"CommitFeedQueuesInOrderWithStableIDs", testCommitFeedOrder},
