@@ -23,12 +23,15 @@ type candidate struct {
 // advance is one subscription's part of a feed's commit: what the store writes, and how the
 // subscription's cursor moves in memory once it is written.
 type advance struct {
-	stored state.CursorAdvance
-	apply  func() // runs under the poller's lock after the commit
+	stored   state.CursorAdvance
+	apply    func() // runs under the poller's lock after the commit
+	kind     triggers.Kind
+	filtered int // messages of its kind the subscription's filter left out, counted once committed
 }
 
-// pollMessages reads a room's history once for the feed's message and file subscriptions and
-// commits each one's events and cursor.
+// pollMessages reads a room's history once for the feed's message and file subscriptions, whatever
+// their filters, and commits each one's events and cursor. It returns how many new messages of
+// their kinds it found, queued or left out by a filter: either proves a doorbell (push.go) right.
 func (p *Poller) pollMessages(ctx context.Context, conn connector.Connection, f *feed) (int, error) {
 	cursors := make([]triggers.MessageCursor, len(f.subs))
 	var now *triggers.MessageCursor
@@ -53,14 +56,11 @@ func (p *Poller) pollMessages(ctx context.Context, conn connector.Connection, f 
 	}
 	at := p.now()
 	var advances []advance
+	filteredOut := 0
 	for i, w := range f.subs {
 		messages, next := batch.For(base, cursors[i])
-		var found []candidate
-		for _, m := range messages {
-			if w.sub.Kind.Matches(m) {
-				found = append(found, candidate{id: m.ID, at: m.Time, item: triggers.NewHistoryItem(w.sub.RoomID, m)})
-			}
-		}
+		found, filtered := p.matching(w, messages)
+		filteredOut += filtered
 		if len(found) == 0 && !w.baseline && sameMessageCursor(next, w.msg) {
 			continue // nothing new and nowhere to move: no write
 		}
@@ -70,11 +70,36 @@ func (p *Poller) pollMessages(ctx context.Context, conn connector.Connection, f 
 			return 0, err
 		}
 		w, next := w, next
-		advances = append(advances, advance{stored: adv, apply: func() {
+		advances = append(advances, advance{stored: adv, kind: w.sub.Kind, filtered: filtered, apply: func() {
 			w.msg, w.baseline, w.sub.Cursor = next, false, encoded
 		}})
 	}
-	return p.commit(advances)
+	queued, err := p.commit(advances)
+	if err != nil {
+		return 0, err
+	}
+	return queued + filteredOut, nil
+}
+
+// matching returns the messages (after w's cursor) that are new items for w: of its kind and kept
+// by its filter; and how many of its kind the filter left out. They are passed by the cursor all
+// the same, so a filtered-out message is never read again and never becomes a delivery.
+func (p *Poller) matching(w *watched, messages []connector.Message) (found []candidate, filtered int) {
+	if w.filterErr != nil && len(messages) > 0 {
+		p.log.Error("a subscription's stored filter cannot be matched with; its messages are passed over",
+			"subscription", w.sub.ID, "err", w.filterErr)
+	}
+	for _, m := range messages {
+		if !w.sub.Kind.Matches(m) {
+			continue
+		}
+		if w.filterErr != nil || !w.filter.Match(m) {
+			filtered++
+			continue
+		}
+		found = append(found, candidate{id: m.ID, at: m.Time, item: triggers.NewHistoryItem(w.sub.RoomID, m)})
+	}
+	return found, filtered
 }
 
 // pollRooms reads the room list once for the feed's room subscriptions.

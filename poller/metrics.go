@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
 // Reasons of hipchat_connector_poll_feeds_deferred_total: why a feed was left for the next tick.
@@ -21,6 +23,7 @@ type metrics struct {
 	deferredVec  *prometheus.CounterVec
 	feedLag      prometheus.Histogram
 	itemsFound   prometheus.Counter
+	filtered     *prometheus.CounterVec // messages the subscriptions' filters left out, by kind
 	overDesc     *prometheus.Desc
 	overBudget   func() int
 	doorbells    *prometheus.CounterVec
@@ -54,6 +57,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "hipchat_connector_poll_items_found_total",
 			Help: "New events the poller queued for delivery.",
 		}),
+		filtered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: triggers.MetricFiltered, Help: triggers.MetricFilteredHelp,
+			ConstLabels: prometheus.Labels{"protocol": "webhook"},
+		}, []string{"kind"}),
 		overDesc: prometheus.NewDesc("hipchat_connector_poll_tokens_over_budget",
 			"Tokens that watch more rooms than their budget keeps current at the poll schedule (their feeds are read in turn).", nil, nil),
 		doorbells: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -75,12 +82,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.tickDuration, m.feedsRead, m.deferredVec, m.feedLag, m.itemsFound,
-		m.doorbells, m.pushReads, m.missedEvents, m} {
+		m.filtered, m.doorbells, m.pushReads, m.missedEvents, m} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("poller metrics: %w", err)
 		}
 	}
 	return m, nil
+}
+
+// filteredOut counts n messages of kind a subscription's filter left out.
+func (m *metrics) filteredOut(kind triggers.Kind, n int) {
+	if n > 0 {
+		m.filtered.WithLabelValues(string(kind)).Add(float64(n))
+	}
 }
 
 // deferred counts n feeds left for later for reason.

@@ -342,7 +342,7 @@ func (p *Poller) Prune() {
 }
 
 // pollFeed reads one feed and commits what it found, turning a panic into an error; it returns how
-// many events it queued.
+// many new items it found: events queued, and messages a subscription's filter left out.
 func (p *Poller) pollFeed(ctx context.Context, conn connector.Connection, f *feed) (found int, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -377,6 +377,9 @@ func (p *Poller) commit(advances []advance) (int, error) {
 		adv.apply()
 	}
 	p.mu.Unlock()
+	for _, adv := range advances {
+		p.metrics.filteredOut(adv.kind, adv.filtered)
+	}
 	p.metrics.itemsFound.Add(float64(queued))
 	if queued > 0 && p.onCommit != nil {
 		p.onCommit()

@@ -17,11 +17,16 @@ type watched struct {
 	msg      triggers.MessageCursor // kinds message and file
 	room     triggers.RoomCursor    // kind room
 	baseline bool                   // no readable cursor: the next read starts from now
+	// filter is the subscription's filter, compiled once (nil keeps every message); filterErr says
+	// why a stored filter could not be compiled, and then nothing of the feed is delivered to it.
+	filter    *triggers.Filter
+	filterErr error
 }
 
 // newWatched decodes sub's stored cursor; one that is missing or unreadable means "from now".
 func newWatched(sub state.Subscription) *watched {
 	w := &watched{sub: sub}
+	w.filter, w.filterErr = sub.Filter.Compile()
 	if len(sub.Cursor) == 0 {
 		w.baseline = true
 		return w
