@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
 	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 )
@@ -214,4 +216,90 @@ func TestFilteredTriggersDeliverExactlyWhatMatchesInBothProtocols(t *testing.T) 
 		assert.Equal(t, "invalid_state", code, name)
 		assert.Equal(t, "state", field, name)
 	}
+}
+
+// A filter HipChat could not match with is refused with a 400 that names the field, in both
+// protocols, and nothing is stored: an invalid or too long pattern, a mentions user HipChat does not
+// know, OnKeyword without keywords, a filter on the room trigger, and me on a token that belongs to
+// no user (an add-on's).
+func TestFiltersRefusedNameTheFieldAndStoreNothing(t *testing.T) {
+	emu, err := hipchatsim.New(hipchatsim.Options{Fixtures: &hipchatsim.Fixtures{
+		Users:  []hipchatsim.FixtureUser{{Name: "Ann Lee", Email: "ann@example.com", MentionName: "ann", Tokens: []hipchatsim.FixtureToken{{Token: "ann-filter-token"}}}},
+		Addons: []hipchatsim.FixtureAddon{{ClientID: "filter-addon", ClientSecret: "filter-addon-secret", Name: "Filter Add-on"}},
+		Rooms:  []hipchatsim.FixtureRoom{{Name: "Ops", Owner: "@ann"}},
+	}})
+	require.NoError(t, err)
+	hipchat := httptest.NewServer(emu)
+	t.Cleanup(hipchat.Close)
+	addon, err := simclient.New(hipchat.URL).AddonToken(context.Background(), "filter-addon", "filter-addon-secret", "")
+	require.NoError(t, err)
+	c := startConnector(t, hipchat.URL, "-allow-private-callbacks", "-poll-schedule", "@every 1h")
+	ann := bearerHeader("ann-filter-token")
+	hook := `"callbackUrl":"http://127.0.0.1:9/hook"`
+	long := strings.Repeat("a", 257)
+
+	cases := []struct {
+		name, method, path, auth, body string
+		code, field, says              string
+	}{
+		{"invalid pattern", "POST", "/subscriptions/rooms/1/messages", ann, `{` + hook + `,"pattern":"(outage"}`, "invalid_field", "pattern", "RE2"},
+		{"pattern too long", "POST", "/subscriptions/rooms/1/messages", ann, `{` + hook + `,"pattern":"` + long + `"}`, "field_too_long", "pattern", "256"},
+		{"unknown user", "POST", "/subscriptions/rooms/1/messages", ann, `{` + hook + `,"mentions":"@nobody"}`, "invalid_field", "mentions", "@nobody"},
+		{"unknown author", "POST", "/subscriptions/rooms/1/files", ann, `{` + hook + `,"from":"nobody@example.com"}`, "invalid_field", "from", "nobody@example.com"},
+		{"keywords missing", "POST", "/subscriptions/rooms/1/keywords", ann, `{` + hook + `}`, "missing_field", "keywords", "keywords"},
+		{"another user on OnMention", "POST", "/subscriptions/rooms/1/mentions", ann, `{` + hook + `,"mentions":"@ann"}`, "invalid_field", "mentions", "mentions=me"},
+		{"include on files", "POST", "/subscriptions/rooms/1/files", ann, `{` + hook + `,"include":"messages"}`, "invalid_field", "include", "file"},
+		{"a filter on rooms", "POST", "/subscriptions/rooms", ann, `{` + hook + `,"keywords":"launch"}`, "invalid_field", "keywords", "room trigger"},
+		{"a wrong type", "POST", "/subscriptions/rooms/1/messages", ann, `{` + hook + `,"includeAtAll":"yes"}`, "invalid_field", "includeAtAll", "true or false"},
+		{"me of an add-on", "POST", "/subscriptions/rooms/1/mentions", bearerHeader(addon), `{` + hook + `}`, "invalid_field", "mentions", "add-on"},
+		{"poll: invalid pattern", "GET", "/triggers/rooms/1/messages?pattern=" + url.QueryEscape("a{2,1}"), ann, "", "invalid_field", "pattern", "RE2"},
+		{"poll: unknown user", "GET", "/triggers/rooms/1/messages?mentions=%40nobody", ann, "", "invalid_field", "mentions", "@nobody"},
+		{"poll: keywords missing", "GET", "/triggers/rooms/1/keywords", ann, "", "missing_field", "keywords", "keywords"},
+		{"poll: me of an add-on", "GET", "/triggers/rooms/1/mentions", bearerHeader(addon), "", "invalid_field", "mentions", "add-on"},
+		{"poll: a filter on rooms", "GET", "/triggers/rooms?from=CI", ann, "", "invalid_field", "from", "room trigger"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			answer := c.do(tc.method, tc.path, tc.auth, tc.body)
+			require.Equal(t, http.StatusBadRequest, answer.Status, answer.Body)
+			code, field, message := answer.errorBody()
+			assert.Equal(t, tc.code, code)
+			assert.Equal(t, tc.field, field)
+			assert.Contains(t, message, tc.says)
+			assert.Empty(t, answer.Header.Get("Location"), "no state, no subscription")
+		})
+	}
+	for _, token := range []string{"ann-filter-token", addon} {
+		list := c.do("GET", "/subscriptions", bearerHeader(token), "")
+		require.Equal(t, http.StatusOK, list.Status, list.Body)
+		assert.JSONEq(t, `{"items":[]}`, list.Body, "nothing was stored")
+	}
+	assert.NotContains(t, c.Logs.String(), addon, "the add-on token, which the session call carries in its path, is never logged")
+}
+
+// Push stays one doorbell per feed: filtered subscriptions of the room add no HipChat webhook, and
+// what they match arrives on the feed's doorbell, well before the one-minute poll.
+func TestFilteredSubscriptionsShareTheFeedsDoorbells(t *testing.T) {
+	w := newPushWorld(t)
+	ctx := context.Background()
+	hooks, err := w.sim.ListWebhooks(ctx, w.emu.AdminToken(), w.room)
+	require.NoError(t, err)
+	sink := testkit.NewSink(t, nil)
+	mention := w.conn.subscribeTo(w.person.Token, "/subscriptions/rooms/"+w.room+"/mentions", map[string]any{}, sink)
+	keyword := w.conn.subscribeTo(w.person.Token, "/subscriptions/rooms/"+w.room+"/keywords", map[string]any{"keywords": "deploy"}, sink)
+	again, err := w.sim.ListWebhooks(ctx, w.emu.AdminToken(), w.room)
+	require.NoError(t, err)
+	assert.Len(t, again, len(hooks), "no webhook per filter: the room's doorbells serve every subscription of the feed")
+
+	bob, err := w.sim.NewPerson(ctx, w.emu.AdminToken(), "Bob Stone", "bob")
+	require.NoError(t, err)
+	hit, err := w.sim.PostMessage(ctx, bob.Token, w.room, "@ann the deploy is out")
+	require.NoError(t, err)
+	_, err = w.sim.PostMessage(ctx, bob.Token, w.room, "lunch?")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		got := sink.Accepted()
+		return len(got[mention]) == 1 && len(got[keyword]) == 1
+	}, 30*time.Second, 10*time.Millisecond, "the doorbell's read delivers what each filter keeps")
+	assert.Equal(t, map[string][]string{mention: {hit}, keyword: {hit}}, sink.Accepted())
 }
