@@ -3,6 +3,8 @@ package triggers
 import (
 	"fmt"
 	"regexp"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
 )
@@ -18,10 +20,6 @@ type Filter struct {
 	fromLabel string // folded
 	include   Include
 }
-
-// roomWideMention finds @all and @here as HipChat reads them: "@" not inside a word or an address,
-// and the name not continued by another letter.
-var roomWideMention = regexp.MustCompile(`(?i)(?:^|[^\p{L}\p{N}\p{M}_@.])@(?:all|here)(?:$|[^\p{L}\p{N}\p{M}_])`)
 
 // Compile returns the filter of spec, nil for the zero spec (nothing filtered). Errors: a pattern
 // that does not compile, or a user (mentions, from) that ResolveFilter has not looked up: a stored or
@@ -111,7 +109,36 @@ func (f *Filter) mentionsMatch(m connector.Message) bool {
 		}
 	}
 	readsMentions := m.Type != "notification" || m.MessageFormat == "text"
-	return f.atAll && readsMentions && roomWideMention.MatchString(*m.Message)
+	return f.atAll && readsMentions && mentionsEveryone(*m.Message)
+}
+
+// mentionsEveryone reports whether text says @all or @here as HipChat reads them: the "@" not inside
+// a word or an address (not after a letter, digit, "_", "@" or "."), the name in any case and not
+// continued by another letter, digit or "_".
+func mentionsEveryone(text string) bool {
+	for from := 0; ; {
+		i := strings.IndexByte(text[from:], '@')
+		if i < 0 {
+			return false
+		}
+		at := from + i
+		from = at + 1
+		if at > 0 {
+			prev, _ := utf8.DecodeLastRuneInString(text[:at])
+			if isWordRune(prev) || prev == '@' || prev == '.' {
+				continue
+			}
+		}
+		for _, name := range []string{"all", "here"} {
+			end := from + len(name)
+			if end > len(text) || !strings.EqualFold(text[from:end], name) {
+				continue
+			}
+			if next, _ := utf8.DecodeRuneInString(text[end:]); end == len(text) || !isWordRune(next) {
+				return true
+			}
+		}
+	}
 }
 
 func (f *Filter) keywordsMatch(m connector.Message) bool {

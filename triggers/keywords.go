@@ -70,6 +70,9 @@ func (k keyword) boundaryAfter(text string, end int) bool {
 // character's count, such as ß → ss: K, k and the Kelvin sign K are one, as are Σ, σ and ς), and
 // each run of white space (spaces, tabs, line breaks) one space.
 func foldText(s string) string {
+	if isASCII(s) {
+		return foldASCII(s)
+	}
 	s = norm.NFC.String(s)
 	var b strings.Builder
 	b.Grow(len(s))
@@ -86,6 +89,37 @@ func foldText(s string) string {
 		b.WriteRune(foldRune(r))
 	}
 	return b.String()
+}
+
+// foldASCII is foldText of an ASCII s (already NFC), byte by byte.
+func foldASCII(s string) string {
+	b := make([]byte, 0, len(s))
+	space := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ' || ('\t' <= c && c <= '\r'):
+			if !space {
+				b = append(b, ' ')
+			}
+			space = true
+			continue
+		case 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		}
+		space = false
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // foldRune is the smallest rune of r's simple case-folding orbit: the same for every rune of it.
