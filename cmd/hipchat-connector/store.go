@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"os"
 
-	bolterrors "go.etcd.io/bbolt/errors"
-
 	"github.com/hipchat-connector/hipchat-connector/delivery"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/server"
@@ -47,30 +45,23 @@ func openConfiguredStore(ctx context.Context, cfg serveConfig, getenv func(strin
 	if err != nil {
 		return nil, err
 	}
-	if !cfg.Etcd.enabled() {
+	if !cfg.Etcd.Enabled() {
 		store, err := bolt.Open(cfg.DBPath, bolt.Options{Key: key})
-		if errors.Is(err, bolterrors.ErrTimeout) {
-			return nil, fmt.Errorf("opening %s: another process holds the database (is a connector already running with this -db?); "+
-				"stop it, or give this one another -db: %w", cfg.DBPath, err)
-		}
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", cfg.DBPath, err)
 		}
 		logger.Info("opened the database", "path", cfg.DBPath, "schema_version", bolt.SchemaVersion)
 		return store, nil
 	}
-	tlsConfig, err := cfg.Etcd.tlsConfig()
+	opts, err := cfg.Etcd.Options(key)
 	if err != nil {
 		return nil, err
 	}
-	store, err := etcd.Open(ctx, etcd.Options{
-		Endpoints: cfg.Etcd.endpoints(), Prefix: cfg.Etcd.Prefix, TLS: tlsConfig,
-		Username: cfg.Etcd.Username, Password: cfg.Etcd.Password, DialTimeout: cfg.Etcd.DialTimeout, Key: key,
-	})
+	store, err := etcd.Open(ctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("opening etcd %v: %w", cfg.Etcd.endpoints(), err)
+		return nil, fmt.Errorf("opening etcd %v: %w", opts.Endpoints, err)
 	}
-	logger.Info("opened etcd; -db is not used", "endpoints", cfg.Etcd.endpoints(), "prefix", cfg.Etcd.Prefix,
+	logger.Info("opened etcd; -db is not used", "endpoints", opts.Endpoints, "prefix", cfg.Etcd.Prefix,
 		"schema_version", etcd.SchemaVersion)
 	return store, nil
 }

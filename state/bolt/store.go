@@ -22,6 +22,7 @@ import (
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/hipchat-connector/hipchat-connector/state"
 )
@@ -130,8 +131,8 @@ type Store struct {
 //
 // Errors: ErrInvalid when opts.Key is not 32 bytes; ErrSchemaVersion when the
 // file was written by a newer binary; ErrWrongKey when the file was sealed
-// with another key; a bbolt error (e.g. timeout) when the file is locked by
-// another process or unreadable.
+// with another key; bbolt's ErrTimeout, saying that another process holds the file, when the
+// lock is not free within Timeout; a bbolt error when the file is unreadable.
 func Open(path string, opts Options) (*Store, error) {
 	sl, err := state.NewSealer(opts.Key)
 	if err != nil {
@@ -147,6 +148,10 @@ func Open(path string, opts Options) (*Store, error) {
 	// A large initial mmap (address space, not memory) means the file grows without remapping,
 	// and a remap is what makes readers (the deliverer's, the API's) wait for a writer's commit.
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: opts.Timeout, InitialMmapSize: initialMmapSize, NoSync: opts.NoSync})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("state: open %s: another process holds the database (is a connector already running with this -db?); "+
+			"stop it, or give this one another -db: %w", path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("state: open %s: %w", path, err)
 	}
