@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/delivery"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/server"
@@ -27,8 +28,16 @@ type connectorStore interface {
 	server.SubscriptionStore
 	server.OperatorStore
 	subscriptionCounter
+	connector.TokenMemory
 	ServerKey() []byte
 	Close() error
+}
+
+// restartStore is a store that keeps the HipChat client's windows over a graceful restart and
+// tells a graceful stop from a crash (bbolt; with etcd the replicas' shared budget lives in etcd).
+type restartStore interface {
+	LoadRestartState() (state []byte, clean bool, err error)
+	SaveRestartState(state []byte) error
 }
 
 // subscriptionWatcher is a store shared with other writers (etcd) that reports the subscriptions

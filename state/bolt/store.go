@@ -58,6 +58,8 @@ import (
 //	  <time, int64 BE><seq, uint64 BE><subscription id> → ""   (see pending.go)
 //	endpoints/
 //	  <endpoint key, scheme://host:port> → JSON Endpoint (circuit breaker)
+//	known/
+//	  <connection id> → ""                 (HipChat accepted its token here: KnownConnections)
 //
 // A delivery's record key is its due key at the moment it was queued
 // (sublog.go): the deliveries one commit queues sit side by side, in the
@@ -76,6 +78,7 @@ var (
 	bucketFIFO          = []byte("fifo")
 	bucketDue           = []byte("due")
 	bucketEndpoints     = []byte("endpoints")
+	bucketKnown         = []byte("known")
 
 	bucketOutboxIDs  = []byte("ids")
 	bucketOutboxSeqs = []byte("seqs")
@@ -84,7 +87,7 @@ var (
 	keyServerKey     = []byte("server_key")
 	keyRestartState  = []byte("restart_state")
 
-	topLevelBuckets = [][]byte{bucketMeta, bucketSubscriptions, bucketConnections, bucketOutbox, bucketLog, bucketQueued, bucketFIFO, bucketDue, bucketEndpoints}
+	topLevelBuckets = [][]byte{bucketMeta, bucketSubscriptions, bucketConnections, bucketOutbox, bucketLog, bucketQueued, bucketFIFO, bucketDue, bucketEndpoints, bucketKnown}
 )
 
 // Defaults applied by Open to zero Options fields.
