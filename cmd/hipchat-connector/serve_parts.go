@@ -41,7 +41,7 @@ func buildParts(cfg serveConfig, store connectorStore, rep *cluster.Replica, reg
 	}
 	p.deliverer, err = delivery.New(delivery.Options{
 		Store: store, AllowPrivateCallbacks: cfg.HTTP.AllowPrivateCallbacks, Logger: logger.With("component", "deliverer"),
-		EndpointRate: cfg.CallbackRate, CircuitFailures: cfg.CircuitFailures, Registerer: registry,
+		EndpointRate: cfg.CallbackRate, CircuitFailures: cfg.CircuitFailures, Timeout: cfg.CallbackTimeout, Registerer: registry,
 		Owns: rep.OwnsSubscription(),
 	})
 	if err != nil {
