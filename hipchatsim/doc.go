@@ -56,6 +56,14 @@
 // following scopes: [u'view_group', u'view_room']". auth_test=true answers 202 after the token and
 // scope checks, for any method, and changes nothing.
 //
+// Room administration takes the scopes HipChat's API reference gave each method (as the Go and C#
+// clients copied it) and, where its scopes page says more, that too: PUT /v2/room/{room} admin_room
+// or manage_rooms (the reference says admin_room, the scopes page puts updating rooms under
+// manage_rooms, and clients were written against both); DELETE /v2/room/{room} manage_rooms;
+// PUT …/topic, PUT and DELETE …/member/{user}, and every …/webhook route admin_room; POST
+// …/invite/{user} admin_room and users only ("Accessible by users"), so an add-on gets 403 "This
+// method is only accessible by users".
+//
 // # Limits
 //
 // Each token has a fixed 5-minute window, which starts at its first call after the previous window

@@ -24,7 +24,7 @@ func (s *Server) routes() {
 		{pattern: "GET /v2/room", scopes: any(scopeViewGroup, scopeViewRoom), handle: handleListRooms},
 		{pattern: "POST /v2/room", scopes: any(scopeManageRooms), handle: handleCreateRoom},
 		{pattern: "GET /v2/room/{room}", scopes: any(scopeViewGroup, scopeViewRoom), handle: handleGetRoom},
-		{pattern: "PUT /v2/room/{room}", scopes: any(scopeManageRooms), handle: handleUpdateRoom},
+		{pattern: "PUT /v2/room/{room}", scopes: any(scopeAdminRoom, scopeManageRooms), handle: handleUpdateRoom},
 		{pattern: "DELETE /v2/room/{room}", scopes: any(scopeManageRooms), handle: handleDeleteRoom},
 		{pattern: "GET /v2/room/{room}/statistics", scopes: any(scopeViewGroup, scopeViewRoom), handle: handleStatistics},
 		{pattern: "PUT /v2/room/{room}/topic", scopes: any(scopeAdminRoom), handle: handleTopic},
@@ -32,7 +32,7 @@ func (s *Server) routes() {
 		{pattern: "PUT /v2/room/{room}/member/{user}", scopes: any(scopeAdminRoom), handle: handleAddMember},
 		{pattern: "DELETE /v2/room/{room}/member/{user}", scopes: any(scopeAdminRoom), handle: handleRemoveMember},
 		{pattern: "GET /v2/room/{room}/participant", scopes: any(scopeViewRoom), handle: handleListParticipants},
-		{pattern: "POST /v2/room/{room}/invite/{user}", scopes: any(scopeAdminRoom), handle: handleInvite},
+		{pattern: "POST /v2/room/{room}/invite/{user}", scopes: any(scopeAdminRoom), usersOnly: true, handle: handleInvite},
 
 		// Room messages
 		{pattern: "POST /v2/room/{room}/message", scopes: any(scopeSendMessage), usersOnly: true, handle: handlePostMessage},
