@@ -106,6 +106,31 @@
 //   - GET /_sim/files/{id}/{name}: the bytes of a shared file, a user photo or an emoticon; the url of
 //     a file message points here.
 //
+// # Notifications and cards
+//
+// POST …/notification (and a room_message receiver's reply) is validated as HipChat validated it,
+// with its validator's 400s (validation.go, notification.go, card.go): message 1–10000 characters,
+// message_format html or text, color yellow, green, red, purple, gray or random, notify a boolean,
+// from 0–64 and attach_to 0–36 characters, and card null or a card. Recorded texts are used as
+// captured: "Required field 'message' is missing" (validation optional) and "Value u'true' for
+// field 'notify' is not of type 'boolean'" (validation type, expected_type). Not recorded, in the
+// same validator's words ([INFERRED]): "Value u'pink' for field 'color' is not in the enumeration:
+// ['yellow', …]" (enum) and "Length of value u'' for field 'message' must be greater than or equal
+// to 1" (minLength; maxLength "less than or equal to"). "" for message_format or color means the
+// default, as clients send it for "not given".
+//
+// A card is checked against HipChat's own card schema, captured in a 2017 answer: style and title
+// and id required, the allowed styles, formats, lozenges and lengths, thumbnail.url,
+// activity.html and every attribute's value.label required, thumbnail sizes numbers, no unknown keys
+// in activity, description objects and attributes. Any fault is HipChat's single type error for the
+// whole card, as its validator reported it: field "card", validation "type", the card as value, the
+// schema as expected_type, and "Value {…} for field 'card' is not of type [{'type': 'null'}, {…}]"
+// with the card printed as Python printed it. The schema it prints lacks HipChat's description texts
+// and orders keys its own way. On top of the schema, a link card needs a description and an image
+// card a url, as Atlassian's web client needed them to show the card ([INFERRED] that the server
+// refused them): 400 "Required field 'description' is missing", field "card.description". A valid
+// card is stored as the JSON string sent.
+//
 // # Room webhooks
 //
 // A webhook registered with POST /v2/room/{room}/webhook (admin_room) is called when its event

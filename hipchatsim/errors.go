@@ -15,6 +15,7 @@ type apiError struct {
 	field      string // set for validation errors
 	validation string
 	value      any
+	extra      map[string]any // more keys of the error object (a type error's expected_type)
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("%d %s", e.status, e.message) }
@@ -76,6 +77,9 @@ func writeError(w http.ResponseWriter, err error) {
 		body["field"] = e.field
 		body["validation"] = e.validation
 		body["value"] = e.value
+	}
+	for k, v := range e.extra {
+		body[k] = v
 	}
 	writeJSON(w, e.status, map[string]any{"error": body})
 }
