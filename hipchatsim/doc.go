@@ -115,8 +115,8 @@
 // captured: "Required field 'message' is missing" (validation optional) and "Value u'true' for
 // field 'notify' is not of type 'boolean'" (validation type, expected_type). Not recorded, in the
 // same validator's words ([INFERRED]): "Value u'pink' for field 'color' is not in the enumeration:
-// ['yellow', …]" (enum) and "Length of value u'' for field 'message' must be greater than or equal
-// to 1" (minLength; maxLength "less than or equal to"). "" for message_format or color means the
+// ['yellow', …]" (enum) and "Length of value u'…' for field 'from' must be less than or equal to
+// 64" (maxLength; minLength "greater than or equal to"). "" for message_format or color means the
 // default, as clients send it for "not given".
 //
 // A card is checked against HipChat's own card schema, captured in a 2017 answer: style and title
