@@ -106,6 +106,29 @@
 //   - GET /_sim/files/{id}/{name}: the bytes of a shared file, a user photo or an emoticon; the url of
 //     a file message points here.
 //
+// # Emoticons
+//
+// GET /v2/emoticon lists HipChat's standard global emoticons in shortcut order
+// (emoticon_catalog.json). Their ids are HipChat's own wherever a public record keeps them, each
+// line's "recorded" naming the record:
+//
+//   - "hipchat4j": a GET /v2/emoticon answer of October 2014, both pages, kept as test fixtures by
+//     ninjabear/hipchat4j — the ids of 136 of them (android 118, yey 43, success 8528, …);
+//   - HipChat renumbered its global emoticons when it re-uploaded them in late October 2014 (their
+//     image names gained a timestamp), and later ids survive for three: troll 105148
+//     (dogonthehorizon/chiphat's test fixture), zoidberg 118608 (Atlassian's emoji component
+//     stories) and allthethings 105216 (given by issue 27; the October 2014 answer had it as 260,
+//     which is not an alias). A later id wins where one is recorded: HipChat answered it from then
+//     until it closed.
+//
+// The other 26 (bicepleft, bicepright, borat, celeryman, chef, cookie, corpsethumb, drool,
+// evilburns, excellent, feelsbadman, feelsgoodman, finn, fireworks, firstworldproblems, giggity,
+// goldstar, haha, ilovecake, jake, paddlin, pizza, popcorn, standup, thumbsdown, thumbsup) are in no
+// surviving answer: their ids are assigned, from 200001 in shortcut order, a range no recorded id
+// reaches. Sizes are recorded for allthethings (36×30) and troll (25×25); the rest are 30×30 but
+// for a few wide ones, and a few carry a sound (audio_path): emulator choices. HipChat's global
+// emoticons named a creator (HipChat's staff); here creator is null.
+//
 // # Notifications and cards
 //
 // POST …/notification (and a room_message receiver's reply) is validated as HipChat validated it,
