@@ -101,8 +101,10 @@
 //     silently not made) and "webhook_delay_ms" (0–60000: each call waits that long first), alone or
 //     beside the rest; DELETE /_sim/faults ends them too.
 //   - GET /_sim/webhooks → {"calls":[{"seq","at","event","url","webhook_id","room_id","status",
-//     "latency_ms","dropped","error"}]}: the last 512 room webhook calls, oldest first; status 0
-//     means no answer (error says why), dropped a call not made.
+//     "latency_ms","dropped","error"}],"remembered":512}: the last 512 room webhook calls, oldest
+//     first; status 0 means no answer (error says why), dropped a call not made. ?status=404,5xx,0
+//     keeps the calls with those statuses (exact, by class, 0 for no answer) and ?webhook_id=N one
+//     webhook's; a bad value is a 400 naming the parameter.
 //   - GET /_sim/files/{id}/{name}: the bytes of a shared file, a user photo or an emoticon; the url of
 //     a file message points here.
 //
@@ -171,7 +173,10 @@
 //
 // Calls are best effort, as HipChat's were: one attempt with a 5 s timeout from at most 8
 // concurrent workers and a queue of 1024, never holding up the request that caused the event, and
-// no redirects followed. An outbound guard refuses link-local (169.254.0.0/16, fe80::/10),
+// no redirects followed. HipChat documented nothing about failing receivers — no retries, no
+// disabling, no removal — so the emulator does none: a webhook whose receiver is gone (404, 5xx,
+// nothing listening) stays registered and is called for every event until someone deletes it;
+// GET /_sim/webhooks?status=4xx,5xx,0 shows those calls. An outbound guard refuses link-local (169.254.0.0/16, fe80::/10),
 // multicast and unspecified addresses, at registration for literal addresses (400, field url) and
 // at dial time for names; loopback and private addresses are allowed, the emulator being a local
 // sandbox. Server.Close abandons the calls in flight.
