@@ -103,7 +103,7 @@ func readCard(raw json.RawMessage) (string, error) {
 	style, _ := d.get("style")
 	for _, field := range styleRequires[style.(string)] {
 		if v, ok := d.get(field); !ok || v == nil {
-			return "", invalid("card."+field, "optional", nil, "Required field '%s' is missing", field)
+			return "", missing("card." + field)
 		}
 	}
 	var compact bytes.Buffer

@@ -20,7 +20,8 @@
 // GET/DELETE …/webhook/{id}; GET/POST /v2/user, GET/PUT/DELETE /v2/user/{user},
 // GET …/photo/{small|big}, PUT/DELETE …/photo, POST …/message, …/share/link, …/share/file,
 // GET …/history/latest, …/history/{message_id}; GET /v2/emoticon, /v2/emoticon/{id_or_shortcut};
-// POST /v2/oauth/token, GET/DELETE /v2/oauth/token/{token}; GET /v2/capabilities.
+// POST /v2/oauth/token, GET/DELETE /v2/oauth/token/{token}; GET /v2/capabilities; POST
+// /v2/addon/ui, …/ui/room/{room}, …/ui/user/{user}, …/ui/room/{room}/user/{user}.
 //
 // expand (spec §1.7) works on every GET: comma-separated dotted paths such as items, participants,
 // owner, statistics, items.owner, items.from, items.mentions, message.from, items.creator or
@@ -105,6 +106,10 @@
 //     first; status 0 means no answer (error says why), dropped a call not made. ?status=404,5xx,0
 //     keeps the calls with those statuses (exact, by class, 0 for no answer) and ?webhook_id=N one
 //     webhook's; a bad value is a 400 naming the parameter.
+//   - GET /_sim/room/{room}/glances → {"glances":[{"key","scope","addon":{"client_id","name"},"user",
+//     "content","updated"}]}: the latest add-on UI update of every glance that applies to the room
+//     (pushed to the group, the room, or a user in the room), newest first; the sandbox page shows
+//     them.
 //   - GET /_sim/files/{id}/{name}: the bytes of a shared file, a user photo or an emoticon; the url of
 //     a file message points here.
 //
@@ -155,6 +160,23 @@
 // card a url, as Atlassian's web client needed them to show the card ([INFERRED] that the server
 // refused them): 400 "Required field 'description' is missing", field "card.description". A valid
 // card is stored as the JSON string sent.
+//
+// # Add-on UI (glances)
+//
+// POST /v2/addon/ui (the group), …/ui/room/{room}, …/ui/user/{user} and
+// …/ui/room/{room}/user/{user} take {"glance": [{"key", "content"}]} from an add-on token and answer
+// 204, as the Go and Haskell clients expect. Other tokens get 403 "This method is only accessible
+// by add-ons" ([INFERRED], like the users-only text); no scope is recorded, so any scope will do.
+// HipChat wanted the glance declared in the add-on's descriptor; the emulator has no descriptors
+// and takes any key. Validation, in HipChat's validator texts with the field's path
+// ("glance[0].content.label.type"), follows what clients record: glance a non-empty list; key 1–40
+// characters (hipchat-hs, from HipChat's reference); content with label {"type": html or text
+// ([INFERRED] text beside html), "value"}, an optional status {"type": "lozenge", "value": {"type":
+// default, success, error, current, new, complete or moved, "label"}} or {"type": "icon", "value":
+// {"url", "url@2x"}} (hipchat-go refuses either without both of its fields), and an optional
+// metadata object; other keys are kept. One bad glance refuses the whole body. Each glance's latest
+// content is kept per add-on, key and target, and GET /_sim/room/{room}/glances shows what applies
+// to a room.
 //
 // # Room webhooks
 //

@@ -20,13 +20,14 @@ var colors = []string{"yellow", "green", "red", "purple", "gray"}
 // Other keys are ignored. The first fault found, in that order, is the 400.
 func readNotification(f fields) (p post, label string, err error) {
 	p = post{kind: "notification"}
-	if p.text, _, err = f.checkedString("message", true, 1, 10000); err != nil {
+	c := check(f)
+	if p.text, _, err = c.str("message", true, 1, 10000); err != nil {
 		return p, "", err
 	}
-	if p.format, err = f.checkedChoice("message_format", "html", "html", "text"); err != nil {
+	if p.format, err = c.choice("message_format", "html", "html", "text"); err != nil {
 		return p, "", err
 	}
-	color, err := f.checkedChoice("color", "yellow", append(colors, "random")...)
+	color, err := c.choice("color", "yellow", append(colors, "random")...)
 	if err != nil {
 		return p, "", err
 	}
@@ -34,13 +35,13 @@ func readNotification(f fields) (p post, label string, err error) {
 		color = colors[rand.IntN(len(colors))] // #nosec G404 -- HipChat's "random" notification colour, nothing secret
 	}
 	p.color = &color
-	if _, err := f.checkedBool("notify", false); err != nil {
+	if _, err := c.boolean("notify", false); err != nil {
 		return p, "", err
 	}
-	if label, _, err = f.checkedString("from", false, 0, 64); err != nil {
+	if label, _, err = c.str("from", false, 0, 64); err != nil {
 		return p, "", err
 	}
-	if p.attachTo, _, err = f.checkedString("attach_to", false, 0, 36); err != nil {
+	if p.attachTo, _, err = c.str("attach_to", false, 0, 36); err != nil {
 		return p, "", err
 	}
 	if f.has("card") {
