@@ -111,9 +111,6 @@ func (c checker) path(name string) string {
 	return c.at + "." + name
 }
 
-// has reports whether name is present and not null.
-func (c checker) has(name string) bool { return c.f.has(name) }
-
 // str reads the string field name: missing (when required), a type error, or a length error for
 // fewer than min or more than max characters (max < 0: no bound). present is false when the field
 // is absent or null.
