@@ -339,3 +339,15 @@ func bearer(r *http.Request, q url.Values) (string, bool) {
 	}
 	return "", false
 }
+
+// HTTPServer is an http.Server for the emulator, with timeouts that fit it: long reads for
+// share/file uploads, long writes because injected faults may delay an answer by up to a minute.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
+}
