@@ -87,7 +87,7 @@ func TestArchitectureNamesEveryPackage(t *testing.T) {
 	pkgs := packages(t)
 	table := section(t, readArchitecture(t), "Packages")
 	named := map[string]int{}
-	cell := regexp.MustCompile("^\\| ([^|]+) \\|")
+	cell := regexp.MustCompile(`^\| ([^|]+) \|`)
 	name := regexp.MustCompile("`([^`]+)`")
 	for _, line := range strings.Split(table, "\n") {
 		m := cell.FindStringSubmatch(line)

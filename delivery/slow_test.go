@@ -56,12 +56,10 @@ func hangingEndpointFor(t testing.TB) string {
 func TestHangingReceiversDoNotDelayAHealthyOne(t *testing.T) {
 	clk := newClock()
 	store := openStore(t, clk)
-	var hanging []state.Subscription
 	for e := range 50 {
 		url := hangingEndpoint(t)
 		for s := range 4 {
 			sub := addSubscription(t, store, testConn, triggers.KindMessage, fmt.Sprintf("hang-%d-%d", e, s), url, nil)
-			hanging = append(hanging, sub)
 			queue(t, store, sub, "e1", "e2", "e3")
 		}
 	}
