@@ -208,13 +208,15 @@ func (c *Client) attempt(ctx context.Context, conn Connection, req request, out 
 	if err != nil {
 		return &Error{Kind: KindUnavailable, Status: resp.StatusCode, Message: "reading HipChat's answer failed", Cause: err}
 	}
+	// HipChat knows the token unless it answered 401: a 403 (a scope), 404 or 400 is about the call.
 	if resp.StatusCode == http.StatusUnauthorized {
 		c.gate.rejectedNow(conn.ID)
+	} else {
+		c.gate.accepted(conn.ID)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return c.errorFromResponse(conn, resp, payload)
 	}
-	c.gate.accepted(conn.ID)
 	if out == nil || len(payload) == 0 || resp.StatusCode == http.StatusNoContent {
 		return nil
 	}
