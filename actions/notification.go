@@ -2,6 +2,7 @@ package actions
 
 import (
 	"context"
+	"strings"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
 )
@@ -80,7 +81,15 @@ func SendNotification(ctx context.Context, hipchat HipChat, conn connector.Conne
 	}
 	summary := "Notification sent to room " + in.RoomID
 	if in.Card != nil {
-		summary += " with a " + in.Card.Style + " card"
+		summary += " with " + withArticle(in.Card.Style) + " card"
 	}
 	return Done{Summary: summary}, nil
+}
+
+// withArticle puts "a" or "an" before word, as its first letter sounds.
+func withArticle(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an " + word
+	}
+	return "a " + word
 }

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/textproto"
+	"strings"
 )
 
 // SharedFile is a file to share in a room, with an optional message.
@@ -43,11 +44,11 @@ func multipartShare(f SharedFile) ([]byte, string, error) {
 	}{
 		{textproto.MIMEHeader{
 			"Content-Type":        {"application/json; charset=UTF-8"},
-			"Content-Disposition": {mime.FormatMediaType("attachment", map[string]string{"name": "metadata"})},
+			"Content-Disposition": {disposition("metadata", "")},
 		}, metadata},
 		{textproto.MIMEHeader{
 			"Content-Type":        {f.ContentType},
-			"Content-Disposition": {mime.FormatMediaType("attachment", map[string]string{"name": "file", "filename": f.Name})},
+			"Content-Disposition": {disposition("file", f.Name)},
 		}, f.Content},
 	}
 	for _, p := range parts {
@@ -63,4 +64,20 @@ func multipartShare(f SharedFile) ([]byte, string, error) {
 		return nil, "", err
 	}
 	return buf.Bytes(), mime.FormatMediaType("multipart/related", map[string]string{"boundary": w.Boundary()}), nil
+}
+
+// disposition is a part's Content-Disposition as HipChat's documentation wrote it (attachment;
+// name="file"; filename="…"), the parameters quoted. A file name beyond printable ASCII goes in
+// RFC 2231's encoded filename* parameter instead.
+func disposition(name, filename string) string {
+	d := `attachment; name="` + name + `"`
+	if filename == "" {
+		return d
+	}
+	for _, r := range filename {
+		if r < ' ' || r > '~' {
+			return d + strings.TrimPrefix(mime.FormatMediaType("attachment", map[string]string{"filename": filename}), "attachment")
+		}
+	}
+	return d + `; filename="` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(filename) + `"`
 }
