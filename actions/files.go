@@ -77,7 +77,19 @@ func (in ShareFileWithRoomInput) fitsLimit(size int64) error {
 		return nil
 	}
 	return &InvalidInput{Field: FieldFileContent, Code: CodeFieldTooLong,
-		Message: fmt.Sprintf("%s holds %d bytes; the largest file shared is %d bytes (%s)", FieldFileContent, size, in.maxBytes(), humanBytes(in.maxBytes()))}
+		Message: fmt.Sprintf("%s holds %d bytes; the largest file shared is %s", FieldFileContent, size, FileLimit(in.maxBytes()))}
+}
+
+// FileLimit says the largest file of a limit of maxBytes (0: DefaultMaxFileBytes) as the refusals
+// say it: "52428800 bytes (50 MiB)".
+func FileLimit(maxBytes int64) string {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxFileBytes
+	}
+	if human := humanBytes(maxBytes); human != "" {
+		return fmt.Sprintf("%d bytes (%s)", maxBytes, human)
+	}
+	return fmt.Sprintf("%d bytes", maxBytes)
 }
 
 // decodedSize is how many bytes base64 content holds, from its length without padding and line
@@ -165,7 +177,7 @@ func ShareFileWithRoom(ctx context.Context, hipchat HipChat, conn connector.Conn
 		Name: in.FileName, Size: len(data), ContentType: contentType}, nil
 }
 
-// humanBytes says a size in the largest binary unit that divides it evenly, else in bytes.
+// humanBytes says a size in the largest binary unit that divides it evenly; "" when none does.
 func humanBytes(n int64) string {
 	switch {
 	case n >= 1<<20 && n%(1<<20) == 0:
@@ -173,5 +185,5 @@ func humanBytes(n int64) string {
 	case n >= 1<<10 && n%(1<<10) == 0:
 		return fmt.Sprintf("%d KiB", n>>10)
 	}
-	return fmt.Sprintf("%d bytes", n)
+	return ""
 }
