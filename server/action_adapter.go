@@ -28,14 +28,14 @@ type actionRoute struct {
 	// scope names this one.
 	scope string
 	// fileUpload marks the row whose body carries a file in base64: its body may be as large as the
-	// largest file allows (fileBodyLimit), and the file shares in flight are bounded (uploadSlots).
+	// largest file allows (fileBodyLimit), and the bodies in flight are bounded (uploadBudget).
 	fileUpload bool
 }
 
 // actionEnv is what the handlers of the table share, from the server's options.
 type actionEnv struct {
-	maxFileBytes int64        // the largest file ShareFileWithRoom shares
-	uploads      *uploadSlots // the file shares in flight; nil: unbounded
+	maxFileBytes int64         // the largest file ShareFileWithRoom shares
+	uploads      *uploadBudget // the file shares in flight; nil: unbounded
 }
 
 // boundAction is an action with the binder of its input, ready for a request.
@@ -63,12 +63,12 @@ func noInput(*request) (actions.NoInput, error) { return actions.NoInput{}, nil 
 
 // handler serves the row behind the request's connection: it runs the action and answers its output
 // with the row's success status, or the error through toAPIError, its 404 naming the row's subject
-// and its 403 the row's scope. A file-upload row first takes one of env's upload slots (429 when
-// none is free).
+// and its 403 the row's scope. A file-upload row first counts its body against env's upload budget
+// (429 when it cannot take it now).
 func (row actionRoute) handler(hipchat actions.HipChat, env actionEnv) gin.HandlerFunc {
 	return withConnection(func(c *gin.Context, conn connector.Connection) error {
 		if row.fileUpload && env.uploads != nil {
-			release, err := env.uploads.acquire(conn.ID)
+			release, err := env.uploads.acquire(conn.ID, env.uploads.costOf(c.Request))
 			if err != nil {
 				return err
 			}

@@ -111,7 +111,7 @@ func TestBindersNameTheMemberOfTheWrongType(t *testing.T) {
 // a file over the limit is a 400 naming fileContent whether the action or the body limit finds it.
 func TestShareFileBodyLimitIsTheFileLimit(t *testing.T) {
 	row := rowOf(t, "ShareFileWithRoom")
-	env := actionEnv{maxFileBytes: 4 << 10, uploads: newUploadSlots()}
+	env := actionEnv{maxFileBytes: 4 << 10, uploads: newUploadBudget(4 << 10)}
 	body := func(size int) string {
 		return `{"fileName":"a.bin","fileContent":"` + base64.StdEncoding.EncodeToString(make([]byte, size)) + `"}`
 	}
@@ -136,35 +136,48 @@ func TestShareFileBodyLimitIsTheFileLimit(t *testing.T) {
 	assert.Equal(t, CodeBodyTooLarge, answer.Error.Code)
 }
 
-func TestUploadSlotsBoundTheFileSharesInFlight(t *testing.T) {
-	slots := newUploadSlots()
+func TestUploadBudgetBoundsTheFileSharesInFlight(t *testing.T) {
+	budget := newUploadBudget(1 << 20)
+	largest := budget.bodyLimit
 	var releases []func()
-	for range maxUploadsPerConnection {
-		release, err := slots.acquire("ann")
+	for range uploadsOfTheLargest / 2 {
+		release, err := budget.acquire("ann", largest)
 		require.NoError(t, err)
 		releases = append(releases, release)
 	}
-	_, err := slots.acquire("ann")
+	_, err := budget.acquire("ann", 1)
 	var refused *apiError
-	require.ErrorAs(t, err, &refused, "a connection takes at most its share")
+	require.ErrorAs(t, err, &refused, "a connection takes at most half of the budget")
 	assert.Equal(t, http.StatusTooManyRequests, refused.Status)
 	assert.Equal(t, CodeRateLimited, refused.Code)
 	assert.Positive(t, refused.RetryAfter)
 
-	for range maxUploadsInFlight - maxUploadsPerConnection { // as many as one connection's share
-		release, err := slots.acquire("bob")
+	for range uploadsOfTheLargest / 2 {
+		release, err := budget.acquire("bob", largest)
 		require.NoError(t, err, "another connection is not held back by Ann's")
 		releases = append(releases, release)
 	}
-	_, err = slots.acquire("dave")
-	require.Error(t, err, "all slots are taken")
+	_, err = budget.acquire("carol", 1)
+	require.Error(t, err, "the whole budget is taken")
 
 	releases[0]()
-	releases[0]() // releasing twice frees one slot only
-	_, err = slots.acquire("ann")
-	require.NoError(t, err, "a released slot is free again")
-	_, err = slots.acquire("dave")
+	releases[0]() // releasing twice frees its bytes once
+	for range 100 {
+		release, err := budget.acquire("carol", largest/100)
+		require.NoError(t, err, "small files share what one large file frees")
+		defer release()
+	}
+	_, err = budget.acquire("dave", largest/100+1)
 	require.Error(t, err)
+}
+
+func TestUploadBudgetCountsABodyByItsLength(t *testing.T) {
+	budget := newUploadBudget(1 << 20)
+	small := httptest.NewRequest("POST", "/rooms/1/files", strings.NewReader("{}"))
+	assert.EqualValues(t, 2, budget.costOf(small))
+	chunked := httptest.NewRequest("POST", "/rooms/1/files", strings.NewReader("{}"))
+	chunked.ContentLength = -1
+	assert.Equal(t, budget.bodyLimit, budget.costOf(chunked), "a body of unknown length counts as the largest")
 }
 
 // HipChat's 403 names the scope a call needs; when it does not, the row's scope is named instead.

@@ -105,7 +105,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts, metrics: m, client: deps.Client, doorbell: deps.Doorbell, readyDep: deps.Ready,
-		actions: actionEnv{maxFileBytes: opts.MaxFileBytes, uploads: newUploadSlots()}}
+		actions: actionEnv{maxFileBytes: opts.MaxFileBytes, uploads: newUploadBudget(opts.MaxFileBytes)}}
 	polling, err := newPolling(s.client, deps.StateKey)
 	if err != nil {
 		return nil, err
