@@ -5,14 +5,13 @@ import (
 	"time"
 )
 
-// RestartState is what a Client keeps across a restart of the process: each connection's calls
-// still in the limiter's window, so that 100 calls in any 60 s holds over the restart as it does
-// within one process, and the tokens HipChat accepted, so they are not held back as unknown ones.
-// It is JSON, for the store to keep.
+// RestartState is what a Client keeps across a graceful restart of the process: each connection's
+// calls still in the limiter's window, so that 100 calls in any 60 s holds over the restart as it
+// does within one process. It is JSON, for the store to keep. (The tokens HipChat accepted are
+// kept as they are accepted, crash or not: TokenMemory.)
 type RestartState struct {
 	SavedAt     time.Time                  `json:"saved_at"`
 	Connections map[string]ConnectionCalls `json:"connections,omitempty"`
-	KnownTokens []string                   `json:"known_tokens,omitempty"`
 }
 
 // ConnectionCalls is one connection's calls within the window, as Unix milliseconds, oldest first,
@@ -23,22 +22,19 @@ type ConnectionCalls struct {
 	BlockedUntil time.Time `json:"blocked_until,omitzero"`
 }
 
-// RestartState is the client's state to keep across a graceful restart: its limiter's windows
-// (when the limiter is the process's own Limiter; replicas count in their shared store instead)
-// and the tokens HipChat accepted.
+// RestartState is the client's state to keep across a graceful restart: its limiter's windows,
+// when the limiter is the process's own Limiter (replicas count in their shared store instead).
 func (c *Client) RestartState() RestartState {
-	s := RestartState{SavedAt: c.now().UTC(), KnownTokens: c.gate.knownTokens()}
+	s := RestartState{SavedAt: c.now().UTC()}
 	if l, ok := c.limiter.(*Limiter); ok {
 		s.Connections = l.windows()
 	}
-	slices.Sort(s.KnownTokens)
 	return s
 }
 
 // Resume takes up what a previous process left at a graceful stop (RestartState): the calls of
-// its windows count against this process's budgets, and the tokens it knew are known.
+// its windows count against this process's budgets.
 func (c *Client) Resume(s RestartState) {
-	c.gate.restoreKnown(s.KnownTokens)
 	if l, ok := c.limiter.(*Limiter); ok {
 		l.restore(s.Connections)
 	}

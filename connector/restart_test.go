@@ -3,6 +3,7 @@ package connector_test
 import (
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
 	"github.com/hipchat-connector/hipchat-connector/internal/manualclock"
+	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
+	"github.com/hipchat-connector/hipchat-connector/state/bolt"
 )
 
 // restarted is a second client, as the next process makes it, on the same clock.
@@ -84,20 +87,31 @@ func TestAfterACrashTheBackgroundShareWaitsOneWindow(t *testing.T) {
 	assert.Len(t, client.RestartState().Connections["conn_a"].Background, 1, "assumed calls are not saved as made")
 }
 
-// The tokens HipChat accepted before a graceful restart are not held back as unknown after it.
-func TestKnownTokensSurviveAGracefulRestart(t *testing.T) {
+// The tokens HipChat accepted are kept in the store as they are accepted, so after a restart (a
+// crash too) they are not held back as unknown ones.
+func TestKnownTokensAreRecalledAfterARestart(t *testing.T) {
 	up := startUpstream(t, hipchatsim.Options{})
 	clock := manualclock.New(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
 	ctx := context.Background()
-	ann := connector.NewConnection(up.ann.Token, up.url)
-	first := newClient(connector.ClientOptions{Now: clock.Now, UnverifiedBurst: 1})
-	_, err := first.GetUser(ctx, ann, "@ann")
+	store, err := bolt.Open(filepath.Join(t.TempDir(), "state.db"), bolt.Options{Key: testkit.StoreKey()})
 	require.NoError(t, err)
-	saved := first.RestartState()
-	assert.Contains(t, saved.KnownTokens, ann.ID, "kept by its hash, never the token")
+	t.Cleanup(func() { _ = store.Close() })
+	ann := connector.NewConnection(up.ann.Token, up.url)
+
+	first := newClient(connector.ClientOptions{Now: clock.Now, UnverifiedBurst: 1})
+	keeping, stop := context.WithCancel(ctx)
+	kept := make(chan error, 1)
+	go func() { kept <- first.KeepKnownTokens(keeping, store, time.Hour, func(err error) { t.Error(err) }) }()
+	_, err = first.GetUser(ctx, ann, "@ann")
+	require.NoError(t, err)
+	stop() // the process ends: what it learnt is written
+	require.NoError(t, <-kept)
+	known, err := store.KnownConnections()
+	require.NoError(t, err)
+	assert.Equal(t, []string{ann.ID}, known, "kept by its hash, never the token")
 
 	next := newClient(connector.ClientOptions{Now: clock.Now, UnverifiedBurst: 1})
-	next.Resume(saved)
+	require.NoError(t, next.RecallKnownTokens(store))
 	_, err = next.GetUser(ctx, connector.NewConnection("invented", up.url), "@ann")
 	require.Equal(t, connector.KindTokenRejected, connector.KindOf(err), "spends the one unverified call")
 	_, err = next.GetUser(ctx, connector.NewConnection("invented-2", up.url), "@ann")

@@ -14,10 +14,11 @@ const BudgetUnverified Budget = "unverified_tokens"
 // Defaults of the token gate (ClientOptions).
 const (
 	// DefaultUnverifiedPerSecond and DefaultUnverifiedBurst bound the HipChat calls of tokens the
-	// connector has not seen HipChat accept, across every such token: 10 at once, then one every 2 s,
-	// so a spray of invented tokens costs HipChat at most 40 calls a minute.
+	// connector has not seen HipChat accept, across every such token: 20 at once (a team's flows
+	// connecting together), then one every 2 s, so a spray of invented tokens costs HipChat at most
+	// 50 calls in its first minute and 30 in each after.
 	DefaultUnverifiedPerSecond = 0.5
-	DefaultUnverifiedBurst     = 10
+	DefaultUnverifiedBurst     = 20
 	// DefaultRejectedFor is how long a token HipChat rejected (401) is answered 401 without asking
 	// HipChat again.
 	DefaultRejectedFor = 5 * time.Minute
@@ -39,6 +40,7 @@ type tokenGate struct {
 	mu       sync.Mutex
 	verified map[string]time.Time // connection ID → when HipChat last accepted it
 	rejected map[string]time.Time // connection ID → until when it is answered 401 here
+	fresh    []string             // verified since the last remembered() call, for the store
 }
 
 func newTokenGate(perSecond float64, burst int, rejectedFor time.Duration, now func() time.Time) *tokenGate {
@@ -93,8 +95,11 @@ func (g *tokenGate) accepted(id string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	delete(g.rejected, id)
-	if _, ok := g.verified[id]; !ok && len(g.verified) >= maxGateEntries {
-		dropOldest(g.verified)
+	if _, ok := g.verified[id]; !ok {
+		if len(g.verified) >= maxGateEntries {
+			dropOldest(g.verified)
+		}
+		g.fresh = append(g.fresh, id)
 	}
 	g.verified[id] = now
 }
@@ -111,18 +116,16 @@ func (g *tokenGate) rejectedNow(id string) {
 	g.rejected[id] = now.Add(g.rejectedFor)
 }
 
-// knownTokens returns the connection IDs HipChat accepted, for a snapshot kept across a restart.
-func (g *tokenGate) knownTokens() []string {
+// remembered returns the connection IDs verified since its last call, for the store to keep.
+func (g *tokenGate) remembered() []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	ids := make([]string, 0, len(g.verified))
-	for id := range g.verified {
-		ids = append(ids, id)
-	}
-	return ids
+	fresh := g.fresh
+	g.fresh = nil
+	return fresh
 }
 
-// restoreKnown marks ids verified, as a previous process left them.
+// restoreKnown marks ids verified, as the store kept them.
 func (g *tokenGate) restoreKnown(ids []string) {
 	now := g.now()
 	g.mu.Lock()

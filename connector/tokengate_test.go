@@ -60,7 +60,7 @@ func TestInventedTokensCostHipChatAFixedNumberOfCalls(t *testing.T) {
 	}
 	annCalls := 50
 	sprayCalls := int(hipchat.n.Load()) - before - annCalls
-	// 10 at once, then one every 2 s of the 49 s between the first second and the last: 34 in all.
+	// 20 at once, then one every 2 s of the 49 s between the first second and the last: 44 in all.
 	assert.Equal(t, connector.DefaultUnverifiedBurst+24, sprayCalls, "HipChat calls of the invented tokens")
 	assert.Equal(t, sprayCalls, rejected, "each that reached HipChat was rejected there")
 	assert.Equal(t, 5000-sprayCalls, held)

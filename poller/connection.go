@@ -108,8 +108,37 @@ func (p *Poller) pollConnection(ctx context.Context, cf *connectionFeeds, st *co
 		p.mu.Unlock()
 	}()
 	p.syncPush(ctx, cf)
+	feeds, plan, wasOver := p.feedsToRead(cf, st)
+	if plan.OverBudget && !wasOver {
+		p.log.Warn("a token watches more rooms than its budget keeps current at this schedule; its feeds are read in turn",
+			"connection", cf.conn, "feeds", plan.Feeds, "reads_per_tick", plan.ReadsPerTick, "expected_lag", plan.ExpectedLag.String())
+	}
+	for i, f := range feeds {
+		if i == 1 {
+			// The first answer told HipChat's own budget, if the plan did not know it yet.
+			plan = p.replan(cf, st, plan)
+		}
+		if i >= plan.ReadsPerTick || p.actionsShareReached(cf.conn) {
+			p.metrics.deferred(reasonBudget, len(feeds)-i)
+			return
+		}
+		if ctx.Err() != nil {
+			p.metrics.deferred(reasonDeadline, len(feeds)-i)
+			return
+		}
+		if !p.readOne(ctx, cf, st, f, len(feeds)-i) {
+			return
+		}
+	}
+}
+
+// feedsToRead plans cf's tick: the feeds to read, in order (those polled, then as many trusted
+// feeds due a reconcile read as the plan leaves room for), the plan, and whether the previous
+// plan was already over budget.
+func (p *Poller) feedsToRead(cf *connectionFeeds, st *connState) ([]*feed, Plan, bool) {
 	now := p.now()
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	var feeds, reconcile []*feed
 	for _, f := range cf.feeds {
 		switch {
@@ -135,63 +164,53 @@ func (p *Poller) pollConnection(ctx context.Context, cf *connectionFeeds, st *co
 	if room := plan.ReadsPerTick - len(feeds); room > 0 {
 		feeds = append(feeds, reconcile[:min(len(reconcile), room)]...)
 	}
+	return feeds, plan, wasOver
+}
+
+// readOne reads feed f of cf (unless a doorbell is reading it right now) and reports whether the
+// connection's turn goes on: false after HipChat rejected the token (its subscriptions are
+// suspended), after the budget ran out, or when the tick's time did; left counts the feeds of the
+// turn not yet read, this one included, for the deferred metric.
+func (p *Poller) readOne(ctx context.Context, cf *connectionFeeds, st *connState, f *feed, left int) bool {
+	p.mu.Lock()
+	lock := p.feedLockLocked(f.key)
 	p.mu.Unlock()
-	if plan.OverBudget && !wasOver {
-		p.log.Warn("a token watches more rooms than its budget keeps current at this schedule; its feeds are read in turn",
-			"connection", cf.conn, "feeds", plan.Feeds, "reads_per_tick", plan.ReadsPerTick, "expected_lag", plan.ExpectedLag.String())
+	if !lock.TryLock() {
+		p.metrics.deferred(reasonBusy, 1) // a doorbell is reading it right now
+		return true
 	}
-	for i, f := range feeds {
-		if i == 1 {
-			// The first answer told HipChat's own budget, if the plan did not know it yet.
-			plan = p.replan(cf, st, plan)
-		}
-		if i >= plan.ReadsPerTick || p.actionsShareReached(cf.conn) {
-			p.metrics.deferred(reasonBudget, len(feeds)-i)
-			return
-		}
-		if ctx.Err() != nil {
-			p.metrics.deferred(reasonDeadline, len(feeds)-i)
-			return
-		}
-		p.mu.Lock()
-		lock := p.feedLockLocked(f.key)
-		p.mu.Unlock()
-		if !lock.TryLock() {
-			p.metrics.deferred(reasonBusy, 1) // a doorbell is reading it right now
-			continue
-		}
-		found, err := p.pollFeed(ctx, cf.conn, f)
-		lock.Unlock()
+	found, err := p.pollFeed(ctx, cf.conn, f)
+	lock.Unlock()
+	if err == nil {
 		now := p.now()
-		if err == nil {
-			p.mu.Lock()
-			if last, ok := st.lastRead[f.key]; ok {
-				p.metrics.feedLag.Observe(now.Sub(last).Seconds())
-			}
-			p.mu.Unlock()
-			p.afterRead(f.key, found, nil, false)
-			p.metrics.feedsRead.Inc()
-			continue
+		p.mu.Lock()
+		if last, ok := st.lastRead[f.key]; ok {
+			p.metrics.feedLag.Observe(now.Sub(last).Seconds())
 		}
-		p.recordErr(fmt.Errorf("poller: %s of %s: %w", f, cf.conn.ID, err))
-		var upstream *connector.Error
-		switch {
-		case connector.KindOf(err) == connector.KindTokenRejected:
-			p.suspend(cf)
-			return
-		case errors.As(err, &upstream) && upstream.Kind == connector.KindRateLimited:
-			p.log.Info("the connection's budget is spent for this tick; its other feeds go first next tick",
-				"connection", cf.conn, "feed", f.String(), "retry_after", upstream.RetryAfter.String())
-			p.metrics.deferred(reasonBudget, len(feeds)-i)
-			return
-		case ctx.Err() != nil:
-			p.log.Info("the tick ran out of time for this connection; its unread feeds go first next tick",
-				"connection", cf.conn, "feed", f.String(), "unread", len(feeds)-i)
-			p.metrics.deferred(reasonDeadline, len(feeds)-i)
-			return
-		default:
-			p.log.Warn("reading a feed failed; trying again next tick", "connection", cf.conn, "feed", f.String(), "err", err)
-		}
+		p.mu.Unlock()
+		p.afterRead(f.key, found, nil, false)
+		p.metrics.feedsRead.Inc()
+		return true
+	}
+	p.recordErr(fmt.Errorf("poller: %s of %s: %w", f, cf.conn.ID, err))
+	var upstream *connector.Error
+	switch {
+	case connector.KindOf(err) == connector.KindTokenRejected:
+		p.suspend(cf)
+		return false
+	case errors.As(err, &upstream) && upstream.Kind == connector.KindRateLimited:
+		p.log.Info("the connection's budget is spent for this tick; its other feeds go first next tick",
+			"connection", cf.conn, "feed", f.String(), "retry_after", upstream.RetryAfter.String())
+		p.metrics.deferred(reasonBudget, left)
+		return false
+	case ctx.Err() != nil:
+		p.log.Info("the tick ran out of time for this connection; its unread feeds go first next tick",
+			"connection", cf.conn, "feed", f.String(), "unread", left)
+		p.metrics.deferred(reasonDeadline, left)
+		return false
+	default:
+		p.log.Warn("reading a feed failed; trying again next tick", "connection", cf.conn, "feed", f.String(), "err", err)
+		return true
 	}
 }
 

@@ -1,6 +1,7 @@
 // The one error vocabulary of the connector's HTTP API (stable codes, safe messages, the field at
 // fault), the one mapping from domain and upstream errors to it (toAPIError), and the one function
 // that writes every error answer (writeError).
+
 package server
 
 import (

@@ -43,7 +43,7 @@ func observe(logger *slog.Logger, clock func() time.Time, m *metrics) gin.Handle
 			slog.String("request_id", requestID),
 			slog.String("method", c.Request.Method),
 			slog.String("route", route),
-			slog.String("path", c.Request.URL.Path),
+			slog.String("path", loggedPath(c, route)),
 			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(took.Microseconds())/1000),
 		)
@@ -68,6 +68,15 @@ func observe(logger *slog.Logger, clock func() time.Time, m *metrics) gin.Handle
 		}
 		logger.LogAttrs(c.Request.Context(), level, "request", attrs...)
 	}
+}
+
+// loggedPath is the request's path as the access log shows it: a doorbell's secret replaced by
+// [secret], so that a log reader cannot ring it.
+func loggedPath(c *gin.Context, route string) string {
+	if route == doorbellRoute {
+		return "/hipchat/rooms/" + c.Param("feed") + "/[secret]"
+	}
+	return c.Request.URL.Path
 }
 
 // scrubToken removes the connection's token from text bound for a log.

@@ -49,7 +49,7 @@ type Deps struct {
 	// Doorbell answers a HipChat room webhook call at /hipchat/rooms/{feed}/{secret} (Poller.Ring):
 	// true when the feed and its secret are known (204; the feed is read now), false otherwise (404,
 	// no HipChat call). Nil: the route answers 404.
-	Doorbell func(feed, secret string) bool
+	Doorbell func(feed, secret string, payload []byte) bool
 	// PushStatus tells a message/file feed's push state and why it is off (Poller.PushStatus), for
 	// the subscription view. Optional.
 	PushStatus func(connectionID, room string) (state, reason string, ok bool)
@@ -75,7 +75,7 @@ type Server struct {
 	definition definitionHandler
 	polling    *triggers.Polling
 	subs       subscriptionAPI
-	doorbell   func(feed, secret string) bool
+	doorbell   func(feed, secret string, payload []byte) bool
 	readyDep   func() error // Deps.Ready; nil: ready while serving
 	operator   *operatorAPI // nil: no operator credential, the /admin/ routes are absent
 	actions    actionEnv    // what the action table's handlers share

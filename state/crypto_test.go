@@ -40,4 +40,3 @@ func TestSealedValueOpensOnlyInItsPlace(t *testing.T) {
 		})
 	}
 }
-

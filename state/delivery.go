@@ -103,4 +103,3 @@ func (h *Health) recordFailure(a Attempt) {
 		h.LastFailure = fmt.Sprintf("HTTP %d", a.StatusCode)
 	}
 }
-

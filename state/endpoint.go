@@ -24,4 +24,3 @@ type Endpoint struct {
 
 // Open reports whether the circuit is open.
 func (e Endpoint) Open() bool { return !e.OpenedAt.IsZero() }
-

@@ -34,4 +34,3 @@ func DeliveryID(subscriptionID, eventID string) string {
 	sum := sha256.Sum256([]byte(subscriptionID + "/" + eventID))
 	return "msg_" + deliveryIDEncoding.EncodeToString(sum[:16])
 }
-

@@ -30,7 +30,6 @@ func (r Retention) WithDefaults() Retention {
 	return r
 }
 
-
 // PendingStats is what the outbox holds, for metrics and operators.
 type PendingStats struct {
 	// Pending is the number of deliveries waiting for their first or next
@@ -40,4 +39,3 @@ type PendingStats struct {
 	// zero when none waits.
 	OldestQueuedAt time.Time
 }
-

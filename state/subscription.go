@@ -99,7 +99,6 @@ type Health struct {
 	DeadLettered        int       `json:"dead_lettered"`        // deliveries dead-lettered, ever
 }
 
-
 // ValidateSubscription checks a subscription as a store's CreateSubscription does, after the
 // defaults are filled in (id, status, created at). Errors: ErrInvalid naming the field.
 func ValidateSubscription(sub Subscription) error {
@@ -151,4 +150,3 @@ func (s Status) Check() error {
 // Polled reports whether the poller reads the feed of a subscription with status s: active or
 // paused (a paused subscription's events wait in its outbox for resume).
 func (s Status) Polled() bool { return s == StatusActive || s == StatusPaused }
-

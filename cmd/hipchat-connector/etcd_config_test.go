@@ -11,13 +11,13 @@ import (
 
 func TestEtcdConfig(t *testing.T) {
 	c := defaultServeConfig()
-	assert.False(t, c.Etcd.enabled(), "without -etcd-endpoints the bbolt file")
+	assert.False(t, c.Etcd.Enabled(), "without -etcd-endpoints the bbolt file")
 	c.Etcd.Endpoints = " 127.0.0.1:2379, ,http://10.0.0.2:2379 "
-	assert.Equal(t, []string{"127.0.0.1:2379", "http://10.0.0.2:2379"}, c.Etcd.endpoints())
+	assert.Equal(t, []string{"127.0.0.1:2379", "http://10.0.0.2:2379"}, c.Etcd.EndpointList())
 	require.NoError(t, c.Validate())
-	tlsConfig, err := c.Etcd.tlsConfig()
+	opts, err := c.Etcd.Options(nil)
 	require.NoError(t, err)
-	assert.Nil(t, tlsConfig, "plain connections without TLS files or https endpoints")
+	assert.Nil(t, opts.TLS, "plain connections without TLS files or https endpoints")
 
 	c.Etcd.Prefix, c.Etcd.Cert, c.Etcd.Username = "", "client.pem", "connector"
 	err = c.Validate()

@@ -8,9 +8,6 @@ import (
 	"sort"
 )
 
-// errUsage reports that the command line was wrong and usage has already been printed.
-var errUsage = errors.New("usage")
-
 // subcommand runs one subcommand with its own arguments.
 type subcommand struct {
 	summary string

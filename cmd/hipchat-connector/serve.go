@@ -37,7 +37,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	// Bind first: a busy port is an error before anything is created on disk.
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", sources.of("addr"), cfg.HTTP.Addr, err)
+		return fmt.Errorf("%s %s: %w", sources.Of("addr"), cfg.HTTP.Addr, err)
 	}
 	defer ln.Close()
 	store, closeStore, err := openServeStore(ctx, cfg, getenv, logger)
@@ -61,7 +61,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := parts.server.ListenOn(ln); err != nil {
 		return err
 	}
-	parts.enablePush(cfg, store.ServerKey(), logger)
+	parts.enablePush(cfg, logger)
 	serving = true
 	logger.Info("starting", "component", "main", "config", cfg)
 	fmt.Fprintf(stdout, "listening on http://%s\n", parts.server.Addr())
@@ -91,7 +91,7 @@ func newServeLogger(cfg *serveConfig, sources flagSources, stderr io.Writer) *sl
 	cfg.HTTP.Logger = logger.With("component", "http")
 	if base, trimmed := server.TrimHipChatURL(cfg.HTTP.HipChatURL); trimmed {
 		logger.Warn("hipchat-url ends in /v2, which the connector adds to every call itself; using the base URL without it",
-			"component", "main", "given", sources.of("hipchat-url"), "hipchat_url", base)
+			"component", "main", "given", sources.Of("hipchat-url"), "hipchat_url", base)
 		cfg.HTTP.HipChatURL = base
 	}
 	return logger

@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/hipchat-connector/hipchat-connector/delivery"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/server"
+	"github.com/hipchat-connector/hipchat-connector/webhook"
 )
 
 // serveConfig is the whole configuration of serve: one field per flag, each with one default
@@ -31,6 +33,8 @@ type serveConfig struct {
 	CatchUp poller.CatchUp
 	// CallbackRate bounds deliveries per second to one callback endpoint (-callback-rate; 0: none).
 	CallbackRate float64
+	// CallbackTimeout bounds one delivery attempt (-callback-timeout).
+	CallbackTimeout time.Duration
 	// AdminTokenFile holds the operator credential of the /admin/ routes (-admin-token-file);
 	// loadAdminToken puts it (or HIPCHAT_CONNECTOR_ADMIN_TOKEN) into HTTP.AdminToken.
 	AdminTokenFile string
@@ -53,6 +57,7 @@ func defaultServeConfig() serveConfig {
 		DBPath:            "hipchat-connector.db",
 		PollSchedule:      poller.DefaultSchedule,
 		CallbackRate:      50,
+		CallbackTimeout:   webhook.DefaultDeliveryTimeout,
 		CircuitFailures:   delivery.DefaultCircuitFailures,
 		Push:              true,
 		ReconcileSchedule: "@every 5m",
@@ -78,6 +83,8 @@ func (c *serveConfig) bind(fs *flag.FlagSet) {
 		"deliver at most the newest `n` events per subscription per poll (0: no bound)")
 	fs.Float64Var(&c.CallbackRate, "callback-rate", c.CallbackRate,
 		"deliveries per second to any one callback endpoint (scheme, host, port)\nso small receivers are not flooded (0: no limit)")
+	fs.DurationVar(&c.CallbackTimeout, "callback-timeout", c.CallbackTimeout,
+		"how long one delivery attempt waits for the receiver's answer; a receiver slower\nthan a second is moved to the slow pool whatever this is")
 	fs.IntVar(&c.CircuitFailures, "circuit-failures", c.CircuitFailures,
 		"consecutive failed attempts that open a callback endpoint's circuit\n(its deliveries are held; one probe goes out per backoff step)")
 	fs.BoolVar(&c.Push, "push", c.Push,
@@ -158,6 +165,9 @@ func (c serveConfig) Validate() error {
 	if err := poller.ValidateSchedule(c.ReconcileSchedule); err != nil {
 		errs = append(errs, fmt.Errorf("reconcile-schedule: %w", err))
 	}
+	if c.CallbackTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("callback-timeout %s: must be positive", c.CallbackTimeout))
+	}
 	if c.CircuitFailures < 1 {
 		errs = append(errs, fmt.Errorf("circuit-failures %d: must be at least 1", c.CircuitFailures))
 	}
@@ -178,6 +188,7 @@ func (c serveConfig) LogValue() slog.Value {
 		slog.String("catch_up_max_age", c.CatchUp.MaxAge.String()),
 		slog.Int("catch_up_max_events", c.CatchUp.MaxEvents),
 		slog.Float64("callback_rate", c.CallbackRate),
+		slog.String("callback_timeout", c.CallbackTimeout.String()),
 		slog.Int("circuit_failures", c.CircuitFailures),
 		slog.Bool("push", c.Push),
 		slog.String("reconcile_schedule", c.ReconcileSchedule),

@@ -16,6 +16,7 @@ import (
 
 // serveParts are the connector's long-lived parts, wired to each other by buildParts.
 type serveParts struct {
+	logger    *slog.Logger
 	replica   *cluster.Replica // nil: one process (bbolt), owning everything
 	client    *connector.Client
 	deliverer *delivery.Deliverer
@@ -29,15 +30,18 @@ type serveParts struct {
 // (background calls wait and leave actions their share); then the deliverer, the poller and the
 // server. Errors: each part's options.
 func buildParts(cfg serveConfig, store connectorStore, rep *cluster.Replica, registry *prometheus.Registry, logger *slog.Logger) (*serveParts, error) {
-	p := &serveParts{replica: rep}
+	p := &serveParts{replica: rep, logger: logger}
 	var err error
 	p.client, err = connector.NewInstrumentedClient(connector.ClientOptions{Timeout: upstreamTimeout, Registerer: registry, Limiter: rep.Limiter()})
 	if err != nil {
 		return nil, err
 	}
+	if err := resumeClient(p.client, store, logger); err != nil {
+		return nil, err
+	}
 	p.deliverer, err = delivery.New(delivery.Options{
 		Store: store, AllowPrivateCallbacks: cfg.HTTP.AllowPrivateCallbacks, Logger: logger.With("component", "deliverer"),
-		EndpointRate: cfg.CallbackRate, CircuitFailures: cfg.CircuitFailures, Registerer: registry,
+		EndpointRate: cfg.CallbackRate, CircuitFailures: cfg.CircuitFailures, Timeout: cfg.CallbackTimeout, Registerer: registry,
 		Owns: rep.OwnsSubscription(),
 	})
 	if err != nil {
@@ -86,12 +90,12 @@ func (p *serveParts) pollPlan(connectionID string) (server.PollPlan, bool) {
 }
 
 // enablePush registers HipChat room webhooks as doorbells at the server's public URL (-push).
-func (p *serveParts) enablePush(cfg serveConfig, key []byte, logger *slog.Logger) {
+func (p *serveParts) enablePush(cfg serveConfig, logger *slog.Logger) {
 	if !cfg.Push {
 		return
 	}
 	reconcile, _ := poller.ScheduleInterval(cfg.ReconcileSchedule) // validated with the configuration
-	p.poller.EnablePush(poller.PushOptions{URL: p.server.PublicURL(), Key: key, Webhooks: p.client, Reconcile: reconcile})
+	p.poller.EnablePush(poller.PushOptions{URL: p.server.PublicURL(), Webhooks: p.client, Reconcile: reconcile})
 	if p.replica != nil && cfg.HTTP.PublicURL == "" {
 		logger.Warn("push with replicas needs -public-url: the one URL (a load balancer) HipChat calls for every replica; "+
 			"without it each replica registers doorbells at its own address, and a feed that moves gets a second set",
@@ -117,6 +121,11 @@ func (p *serveParts) run(ctx context.Context, store connectorStore, push bool) e
 		return p.poller.Run(pollCtx)
 	})
 	parts.Go(func() error { return p.deliverer.Run(deliverCtx) })
+	parts.Go(func() error {
+		return p.client.KeepKnownTokens(pollCtx, store, knownTokensEvery, func(err error) {
+			p.logger.Warn("keeping the tokens HipChat accepted failed; trying again", "component", "store", "err", err)
+		})
+	})
 	// With replicas: publish the poll status of the connections this one owns, and ring the
 	// doorbells the others forward (both return at once without).
 	parts.Go(func() error {
@@ -125,7 +134,7 @@ func (p *serveParts) run(ctx context.Context, store connectorStore, push bool) e
 	})
 	if push {
 		parts.Go(func() error {
-			p.replica.RelayDoorbells(pollCtx, p.poller.RingOwned)
+			p.replica.RelayDoorbells(pollCtx, p.poller)
 			return nil
 		})
 	}
@@ -144,5 +153,7 @@ func (p *serveParts) run(ctx context.Context, store connectorStore, push bool) e
 			return nil
 		})
 	}
-	return parts.Wait()
+	err := parts.Wait()
+	p.saveClient(store)
+	return err
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
@@ -47,7 +46,7 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 	if *fixtures != "" {
 		f, err := hipchatsim.LoadFixtures(*fixtures)
 		if err != nil {
-			return fmt.Errorf("%s: %w", sources.of("fixtures"), err)
+			return fmt.Errorf("%s: %w", sources.Of("fixtures"), err)
 		}
 		opts.Fixtures = f
 	}
@@ -58,17 +57,10 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 	defer srv.Close()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		return fmt.Errorf("%s: %w", sources.of("addr"), err)
-	}
-	hs := &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute, // share/file uploads
-		WriteTimeout:      2 * time.Minute, // faults may delay answers by up to a minute
-		IdleTimeout:       2 * time.Minute,
+		return fmt.Errorf("%s: %w", sources.Of("addr"), err)
 	}
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
 	fmt.Fprintf(stdout, "admin token: %s\n", srv.AdminToken())
 	fmt.Fprintf(stdout, "sandbox page: http://%s/ (sign in with the admin token)\n", ln.Addr())
-	return serveuntil.Serve(ctx, hs, ln, 5*time.Second)
+	return serveuntil.Serve(ctx, srv.HTTPServer(), ln, 5*time.Second)
 }

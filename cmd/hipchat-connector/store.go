@@ -7,8 +7,7 @@ import (
 	"log/slog"
 	"os"
 
-	bolterrors "go.etcd.io/bbolt/errors"
-
+	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/delivery"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/server"
@@ -29,8 +28,16 @@ type connectorStore interface {
 	server.SubscriptionStore
 	server.OperatorStore
 	subscriptionCounter
+	connector.TokenMemory
 	ServerKey() []byte
 	Close() error
+}
+
+// restartStore is a store that keeps the HipChat client's windows over a graceful restart and
+// tells a graceful stop from a crash (bbolt; with etcd the replicas' shared budget lives in etcd).
+type restartStore interface {
+	LoadRestartState() (state []byte, clean bool, err error)
+	SaveRestartState(state []byte) error
 }
 
 // subscriptionWatcher is a store shared with other writers (etcd) that reports the subscriptions
@@ -47,30 +54,23 @@ func openConfiguredStore(ctx context.Context, cfg serveConfig, getenv func(strin
 	if err != nil {
 		return nil, err
 	}
-	if !cfg.Etcd.enabled() {
+	if !cfg.Etcd.Enabled() {
 		store, err := bolt.Open(cfg.DBPath, bolt.Options{Key: key})
-		if errors.Is(err, bolterrors.ErrTimeout) {
-			return nil, fmt.Errorf("opening %s: another process holds the database (is a connector already running with this -db?); "+
-				"stop it, or give this one another -db: %w", cfg.DBPath, err)
-		}
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", cfg.DBPath, err)
 		}
 		logger.Info("opened the database", "path", cfg.DBPath, "schema_version", bolt.SchemaVersion)
 		return store, nil
 	}
-	tlsConfig, err := cfg.Etcd.tlsConfig()
+	opts, err := cfg.Etcd.Options(key)
 	if err != nil {
 		return nil, err
 	}
-	store, err := etcd.Open(ctx, etcd.Options{
-		Endpoints: cfg.Etcd.endpoints(), Prefix: cfg.Etcd.Prefix, TLS: tlsConfig,
-		Username: cfg.Etcd.Username, Password: cfg.Etcd.Password, DialTimeout: cfg.Etcd.DialTimeout, Key: key,
-	})
+	store, err := etcd.Open(ctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("opening etcd %v: %w", cfg.Etcd.endpoints(), err)
+		return nil, fmt.Errorf("opening etcd %v: %w", opts.Endpoints, err)
 	}
-	logger.Info("opened etcd; -db is not used", "endpoints", cfg.Etcd.endpoints(), "prefix", cfg.Etcd.Prefix,
+	logger.Info("opened etcd; -db is not used", "endpoints", opts.Endpoints, "prefix", cfg.Etcd.Prefix,
 		"schema_version", etcd.SchemaVersion)
 	return store, nil
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/hipchat-connector/hipchat-connector/state"
 )
@@ -57,6 +58,8 @@ import (
 //	  <time, int64 BE><seq, uint64 BE><subscription id> → ""   (see pending.go)
 //	endpoints/
 //	  <endpoint key, scheme://host:port> → JSON Endpoint (circuit breaker)
+//	known/
+//	  <connection id> → ""                 (HipChat accepted its token here: KnownConnections)
 //
 // A delivery's record key is its due key at the moment it was queued
 // (sublog.go): the deliveries one commit queues sit side by side, in the
@@ -75,6 +78,7 @@ var (
 	bucketFIFO          = []byte("fifo")
 	bucketDue           = []byte("due")
 	bucketEndpoints     = []byte("endpoints")
+	bucketKnown         = []byte("known")
 
 	bucketOutboxIDs  = []byte("ids")
 	bucketOutboxSeqs = []byte("seqs")
@@ -83,7 +87,7 @@ var (
 	keyServerKey     = []byte("server_key")
 	keyRestartState  = []byte("restart_state")
 
-	topLevelBuckets = [][]byte{bucketMeta, bucketSubscriptions, bucketConnections, bucketOutbox, bucketLog, bucketQueued, bucketFIFO, bucketDue, bucketEndpoints}
+	topLevelBuckets = [][]byte{bucketMeta, bucketSubscriptions, bucketConnections, bucketOutbox, bucketLog, bucketQueued, bucketFIFO, bucketDue, bucketEndpoints, bucketKnown}
 )
 
 // Defaults applied by Open to zero Options fields.
@@ -130,8 +134,8 @@ type Store struct {
 //
 // Errors: ErrInvalid when opts.Key is not 32 bytes; ErrSchemaVersion when the
 // file was written by a newer binary; ErrWrongKey when the file was sealed
-// with another key; a bbolt error (e.g. timeout) when the file is locked by
-// another process or unreadable.
+// with another key; bbolt's ErrTimeout, saying that another process holds the file, when the
+// lock is not free within Timeout; a bbolt error when the file is unreadable.
 func Open(path string, opts Options) (*Store, error) {
 	sl, err := state.NewSealer(opts.Key)
 	if err != nil {
@@ -147,6 +151,10 @@ func Open(path string, opts Options) (*Store, error) {
 	// A large initial mmap (address space, not memory) means the file grows without remapping,
 	// and a remap is what makes readers (the deliverer's, the API's) wait for a writer's commit.
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: opts.Timeout, InitialMmapSize: initialMmapSize, NoSync: opts.NoSync})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, fmt.Errorf("state: open %s: another process holds the database (is a connector already running with this -db?); "+
+			"stop it, or give this one another -db: %w", path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("state: open %s: %w", path, err)
 	}

@@ -46,6 +46,7 @@ import (
 //	pending/<sub>/<seq>                   → next attempt time, unix ns (hex)
 //	due/<time>/<seq>/<sub>                → ""   ordered by next attempt time
 //	endpoints/<endpoint key>              → JSON state.Endpoint
+//	known/<connection id>                 → ""   (HipChat accepted its token: KnownConnections)
 //
 // As in the bbolt file, pending holds every pending delivery of a
 // subscription (the first is the head of its queue) and due what
@@ -62,6 +63,7 @@ const (
 	dirPending       = "pending/"
 	dirDue           = "due/"
 	dirEndpoints     = "endpoints/"
+	dirKnown         = "known/"
 )
 
 // SchemaVersion is the key layout this package writes.

@@ -41,6 +41,9 @@ type Store interface {
 	Endpoint(key string) (state.Endpoint, bool, error)
 	DisableEndpoint(key, reason string) (int, error)
 
+	KnownConnections() ([]string, error)
+	RememberConnections(ids []string) error
+
 	ServerKey() []byte
 	Close() error
 }
@@ -91,6 +94,7 @@ func Run(t *testing.T, open Opener) {
 		{"Recover", testRecover},
 		{"Stats", testStats},
 		{"PruneRetention", testPrune},
+		{"KnownConnections", testKnownConnections},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
