@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
 )
@@ -12,18 +13,20 @@ import (
 // §2.7) with its nested objects flattened to text fields. A designer wants a title, a line of text,
 // a link and a picture, not HipChat's {"description":{"value","format"}} and {"thumbnail":{"url"}}.
 //
-// What HipChat required of each style did not survive (spec gap); Validate asks what a card of the
-// style cannot be shown without: a link or file card opens its url, an image or media card shows its
-// thumbnail, and only an application card has a compact or medium format.
+// Validate asks what HipChat's own card schema asked (as its 400 printed it, captured in 2017 and
+// followed by the emulator): a style and a title, the lengths and values below, and, per style, what
+// HipChat's web client needed to show the card: a link card its description, an image card its url.
+// The spec has neither (a gap); the connector refuses them here, before any call. It asks one thing
+// more: every URL is an absolute http or https URL, since a card opens it in someone's browser.
 type CardInput struct {
 	Style             string               `json:"style"`             // file, image, application, link or media
 	Title             string               `json:"title"`             // 1–500 characters
-	Description       string               `json:"description"`       // up to 1,000 characters
+	Description       string               `json:"description"`       // up to 1,000 characters; required for a link card
 	DescriptionFormat string               `json:"descriptionFormat"` // text (default) or html
-	URL               string               `json:"url"`               // what the card opens
-	Thumbnail         string               `json:"thumbnail"`         // an image URL
+	URL               string               `json:"url"`               // what the card opens; required for an image card
+	Thumbnail         string               `json:"thumbnail"`         // an image URL, up to 250 characters
 	Activity          string               `json:"activity"`          // one line of HTML above the card
-	Format            string               `json:"format"`            // compact or medium, application cards only
+	Format            string               `json:"format"`            // compact or medium
 	Icon              string               `json:"icon"`              // an image URL
 	ID                string               `json:"id"`                // lets HipChat recognise the same card sent again; made up when empty
 	Attributes        []CardAttributeInput `json:"attributes"`        // up to MaxCardAttributes
@@ -32,31 +35,26 @@ type CardInput struct {
 // CardAttributeInput is one labelled value shown below a card.
 type CardAttributeInput struct {
 	Label string `json:"label"` // up to 50 characters
-	Value string `json:"value"` // 1–100 characters
+	Value string `json:"value"` // required
 	URL   string `json:"url"`   // where the value links to
 	Style string `json:"style"` // a lozenge: lozenge, lozenge-success, lozenge-error, lozenge-current, lozenge-complete, lozenge-moved
 }
 
-// Card limits. HipChat's own did not survive (spec gap); these keep a card readable.
+// Card limits, from HipChat's card schema.
 const (
 	MaxCardTitle       = 500
 	MaxCardDescription = 1000
-	MaxCardActivity    = 1000
-	MaxCardID          = 100
+	MaxCardThumbnail   = 250 // the thumbnail's URL
 	MaxCardAttributes  = 10
 	MaxAttributeLabel  = 50
-	MaxAttributeValue  = 100
 )
 
 // The allowed values of a card's fields (spec/hipchat-v2.md §2.7).
 var (
-	CardStyles          = []string{"file", "image", "application", "link", "media"}
-	CardFormats         = []string{"compact", "medium"}
-	DescriptionFormats  = []string{"text", "html"}
-	AttributeLozenges   = []string{"lozenge", "lozenge-success", "lozenge-error", "lozenge-current", "lozenge-complete", "lozenge-moved"}
-	stylesNeedingURL    = map[string]bool{"link": true, "file": true}
-	stylesNeedingImage  = map[string]bool{"image": true, "media": true}
-	stylesTakingFormats = map[string]bool{"application": true}
+	CardStyles         = []string{"file", "image", "application", "link", "media"}
+	CardFormats        = []string{"compact", "medium"}
+	DescriptionFormats = []string{"text", "html"}
+	AttributeLozenges  = []string{"lozenge", "lozenge-success", "lozenge-error", "lozenge-current", "lozenge-complete", "lozenge-moved"}
 )
 
 // validate refuses the first field of the card that cannot be sent, naming it under prefix
@@ -71,11 +69,10 @@ func (c CardInput) validate(prefix string) error {
 		atMostChars(name("description"), c.Description, MaxCardDescription),
 		oneOf(name("descriptionFormat"), c.DescriptionFormat, DescriptionFormats...),
 		absoluteURL(name("url"), c.URL),
+		atMostChars(name("thumbnail"), c.Thumbnail, MaxCardThumbnail),
 		absoluteURL(name("thumbnail"), c.Thumbnail),
-		atMostChars(name("activity"), c.Activity, MaxCardActivity),
 		oneOf(name("format"), c.Format, CardFormats...),
 		absoluteURL(name("icon"), c.Icon),
-		atMostChars(name("id"), c.ID, MaxCardID),
 		c.validateForStyle(prefix),
 	}
 	if len(c.Attributes) > MaxCardAttributes {
@@ -88,17 +85,15 @@ func (c CardInput) validate(prefix string) error {
 	return firstRefusal(checks...)
 }
 
-// validateForStyle asks what a card of its style cannot be shown without.
+// validateForStyle asks what HipChat's web client needed to show a card of its style.
 func (c CardInput) validateForStyle(prefix string) error {
 	switch {
-	case stylesNeedingURL[c.Style] && c.URL == "":
+	case c.Style == "link" && strings.TrimSpace(c.Description) == "":
+		return &InvalidInput{Field: prefix + ".description", Code: CodeMissingField,
+			Message: prefix + ".description is required for a card of style link: HipChat shows a link card by its title and description"}
+	case c.Style == "image" && strings.TrimSpace(c.URL) == "":
 		return &InvalidInput{Field: prefix + ".url", Code: CodeMissingField,
-			Message: prefix + ".url is required for a card of style " + c.Style + ": it is what the card opens"}
-	case stylesNeedingImage[c.Style] && c.Thumbnail == "":
-		return &InvalidInput{Field: prefix + ".thumbnail", Code: CodeMissingField,
-			Message: prefix + ".thumbnail is required for a card of style " + c.Style + ": it is what the card shows"}
-	case c.Format != "" && !stylesTakingFormats[c.Style]:
-		return invalid(prefix+".format", prefix+".format applies to cards of style application only; leave it empty for style "+c.Style)
+			Message: prefix + ".url is required for a card of style image: it is the image HipChat shows"}
 	}
 	return nil
 }
@@ -107,7 +102,6 @@ func (a CardAttributeInput) validate(prefix string) error {
 	return firstRefusal(
 		atMostChars(prefix+".label", a.Label, MaxAttributeLabel),
 		required(prefix+".value", a.Value),
-		atMostChars(prefix+".value", a.Value, MaxAttributeValue),
 		absoluteURL(prefix+".url", a.URL),
 		oneOf(prefix+".style", a.Style, AttributeLozenges...),
 	)

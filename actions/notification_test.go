@@ -45,22 +45,15 @@ func TestSendNotificationInputNamesTheFieldAtFault(t *testing.T) {
 		"url not absolute":     {func(in *actions.SendNotificationInput) { in.Card.URL = "/builds/12" }, "card.url", actions.CodeInvalidField, "card.url must be an absolute http or https URL, such as https://example.com/page"},
 		"thumbnail a file URL": {func(in *actions.SendNotificationInput) { in.Card.Thumbnail = "file:///etc/passwd" }, "card.thumbnail", actions.CodeInvalidField, "card.thumbnail must be an absolute http or https URL, such as https://example.com/page"},
 		"format unknown":       {func(in *actions.SendNotificationInput) { in.Card.Format = "large" }, "card.format", actions.CodeInvalidField, `card.format is "large"; it must be one of compact, medium`},
-		"format on a link":     {func(in *actions.SendNotificationInput) { in.Card.Style = "link" }, "card.format", actions.CodeInvalidField, "card.format applies to cards of style application only; leave it empty for style link"},
-		"link without url": {func(in *actions.SendNotificationInput) { in.Card.Style, in.Card.Format, in.Card.URL = "link", "", "" },
-			"card.url", actions.CodeMissingField, "card.url is required for a card of style link: it is what the card opens"},
-		"file without url": {func(in *actions.SendNotificationInput) { in.Card.Style, in.Card.Format, in.Card.URL = "file", "", "" },
-			"card.url", actions.CodeMissingField, "card.url is required for a card of style file: it is what the card opens"},
-		"image without thumbnail": {func(in *actions.SendNotificationInput) {
-			in.Card.Style, in.Card.Format, in.Card.Thumbnail = "image", "", ""
+		"link without description": {func(in *actions.SendNotificationInput) { in.Card.Style, in.Card.Description = "link", " " },
+			"card.description", actions.CodeMissingField, "card.description is required for a card of style link: HipChat shows a link card by its title and description"},
+		"image without url": {func(in *actions.SendNotificationInput) { in.Card.Style, in.Card.URL = "image", "" },
+			"card.url", actions.CodeMissingField, "card.url is required for a card of style image: it is the image HipChat shows"},
+		"thumbnail too long": {func(in *actions.SendNotificationInput) {
+			in.Card.Thumbnail = "https://ci.example.com/" + strings.Repeat("t", 228)
 		},
-			"card.thumbnail", actions.CodeMissingField, "card.thumbnail is required for a card of style image: it is what the card shows"},
-		"media without thumbnail": {func(in *actions.SendNotificationInput) {
-			in.Card.Style, in.Card.Format, in.Card.Thumbnail = "media", "", ""
-		},
-			"card.thumbnail", actions.CodeMissingField, "card.thumbnail is required for a card of style media: it is what the card shows"},
+			"card.thumbnail", actions.CodeFieldTooLong, "card.thumbnail is 251 characters long; HipChat takes at most 250"},
 		"icon not a URL":      {func(in *actions.SendNotificationInput) { in.Card.Icon = "icon.png" }, "card.icon", actions.CodeInvalidField, "card.icon must be an absolute http or https URL, such as https://example.com/page"},
-		"activity too long":   {func(in *actions.SendNotificationInput) { in.Card.Activity = strings.Repeat("a", 1001) }, "card.activity", actions.CodeFieldTooLong, "card.activity is 1001 characters long; HipChat takes at most 1000"},
-		"id too long":         {func(in *actions.SendNotificationInput) { in.Card.ID = strings.Repeat("i", 101) }, "card.id", actions.CodeFieldTooLong, "card.id is 101 characters long; HipChat takes at most 100"},
 		"too many attributes": {func(in *actions.SendNotificationInput) { in.Card.Attributes = make([]actions.CardAttributeInput, 11) }, "card.attributes", actions.CodeInvalidField, "card.attributes has 11 attributes; a card shows at most 10"},
 		"attribute without value": {func(in *actions.SendNotificationInput) { in.Card.Attributes[0].Value = "" },
 			"card.attributes[0].value", actions.CodeMissingField, "card.attributes[0].value" + blankMessage},
@@ -79,7 +72,12 @@ func TestSendNotificationInputNamesTheFieldAtFault(t *testing.T) {
 	}
 	assert.NoError(t, actions.SendNotificationInput{RoomID: "1", Message: "hi"}.Validate(), "everything else is optional")
 	assert.NoError(t, actions.SendNotificationInput{RoomID: "1", Message: "hi", Color: "random",
-		Card: &actions.CardInput{Style: "link", Title: "docs", URL: "https://docs.example.com"}}.Validate())
+		Card: &actions.CardInput{Style: "link", Title: "docs", Description: "the manual"}}.Validate())
+	for _, style := range []string{"file", "media", "link"} {
+		card := buildCard()
+		card.Style = style
+		assert.NoError(t, actions.SendNotificationInput{RoomID: "1", Message: "hi", Card: card}.Validate(), "a format is no fault of a %s card", style)
+	}
 }
 
 func TestSendNotificationWithACard(t *testing.T) {
@@ -133,7 +131,7 @@ func TestSendNotificationRefusesBeforeCallingHipChat(t *testing.T) {
 	assertRefused(t, err, "color", actions.CodeInvalidField, `color is "blue"; it must be one of yellow, green, red, purple, gray, random`)
 	_, err = actions.SendNotification(w.ctx, w.hipchat, w.conn(w.ann), actions.SendNotificationInput{RoomID: room, Message: "hi",
 		Card: &actions.CardInput{Style: "image", Title: "chart"}})
-	assertRefused(t, err, "card.thumbnail", actions.CodeMissingField, "card.thumbnail is required for a card of style image: it is what the card shows")
+	assertRefused(t, err, "card.url", actions.CodeMissingField, "card.url is required for a card of style image: it is the image HipChat shows")
 	assert.Equal(t, before, w.calls(t, w.ann.Token))
 }
 
@@ -143,4 +141,29 @@ func TestSendNotificationPassesHipChatErrorsOn(t *testing.T) {
 	noNotify := w.limitedToken(t, "send_message view_group view_room")
 	_, err := actions.SendNotification(w.ctx, w.hipchat, connectorConn(noNotify, w.url), actions.SendNotificationInput{RoomID: room, Message: "hi"})
 	assertScopeMissing(t, err, "send_notification")
+}
+
+// A card the connector accepts is one HipChat takes: the smallest valid card of each style, and the
+// fullest, pass HipChat's card schema (the emulator's).
+func TestEveryCardTheConnectorAcceptsHipChatTakes(t *testing.T) {
+	w := newWorld(t)
+	room := w.room(t, "Cards", "public")
+	cards := map[string]*actions.CardInput{
+		"fullest":     buildCard(),
+		"file":        {Style: "file", Title: "notes.pdf"},
+		"image":       {Style: "image", Title: "chart", URL: "https://ci.example.com/chart.png"},
+		"application": {Style: "application", Title: "Build #7"},
+		"link":        {Style: "link", Title: "docs", Description: "the manual"},
+		"media":       {Style: "media", Title: "demo video"},
+		"html description": {Style: "application", Title: "t", Description: "<b>bold</b>", DescriptionFormat: "html",
+			Attributes: []actions.CardAttributeInput{{Value: "no label, no style"}}},
+	}
+	for name, card := range cards {
+		t.Run(name, func(t *testing.T) {
+			in := actions.SendNotificationInput{RoomID: room, Message: "card " + name, Card: card}
+			require.NoError(t, in.Validate())
+			_, err := actions.SendNotification(w.ctx, w.hipchat, w.conn(w.ann), in)
+			require.NoError(t, err, "HipChat refused a card the connector accepted")
+		})
+	}
 }

@@ -83,7 +83,7 @@ func TestBindersNameTheMemberOfTheWrongType(t *testing.T) {
 		"card member of wrong type":  {`{"message":"hi","card":{"style":"link","title":7}}`, "card.title", "card.title must be a string"},
 		"attribute of wrong type":    {`{"message":"hi","card":{"attributes":[{"value":3}]}}`, "card.attributes.value", "card.attributes.value must be a string"},
 		"attributes not a list":      {`{"message":"hi","card":{"attributes":{}}}`, "card.attributes", "card.attributes must be a list"},
-		"card refused by the action": {`{"message":"hi","card":{"style":"media","title":"clip"}}`, "card.thumbnail", "card.thumbnail is required for a card of style media"},
+		"card refused by the action": {`{"message":"hi","card":{"style":"link","title":"docs"}}`, "card.description", "card.description is required for a card of style link"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			status, answer := serveTableRow(t, notify, actionEnv{}, "POST", "/rooms/1/notifications", tc.body)

@@ -113,6 +113,7 @@ func TestEnumsAndLimitsAreTheActions(t *testing.T) {
 		{"SendNotification", []string{"attachTo"}, actions.MaxMessageIDLength},
 		{"SendNotification", []string{"card", "title"}, actions.MaxCardTitle},
 		{"SendNotification", []string{"card", "description"}, actions.MaxCardDescription},
+		{"SendNotification", []string{"card", "thumbnail"}, actions.MaxCardThumbnail},
 		{"ReplyToMessage", []string{"message"}, actions.MaxMessageLength},
 		{"ReplyToMessage", []string{"parentMessageId"}, actions.MaxMessageIDLength},
 		{"SendPrivateMessage", []string{"message"}, actions.MaxPrivateMessageLength},

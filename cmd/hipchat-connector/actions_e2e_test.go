@@ -247,7 +247,7 @@ func TestServeTheNewActionsRefusals(t *testing.T) {
 	}{
 		{"notification too long", "POST", "/rooms/" + public + "/notifications", auth, mustJSON(map[string]string{"message": strings.Repeat("x", 10001)}), 400, "field_too_long", "message", "10000"},
 		{"unknown color", "POST", "/rooms/" + public + "/notifications", auth, `{"message":"hi","color":"blue"}`, 400, "invalid_field", "color", "yellow, green, red, purple, gray, random"},
-		{"card missing what HipChat needs", "POST", "/rooms/" + public + "/notifications", auth, `{"message":"hi","card":{"style":"link","title":"docs"}}`, 400, "missing_field", "card.url", "link"},
+		{"card missing what HipChat needs", "POST", "/rooms/" + public + "/notifications", auth, `{"message":"hi","card":{"style":"link","title":"docs"}}`, 400, "missing_field", "card.description", "link"},
 		{"card member misspelt", "POST", "/rooms/" + public + "/notifications", auth, `{"message":"hi","card":{"style":"image","title":"x","thumbnailUrl":"https://x/y.png"}}`, 400, "invalid_field", "card.thumbnailUrl", "not a member"},
 		{"notification scope", "POST", "/rooms/" + public + "/notifications", bearerHeader(viewOnly), `{"message":"hi"}`, 403, "scope_missing", "", "send_notification"},
 		{"notification unknown room", "POST", "/rooms/999999/notifications", auth, `{"message":"hi"}`, 404, "room_not_found", "roomId", "not found"},
