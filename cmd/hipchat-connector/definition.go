@@ -11,14 +11,14 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/swagger"
 )
 
-const definitionSummary = "write the custom-connector definition (apiDefinition.swagger.json, apiProperties.json) for a public URL"
+const definitionSummary = "write the custom-connector definition (apiDefinition.swagger.json, apiProperties.json, icon.png) for a public URL"
 
-// runDefinition writes the connector definition, host set from -public-url, and apiProperties.json into
-// -out, for the Power Platform import wizard ("Import an OpenAPI file") or paconn.
+// runDefinition writes the connector definition, host set from -public-url, apiProperties.json and
+// the icon into -out, for the Power Platform import wizard ("Import an OpenAPI file") or paconn.
 func runDefinition(_ context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("definition", definitionSummary, stderr)
 	publicURL := fs.String("public-url", "", "absolute `URL` where Logic Apps / Power Automate reach the connector, e.g. https://connector.example.com (required)")
-	out := fs.String("out", ".", "`directory` to write the two files into; created if missing")
+	out := fs.String("out", ".", "`directory` to write the three files into; created if missing")
 	if _, err := parseFlags(fs, args, getenv); err != nil {
 		return err
 	}
@@ -40,6 +40,7 @@ func runDefinition(_ context.Context, args []string, getenv func(string) string,
 	}{
 		{swagger.DefinitionFile, definition},
 		{swagger.PropertiesFile, swagger.Properties()},
+		{swagger.IconFile, swagger.Icon()},
 	}
 	for _, f := range files {
 		path := filepath.Join(*out, f.name)
