@@ -19,7 +19,10 @@ import (
 
 // hangingEndpoint accepts connections and never answers, until the test ends: a receiver that
 // hangs. Each is a host:port of its own, so a new endpoint to the deliverer.
-func hangingEndpoint(t *testing.T) string {
+func hangingEndpoint(t *testing.T) string { return hangingEndpointFor(t) }
+
+// hangingEndpointFor is hangingEndpoint for a test or a benchmark.
+func hangingEndpointFor(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	var mu sync.Mutex
@@ -53,12 +56,10 @@ func hangingEndpoint(t *testing.T) string {
 func TestHangingReceiversDoNotDelayAHealthyOne(t *testing.T) {
 	clk := newClock()
 	store := openStore(t, clk)
-	var hanging []state.Subscription
 	for e := range 50 {
 		url := hangingEndpoint(t)
 		for s := range 4 {
 			sub := addSubscription(t, store, testConn, triggers.KindMessage, fmt.Sprintf("hang-%d-%d", e, s), url, nil)
-			hanging = append(hanging, sub)
 			queue(t, store, sub, "e1", "e2", "e3")
 		}
 	}

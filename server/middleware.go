@@ -103,12 +103,17 @@ func recoverPanics() gin.HandlerFunc {
 	}
 }
 
-// limitBody caps every request body at max bytes; reading past it fails with *http.MaxBytesError,
-// which handlers answer 413.
-func limitBody(max int64) gin.HandlerFunc {
+// limitBody caps every request body at max bytes, or at the limit routeLimits gives its route
+// ("POST /rooms/:roomId/files"); reading past it fails with *http.MaxBytesError, which handlers
+// answer 413.
+func limitBody(max int64, routeLimits map[string]int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		limit := max
+		if l, ok := routeLimits[c.Request.Method+" "+c.FullPath()]; ok {
+			limit = l
+		}
 		if c.Request.Body != nil {
-			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 		}
 		c.Next()
 	}

@@ -33,7 +33,7 @@ func (s *Server) routes(r *gin.Engine) {
 
 	// Actions, one row each of the action table.
 	for _, row := range actionTable {
-		op.Handle(row.method, row.path, row.handler(s.client))
+		op.Handle(row.method, row.path, row.handler(s.client, s.actions))
 	}
 
 	// Polling triggers (the Logic Apps polling protocol).

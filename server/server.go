@@ -78,6 +78,7 @@ type Server struct {
 	doorbell   func(feed, secret string, payload []byte) bool
 	readyDep   func() error // Deps.Ready; nil: ready while serving
 	operator   *operatorAPI // nil: no operator credential, the /admin/ routes are absent
+	actions    actionEnv    // what the action table's handlers share
 
 	listener  net.Listener
 	publicURL string
@@ -103,7 +104,8 @@ func New(opts Options, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, metrics: m, client: deps.Client, doorbell: deps.Doorbell, readyDep: deps.Ready}
+	s := &Server{opts: opts, metrics: m, client: deps.Client, doorbell: deps.Doorbell, readyDep: deps.Ready,
+		actions: actionEnv{maxFileBytes: opts.MaxFileBytes, uploads: newUploadBudget(opts.MaxFileBytes)}}
 	polling, err := newPolling(s.client, deps.StateKey)
 	if err != nil {
 		return nil, err
@@ -142,7 +144,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 	// Room names are path parameters too; an encoded slash in one must not split the path.
 	s.engine.UseRawPath = true
 	s.engine.UnescapePathValues = true
-	s.engine.Use(observe(opts.Logger, opts.Clock, s.metrics), recoverPanics(), limitBody(opts.MaxBodyBytes))
+	s.engine.Use(observe(opts.Logger, opts.Clock, s.metrics), recoverPanics(), limitBody(opts.MaxBodyBytes, actionBodyLimits(opts)))
 	s.engine.NoRoute(handleNoRoute())
 	s.engine.NoMethod(handleNoMethod())
 	s.routes(s.engine)

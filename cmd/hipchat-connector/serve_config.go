@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -93,6 +92,8 @@ func (c *serveConfig) bind(fs *flag.FlagSet) {
 		"robfig/cron `spec`: how often a feed on trusted push is polled anyway")
 	fs.DurationVar(&c.HTTP.SecretOverlap, "secret-overlap", c.HTTP.SecretOverlap,
 		"how long a rotated-out signing secret still signs beside the new one")
+	fs.Int64Var(&c.HTTP.MaxFileBytes, "max-file-bytes", c.HTTP.MaxFileBytes,
+		"largest file in `bytes` ShareFileWithRoom shares (at most HipChat's 52428800);\na share in flight holds about four times its file in memory")
 	fs.StringVar(&c.KeyFile, "key-file", c.KeyFile,
 		"`path` of the key that seals tokens and secrets in the database\n(default <db>.key, created on first start; "+keyEnv+" holds the key itself)")
 	fs.StringVar(&c.AdminTokenFile, "admin-token-file", c.AdminTokenFile,
@@ -103,40 +104,12 @@ func (c *serveConfig) bind(fs *flag.FlagSet) {
 // adminTokenEnv holds the operator credential itself, instead of -admin-token-file.
 const adminTokenEnv = envPrefix + "ADMIN_TOKEN"
 
-// loadAdminToken sets HTTP.AdminToken from HIPCHAT_CONNECTOR_ADMIN_TOKEN or from the file of
-// -admin-token-file (its content, without surrounding white space). Errors: both given; a file that
-// cannot be read, is empty, or is readable by group or others. The token is never in an error.
+// loadAdminToken sets HTTP.AdminToken from HIPCHAT_CONNECTOR_ADMIN_TOKEN or the file of
+// -admin-token-file (server.ReadOperatorCredential).
 func (c *serveConfig) loadAdminToken(getenv func(string) string) error {
-	fromEnv := getenv(adminTokenEnv)
-	switch {
-	case fromEnv != "" && c.AdminTokenFile != "":
-		return fmt.Errorf("admin-token-file and %s: give one of them", adminTokenEnv)
-	case fromEnv != "":
-		c.HTTP.AdminToken = strings.TrimSpace(fromEnv)
-		if c.HTTP.AdminToken == "" {
-			return fmt.Errorf("%s: the operator credential is blank", adminTokenEnv)
-		}
-		return nil
-	case c.AdminTokenFile == "":
-		return nil
-	}
-	info, err := os.Stat(c.AdminTokenFile)
-	if err != nil {
-		return fmt.Errorf("admin-token-file: %w", err)
-	}
-	if info.Mode().Perm()&0o077 != 0 {
-		return fmt.Errorf("admin-token-file %s: mode %04o lets group or others read the operator credential; chmod 600 it",
-			c.AdminTokenFile, info.Mode().Perm())
-	}
-	raw, err := os.ReadFile(c.AdminTokenFile)
-	if err != nil {
-		return fmt.Errorf("admin-token-file: %w", err)
-	}
-	c.HTTP.AdminToken = strings.TrimSpace(string(raw))
-	if c.HTTP.AdminToken == "" {
-		return fmt.Errorf("admin-token-file %s: the file is empty", c.AdminTokenFile)
-	}
-	return nil
+	token, err := server.ReadOperatorCredential(getenv(adminTokenEnv), adminTokenEnv, c.AdminTokenFile, "admin-token-file")
+	c.HTTP.AdminToken = token
+	return err
 }
 
 // Validate reports every setting that cannot work, joined; nil when all can.
