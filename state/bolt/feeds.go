@@ -33,6 +33,7 @@ func (s *Store) CommitFeed(advances []state.CursorAdvance) error {
 	now := s.now().UTC()
 	err := s.update(func(tx *bbolt.Tx) error {
 		subs := tx.Bucket(bucketSubscriptions)
+		pending := s.pending.track(tx)
 		for _, adv := range advances {
 			sub, err := s.loadSubscription(tx, adv.SubscriptionID)
 			if errors.Is(err, state.ErrNotFound) {
@@ -53,7 +54,9 @@ func (s *Store) CommitFeed(advances []state.CursorAdvance) error {
 			if len(adv.Events) == 0 {
 				continue
 			}
-			if err := appendEvents(tx, sub, adv.Events, now); err != nil {
+			queued, err := appendEvents(tx, sub, adv.Events, now)
+			pending.add(sub.ID, queued)
+			if err != nil {
 				return err
 			}
 		}
@@ -62,12 +65,14 @@ func (s *Store) CommitFeed(advances []state.CursorAdvance) error {
 	return wrapTx("commit feed", err)
 }
 
-func appendEvents(tx *bbolt.Tx, sub *state.SubscriptionRecord, events []state.Event, now time.Time) error {
+// appendEvents queues the events of sub that its outbox has not had yet, and returns how many.
+func appendEvents(tx *bbolt.Tx, sub *state.SubscriptionRecord, events []state.Event, now time.Time) (int, error) {
 	subID := sub.ID
 	log, err := createSubLog(tx, subID)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	queued := 0
 	for _, ev := range events {
 		id := state.DeliveryID(subID, ev.ID)
 		if log.ids.Get([]byte(id)) != nil {
@@ -75,14 +80,15 @@ func appendEvents(tx *bbolt.Tx, sub *state.SubscriptionRecord, events []state.Ev
 		}
 		seq, err := log.nextSeq()
 		if err != nil {
-			return err
+			return queued, err
 		}
 		if err := log.add(seq, state.NewDeliveryRecord(id, ev, now)); err != nil {
-			return err
+			return queued, err
 		}
 		if err := enqueue(tx, sub, seq, now); err != nil {
-			return err
+			return queued, err
 		}
+		queued++
 	}
-	return nil
+	return queued, nil
 }

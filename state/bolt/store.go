@@ -126,6 +126,8 @@ type Store struct {
 
 	// Decoded subscription records of the delivery hot path (memo.go).
 	subscriptionMemo *memo[string, *state.SubscriptionRecord]
+	// Each subscription's pending deliveries (backlog.go).
+	pending *pendingCounts
 }
 
 // Open opens (creating when absent) the bbolt file at path, creates its
@@ -166,6 +168,10 @@ func Open(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("state: open %s: %w", path, err)
 	}
+	_ = db.View(func(tx *bbolt.Tx) error {
+		s.pending = countPending(tx)
+		return nil
+	})
 	return s, nil
 }
 
