@@ -17,6 +17,7 @@ type watched struct {
 	msg      triggers.MessageCursor // kinds message and file
 	room     triggers.RoomCursor    // kind room
 	baseline bool                   // no readable cursor: the next read starts from now
+	backlog  backlog                // its pending deliveries and the outbox's bound (backlog.go)
 }
 
 // newWatched decodes sub's stored cursor; one that is missing or unreadable means "from now".
@@ -132,6 +133,7 @@ func (p *Poller) refresh(now time.Time) ([]*connectionFeeds, error) {
 			byID[sub.ID] = newWatched(sub)
 		}
 		p.mu.Lock()
+		keepBacklogs(p.set.byID, byID)
 		p.set = watchedSet{byID: byID}
 		p.loadedAt = now
 		groups := p.groupsLocked()
@@ -163,6 +165,7 @@ func (p *Poller) refresh(now time.Time) ([]*connectionFeeds, error) {
 		for id := range gone {
 			delete(p.set.byID, id)
 		}
+		keepBacklogs(p.set.byID, fresh)
 		for id, w := range fresh {
 			p.set.byID[id] = w
 		}

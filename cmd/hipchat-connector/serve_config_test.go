@@ -30,6 +30,9 @@ func TestServeConfigValidateRejectsWhatCannotWork(t *testing.T) {
 		"negative events":    {func(c *serveConfig) { c.CatchUp.MaxEvents = -1 }, "catch-up-max-events"},
 		"bad http option":    {func(c *serveConfig) { c.HTTP.Addr = "nope" }, "addr"},
 		"bad hipchat scheme": {func(c *serveConfig) { c.HTTP.HipChatURL = "ftp://x" }, "hipchat-url"},
+		"no retention age":   {func(c *serveConfig) { c.Retention.MaxAge = 0 }, "retention-max-age"},
+		"no retention count": {func(c *serveConfig) { c.Retention.MaxPerSubscription = 0 }, "retention-per-subscription"},
+		"no outbox bound":    {func(c *serveConfig) { c.MaxPendingPerSubscription = 0 }, "max-pending-per-subscription"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := defaultServeConfig()
@@ -58,4 +61,36 @@ func TestServeConfigLogsWithoutSecretsAndDurationsAsText(t *testing.T) {
 	assert.Contains(t, out, `"catch_up_max_age":"1h30m0s"`)
 	assert.Contains(t, out, `"took":"20s"`, "a duration is logged as text, not nanoseconds")
 	assert.Contains(t, out, `"db":"hipchat-connector.db"`)
+}
+
+// TestServeStorageSettingsComeFromFlagsOrTheEnvironment: the retention and the outbox's bound have
+// the defaults DESIGN.md names, are read from their flags or HIPCHAT_CONNECTOR_* (the flag wins), and
+// are logged.
+func TestServeStorageSettingsComeFromFlagsOrTheEnvironment(t *testing.T) {
+	c := defaultServeConfig()
+	assert.Equal(t, 7*24*time.Hour, c.Retention.MaxAge)
+	assert.Equal(t, 1000, c.Retention.MaxPerSubscription)
+	assert.Equal(t, 10_000, c.MaxPendingPerSubscription)
+
+	env := map[string]string{
+		"HIPCHAT_CONNECTOR_RETENTION_MAX_AGE":            "48h",
+		"HIPCHAT_CONNECTOR_RETENTION_PER_SUBSCRIPTION":   "50",
+		"HIPCHAT_CONNECTOR_MAX_PENDING_PER_SUBSCRIPTION": "200",
+	}
+	var stderr bytes.Buffer
+	c, _, err := parseServeConfig([]string{"-retention-per-subscription", "70"}, func(k string) string { return env[k] }, &stderr)
+	require.NoError(t, err)
+	assert.Equal(t, 48*time.Hour, c.Retention.MaxAge)
+	assert.Equal(t, 70, c.Retention.MaxPerSubscription, "the command line wins")
+	assert.Equal(t, 200, c.MaxPendingPerSubscription)
+
+	env["HIPCHAT_CONNECTOR_RETENTION_MAX_AGE"] = "-1h"
+	_, _, err = parseServeConfig(nil, func(k string) string { return env[k] }, &stderr)
+	assert.ErrorContains(t, err, "retention-max-age -1h0m0s: must be positive")
+
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, &slog.HandlerOptions{ReplaceAttr: durationText})).Info("start", "config", c)
+	assert.Contains(t, logged.String(), `"retention_max_age":"48h0m0s"`)
+	assert.Contains(t, logged.String(), `"retention_per_subscription":70`)
+	assert.Contains(t, logged.String(), `"max_pending_per_subscription":200`)
 }

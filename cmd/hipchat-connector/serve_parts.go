@@ -50,7 +50,7 @@ func buildParts(cfg serveConfig, store connectorStore, rep *cluster.Replica, reg
 	p.poller, err = poller.New(poller.Options{
 		Store: store, Source: p.client, Budgets: p.client, Schedule: cfg.PollSchedule, OnCommit: p.deliverer.Nudge,
 		Logger: logger.With("component", "poller"), CatchUp: cfg.CatchUp, Registerer: registry,
-		Owns: rep.OwnsFeed(),
+		Owns: rep.OwnsFeed(), MaxPending: cfg.MaxPendingPerSubscription,
 	})
 	if err != nil {
 		return nil, err

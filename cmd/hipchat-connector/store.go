@@ -55,7 +55,7 @@ func openConfiguredStore(ctx context.Context, cfg serveConfig, getenv func(strin
 		return nil, err
 	}
 	if !cfg.Etcd.Enabled() {
-		store, err := bolt.Open(cfg.DBPath, bolt.Options{Key: key})
+		store, err := bolt.Open(cfg.DBPath, bolt.Options{Key: key, Retention: cfg.Retention})
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", cfg.DBPath, err)
 		}
@@ -66,6 +66,7 @@ func openConfiguredStore(ctx context.Context, cfg serveConfig, getenv func(strin
 	if err != nil {
 		return nil, err
 	}
+	opts.Retention = cfg.Retention
 	store, err := etcd.Open(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("opening etcd %v: %w", opts.Endpoints, err)
