@@ -144,9 +144,9 @@ type Poller struct {
 	maxPending             int
 	pruneFirst, pruneEvery time.Duration
 	after                  func(time.Duration) <-chan time.Time
-	owns      func(connectionID, room string) bool
-	log       *slog.Logger
-	metrics   *metrics
+	owns                   func(connectionID, room string) bool
+	log                    *slog.Logger
+	metrics                *metrics
 
 	slots chan struct{}  // one per connection being polled
 	kick  chan struct{}  // TickSoon: one more tick of Run, now
