@@ -182,15 +182,11 @@ func fileSizes(tb testing.TB, s *Store, path string) (file, used int64) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	err = s.db.View(func(tx *bbolt.Tx) error {
-		st := s.db.Stats()
-		used = tx.Size() - int64(st.FreePageN+st.PendingPageN)*int64(s.db.Info().PageSize)
-		return nil
-	})
+	st, err := s.FileStats()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return info.Size(), used
+	return info.Size(), st.UsedBytes
 }
 
 // bucketStats are the statistics of every top-level bucket.
