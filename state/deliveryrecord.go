@@ -26,6 +26,8 @@ type DeliveryRecord struct {
 	// QueuedAt is when the delivery last entered the queue (CommitFeed or
 	// Resend); it grows with Seq, which lets Prune stop early.
 	QueuedAt time.Time `json:"queued_at"`
+
+	packed *packedText // the text as the bbolt form held it (deliveryformat.go), reused while unchanged
 }
 
 // NewDeliveryRecord is the record of event ev queued at now as delivery id (DeliveryID): pending,

@@ -38,7 +38,8 @@ func TestCompactGivesBackWhatDeletedSubscriptionsLeft(t *testing.T) {
 	done, err := Compact(d.path, time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, stats.Size, done.Before)
-	assert.LessOrEqual(t, done.After, live, "no bigger than the live data it held (%d bytes): %+v", live, done)
+	// bbolt sizes a new file at the power of two (up to 16 MB) that holds its data.
+	assert.LessOrEqual(t, done.After, 2*live, "about the live data it held (%d bytes): %+v", live, done)
 	assert.Less(t, done.After, done.Before/10, "%+v", done)
 	_, err = os.Stat(d.path + ".compacting")
 	assert.ErrorIs(t, err, os.ErrNotExist, "no leftover")

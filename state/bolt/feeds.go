@@ -75,7 +75,7 @@ func appendEvents(tx *bbolt.Tx, sub *state.SubscriptionRecord, events []state.Ev
 	queued := 0
 	for _, ev := range events {
 		id := state.DeliveryID(subID, ev.ID)
-		if log.ids.Get([]byte(id)) != nil {
+		if _, queuedBefore := log.seqOf(id); queuedBefore {
 			continue
 		}
 		seq, err := log.nextSeq()

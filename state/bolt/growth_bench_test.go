@@ -107,7 +107,7 @@ func measureGrowth(tb testing.TB, events int) growth {
 			for j := range evs {
 				payload := messagePayload(room+1, round*perRead+j, clk.Now())
 				g.payloadBytes += int64(len(payload))
-				evs[j] = state.Event{ID: messageID(room, round*perRead+j), Type: "message.created", Payload: payload}
+				evs[j] = state.Event{ID: messageID(room, round*perRead+j), Type: "message.posted", Payload: payload}
 			}
 			advances[i] = state.CursorAdvance{
 				SubscriptionID: fmt.Sprintf("0b6f3e1c-5d2a-4c8e-9f7a-%04d%08d", room, i), Cursor: []byte(fmt.Sprint(round)), Events: evs,
