@@ -118,6 +118,16 @@ func EncodeDeliveryRecord(subID string, rec *DeliveryRecord) []byte {
 	return b
 }
 
+// Pack compresses rec's text now, for the delivery of subscription subID, so that
+// EncodeDeliveryRecord later reuses it: a store calls it before the transaction that writes rec.
+func (rec *DeliveryRecord) Pack(subID string) {
+	_, otherStatus := statusCodes[rec.Status]
+	otherStatus = !otherStatus
+	flags, block := packText(subID, rec, otherStatus)
+	rec.packed = &packedText{flags: flags, block: block, id: rec.ID, eventID: rec.EventID, typ: rec.Type,
+		note: rec.CatchUpNote, status: rec.Status, otherStatus: otherStatus, payload: rec.payloadBytes()}
+}
+
 // packText returns rec's text flags and its text as stored (with its status when otherStatus):
 // the text it was read with when that still holds, else made and compressed now.
 func packText(subID string, rec *DeliveryRecord, otherStatus bool) (byte, []byte) {

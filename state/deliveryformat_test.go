@@ -113,6 +113,11 @@ func TestRecordingAnAttemptKeepsTheCompressedText(t *testing.T) {
 	assert.Equal(t, rec.Body, back.Body)
 	assert.Equal(t, DeliveryDelivered, back.Status)
 
+	fresh := formatCases()[0].rec
+	fresh.Pack("sub")
+	require.NotNil(t, fresh.packed, "packed before the transaction that writes it")
+	assert.True(t, bytes.Contains(EncodeDeliveryRecord("sub", &fresh), fresh.packed.block))
+
 	back.Body = json.RawMessage(`{"id":"changed"}`)
 	changed, err := DecodeDeliveryRecord("sub", EncodeDeliveryRecord("sub", back))
 	require.NoError(t, err)
