@@ -14,6 +14,19 @@ type HipChat interface {
 	GetUser(ctx context.Context, conn connector.Connection, user string) (connector.User, error)
 	PostMessage(ctx context.Context, conn connector.Connection, room, message string) (connector.PostedMessage, error)
 	AddMember(ctx context.Context, conn connector.Connection, room, user string) error
+	RemoveMember(ctx context.Context, conn connector.Connection, room, user string) error
+	Invite(ctx context.Context, conn connector.Connection, room, user, reason string) error
+	SendNotification(ctx context.Context, conn connector.Connection, room string, n connector.Notification) error
+	ReplyToMessage(ctx context.Context, conn connector.Connection, room, parentID, message string) error
+	SendPrivateMessage(ctx context.Context, conn connector.Connection, user string, m connector.PrivateMessage) error
+	ShareLink(ctx context.Context, conn connector.Connection, room, link, message string) error
+	ShareFile(ctx context.Context, conn connector.Connection, room string, f connector.SharedFile) error
+	SetTopic(ctx context.Context, conn connector.Connection, room, topic string) error
+	CreateRoom(ctx context.Context, conn connector.Connection, room connector.NewRoom) (connector.CreatedRoom, error)
+	GetRoom(ctx context.Context, conn connector.Connection, room string) (connector.RoomDetails, error)
+	RecentMessages(ctx context.Context, conn connector.Connection, room, notBefore string, max int) ([]connector.Message, error)
+	ListUsers(ctx context.Context, conn connector.Connection) ([]connector.UserStub, error)
+	Session(ctx context.Context, conn connector.Connection) (connector.Session, error)
 }
 
 // Input is what every action's input has: Validate returns nil or the *InvalidInput naming the
@@ -27,3 +40,9 @@ type NoInput struct{}
 
 // Validate accepts NoInput: there is nothing to refuse.
 func (NoInput) Validate() error { return nil }
+
+// Done is the output of an action whose HipChat call answers nothing (204): one sentence that says
+// what was done, for the flow's run history.
+type Done struct {
+	Summary string `json:"summary"`
+}

@@ -1,6 +1,7 @@
 package actions
 
 import (
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -58,6 +59,51 @@ func firstRefusal(checks ...error) error {
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// invalid is the refusal of a value that cannot be right (invalid_field).
+func invalid(field, message string) *InvalidInput {
+	return &InvalidInput{Field: field, Code: CodeInvalidField, Message: message}
+}
+
+// oneOf refuses a value that is not one of allowed; "" is left to required.
+func oneOf(field, value string, allowed ...string) error {
+	if value == "" {
+		return nil
+	}
+	for _, a := range allowed {
+		if value == a {
+			return nil
+		}
+	}
+	return invalid(field, field+" is "+strconv.Quote(value)+"; it must be one of "+strings.Join(allowed, ", "))
+}
+
+// maxURLLength bounds every URL an action takes (links, card URLs), as HipChat bounded share/link.
+const maxURLLength = 2048
+
+// absoluteURL refuses a value that is not an absolute http or https URL of at most maxURLLength
+// characters; "" is left to required.
+func absoluteURL(field, value string) error {
+	if value == "" {
+		return nil
+	}
+	if err := atMostChars(field, value, maxURLLength); err != nil {
+		return err
+	}
+	u, err := url.Parse(value)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return invalid(field, field+" must be an absolute http or https URL, such as https://example.com/page")
+	}
+	return nil
+}
+
+// inRange refuses a number outside lo..hi.
+func inRange(field string, value, lo, hi int) error {
+	if value < lo || value > hi {
+		return invalid(field, field+" is "+strconv.Itoa(value)+"; it must be between "+strconv.Itoa(lo)+" and "+strconv.Itoa(hi))
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package actions_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -73,4 +74,64 @@ func TestMembershipRefusesBeforeCallingHipChat(t *testing.T) {
 	_, err = actions.AddUserToRoom(w.ctx, w.hipchat, w.conn(w.ann), actions.AddUserToRoomInput{RoomID: "1"})
 	assertRefused(t, err, "userId", actions.CodeMissingField, "userId"+blankMessage)
 	assert.Equal(t, before, w.calls(t, w.ann.Token))
+}
+
+func TestRemoveAndInviteInputsNameTheFieldAtFault(t *testing.T) {
+	for name, tc := range map[string]struct {
+		in                   actions.Input
+		field, code, message string
+	}{
+		"remove no room":     {actions.RemoveUserFromRoomInput{UserID: "@bob"}, "roomId", actions.CodeMissingField, "roomId" + blankMessage},
+		"remove no user":     {actions.RemoveUserFromRoomInput{RoomID: "1"}, "userId", actions.CodeMissingField, "userId" + blankMessage},
+		"invite no room":     {actions.InviteUserToRoomInput{UserID: "@bob", Reason: "r"}, "roomId", actions.CodeMissingField, "roomId" + blankMessage},
+		"invite no user":     {actions.InviteUserToRoomInput{RoomID: "1", Reason: "r"}, "userId", actions.CodeMissingField, "userId" + blankMessage},
+		"invite no reason":   {actions.InviteUserToRoomInput{RoomID: "1", UserID: "@bob", Reason: " "}, "reason", actions.CodeMissingField, "reason" + blankMessage},
+		"invite reason long": {actions.InviteUserToRoomInput{RoomID: "1", UserID: "@bob", Reason: strings.Repeat("r", 251)}, "reason", actions.CodeFieldTooLong, "reason is 251 characters long; HipChat takes at most 250"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			assertRefused(t, tc.in.Validate(), tc.field, tc.code, tc.message)
+		})
+	}
+}
+
+func TestRemoveUserFromRoom(t *testing.T) {
+	w := newWorld(t)
+	private := w.room(t, "Ops", "private")
+	conn := w.conn(w.ann)
+	_, err := actions.AddUserToRoom(w.ctx, w.hipchat, conn, actions.AddUserToRoomInput{RoomID: private, UserID: "@bob"})
+	require.NoError(t, err)
+
+	done, err := actions.RemoveUserFromRoom(w.ctx, w.hipchat, conn, actions.RemoveUserFromRoomInput{RoomID: private, UserID: "@bob"})
+	require.NoError(t, err)
+	assert.Equal(t, "User @bob was removed from room "+private, done.Summary)
+	list, err := actions.ListUsers(w.ctx, w.hipchat, conn, actions.ListUsersInput{RoomID: private})
+	require.NoError(t, err)
+	for _, u := range list.Items {
+		assert.NotEqual(t, "bob", u.MentionName, "Bob is no member any more")
+	}
+
+	public := w.room(t, "Lobby", "public")
+	_, err = actions.RemoveUserFromRoom(w.ctx, w.hipchat, conn, actions.RemoveUserFromRoomInput{RoomID: public, UserID: "@bob"})
+	assertHipChatError(t, err, connector.KindBadRequest)
+	noAdmin := connectorConn(w.limitedToken(t, "view_group view_room"), w.url)
+	_, err = actions.RemoveUserFromRoom(w.ctx, w.hipchat, noAdmin, actions.RemoveUserFromRoomInput{RoomID: private, UserID: "@bob"})
+	assertScopeMissing(t, err, "admin_room")
+}
+
+func TestInviteUserToRoom(t *testing.T) {
+	w := newWorld(t)
+	public := w.room(t, "Lobby", "public")
+	conn := w.conn(w.ann)
+	done, err := actions.InviteUserToRoom(w.ctx, w.hipchat, conn, actions.InviteUserToRoomInput{RoomID: public, UserID: "bob@example.com", Reason: "the launch is here"})
+	require.NoError(t, err)
+	assert.Equal(t, "User bob@example.com was invited to room "+public, done.Summary)
+	room, err := actions.GetRoom(w.ctx, w.hipchat, conn, actions.GetRoomInput{RoomID: public})
+	require.NoError(t, err)
+	assert.Contains(t, room.Participants, actions.User{ID: w.bob.ID, MentionName: "bob", Name: "Bob Example"}, "an invited user is in the room")
+
+	private := w.room(t, "Ops", "private")
+	_, err = actions.InviteUserToRoom(w.ctx, w.hipchat, conn, actions.InviteUserToRoomInput{RoomID: private, UserID: "@bob", Reason: "r"})
+	assertHipChatError(t, err, connector.KindBadRequest)
+	_, err = actions.InviteUserToRoom(w.ctx, w.hipchat, conn, actions.InviteUserToRoomInput{RoomID: public, UserID: "@nobody", Reason: "r"})
+	assertHipChatError(t, err, connector.KindNotFound)
 }

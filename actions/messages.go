@@ -46,3 +46,39 @@ func PostMessage(ctx context.Context, hipchat HipChat, conn connector.Connection
 	}
 	return NewMessage{ID: posted.ID, Timestamp: posted.Timestamp}, nil
 }
+
+// FieldParentMessageID names the message ReplyToMessage answers.
+const FieldParentMessageID = "parentMessageId"
+
+// ReplyToMessageInput is ReplyToMessage's input.
+type ReplyToMessageInput struct {
+	RoomID          string
+	ParentMessageID string // the id of the message replied to, a message of the same room
+	Message         string // 1–1,000 characters, posted as given
+}
+
+// Validate refuses a blank RoomID, ParentMessageID or Message (missing_field), then a
+// ParentMessageID over 36 or a Message over MaxMessageLength characters (field_too_long).
+func (in ReplyToMessageInput) Validate() error {
+	return firstRefusal(
+		required(FieldRoomID, in.RoomID),
+		required(FieldParentMessageID, in.ParentMessageID),
+		atMostChars(FieldParentMessageID, in.ParentMessageID, MaxMessageIDLength),
+		required(FieldMessage, in.Message),
+		atMostChars(FieldMessage, in.Message, MaxMessageLength),
+	)
+}
+
+// ReplyToMessage posts the message as a reply under the parent message, as the token's user
+// (operation ReplyToMessage). Never retried. Errors: an *InvalidInput from Validate, before any call;
+// else the *connector.Error of the HipChat call (a 404 is the room's; an unknown parent is HipChat's
+// 400, its message kept).
+func ReplyToMessage(ctx context.Context, hipchat HipChat, conn connector.Connection, in ReplyToMessageInput) (Done, error) {
+	if err := in.Validate(); err != nil {
+		return Done{}, err
+	}
+	if err := hipchat.ReplyToMessage(ctx, conn, in.RoomID, in.ParentMessageID, in.Message); err != nil {
+		return Done{}, err
+	}
+	return Done{Summary: "Reply to message " + in.ParentMessageID + " posted in room " + in.RoomID}, nil
+}

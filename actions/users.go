@@ -47,3 +47,33 @@ func GetUserByID(ctx context.Context, hipchat HipChat, conn connector.Connection
 	}
 	return out, nil
 }
+
+// UserChoice is one item of ListAllUsers: a user as the designer's user picker shows it.
+type UserChoice struct {
+	ID          int    `json:"id"`
+	MentionName string `json:"mention_name"`
+	Name        string `json:"name"`
+	// DisplayName is what the picker shows: "Ann Lee (@ann)".
+	DisplayName string `json:"display_name"`
+}
+
+// UserChoices is ListAllUsers' output, in the {items:[…]} shape of the room picker.
+type UserChoices struct {
+	Items []UserChoice `json:"items"`
+}
+
+// ListAllUsers is the user picker (operation ListAllUsers, internal): every active user of the group,
+// guests and deleted users left out, all pages. Errors: the *connector.Error of the HipChat call (a
+// 403 means the token lacks view_group).
+func ListAllUsers(ctx context.Context, hipchat HipChat, conn connector.Connection, _ NoInput) (UserChoices, error) {
+	users, err := hipchat.ListUsers(ctx, conn)
+	if err != nil {
+		return UserChoices{}, err
+	}
+	out := UserChoices{Items: make([]UserChoice, 0, len(users))}
+	for _, u := range users {
+		out.Items = append(out.Items, UserChoice{ID: u.ID, MentionName: u.MentionName, Name: u.Name,
+			DisplayName: u.Name + " (@" + u.MentionName + ")"})
+	}
+	return out, nil
+}

@@ -2,6 +2,7 @@ package actions_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"strconv"
 	"testing"
@@ -82,3 +83,62 @@ func assertHipChatError(t *testing.T, err error, kind connector.Kind) {
 }
 
 const blankMessage = " is required and must not be blank"
+
+// historyItem is a room history item as the emulator returns it, with what the tests look at.
+type historyItem struct {
+	ID            string          `json:"id"`
+	Type          string          `json:"type"`
+	Message       *string         `json:"message"`
+	From          json.RawMessage `json:"from"`
+	Color         string          `json:"color"`
+	MessageFormat string          `json:"message_format"`
+	Card          string          `json:"card"`
+	AttachTo      string          `json:"attach_to"`
+	File          *struct {
+		Name string `json:"name"`
+		Size int    `json:"size"`
+		URL  string `json:"url"`
+	} `json:"file"`
+}
+
+// latest returns the newest items of path (a room's or a private chat's history/latest) as token.
+func (w *world) latest(t *testing.T, path, token string) []historyItem {
+	t.Helper()
+	var history struct {
+		Items []historyItem `json:"items"`
+	}
+	require.NoError(t, w.sim.Do(w.ctx, "GET", path, token, nil, &history))
+	return history.Items
+}
+
+// last returns the newest message of room, as Ann sees it.
+func (w *world) last(t *testing.T, room string) historyItem {
+	t.Helper()
+	items := w.latest(t, "/v2/room/"+room+"/history/latest", w.ann.Token)
+	require.NotEmpty(t, items)
+	return items[len(items)-1]
+}
+
+// limitedToken is a token of Ann with only scopes, as a designer who did not select them all.
+func (w *world) limitedToken(t *testing.T, scopes string) string {
+	t.Helper()
+	token, err := w.sim.PasswordToken(w.ctx, w.ann.Email, w.ann.Password, scopes)
+	require.NoError(t, err)
+	return token
+}
+
+// assertScopeMissing asserts that err is HipChat's 403 naming scope.
+func assertScopeMissing(t *testing.T, err error, scope string) {
+	t.Helper()
+	var up *connector.Error
+	require.ErrorAs(t, err, &up)
+	assert.Equal(t, connector.KindScopeMissing, up.Kind)
+	assert.Contains(t, up.Message, "'"+scope+"'")
+}
+
+// connectorConn is the connection of token to the emulator at url.
+func connectorConn(token, url string) connector.Connection {
+	return connector.NewConnection(token, url)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

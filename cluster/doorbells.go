@@ -2,69 +2,132 @@ package cluster
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"log/slog"
+	"maps"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// doorbellRelay carries HipChat's doorbells (push, issue 16) between replicas: HipChat calls the
-// one public URL, the load balancer hands the call to any replica, and only the owner of the feed's
-// connection may read it. A replica that receives a doorbell it checked (the secret derives from
-// the shared server key) but does not own writes {prefix}cluster/doorbells/{feed id} (an empty
-// value, on its session's lease, so the keys go with it); every replica watches that directory and
-// the owner rings the feed. A doorbell lost on the way (a replica without a session, a watch that
-// was restarting) costs latency only: the feed's reconcile reads still find the event.
+// doorbellRelay carries HipChat's doorbells (push) between replicas. HipChat calls the one public
+// URL, the load balancer hands the call to any replica, and only the owner of the feed's connection
+// may read it. Each feed's doorbell secret is random and known to the replica that registered it,
+// which publishes its SHA-256 under {prefix}cluster/doorbells/secrets/{feed id} when it sets it and
+// deletes it when the feed is gone; the key outlives the replica (a new owner takes up the same
+// secret from HipChat's list of the room's webhooks), and every replica watches them. A replica
+// that receives a doorbell of a feed it does not own checks the secret against that digest, and
+// forwards a valid one by writing {prefix}cluster/doorbells/rings/{feed id} (an empty value, on its
+// lease), at most once per feed every forwardInterval; every replica watches that directory and the
+// owner rings the feed. A wrong secret costs nothing but the check. A doorbell lost on the way (a
+// replica without a session, a digest not yet published, a watch that was restarting) costs
+// latency only: the feed's reconcile reads still find the event.
 type doorbellRelay struct {
 	client    *clientv3.Client
-	dir       string
+	dir       string // {prefix}cluster/doorbells/
 	member    *Member
 	log       *slog.Logger
 	forwarded atomic.Uint64
+
+	mu       sync.Mutex
+	digests  map[string]string    // feed id → SHA-256 of its secret (hex), as published
+	lastFwd  map[string]time.Time // feed id → when this replica last forwarded a doorbell of it
+	trailing map[string]bool      // feed ids with a forward scheduled at the end of forwardInterval
+	unsent   map[string]string    // this replica's changes not yet written (feed id → digest, "" gone)
 }
 
-// dirDoorbells holds the doorbells forwarded to a feed's owner, {prefix}doorbells/{feed id}.
-const dirDoorbells = "doorbells/"
+// The relay's directories under {prefix}cluster/doorbells/; forwardInterval is the least time
+// between two forwards of one feed's doorbells (the owner reads a feed at most that often on
+// doorbells anyway); publishEvery how often an owner publishes its feeds' secret digests.
+const (
+	dirDoorbells       = "doorbells/"
+	dirDoorbellRings   = "rings/"
+	dirDoorbellSecrets = "secrets/"
+	forwardInterval    = 2 * time.Second
+	publishEvery       = 250 * time.Millisecond
+)
 
-// DoorbellRing is what the poller offers the relay: the check any replica can make, the ring of an
-// owned feed, and the plain ring (which counts a refused doorbell).
+func newDoorbellRelay(client *clientv3.Client, dir string, member *Member, logger *slog.Logger) *doorbellRelay {
+	return &doorbellRelay{client: client, dir: dir + dirDoorbells, member: member, log: logger,
+		digests: map[string]string{}, lastFwd: map[string]time.Time{}, trailing: map[string]bool{}, unsent: map[string]string{}}
+}
+
+// DoorbellRing is what the poller offers the relay: its own ring (a feed it knows and owns, with its
+// secret), the ring of a doorbell another replica checked and forwarded, and the changes of the
+// secrets it set (feed id → SHA-256 of the secret, hex; "" when the feed is gone).
 type DoorbellRing interface {
-	DoorbellValid(id, secret string) bool
-	RingOwned(id string) bool
-	Ring(id, secret string) bool
+	Ring(id, secret string, payload []byte) bool
+	RingForwarded(id string) bool
+	DoorbellChanges() map[string]string
 }
 
-// Doorbell is the server's doorbell: poll's own Ring for a nil Replica. With replicas a wrong
-// secret is refused (false: 404) at no cost; a feed this replica owns is read here; any other valid
-// doorbell is forwarded to the owner, and refused when it could not be.
-func (r *Replica) Doorbell(poll DoorbellRing) func(id, secret string) bool {
+// Doorbell is the server's doorbell: poll's own Ring for a nil Replica. With replicas, a feed this
+// replica owns is rung here; a doorbell of another replica's feed whose secret matches its
+// published digest is forwarded to the owner; anything else is refused (false: 404) at no cost.
+func (r *Replica) Doorbell(poll DoorbellRing) func(id, secret string, payload []byte) bool {
 	if r == nil {
 		return poll.Ring
 	}
 	d := r.relay
-	return func(id, secret string) bool {
-		if !poll.DoorbellValid(id, secret) {
-			return poll.Ring(id, secret)
-		}
-		if poll.RingOwned(id) {
+	return func(id, secret string, payload []byte) bool {
+		if poll.Ring(id, secret, payload) {
 			return true
+		}
+		if !d.valid(id, secret) {
+			return false
 		}
 		return d.forward(id)
 	}
 }
 
-// forward hands feed id's doorbell to its owner through etcd; false when this replica has no
-// session or etcd did not take the write.
+// valid reports whether secret is feed id's doorbell secret as its owner published it.
+func (d *doorbellRelay) valid(id, secret string) bool {
+	d.mu.Lock()
+	digest, ok := d.digests[id]
+	d.mu.Unlock()
+	sum := sha256.Sum256([]byte(secret))
+	return ok && subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(digest)) == 1
+}
+
+// forward hands feed id's doorbell to its owner through etcd: at once when it forwarded none of
+// the feed within forwardInterval, else once more at the end of that interval, for every doorbell
+// that came within it (the owner reads a feed no more often than that on doorbells anyway). It
+// returns false when this replica has no session or etcd did not take the write.
 func (d *doorbellRelay) forward(id string) bool {
+	d.mu.Lock()
+	if wait := forwardInterval - time.Since(d.lastFwd[id]); wait > 0 {
+		if !d.trailing[id] {
+			d.trailing[id] = true
+			time.AfterFunc(wait, func() {
+				d.mu.Lock()
+				delete(d.trailing, id)
+				d.lastFwd[id] = time.Now()
+				d.mu.Unlock()
+				d.put(id)
+			})
+		}
+		d.mu.Unlock()
+		return true
+	}
+	d.lastFwd[id] = time.Now()
+	d.mu.Unlock()
+	return d.put(id)
+}
+
+// put writes feed id's forwarded doorbell, on this replica's lease.
+func (d *doorbellRelay) put(id string) bool {
 	lease := d.member.Lease()
 	if lease == clientv3.NoLease {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), etcdCallTimeout)
 	defer cancel()
-	if _, err := d.client.Put(ctx, d.dir+id, "", clientv3.WithLease(lease)); err != nil {
+	if _, err := d.client.Put(ctx, d.dir+dirDoorbellRings+id, "", clientv3.WithLease(lease)); err != nil {
 		d.log.Warn("forwarding a doorbell to the feed's owner failed; its reconcile read finds the event", "err", err)
 		return false
 	}
@@ -72,20 +135,55 @@ func (d *doorbellRelay) forward(id string) bool {
 	return true
 }
 
-// RelayDoorbells watches the doorbells the other replicas forwarded and rings, with ringOwned
-// (Poller.RingOwned), those of feeds this replica owns, until ctx ends; a watch that ends (etcd
+// RelayDoorbells runs the relay until ctx ends: it rings, with poll.RingForwarded, the doorbells
+// the other replicas forwarded for feeds this replica owns; it keeps the published secret digests
+// of every replica's feeds; and it publishes those of this replica's feeds. A watch that ends (etcd
 // restarting, a compaction) is opened again. It returns at once for a nil Replica.
-func (r *Replica) RelayDoorbells(ctx context.Context, ringOwned func(id string) bool) {
+func (r *Replica) RelayDoorbells(ctx context.Context, poll DoorbellRing) {
 	if r == nil {
 		return
 	}
 	d := r.relay
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		d.watch(ctx, dirDoorbellRings, func(id string, _ []byte, put bool) {
+			if put {
+				poll.RingForwarded(id)
+			}
+		})
+	})
+	wg.Go(func() { d.watch(ctx, dirDoorbellSecrets, d.learnDigest) })
+	wg.Go(func() { d.publish(ctx, poll.DoorbellChanges) })
+	wg.Wait()
+}
+
+// learnDigest keeps (or, deleted, forgets) the published secret digest of feed id.
+func (d *doorbellRelay) learnDigest(id string, digest []byte, put bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if put {
+		d.digests[id] = string(digest)
+	} else {
+		delete(d.digests, id)
+	}
+}
+
+// watch reads sub's keys, then follows their changes, calling seen(id, value, put) for each, until
+// ctx ends.
+func (d *doorbellRelay) watch(ctx context.Context, sub string, seen func(id string, value []byte, put bool)) {
+	dir := d.dir + sub
 	for ctx.Err() == nil {
-		watch := d.client.Watch(clientv3.WithRequireLeader(ctx), d.dir, clientv3.WithPrefix())
-		for resp := range watch {
-			for _, ev := range resp.Events {
-				if ev.Type == clientv3.EventTypePut {
-					ringOwned(strings.TrimPrefix(string(ev.Kv.Key), d.dir))
+		getCtx, cancel := context.WithTimeout(ctx, etcdCallTimeout)
+		resp, err := d.client.Get(getCtx, dir, clientv3.WithPrefix())
+		cancel()
+		if err == nil {
+			for _, kv := range resp.Kvs {
+				seen(strings.TrimPrefix(string(kv.Key), dir), kv.Value, true)
+			}
+			watch := d.client.Watch(clientv3.WithRequireLeader(ctx), dir, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1))
+			for resp := range watch {
+				for _, ev := range resp.Events {
+					seen(strings.TrimPrefix(string(ev.Kv.Key), dir), ev.Kv.Value, ev.Type == clientv3.EventTypePut)
 				}
 			}
 		}
@@ -95,3 +193,61 @@ func (r *Replica) RelayDoorbells(ctx context.Context, ringOwned func(id string) 
 		}
 	}
 }
+
+// publish writes the secret digests this replica set, and deletes those of its feeds that are
+// gone, every publishEvery until ctx ends; a change that could not be written is written at the
+// next turn (unless a later change of the feed replaced it).
+func (d *doorbellRelay) publish(ctx context.Context, changes func() map[string]string) {
+	t := time.NewTicker(publishEvery)
+	defer t.Stop()
+	for {
+		d.publishOnce(ctx, changes())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// publishOnce writes the unsent changes and latest, in one etcd transaction per maxPublishOps.
+func (d *doorbellRelay) publishOnce(ctx context.Context, latest map[string]string) {
+	d.mu.Lock()
+	maps.Copy(d.unsent, latest)
+	unsent := maps.Clone(d.unsent)
+	d.mu.Unlock()
+	if len(unsent) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, etcdCallTimeout)
+	defer cancel()
+	var ops []clientv3.Op
+	var ids []string
+	for id, digest := range unsent {
+		key := d.dir + dirDoorbellSecrets + id
+		if digest == "" {
+			ops = append(ops, clientv3.OpDelete(key))
+		} else {
+			ops = append(ops, clientv3.OpPut(key, digest))
+		}
+		ids = append(ids, id)
+		if len(ops) < maxPublishOps && len(ids) < len(unsent) {
+			continue
+		}
+		if _, err := d.client.Txn(ctx).Then(ops...).Commit(); err != nil {
+			d.log.Warn("publishing the doorbell secrets of this replica's feeds failed; trying again", "err", err)
+			return
+		}
+		d.mu.Lock()
+		for _, id := range ids {
+			if d.unsent[id] == unsent[id] {
+				delete(d.unsent, id)
+			}
+		}
+		d.mu.Unlock()
+		ops, ids = ops[:0], ids[:0]
+	}
+}
+
+// maxPublishOps keeps one publish transaction within etcd's 128 operations.
+const maxPublishOps = 100

@@ -103,7 +103,7 @@ func JoinReplicas(ctx context.Context, opts ReplicaOptions) (*Replica, error) {
 	// planned by one poller against the connection's whole background share.
 	r := &Replica{member: member, feeds: NewTracker(ownsConnectionOf(member)), subs: NewTracker(member.Owns),
 		budget: budget, client: opts.Client, dir: dir, log: opts.Logger}
-	r.relay = &doorbellRelay{client: opts.Client, dir: dir + dirDoorbells, member: member, log: opts.Logger}
+	r.relay = newDoorbellRelay(opts.Client, dir, member, opts.Logger)
 	if opts.Registerer != nil {
 		if err := r.registerMetrics(opts.Registerer, opts.Fence); err != nil {
 			r.Leave()

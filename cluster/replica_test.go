@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -42,12 +44,13 @@ type testPush struct {
 
 // fakePoller is a status source and a doorbell ring that records the rings it gets.
 type fakePoller struct {
-	plans map[string]testPlan
-	push  map[string]map[string]testPush
-	valid map[string]string // feed id → secret
-	owned map[string]bool   // feed ids this replica owns
-	rung  chan string       // feed ids rung, here or through RingOwned
-	plain atomic.Int32      // calls of Ring
+	plans     map[string]testPlan
+	push      map[string]map[string]testPush
+	secrets   map[string]string // feed id → its doorbell secret, for the feeds this replica registered
+	owned     map[string]bool   // feed ids this replica owns
+	rung      chan string       // feed ids rung, here or forwarded
+	plain     atomic.Int32      // calls of Ring
+	published atomic.Bool       // DoorbellChanges told its secrets
 }
 
 func (p *fakePoller) Connections() []string {
@@ -70,9 +73,23 @@ func (p *fakePoller) PushStatus(id, room string) (string, string, bool) {
 
 func (p *fakePoller) PushStates() map[string]map[string]testPush { return p.push }
 
-func (p *fakePoller) DoorbellValid(id, secret string) bool { return p.valid[id] == secret }
+// DoorbellChanges publishes the digests of the owned feeds' secrets once, as a poller does when it
+// registers them.
+func (p *fakePoller) DoorbellChanges() map[string]string {
+	if !p.published.CompareAndSwap(false, true) {
+		return nil
+	}
+	out := map[string]string{}
+	for id, secret := range p.secrets {
+		if p.owned[id] {
+			sum := sha256.Sum256([]byte(secret))
+			out[id] = hex.EncodeToString(sum[:])
+		}
+	}
+	return out
+}
 
-func (p *fakePoller) RingOwned(id string) bool {
+func (p *fakePoller) RingForwarded(id string) bool {
 	if !p.owned[id] {
 		return false
 	}
@@ -83,9 +100,9 @@ func (p *fakePoller) RingOwned(id string) bool {
 	return true
 }
 
-func (p *fakePoller) Ring(id, secret string) bool {
+func (p *fakePoller) Ring(id, secret string, _ []byte) bool {
 	p.plain.Add(1)
-	return p.DoorbellValid(id, secret) && p.RingOwned(id)
+	return p.secrets[id] != "" && p.secrets[id] == secret && p.RingForwarded(id)
 }
 
 // joinReplica joins a replica with id under /app/ on server.
@@ -127,12 +144,11 @@ func TestNilReplicaOwnsEverything(t *testing.T) {
 	assert.Nil(t, r.Ready())
 	assert.True(t, r.OwnsConnection("any"))
 	r.OnChange(func() { t.Error("a nil Replica never changes") })
-	r.RelayDoorbells(context.Background(), func(string) bool { t.Error("nothing is relayed"); return false })
-
-	poll := &fakePoller{valid: map[string]string{"f1": "s"}, owned: map[string]bool{"f1": true}, rung: make(chan string, 1),
+	poll := &fakePoller{secrets: map[string]string{"f1": "s"}, owned: map[string]bool{"f1": true}, rung: make(chan string, 1),
 		plans: map[string]testPlan{"c1": {Feeds: 2}}, push: map[string]map[string]testPush{"c1": {"7": {State: "trusted"}}}}
-	assert.True(t, r.Doorbell(poll)("f1", "s"))
-	assert.False(t, r.Doorbell(poll)("f1", "wrong"))
+	r.RelayDoorbells(context.Background(), poll) // returns at once: nothing to relay
+	assert.True(t, r.Doorbell(poll)("f1", "s", nil))
+	assert.False(t, r.Doorbell(poll)("f1", "wrong", nil))
 	assert.EqualValues(t, 2, poll.plain.Load(), "every doorbell is the poller's own Ring")
 
 	board := NewStatusBoard[testPlan, testPush](r, poll)
@@ -147,8 +163,9 @@ func TestNilReplicaOwnsEverything(t *testing.T) {
 }
 
 // JoinReplicas fences the store with the member's key under {prefix}cluster/ and registers the
-// cluster metrics; a replica that is not the feed's owner forwards a valid doorbell to the owner
-// through etcd, refuses a wrong one at no cost, and the owner rings it.
+// cluster metrics; the owner publishes its feed's secret digest, a replica that is not the feed's
+// owner checks a doorbell against it, forwards a valid one to the owner through etcd (once per
+// feed within forwardInterval), refuses a wrong one at no cost, and the owner rings it.
 func TestDoorbellReachesTheFeedsOwner(t *testing.T) {
 	server := etcdtest.Start(t)
 	reg := prometheus.NewRegistry()
@@ -160,33 +177,41 @@ func TestDoorbellReachesTheFeedsOwner(t *testing.T) {
 	require.NotNil(t, a.Ready())
 	require.NoError(t, a.Ready()())
 
-	owner := &fakePoller{owned: map[string]bool{"feed-1": true}, rung: make(chan string, 4)}
-	other := &fakePoller{valid: map[string]string{"feed-1": "secret"}, rung: make(chan string, 4)}
+	owner := &fakePoller{owned: map[string]bool{"feed-1": true}, secrets: map[string]string{"feed-1": "secret"}, rung: make(chan string, 4)}
+	other := &fakePoller{rung: make(chan string, 4)}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	relayed := make(chan struct{})
-	go func() {
-		defer close(relayed)
-		a.RelayDoorbells(ctx, owner.RingOwned)
-	}()
+	var relays sync.WaitGroup
+	relays.Go(func() { a.RelayDoorbells(ctx, owner) })
+	relays.Go(func() { b.RelayDoorbells(ctx, other) })
 
-	assert.False(t, b.Doorbell(other)("feed-1", "wrong"), "a wrong secret is refused")
-	assert.EqualValues(t, 1, other.plain.Load(), "…by the poller's own Ring, which counts it")
-	// The owner's watch may open after the first forward: ring until it hears one.
+	assert.False(t, b.Doorbell(other)("feed-1", "wrong", nil), "a wrong secret is refused")
+	assert.EqualValues(t, 1, other.plain.Load(), "…after the poller's own Ring, which does not know the feed")
+	// The digest is published within publishEvery, and the owner's watch may open after the first
+	// forward: ring until it hears one.
 	require.Eventually(t, func() bool {
-		if !b.Doorbell(other)("feed-1", "secret") {
-			return false // not forwarded (no session yet)
+		if !b.Doorbell(other)("feed-1", "secret", nil) {
+			return false // the digest is not known here yet, or no session yet
 		}
 		select {
 		case id := <-owner.rung:
 			return id == "feed-1"
 		default:
+			b.relay.mu.Lock()
+			delete(b.relay.lastFwd, "feed-1") // let the next try forward again
+			b.relay.mu.Unlock()
 			return false
 		}
 	}, 10*time.Second, 50*time.Millisecond, "the owner was not rung")
-	assert.Positive(t, b.relay.forwarded.Load(), "counted as forwarded by the replica that received it")
+	forwarded := b.relay.forwarded.Load()
+	assert.Positive(t, forwarded, "counted as forwarded by the replica that received it")
+	for range 10 {
+		assert.True(t, b.Doorbell(other)("feed-1", "secret", nil))
+	}
+	assert.Equal(t, forwarded, b.relay.forwarded.Load(), "doorbells within forwardInterval of a forward are coalesced into it")
+	assert.False(t, b.Doorbell(other)("feed-2", "secret", nil), "a feed nobody published")
 	cancel()
-	<-relayed
+	relays.Wait()
 }
 
 // The status board shows any replica the owner's poll plan and push state of a connection, and a

@@ -50,7 +50,17 @@ func (c *Client) AddMember(ctx context.Context, conn Connection, room, user stri
 // notBefore set, HipChat leaves out everything older than that message; if more than max messages are
 // that new, the notBefore message itself is absent from the answer, which is how a gap shows.
 func (c *Client) LatestHistory(ctx context.Context, conn Connection, room, notBefore string, max int) ([]Message, error) {
-	q := url.Values{"max-results": {strconv.Itoa(max)}, "include_deleted": {"true"}}
+	return c.latest(ctx, conn, room, notBefore, max, true)
+}
+
+// RecentMessages is LatestHistory without the deleted messages, which HipChat leaves out
+// (include_deleted=false): what a person reading the room sees.
+func (c *Client) RecentMessages(ctx context.Context, conn Connection, room, notBefore string, max int) ([]Message, error) {
+	return c.latest(ctx, conn, room, notBefore, max, false)
+}
+
+func (c *Client) latest(ctx context.Context, conn Connection, room, notBefore string, max int, includeDeleted bool) ([]Message, error) {
+	q := url.Values{"max-results": {strconv.Itoa(max)}, "include_deleted": {strconv.FormatBool(includeDeleted)}}
 	if notBefore != "" {
 		q.Set("not-before", notBefore)
 	}

@@ -139,6 +139,10 @@ type request struct {
 	query  url.Values // may be nil
 	body   any        // JSON-encoded when non-nil
 	next   string     // an absolute links.next URL to follow instead of path and query
+	// raw, when set, is sent as it is with Content-Type contentType instead of a JSON body (the
+	// multipart body of a file share).
+	raw         []byte
+	contentType string
 }
 
 // call runs req for conn and decodes a 2xx JSON answer into out (out may be nil). Idempotent GETs are
@@ -176,13 +180,9 @@ func (c *Client) attempt(ctx context.Context, conn Connection, req request, out 
 			target += "?" + req.query.Encode()
 		}
 	}
-	var body io.Reader
-	if req.body != nil {
-		encoded, err := json.Marshal(req.body)
-		if err != nil {
-			return fmt.Errorf("encode %s %s body: %w", req.method, req.path, err)
-		}
-		body = bytes.NewReader(encoded)
+	body, contentType, err := req.encodeBody()
+	if err != nil {
+		return err
 	}
 	httpReq, err := http.NewRequestWithContext(ctx, req.method, target, body)
 	if err != nil {
@@ -190,8 +190,8 @@ func (c *Client) attempt(ctx context.Context, conn Connection, req request, out 
 	}
 	httpReq.Header.Set("Authorization", "Bearer "+conn.Token())
 	httpReq.Header.Set("Accept", "application/json")
-	if req.body != nil {
-		httpReq.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		httpReq.Header.Set("Content-Type", contentType)
 	}
 	c.budgets.spend(conn.ID) // counted before the answer, so concurrent readers of the budget see it
 	resp, err := c.http.Do(httpReq)
@@ -208,13 +208,15 @@ func (c *Client) attempt(ctx context.Context, conn Connection, req request, out 
 	if err != nil {
 		return &Error{Kind: KindUnavailable, Status: resp.StatusCode, Message: "reading HipChat's answer failed", Cause: err}
 	}
+	// HipChat knows the token unless it answered 401: a 403 (a scope), 404 or 400 is about the call.
 	if resp.StatusCode == http.StatusUnauthorized {
 		c.gate.rejectedNow(conn.ID)
+	} else {
+		c.gate.accepted(conn.ID)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return c.errorFromResponse(conn, resp, payload)
 	}
-	c.gate.accepted(conn.ID)
 	if out == nil || len(payload) == 0 || resp.StatusCode == http.StatusNoContent {
 		return nil
 	}
@@ -222,6 +224,22 @@ func (c *Client) attempt(ctx context.Context, conn Connection, req request, out 
 		return &Error{Kind: KindUnavailable, Status: resp.StatusCode, Message: "HipChat answered with JSON the connector cannot read", Cause: err}
 	}
 	return nil
+}
+
+// encodeBody returns the request's body and its content type: raw as it is, or body as JSON; nil
+// and "" for a request without one.
+func (req request) encodeBody() (io.Reader, string, error) {
+	switch {
+	case req.raw != nil:
+		return bytes.NewReader(req.raw), req.contentType, nil
+	case req.body != nil:
+		encoded, err := json.Marshal(req.body)
+		if err != nil {
+			return nil, "", fmt.Errorf("encode %s %s body: %w", req.method, req.path, err)
+		}
+		return bytes.NewReader(encoded), "application/json", nil
+	}
+	return nil, "", nil
 }
 
 // observeRateLimit obeys HipChat's own budget: when X-Ratelimit-Remaining reaches 0, no further call of

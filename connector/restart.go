@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"encoding/json"
 	"slices"
 	"time"
 )
@@ -133,4 +134,41 @@ func (c *callLog) assumeBackgroundSpent(at time.Time, n int) {
 		phantoms[i] = call{at: at, class: Background, phantom: true}
 	}
 	c.calls = append(phantoms, c.calls...)
+}
+
+// RestartStore keeps a RestartState across a restart and tells a graceful stop from a crash (the
+// bbolt store; with replicas the shared budget lives in etcd and there is none).
+type RestartStore interface {
+	// LoadRestartState returns what the last process saved at its graceful stop and clean = true,
+	// or clean = false after a crash; then it marks the store running.
+	LoadRestartState() (state []byte, clean bool, err error)
+	// SaveRestartState keeps state as this process's graceful end.
+	SaveRestartState(state []byte) error
+}
+
+// ResumeFrom takes up what store holds of the last process: its windows after a graceful stop
+// (Resume), the worst case after a crash or when what was saved does not read (ResumeAfterCrash,
+// and crashed = true). Errors: the store's.
+func (c *Client) ResumeFrom(store RestartStore) (crashed bool, err error) {
+	saved, clean, err := store.LoadRestartState()
+	if err != nil {
+		return false, err
+	}
+	var state RestartState
+	if clean && (len(saved) == 0 || json.Unmarshal(saved, &state) == nil) {
+		c.Resume(state)
+		return false, nil
+	}
+	c.ResumeAfterCrash()
+	return true, nil
+}
+
+// SaveTo keeps the client's RestartState in store for the next start; call it once every part has
+// stopped calling HipChat. Errors: the store's.
+func (c *Client) SaveTo(store RestartStore) error {
+	state, err := json.Marshal(c.RestartState())
+	if err != nil {
+		return err
+	}
+	return store.SaveRestartState(state)
 }

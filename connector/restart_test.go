@@ -119,3 +119,42 @@ func TestKnownTokensAreRecalledAfterARestart(t *testing.T) {
 	_, err = next.GetUser(ctx, ann, "@ann")
 	assert.NoError(t, err, "Ann's token was known before the restart")
 }
+
+// ResumeFrom a bbolt store: a new file is a clean start; a start after a graceful stop (SaveTo) takes
+// up the windows; a start after one that did not save is a crash.
+func TestResumeFromTellsAGracefulStopFromACrash(t *testing.T) {
+	clock := manualclock.New(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	path := filepath.Join(t.TempDir(), "state.db")
+	open := func() *bolt.Store {
+		s, err := bolt.Open(path, bolt.Options{Key: testkit.StoreKey()})
+		require.NoError(t, err)
+		return s
+	}
+	store := open()
+	first, limiter := restarted(clock)
+	crashed, err := first.ResumeFrom(store)
+	require.NoError(t, err)
+	assert.False(t, crashed, "a new file")
+	for range 10 {
+		ok, _ := limiter.TryAcquire("conn_a", connector.Foreground)
+		require.True(t, ok)
+	}
+	require.NoError(t, first.SaveTo(store))
+	require.NoError(t, store.Close())
+
+	store = open()
+	next, nextLimiter := restarted(clock)
+	crashed, err = next.ResumeFrom(store)
+	require.NoError(t, err)
+	assert.False(t, crashed, "after a graceful stop")
+	n, _ := takeAll(nextLimiter, "conn_a", connector.Foreground)
+	assert.Equal(t, 80, n, "the ten saved calls count")
+	require.NoError(t, store.Close()) // no SaveTo: a crash
+
+	store = open()
+	defer store.Close()
+	third, _ := restarted(clock)
+	crashed, err = third.ResumeFrom(store)
+	require.NoError(t, err)
+	assert.True(t, crashed, "the last run saved nothing")
+}

@@ -92,3 +92,17 @@ func TestARejectedTokenIsNotSentToHipChatAgainForAWhile(t *testing.T) {
 	assert.Equal(t, connector.KindTokenRejected, connector.KindOf(err))
 	assert.EqualValues(t, 3, hipchat.n.Load())
 }
+
+// HipChat knows a token that it answers with anything but 401: a 404 for a user it does not know
+// verifies the token as well as a 200 does.
+func TestAnyAnswerButA401VerifiesTheToken(t *testing.T) {
+	up := startUpstream(t, hipchatsim.Options{})
+	clock := manualclock.New(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	client := newClient(connector.ClientOptions{Now: clock.Now, UnverifiedBurst: 1})
+	ctx := context.Background()
+	ann := connector.NewConnection(up.ann.Token, up.url)
+	_, err := client.GetUser(ctx, ann, "@nobody")
+	require.Equal(t, connector.KindNotFound, connector.KindOf(err), "spends the one unverified call")
+	_, err = client.GetUser(ctx, ann, "@nobody")
+	assert.Equal(t, connector.KindNotFound, connector.KindOf(err), "HipChat answered: the token is known, never held back")
+}

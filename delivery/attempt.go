@@ -27,10 +27,11 @@ type finishedAttempt struct {
 // attempt POSTs one delivery of sub (as dispatch last read it) and returns the attempt to record,
 // with the endpoint's new circuit state; nil when no attempt was made (the deliverer is shutting
 // down).
-func (d *Deliverer) attempt(ctx context.Context, del state.Delivery, sub state.Subscription, ep *endpointState) *finishedAttempt {
+func (d *Deliverer) attempt(ctx context.Context, del state.Delivery, sub state.Subscription, s *slot) *finishedAttempt {
+	ep := s.ep
 	at := d.now()
 	started := time.Now()
-	status, header, sendErr := d.post(ctx, sub, del, at)
+	status, header, sendErr := d.post(ctx, sub, del, at, s.answered)
 	if ctx.Err() != nil {
 		return nil // shutting down: not the receiver's failure; the delivery stays due
 	}
@@ -73,7 +74,7 @@ func (d *Deliverer) recorded(f finishedAttempt, err error) {
 
 // post sends one signed POST and returns the receiver's status and headers (0, nil on a transport
 // failure).
-func (d *Deliverer) post(ctx context.Context, sub state.Subscription, del state.Delivery, at time.Time) (int, http.Header, error) {
+func (d *Deliverer) post(ctx context.Context, sub state.Subscription, del state.Delivery, at time.Time, answered func()) (int, http.Header, error) {
 	req, err := webhook.NewRequest(ctx, sub.CallbackURL, sub.SigningSecrets(at), webhook.Message{
 		ID: del.ID, Type: del.Type, SubscriptionID: del.SubscriptionID, CatchUpNote: del.CatchUpNote, Payload: del.Payload,
 	}, at, d.userAgent)
@@ -84,6 +85,7 @@ func (d *Deliverer) post(ctx context.Context, sub state.Subscription, del state.
 	if err != nil {
 		return 0, nil, err
 	}
+	answered()
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // lets the connection be reused
 	return resp.StatusCode, resp.Header, nil

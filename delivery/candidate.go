@@ -63,6 +63,7 @@ func (k keptOnly) endpointLocked(key string) *endpointState { return k.d.endpoin
 type listing struct {
 	bySubscription map[string]int
 	byEndpoint     map[string]int
+	slow           int // let through to slow endpoints
 }
 
 func newListing() *listing {
@@ -91,4 +92,15 @@ func (l *listing) add(c *candidate) {
 	if sub := c.subscription(); sub != nil {
 		l.byEndpoint[sub.endpoint]++
 	}
+	if ep := c.endpoint(); ep != nil && ep.slow {
+		l.slow++
+	}
+}
+
+// toSlowEndpoints is how many deliveries to slow endpoints the listing let through; 0 for nil.
+func (l *listing) toSlowEndpoints() int {
+	if l == nil {
+		return 0
+	}
+	return l.slow
 }

@@ -73,6 +73,12 @@ type Options struct {
 	// PerEndpoint bounds the attempts in flight to one callback endpoint, scheme + host + port
 	// (DefaultPerEndpoint).
 	PerEndpoint int
+	// SlowAfter is how long an attempt may wait for its answer before its endpoint counts as slow
+	// (DefaultSlowAfter): its attempts then move to the slow pool (slow.go).
+	SlowAfter time.Duration
+	// SlowInFlight bounds the attempts in flight to slow endpoints, all of them together (default
+	// Concurrency), so that endpoints that hang can never hold the slots others need.
+	SlowInFlight int
 	// EndpointRate bounds the deliveries per second to one endpoint (-callback-rate); 0 means no
 	// bound. A subscription's own maxPerSecond applies as well. A throttled delivery waits: it is
 	// never failed and never counted as an attempt.
@@ -122,6 +128,8 @@ type Deliverer struct {
 	concurrency     int
 	perSubscription int
 	perEndpoint     int
+	slowAfter       time.Duration
+	slowMax         int
 	endpointRate    float64
 	circuitFailures int
 	disableAfter    time.Duration
@@ -135,14 +143,15 @@ type Deliverer struct {
 	nudge chan struct{}
 	wg    sync.WaitGroup
 
-	mu        sync.Mutex
-	inflight  map[deliveryKey]bool   // started and not yet recorded
-	posting   int                    // POSTs in flight (bounded by concurrency)
-	recent    map[deliveryKey]uint64 // recorded attempts → the snapshot count when they were recorded
-	snapshots uint64                 // DueDeliveries reads started
-	subs      map[string]*subscriptionState
-	endpoints map[string]*endpointState
-	wakeAt    time.Time // the earliest moment a throttled delivery may go
+	mu           sync.Mutex
+	inflight     map[deliveryKey]bool   // started and not yet recorded
+	posting      int                    // POSTs in normal slots (bounded by concurrency; slow.go)
+	slowInFlight int                    // POSTs in the slow pool (bounded by slowMax)
+	recent       map[deliveryKey]uint64 // recorded attempts → the snapshot count when they were recorded
+	snapshots    uint64                 // DueDeliveries reads started
+	subs         map[string]*subscriptionState
+	endpoints    map[string]*endpointState
+	wakeAt       time.Time // the earliest moment a throttled delivery may go
 
 	// The gates a due delivery passes before its attempt starts (gates.go): dispatch asks gates,
 	// held asks ownership and then listingGates.
@@ -174,7 +183,7 @@ func New(opts Options) (*Deliverer, error) {
 	case opts.Store == nil:
 		return nil, errors.New("delivery: a store is required")
 	case opts.Interval < 0, opts.Concurrency < 0, opts.Timeout < 0, opts.PerSubscription < 0, opts.PerEndpoint < 0,
-		opts.CircuitFailures < 0, opts.DisableAfter < 0:
+		opts.CircuitFailures < 0, opts.DisableAfter < 0, opts.SlowAfter < 0, opts.SlowInFlight < 0:
 		return nil, errors.New("delivery: interval, bounds, circuit failures and timeouts must not be negative")
 	case opts.EndpointRate < 0:
 		return nil, fmt.Errorf("delivery: endpoint rate %v must not be negative", opts.EndpointRate)
@@ -192,7 +201,8 @@ func New(opts Options) (*Deliverer, error) {
 	d := &Deliverer{
 		store: opts.Store, client: opts.Client, timeout: opts.Timeout, now: opts.Now,
 		interval: opts.Interval, concurrency: opts.Concurrency, perSubscription: opts.PerSubscription,
-		perEndpoint: opts.PerEndpoint, endpointRate: opts.EndpointRate, circuitFailures: opts.CircuitFailures,
+		perEndpoint: opts.PerEndpoint, slowAfter: opts.SlowAfter, slowMax: opts.SlowInFlight,
+		endpointRate: opts.EndpointRate, circuitFailures: opts.CircuitFailures,
 		disableAfter: opts.DisableAfter, schedule: append([]time.Duration(nil), opts.Schedule...),
 		jitter: opts.Jitter, userAgent: opts.UserAgent, owns: opts.Owns, log: opts.Logger, metrics: m,
 		nudge: make(chan struct{}, 1), batchFull: make(chan struct{}, 1),
@@ -200,6 +210,7 @@ func New(opts Options) (*Deliverer, error) {
 		subs: map[string]*subscriptionState{}, endpoints: map[string]*endpointState{},
 	}
 	m.openEndpoints = d.openEndpoints
+	m.slow = d.slowEndpoints
 	d.setGates()
 	return d, nil
 }
@@ -217,6 +228,8 @@ func (o Options) withDefaults() Options {
 	o.Concurrency = cmp.Or(o.Concurrency, DefaultConcurrency)
 	o.PerSubscription = cmp.Or(o.PerSubscription, DefaultPerSubscription)
 	o.PerEndpoint = cmp.Or(o.PerEndpoint, DefaultPerEndpoint)
+	o.SlowAfter = cmp.Or(o.SlowAfter, DefaultSlowAfter)
+	o.SlowInFlight = cmp.Or(o.SlowInFlight, o.Concurrency)
 	o.CircuitFailures = cmp.Or(o.CircuitFailures, DefaultCircuitFailures)
 	o.DisableAfter = cmp.Or(o.DisableAfter, DefaultDisableAfter)
 	if o.Schedule == nil {

@@ -68,17 +68,18 @@ func (d *Deliverer) startLocked(ctx context.Context, del state.Delivery, c *cand
 	sub, ep := c.subscription(), c.endpoint()
 	probe := ep.state.Open() // the circuit admitted it: the one attempt of an open circuit whose probe is due
 	d.inflight[c.key] = true
-	d.posting++
+	s := d.occupyLocked(ep)
 	sub.inflight++
 	ep.inflight++
 	ep.probing = probe
 	d.wg.Add(1)
-	go d.run(ctx, del, sub.sub, sub, ep, probe)
+	go d.run(ctx, del, sub.sub, sub, s, probe)
 }
 
 // run makes one attempt: it releases the POST's slot as soon as the answer is in, and hands the
 // attempt to the group commit, which releases the delivery once it is recorded.
-func (d *Deliverer) run(ctx context.Context, del state.Delivery, subscription state.Subscription, sub *subscriptionState, ep *endpointState, probe bool) {
+func (d *Deliverer) run(ctx context.Context, del state.Delivery, subscription state.Subscription, sub *subscriptionState, s *slot, probe bool) {
+	ep := s.ep
 	key := deliveryKey{del.SubscriptionID, del.Seq}
 	var finished *finishedAttempt
 	defer func() {
@@ -87,7 +88,7 @@ func (d *Deliverer) run(ctx context.Context, del state.Delivery, subscription st
 			finished = nil
 		}
 		d.mu.Lock()
-		d.posting--
+		s.releaseLocked()
 		sub.inflight--
 		ep.inflight--
 		if probe {
@@ -101,7 +102,7 @@ func (d *Deliverer) run(ctx context.Context, del state.Delivery, subscription st
 		d.Nudge() // the POST's slot is free: the next attempts go while this one is recorded
 		d.record(*finished)
 	}()
-	finished = d.attempt(ctx, del, subscription, ep)
+	finished = d.attempt(ctx, del, subscription, s)
 }
 
 // release ends a delivery's turn: it may be dispatched again by a snapshot taken from now on.

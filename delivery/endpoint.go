@@ -22,6 +22,12 @@ type endpointState struct {
 	limiter  *rate.Limiter // nil: no -callback-rate
 	inflight int
 	probing  bool // the one probe of an open circuit is in flight
+	// limit is how many attempts it may have in flight now (slow.go): 1 while it has not answered,
+	// one more for each quick answer up to the deliverer's PerEndpoint, halved when it is slow.
+	limit int
+	// slow: its last answer came after SlowAfter, or an attempt has been in flight longer: its
+	// attempts are held in the slow pool, whose size is bounded whatever the number of endpoints.
+	slow bool
 }
 
 // circuitHolds reports whether the endpoint's open circuit holds its deliveries at now: its probe
@@ -35,7 +41,7 @@ func (d *Deliverer) endpointLocked(key string) *endpointState {
 	if ep := d.endpoints[key]; ep != nil {
 		return ep
 	}
-	ep := &endpointState{state: state.Endpoint{Key: key}}
+	ep := &endpointState{state: state.Endpoint{Key: key}, limit: 1}
 	if stored, ok, err := d.store.Endpoint(key); err != nil {
 		d.log.Warn("loading an endpoint's circuit failed; starting it closed", "endpoint", key, "err", err)
 	} else if ok {

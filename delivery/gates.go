@@ -22,6 +22,7 @@ const (
 	refusedCircuitOpen      = "circuit_open"           // its endpoint's circuit holds it
 	refusedEndpointBusy     = "endpoint_busy"          // its endpoint has all its attempts in flight
 	refusedThrottled        = "throttled"              // a rate of its subscription or endpoint says wait
+	refusedSlowPoolFull     = "slow_pool_full"         // its endpoint is slow and the slow pool is full
 )
 
 // orderedGate is one line of dispatch's list of gates.
@@ -44,6 +45,7 @@ func (d *Deliverer) gateOrder() []orderedGate {
 		{subscriptionBound{d.perSubscription}, true},
 		{circuitClosed{}, true},
 		{endpointBound{d.perEndpoint}, true},
+		{slowPool{d}, true},
 		{throttle{d.wakeLocked}, false},
 	}
 }
@@ -133,8 +135,9 @@ func (circuitClosed) admit(c *candidate) bool {
 	return ep == nil || !ep.circuitHolds(c.now)
 }
 
-// endpointBound refuses a delivery whose endpoint has perEndpoint attempts in flight (and, at
-// listing, let through). An endpoint not known yet has none.
+// endpointBound refuses a delivery whose endpoint has as many attempts in flight (and, at listing,
+// let through) as it may now: its limit (slow.go), at most perEndpoint. An endpoint not known yet
+// has none in flight.
 type endpointBound struct{ perEndpoint int }
 
 func (endpointBound) name() string { return refusedEndpointBusy }
@@ -144,5 +147,5 @@ func (g endpointBound) admit(c *candidate) bool {
 	if ep == nil {
 		return true
 	}
-	return ep.inflight+c.listed.forEndpoint(c.subscription().endpoint) < g.perEndpoint
+	return ep.inflight+c.listed.forEndpoint(c.subscription().endpoint) < min(ep.limit, g.perEndpoint)
 }

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // gateNow is the clock of the gate tests.
@@ -18,6 +19,10 @@ var testKey = deliveryKey{sub: "sub-1", seq: 7}
 
 // candidateWith is testKey found by the listing numbered snapshot, its subscription and endpoint
 // already looked up (nil: not active or not known).
+
+// unlimited is an endpoint's limit on attempts in flight that never binds before PerEndpoint does.
+const unlimited = 1 << 20
+
 func candidateWith(sub *subscriptionState, ep *endpointState) *candidate {
 	return &candidate{key: testKey, now: gateNow, snapshot: 5, sub: sub, ep: ep, subLooked: true, epLooked: true}
 }
@@ -135,7 +140,7 @@ func TestCircuitClosedGate(t *testing.T) {
 }
 
 func TestEndpointBoundGate(t *testing.T) {
-	endpoint := func(inflight int) *endpointState { return &endpointState{inflight: inflight} }
+	endpoint := func(inflight int) *endpointState { return &endpointState{inflight: inflight, limit: unlimited} }
 	listedOf := func(c *candidate, n int) *candidate {
 		c.listed = newListing()
 		c.listed.byEndpoint["https://a.example"] = n
@@ -244,15 +249,80 @@ func TestGateOrder(t *testing.T) {
 		return out
 	}
 	want := []string{refusedInFlight, refusedFinished, refusedInactive, refusedSubscriptionBusy, refusedCircuitOpen,
-		refusedEndpointBusy, refusedThrottled}
+		refusedEndpointBusy, refusedSlowPoolFull, refusedThrottled}
 	if got := names(d.gates); !slices.Equal(got, want) {
 		t.Errorf("dispatch asks %v, want %v", got, want)
 	}
-	want = []string{refusedInFlight, refusedFinished, refusedSubscriptionBusy, refusedCircuitOpen, refusedEndpointBusy}
+	want = []string{refusedInFlight, refusedFinished, refusedSubscriptionBusy, refusedCircuitOpen, refusedEndpointBusy,
+		refusedSlowPoolFull}
 	if got := names(d.listingGates); !slices.Equal(got, want) {
 		t.Errorf("the listing asks %v, want %v", got, want)
 	}
 	if d.ownership.name() != refusedNotOwned {
 		t.Errorf("ownership is %q", d.ownership.name())
+	}
+}
+
+// An endpoint may have at most its limit in flight (1 until it answers, growing with quick
+// answers), and a slow endpoint's attempts wait while the slow pool is full.
+func TestEndpointLimitAndSlowPoolGates(t *testing.T) {
+	sub := &subscriptionState{endpoint: "https://a.example"}
+	ep := &endpointState{inflight: 1, limit: 1}
+	if got := firstRefusal([]gate{endpointBound{32}}, candidateWith(sub, ep)); got != refusedEndpointBusy {
+		t.Errorf("at its limit of 1: %q, want %q", got, refusedEndpointBusy)
+	}
+	ep.limit = 2
+	if got := firstRefusal([]gate{endpointBound{32}}, candidateWith(sub, ep)); got != "" {
+		t.Errorf("below its limit: %q", got)
+	}
+
+	d := &Deliverer{slowMax: 2, slowInFlight: 2}
+	for _, tc := range []struct {
+		slow     bool
+		inFlight int
+		want     string
+	}{
+		{slow: false, inFlight: 2, want: ""},
+		{slow: true, inFlight: 2, want: refusedSlowPoolFull},
+		{slow: true, inFlight: 1, want: ""},
+	} {
+		d.slowInFlight = tc.inFlight
+		slow := &endpointState{slow: tc.slow, limit: 1}
+		if got := firstRefusal([]gate{slowPool{d}}, candidateWith(sub, slow)); got != tc.want {
+			t.Errorf("slow=%v with %d of 2 in the slow pool: %q, want %q", tc.slow, tc.inFlight, got, tc.want)
+		}
+	}
+}
+
+// A slot grows its endpoint's limit with each quick answer, up to PerEndpoint; an attempt with no
+// answer within slowAfter moves to the slow pool, freeing its normal slot, and marks the endpoint
+// slow with its limit halved; a slow endpoint's next attempt starts in the slow pool.
+func TestSlotsFollowHowQuicklyAnEndpointAnswers(t *testing.T) {
+	d := &Deliverer{perEndpoint: 3, slowAfter: time.Hour, nudge: make(chan struct{}, 1), metrics: &metrics{stalled: prometheus.NewCounter(prometheus.CounterOpts{Name: "x"})}}
+	ep := &endpointState{limit: 1}
+	for want := 2; want <= 4; want++ {
+		s := d.occupyLocked(ep)
+		s.answered()
+		s.releaseLocked()
+		if ep.limit != min(want, 3) || ep.slow {
+			t.Fatalf("after %d quick answers: limit %d slow %v", want-1, ep.limit, ep.slow)
+		}
+	}
+	s := d.occupyLocked(ep)
+	if d.posting != 1 || d.slowInFlight != 0 {
+		t.Fatalf("a normal slot: posting %d, slow pool %d", d.posting, d.slowInFlight)
+	}
+	s.stall() // as the slowAfter timer does
+	if d.posting != 0 || d.slowInFlight != 1 || !ep.slow || ep.limit != 1 {
+		t.Fatalf("stalled: posting %d, slow pool %d, slow %v, limit %d", d.posting, d.slowInFlight, ep.slow, ep.limit)
+	}
+	next := d.occupyLocked(ep)
+	if d.posting != 0 || d.slowInFlight != 2 {
+		t.Fatalf("a slow endpoint's next attempt: posting %d, slow pool %d", d.posting, d.slowInFlight)
+	}
+	s.releaseLocked()
+	next.releaseLocked()
+	if d.posting != 0 || d.slowInFlight != 0 {
+		t.Fatalf("released: posting %d, slow pool %d", d.posting, d.slowInFlight)
 	}
 }

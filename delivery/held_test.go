@@ -29,7 +29,7 @@ func TestHeldAsksTheListingGatesAndCountsWhatItLetsThrough(t *testing.T) {
 	d.subs["a"] = &subscriptionState{endpoint: "https://a.example"}
 	d.subs["b"] = &subscriptionState{endpoint: "https://a.example", inflight: 1}
 	d.subs["fifo"] = &subscriptionState{endpoint: "https://b.example", fifo: true}
-	d.endpoints["https://a.example"] = &endpointState{}
+	d.endpoints["https://a.example"] = &endpointState{limit: unlimited}
 	d.inflight[deliveryKey{"a", 9}] = true
 	d.recent[deliveryKey{"a", 8}] = 1 // recorded while the listing ran
 
@@ -65,7 +65,7 @@ func TestHeldPassesOverTheSubscriptionsOfAnOpenCircuit(t *testing.T) {
 	d := newListingDeliverer(t, Options{})
 	now := time.Now()
 	d.subs["a"] = &subscriptionState{endpoint: "https://a.example"}
-	ep := &endpointState{}
+	ep := &endpointState{limit: unlimited}
 	ep.state.OpenedAt, ep.state.NextProbeAt = now.Add(-time.Minute), now.Add(time.Second)
 	d.endpoints["https://a.example"] = ep
 	if !d.held(now, 1)("a", 1) {

@@ -14,14 +14,18 @@ import (
 type metrics struct {
 	store         Store
 	openEndpoints func() int
+	slow          func() (endpoints, attempts int)
 
 	attempts *prometheus.CounterVec
 	dead     prometheus.Counter
 	duration prometheus.Histogram
+	stalled  prometheus.Counter
 
-	pendingDesc *prometheus.Desc
-	oldestDesc  *prometheus.Desc
-	openDesc    *prometheus.Desc
+	pendingDesc  *prometheus.Desc
+	oldestDesc   *prometheus.Desc
+	openDesc     *prometheus.Desc
+	slowDesc     *prometheus.Desc
+	slowPoolDesc *prometheus.Desc
 }
 
 // Results of hipchat_connector_delivery_attempts_total.
@@ -48,6 +52,14 @@ func newMetrics(reg prometheus.Registerer, store Store) (*metrics, error) {
 			Help:    "Time of one delivery attempt, from the POST to the receiver's answer.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 15},
 		}),
+		stalled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hipchat_connector_delivery_attempts_stalled_total",
+			Help: "Attempts with no answer within the slow threshold, moved from their slot to the slow pool.",
+		}),
+		slowDesc: prometheus.NewDesc("hipchat_connector_callback_endpoints_slow",
+			"Callback endpoints that answer slowly or not at all: their attempts wait in the slow pool.", nil, nil),
+		slowPoolDesc: prometheus.NewDesc("hipchat_connector_delivery_slow_pool_in_flight",
+			"Attempts in flight to slow callback endpoints (bounded whatever the number of endpoints).", nil, nil),
 		pendingDesc: prometheus.NewDesc("hipchat_connector_deliveries_pending",
 			"Deliveries waiting for their first or next attempt.", nil, nil),
 		oldestDesc: prometheus.NewDesc("hipchat_connector_delivery_oldest_pending_seconds",
@@ -58,7 +70,7 @@ func newMetrics(reg prometheus.Registerer, store Store) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.attempts, m.dead, m.duration, m} {
+	for _, c := range []prometheus.Collector{m.attempts, m.dead, m.duration, m.stalled, m} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("delivery metrics: %w", err)
 		}
@@ -89,12 +101,19 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.pendingDesc
 	ch <- m.oldestDesc
 	ch <- m.openDesc
+	ch <- m.slowDesc
+	ch <- m.slowPoolDesc
 }
 
 // Collect reads the outbox's stats; a failing read reports no outbox gauges for that scrape.
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	if m.openEndpoints != nil {
 		ch <- prometheus.MustNewConstMetric(m.openDesc, prometheus.GaugeValue, float64(m.openEndpoints()))
+	}
+	if m.slow != nil {
+		endpoints, attempts := m.slow()
+		ch <- prometheus.MustNewConstMetric(m.slowDesc, prometheus.GaugeValue, float64(endpoints))
+		ch <- prometheus.MustNewConstMetric(m.slowPoolDesc, prometheus.GaugeValue, float64(attempts))
 	}
 	st, err := m.store.Stats()
 	if err != nil {

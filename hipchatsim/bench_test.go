@@ -63,3 +63,24 @@ func BenchmarkPostMessage(b *testing.B) {
 		return req
 	}, http.StatusCreated)
 }
+
+// BenchmarkNotificationWithCard measures POST /v2/room/{room}/notification with a full application
+// card — description, thumbnail, activity, icon and three attributes — which is decoded and checked
+// against HipChat's card schema before it is stored (204). BenchmarkPostMessage is its yardstick.
+func BenchmarkNotificationWithCard(b *testing.B) {
+	s := newSim(b)
+	s.createRoom(s.admin, "Bench", "public")
+	url := s.ts.URL + "/v2/room/Bench/notification"
+	body := []byte(`{"message":"build 42 passed","color":"green","notify":false,"from":"CI","card":{` +
+		`"style":"application","id":"build-42","title":"Build 42 passed","url":"https://ci.example.com/42","format":"medium",` +
+		`"description":{"value":"<b>42</b> passed in 3 minutes","format":"html"},"icon":{"url":"https://ci.example.com/i.png"},` +
+		`"thumbnail":{"url":"https://ci.example.com/t.png","width":64,"height":64},"activity":{"html":"<b>CI</b> built 42"},` +
+		`"attributes":[{"label":"branch","value":{"label":"main"}},{"label":"status","value":{"label":"passed","style":"lozenge-success"}},` +
+		`{"label":"took","value":{"label":"3 min","url":"https://ci.example.com/42/timing"}}]}}`)
+	runLoopback(b, func() *http.Request {
+		req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+s.admin)
+		req.Header.Set("Content-Type", "application/json")
+		return req
+	}, http.StatusNoContent)
+}

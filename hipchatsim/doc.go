@@ -20,7 +20,8 @@
 // GET/DELETE …/webhook/{id}; GET/POST /v2/user, GET/PUT/DELETE /v2/user/{user},
 // GET …/photo/{small|big}, PUT/DELETE …/photo, POST …/message, …/share/link, …/share/file,
 // GET …/history/latest, …/history/{message_id}; GET /v2/emoticon, /v2/emoticon/{id_or_shortcut};
-// POST /v2/oauth/token, GET/DELETE /v2/oauth/token/{token}; GET /v2/capabilities.
+// POST /v2/oauth/token, GET/DELETE /v2/oauth/token/{token}; GET /v2/capabilities; POST
+// /v2/addon/ui, …/ui/room/{room}, …/ui/user/{user}, …/ui/room/{room}/user/{user}.
 //
 // expand (spec §1.7) works on every GET: comma-separated dotted paths such as items, participants,
 // owner, statistics, items.owner, items.from, items.mentions, message.from, items.creator or
@@ -55,6 +56,14 @@
 // expired one 401 "Invalid OAuth session", a missing scope 403 "This action requires one of the
 // following scopes: [u'view_group', u'view_room']". auth_test=true answers 202 after the token and
 // scope checks, for any method, and changes nothing.
+//
+// Room administration takes the scopes HipChat's API reference gave each method (as the Go and C#
+// clients copied it) and, where its scopes page says more, that too: PUT /v2/room/{room} admin_room
+// or manage_rooms (the reference says admin_room, the scopes page puts updating rooms under
+// manage_rooms, and clients were written against both); DELETE /v2/room/{room} manage_rooms;
+// PUT …/topic, PUT and DELETE …/member/{user}, and every …/webhook route admin_room; POST
+// …/invite/{user} admin_room and users only ("Accessible by users"), so an add-on gets 403 "This
+// method is only accessible by users".
 //
 // # Limits
 //
@@ -93,10 +102,81 @@
 //     silently not made) and "webhook_delay_ms" (0–60000: each call waits that long first), alone or
 //     beside the rest; DELETE /_sim/faults ends them too.
 //   - GET /_sim/webhooks → {"calls":[{"seq","at","event","url","webhook_id","room_id","status",
-//     "latency_ms","dropped","error"}]}: the last 512 room webhook calls, oldest first; status 0
-//     means no answer (error says why), dropped a call not made.
+//     "latency_ms","dropped","error"}],"remembered":512}: the last 512 room webhook calls, oldest
+//     first; status 0 means no answer (error says why), dropped a call not made. ?status=404,5xx,0
+//     keeps the calls with those statuses (exact, by class, 0 for no answer) and ?webhook_id=N one
+//     webhook's; a bad value is a 400 naming the parameter.
+//   - GET /_sim/room/{room}/glances → {"glances":[{"key","scope","addon":{"client_id","name"},"user",
+//     "content","updated"}]}: the latest add-on UI update of every glance that applies to the room
+//     (pushed to the group, the room, or a user in the room), newest first; the sandbox page shows
+//     them.
 //   - GET /_sim/files/{id}/{name}: the bytes of a shared file, a user photo or an emoticon; the url of
 //     a file message points here.
+//
+// # Emoticons
+//
+// GET /v2/emoticon lists HipChat's standard global emoticons in shortcut order
+// (emoticon_catalog.json). Their ids are HipChat's own wherever a public record keeps them, each
+// line's "recorded" naming the record:
+//
+//   - "hipchat4j": a GET /v2/emoticon answer of October 2014, both pages, kept as test fixtures by
+//     ninjabear/hipchat4j — the ids of 136 of them (android 118, yey 43, success 8528, …);
+//   - HipChat renumbered its global emoticons when it re-uploaded them in late October 2014 (their
+//     image names gained a timestamp), and later ids survive for three: troll 105148
+//     (dogonthehorizon/chiphat's test fixture), zoidberg 118608 (Atlassian's emoji component
+//     stories) and allthethings 105216 (given by issue 27; the October 2014 answer had it as 260,
+//     which is not an alias). A later id wins where one is recorded: HipChat answered it from then
+//     until it closed.
+//
+// The other 26 (bicepleft, bicepright, borat, celeryman, chef, cookie, corpsethumb, drool,
+// evilburns, excellent, feelsbadman, feelsgoodman, finn, fireworks, firstworldproblems, giggity,
+// goldstar, haha, ilovecake, jake, paddlin, pizza, popcorn, standup, thumbsdown, thumbsup) are in no
+// surviving answer: their ids are assigned, from 200001 in shortcut order, a range no recorded id
+// reaches. Sizes are recorded for allthethings (36×30) and troll (25×25); the rest are 30×30 but
+// for a few wide ones, and a few carry a sound (audio_path): emulator choices. HipChat's global
+// emoticons named a creator (HipChat's staff); here creator is null.
+//
+// # Notifications and cards
+//
+// POST …/notification (and a room_message receiver's reply) is validated as HipChat validated it,
+// with its validator's 400s (validation.go, notification.go, card.go): message 1–10000 characters,
+// message_format html or text, color yellow, green, red, purple, gray or random, notify a boolean,
+// from 0–64 and attach_to 0–36 characters, and card null or a card. Recorded texts are used as
+// captured: "Required field 'message' is missing" (validation optional) and "Value u'true' for
+// field 'notify' is not of type 'boolean'" (validation type, expected_type). Not recorded, in the
+// same validator's words ([INFERRED]): "Value u'pink' for field 'color' is not in the enumeration:
+// ['yellow', …]" (enum) and "Length of value u'…' for field 'from' must be less than or equal to
+// 64" (maxLength; minLength "greater than or equal to"). "" for message_format or color means the
+// default, as clients send it for "not given".
+//
+// A card is checked against HipChat's own card schema, captured in a 2017 answer: style and title
+// and id required, the allowed styles, formats, lozenges and lengths, thumbnail.url,
+// activity.html and every attribute's value.label required, thumbnail sizes numbers, no unknown keys
+// in activity, description objects and attributes. Any fault is HipChat's single type error for the
+// whole card, as its validator reported it: field "card", validation "type", the card as value, the
+// schema as expected_type, and "Value {…} for field 'card' is not of type [{'type': 'null'}, {…}]"
+// with the card printed as Python printed it. The schema it prints lacks HipChat's description texts
+// and orders keys its own way. On top of the schema, a link card needs a description and an image
+// card a url, as Atlassian's web client needed them to show the card ([INFERRED] that the server
+// refused them): 400 "Required field 'description' is missing", field "card.description". A valid
+// card is stored as the JSON string sent.
+//
+// # Add-on UI (glances)
+//
+// POST /v2/addon/ui (the group), …/ui/room/{room}, …/ui/user/{user} and
+// …/ui/room/{room}/user/{user} take {"glance": [{"key", "content"}]} from an add-on token and answer
+// 204, as the Go and Haskell clients expect. Other tokens get 403 "This method is only accessible
+// by add-ons" ([INFERRED], like the users-only text); no scope is recorded, so any scope will do.
+// HipChat wanted the glance declared in the add-on's descriptor; the emulator has no descriptors
+// and takes any key. Validation, in HipChat's validator texts with the field's path
+// ("glance[0].content.label.type"), follows what clients record: glance a non-empty list; key 1–40
+// characters (hipchat-hs, from HipChat's reference); content with label {"type": html or text
+// ([INFERRED] text beside html), "value"}, an optional status {"type": "lozenge", "value": {"type":
+// default, success, error, current, new, complete or moved, "label"}} or {"type": "icon", "value":
+// {"url", "url@2x"}} (hipchat-go refuses either without both of its fields), and an optional
+// metadata object; other keys are kept. One bad glance refuses the whole body. Each glance's latest
+// content is kept per add-on, key and target, and GET /_sim/room/{room}/glances shows what applies
+// to a room.
 //
 // # Room webhooks
 //
@@ -115,7 +195,10 @@
 //
 // Calls are best effort, as HipChat's were: one attempt with a 5 s timeout from at most 8
 // concurrent workers and a queue of 1024, never holding up the request that caused the event, and
-// no redirects followed. An outbound guard refuses link-local (169.254.0.0/16, fe80::/10),
+// no redirects followed. HipChat documented nothing about failing receivers — no retries, no
+// disabling, no removal — so the emulator does none: a webhook whose receiver is gone (404, 5xx,
+// nothing listening) stays registered and is called for every event until someone deletes it;
+// GET /_sim/webhooks?status=4xx,5xx,0 shows those calls. An outbound guard refuses link-local (169.254.0.0/16, fe80::/10),
 // multicast and unspecified addresses, at registration for literal addresses (400, field url) and
 // at dial time for names; loopback and private addresses are allowed, the emulator being a local
 // sandbox. Server.Close abandons the calls in flight.

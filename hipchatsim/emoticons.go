@@ -10,10 +10,9 @@ import (
 	"strings"
 )
 
-// emoticonCatalog is the global catalog: HipChat's standard emoticons with their real shortcuts.
-// No public fixture of /v2/emoticon survives with HipChat's own ids, so the ids are the emulator's:
-// stable, written in the file, never reused. Sizes are 30×30 but for a few wide ones, and only a
-// few carry a sound (audio_path); both are emulator choices, not records.
+// emoticonCatalog is the global catalog, one emoticon a line: HipChat's standard emoticons with
+// their real shortcuts and, where a public record keeps it, HipChat's own id; "recorded" names that
+// record, and its absence marks an assigned id (the package doc, section Emoticons).
 //
 //go:embed emoticon_catalog.json
 var emoticonCatalog []byte
@@ -24,7 +23,8 @@ type catalogEntry struct {
 	Shortcut string `json:"shortcut"`
 	Width    int    `json:"width"`
 	Height   int    `json:"height"`
-	Audio    string `json:"audio"` // file name of its sound, "" for none
+	Audio    string `json:"audio"`    // file name of its sound, "" for none
+	Recorded string `json:"recorded"` // the public record of its id; "" for an assigned id
 }
 
 // emoticon is one of the emulator's global emoticons.

@@ -72,3 +72,54 @@ func TestEmoticonCatalog(t *testing.T) {
 	chewie := s.must(200, "GET", "/v2/emoticon/chewie", s.admin, nil).json(t)
 	require.NotNil(t, chewie["audio_path"])
 }
+
+// TestEmoticonIDs: the global emoticons answer with HipChat's own ids where a public record keeps
+// them (the later, renumbered id where one survives) and with assigned ids from 200001 elsewhere,
+// by id and by shortcut alike.
+func TestEmoticonIDs(t *testing.T) {
+	s := newSim(t)
+	for _, tc := range []struct {
+		shortcut      string
+		id            int
+		width, height int
+	}{
+		{"allthethings", 105216, 36, 30}, // issue 27; 260 before October 2014
+		{"troll", 105148, 25, 25},        // dogonthehorizon/chiphat
+		{"zoidberg", 118608, 30, 30},     // Atlassian's emoji component
+		{"android", 118, 30, 30},         // the October 2014 answer (ninjabear/hipchat4j)
+		{"yey", 43, 30, 30},
+		{"chewie", 203, 30, 30},
+		{"success", 8528, 30, 30},
+		{"thumbsup", 200026, 30, 30}, // in no surviving answer: assigned
+	} {
+		byName := s.must(200, "GET", "/v2/emoticon/"+tc.shortcut, s.admin, nil).json(t)
+		if byName["id"] != float64(tc.id) || byName["width"] != float64(tc.width) || byName["height"] != float64(tc.height) {
+			t.Errorf("%s: id %v %vx%v, want %d %dx%d", tc.shortcut, byName["id"], byName["width"], byName["height"], tc.id, tc.width, tc.height)
+		}
+		byID := s.must(200, "GET", "/v2/emoticon/"+strconv.Itoa(tc.id), s.admin, nil).json(t)
+		if byID["shortcut"] != tc.shortcut || byID["links"].(map[string]any)["self"] != s.ts.URL+"/v2/emoticon/"+strconv.Itoa(tc.id) {
+			t.Errorf("GET /v2/emoticon/%d: %v", tc.id, byID)
+		}
+	}
+	s.must(http.StatusNotFound, "GET", "/v2/emoticon/260", s.admin, nil) // allthethings' pre-2014 id is not an alias
+
+	var entries []catalogEntry
+	if err := json.Unmarshal(emoticonCatalog, &entries); err != nil {
+		t.Fatal(err)
+	}
+	assigned := 0
+	for i, e := range entries {
+		switch {
+		case e.Recorded == "" && e.ID < 200001, e.Recorded != "" && e.ID >= 200001:
+			t.Errorf("%s: id %d does not match its record %q", e.Shortcut, e.ID, e.Recorded)
+		case e.Recorded == "":
+			assigned++
+		}
+		if i > 0 && entries[i-1].Shortcut >= e.Shortcut {
+			t.Errorf("catalog not in shortcut order at %s", e.Shortcut)
+		}
+	}
+	if assigned != 26 {
+		t.Errorf("%d assigned ids, want the 26 the package doc lists", assigned)
+	}
+}

@@ -15,6 +15,7 @@ type apiError struct {
 	field      string // set for validation errors
 	validation string
 	value      any
+	extra      map[string]any // more keys of the error object (a type error's expected_type)
 }
 
 func (e *apiError) Error() string { return fmt.Sprintf("%d %s", e.status, e.message) }
@@ -30,9 +31,9 @@ func invalid(field, validation string, value any, format string, args ...any) *a
 }
 
 // missing is HipChat's captured answer for an absent required field; "validation":"optional" is what
-// the real server sent (spec §1.4).
+// the real server sent (spec §1.4). field may be a dotted path; the message names its last part.
 func missing(field string) *apiError {
-	return invalid(field, "optional", nil, "Required field '%s' is missing", field)
+	return invalid(field, "optional", nil, "Required field '%s' is missing", leaf(field))
 }
 
 // Errors with texts taken from the spec.
@@ -44,6 +45,7 @@ var (
 	errInvalidJSON      = errorf(http.StatusBadRequest, "The request body cannot be parsed as valid JSON")
 	errRateLimited      = errorf(http.StatusTooManyRequests, "Rate Limit exceeded")
 	errUsersOnly        = errorf(http.StatusForbidden, "This method is only accessible by users")
+	errAddonsOnly       = errorf(http.StatusForbidden, "This method is only accessible by add-ons")
 	errPublicMemberList = errorf(http.StatusBadRequest, "Can only list members of private rooms")
 	errPublicMemberAdd  = errorf(http.StatusBadRequest, "Can only add members to private rooms")
 	errPublicMemberDel  = errorf(http.StatusBadRequest, "Can only remove participants to private rooms")
@@ -76,6 +78,9 @@ func writeError(w http.ResponseWriter, err error) {
 		body["field"] = e.field
 		body["validation"] = e.validation
 		body["value"] = e.value
+	}
+	for k, v := range e.extra {
+		body[k] = v
 	}
 	writeJSON(w, e.status, map[string]any{"error": body})
 }

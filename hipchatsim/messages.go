@@ -1,9 +1,6 @@
 package hipchatsim
 
 import (
-	"bytes"
-	"encoding/json"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -140,107 +137,6 @@ func handlePostMessage(c *call) error {
 		return err
 	}
 	return c.json(http.StatusCreated, map[string]any{"id": m.id, "timestamp": formatDate(m.at)})
-}
-
-var colors = []string{"yellow", "green", "red", "purple", "gray"}
-
-var cardStyles = []string{"file", "image", "application", "link", "media"}
-
-// readNotification validates a send-notification body (spec §2.7): message 1–10000 characters,
-// message_format html (default) or text, color (default yellow; random picks one), notify, from
-// (0–64), attach_to (0–36) and card (an object, stored as a JSON string). label is the from label
-// when one was given. Each bad field is a 400 naming it.
-func readNotification(f fields) (p post, label string, err error) {
-	p = post{kind: "notification"}
-	if p.text, _, err = f.str("message", true, 1, 10000); err != nil {
-		return p, "", err
-	}
-	format, ok, err := f.optional("message_format", 1, 10)
-	if err != nil {
-		return p, "", err
-	}
-	if !ok {
-		format = "html"
-	} else if err := oneOf("message_format", format, "html", "text"); err != nil {
-		return p, "", err
-	}
-	p.format = format
-	color, ok, err := f.optional("color", 1, 10)
-	if err != nil {
-		return p, "", err
-	}
-	if !ok {
-		color = "yellow"
-	} else if err := oneOf("color", color, append(colors, "random")...); err != nil {
-		return p, "", err
-	}
-	if color == "random" {
-		color = colors[rand.IntN(len(colors))] // #nosec G404 -- HipChat's "random" notification colour, nothing secret
-	}
-	p.color = &color
-	if _, err := f.boolean("notify", false); err != nil {
-		return p, "", err
-	}
-	if label, _, err = f.str("from", false, 0, 64); err != nil {
-		return p, "", err
-	}
-	if p.attachTo, _, err = f.str("attach_to", false, 0, 36); err != nil {
-		return p, "", err
-	}
-	if f.has("card") {
-		var card fields
-		if err := json.Unmarshal(f["card"], &card); err != nil {
-			return p, "", invalid("card", "type", nil, "Field 'card' must be an object")
-		}
-		if style, ok, err := card.str("style", false, 1, 20); err != nil {
-			return p, "", err
-		} else if ok {
-			if err := oneOf("card.style", style, cardStyles...); err != nil {
-				return p, "", err
-			}
-		}
-		var compact bytes.Buffer
-		_ = json.Compact(&compact, f["card"]) // cannot fail: it unmarshalled as an object above
-		p.card = compact.String()
-	}
-	return p, label, nil
-}
-
-// handleNotification is POST /v2/room/{room}/notification → 204 (spec §2.7). In history the item's
-// from is a string: the from label when given, else the add-on's name, the room token's label or the
-// user's name ([GAP] spec §6.7). A card is stored as a JSON string, as HipChat returned it.
-func handleNotification(c *call) error {
-	f, err := readJSON(c.r, false)
-	if err != nil {
-		return err
-	}
-	p, label, err := readNotification(f)
-	if err != nil {
-		return err
-	}
-	c.s.mu.RLock()
-	t, err := c.roomTarget()
-	switch {
-	case label != "":
-		p.label = label
-	case c.tok.client != nil:
-		p.label = c.tok.client.name
-	case c.tok.user != nil:
-		p.label = c.tok.user.name
-	default:
-		p.label = c.tok.label
-	}
-	if cl := c.tok.client; cl != nil {
-		p.sender = marshal(map[string]string{"client_id": cl.id, "id": cl.name, "type": "addon"})
-	}
-	c.s.mu.RUnlock()
-	if err != nil {
-		return err
-	}
-	if _, err := c.deliver(t, p); err != nil {
-		return err
-	}
-	return c.noContent()
 }
 
 // handleReply is POST /v2/room/{room}/reply {"parentMessageId","message"} → 204: a user message

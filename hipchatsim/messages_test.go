@@ -76,7 +76,8 @@ func TestNotification(t *testing.T) {
 	s := newSim(t, func(o *Options) { o.Fixtures = mustFixtures(t) })
 	s.clock.Advance(time.Hour) // after the fixture messages
 	s.must(204, "POST", "/v2/room/General/notification", s.admin, map[string]any{"message": "<b>deployed</b>", "from": "Jenkins", "color": "green",
-		"card": map[string]any{"style": "link", "url": "https://example.com", "title": "Build 7"}, "attach_to": "1e9e3b67-f09a-4c6f-919c-90a91ebc9448"})
+		"card": map[string]any{"style": "link", "url": "https://example.com", "title": "Build 7", "id": "build-7",
+			"description": "Deployed to production"}, "attach_to": "1e9e3b67-f09a-4c6f-919c-90a91ebc9448"})
 	s.must(204, "POST", "/v2/room/General/notification", "general-notify-token", map[string]any{"message": "plain", "message_format": "text"})
 	s.must(204, "POST", "/v2/room/General/notification", s.admin, map[string]any{"message": "any color", "color": "random"})
 	for body, field := range map[string]string{
@@ -85,7 +86,7 @@ func TestNotification(t *testing.T) {
 		`{"message":"x","message_format":"md"}`:                    "message_format",
 		`{"message":"x","from":"` + strings.Repeat("f", 65) + `"}`: "from",
 		`{"message":"x","card":"no"}`:                              "card",
-		`{"message":"x","card":{"style":"poster"}}`:                "card.style",
+		`{"message":"x","card":{"style":"poster"}}`:                "card",
 		`{"message":"x","notify":"yes"}`:                           "notify",
 	} {
 		r := s.do("POST", "/v2/room/General/notification", s.admin, body)

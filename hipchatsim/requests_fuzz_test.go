@@ -23,6 +23,9 @@ var fuzzPaths = []string{
 	"/v2/user/{a}/message", "/v2/user/{a}/share/link", "/v2/user/{a}/share/file", "/v2/user/{a}/history/latest",
 	"/v2/user/{a}/history/{b}", "/_sim/calls", "/_sim/webhooks", "/_sim/room/{a}/history/{b}", "/_sim/files/{a}/{b}",
 	"/{a}",
+	// appended, so that the seeds' indexes above keep naming the same routes
+	"/v2/addon/ui", "/v2/addon/ui/room/{a}", "/v2/addon/ui/user/{a}", "/v2/addon/ui/room/{a}/user/{b}",
+	"/_sim/room/{a}/glances",
 }
 
 // fuzzTokens are who calls: the admin, a fixture user, a read-only token, a room token, nobody.

@@ -36,12 +36,25 @@ func TestMalformedInputNeverFails(t *testing.T) {
 			}
 		}
 	}
+	// The add-on UI routes read their body only for add-on tokens.
+	addon := s.addonToken("ci-addon", "ci-secret", "")
+	glances := append(bodies, `{"glance":[{"key":7,"content":[]}]}`, `{"glance":[null,{"key":"k","content":{"label":[],"status":"x","metadata":1}}]}`,
+		`{"glance":[{"key":"k","content":{"label":{"type":1,"value":null},"status":{"type":"icon","value":[]}}}]}`)
+	for _, path := range []string{"/v2/addon/ui", "/v2/addon/ui/room/General", "/v2/addon/ui/user/@ann", "/v2/addon/ui/room/General/user/@ann"} {
+		for _, body := range glances {
+			r := s.send("POST", path, addon, "application/json", strings.NewReader(body))
+			if r.status >= 500 || r.status == 204 || r.errorMessage(t) == "" {
+				t.Errorf("POST %s %q: %d %s", path, body, r.status, r.body)
+			}
+		}
+	}
 	for _, path := range []string{
 		"/v2/room/%00", "/v2/room/" + strings.Repeat("x", 5000), "/v2/user/@", "/v2/user/99999999999999999999",
 		"/v2/room/99999999999999999999/history", "/v2/room/General/history?date=2018-13-45",
 		"/v2/room/General/history?date=2018-01-10&start-index=99999999999", "/v2/room/General/history?timezone=../../etc/passwd",
 		"/v2/room/General/history/latest?not-before=%00", "/v2/room?max-results=1e3", "/v2/emoticon/%2F",
 		"/v2/user/@ann/photo/%00", "/v2/room/General/webhook/abc", "/v2/oauth/token/%20",
+		"/_sim/room/%00/glances", "/_sim/webhooks?status=%00", "/_sim/webhooks?webhook_id=-1&status=4xx",
 	} {
 		r := s.do("GET", path, s.admin, nil)
 		if r.status >= 500 || (r.status != 200 && r.errorMessage(t) == "") {

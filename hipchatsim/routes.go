@@ -4,8 +4,9 @@ import "github.com/hipchat-connector/hipchat-connector/hipchatsim/sandbox"
 
 // routes lists every endpoint: the HipChat v2 API of the seed's tables (emoticons, sessions, rooms,
 // room messages, room webhooks, users) plus what the connector uses (history/latest, notification,
-// share/file, participant, oauth/token, capabilities), the /_sim/ side channel, and the sandbox page
-// at exactly "/" with its assets under /sandbox/ (no token: the page asks for one).
+// share/file, participant, oauth/token, capabilities), the add-on UI updates, the /_sim/ side
+// channel, and the sandbox page at exactly "/" with its assets under /sandbox/ (no token: the page
+// asks for one).
 func (s *Server) routes() {
 	any := func(scopes ...string) []string { return scopes }
 	none := []string(nil)
@@ -24,7 +25,7 @@ func (s *Server) routes() {
 		{pattern: "GET /v2/room", scopes: any(scopeViewGroup, scopeViewRoom), handle: handleListRooms},
 		{pattern: "POST /v2/room", scopes: any(scopeManageRooms), handle: handleCreateRoom},
 		{pattern: "GET /v2/room/{room}", scopes: any(scopeViewGroup, scopeViewRoom), handle: handleGetRoom},
-		{pattern: "PUT /v2/room/{room}", scopes: any(scopeManageRooms), handle: handleUpdateRoom},
+		{pattern: "PUT /v2/room/{room}", scopes: any(scopeAdminRoom, scopeManageRooms), handle: handleUpdateRoom},
 		{pattern: "DELETE /v2/room/{room}", scopes: any(scopeManageRooms), handle: handleDeleteRoom},
 		{pattern: "GET /v2/room/{room}/statistics", scopes: any(scopeViewGroup, scopeViewRoom), handle: handleStatistics},
 		{pattern: "PUT /v2/room/{room}/topic", scopes: any(scopeAdminRoom), handle: handleTopic},
@@ -32,7 +33,7 @@ func (s *Server) routes() {
 		{pattern: "PUT /v2/room/{room}/member/{user}", scopes: any(scopeAdminRoom), handle: handleAddMember},
 		{pattern: "DELETE /v2/room/{room}/member/{user}", scopes: any(scopeAdminRoom), handle: handleRemoveMember},
 		{pattern: "GET /v2/room/{room}/participant", scopes: any(scopeViewRoom), handle: handleListParticipants},
-		{pattern: "POST /v2/room/{room}/invite/{user}", scopes: any(scopeAdminRoom), handle: handleInvite},
+		{pattern: "POST /v2/room/{room}/invite/{user}", scopes: any(scopeAdminRoom), usersOnly: true, handle: handleInvite},
 
 		// Room messages
 		{pattern: "POST /v2/room/{room}/message", scopes: any(scopeSendMessage), usersOnly: true, handle: handlePostMessage},
@@ -65,12 +66,19 @@ func (s *Server) routes() {
 		{pattern: "GET /v2/user/{user}/history/latest", scopes: any(scopeViewMessages), usersOnly: true, handle: handleChatLatest},
 		{pattern: "GET /v2/user/{user}/history/{mid}", scopes: any(scopeViewMessages), usersOnly: true, handle: handleChatMessage},
 
+		// Add-on UI (glances): add-on tokens, any scope
+		{pattern: "POST /v2/addon/ui", scopes: scopeNames, addonsOnly: true, handle: handleAddonUI(glanceGroup)},
+		{pattern: "POST /v2/addon/ui/room/{room}", scopes: scopeNames, addonsOnly: true, handle: handleAddonUI(glanceRoom)},
+		{pattern: "POST /v2/addon/ui/user/{user}", scopes: scopeNames, addonsOnly: true, handle: handleAddonUI(glanceUser)},
+		{pattern: "POST /v2/addon/ui/room/{room}/user/{user}", scopes: scopeNames, addonsOnly: true, handle: handleAddonUI(glanceUserInRoom)},
+
 		// Side channel (not HipChat; no token, no faults)
 		{pattern: "GET /_sim/calls", handle: s.handleCalls},
 		{pattern: "POST /_sim/faults", handle: s.handlePostFault},
 		{pattern: "DELETE /_sim/faults", handle: s.handleDeleteFaults},
 		{pattern: "GET /_sim/webhooks", handle: s.handleWebhookCalls},
 		{pattern: "DELETE /_sim/room/{room}/history/{mid}", handle: s.handleDeleteMessage},
+		{pattern: "GET /_sim/room/{room}/glances", handle: s.handleRoomGlances},
 	} {
 		s.handle(rt)
 	}

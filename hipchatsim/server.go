@@ -69,7 +69,8 @@ type Server struct {
 	chats       map[[2]int]*history
 	files       map[string]*storedFile
 	webhookSeq  int
-	emoticons   []emoticon // fixed at construction
+	emoticons   []emoticon                    // fixed at construction
+	glances     map[glanceTarget]glanceUpdate // add-on UI updates, the latest per glance and target
 }
 
 // New returns a Server holding the group admin (user 1, whose personal token is opts.AdminToken) and
@@ -90,6 +91,7 @@ func New(opts Options) (*Server, error) {
 		clients:     make(map[string]*addonClient),
 		chats:       make(map[[2]int]*history),
 		files:       make(map[string]*storedFile),
+		glances:     make(map[glanceTarget]glanceUpdate),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -234,10 +236,11 @@ func (c *call) noContent() error {
 
 // route is one endpoint: its pattern, who may call it, and its handler.
 type route struct {
-	pattern   string   // net/http pattern with method
-	scopes    []string // any one of them is enough; nil: no token needed
-	usersOnly bool     // "Accessible by users" only (user and personal tokens)
-	handle    func(c *call) error
+	pattern    string   // net/http pattern with method
+	scopes     []string // any one of them is enough; nil: no token needed
+	usersOnly  bool     // "Accessible by users" only (user and personal tokens)
+	addonsOnly bool     // add-on tokens only (group clients)
+	handle     func(c *call) error
 }
 
 // handle registers rt on the mux behind authentication, rate limiting and fault injection.
@@ -303,6 +306,9 @@ func (s *Server) serve(c *call, rt route) error {
 		}
 		if rt.usersOnly && c.tok.user == nil {
 			return errUsersOnly
+		}
+		if rt.addonsOnly && c.tok.client == nil {
+			return errAddonsOnly
 		}
 		if v, _ := queryBool(c.query, "auth_test", false); v {
 			return c.json(http.StatusAccepted, map[string]any{"success": map[string]any{

@@ -154,10 +154,10 @@ func TestEmoticonsAndCapabilities(t *testing.T) {
 		t.Errorf("bad type: %d", r.status)
 	}
 	e := s.must(200, "GET", "/v2/emoticon/allthethings", s.admin, nil).json(t)
-	if e["id"] != float64(1) || e["type"] != "global" {
+	if e["id"] != float64(105216) || e["type"] != "global" {
 		t.Errorf("by shortcut: %v", e)
 	}
-	s.must(200, "GET", "/v2/emoticon/1", s.admin, nil)
+	s.must(200, "GET", "/v2/emoticon/105216", s.admin, nil)
 	if r := s.do("GET", "/v2/emoticon/nope", s.admin, nil); r.status != 404 {
 		t.Errorf("unknown emoticon: %d", r.status)
 	}

@@ -303,10 +303,3 @@ func (d *dispatcher) calls() []webhookCall {
 	out = append(out, d.log[start:]...)
 	return append(out, d.log[:start]...)
 }
-
-// handleWebhookCalls is GET /_sim/webhooks: {"calls":[…]}, the last webhookLogSize webhook calls
-// oldest first, each with seq, at, event, url, webhook_id, room_id, status (0: no answer),
-// latency_ms, dropped and error.
-func (s *Server) handleWebhookCalls(c *call) error {
-	return c.json(http.StatusOK, map[string]any{"calls": s.hooks.calls(), "remembered": webhookLogSize})
-}

@@ -8,3 +8,6 @@ func (p *Poller) Polling(id string) bool {
 	st := p.conns[id]
 	return st != nil && st.running
 }
+
+// Wait waits for the doorbell reads (and connection turns) running now to end.
+func (p *Poller) Wait() { p.runs.Wait() }

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
@@ -114,8 +113,9 @@ func TestTickSoonTicksOutOfSchedule(t *testing.T) {
 	require.NoError(t, <-done)
 }
 
-// TestDoorbellsAcrossReplicas: any replica checks a doorbell's secret (it derives from the shared
-// key) without knowing the feed; RingOwned rings only a feed this replica knows and owns.
+// TestDoorbellsAcrossReplicas: a feed's doorbell secret is its own, known to the replica that
+// registered it, which publishes only its digest (DoorbellChanges) for the others to check against;
+// RingForwarded rings only a feed this replica knows and owns.
 func TestDoorbellsAcrossReplicas(t *testing.T) {
 	w := newWorld(t)
 	room := w.room("Pushed")
@@ -125,9 +125,9 @@ func TestDoorbellsAcrossReplicas(t *testing.T) {
 	owns := func(string, string) bool { mu.Lock(); defer mu.Unlock(); return owned }
 	reg := prometheus.NewRegistry()
 	owner := w.poller(poller.Options{Owns: owns, Registerer: reg})
-	owner.EnablePush(poller.PushOptions{URL: "http://127.0.0.1:9/", Key: testkit.StoreKey(), Webhooks: w.client})
+	owner.EnablePush(poller.PushOptions{URL: "http://127.0.0.1:9/", Webhooks: w.client})
 	other := w.poller(poller.Options{Owns: func(string, string) bool { return false }})
-	other.EnablePush(poller.PushOptions{URL: "http://127.0.0.1:9/", Key: testkit.StoreKey(), Webhooks: w.client})
+	other.EnablePush(poller.PushOptions{URL: "http://127.0.0.1:9/", Webhooks: w.client})
 	require.NoError(t, owner.Tick(w.ctx)) // registers the feed's doorbells
 	hooks, err := w.sim.ListWebhooks(w.ctx, w.alice.Token, room)
 	require.NoError(t, err)
@@ -136,19 +136,23 @@ func TestDoorbellsAcrossReplicas(t *testing.T) {
 	require.Len(t, parts, 2, hooks[0].URL)
 	id, secret := parts[0], parts[1]
 
-	assert.True(t, other.DoorbellValid(id, secret), "a replica that never saw the feed can check its doorbell")
+	assert.Equal(t, map[string]string{id: poller.SecretDigest(secret)}, owner.DoorbellChanges(), "the owner publishes the digest")
+	assert.Empty(t, owner.DoorbellChanges(), "once")
+	assert.Empty(t, other.DoorbellChanges(), "a replica publishes only the secrets it set")
+	assert.NotContains(t, poller.SecretDigest(secret), secret)
 	wrong := secret[:len(secret)-1] + map[bool]string{true: "1", false: "0"}[strings.HasSuffix(secret, "0")]
-	assert.False(t, other.DoorbellValid(id, wrong), "a wrong secret")
-	assert.False(t, other.DoorbellValid("", ""))
-	assert.False(t, other.RingOwned(id), "not its feed: nothing rung")
-	assert.True(t, owner.RingOwned(id))
+	assert.False(t, owner.Ring(id, wrong, nil), "a wrong secret")
+	assert.False(t, other.Ring(id, secret, nil), "not its feed: its own Ring refuses it")
+	assert.False(t, other.RingForwarded(id), "not its feed: nothing rung")
+	assert.True(t, owner.RingForwarded(id))
+	assert.True(t, owner.Ring(id, secret, nil))
 	assert.Equal(t, 1.0, pushFeeds(t, reg), "hipchat_connector_push_feeds counts the feed its owner polls")
 	mu.Lock()
 	owned = false
 	mu.Unlock()
-	assert.False(t, owner.RingOwned(id), "no longer owned: the new owner rings it")
+	assert.False(t, owner.RingForwarded(id), "no longer owned: the new owner rings it")
 	assert.Zero(t, pushFeeds(t, reg), "a feed that moved away is the new owner's to count")
-	assert.False(t, w.poller(poller.Options{}).DoorbellValid(id, secret), "push off: no doorbell is valid")
+	assert.False(t, w.poller(poller.Options{}).Ring(id, secret, nil), "push off: no doorbell is valid")
 }
 
 // pushFeeds is hipchat_connector_push_feeds summed over its states.

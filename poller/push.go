@@ -2,7 +2,7 @@ package poller
 
 import (
 	"context"
-	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -14,9 +14,16 @@ import (
 
 // Push makes HipChat room webhooks doorbells for the message and file feeds: each feed gets one
 // webhook per event it needs (room_message, room_notification, room_file_upload) at
-// {URL}/hipchat/rooms/{feed id}/{feed secret}. A call there says "read this feed now"; the feed is
-// read through the same cursor-and-outbox path as a tick (the payload is never taken as the event),
-// coalesced: doorbells that ring while a read runs cause one more read. A feed whose doorbells are
+// {URL}/hipchat/rooms/{feed id}/{feed secret}. The secret is random and the feed's own, made when
+// its webhooks are registered and replaced when they are registered again (the old URL then
+// answers 404); a restarted process takes it up from the webhooks HipChat lists. A call there says
+// "read this feed now"; the feed is read through the same cursor-and-outbox path as a tick (the
+// payload is never taken as the event: it only tells a doorbell for a message the feed's every
+// subscription has passed, which costs nothing). A doorbell reads at once; those that ring while a
+// read runs are coalesced into one more read after it. Once a doorbell read found nothing new (a
+// replayed or forged doorbell), the feed's doorbells are paced to one read per ringInterval until a
+// read finds something again, so a leaked URL costs at most what a busy room's honest doorbells
+// would. A feed whose doorbells are
 // trusted — a doorbell was followed by a read that found something — is read by ticks only every
 // Reconcile; it loses that trust when such a reconcile read finds an event no doorbell announced, or
 // when its webhooks are found gone. A token without admin_room, or a HipChat that refuses the
@@ -25,10 +32,9 @@ import (
 // DefaultReconcile is how often a feed on trusted push is read anyway.
 const DefaultReconcile = 5 * time.Minute
 
-// doorbellDebounce is how long a doorbell waits before its read, gathering the doorbells of a
-// burst (HipChat rings once per message) into one read: a burst of 100 messages costs a few reads of
-// the token's budget, not 100, for a quarter of a second of latency.
-const doorbellDebounce = 250 * time.Millisecond
+// ringInterval is the least time between the starts of two doorbell reads of one feed: doorbells
+// that come faster (a burst: HipChat rings once per message) are coalesced into the next read.
+const ringInterval = 2 * time.Second
 
 // verifyEvery is how many reconcile intervals pass between two checks that a trusted feed's
 // webhooks are still registered (one listing call).
@@ -48,9 +54,6 @@ type WebhookAPI interface {
 type PushOptions struct {
 	// URL is the connector's public base URL, where HipChat calls the doorbells. Empty: push off.
 	URL string
-	// Key derives each feed's secret (HMAC-SHA256); at least 32 bytes, stable across restarts (the
-	// database's server key), so registered webhooks keep working after one.
-	Key []byte
 	// Webhooks registers and deletes the room webhooks (the *connector.Client).
 	Webhooks WebhookAPI
 	// Reconcile is how often a trusted feed is read anyway (DefaultReconcile).
@@ -67,7 +70,8 @@ const (
 
 // pushFeed is the push state of one message/file feed.
 type pushFeed struct {
-	id, secret string
+	id         string
+	secret     string // "" until its webhooks are registered (or taken up from HipChat's list)
 	key        feedKey
 	conn       connector.Connection
 	room       string
@@ -78,6 +82,19 @@ type pushFeed struct {
 	announced  bool      // a doorbell rang since the last read
 	reading    bool      // a doorbell read is queued or running
 	again      bool      // rang while reading: read once more
+	readAt     time.Time // when its last doorbell read started (wall clock)
+	idle       bool      // its last doorbell read found nothing new: doorbells are paced (nextReadIn)
+}
+
+// nextReadIn is how long a doorbell read of pf waits: nothing while its doorbells announce what its
+// reads then find (HipChat's, one per message), the rest of ringInterval since the last read's start
+// once a doorbell read found nothing (replayed or forged doorbells, which then cost a read per
+// ringInterval at most).
+func (pf *pushFeed) nextReadIn() time.Duration {
+	if !pf.idle {
+		return 0
+	}
+	return max(0, time.Until(pf.readAt.Add(ringInterval)))
 }
 
 // pushState is the poller's push state, under the poller's lock.
@@ -86,12 +103,15 @@ type pushState struct {
 	byID  map[string]*pushFeed
 	byKey map[feedKey]*pushFeed
 	locks map[feedKey]*sync.Mutex // one read of a feed at a time, tick or doorbell
+	// changes are the doorbell secrets set or dropped here (feed id → digest, "" dropped), the
+	// latest of each feed, until DoorbellChanges takes them: at most one entry a feed.
+	changes map[string]string
 }
 
 // EnablePush turns push on with opts (the public URL is known only once the server listens). A
 // second call changes nothing.
 func (p *Poller) EnablePush(opts PushOptions) {
-	if opts.URL == "" || len(opts.Key) < 32 || opts.Webhooks == nil {
+	if opts.URL == "" || opts.Webhooks == nil {
 		return
 	}
 	if opts.Reconcile <= 0 {
@@ -114,11 +134,11 @@ func feedID(key feedKey) string {
 	return hex.EncodeToString(sum[:12])
 }
 
-// feedSecret is the unguessable part of a feed's doorbell URL.
-func (p *Poller) feedSecret(id string) string {
-	mac := hmac.New(sha256.New, p.push.opts.Key)
-	mac.Write([]byte("doorbell/" + id))
-	return hex.EncodeToString(mac.Sum(nil)[:16])
+// newFeedSecret is the unguessable part of a feed's doorbell URL, new at each registration.
+func newFeedSecret() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (it panics instead)
+	return hex.EncodeToString(b)
 }
 
 // PushStatus returns the push state of connection's feed of room, and why it is off; ok is false
@@ -133,68 +153,104 @@ func (p *Poller) PushStatus(connectionID, room string) (state, reason string, ok
 	return pf.state, pf.reason, true
 }
 
-// Ring is a doorbell: HipChat called the webhook URL of feed id with secret. A known feed with the
-// right secret gets a read now (coalesced with any read running) and true; anything else false,
-// having cost no HipChat call. The payload is never read: the read finds what is new.
-func (p *Poller) Ring(id, secret string) bool {
+// Ring is a doorbell: HipChat called the webhook URL of feed id with secret and payload. A feed
+// this process knows and owns, with that secret, gets a read (or a place in the next one,
+// coalesced), unless payload announces a message every subscription of the feed has passed, which
+// costs nothing; either way Ring returns true. Anything else returns false, having cost nothing.
+func (p *Poller) Ring(id, secret string, payload []byte) bool {
 	p.mu.Lock()
 	pf := p.push.byID[id]
-	if pf == nil || subtle.ConstantTimeCompare([]byte(secret), []byte(pf.secret)) != 1 {
+	if pf == nil || pf.secret == "" || subtle.ConstantTimeCompare([]byte(secret), []byte(pf.secret)) != 1 || !p.ownsFeed(pf.key) {
 		p.mu.Unlock()
 		p.metrics.doorbells.WithLabelValues("refused").Inc()
 		return false
 	}
-	return p.ringLocked(pf)
-}
-
-// DoorbellValid reports whether secret is feed id's doorbell secret, as any replica sharing the
-// server key derives it, whether or not this replica knows the feed. It costs nothing else and
-// rings nothing; false also when push is off.
-func (p *Poller) DoorbellValid(id, secret string) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.pushOnLocked() || id == "" {
-		return false
+	if ann, ok := announcedMessage(payload); ok && p.passedLocked(pf.key, ann) {
+		p.mu.Unlock()
+		p.metrics.doorbells.WithLabelValues("passed").Inc()
+		return true
 	}
-	return subtle.ConstantTimeCompare([]byte(secret), []byte(p.feedSecret(id))) == 1
+	p.ringLocked(pf)
+	return true
 }
 
-// RingOwned rings feed id's doorbell when this replica knows the feed and owns it, for a doorbell
-// another replica received and checked (DoorbellValid); false otherwise, ringing nothing.
-func (p *Poller) RingOwned(id string) bool {
+// RingForwarded rings feed id's doorbell when this replica knows the feed and owns it, for a
+// doorbell another replica received and checked against the feed's published secret; false
+// otherwise, ringing nothing.
+func (p *Poller) RingForwarded(id string) bool {
 	p.mu.Lock()
 	pf := p.push.byID[id]
 	if pf == nil || !p.ownsFeed(pf.key) {
 		p.mu.Unlock()
 		return false
 	}
-	return p.ringLocked(pf)
+	p.ringLocked(pf)
+	return true
 }
 
-// ringLocked announces pf and starts its read unless one is queued or running; it unlocks p.mu.
-func (p *Poller) ringLocked(pf *pushFeed) bool {
+// DoorbellChanges returns the changes of this replica's feeds' doorbell secrets since its last
+// call, for the other replicas: feed id → its secret's digest (SecretDigest) when this replica
+// registered its doorbells or took them up, "" when the feed is gone and its doorbells deleted; the
+// latest change of each feed only.
+func (p *Poller) DoorbellChanges() map[string]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	changes := p.push.changes
+	p.push.changes = nil
+	return changes
+}
+
+// noteDoorbellLocked queues a change of feed id's secret for DoorbellChanges ("" for gone).
+func (p *Poller) noteDoorbellLocked(id, secret string) {
+	digest := ""
+	if secret != "" {
+		digest = SecretDigest(secret)
+	}
+	if p.push.changes == nil {
+		p.push.changes = map[string]string{}
+	}
+	p.push.changes[id] = digest
+}
+
+// SecretDigest is the published form of a doorbell secret: its SHA-256, hex.
+func SecretDigest(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// ringLocked announces pf and starts its read: at once after a quiet spell, else at the end of
+// ringInterval from the last read's start; nothing more while one is queued or running (it reads
+// once more). It unlocks p.mu.
+func (p *Poller) ringLocked(pf *pushFeed) {
 	p.metrics.doorbells.WithLabelValues("accepted").Inc()
 	pf.announced = true
 	if pf.reading {
 		pf.again = true
 		p.mu.Unlock()
-		return true
+		p.metrics.doorbells.WithLabelValues("coalesced").Inc()
+		return
 	}
 	pf.reading = true
+	wait := pf.nextReadIn()
 	p.mu.Unlock()
+	if wait > 0 {
+		p.metrics.doorbells.WithLabelValues("coalesced").Inc()
+	}
 	p.runs.Add(1)
-	go p.answerDoorbell(pf)
-	return true
+	go p.answerDoorbell(pf, wait)
 }
 
-// answerDoorbell reads pf's feed, after gathering the doorbells of a burst, until no doorbell rang
-// during the last read.
-func (p *Poller) answerDoorbell(pf *pushFeed) {
+// answerDoorbell reads pf's feed after wait, and again, ringInterval after each read's start, while
+// doorbells rang during it.
+func (p *Poller) answerDoorbell(pf *pushFeed, wait time.Duration) {
 	defer p.runs.Done()
 	for {
-		time.Sleep(doorbellDebounce)
+		if wait > 0 {
+			time.Sleep(wait)
+		}
 		p.mu.Lock()
 		pf.again = false
+		pf.readAt = time.Now()
 		f := p.feedLocked(pf.key)
 		lock := p.feedLockLocked(pf.key)
 		conn := pf.conn // a turn's syncPush may replace it (under p.mu)
@@ -217,6 +273,9 @@ func (p *Poller) answerDoorbell(pf *pushFeed) {
 			lock.Unlock()
 			p.metrics.pushReads.Inc()
 			p.afterRead(pf.key, found, err, true)
+			p.mu.Lock()
+			pf.idle = err == nil && found == 0
+			p.mu.Unlock()
 		}
 		p.mu.Lock()
 		if !pf.again {
@@ -224,6 +283,7 @@ func (p *Poller) answerDoorbell(pf *pushFeed) {
 			p.mu.Unlock()
 			return
 		}
+		wait = pf.nextReadIn()
 		p.mu.Unlock()
 	}
 }

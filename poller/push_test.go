@@ -3,6 +3,7 @@ package poller_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -81,14 +82,15 @@ func TestPushKeepsEightyRoomsCurrentOnOneTokensBudget(t *testing.T) {
 	require.NoError(t, err)
 	doorbells := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/") // hipchat rooms {feed} {secret}
-		if len(parts) == 4 && p.Ring(parts[2], parts[3]) {
+		payload, _ := io.ReadAll(r.Body)
+		if len(parts) == 4 && p.Ring(parts[2], parts[3], payload) {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
 		http.NotFound(w, r)
 	}))
 	t.Cleanup(doorbells.Close)
-	p.EnablePush(poller.PushOptions{URL: doorbells.URL, Key: testkit.StoreKey(), Webhooks: client})
+	p.EnablePush(poller.PushOptions{URL: doorbells.URL, Webhooks: client})
 	dctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() { _ = deliverer.Run(dctx) }()

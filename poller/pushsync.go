@@ -42,7 +42,7 @@ func (p *Poller) syncPush(ctx context.Context, cf *connectionFeeds) {
 		pf := p.push.byKey[f.key]
 		if pf == nil {
 			id := feedID(f.key)
-			pf = &pushFeed{id: id, secret: p.feedSecret(id), key: f.key, conn: cf.conn, room: f.room, state: PushPending}
+			pf = &pushFeed{id: id, key: f.key, conn: cf.conn, room: f.room, state: PushPending}
 			p.push.byKey[f.key] = pf
 			p.push.byID[id] = pf
 		}
@@ -58,6 +58,7 @@ func (p *Poller) syncPush(ctx context.Context, cf *connectionFeeds) {
 	for key, pf := range p.push.byKey {
 		if key.conn == cf.conn.ID && !present[key] {
 			gone = append(gone, pf)
+			p.noteDoorbellLocked(pf.id, "")
 			delete(p.push.byKey, key)
 			delete(p.push.byID, pf.id)
 			delete(p.push.locks, key)
@@ -91,44 +92,94 @@ func (p *Poller) syncPush(ctx context.Context, cf *connectionFeeds) {
 	}
 }
 
-// doorbellURL is the webhook URL of pf.
-func doorbellURL(base string, pf *pushFeed) string {
-	return base + "/hipchat/rooms/" + pf.id + "/" + pf.secret
+// doorbellURL is the webhook URL of feed id with secret.
+func doorbellURL(base, id, secret string) string {
+	return base + "/hipchat/rooms/" + id + "/" + secret
 }
 
-// register makes sure every push event of pf has its webhook, reusing those already registered at
-// pf's URL. A refusal (no admin_room, a 4xx) turns push off for the feed with the reason; a failure
-// that may pass (5xx, timeout, budget) leaves it pending for the next turn.
+// register makes sure every push event of pf has its webhook at pf's URL. A previous process's
+// complete set is taken up with its secret (a restart keeps the doorbells it registered); anything
+// else gets a new secret, every event its webhook at the new URL, and the webhooks at older URLs of
+// the feed are deleted, so an old (perhaps leaked) URL answers 404 from then on. A refusal (no
+// admin_room, a 4xx) turns push off for the feed with the reason; a failure that may pass (5xx,
+// timeout, budget) leaves it pending for the next turn.
 func (p *Poller) register(ctx context.Context, api WebhookAPI, base string, pf *pushFeed) {
-	url := doorbellURL(base, pf)
 	existing, err := api.ListRoomWebhooks(ctx, pf.conn, pf.room)
 	if err != nil {
 		p.registrationFailed(pf, err)
 		return
 	}
-	have := map[string]int{}
-	for _, h := range existing {
-		if h.URL == url {
-			have[h.Event] = h.ID
+	bySecret := feedWebhooks(existing, base, pf.id)
+	p.mu.Lock()
+	secret := pf.secret
+	p.mu.Unlock()
+	if secret == "" {
+		for s, hooks := range bySecret {
+			if len(hooks) == len(pushEvents) {
+				secret = s // a previous process's doorbells: take them up
+				break
+			}
 		}
 	}
-	var hooks []int
+	hooks := bySecret[secret]
+	if secret == "" || len(hooks) != len(pushEvents) {
+		secret, hooks = newFeedSecret(), map[string]int{}
+		p.mu.Lock()
+		pf.secret = secret // from now on only the new URL rings
+		p.mu.Unlock()
+		for _, event := range pushEvents {
+			id, err := api.CreateRoomWebhook(ctx, pf.conn, pf.room, connector.RoomWebhook{
+				URL: doorbellURL(base, pf.id, secret), Event: event, Name: "hipchat-connector doorbell", Key: webhookKey})
+			if err != nil {
+				p.registrationFailed(pf, err)
+				return
+			}
+			hooks[event] = id
+		}
+	}
+	p.deleteOtherWebhooks(ctx, api, pf, bySecret, secret)
+	ids := make([]int, 0, len(hooks))
 	for _, event := range pushEvents {
-		if id, ok := have[event]; ok {
-			hooks = append(hooks, id)
-			continue
-		}
-		id, err := api.CreateRoomWebhook(ctx, pf.conn, pf.room, connector.RoomWebhook{URL: url, Event: event, Name: "hipchat-connector doorbell", Key: webhookKey})
-		if err != nil {
-			p.registrationFailed(pf, err)
-			return
-		}
-		hooks = append(hooks, id)
+		ids = append(ids, hooks[event])
 	}
 	p.mu.Lock()
-	pf.hooks, pf.state, pf.reason, pf.verifiedAt = hooks, PushOn, "", p.now()
+	pf.secret, pf.hooks, pf.state, pf.reason, pf.verifiedAt = secret, ids, PushOn, "", p.now()
+	p.noteDoorbellLocked(pf.id, secret)
 	p.mu.Unlock()
-	p.log.Info("a feed's doorbells are registered", "connection", pf.conn, "room", pf.room, "webhooks", len(hooks))
+	p.log.Info("a feed's doorbells are registered", "connection", pf.conn, "room", pf.room, "webhooks", len(ids))
+}
+
+// feedWebhooks sorts the room's webhooks of feed id at base by the secret of their URL, then by
+// event.
+func feedWebhooks(hooks []connector.RoomWebhook, base, id string) map[string]map[string]int {
+	prefix := doorbellURL(base, id, "")
+	out := map[string]map[string]int{}
+	for _, h := range hooks {
+		secret, ok := strings.CutPrefix(h.URL, prefix)
+		if !ok || secret == "" || strings.Contains(secret, "/") {
+			continue
+		}
+		if out[secret] == nil {
+			out[secret] = map[string]int{}
+		}
+		out[secret][h.Event] = h.ID
+	}
+	return out
+}
+
+// deleteOtherWebhooks deletes pf's webhooks at every secret but keep: replaced doorbells must not
+// ring, and their URLs must not work. A failed deletion is retried at the next registration.
+func (p *Poller) deleteOtherWebhooks(ctx context.Context, api WebhookAPI, pf *pushFeed, bySecret map[string]map[string]int, keep string) {
+	for secret, hooks := range bySecret {
+		if secret == keep {
+			continue
+		}
+		for _, id := range hooks {
+			if err := api.DeleteRoomWebhook(ctx, pf.conn, pf.room, id); err != nil {
+				p.log.Warn("deleting a feed's replaced doorbell failed", "connection", pf.conn, "room", pf.room, "webhook", id, "err", err)
+			}
+		}
+	}
 }
 
 // registrationFailed records why pf could not be registered.
@@ -140,7 +191,8 @@ func (p *Poller) registrationFailed(pf *pushFeed, err error) {
 	case errors.As(err, &e) && e.Kind == connector.KindScopeMissing:
 		pf.state, pf.reason = PushOff, "the token lacks the admin_room scope HipChat requires to register room webhooks; the feed is polled"
 	case errors.As(err, &e) && (e.Kind == connector.KindBadRequest || e.Kind == connector.KindNotFound || e.Kind == connector.KindTokenRejected):
-		pf.state, pf.reason = PushOff, fmt.Sprintf("HipChat refused the room webhook (%s); the feed is polled", strings.TrimSpace(e.Message))
+		message := strings.ReplaceAll(strings.TrimSpace(e.Message), pf.secret, "[secret]") // HipChat may echo the URL
+		pf.state, pf.reason = PushOff, fmt.Sprintf("HipChat refused the room webhook (%s); the feed is polled", message)
 	default:
 		pf.state, pf.reason = PushPending, "registering the room webhooks failed for now; trying again next tick"
 		return
@@ -155,18 +207,12 @@ func (p *Poller) verify(ctx context.Context, api WebhookAPI, base string, pf *pu
 	if err != nil {
 		return // next time
 	}
-	url := doorbellURL(base, pf)
-	events := map[string]bool{}
-	for _, h := range existing {
-		if h.URL == url {
-			events[h.Event] = true
-		}
-	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	events := feedWebhooks(existing, base, pf.id)[pf.secret]
 	pf.verifiedAt = p.now()
 	for _, event := range pushEvents {
-		if !events[event] {
+		if _, ok := events[event]; !ok || pf.secret == "" {
 			pf.state, pf.reason = PushPending, "its room webhooks disappeared; polled until they are registered again"
 			p.log.Warn("a feed's doorbells are gone: it is polled until they are registered again", "connection", pf.conn, "room", pf.room)
 			return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -23,6 +24,18 @@ type actionRoute struct {
 	notFound notFoundSubject
 	// run reads the action's input from the request and runs it: see runAction.
 	run boundAction
+	// scope is the HipChat scope the action's calls need: a 403 whose HipChat message names no
+	// scope names this one.
+	scope string
+	// fileUpload marks the row whose body carries a file in base64: its body may be as large as the
+	// largest file allows (fileBodyLimit), and the bodies in flight are bounded (uploadBudget).
+	fileUpload bool
+}
+
+// actionEnv is what the handlers of the table share, from the server's options.
+type actionEnv struct {
+	maxFileBytes int64         // the largest file ShareFileWithRoom shares
+	uploads      *uploadBudget // the file shares in flight; nil: unbounded
 }
 
 // boundAction is an action with the binder of its input, ready for a request.
@@ -49,12 +62,21 @@ func runAction[In actions.Input, Out any](
 func noInput(*request) (actions.NoInput, error) { return actions.NoInput{}, nil }
 
 // handler serves the row behind the request's connection: it runs the action and answers its output
-// with the row's success status, or the error through toAPIError, its 404 naming the row's subject.
-func (row actionRoute) handler(hipchat actions.HipChat) gin.HandlerFunc {
+// with the row's success status, or the error through toAPIError, its 404 naming the row's subject
+// and its 403 the row's scope. A file-upload row first counts its body against env's upload budget
+// (429 when it cannot take it now).
+func (row actionRoute) handler(hipchat actions.HipChat, env actionEnv) gin.HandlerFunc {
 	return withConnection(func(c *gin.Context, conn connector.Connection) error {
-		out, err := row.run(&request{c: c}, hipchat, conn)
+		if row.fileUpload && env.uploads != nil {
+			release, err := env.uploads.acquire(conn.ID, env.uploads.costOf(c.Request))
+			if err != nil {
+				return err
+			}
+			defer release()
+		}
+		out, err := row.run(&request{c: c, maxFileBytes: env.maxFileBytes}, hipchat, conn)
 		if err != nil {
-			return toAPIError(err, row.notFound)
+			return row.toAPIError(err)
 		}
 		if row.success == http.StatusNoContent {
 			c.Status(http.StatusNoContent)
@@ -65,17 +87,49 @@ func (row actionRoute) handler(hipchat actions.HipChat) gin.HandlerFunc {
 	})
 }
 
+// toAPIError maps err as every answer is mapped (toAPIError), and names the row's scope in a 403
+// whose HipChat message names none, so that the designer learns which scope to select.
+func (row actionRoute) toAPIError(err error) *apiError {
+	e := toAPIError(err, row.notFound)
+	var up *connector.Error
+	if e.Code == CodeScopeMissing && row.scope != "" && errors.As(err, &up) && len(scopesIn(up.Message)) == 0 {
+		e.Message = describeMissingScopes([]string{row.scope}, up.Message)
+	}
+	return e
+}
+
 // request is what a binder reads an action's input from. It remembers which parameters of the URL
 // were read, whose refusals come before the body's (paramsFirst).
 type request struct {
-	c      *gin.Context
-	params map[string]bool
+	c            *gin.Context
+	params       map[string]bool
+	maxFileBytes int64 // the server's limit, for the file-upload binder
 }
 
 // path returns the path parameter name, trimmed; blank is the action's to refuse.
 func (r *request) path(name string) string {
 	r.remember(name)
 	return strings.TrimSpace(r.c.Param(name))
+}
+
+// query returns the query parameter name, trimmed; "" when absent.
+func (r *request) query(name string) string {
+	r.remember(name)
+	return strings.TrimSpace(r.c.Query(name))
+}
+
+// queryInt returns the query parameter name as a whole number, nil when absent or blank. Errors:
+// 400 invalid_field naming it when it is not a whole number.
+func (r *request) queryInt(name string) (*int, error) {
+	raw := r.query(name)
+	if raw == "" {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil {
+		return nil, invalidField(name, CodeInvalidField, name+" must be a whole number, such as 75")
+	}
+	return &n, nil
 }
 
 // remember notes that the URL parameter name was read.

@@ -43,8 +43,8 @@ func bindTopic(r *request) (in topicInput, err error) {
 func serveRow(t *testing.T, row actionRoute, path, body string) *httptest.ResponseRecorder {
 	t.Helper()
 	engine := gin.New()
-	engine.Use(limitBody(1<<10), requireConnection("http://hipchat.invalid"))
-	engine.Handle(row.method, row.path, row.handler(nil))
+	engine.Use(limitBody(1<<10, nil), requireConnection("http://hipchat.invalid"))
+	engine.Handle(row.method, row.path, row.handler(nil, actionEnv{}))
 	req := httptest.NewRequest(row.method, path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer a-token")
 	rec := httptest.NewRecorder()

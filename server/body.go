@@ -86,3 +86,99 @@ func (b jsonBody) optionalNumber(field string) (float64, error) {
 	}
 	return value, nil
 }
+
+// optionalBool returns member field, or false when it is missing or null. Errors: 400 invalid_field
+// naming field for one that is not true or false.
+func (b jsonBody) optionalBool(field string) (bool, error) {
+	if !b.has(field) {
+		return false, nil
+	}
+	var value bool
+	if err := json.Unmarshal(b[field], &value); err != nil {
+		return false, invalidField(field, CodeInvalidField, field+" must be true or false")
+	}
+	return value, nil
+}
+
+// presentString returns member field as sent, "" included, or nil when it is missing or null.
+// Errors: 400 invalid_field naming field for one that is not a string.
+func (b jsonBody) presentString(field string) (*string, error) {
+	if !b.has(field) {
+		return nil, nil
+	}
+	var value string
+	if err := json.Unmarshal(b[field], &value); err != nil {
+		return nil, invalidField(field, CodeInvalidField, field+" must be a string")
+	}
+	return &value, nil
+}
+
+// optionalObject decodes member field, a JSON object, into into and reports whether it was there
+// (not missing or null). Members into does not have are refused, so that a misspelt one is not
+// silently dropped. Errors: 400 invalid_field naming field (not an object) or field.member (an
+// unknown member, or one of the wrong type).
+func (b jsonBody) optionalObject(field string, into any) (bool, error) {
+	if !b.has(field) {
+		return false, nil
+	}
+	decoder := json.NewDecoder(bytes.NewReader(b[field]))
+	decoder.DisallowUnknownFields()
+	err := decoder.Decode(into)
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return false, invalidField(field, CodeInvalidField, field+" must be an object")
+	case errors.As(err, &typeErr):
+		name := field + "." + typeErr.Field
+		return false, invalidField(name, CodeInvalidField, name+" must be "+jsonKind(typeErr.Type.Kind().String()))
+	}
+	if unknown, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name := field + "." + strings.Trim(unknown, `"`)
+		return false, invalidField(name, CodeInvalidField, name+" is not a member of "+field+" (see the connector definition for its members)")
+	}
+	return false, invalidField(field, CodeInvalidField, field+" must be an object")
+}
+
+// jsonKind names, for people, the JSON kind a Go kind is decoded from.
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "a list"
+	case "struct", "map":
+		return "an object"
+	}
+	return "a number"
+}
+
+// memberReader reads members of a body one after another and keeps the first error, so that a
+// binder reads every member it takes in a row and checks once.
+type memberReader struct {
+	body jsonBody
+	err  error
+}
+
+// str is optionalString's value, "" after an error.
+func (m *memberReader) str(field string) string {
+	if m.err != nil {
+		return ""
+	}
+	v, err := m.body.optionalString(field)
+	m.err = err
+	return v
+}
+
+// boolean is optionalBool's value, false after an error.
+func (m *memberReader) boolean(field string) bool {
+	if m.err != nil {
+		return false
+	}
+	v, err := m.body.optionalBool(field)
+	m.err = err
+	return v
+}

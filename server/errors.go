@@ -243,10 +243,20 @@ var scopePattern = regexp.MustCompile(`'([a-z_]+)'`)
 
 // scopeMissingMessage names the scope HipChat asked for, from its 403 message.
 func scopeMissingMessage(hipchatMessage string) string {
+	return describeMissingScopes(scopesIn(hipchatMessage), hipchatMessage)
+}
+
+// scopesIn returns the scope names HipChat's 403 message lists.
+func scopesIn(hipchatMessage string) []string {
 	var scopes []string
 	for _, m := range scopePattern.FindAllStringSubmatch(hipchatMessage, -1) {
 		scopes = append(scopes, m[1])
 	}
+	return scopes
+}
+
+// describeMissingScopes says which scopes a call needs; without any, it quotes HipChat's message.
+func describeMissingScopes(scopes []string, hipchatMessage string) string {
 	switch len(scopes) {
 	case 0:
 		return "the token lacks a scope HipChat requires for this call (HipChat: " + safeUpstreamText(hipchatMessage, "forbidden") +

@@ -43,7 +43,7 @@ func observe(logger *slog.Logger, clock func() time.Time, m *metrics) gin.Handle
 			slog.String("request_id", requestID),
 			slog.String("method", c.Request.Method),
 			slog.String("route", route),
-			slog.String("path", c.Request.URL.Path),
+			slog.String("path", loggedPath(c, route)),
 			slog.Int("status", status),
 			slog.Float64("duration_ms", float64(took.Microseconds())/1000),
 		)
@@ -70,6 +70,15 @@ func observe(logger *slog.Logger, clock func() time.Time, m *metrics) gin.Handle
 	}
 }
 
+// loggedPath is the request's path as the access log shows it: a doorbell's secret replaced by
+// [secret], so that a log reader cannot ring it.
+func loggedPath(c *gin.Context, route string) string {
+	if route == doorbellRoute {
+		return "/hipchat/rooms/" + c.Param("feed") + "/[secret]"
+	}
+	return c.Request.URL.Path
+}
+
 // scrubToken removes the connection's token from text bound for a log.
 func scrubToken(text string, conn connector.Connection, hasConn bool) string {
 	if hasConn && conn.Token() != "" {
@@ -94,12 +103,17 @@ func recoverPanics() gin.HandlerFunc {
 	}
 }
 
-// limitBody caps every request body at max bytes; reading past it fails with *http.MaxBytesError,
-// which handlers answer 413.
-func limitBody(max int64) gin.HandlerFunc {
+// limitBody caps every request body at max bytes, or at the limit routeLimits gives its route
+// ("POST /rooms/:roomId/files"); reading past it fails with *http.MaxBytesError, which handlers
+// answer 413.
+func limitBody(max int64, routeLimits map[string]int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		limit := max
+		if l, ok := routeLimits[c.Request.Method+" "+c.FullPath()]; ok {
+			limit = l
+		}
 		if c.Request.Body != nil {
-			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 		}
 		c.Next()
 	}

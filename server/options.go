@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hipchat-connector/hipchat-connector/actions"
 	"github.com/hipchat-connector/hipchat-connector/swagger"
 )
 
@@ -39,6 +40,9 @@ type Options struct {
 	ShutdownTimeout   time.Duration
 	// MaxBodyBytes caps a request body; a larger one is answered 413.
 	MaxBodyBytes int64
+	// MaxFileBytes is the largest file ShareFileWithRoom shares (default HipChat's 50 MiB); its
+	// body may be as large as the file in base64.
+	MaxFileBytes int64
 
 	// Logger receives the access log and the server's own events; nil discards them.
 	Logger *slog.Logger
@@ -58,6 +62,7 @@ func DefaultOptions() Options {
 		IdleTimeout:     2 * time.Minute,
 		ShutdownTimeout: 20 * time.Second,
 		MaxBodyBytes:    64 << 10,
+		MaxFileBytes:    actions.DefaultMaxFileBytes,
 		SecretOverlap:   24 * time.Hour,
 	}
 }
@@ -82,6 +87,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if o.MaxFileBytes == 0 {
+		o.MaxFileBytes = d.MaxFileBytes
 	}
 	if o.SecretOverlap == 0 {
 		o.SecretOverlap = d.SecretOverlap
@@ -126,6 +134,9 @@ func (o Options) Validate() error {
 	}
 	if o.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("max body bytes %d: must be positive", o.MaxBodyBytes))
+	}
+	if o.MaxFileBytes < 0 || o.MaxFileBytes > actions.DefaultMaxFileBytes {
+		errs = append(errs, fmt.Errorf("max-file-bytes %d: must be between 1 and HipChat's limit, %d", o.MaxFileBytes, actions.DefaultMaxFileBytes))
 	}
 	if o.AdminToken != "" && len(strings.TrimSpace(o.AdminToken)) < 16 {
 		errs = append(errs, errors.New("admin token: must be at least 16 characters (e.g. openssl rand -hex 32)"))
@@ -193,6 +204,7 @@ func (o Options) LogValue() slog.Value {
 		slog.String("idle_timeout", o.IdleTimeout.String()),
 		slog.String("shutdown_timeout", o.ShutdownTimeout.String()),
 		slog.Int64("max_body_bytes", o.MaxBodyBytes),
+		slog.Int64("max_file_bytes", o.MaxFileBytes),
 		slog.String("secret_overlap", o.SecretOverlap.String()),
 		slog.Bool("admin_token_set", o.AdminToken != ""),
 	)

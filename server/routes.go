@@ -20,7 +20,7 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET(console.Path, page)
 	r.GET(console.Path+"/*asset", page)
 	// HipChat's room webhooks (push doorbells): not an operation, no token (the path's secret is).
-	r.POST("/hipchat/rooms/:feed/:secret", handleDoorbell(s.doorbell))
+	r.POST(doorbellRoute, handleDoorbell(s.doorbell))
 
 	if s.operator != nil {
 		admin := r.Group("/admin", s.operator.requireOperator())
@@ -34,7 +34,7 @@ func (s *Server) routes(r *gin.Engine) {
 
 	// Actions, one row each of the action table.
 	for _, row := range actionTable {
-		op.Handle(row.method, row.path, row.handler(s.client))
+		op.Handle(row.method, row.path, row.handler(s.client, s.actions))
 	}
 
 	// Polling triggers (the Logic Apps polling protocol).

@@ -49,7 +49,7 @@ type Deps struct {
 	// Doorbell answers a HipChat room webhook call at /hipchat/rooms/{feed}/{secret} (Poller.Ring):
 	// true when the feed and its secret are known (204; the feed is read now), false otherwise (404,
 	// no HipChat call). Nil: the route answers 404.
-	Doorbell func(feed, secret string) bool
+	Doorbell func(feed, secret string, payload []byte) bool
 	// PushStatus tells a message/file feed's push state and why it is off (Poller.PushStatus), for
 	// the subscription view. Optional.
 	PushStatus func(connectionID, room string) (state, reason string, ok bool)
@@ -78,9 +78,10 @@ type Server struct {
 	definition definitionHandler
 	polling    *triggers.Polling
 	subs       subscriptionAPI
-	doorbell   func(feed, secret string) bool
+	doorbell   func(feed, secret string, payload []byte) bool
 	readyDep   func() error // Deps.Ready; nil: ready while serving
 	operator   *operatorAPI // nil: no operator credential, the /admin/ routes are absent
+	actions    actionEnv    // what the action table's handlers share
 
 	listener  net.Listener
 	publicURL string
@@ -106,7 +107,8 @@ func New(opts Options, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: opts, metrics: m, client: deps.Client, doorbell: deps.Doorbell, readyDep: deps.Ready}
+	s := &Server{opts: opts, metrics: m, client: deps.Client, doorbell: deps.Doorbell, readyDep: deps.Ready,
+		actions: actionEnv{maxFileBytes: opts.MaxFileBytes, uploads: newUploadBudget(opts.MaxFileBytes)}}
 	polling, err := newPolling(s.client, deps.StateKey)
 	if err != nil {
 		return nil, err
@@ -145,7 +147,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 	// Room names are path parameters too; an encoded slash in one must not split the path.
 	s.engine.UseRawPath = true
 	s.engine.UnescapePathValues = true
-	s.engine.Use(observe(opts.Logger, opts.Clock, s.metrics), recoverPanics(), limitBody(opts.MaxBodyBytes))
+	s.engine.Use(observe(opts.Logger, opts.Clock, s.metrics), recoverPanics(), limitBody(opts.MaxBodyBytes, actionBodyLimits(opts)))
 	s.engine.NoRoute(handleNoRoute())
 	s.engine.NoMethod(handleNoMethod())
 	s.routes(s.engine)

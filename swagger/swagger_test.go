@@ -39,12 +39,30 @@ var wantOperations = []Operation{
 	{ID: "ResumeSubscription", Method: "POST", Path: "/subscriptions/{subscriptionId}/resume", Internal: true},
 	{ID: "RecoverDeliveries", Method: "POST", Path: "/subscriptions/{subscriptionId}/recover", Internal: true},
 	{ID: "RotateSubscriptionSecret", Method: "POST", Path: "/subscriptions/{subscriptionId}/rotate-secret", Internal: true},
+	// The actions a flow needs (issue 24; DESIGN.md §8, third round).
+	{ID: "SendNotification", Method: "POST", Path: "/rooms/{roomId}/notifications"},
+	{ID: "ReplyToMessage", Method: "POST", Path: "/rooms/{roomId}/replies"},
+	{ID: "SendPrivateMessage", Method: "POST", Path: "/users/{userId}/messages"},
+	{ID: "ShareLinkWithRoom", Method: "POST", Path: "/rooms/{roomId}/links"},
+	{ID: "ShareFileWithRoom", Method: "POST", Path: "/rooms/{roomId}/files"},
+	{ID: "SetRoomTopic", Method: "PUT", Path: "/rooms/{roomId}/topic"},
+	{ID: "CreateRoom", Method: "POST", Path: "/rooms"},
+	{ID: "GetRoom", Method: "GET", Path: "/rooms/{roomId}"},
+	{ID: "GetRecentMessages", Method: "GET", Path: "/rooms/{roomId}/messages"},
+	{ID: "RemoveUserFromRoom", Method: "DELETE", Path: "/rooms/{roomId}/members/{userId}"},
+	{ID: "InviteUserToRoom", Method: "POST", Path: "/rooms/{roomId}/invitations/{userId}"},
+	{ID: "ListAllUsers", Method: "GET", Path: "/users", Internal: true},
+	{ID: "TestConnection", Method: "GET", Path: "/connection", Internal: true},
 }
 
-// The parameter names of DESIGN.md §8 (plus the polling triggers' opaque state), and the body fields.
+// The parameter names of DESIGN.md §8 (plus the polling triggers' opaque state and the query of
+// GetRecentMessages), and the body fields.
 var (
-	pinnedParameters = []string{"roomId", "userId", "subscriptionId", "deliveryId", "state"}
-	pinnedBodyFields = []string{"message", "callbackUrl", "ordering", "maxPerSecond", "since"}
+	pinnedParameters = []string{"roomId", "userId", "subscriptionId", "deliveryId", "state", "maxResults", "notBefore"}
+	pinnedBodyFields = []string{"message", "callbackUrl", "ordering", "maxPerSecond", "since",
+		// the actions of issue 24
+		"color", "messageFormat", "notify", "from", "attachTo", "card", "parentMessageId", "link", "fileName", "fileContent",
+		"contentType", "topic", "name", "privacy", "guestAccess", "ownerUserId", "reason"}
 )
 
 // doc is the embedded definition decoded loosely, for assertions on its content.

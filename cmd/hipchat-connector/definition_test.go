@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,8 +29,8 @@ func TestDefinitionWritesBothFiles(t *testing.T) {
 	require.NoError(t, err, stderr)
 	assert.Empty(t, stderr)
 
-	defPath, propsPath := filepath.Join(dir, swagger.DefinitionFile), filepath.Join(dir, swagger.PropertiesFile)
-	assert.Equal(t, "wrote "+defPath+"\nwrote "+propsPath+"\n", stdout)
+	defPath, propsPath, iconPath := filepath.Join(dir, swagger.DefinitionFile), filepath.Join(dir, swagger.PropertiesFile), filepath.Join(dir, swagger.IconFile)
+	assert.Equal(t, "wrote "+defPath+"\nwrote "+propsPath+"\nwrote "+iconPath+"\n", stdout)
 
 	def, err := os.ReadFile(defPath)
 	require.NoError(t, err)
@@ -49,6 +50,12 @@ func TestDefinitionWritesBothFiles(t *testing.T) {
 	props, err := os.ReadFile(propsPath)
 	require.NoError(t, err)
 	assert.Equal(t, swagger.Properties(), props)
+
+	icon, err := os.ReadFile(iconPath)
+	require.NoError(t, err)
+	img, err := png.Decode(bytes.NewReader(icon))
+	require.NoError(t, err, "icon.png is a PNG")
+	assert.GreaterOrEqual(t, img.Bounds().Dx(), 230, "as large as the connector wizard takes")
 }
 
 func TestDefinitionReadsFlagsFromTheEnvironment(t *testing.T) {
@@ -68,7 +75,7 @@ func TestDefinitionDefaultsToTheWorkingDirectory(t *testing.T) {
 	stdout, stderr, err := runDefinitionCmd(t, nil, "-public-url", "https://x.example.com")
 	require.NoError(t, err, stderr)
 	assert.Contains(t, stdout, "wrote "+swagger.DefinitionFile+"\n")
-	for _, name := range []string{swagger.DefinitionFile, swagger.PropertiesFile} {
+	for _, name := range []string{swagger.DefinitionFile, swagger.PropertiesFile, swagger.IconFile} {
 		_, err := os.Stat(name)
 		assert.NoError(t, err, name)
 	}

@@ -46,6 +46,13 @@ func TestDemoDeliversEveryTrigger(t *testing.T) {
 	require.Regexp(t, `export HIPCHAT=http://\S+ ADMIN=\S+ CONNECTOR=http://\S+ TOKEN=\S+ ROOM=1`, out)
 	// The file delivery names the file and the room by name.
 	require.Regexp(t, `OnNewFileWebhook +Demo +Bob Stone shared release-1\.txt`, out)
+	// A newcomer sees a few actions at work, and what they caused.
+	for _, action := range []string{`ReplyToMessage +Demo +Ann Lee replied to Bob Stone`, `SetRoomTopic +Demo +Ann Lee set the topic to "release 1 is out`,
+		`SendNotification +Demo +CI sent a green notification with a card: "Build #1"`} {
+		require.Regexp(t, `(?m)^\d\d:\d\d:\d\d  `+action+`.*\(an action, through the connector\)$`, out)
+	}
+	require.Regexp(t, `OnNewMessageWebhook +Demo +Ann Lee: "@bob checked deploy #1: all green"`, out, "the reply is delivered")
+	require.Regexp(t, `OnNewMessageWebhook +Demo +CI \(notification\): "build #1 passed"`, out, "the notification is delivered")
 }
 
 // TestDemoStopsOnCancel: Ctrl-C (ctx) stops a demo without -duration cleanly, with a summary.

@@ -19,8 +19,9 @@ import (
 )
 
 // A full run of the program — subscribe, deliver, rotate the secret, a test event, errors of every
-// kind, a rejected token — and then a scan of everything it wrote: its log, every answer body, its
-// metrics and its database file. No token and no signing secret appears in any of them in clear.
+// kind, a rejected token, doorbells rung — and then a scan of everything it wrote: its log, every
+// answer body, its metrics and its database file. No token, no signing secret and no doorbell
+// secret appears in any of them in clear.
 func TestSecretsNeverAppearInLogsAnswersMetricsOrTheDatabase(t *testing.T) {
 	emu := startEmulator(t)
 	person, err := emu.client.NewPerson(context.Background(), emu.admin, "Ann Secret", "annsecret")
@@ -86,14 +87,35 @@ func TestSecretsNeverAppearInLogsAnswersMetricsOrTheDatabase(t *testing.T) {
 		assert.GreaterOrEqual(t, a.Status, 400, "%s %s", e.method, e.path)
 		assert.Less(t, a.Status, 500, "%s %s: %s", e.method, e.path, a.Body)
 	}
+	// Push is on: the emulator rings the room's doorbell URL, whose last segment is a secret.
+	var doorbell string
+	require.Eventually(t, func() bool {
+		hooks, err := emu.client.ListWebhooks(context.Background(), ann, strconv.Itoa(room))
+		if err != nil || len(hooks) == 0 {
+			return false
+		}
+		doorbell = hooks[0].URL
+		return true
+	}, 20*time.Second, 50*time.Millisecond, "the feed's doorbells are registered")
+	doorbellSecret := doorbell[strings.LastIndex(doorbell, "/")+1:]
+	rung, err := http.Post(doorbell, "application/json", strings.NewReader("{}"))
+	require.NoError(t, err)
+	rung.Body.Close()
+	assert.Equal(t, http.StatusNoContent, rung.StatusCode, "the doorbell rings")
+	wrong, err := http.Post(strings.TrimSuffix(doorbell, doorbellSecret)+"0"+doorbellSecret[1:], "application/json", nil)
+	require.NoError(t, err)
+	wrong.Body.Close()
+	assert.Equal(t, http.StatusNotFound, wrong.StatusCode)
+	answers = append(answers, do("GET", "/subscriptions/"+sub.ID, auth, "").Body)
 	metrics := c.do("GET", "/metrics", "", "")
 	require.Equal(t, http.StatusOK, metrics.Status)
 	c.Stop()
+	require.Contains(t, c.Logs.String(), "/[secret]", "the doorbell calls are in the access log, redacted")
 
 	raw, err := os.ReadFile(db)
 	require.NoError(t, err)
 	places := map[string]string{"log": c.Logs.String(), "answers": strings.Join(answers, "\n"), "metrics": metrics.Body, "database": string(raw)}
-	needles := map[string]string{"the token": ann, "the rejected token": bogus}
+	needles := map[string]string{"the token": ann, "the rejected token": bogus, "the doorbell secret": doorbellSecret}
 	for i, secret := range secrets {
 		needles["signing secret "+strconv.Itoa(i)] = secret
 		key := strings.TrimPrefix(secret, "whsec_")

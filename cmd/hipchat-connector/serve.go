@@ -62,7 +62,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := parts.server.ListenOn(ln); err != nil {
 		return err
 	}
-	parts.enablePush(cfg, store.ServerKey(), logger)
+	parts.enablePush(cfg, logger)
 	serving = true
 	logger.Info("starting", "component", "main", "config", cfg)
 	fmt.Fprintf(stdout, "listening on http://%s\n", parts.server.Addr())

@@ -5,13 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
+	"time"
 
 	"github.com/hipchat-connector/hipchat-connector/delivery"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/server"
 	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/webhook"
 )
 
 // serveConfig is the whole configuration of serve: one field per flag, each with one default
@@ -32,6 +33,8 @@ type serveConfig struct {
 	CatchUp poller.CatchUp
 	// CallbackRate bounds deliveries per second to one callback endpoint (-callback-rate; 0: none).
 	CallbackRate float64
+	// CallbackTimeout bounds one delivery attempt (-callback-timeout).
+	CallbackTimeout time.Duration
 	// AdminTokenFile holds the operator credential of the /admin/ routes (-admin-token-file);
 	// loadAdminToken puts it (or HIPCHAT_CONNECTOR_ADMIN_TOKEN) into HTTP.AdminToken.
 	AdminTokenFile string
@@ -60,6 +63,7 @@ func defaultServeConfig() serveConfig {
 		DBPath:            "hipchat-connector.db",
 		PollSchedule:      poller.DefaultSchedule,
 		CallbackRate:      50,
+		CallbackTimeout:   webhook.DefaultDeliveryTimeout,
 		CircuitFailures:   delivery.DefaultCircuitFailures,
 		Push:              true,
 		ReconcileSchedule: "@every 5m",
@@ -88,6 +92,8 @@ func (c *serveConfig) bind(fs *flag.FlagSet) {
 		"deliver at most the newest `n` events per subscription per poll (0: no bound)")
 	fs.Float64Var(&c.CallbackRate, "callback-rate", c.CallbackRate,
 		"deliveries per second to any one callback endpoint (scheme, host, port)\nso small receivers are not flooded (0: no limit)")
+	fs.DurationVar(&c.CallbackTimeout, "callback-timeout", c.CallbackTimeout,
+		"how long one delivery attempt waits for the receiver's answer; a receiver slower\nthan a second is moved to the slow pool whatever this is")
 	fs.IntVar(&c.CircuitFailures, "circuit-failures", c.CircuitFailures,
 		"consecutive failed attempts that open a callback endpoint's circuit\n(its deliveries are held; one probe goes out per backoff step)")
 	fs.BoolVar(&c.Push, "push", c.Push,
@@ -96,6 +102,8 @@ func (c *serveConfig) bind(fs *flag.FlagSet) {
 		"robfig/cron `spec`: how often a feed on trusted push is polled anyway")
 	fs.DurationVar(&c.HTTP.SecretOverlap, "secret-overlap", c.HTTP.SecretOverlap,
 		"how long a rotated-out signing secret still signs beside the new one")
+	fs.Int64Var(&c.HTTP.MaxFileBytes, "max-file-bytes", c.HTTP.MaxFileBytes,
+		"largest file in `bytes` ShareFileWithRoom shares (at most HipChat's 52428800);\na share in flight holds about four times its file in memory")
 	fs.StringVar(&c.KeyFile, "key-file", c.KeyFile,
 		"`path` of the key that seals tokens and secrets in the database\n(default <db>.key, created on first start; "+keyEnv+" holds the key itself)")
 	fs.StringVar(&c.AdminTokenFile, "admin-token-file", c.AdminTokenFile,
@@ -112,40 +120,12 @@ func (c *serveConfig) bind(fs *flag.FlagSet) {
 // adminTokenEnv holds the operator credential itself, instead of -admin-token-file.
 const adminTokenEnv = envPrefix + "ADMIN_TOKEN"
 
-// loadAdminToken sets HTTP.AdminToken from HIPCHAT_CONNECTOR_ADMIN_TOKEN or from the file of
-// -admin-token-file (its content, without surrounding white space). Errors: both given; a file that
-// cannot be read, is empty, or is readable by group or others. The token is never in an error.
+// loadAdminToken sets HTTP.AdminToken from HIPCHAT_CONNECTOR_ADMIN_TOKEN or the file of
+// -admin-token-file (server.ReadOperatorCredential).
 func (c *serveConfig) loadAdminToken(getenv func(string) string) error {
-	fromEnv := getenv(adminTokenEnv)
-	switch {
-	case fromEnv != "" && c.AdminTokenFile != "":
-		return fmt.Errorf("admin-token-file and %s: give one of them", adminTokenEnv)
-	case fromEnv != "":
-		c.HTTP.AdminToken = strings.TrimSpace(fromEnv)
-		if c.HTTP.AdminToken == "" {
-			return fmt.Errorf("%s: the operator credential is blank", adminTokenEnv)
-		}
-		return nil
-	case c.AdminTokenFile == "":
-		return nil
-	}
-	info, err := os.Stat(c.AdminTokenFile)
-	if err != nil {
-		return fmt.Errorf("admin-token-file: %w", err)
-	}
-	if info.Mode().Perm()&0o077 != 0 {
-		return fmt.Errorf("admin-token-file %s: mode %04o lets group or others read the operator credential; chmod 600 it",
-			c.AdminTokenFile, info.Mode().Perm())
-	}
-	raw, err := os.ReadFile(c.AdminTokenFile)
-	if err != nil {
-		return fmt.Errorf("admin-token-file: %w", err)
-	}
-	c.HTTP.AdminToken = strings.TrimSpace(string(raw))
-	if c.HTTP.AdminToken == "" {
-		return fmt.Errorf("admin-token-file %s: the file is empty", c.AdminTokenFile)
-	}
-	return nil
+	token, err := server.ReadOperatorCredential(getenv(adminTokenEnv), adminTokenEnv, c.AdminTokenFile, "admin-token-file")
+	c.HTTP.AdminToken = token
+	return err
 }
 
 // Validate reports every setting that cannot work, joined; nil when all can.
@@ -171,6 +151,9 @@ func (c serveConfig) Validate() error {
 	}
 	if err := poller.ValidateSchedule(c.ReconcileSchedule); err != nil {
 		errs = append(errs, fmt.Errorf("reconcile-schedule: %w", err))
+	}
+	if c.CallbackTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("callback-timeout %s: must be positive", c.CallbackTimeout))
 	}
 	if c.CircuitFailures < 1 {
 		errs = append(errs, fmt.Errorf("circuit-failures %d: must be at least 1", c.CircuitFailures))
@@ -201,6 +184,7 @@ func (c serveConfig) LogValue() slog.Value {
 		slog.String("catch_up_max_age", c.CatchUp.MaxAge.String()),
 		slog.Int("catch_up_max_events", c.CatchUp.MaxEvents),
 		slog.Float64("callback_rate", c.CallbackRate),
+		slog.String("callback_timeout", c.CallbackTimeout.String()),
 		slog.Int("circuit_failures", c.CircuitFailures),
 		slog.Bool("push", c.Push),
 		slog.String("reconcile_schedule", c.ReconcileSchedule),

@@ -16,6 +16,7 @@ func TestServeConfigDefaultsAreValid(t *testing.T) {
 	assert.Equal(t, "hipchat-connector.db", c.DBPath)
 	assert.Equal(t, "@every 1m", c.PollSchedule)
 	assert.Equal(t, "127.0.0.1:8080", c.HTTP.Addr)
+	assert.EqualValues(t, 50<<20, c.HTTP.MaxFileBytes, "HipChat's file limit")
 }
 
 func TestServeConfigValidateRejectsWhatCannotWork(t *testing.T) {
@@ -23,16 +24,18 @@ func TestServeConfigValidateRejectsWhatCannotWork(t *testing.T) {
 		edit func(*serveConfig)
 		says string
 	}{
-		"bad schedule":       {func(c *serveConfig) { c.PollSchedule = "every minute" }, "poll-schedule"},
-		"empty schedule":     {func(c *serveConfig) { c.PollSchedule = "" }, "poll-schedule"},
-		"no database":        {func(c *serveConfig) { c.DBPath = " " }, "db:"},
-		"negative age":       {func(c *serveConfig) { c.CatchUp.MaxAge = -time.Second }, "catch-up-max-age"},
-		"negative events":    {func(c *serveConfig) { c.CatchUp.MaxEvents = -1 }, "catch-up-max-events"},
-		"bad http option":    {func(c *serveConfig) { c.HTTP.Addr = "nope" }, "addr"},
-		"bad hipchat scheme": {func(c *serveConfig) { c.HTTP.HipChatURL = "ftp://x" }, "hipchat-url"},
-		"no retention age":   {func(c *serveConfig) { c.Retention.MaxAge = 0 }, "retention-max-age"},
-		"no retention count": {func(c *serveConfig) { c.Retention.MaxPerSubscription = 0 }, "retention-per-subscription"},
-		"no outbox bound":    {func(c *serveConfig) { c.MaxPendingPerSubscription = 0 }, "max-pending-per-subscription"},
+		"bad schedule":               {func(c *serveConfig) { c.PollSchedule = "every minute" }, "poll-schedule"},
+		"empty schedule":             {func(c *serveConfig) { c.PollSchedule = "" }, "poll-schedule"},
+		"no database":                {func(c *serveConfig) { c.DBPath = " " }, "db:"},
+		"negative age":               {func(c *serveConfig) { c.CatchUp.MaxAge = -time.Second }, "catch-up-max-age"},
+		"negative events":            {func(c *serveConfig) { c.CatchUp.MaxEvents = -1 }, "catch-up-max-events"},
+		"bad http option":            {func(c *serveConfig) { c.HTTP.Addr = "nope" }, "addr"},
+		"bad hipchat scheme":         {func(c *serveConfig) { c.HTTP.HipChatURL = "ftp://x" }, "hipchat-url"},
+		"files over HipChat's limit": {func(c *serveConfig) { c.HTTP.MaxFileBytes = 50<<20 + 1 }, "max-file-bytes"},
+		"negative file limit":        {func(c *serveConfig) { c.HTTP.MaxFileBytes = -1 }, "max-file-bytes"},
+		"no retention age":           {func(c *serveConfig) { c.Retention.MaxAge = 0 }, "retention-max-age"},
+		"no retention count":         {func(c *serveConfig) { c.Retention.MaxPerSubscription = 0 }, "retention-per-subscription"},
+		"no outbox bound":            {func(c *serveConfig) { c.MaxPendingPerSubscription = 0 }, "max-pending-per-subscription"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := defaultServeConfig()

@@ -41,7 +41,7 @@ func buildParts(cfg serveConfig, store connectorStore, rep *cluster.Replica, reg
 	}
 	p.deliverer, err = delivery.New(delivery.Options{
 		Store: store, AllowPrivateCallbacks: cfg.HTTP.AllowPrivateCallbacks, Logger: logger.With("component", "deliverer"),
-		EndpointRate: cfg.CallbackRate, CircuitFailures: cfg.CircuitFailures, Registerer: registry,
+		EndpointRate: cfg.CallbackRate, CircuitFailures: cfg.CircuitFailures, Timeout: cfg.CallbackTimeout, Registerer: registry,
 		Owns: rep.OwnsSubscription(),
 	})
 	if err != nil {
@@ -90,12 +90,12 @@ func (p *serveParts) pollPlan(connectionID string) (server.PollPlan, bool) {
 }
 
 // enablePush registers HipChat room webhooks as doorbells at the server's public URL (-push).
-func (p *serveParts) enablePush(cfg serveConfig, key []byte, logger *slog.Logger) {
+func (p *serveParts) enablePush(cfg serveConfig, logger *slog.Logger) {
 	if !cfg.Push {
 		return
 	}
 	reconcile, _ := poller.ScheduleInterval(cfg.ReconcileSchedule) // validated with the configuration
-	p.poller.EnablePush(poller.PushOptions{URL: p.server.PublicURL(), Key: key, Webhooks: p.client, Reconcile: reconcile})
+	p.poller.EnablePush(poller.PushOptions{URL: p.server.PublicURL(), Webhooks: p.client, Reconcile: reconcile})
 	if p.replica != nil && cfg.HTTP.PublicURL == "" {
 		logger.Warn("push with replicas needs -public-url: the one URL (a load balancer) HipChat calls for every replica; "+
 			"without it each replica registers doorbells at its own address, and a feed that moves gets a second set",
@@ -134,7 +134,7 @@ func (p *serveParts) run(ctx context.Context, store connectorStore, push bool) e
 	})
 	if push {
 		parts.Go(func() error {
-			p.replica.RelayDoorbells(pollCtx, p.poller.RingOwned)
+			p.replica.RelayDoorbells(pollCtx, p.poller)
 			return nil
 		})
 	}

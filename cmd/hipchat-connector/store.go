@@ -33,13 +33,6 @@ type connectorStore interface {
 	Close() error
 }
 
-// restartStore is a store that keeps the HipChat client's windows over a graceful restart and
-// tells a graceful stop from a crash (bbolt; with etcd the replicas' shared budget lives in etcd).
-type restartStore interface {
-	LoadRestartState() (state []byte, clean bool, err error)
-	SaveRestartState(state []byte) error
-}
-
 // subscriptionWatcher is a store shared with other writers (etcd) that reports the subscriptions
 // they change; see etcd.WatchSubscriptions.
 type subscriptionWatcher interface {

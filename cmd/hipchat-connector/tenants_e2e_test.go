@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,4 +117,110 @@ func TestAGracefulRestartKeepsTheConnectionsBudget(t *testing.T) {
 	assert.Positive(t, before[http.StatusOK])
 	assert.Zero(t, after[http.StatusOK], "the first process spent the foreground share of the window")
 	assert.Equal(t, 120, after[http.StatusTooManyRequests])
+}
+
+// hangingReceiver accepts connections and never answers until the test ends: a new host:port each.
+func hangingReceiver(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	})
+	return "http://" + ln.Addr().String() + "/hook"
+}
+
+// With 50 hanging callback endpoints (4 subscriptions each, each endpoint a new host:port) and one
+// healthy subscription on the same connector, the healthy subscription's events arrive while the
+// hanging attempts wait out their 30 s timeout: slow receivers cost themselves, not their neighbours.
+func TestHangingReceiversDoNotSlowAHealthySubscription(t *testing.T) {
+	w := newWorld(t)
+	c := startConnector(t, w.sim.URL, "-poll-schedule", "@every 1s", "-push=false", "-allow-private-callbacks",
+		"-callback-timeout", "30s", "-callback-rate", "0")
+	// Four tokens share the 200 hanging subscriptions (each subscribe is one HipChat call of its token).
+	var tokens []string
+	for i := range 4 {
+		email := fmt.Sprintf("busy%d@example.com", i)
+		w.sim.createUser(fmt.Sprintf("Busy %d", i), fmt.Sprintf("busy%d", i), email, testPassword)
+		tokens = append(tokens, w.sim.userToken(email, testPassword, ""))
+	}
+	busy := w.sim.createRoom(w.annToken, "Busy", "public")
+	for e := range 50 {
+		url := hangingReceiver(t)
+		for s := range 4 {
+			a := c.do("POST", fmt.Sprintf("/subscriptions/rooms/%d/messages", busy), bearerHeader(tokens[(e*4+s)%4]),
+				mustJSON(map[string]string{"callbackUrl": url}))
+			require.Equal(t, http.StatusCreated, a.Status, a.Body)
+		}
+	}
+	sk := newCrashSink(t)
+	calm := w.sim.createRoom(w.annToken, "Calm", "public")
+	healthy := c.subscribeSink(w.annToken, calm, sk)
+
+	w.sim.mustCall("POST", fmt.Sprintf("/v2/room/%d/message", busy), w.annToken, map[string]string{"message": "to the hanging ones"}, nil)
+	require.Eventually(t, func() bool {
+		return strings.Contains(c.do("GET", "/metrics", "", "").Body, "hipchat_connector_callback_endpoints_slow 50")
+	}, 20*time.Second, 50*time.Millisecond, "every hanging endpoint was tried and found slow")
+
+	var posted []time.Time
+	want := map[string][]string{healthy: nil}
+	for i := range 20 {
+		var msg struct{ ID string }
+		w.sim.mustCall("POST", fmt.Sprintf("/v2/room/%d/message", calm), w.annToken, map[string]string{"message": fmt.Sprintf("calm %d", i)}, &msg)
+		want[healthy] = append(want[healthy], msg.ID)
+		posted = append(posted, time.Now())
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.Eventually(t, func() bool { return sk.hasAll(want) }, 10*time.Second, 20*time.Millisecond,
+		"the healthy subscription's events arrive while the hanging attempts wait for their 30 s timeout")
+	lags := sk.lagsAfter(healthy, want[healthy], posted)
+	t.Logf("healthy post→delivered (1 s poll): p50 %s, max %s", lags[len(lags)/2].Round(time.Millisecond), lags[len(lags)-1].Round(time.Millisecond))
+	assert.Less(t, lags[len(lags)-1], 5*time.Second, "generous: one poll interval and the POST; before, a 30 s timeout")
+}
+
+// subscribeSink subscribes sk to the new messages of room with token and returns the subscription id.
+func (c *connectorUnderTest) subscribeSink(token string, room int, sk *crashSink) string {
+	c.tb.Helper()
+	a := c.do("POST", fmt.Sprintf("/subscriptions/rooms/%d/messages", room), bearerHeader(token),
+		mustJSON(map[string]string{"callbackUrl": sk.srv.URL + "/hook"}))
+	require.Equal(c.tb, http.StatusCreated, a.Status, a.Body)
+	var sub struct{ ID, Secret string }
+	require.NoError(c.tb, json.Unmarshal([]byte(a.Body), &sub))
+	sk.trust(sub.ID, sub.Secret)
+	return sub.ID
+}
+
+// lagsAfter returns, sorted, how long after posted[i] message ids[i] of sub first arrived.
+func (s *crashSink) lagsAfter(sub string, ids []string, posted []time.Time) []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	firstAt := map[string]time.Time{}
+	for _, h := range s.got {
+		if _, seen := firstAt[h.item]; h.sub == sub && !seen {
+			firstAt[h.item] = h.at
+		}
+	}
+	var lags []time.Duration
+	for i, id := range ids {
+		lags = append(lags, firstAt[id].Sub(posted[i]))
+	}
+	slices.Sort(lags)
+	return lags
 }

@@ -26,7 +26,17 @@ const screenshotPath = "../../docs/screenshots/sandbox.png"
 // world is what the browser test finds in the emulator before it opens the page.
 type world struct {
 	ann, bob simclient.Person
-	general  int // public room of Ann's, with history
+	general  int    // public room of Ann's, with history
+	addon    string // an add-on token, which pushes glances
+}
+
+// pushGlance updates the add-on's "builds" glance in room with a lozenge.
+func pushGlance(ctx context.Context, c *simclient.Client, addon, room, lozenge, label string) error {
+	body := map[string]any{"glance": []any{map[string]any{"key": "builds", "content": map[string]any{
+		"label":  map[string]any{"type": "html", "value": "<b>4</b> builds"},
+		"status": map[string]any{"type": "lozenge", "value": map[string]any{"type": lozenge, "label": label}},
+	}}}}
+	return c.Do(ctx, "POST", "/v2/addon/ui/room/"+room, addon, body, nil)
 }
 
 func seed(t *testing.T, base string) world {
@@ -58,6 +68,10 @@ func seed(t *testing.T, base string) world {
 	t.Cleanup(flow.Close)
 	must(c.Do(ctx, "POST", "/v2/room/"+general+"/webhook", adminToken,
 		map[string]string{"url": flow.URL + "/hipchat/new-message", "event": "room_message", "name": "OnNewMessage flow"}, nil))
+	// An add-on's glance for the room, as its build server would push it.
+	w.addon, err = c.AddonToken(ctx, glanceAddon, glanceSecret, "")
+	must(err)
+	must(pushGlance(ctx, c, w.addon, general, "success", "GREEN"))
 	ops, err := c.CreateRoom(ctx, adminToken, "Ops", "private")
 	must(err)
 	must(c.AddMember(ctx, adminToken, strconv.Itoa(ops), "bob@example.com"))
@@ -86,7 +100,8 @@ func historyHas(text string) string {
 }
 
 // TestBrowser drives the page in Chromium against an emulator over HTTP: sign in with the admin
-// token, pick a room, see its history and people, post a message as another user through the form,
+// token, pick a room, see its history, people and an add-on's glance (and its next update), post a
+// message as another user through the form,
 // share a file, and see both arrive in the live history; send a notification; create a room; sign
 // out, which revokes the tokens the page minted. The page's answer carries the CSP, and the
 // browser refuses nothing under it.
@@ -140,6 +155,14 @@ func TestBrowser(t *testing.T) {
 	wait("the seeded history shows", historyHas("Good morning")+` && `+historyHas("Build #42 passed"))
 	wait("the participants show", `document.querySelector('#participants').textContent.includes('Bob Ray @bob')`)
 	wait("the webhook shows", `document.querySelector('#webhooks').textContent.includes('OnNewMessage flow')`)
+	wait("the add-on's glance shows", `[...document.querySelectorAll('#glances li')].some(li =>
+		li.textContent.includes('<b>4</b> builds') && li.textContent.includes('Build Glance') &&
+		li.querySelector('.lozenge.success') && li.querySelector('.lozenge').textContent === 'GREEN')`)
+	if err := pushGlance(context.Background(), simclient.New(ts.URL), w.addon, strconv.Itoa(w.general), "error", "RED"); err != nil {
+		t.Fatal(err)
+	}
+	wait("the glance's next update replaces it", `document.querySelectorAll('#glances li').length === 1 &&
+		document.querySelector('#glances .lozenge.error') && document.querySelector('#glances .lozenge').textContent === 'RED'`)
 	wait("no webhook call yet", `document.querySelector('#webhook-calls').textContent.includes('No webhook calls recorded yet.')`)
 
 	step("post as Bob",

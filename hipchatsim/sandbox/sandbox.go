@@ -1,8 +1,9 @@
 // Package sandbox is the emulator's web page: a flow designer signs in with a HipChat token, watches
-// a room's history update, and posts the messages, notifications and files that fire a flow. The page
-// is plain HTML, CSS and JavaScript modules embedded in the binary, on the stylesheet and modules it
-// shares with the connector's console (internal/webpage); it talks to the emulator only through the
-// HipChat v2 API and the /_sim/ side channel, like any other client, so it needs no private
+// a room's history update and the glances add-ons push to it (the last update of each, from GET
+// /_sim/room/{room}/glances), and posts the messages, notifications and files that fire a flow. The
+// page is plain HTML, CSS and JavaScript modules embedded in the binary, on the stylesheet and
+// modules it shares with the connector's console (internal/webpage); it talks to the emulator only
+// through the HipChat v2 API and the /_sim/ side channel, like any other client, so it needs no private
 // endpoint and holds no secret: the token is typed in and kept in the tab's sessionStorage.
 //
 // Posting as another user needs that user's token. The page mints one with the signed-in token

@@ -13,11 +13,19 @@ import (
 
 const adminToken = "sandbox-test-admin-token"
 
+// The add-on client the emulator knows, which pushes glances in the browser test.
+const (
+	glanceAddon  = "glance-addon"
+	glanceSecret = "glance-secret"
+)
+
 // newEmulator serves a fresh emulator over real HTTP.
 func newEmulator(t *testing.T) *httptest.Server {
 	t.Helper()
 	opts := hipchatsim.DefaultOptions()
 	opts.AdminToken = adminToken
+	opts.Fixtures = &hipchatsim.Fixtures{Addons: []hipchatsim.FixtureAddon{
+		{ClientID: glanceAddon, ClientSecret: glanceSecret, Name: "Build Glance"}}}
 	srv, err := hipchatsim.New(opts)
 	if err != nil {
 		t.Fatal(err)

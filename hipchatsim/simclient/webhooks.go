@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -121,6 +122,29 @@ func (c *Client) WebhookCalls(ctx context.Context) ([]WebhookCall, error) {
 		Calls []WebhookCall `json:"calls"`
 	}
 	err := c.Do(ctx, "GET", "/_sim/webhooks", "", nil, &log)
+	return log.Calls, err
+}
+
+// WebhookCallFilter narrows GET /_sim/webhooks: Status lists statuses (404), classes (4xx) and 0
+// (no answer), comma-separated; WebhookID keeps one webhook's calls. Zero values select all.
+type WebhookCallFilter struct {
+	Status    string
+	WebhookID int
+}
+
+// WebhookCallsMatching returns the emulator's recent webhook calls that pass f, oldest first.
+func (c *Client) WebhookCallsMatching(ctx context.Context, f WebhookCallFilter) ([]WebhookCall, error) {
+	q := url.Values{}
+	if f.Status != "" {
+		q.Set("status", f.Status)
+	}
+	if f.WebhookID != 0 {
+		q.Set("webhook_id", strconv.Itoa(f.WebhookID))
+	}
+	var log struct {
+		Calls []WebhookCall `json:"calls"`
+	}
+	err := c.Do(ctx, "GET", "/_sim/webhooks?"+q.Encode(), "", nil, &log)
 	return log.Calls, err
 }
 

@@ -181,18 +181,26 @@ func subscribe(ctx context.Context, connectorURL, token string, t webhookTrigger
 	return sub, nil
 }
 
-// act makes the HipChat event of step: Bob posts a message, shares a file, creates a room, or an
-// integration labelled "CI" sends a notification, in turn. Errors: HipChat's answer.
+// act makes the HipChat events of step, in turn: Bob posts a message and Ann replies under it
+// (ReplyToMessage, through the connector); Bob shares a file and Ann puts the release in the room's
+// topic (SetRoomTopic); Bob creates a room; an integration labelled "CI" sends a green notification
+// with a card (SendNotification). Errors: HipChat's or the connector's answer.
 func (s *script) act(ctx context.Context, w seeded, step int) error {
 	round := step/4 + 1
 	room := strconv.Itoa(w.room)
 	switch step % 4 {
 	case 0:
-		_, err := s.hipchat.PostMessage(ctx, w.bob.Token, room, fmt.Sprintf("deploy #%d is out, @ann can you check the dashboard?", round))
-		return err
+		id, err := s.hipchat.PostMessage(ctx, w.bob.Token, room, fmt.Sprintf("deploy #%d is out, @ann can you check the dashboard?", round))
+		if err != nil {
+			return err
+		}
+		return s.replyToBob(ctx, w, id, round)
 	case 1:
 		content := fmt.Sprintf("release %d\nall checks green\n", round)
-		return s.hipchat.ShareFile(ctx, w.bob.Token, room, fmt.Sprintf("release-%d.txt", round), "text/plain", []byte(content), "release notes attached")
+		if err := s.hipchat.ShareFile(ctx, w.bob.Token, room, fmt.Sprintf("release-%d.txt", round), "text/plain", []byte(content), "release notes attached"); err != nil {
+			return err
+		}
+		return s.setTopic(ctx, w, round)
 	case 2:
 		name := fmt.Sprintf("Launch %d", round)
 		id, err := s.hipchat.CreateRoom(ctx, w.bob.Token, name, "public")
@@ -201,7 +209,7 @@ func (s *script) act(ctx context.Context, w seeded, step int) error {
 		}
 		return err
 	default:
-		return s.hipchat.Notify(ctx, w.bob.Token, room, "CI", fmt.Sprintf("build #%d passed", round))
+		return s.notifyBuild(ctx, w, round)
 	}
 }
 
@@ -236,7 +244,9 @@ func (s *script) printIntro(w seeded) {
 	fmt.Fprintf(out, "  curl -sS -H %s %s/subscriptions\n", auth, c)
 	fmt.Fprintf(out, "or set these and run the README's examples:\n")
 	fmt.Fprintf(out, "  export HIPCHAT=%s ADMIN=%s CONNECTOR=%s TOKEN=%s ROOM=%d\n\n", s.hipchat.BaseURL, s.adminToken, c, w.ann.Token, w.room)
-	fmt.Fprintf(out, "every %s Bob posts a message, shares a file, creates a room or sends a notification.\n", s.interval)
+	fmt.Fprintf(out, "every %s Bob posts a message, shares a file, creates a room or CI sends a notification; Ann replies to Bob\n", s.interval)
+	fmt.Fprintf(out, "and sets the room's topic, and CI's notification carries a card, through the connector's actions\n")
+	fmt.Fprintf(out, "(ReplyToMessage, SetRoomTopic, SendNotification: the lines that end \"through the connector\").\n")
 	fmt.Fprintln(out, "a shared file shows twice: OnNewFileWebhook, and OnNewMessageWebhook for the message that carries it.")
 	fmt.Fprintln(out, "deliveries:")
 	_, _ = io.WriteString(s.out, out.String()) // the terminal's output; a failed write has nowhere to go

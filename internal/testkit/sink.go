@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
@@ -22,9 +23,10 @@ type Received struct {
 	Sub       string
 	CatchUp   string
 	Body      []byte
-	Status    int    // what the sink answered
-	VerifyErr error  // Standard Webhooks verification with the subscription's secret
-	Item      string // the payload's "id"
+	Status    int       // what the sink answered
+	VerifyErr error     // Standard Webhooks verification with the subscription's secret
+	Item      string    // the payload's "id"
+	At        time.Time // when the sink received it (wall clock)
 }
 
 // Sink is a real HTTP callback receiver. Its answer function picks the status of the n-th request
@@ -84,7 +86,7 @@ func (s *Sink) serve(w http.ResponseWriter, r *http.Request) {
 	rec := Received{
 		WebhookID: r.Header.Get("webhook-id"), Timestamp: r.Header.Get("webhook-timestamp"),
 		Event: r.Header.Get(webhook.HeaderEventType), Sub: r.Header.Get(webhook.HeaderSubscription),
-		CatchUp: r.Header.Get(webhook.HeaderCatchUp), Body: body, Status: status,
+		CatchUp: r.Header.Get(webhook.HeaderCatchUp), Body: body, Status: status, At: time.Now(),
 	}
 	if secret == "" {
 		rec.VerifyErr = fmt.Errorf("no secret for subscription %q", rec.Sub)

@@ -1,11 +1,12 @@
 // main.js: the sandbox page. Sign in with a token, pick or create a room, watch its history (short
-// polling of …/history/latest, paced by the token's rate limit), post messages, notifications and
-// files as any user, and see the room's webhooks and the emulator's record of their calls.
+// polling of …/history/latest, paced by the token's rate limit) and the add-on glances pushed to
+// it, post messages, notifications and files as any user, and see the room's webhooks and the
+// emulator's record of their calls.
 
 import { $, busy, clearError, say, showError } from '../shared/page.js';
 import { el } from '../shared/render.js';
 import { call, rateLimitOf, roomPath, shareFileBody } from './api.js';
-import { chips, historyItem, table } from './render.js';
+import { chips, glanceItem, historyItem, table } from './render.js';
 import { setSignedIn, setUserToken, signOut, signedIn, userTokens, withUserToken } from './tokens.js';
 
 const roomKey = 'hipchat-sandbox.room';
@@ -21,6 +22,7 @@ const state = {
   pollTimer: 0,
   pollRun: 0, // increases with every poll, so a late answer of an older one is dropped
   noWebhookCalls: false, // /_sim/webhooks answered 404: this emulator does not record calls
+  noGlances: false, // /_sim/room/…/glances answered 404: this emulator does not keep glances
 };
 
 // ---- signing in and out
@@ -148,6 +150,7 @@ function selectRoom(room) {
   $('room-meta').textContent = `Room ${room.id} · ${room.privacy}` + (room.is_archived ? ' · archived' : '');
   $('history').replaceChildren();
   $('history-empty').hidden = true;
+  $('glances').replaceChildren();
   clearError();
   loadPeople(room);
   loadWebhooks(room);
@@ -224,7 +227,7 @@ async function poll() {
     next = { delay, note: `History: ${e.message}; trying again in ${Math.round(delay / 1000)} s.` };
   }
   $('poll-status').textContent = next.note;
-  await loadWebhookCalls();
+  await Promise.all([loadWebhookCalls(), loadGlances(room)]);
   if (run === state.pollRun) schedulePoll(next.delay);
 }
 
@@ -302,6 +305,30 @@ $('share-form').addEventListener('submit', (ev) => {
     loadPeople(room);
   });
 });
+
+// ---- glances
+
+const noGlanceYet = 'No add-on has pushed a glance here yet.';
+
+// loadGlances shows GET /_sim/room/{room}/glances, the add-on glances that apply to the room. An
+// emulator without that endpoint (404) is said so once, and not asked again.
+async function loadGlances(room) {
+  if (state.noGlances) return;
+  try {
+    const answer = await call('GET', '/_sim/room/' + encodeURIComponent(String(room.id)) + '/glances');
+    if (state.room !== room) return;
+    const glances = (answer && answer.glances) || [];
+    $('glances').replaceChildren(...glances.map(glanceItem));
+    $('glances-empty').textContent = noGlanceYet;
+    $('glances-empty').hidden = glances.length > 0;
+  } catch (e) {
+    if (state.room !== room) return;
+    if (e.status === 404) state.noGlances = true;
+    $('glances').replaceChildren();
+    $('glances-empty').hidden = false;
+    $('glances-empty').textContent = e.status === 404 ? 'This emulator keeps no glances.' : 'Glances: ' + e.message;
+  }
+}
 
 // ---- webhooks
 

@@ -31,6 +31,31 @@ export function historyItem(item) {
   return li;
 }
 
+const lozenges = new Set(['default', 'success', 'error', 'current', 'new', 'complete', 'moved']);
+
+/**
+ * glanceItem renders one entry of GET /_sim/room/{room}/glances: the label (as text: an html label
+ * shows its source), the status as a lozenge or the icon's address, and who pushed it for whom.
+ */
+export function glanceItem(g) {
+  const content = g.content || {};
+  const li = el('li', { attrs: { 'data-key': g.key } });
+  li.append(el('span', { cls: 'label', text: (content.label && content.label.value) || '(no label)' }));
+  const status = content.status;
+  if (status && status.type === 'lozenge' && status.value) {
+    const type = lozenges.has(status.value.type) ? status.value.type : 'default';
+    li.append(el('span', { cls: 'lozenge ' + type, text: status.value.label || type }));
+  } else if (status && status.type === 'icon' && status.value) {
+    li.append(el('span', { cls: 'icon', text: 'icon ' + status.value.url }));
+  }
+  const addon = (g.addon && g.addon.name) || 'an add-on';
+  let scope = 'this room';
+  if (g.scope === 'group') scope = 'every room';
+  if (g.scope === 'user_in_room') scope = 'only ' + ((g.user && g.user.name) || 'one user') + ' here';
+  li.append(el('span', { cls: 'meta' }, `${g.key} · ${addon} · for ${scope} · `, time(g.updated)));
+  return li;
+}
+
 /** chips fills list with one chip per user stub ({name, mention_name}). */
 export function chips(list, users, empty) {
   list.replaceChildren(...users.map((u) => el('li', { text: `${u.name} @${u.mention_name}` })));

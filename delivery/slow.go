@@ -1,0 +1,121 @@
+package delivery
+
+import "time"
+
+// Slow receivers are kept from holding what answering ones need. Every attempt takes a slot: a
+// normal one, of the Concurrency that dispatch fills, or one of the slow pool, of SlowInFlight.
+// An attempt whose answer (its first byte: the status line) has not come within SlowAfter moves
+// from its normal slot to the slow pool, freeing the normal slot at once, and marks its endpoint
+// slow; a slow endpoint's next attempts start in the slow pool, and wait while it is full. So
+// however many endpoints hang, they hold at most SlowInFlight attempts between them, and the
+// normal slots stay for the receivers that answer.
+//
+// Each endpoint also has a limit on its attempts in flight: 1 until it first answers, one more for
+// each answer within SlowAfter up to PerEndpoint, halved (at least 1) when it turns slow. A new
+// receiver that hangs holds one slot for SlowAfter, not PerEndpoint of them for the whole timeout.
+
+// DefaultSlowAfter is how long an attempt may wait for its answer before its endpoint counts as
+// slow (Options.SlowAfter).
+const DefaultSlowAfter = time.Second
+
+// slot is one attempt's place in the deliverer's bounds. Its fields are guarded by d.mu.
+type slot struct {
+	d       *Deliverer
+	ep      *endpointState
+	started time.Time
+	slow    bool // counted in d.slowInFlight, not d.posting
+	done    bool // the attempt ended
+	timer   *time.Timer
+}
+
+// occupyLocked takes the slot of an attempt to ep: in the slow pool when ep is slow, else a normal
+// slot that moves to the slow pool when no answer comes within slowAfter.
+func (d *Deliverer) occupyLocked(ep *endpointState) *slot {
+	s := &slot{d: d, ep: ep, started: time.Now()}
+	if ep.slow {
+		s.slow = true
+		d.slowInFlight++
+		return s
+	}
+	d.posting++
+	s.timer = time.AfterFunc(d.slowAfter, s.stall)
+	return s
+}
+
+// stall moves a normal slot whose attempt still waits for its answer to the slow pool, marks its
+// endpoint slow, and wakes dispatch for the normal slot it frees.
+func (s *slot) stall() {
+	d := s.d
+	d.mu.Lock()
+	if s.done || s.slow {
+		d.mu.Unlock()
+		return
+	}
+	s.slow = true
+	d.posting--
+	d.slowInFlight++
+	s.ep.turnSlow()
+	d.mu.Unlock()
+	d.metrics.stalled.Inc()
+	d.Nudge()
+}
+
+// answered is called when the attempt's answer began to arrive: quick, the endpoint may have one
+// more attempt in flight; slow, it turns slow (once per attempt).
+func (s *slot) answered() {
+	took := time.Since(s.started)
+	d := s.d
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case took < d.slowAfter:
+		s.ep.slow = false
+		s.ep.limit = min(d.perEndpoint, s.ep.limit+1)
+	case !s.slow:
+		s.ep.turnSlow() // answered after slowAfter, before the timer moved it
+	default:
+		s.ep.slow = true
+	}
+}
+
+// releaseLocked gives the slot back when its attempt ended, answered or not.
+func (s *slot) releaseLocked() {
+	s.done = true
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	if s.slow {
+		s.d.slowInFlight--
+	} else {
+		s.d.posting--
+	}
+}
+
+// turnSlow marks the endpoint slow and halves the attempts it may have in flight.
+func (ep *endpointState) turnSlow() {
+	ep.slow = true
+	ep.limit = max(1, ep.limit/2)
+}
+
+// slowPool refuses a delivery to a slow endpoint while the slow pool is full (counting, at
+// listing, what the listing let through to slow endpoints).
+type slowPool struct{ d *Deliverer }
+
+func (slowPool) name() string { return refusedSlowPoolFull }
+
+func (g slowPool) admit(c *candidate) bool {
+	ep := c.endpoint()
+	return ep == nil || !ep.slow || g.d.slowInFlight+c.listed.toSlowEndpoints() < g.d.slowMax
+}
+
+// slowEndpoints counts the endpoints marked slow, and slowAttempts the attempts in the slow pool.
+func (d *Deliverer) slowEndpoints() (endpoints, attempts int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, ep := range d.endpoints {
+		if ep.slow {
+			endpoints++
+		}
+	}
+	return endpoints, d.slowInFlight
+}

@@ -1,0 +1,98 @@
+package delivery_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hipchat-connector/hipchat-connector/delivery"
+	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/triggers"
+)
+
+// hangingEndpoint accepts connections and never answers, until the test ends: a receiver that
+// hangs. Each is a host:port of its own, so a new endpoint to the deliverer.
+func hangingEndpoint(t *testing.T) string { return hangingEndpointFor(t) }
+
+// hangingEndpointFor is hangingEndpoint for a test or a benchmark.
+func hangingEndpointFor(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+	})
+	return "http://" + ln.Addr().String() + "/hook"
+}
+
+// With 50 hanging endpoints (4 subscriptions each, each endpoint a new host:port) and one healthy
+// subscription on the same deliverer, the healthy subscription's events are delivered while every
+// hanging attempt still waits for its 30 s timeout: the hanging receivers hold the slow pool, never
+// the slots the healthy one needs. (Before, they held all 64 slots, 32 each, until the timeout.)
+func TestHangingReceiversDoNotDelayAHealthyOne(t *testing.T) {
+	clk := newClock()
+	store := openStore(t, clk)
+	for e := range 50 {
+		url := hangingEndpoint(t)
+		for s := range 4 {
+			sub := addSubscription(t, store, testConn, triggers.KindMessage, fmt.Sprintf("hang-%d-%d", e, s), url, nil)
+			queue(t, store, sub, "e1", "e2", "e3")
+		}
+	}
+	sk := newSink(t, nil)
+	healthy := addSubscription(t, store, testConn, triggers.KindMessage, "healthy", sk.URL(), nil)
+	sk.TrustSubscriptions(healthy)
+
+	d := newDeliverer(t, store, clk, delivery.Options{Interval: 20 * time.Millisecond, Timeout: 30 * time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	d.Nudge()
+
+	// Twenty events to the healthy receiver, one every 100 ms, from the first hanging attempts on.
+	queuedAt := map[string]time.Time{}
+	for i := range 20 {
+		id := fmt.Sprintf("healthy-%d", i)
+		queuedAt[state.DeliveryID(healthy.ID, id)] = time.Now()
+		queue(t, store, healthy, id)
+		d.Nudge()
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.Eventually(t, func() bool { return len(sk.Requests()) >= 20 }, 10*time.Second, 10*time.Millisecond,
+		"every healthy event arrives while the hanging attempts (30 s) still hang")
+	var lags []time.Duration
+	for _, r := range sk.Requests() {
+		lags = append(lags, r.At.Sub(queuedAt[r.WebhookID]))
+	}
+	slices.Sort(lags)
+	t.Logf("healthy queued→delivered: p50 %s, max %s", lags[len(lags)/2].Round(time.Millisecond), lags[len(lags)-1].Round(time.Millisecond))
+	assert.Less(t, lags[len(lags)-1], 5*time.Second, "generous: before, the healthy one waited for a 30 s timeout to free a slot")
+}

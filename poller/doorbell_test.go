@@ -1,0 +1,172 @@
+package poller_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hipchat-connector/hipchat-connector/poller"
+	"github.com/hipchat-connector/hipchat-connector/triggers"
+)
+
+const doorbellBase = "http://127.0.0.1:9/"
+
+// pushedFeed is a message feed of w with its doorbells registered by a poller on reg: the poller,
+// the room, and the feed's doorbell id and secret as HipChat lists them.
+func pushedFeed(t *testing.T, w *world, reg prometheus.Registerer) (p *poller.Poller, room, id, secret string) {
+	room = w.room("Pushed")
+	w.subscribe(w.conn, triggers.KindMessage, room)
+	p = w.poller(poller.Options{Registerer: reg})
+	p.EnablePush(poller.PushOptions{URL: doorbellBase, Webhooks: w.client})
+	require.NoError(t, p.Tick(w.ctx)) // registers the feed's doorbells
+	id, secret = doorbellOf(t, w, room)
+	return p, room, id, secret
+}
+
+// doorbellOf reads the feed's doorbell id and secret from the room's webhooks, which must all be at
+// one URL.
+func doorbellOf(t *testing.T, w *world, room string) (id, secret string) {
+	hooks, err := w.sim.ListWebhooks(w.ctx, w.alice.Token, room)
+	require.NoError(t, err)
+	require.Len(t, hooks, 3, "room_message, room_notification, room_file_upload")
+	for _, h := range hooks[1:] {
+		require.Equal(t, hooks[0].URL, h.URL, "one URL for the feed's three webhooks")
+	}
+	parts := strings.Split(strings.TrimPrefix(hooks[0].URL, doorbellBase+"hipchat/rooms/"), "/")
+	require.Len(t, parts, 2, hooks[0].URL)
+	return parts[0], parts[1]
+}
+
+// A doorbell rung 100 times in 10 s with nothing new to read (a replayed or forged URL) reads the
+// feed about five times: once at once, and once its read found nothing, one read every 2 s.
+func TestRingsAreCoalescedIntoOneReadEveryTwoSeconds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("rings for 10 s")
+	}
+	w := newWorld(t)
+	reg := prometheus.NewRegistry()
+	p, _, id, secret := pushedFeed(t, w, reg)
+	for range 100 {
+		require.True(t, p.Ring(id, secret, nil))
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2100 * time.Millisecond) // the last coalesced read
+	reads := metricSum(t, reg, "hipchat_connector_push_reads_total")
+	t.Logf("100 rings in 10 s: %v reads", reads)
+	assert.GreaterOrEqual(t, reads, 2.0)
+	assert.LessOrEqual(t, reads, 7.0, "one read per 2 s, and the first at once")
+}
+
+// A doorbell that announces a message every subscription of the feed has passed costs nothing; one
+// that announces a newer message reads the feed.
+func TestARingForAMessageAlreadyPassedCostsNothing(t *testing.T) {
+	w := newWorld(t)
+	reg := prometheus.NewRegistry()
+	p, room, id, secret := pushedFeed(t, w, reg)
+	old := w.post(room, 1, "read already")[0]
+	require.NoError(t, p.Tick(w.ctx)) // the subscription passes it
+	var msg struct{ Date string }
+	var got struct{ Message *struct{ Date string } }
+	require.NoError(t, w.sim.Do(w.ctx, "GET", "/v2/room/"+room+"/history/"+old, w.alice.Token, nil, &got))
+	require.NotNil(t, got.Message)
+	msg.Date = got.Message.Date
+	before := w.calls(w.alice.Token)
+
+	payload := fmt.Sprintf(`{"event":"room_message","item":{"message":{"id":%q,"date":%q}}}`, old, msg.Date)
+	for range 20 {
+		require.True(t, p.Ring(id, secret, []byte(payload)), "accepted, 204")
+	}
+	p.Wait()
+	assert.Equal(t, before, w.calls(w.alice.Token), "no HipChat call for a message already passed")
+
+	later, err := time.Parse(time.RFC3339Nano, msg.Date)
+	require.NoError(t, err)
+	newer := fmt.Sprintf(`{"event":"room_message","item":{"message":{"id":"new","date":%q}}}`, later.Add(time.Second).Format(time.RFC3339Nano))
+	require.True(t, p.Ring(id, secret, []byte(newer)))
+	p.Wait()
+	assert.Greater(t, w.calls(w.alice.Token), before, "a newer message is read")
+}
+
+// A restarted poller takes up the doorbells HipChat lists (same URL, no new webhook); when they must
+// be registered again (one is gone), the feed gets a new secret and the old URL rings nothing.
+func TestARegistrationAgainReplacesTheDoorbellSecret(t *testing.T) {
+	w := newWorld(t)
+	_, room, id, secret := pushedFeed(t, w, nil)
+
+	restarted := w.poller(poller.Options{})
+	restarted.EnablePush(poller.PushOptions{URL: doorbellBase, Webhooks: w.client})
+	require.NoError(t, restarted.Tick(w.ctx))
+	_, same := doorbellOf(t, w, room)
+	assert.Equal(t, secret, same, "a restart takes up the registered doorbells")
+	assert.True(t, restarted.Ring(id, secret, nil))
+
+	hooks, err := w.sim.ListWebhooks(w.ctx, w.alice.Token, room)
+	require.NoError(t, err)
+	require.NoError(t, w.sim.DeleteWebhook(w.ctx, w.alice.Token, room, hooks[0].ID))
+	again := w.poller(poller.Options{})
+	again.EnablePush(poller.PushOptions{URL: doorbellBase, Webhooks: w.client})
+	require.NoError(t, again.Tick(w.ctx))
+	_, rotated := doorbellOf(t, w, room)
+	assert.NotEqual(t, secret, rotated, "registered again: a new secret")
+	assert.False(t, again.Ring(id, secret, nil), "the old URL answers 404")
+	assert.True(t, again.Ring(id, rotated, nil))
+}
+
+// metricSum adds up every series of the counter or gauge name in reg.
+func metricSum(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() == name {
+			for _, m := range f.GetMetric() {
+				total += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			}
+		}
+	}
+	return total
+}
+
+// HipChat's own doorbells, each announcing a message the feed has not read, are read at once, one
+// after the other: no pacing while the reads find what the doorbells announce.
+func TestHonestDoorbellsAreReadAtOnce(t *testing.T) {
+	w := newWorld(t)
+	reg := prometheus.NewRegistry()
+	p, room, id, secret := pushedFeed(t, w, reg)
+	for i := range 5 {
+		posted := w.post(room, 1, fmt.Sprintf("new %d", i))[0]
+		var got struct{ Message *struct{ Date string } }
+		require.NoError(t, w.sim.Do(w.ctx, "GET", "/v2/room/"+room+"/history/"+posted, w.alice.Token, nil, &got))
+		payload := fmt.Sprintf(`{"event":"room_message","item":{"message":{"id":%q,"date":%q}}}`, posted, got.Message.Date)
+		require.True(t, p.Ring(id, secret, []byte(payload)))
+		p.Wait()
+	}
+	assert.Equal(t, 5.0, metricSum(t, reg, "hipchat_connector_push_reads_total"), "one read per doorbell")
+	assert.Zero(t, doorbells(t, reg, "coalesced"), "none was held for the 2 s pace")
+}
+
+// doorbells is hipchat_connector_push_doorbells_total{result}.
+func doorbells(t *testing.T, reg *prometheus.Registry, result string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() != "hipchat_connector_push_doorbells_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && l.GetValue() == result {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
