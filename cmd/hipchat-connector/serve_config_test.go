@@ -2,12 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
+	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
 func TestServeConfigDefaultsAreValid(t *testing.T) {
@@ -96,4 +103,35 @@ func TestServeStorageSettingsComeFromFlagsOrTheEnvironment(t *testing.T) {
 	assert.Contains(t, logged.String(), `"retention_max_age":"48h0m0s"`)
 	assert.Contains(t, logged.String(), `"retention_per_subscription":70`)
 	assert.Contains(t, logged.String(), `"max_pending_per_subscription":200`)
+}
+
+// TestTheRetentionFlagsReachTheStore: the store serve opens prunes by -retention-per-subscription and
+// -retention-max-age.
+func TestTheRetentionFlagsReachTheStore(t *testing.T) {
+	var stderr bytes.Buffer
+	cfg, _, err := parseServeConfig([]string{"-db", filepath.Join(t.TempDir(), "c.db"),
+		"-retention-per-subscription", "2", "-retention-max-age", "1h"}, func(string) string { return "" }, &stderr)
+	require.NoError(t, err)
+	store, err := openConfiguredStore(context.Background(), cfg, func(string) string { return "" }, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer store.Close()
+	conn := connector.NewConnection("token", "https://api.hipchat.com")
+	sub := testkit.AddSubscription(t, store, conn, triggers.KindMessage, "1", "https://sink.example/hook", nil)
+	testkit.Queue(t, store, sub, "e1", "e2", "e3", "e4")
+	log, err := store.Deliveries(sub.ID, 0)
+	require.NoError(t, err)
+	var records []state.AttemptRecord
+	for _, d := range log {
+		records = append(records, state.AttemptRecord{SubscriptionID: sub.ID, Seq: d.Seq, Outcome: state.Delivered(),
+			Attempt: state.Attempt{At: time.Now(), StatusCode: 204}})
+	}
+	for _, err := range store.RecordAttempts(records) {
+		require.NoError(t, err)
+	}
+	pruned, err := store.Prune(time.Now())
+	require.NoError(t, err)
+	assert.Equal(t, 2, pruned, "the newest 2 finished are kept")
+	pruned, err = store.Prune(time.Now().Add(2 * time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, 2, pruned, "and none older than an hour")
 }
