@@ -102,7 +102,7 @@ func newServeLogger(cfg *serveConfig, sources flagSources, stderr io.Writer) *sl
 // not get as far as serving, removes the database and key file the start created, so that a retry
 // with another setting does not find a half-made installation. Errors: openConfiguredStore's.
 func openServeStore(ctx context.Context, cfg serveConfig, getenv func(string) string, logger *slog.Logger) (connectorStore, func(serving bool), error) {
-	created := newCreatedFiles(cfg.DBPath, keyFilePath(cfg.DBPath, cfg.KeyFile, getenv))
+	created := newCreatedFiles(cfg.DBPath, keySource(cfg, getenv).Path())
 	store, err := openConfiguredStore(ctx, cfg, getenv, logger.With("component", "store"))
 	if err != nil {
 		created.remove()
