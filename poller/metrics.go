@@ -31,6 +31,8 @@ type metrics struct {
 	missedEvents prometheus.Counter
 	pushDesc     *prometheus.Desc
 	pushFeeds    func() map[string]int
+	heldDesc     *prometheus.Desc
+	held         func() int
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -76,6 +78,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "hipchat_connector_push_missed_events_total",
 			Help: "Events first found by a reconcile read of a feed on trusted push: doorbells HipChat did not ring.",
 		}),
+		heldDesc: prometheus.NewDesc("hipchat_connector_subscriptions_held",
+			"Subscriptions whose pending deliveries reached the outbox's bound: their cursors wait until the deliveries drain.", nil, nil),
 		pushDesc: prometheus.NewDesc("hipchat_connector_push_feeds",
 			"Message and file feeds this replica polls, by push state: pending, on, trusted, off.", []string{"state"}, nil),
 	}
@@ -105,17 +109,21 @@ func (m *metrics) deferred(reason string, n int) {
 	}
 }
 
-// Describe and Collect make hipchat_connector_poll_tokens_over_budget and
-// hipchat_connector_push_feeds, read at each scrape.
+// Describe and Collect make hipchat_connector_poll_tokens_over_budget,
+// hipchat_connector_subscriptions_held and hipchat_connector_push_feeds, read at each scrape.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.overDesc
+	ch <- m.heldDesc
 	ch <- m.pushDesc
 }
 
-// Collect reports the tokens over budget and the feeds by push state.
+// Collect reports the tokens over budget, the held subscriptions and the feeds by push state.
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	if m.overBudget != nil {
 		ch <- prometheus.MustNewConstMetric(m.overDesc, prometheus.GaugeValue, float64(m.overBudget()))
+	}
+	if m.held != nil {
+		ch <- prometheus.MustNewConstMetric(m.heldDesc, prometheus.GaugeValue, float64(m.held()))
 	}
 	if m.pushFeeds != nil {
 		byState := m.pushFeeds()

@@ -36,8 +36,20 @@ type Subscription struct {
 	// Push is whether HipChat's room webhooks ring for the subscription's room (absent for room
 	// lists and when push is off altogether).
 	Push *PushView `json:"push,omitempty"`
+	// Backlog is its pending deliveries beside the outbox's bound (absent when they cannot be
+	// counted).
+	Backlog *Backlog `json:"backlog,omitempty"`
 	// Filter is what the subscription keeps of its room's messages (absent: everything).
 	Filter *FilterView `json:"filter,omitempty"`
+}
+
+// Backlog is a subscription's pending deliveries beside the bound of the bounded outbox: held when
+// they reached it, and then its cursor waits (nothing is dropped: HipChat keeps the history) until
+// they drain below it.
+type Backlog struct {
+	Pending    int  `json:"pending"`
+	Held       bool `json:"held"`
+	MaxPending int  `json:"max_pending,omitempty"`
 }
 
 // FilterView is a subscription's filter (definition SubscriptionFilter): every part given must hold.
@@ -184,10 +196,22 @@ func (d subscriptionAPI) showSubscription(sub state.Subscription) Subscription {
 			view.Poll = &plan
 		}
 	}
+	view.Backlog = d.showBacklog(sub.ID)
 	if sub.PreviousSecret != "" && d.now().Before(sub.PreviousSecretExpiresAt) {
 		view.PreviousSecretExpiresAt = sub.PreviousSecretExpiresAt.UTC()
 	}
 	return view
+}
+
+// showBacklog renders the pending deliveries of subscription id; a failing count shows nothing (the
+// rest of the view still answers).
+func (d subscriptionAPI) showBacklog(id string) *Backlog {
+	n, err := d.store.PendingCount(id)
+	if err != nil {
+		d.log.Warn("counting a subscription's pending deliveries failed", "err", err)
+		return nil
+	}
+	return &Backlog{Pending: n, Held: d.maxPending > 0 && n >= d.maxPending, MaxPending: d.maxPending}
 }
 
 // showEndpoint renders the circuit state of callbackURL's endpoint; one that never failed is

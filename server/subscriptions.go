@@ -28,6 +28,7 @@ type SubscriptionStore interface {
 	Recover(subID string, since time.Time) (int, error)
 	RotateSecret(subID, secret string, previousExpiresAt time.Time) (state.Subscription, error)
 	Endpoint(key string) (state.Endpoint, bool, error)
+	PendingCount(subID string) (int, error)
 }
 
 // subscriptionAPI is what the handlers of callback subscriptions use: the store, HipChat (to check a
@@ -45,6 +46,7 @@ type subscriptionAPI struct {
 	pollPlan              func(connectionID string) (PollPlan, bool)                      // may be nil
 	pushStatus            func(connectionID, room string) (state, reason string, ok bool) // may be nil
 	secretOverlap         time.Duration
+	maxPending            int // the bounded outbox's bound, for the backlog view (0: not shown as held)
 	now                   func() time.Time
 	log                   *slog.Logger
 }
