@@ -161,3 +161,45 @@ func TestAFiltersSubscriptionKeepsFilteringAfterARestart(t *testing.T) {
 	w.deliver()
 	assert.Equal(t, []string{keep}, w.sink.Accepted()[sub.ID])
 }
+
+// A held filtered subscription: only what its filter keeps counts against the outbox's bound, its
+// cursor stops after the last match it could queue (the filtered-out messages before it passed and
+// counted, those after it read again later), and once its deliveries drain it gets exactly the
+// rest of its matches.
+func TestAFilteredSubscriptionAtTheOutboxBound(t *testing.T) {
+	w := newWorld(t)
+	reg := prometheus.NewRegistry()
+	room := w.room("Bounded")
+	bob := w.person("Bob Example", "bob")
+	sub := w.subscribeFiltered(w.conn, room, triggers.FilterParams{Keywords: "outage"})
+	p := w.poller(poller.Options{MaxPending: 2, Registerer: reg})
+	w.setStatus(p, sub.ID, state.StatusPaused)
+
+	var want []string
+	for i := 0; i < 12; i++ {
+		text := fmt.Sprintf("chatter %d", i)
+		if i%3 == 1 {
+			text = fmt.Sprintf("outage %d", i)
+		}
+		id, err := w.sim.PostMessage(w.ctx, bob.Token, room, text)
+		require.NoError(t, err)
+		if i%3 == 1 {
+			want = append(want, id)
+		}
+	}
+	require.NoError(t, p.Tick(w.ctx))
+	assert.Equal(t, 2, w.pending(sub.ID), "two matches fill the bound; the chatter takes no room")
+	cursor, err := triggers.DecodeMessageCursor(w.subscription(sub.ID).Cursor)
+	require.NoError(t, err)
+	assert.Equal(t, want[1], cursor.LastID, "the cursor waits right after the last match it queued")
+	assert.Equal(t, 3.0, testutil.ToFloat64(counterOf(t, reg, "message", "webhook")), "the chatter before it, passed")
+
+	w.setStatus(p, sub.ID, state.StatusActive)
+	for i := 0; i < 3; i++ {
+		w.deliver()
+		require.NoError(t, p.Tick(w.ctx))
+	}
+	w.deliver()
+	assert.Equal(t, want, w.sink.Accepted()[sub.ID], "every match once, in order")
+	assert.Equal(t, 8.0, testutil.ToFloat64(counterOf(t, reg, "message", "webhook")), "each chatter message counted once")
+}
