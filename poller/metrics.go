@@ -67,8 +67,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			"Tokens that watch more rooms than their budget keeps current at the poll schedule (their feeds are read in turn).", nil, nil),
 		doorbells: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hipchat_connector_push_doorbells_total",
-			Help: "Room webhook calls received, by result: accepted (a known feed and its secret), coalesced (accepted, joined to the " +
-				"feed's next read), passed (accepted, announcing a message the feed has passed: no read) or refused (404, no HipChat call).",
+			Help: "Room webhook calls received, by result: accepted (a known feed and its secret), coalesced (accepted, gathered into the " +
+				"feed's next read), paced (accepted, held to one read per 2 s after doorbells announced what was not there), " +
+				"passed (accepted, announcing a message the feed has passed: no read) or refused (404, no HipChat call).",
 		}, []string{"result"}),
 		pushReads: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hipchat_connector_push_reads_total",
