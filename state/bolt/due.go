@@ -11,8 +11,10 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/state"
 )
 
-// dueKey is the due index key of delivery seq of subID, due at: the time and the seq, big-endian,
-// then the subscription's key form (subKey).
+// dueKey is the record key of delivery seq of subID queued at at (sublog.go): the time and the seq,
+// big-endian, then the subscription's key form (subKey). Up to schema version 5 it was also the key
+// of the due index, ordered by time alone; version 6 indexes what is due by subscription
+// (dueindex.go).
 func dueKey(at time.Time, seq uint64, subID string) []byte {
 	k := make([]byte, 0, 16+1+len(subID))
 	k = binary.BigEndian.AppendUint64(k, uint64(at.UnixNano()))
@@ -63,53 +65,57 @@ func parseSubKey(b []byte) (string, bool) {
 	return string(b), true
 }
 
-// DueDeliveries returns the deliveries due at now (next attempt at or before
-// now) of active subscriptions, the longest-waiting first, at most limit of
-// them (limit ≤ 0: no limit). Of a FIFO subscription only the head of its
-// queue is ever due, so its callback sees events in order; every pending
-// delivery of a best-effort subscription is due on its own schedule. skip,
-// when not nil, passes over the deliveries it names (the deliverer's held
-// endpoints and attempts in flight) before their records are read; they do
-// not count against limit. It is asked only of deliveries of active
-// subscriptions, which the listing would return otherwise: the deliverer
-// counts what it lets through against its bounds.
-//
-// It reads the due index up to now and the records returned, never what
-// waits for later or delivered history. Errors: only storage failures.
+// DueDeliveries is PickDue with a skip function: true passes over a delivery (state.Skip), false
+// takes it.
 func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, seq uint64) bool) ([]state.Delivery, error) {
+	return s.PickDue(now, limit, state.PickOf(skip))
+}
+
+// PickDue returns the deliveries due at now (next attempt at or before now) of active
+// subscriptions, the longest-waiting first, at most limit of them (limit ≤ 0: no limit). Of a FIFO
+// subscription only the head of its queue is ever due, so its callback sees events in order; every
+// pending delivery of a best-effort subscription is due on its own schedule.
+//
+// pick, when not nil, is asked of each delivery before its record is read: state.Skip passes over
+// it, state.SkipSubscription over it and every other of its subscription in this listing, and what
+// is passed over does not count against limit. It is asked only of deliveries of active
+// subscriptions, which the listing would return otherwise: the deliverer counts what it takes
+// against its bounds.
+//
+// It reads each active subscription with work due by now once in heads/ and its entries in due/ up
+// to now (dueindex.go), and the records it returns; never what waits for later, delivered history,
+// or what a subscription passed over still has queued. Errors: only storage failures.
+func (s *Store) PickDue(now time.Time, limit int, pick func(subID string, seq uint64) state.Pick) ([]state.Delivery, error) {
 	var due []state.Delivery
 	err := s.db.View(func(tx *bbolt.Tx) error {
-		active := map[string]bool{}
 		log := tx.Bucket(bucketLog) // a read transaction looks a bucket up anew each time: once here
-		c := tx.Bucket(bucketDue).Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			at, seq, subID, ok := parseDueKey(k)
-			if !ok {
-				return fmt.Errorf("malformed due index key %x", k)
+		listing := newDueListing(tx, now, func(subID string) (bool, error) {
+			status, err := s.subscriptionStatus(tx, subID)
+			return status == state.StatusActive, err
+		})
+		for limit <= 0 || len(due) < limit {
+			next, err := listing.next()
+			if err != nil || next == nil {
+				return err
 			}
-			if at.After(now) {
-				break
+			choice := state.Take
+			if pick != nil {
+				choice = pick(next.subID, next.seq)
 			}
-			isActive, known := active[subID]
-			if !known {
-				status, err := s.subscriptionStatus(tx, subID)
-				if err != nil {
-					return err
-				}
-				isActive = status == state.StatusActive
-				active[subID] = isActive
-			}
-			if !isActive || (skip != nil && skip(subID, seq)) {
+			switch choice {
+			case state.SkipSubscription:
+				listing.drop()
+				continue
+			case state.Skip:
+				listing.advance()
 				continue
 			}
-			rec, err := dueRecord(tx, log, k, subID, seq)
+			rec, err := dueRecord(tx, log, recordKey(next.at, next.seq, next.subID), next.subID, next.seq)
 			if err != nil {
 				return err
 			}
-			due = append(due, rec.Delivery(subID, seq))
-			if limit > 0 && len(due) == limit {
-				break
-			}
+			due = append(due, rec.Delivery(next.subID, next.seq))
+			listing.advance()
 		}
 		return nil
 	})
@@ -139,9 +145,9 @@ func (s *Store) Stats() (state.PendingStats, error) {
 	return st, wrapTx("stats", err)
 }
 
-// dueRecord reads the record of the due delivery whose due index key is k (log: tx's log bucket).
-// A delivery due at the time it was queued (its first attempt) has k for its record key; any other
-// is found through its subscription's seqs index.
+// dueRecord reads the record of the due delivery whose record key would be k were it queued at the
+// time it is due (log: tx's log bucket). A delivery due at the time it was queued (its first
+// attempt) has k for its record key; any other is found through its subscription's seqs index.
 func dueRecord(tx *bbolt.Tx, log *bbolt.Bucket, k []byte, subID string, seq uint64) (*state.DeliveryRecord, error) {
 	if v := log.Get(k); v != nil {
 		return decodeDelivery(subID, seq, v)

@@ -17,10 +17,10 @@ import (
 //     others deletes an entry next to theirs.
 //   - fifo/<subscription id>/<seq> → "" holds the pending deliveries of a FIFO subscription,
 //     lowest seq first: the head of its queue.
-//   - due/<time><seq><subscription id> → "" holds, ordered by next attempt time, the deliveries
-//     that may go out when that time comes: every pending delivery of a best-effort
-//     subscription, and only the head of a FIFO one. DueDeliveries reads it from its start up to
-//     now, so finding work costs what is due, never what waits.
+//   - due/ (with heads/, dueindex.go) holds, by subscription and then next attempt time, the
+//     deliveries that may go out when that time comes: every pending delivery of a best-effort
+//     subscription, and only the head of a FIFO one. PickDue reads it up to now, so finding work
+//     costs what is due and can start, never what waits or what a full subscription holds.
 
 // pendingAt returns the next attempt time of delivery seq of subID, queued at queued; ok is false
 // when it is not pending.
@@ -51,7 +51,7 @@ func fifoHead(tx *bbolt.Tx, subID string) (uint64, bool) {
 func schedule(tx *bbolt.Tx, sub *state.SubscriptionRecord, seq uint64, queued, at time.Time) (added bool, err error) {
 	old, pending := pendingAt(tx, sub.ID, seq, queued)
 	if pending {
-		if err := tx.Bucket(bucketDue).Delete(dueKey(old, seq, sub.ID)); err != nil {
+		if err := openDueIndex(tx).delete(sub.ID, old, seq); err != nil {
 			return false, err
 		}
 	}
@@ -85,7 +85,7 @@ func index(tx *bbolt.Tx, sub *state.SubscriptionRecord, seq uint64, queued, at t
 			return nil // it waits behind the head; indexed when it becomes the head
 		}
 	}
-	return tx.Bucket(bucketDue).Put(dueKey(at, seq, sub.ID), nil)
+	return openDueIndex(tx).put(sub.ID, at, seq)
 }
 
 // unschedule removes delivery seq of sub (queued at queued) from the indexes (it was delivered or
@@ -96,7 +96,7 @@ func unschedule(tx *bbolt.Tx, sub *state.SubscriptionRecord, seq uint64, queued 
 	if !ok {
 		return false, nil
 	}
-	if err := tx.Bucket(bucketDue).Delete(dueKey(at, seq, sub.ID)); err != nil {
+	if err := openDueIndex(tx).delete(sub.ID, at, seq); err != nil {
 		return false, err
 	}
 	if err := tx.Bucket(bucketQueued).Delete(recordKey(queued, seq, sub.ID)); err != nil {
@@ -132,27 +132,27 @@ func leaveFIFOQueue(tx *bbolt.Tx, sub *state.SubscriptionRecord, seq uint64) err
 	if !ok {
 		return nil
 	}
-	return tx.Bucket(bucketDue).Put(dueKey(headAt, head, sub.ID), nil)
+	return openDueIndex(tx).put(sub.ID, headAt, head)
 }
 
 // unscheduleAll removes every pending delivery of subID from the indexes (DeleteSubscription).
 // It walks the subscription's deliveries, pending and finished.
 func unscheduleAll(tx *bbolt.Tx, subID string) error {
-	queuedIndex, due := tx.Bucket(bucketQueued), tx.Bucket(bucketDue)
+	queuedIndex := tx.Bucket(bucketQueued)
 	var keys [][]byte
 	c := openSubLog(tx, subID).cursor()
 	for seq, queued, ok := c.first(); ok; seq, queued, ok = c.next() {
-		if at, pending := pendingAt(tx, subID, seq, queued); pending {
-			keys = append(keys, recordKey(queued, seq, subID), dueKey(at, seq, subID))
+		if _, pending := pendingAt(tx, subID, seq, queued); pending {
+			keys = append(keys, recordKey(queued, seq, subID))
 		}
 	}
-	for i := 0; i < len(keys); i += 2 {
-		if err := queuedIndex.Delete(keys[i]); err != nil {
+	for _, k := range keys {
+		if err := queuedIndex.Delete(k); err != nil {
 			return err
 		}
-		if err := due.Delete(keys[i+1]); err != nil {
-			return err
-		}
+	}
+	if err := openDueIndex(tx).deleteAll(subID); err != nil {
+		return err
 	}
 	if tx.Bucket(bucketFIFO).Bucket([]byte(subID)) == nil {
 		return nil

@@ -27,7 +27,7 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/state"
 )
 
-// Layout of the bbolt file (schema version 5; what earlier versions lacked
+// Layout of the bbolt file (schema version 6; what earlier versions lacked
 // or kept elsewhere is in schema.go). Keys and values are bytes;
 // "→" separates a key from its value, indentation shows nested buckets.
 //
@@ -57,7 +57,10 @@ import (
 //	  <subscription id>/               present only while a FIFO subscription has work
 //	    <seq, uint64 BE> → ""          (its pending deliveries; the first is the head)
 //	due/
-//	  <time, int64 BE><seq, uint64 BE><subscription key> → ""   (see pending.go)
+//	  <subscription key length, uint16 BE><subscription key><time, int64 BE><seq, uint64 BE> → ""
+//	                                   (what may go out at that time, by subscription: dueindex.go)
+//	heads/
+//	  <time, int64 BE><subscription key> → ""   (each subscription's earliest entry in due/)
 //	endpoints/
 //	  <endpoint key, scheme://host:port> → JSON Endpoint (circuit breaker)
 //	known/
@@ -67,9 +70,10 @@ import (
 // (sublog.go): the deliveries one commit queues sit side by side, in the
 // order the deliverer takes them, so the attempts one group commit records
 // rewrite a few pages of log/ and queued/ between them rather than pages of
-// every subscription. The due bucket is what DueDeliveries reads, ordered by
-// next attempt time, so finding due work never touches delivered history or
-// what waits for later.
+// every subscription. The due and heads buckets are what PickDue reads: each
+// subscription with work due by now, then its own due deliveries in time
+// order, so finding due work never touches delivered history, what waits for
+// later, or the queue of a subscription that can take no more.
 var (
 	bucketMeta          = []byte("meta")
 	bucketSubscriptions = []byte("subscriptions")
@@ -79,6 +83,7 @@ var (
 	bucketQueued        = []byte("queued")
 	bucketFIFO          = []byte("fifo")
 	bucketDue           = []byte("due")
+	bucketHeads         = []byte("heads")
 	bucketEndpoints     = []byte("endpoints")
 	bucketKnown         = []byte("known")
 
@@ -89,7 +94,7 @@ var (
 	keyServerKey     = []byte("server_key")
 	keyRestartState  = []byte("restart_state")
 
-	topLevelBuckets = [][]byte{bucketMeta, bucketSubscriptions, bucketConnections, bucketOutbox, bucketLog, bucketQueued, bucketFIFO, bucketDue, bucketEndpoints, bucketKnown}
+	topLevelBuckets = [][]byte{bucketMeta, bucketSubscriptions, bucketConnections, bucketOutbox, bucketLog, bucketQueued, bucketFIFO, bucketDue, bucketHeads, bucketEndpoints, bucketKnown}
 )
 
 // Defaults applied by Open to zero Options fields.

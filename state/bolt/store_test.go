@@ -66,6 +66,9 @@ func newTestDB(t testing.TB) *testDB {
 		if err := s.Check(); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}
+		if err := s.db.View(checkHeads); err != nil {
+			t.Errorf("cleanup: heads/ against due/: %v", err)
+		}
 	})
 	return d
 }

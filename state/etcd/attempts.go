@@ -43,7 +43,7 @@ func (s *Store) RecordAttempts(records []state.AttemptRecord) []error {
 func (s *Store) recordChunk(records []state.AttemptRecord, errs []error) {
 	var own []error
 	err := s.update(func(t *tx) error {
-		if err := t.prefetch(s.attemptKeys(records, errs)); err != nil {
+		if err := t.prefetchRanges(s.attemptReads(records, errs)); err != nil {
 			return err
 		}
 		var err error
@@ -67,10 +67,11 @@ func (s *Store) recordChunk(records []state.AttemptRecord, errs []error) {
 	}
 }
 
-// attemptKeys are the keys recording records reads (each subscription, delivery, outbox and
-// pending entry once), for one prefetch instead of a round trip per key; records with an error
-// already are left out.
-func (s *Store) attemptKeys(records []state.AttemptRecord, errs []error) []string {
+// attemptReads are what recording records reads (each subscription, delivery, outbox and pending
+// entry once, and the first ready entries of each subscription: one more than it has records, so
+// that its head after them is known), for one prefetch instead of a round trip per key; records
+// with an error already are left out.
+func (s *Store) attemptReads(records []state.AttemptRecord, errs []error) ([]string, []rangeSpec) {
 	seen := map[string]bool{}
 	var keys []string
 	add := func(k string) {
@@ -79,14 +80,24 @@ func (s *Store) attemptKeys(records []state.AttemptRecord, errs []error) []strin
 			keys = append(keys, k)
 		}
 	}
+	perSub := map[string]int{}
+	var subs []string
 	for i, r := range records {
 		if errs[i] != nil {
 			continue
 		}
+		if perSub[r.SubscriptionID] == 0 {
+			subs = append(subs, r.SubscriptionID)
+		}
+		perSub[r.SubscriptionID]++
 		add(s.subscriptionKey(r.SubscriptionID))
 		add(s.logKey(r.SubscriptionID, r.Seq))
 		add(s.outboxKey(r.SubscriptionID))
 		add(s.pendingKey(r.SubscriptionID, r.Seq))
 	}
-	return keys
+	ranges := make([]rangeSpec, len(subs))
+	for i, id := range subs {
+		ranges[i] = rangeSpec{prefix: s.readyDir(id), limit: perSub[id] + 1}
+	}
+	return keys, ranges
 }

@@ -2,7 +2,6 @@ package etcd
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -11,63 +10,62 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/state"
 )
 
-// duePage is how many due keys DueDeliveries reads per request.
-const duePage = 256
-
-// DueDeliveries returns the deliveries due at now of active subscriptions,
-// the longest-waiting first, at most limit (≤ 0: no limit), as
-// bolt.Store.DueDeliveries does: only the head of a FIFO queue, every
-// pending delivery of a best-effort one; skip passes over deliveries before
-// their records are read and they do not count against limit, and it is
-// asked only of active subscriptions' deliveries.
-//
-// It reads the due index up to now and the records it returns. The index and
-// the records are read in separate requests, so a delivery finished in
-// between is left out. Errors: etcd errors.
+// DueDeliveries is PickDue with a skip function: true passes over a delivery (state.Skip), false
+// takes it.
 func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, seq uint64) bool) ([]state.Delivery, error) {
+	return s.PickDue(now, limit, state.PickOf(skip))
+}
+
+// PickDue returns the deliveries due at now of active subscriptions, the longest-waiting first, at
+// most limit (≤ 0: no limit), as bolt.Store.PickDue does: only the head of a FIFO queue, every
+// pending delivery of a best-effort one; pick is asked of each before its record is read (Skip
+// passes over it, SkipSubscription over every due delivery of its subscription), only of active
+// subscriptions' deliveries, and what it passes over does not count against limit.
+//
+// It reads heads/ up to now, and of each subscription it comes to, its status and its ready entries
+// up to now, a few subscriptions per request (duelisting.go); then the records it returns. The
+// index and the records are read in separate requests, so a delivery finished in between is left
+// out, and more are listed in its place. Errors: etcd errors.
+func (s *Store) PickDue(now time.Time, limit int, pick func(subID string, seq uint64) state.Pick) ([]state.Delivery, error) {
 	ctx, cancel := s.op()
 	defer cancel()
-	from, end := s.key(dirDue), s.key(dirDue+hex16(uint64(now.UnixNano())+1))
-	active := map[string]bool{}
+	listing := s.newDueListing(ctx, now)
 	var due []state.Delivery
 	for {
-		resp, err := s.client.Get(ctx, from, clientv3.WithRange(end), clientv3.WithKeysOnly(),
-			clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend), clientv3.WithLimit(duePage))
-		if err != nil {
-			return nil, wrap("due deliveries", err)
-		}
-		var found []dueCandidate
-		var unknown []string
-		for _, kv := range resp.Kvs {
-			seq, subID, err := s.parseDueKey(string(kv.Key))
+		var chosen []dueCandidate
+		exhausted := false
+		for limit <= 0 || len(due)+len(chosen) < limit {
+			next, err := listing.next()
 			if err != nil {
 				return nil, wrap("due deliveries", err)
 			}
-			if _, known := active[subID]; !known {
-				active[subID] = false
-				unknown = append(unknown, subID)
+			if next == nil {
+				exhausted = true
+				break
 			}
-			found = append(found, dueCandidate{subID, seq})
+			choice := state.Take
+			if pick != nil {
+				choice = pick(next.subID, next.seq)
+			}
+			switch choice {
+			case state.SkipSubscription:
+				listing.drop()
+				continue
+			case state.Take:
+				chosen = append(chosen, dueCandidate{next.subID, next.seq})
+			}
+			if err := listing.advance(); err != nil {
+				return nil, wrap("due deliveries", err)
+			}
 		}
-		if err := s.readActive(ctx, unknown, active); err != nil {
+		before := len(due)
+		var err error
+		if due, err = s.appendPending(ctx, due, chosen, 0); err != nil {
 			return nil, wrap("due deliveries", err)
 		}
-		var chosen []dueCandidate
-		for _, c := range found {
-			if active[c.subID] && (skip == nil || !skip(c.subID, c.seq)) {
-				chosen = append(chosen, c)
-			}
-		}
-		if due, err = s.appendPending(ctx, due, chosen, limit); err != nil {
-			return nil, wrap("due deliveries", err)
-		}
-		if limit > 0 && len(due) == limit {
+		if exhausted || len(due)-before == len(chosen) {
 			return due, nil
 		}
-		if !resp.More || len(resp.Kvs) == 0 {
-			return due, nil
-		}
-		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
 }
 
@@ -113,31 +111,6 @@ func (s *Store) appendPending(ctx context.Context, due []state.Delivery, chosen 
 		}
 	}
 	return due, nil
-}
-
-// readActive sets active[id] for each of ids: whether it exists and is active.
-func (s *Store) readActive(ctx context.Context, ids []string, active map[string]bool) error {
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = s.subscriptionKey(id)
-	}
-	values, err := s.getMany(ctx, keys)
-	if err != nil {
-		return err
-	}
-	for i, v := range values {
-		if v == nil {
-			continue
-		}
-		var status struct {
-			Status state.Status `json:"status"`
-		}
-		if err := json.Unmarshal(v, &status); err != nil {
-			return err
-		}
-		active[ids[i]] = status.Status == state.StatusActive
-	}
-	return nil
 }
 
 // Stats counts the pending deliveries and finds the oldest. It reads the

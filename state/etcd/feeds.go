@@ -139,15 +139,17 @@ func (t *tx) advance(adv state.CursorAdvance, events []state.Event, cursor []byt
 }
 
 // appendEvents queues, in t, one pending delivery due at now per event not
-// in sub's ids index yet. The outbox key and the ids are read in one
-// prefetch. Errors: etcd errors; a record that does not decode or encode.
+// in sub's ids index yet. The outbox key, the ids and the first ready entry
+// are read in one prefetch. Errors: etcd errors; a record that does not decode or encode.
 func (t *tx) appendEvents(sub *state.SubscriptionRecord, events []state.Event, now time.Time) error {
 	ids, idKeys := make([]string, len(events)), make([]string, len(events))
 	for i, ev := range events {
 		ids[i] = state.DeliveryID(sub.ID, ev.ID)
 		idKeys[i] = t.s.idKey(sub.ID, ids[i])
 	}
-	if err := t.prefetch(append([]string{t.s.outboxKey(sub.ID)}, idKeys...)); err != nil {
+	// The subscription's first ready entry too: a new one may become its head.
+	err := t.prefetchRanges(append([]string{t.s.outboxKey(sub.ID)}, idKeys...), []rangeSpec{{prefix: t.s.readyDir(sub.ID), limit: 1}})
+	if err != nil {
 		return err
 	}
 	box, err := t.touchOutbox(sub.ID)
@@ -174,7 +176,9 @@ func (t *tx) appendEvents(sub *state.SubscriptionRecord, events []state.Event, n
 			return err
 		}
 		t.put(idKey, []byte(hex16(seq)))
-		t.scheduleNew(sub, seq, now, isHead)
+		if err := t.scheduleNew(sub, seq, now, isHead); err != nil {
+			return err
+		}
 		isHead = false
 	}
 	return nil

@@ -53,30 +53,56 @@ func (s *Store) pendingDir(id string) string { return s.key(dirPending + esc(id)
 
 func (s *Store) pendingKey(id string, seq uint64) string { return s.pendingDir(id) + hex16(seq) }
 
-func (s *Store) dueKey(at time.Time, seq uint64, id string) string {
-	return s.key(dirDue + timeHex(at) + "/" + hex16(seq) + "/" + esc(id))
-}
-
 func (s *Store) endpointKey(key string) string { return s.key(dirEndpoints + esc(key)) }
 
-// parseDueKey splits a due key (with the prefix) into the seq and the
-// subscription id it names. Errors: a key that is not three parts, or whose
-// time or seq is not 16 hex digits, or whose id does not unescape.
-func (s *Store) parseDueKey(k string) (seq uint64, subID string, err error) {
-	parts := strings.SplitN(strings.TrimPrefix(k, s.key(dirDue)), "/", 3)
-	if len(parts) != 3 {
-		return 0, "", fmt.Errorf("malformed due key %q", k)
+// readyDir is the directory of subscription id's entries in ready/ (what may go out, by time).
+func (s *Store) readyDir(id string) string { return s.key(dirReady + esc(id) + "/") }
+
+// readyKey is the ready/ key of delivery seq of subscription id, due at at.
+func (s *Store) readyKey(id string, at time.Time, seq uint64) string {
+	return s.readyDir(id) + timeHex(at) + "/" + hex16(seq)
+}
+
+// readyEnd is the end of the range of subscription id's entries due at or before now.
+func (s *Store) readyEnd(id string, now time.Time) string {
+	return s.readyDir(id) + hex16(uint64(now.UnixNano())+1) // #nosec G115 -- a time after 1970, as every key's
+}
+
+// parseReadyKey splits a ready/ key under dir (readyDir) into its time and seq. Errors: a key not
+// under dir, or whose time or seq is not 16 hex digits.
+func parseReadyKey(dir, k string) (at time.Time, seq uint64, err error) {
+	rest, ok := strings.CutPrefix(k, dir)
+	if !ok || len(rest) != 33 || rest[16] != '/' {
+		return time.Time{}, 0, fmt.Errorf("malformed ready key %q", k)
 	}
-	if _, err = parseTimeHex(parts[0]); err != nil {
-		return 0, "", fmt.Errorf("due key %q: %w", k, err)
+	if at, err = parseTimeHex(rest[:16]); err != nil {
+		return time.Time{}, 0, fmt.Errorf("ready key %q: %w", k, err)
 	}
-	if seq, err = parseHex16(parts[1]); err != nil {
-		return 0, "", fmt.Errorf("due key %q: %w", k, err)
+	if seq, err = parseHex16(rest[17:]); err != nil {
+		return time.Time{}, 0, fmt.Errorf("ready key %q: %w", k, err)
 	}
-	if subID, err = unesc(parts[2]); err != nil {
-		return 0, "", fmt.Errorf("due key %q: %w", k, err)
+	return at, seq, nil
+}
+
+// headKey is the heads/ key of subscription id whose earliest entry in ready/ is due at at.
+func (s *Store) headKey(at time.Time, id string) string {
+	return s.key(dirHeads + timeHex(at) + "/" + esc(id))
+}
+
+// parseHeadKey splits a heads/ key (with the prefix) into its time and subscription id. Errors: a
+// key that is not two parts, whose time is not 16 hex digits, or whose id does not unescape.
+func (s *Store) parseHeadKey(k string) (at time.Time, subID string, err error) {
+	timePart, idPart, ok := strings.Cut(strings.TrimPrefix(k, s.key(dirHeads)), "/")
+	if !ok {
+		return time.Time{}, "", fmt.Errorf("malformed head key %q", k)
 	}
-	return seq, subID, nil
+	if at, err = parseTimeHex(timePart); err != nil {
+		return time.Time{}, "", fmt.Errorf("head key %q: %w", k, err)
+	}
+	if subID, err = unesc(idPart); err != nil {
+		return time.Time{}, "", fmt.Errorf("head key %q: %w", k, err)
+	}
+	return at, subID, nil
 }
 
 // seqOfKey is the seq at the end of a log or pending key.

@@ -19,8 +19,8 @@ const prunePerTxn = 60
 // than Retention.MaxAge before now, and those beyond the newest
 // Retention.MaxPerSubscription finished ones of each subscription, as
 // bolt.Store.Prune does; pending deliveries are never pruned. It returns how
-// many it deleted. It also deletes the due entries a crash during
-// DeleteSubscription may have left. Then, unless Options.KeepHistory, it compacts etcd's
+// many it deleted. It also deletes the queue entries a crash during a
+// DeleteSubscription of schema version 1 may have left. Then, unless Options.KeepHistory, it compacts etcd's
 // history up to the revision at which it started, so the keys it and
 // everyone else deleted or overwrote before that stop taking space.
 //
@@ -56,7 +56,7 @@ func (s *Store) Prune(now time.Time) (int, error) {
 			}
 		}
 	}
-	if err := s.sweepOrphanDue(); err != nil {
+	if err := s.sweepOrphanHeads(); err != nil {
 		return total, wrap("prune", err)
 	}
 	if !s.keepHistory {
@@ -67,15 +67,15 @@ func (s *Store) Prune(now time.Time) (int, error) {
 	return total, nil
 }
 
-// sweepOrphanDue deletes the due entries of subscriptions that no longer
-// exist: what a crash in the middle of a long DeleteSubscription leaves. The
-// due index is read before the subscriptions, so an entry of a subscription
-// created meanwhile is never taken for an orphan (CommitFeed writes due
-// entries only for a subscription that exists).
-func (s *Store) sweepOrphanDue() error {
+// sweepOrphanHeads deletes the heads and ready entries of subscriptions that no longer exist: what
+// a crash in the middle of a long DeleteSubscription of schema version 1 left in its due index,
+// migrated (version 2 deletes a subscription's queue in the same transaction as the
+// subscription). The heads are read before the subscriptions, so a subscription created meanwhile
+// is never taken for an orphan (CommitFeed writes ready entries only for one that exists).
+func (s *Store) sweepOrphanHeads() error {
 	ctx, cancel := s.op()
 	defer cancel()
-	due, err := s.client.Get(ctx, s.key(dirDue), clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	heads, err := s.client.Get(ctx, s.key(dirHeads), clientv3.WithPrefix(), clientv3.WithKeysOnly())
 	if err != nil {
 		return err
 	}
@@ -87,17 +87,20 @@ func (s *Store) sweepOrphanDue() error {
 	for _, kv := range subs.Kvs {
 		exists[string(kv.Key)] = true
 	}
-	var orphans []string
-	for _, kv := range due.Kvs {
-		_, subID, err := s.parseDueKey(string(kv.Key))
+	for _, kv := range heads.Kvs {
+		_, subID, err := s.parseHeadKey(string(kv.Key))
 		if err != nil {
 			return err
 		}
-		if !exists[s.subscriptionKey(subID)] {
-			orphans = append(orphans, string(kv.Key))
+		if exists[s.subscriptionKey(subID)] {
+			continue
+		}
+		_, err = s.client.Txn(ctx).Then(clientv3.OpDelete(s.readyDir(subID), clientv3.WithPrefix()), clientv3.OpDelete(string(kv.Key))).Commit()
+		if err != nil {
+			return err
 		}
 	}
-	return s.deleteKeys(orphans)
+	return nil
 }
 
 // compact compacts etcd's history up to rev; an earlier compaction at or

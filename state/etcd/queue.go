@@ -8,11 +8,11 @@ import (
 )
 
 // The queue of a subscription: pending/<sub>/<seq> holds every pending
-// delivery with its next attempt time, and due/<time>/<seq>/<sub> what may
+// delivery with its next attempt time, and ready/<sub>/<time>/<seq> what may
 // go out at that time: every pending delivery of a best-effort subscription,
-// only the head (lowest pending seq) of a FIFO one. Callers touch the
-// subscription's outbox key first (touchOutbox), which makes the range reads
-// here safe against other writers.
+// only the head (lowest pending seq) of a FIFO one, with heads/ kept beside it
+// (heads.go). Callers touch the subscription's outbox key first
+// (touchOutbox), which makes the range reads here safe against other writers.
 
 // pendingAt returns the next attempt time of pending delivery seq; ok is
 // false when it is not pending.
@@ -52,7 +52,9 @@ func (t *tx) schedule(sub *state.SubscriptionRecord, seq uint64, at time.Time) e
 		return err
 	}
 	if wasPending {
-		t.del(t.s.dueKey(old, seq, sub.ID))
+		if err := t.delReady(sub.ID, old, seq); err != nil {
+			return err
+		}
 	}
 	t.put(t.s.pendingKey(sub.ID, seq), []byte(timeHex(at)))
 	if sub.FIFO() {
@@ -64,17 +66,17 @@ func (t *tx) schedule(sub *state.SubscriptionRecord, seq uint64, at time.Time) e
 			return nil // it waits behind the head; indexed when it becomes the head
 		}
 	}
-	t.put(t.s.dueKey(at, seq, sub.ID), nil)
-	return nil
+	return t.putReady(sub.ID, at, seq)
 }
 
 // scheduleNew is schedule for a delivery just appended at the end of the
 // queue; isHead says whether nothing was pending before it.
-func (t *tx) scheduleNew(sub *state.SubscriptionRecord, seq uint64, at time.Time, isHead bool) {
+func (t *tx) scheduleNew(sub *state.SubscriptionRecord, seq uint64, at time.Time, isHead bool) error {
 	t.put(t.s.pendingKey(sub.ID, seq), []byte(timeHex(at)))
 	if !sub.FIFO() || isHead {
-		t.put(t.s.dueKey(at, seq, sub.ID), nil)
+		return t.putReady(sub.ID, at, seq)
 	}
+	return nil
 }
 
 // unschedule removes delivery seq of sub from both indexes (it was delivered
@@ -84,7 +86,9 @@ func (t *tx) unschedule(sub *state.SubscriptionRecord, seq uint64) error {
 	if err != nil || !ok {
 		return err
 	}
-	t.del(t.s.dueKey(at, seq, sub.ID))
+	if err := t.delReady(sub.ID, at, seq); err != nil {
+		return err
+	}
 	t.del(t.s.pendingKey(sub.ID, seq))
 	if !sub.FIFO() {
 		return nil
@@ -93,6 +97,5 @@ func (t *tx) unschedule(sub *state.SubscriptionRecord, seq uint64) error {
 	if err != nil || !ok {
 		return err
 	}
-	t.put(t.s.dueKey(headAt, head, sub.ID), nil)
-	return nil
+	return t.putReady(sub.ID, headAt, head)
 }

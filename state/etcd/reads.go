@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"strings"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -46,4 +47,89 @@ func (s *Store) readEach(ctx context.Context, keys []string, found func(i int, k
 		}
 	}
 	return nil
+}
+
+// rangeSpec asks for the first limit keys (with values) under prefix, or from prefix up to end
+// when end is set.
+type rangeSpec struct {
+	prefix string
+	limit  int
+	end    string
+}
+
+// op is the request of r.
+func (r rangeSpec) op() clientv3.Op {
+	bound := clientv3.WithPrefix()
+	if r.end != "" {
+		bound = clientv3.WithRange(r.end)
+	}
+	return clientv3.OpGet(r.prefix, bound, clientv3.WithLimit(int64(r.limit)), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+}
+
+// rangeRead is what one read of a range found: its first keys in order, and whether more follow.
+type rangeRead struct {
+	kvs  []*mvccpb.KeyValue
+	more bool
+}
+
+// readBoth reads keys (as readEach) and ranges in the same read-only transactions, up to
+// maxTxnOps requests each, and calls found for each key and ranged for each range, by index.
+// Errors: etcd errors.
+func (s *Store) readBoth(ctx context.Context, keys []string, ranges []rangeSpec, found func(i int, kv *mvccpb.KeyValue), ranged func(i int, r rangeRead)) error {
+	ops := make([]clientv3.Op, 0, len(keys)+len(ranges))
+	for _, k := range keys {
+		ops = append(ops, clientv3.OpGet(k))
+	}
+	for _, r := range ranges {
+		ops = append(ops, r.op())
+	}
+	for start := 0; start < len(ops); start += maxTxnOps {
+		end := min(start+maxTxnOps, len(ops))
+		resp, err := s.client.Txn(ctx).Then(ops[start:end]...).Commit()
+		if err != nil {
+			return err
+		}
+		for j, r := range resp.Responses {
+			i, rr := start+j, r.GetResponseRange()
+			if i >= len(keys) {
+				ranged(i-len(keys), rangeRead{kvs: rr.Kvs, more: rr.More})
+				continue
+			}
+			var kv *mvccpb.KeyValue
+			if len(rr.Kvs) > 0 {
+				kv = rr.Kvs[0]
+			}
+			found(i, kv)
+		}
+	}
+	return nil
+}
+
+// firstFetched answers first from a prefetched range of exactly prefix: known is false when none
+// was read, or when the transaction deleted every key it holds and more follow.
+func (t *tx) firstFetched(prefix string) (key string, value []byte, ok, known bool) {
+	r, read := t.firsts[prefix]
+	if !read {
+		return "", nil, false, false
+	}
+	for _, kv := range r.kvs {
+		k := string(kv.Key)
+		if t.dels[k] {
+			continue
+		}
+		key, value, ok = k, kv.Value, true
+		if v, written := t.puts[k]; written {
+			value = v
+		}
+		break
+	}
+	if !ok && r.more {
+		return "", nil, false, false
+	}
+	for k, v := range t.puts {
+		if strings.HasPrefix(k, prefix) && (!ok || k < key) {
+			key, value, ok = k, v, true
+		}
+	}
+	return key, value, ok, true
 }

@@ -29,7 +29,7 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/state"
 )
 
-// Layout of the keys under the prefix (schema version 1). Ids in keys are
+// Layout of the keys under the prefix (schema version 2). Ids in keys are
 // path-escaped (url.PathEscape), so none holds a "/"; seq and time are 16
 // lowercase hex digits (uint64, big-endian order), so keys sort as numbers.
 // "→" separates a key from its value.
@@ -44,14 +44,18 @@ import (
 //	log/<sub>/<seq>                       → JSON delivery record (pending and finished)
 //	ids/<sub>/<delivery id>               → seq (dedupe, lookup by webhook-id)
 //	pending/<sub>/<seq>                   → next attempt time, unix ns (hex)
-//	due/<time>/<seq>/<sub>                → ""   ordered by next attempt time
+//	ready/<sub>/<time>/<seq>              → ""   what may go out at that time, by subscription
+//	heads/<time>/<sub>                    → ""   each subscription's earliest in ready/
 //	endpoints/<endpoint key>              → JSON state.Endpoint
 //	known/<connection id>                 → ""   (HipChat accepted its token: KnownConnections)
 //
 // As in the bbolt file, pending holds every pending delivery of a
-// subscription (the first is the head of its queue) and due what
-// DueDeliveries reads: every pending delivery of a best-effort subscription,
-// only the head of a FIFO one.
+// subscription (the first is the head of its queue), and ready what may go
+// out when its time comes: every pending delivery of a best-effort
+// subscription, only the head of a FIFO one. PickDue reads heads up to now
+// and, of each subscription it finds there, its ready entries up to now
+// (duelisting.go). Version 1 had one due/<time>/<seq>/<sub> index instead;
+// Open migrates it (migrate.go).
 const (
 	keySchemaVersion = "meta/schema_version"
 	keyServerKey     = "meta/server_key"
@@ -61,13 +65,14 @@ const (
 	dirLog           = "log/"
 	dirIDs           = "ids/"
 	dirPending       = "pending/"
-	dirDue           = "due/"
+	dirReady         = "ready/"
+	dirHeads         = "heads/"
 	dirEndpoints     = "endpoints/"
 	dirKnown         = "known/"
 )
 
 // SchemaVersion is the key layout this package writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Defaults applied by Open to zero Options fields.
 const (
@@ -219,6 +224,9 @@ func (s *Store) initialize(ctx context.Context) error {
 	}
 	if s.serverKey, err = s.sealer.Open(keys[0].Value, state.SealingServerKey()); err != nil {
 		return fmt.Errorf("unseal server key: %w", err)
+	}
+	if v < SchemaVersion {
+		return s.migrate(ctx, v, versions[0].ModRevision)
 	}
 	return nil
 }

@@ -79,7 +79,10 @@ func TestContract(t *testing.T) {
 			Client: client, Prefix: prefix, Key: testKey(7), Now: now, Retention: storetest.Retention,
 		})
 		require.NoError(t, err)
-		t.Cleanup(func() { _ = s.Close() })
+		t.Cleanup(func() {
+			assert.NoError(t, etcd.CheckHeads(s), "heads/ against ready/")
+			_ = s.Close()
+		})
 		return rawStore{Store: s, client: client, prefix: prefix}
 	})
 }

@@ -169,26 +169,17 @@ func (s *Store) UpdateStatus(id string, status state.Status, reason string) (sta
 }
 
 // DeleteSubscription deletes a subscription with its cursor, outbox, delivery
-// log and queue. The subscription, its log and indexes go in one
-// transaction; when its queue is longer than that transaction can hold, the
-// rest of its due index follows in further ones (left behind by a crash,
-// such entries name a subscription that no longer exists and are passed
-// over, and deleted by the next Prune).
+// log and queue, in one transaction whatever their length: each of its
+// directories goes whole (one operation), and its head with them.
 //
 // Errors: state.ErrNotFound (deleting twice); etcd errors.
 func (s *Store) DeleteSubscription(id string) error {
-	var rest []string
 	err := s.update(func(t *tx) error {
-		rest = nil
 		rec, err := t.getSubscription(id)
 		if err != nil {
 			return err
 		}
 		if _, err := t.touchOutbox(id); err != nil { // read for its revision; deleted below
-			return err
-		}
-		resp, err := s.client.Get(t.ctx, s.pendingDir(id), clientv3.WithPrefix())
-		if err != nil {
 			return err
 		}
 		t.del(s.subscriptionKey(id))
@@ -197,54 +188,9 @@ func (s *Store) DeleteSubscription(id string) error {
 		t.deletePrefix(s.logDir(id))
 		t.deletePrefix(s.idsDir(id))
 		t.deletePrefix(s.pendingDir(id))
-		for _, kv := range resp.Kvs {
-			due, err := s.dueOfPending(id, string(kv.Key), kv.Value)
-			if err != nil {
-				return err
-			}
-			if _, ops, _ := t.size(); ops < maxTxnOps {
-				t.del(due)
-			} else {
-				rest = append(rest, due)
-			}
-		}
-		return nil
+		return t.clearReady(id)
 	})
-	if err != nil {
-		return wrap("delete subscription", err)
-	}
-	return wrap("delete subscription", s.deleteKeys(rest))
-}
-
-// dueOfPending is the due key that a pending entry may have.
-func (s *Store) dueOfPending(subID, key string, value []byte) (string, error) {
-	seq, err := seqOfKey(key)
-	if err != nil {
-		return "", err
-	}
-	at, err := parseTimeHex(string(value))
-	if err != nil {
-		return "", fmt.Errorf("pending %s: %w", key, err)
-	}
-	return s.dueKey(at, seq, subID), nil
-}
-
-// deleteKeys deletes keys, maxTxnOps at a time.
-func (s *Store) deleteKeys(keys []string) error {
-	ctx, cancel := s.op()
-	defer cancel()
-	for len(keys) > 0 {
-		n := min(len(keys), maxTxnOps)
-		ops := make([]clientv3.Op, 0, n)
-		for _, k := range keys[:n] {
-			ops = append(ops, clientv3.OpDelete(k))
-		}
-		if _, err := s.client.Txn(ctx).Then(ops...).Commit(); err != nil {
-			return err
-		}
-		keys = keys[n:]
-	}
-	return nil
+	return wrap("delete subscription", err)
 }
 
 // RotateSecret makes secret the subscription's signing secret; the one it

@@ -37,11 +37,16 @@ type tx struct {
 	order  []string // keys of puts and dels, in the order written
 	ranges []string // prefixes deleted whole
 	fence  *fence   // nil: not fenced (see FenceWith)
+	// firsts holds the first keys under a prefix as a prefetch read them (prefetchRanges), for first.
+	firsts map[string]rangeRead
+	// ready holds, per subscription whose ready entries the transaction changed, its head before
+	// (heads.go): finishHeads writes the new one.
+	ready map[string]*readyChange
 }
 
 func (s *Store) newTx(ctx context.Context) *tx {
 	return &tx{s: s, ctx: ctx, reads: map[string]int64{}, cache: map[string][]byte{},
-		puts: map[string][]byte{}, dels: map[string]bool{}}
+		puts: map[string][]byte{}, dels: map[string]bool{}, firsts: map[string]rangeRead{}, ready: map[string]*readyChange{}}
 }
 
 // get returns the value of key and whether it exists.
@@ -72,7 +77,11 @@ func (t *tx) get(key string) ([]byte, bool, error) {
 
 // prefetch reads keys not read yet in read-only transactions of up to
 // maxTxnOps gets each, so that get finds them without a round trip per key.
-func (t *tx) prefetch(keys []string) error {
+func (t *tx) prefetch(keys []string) error { return t.prefetchRanges(keys, nil) }
+
+// prefetchRanges is prefetch that also reads the first keys of each range, in the same requests,
+// for first to answer from.
+func (t *tx) prefetchRanges(keys []string, ranges []rangeSpec) error {
 	var todo []string
 	for _, k := range keys {
 		if _, read := t.reads[k]; !read && !t.dels[k] {
@@ -81,13 +90,13 @@ func (t *tx) prefetch(keys []string) error {
 			}
 		}
 	}
-	return t.s.readEach(t.ctx, todo, func(i int, kv *mvccpb.KeyValue) {
+	return t.s.readBoth(t.ctx, todo, ranges, func(i int, kv *mvccpb.KeyValue) {
 		t.reads[todo[i]] = 0
 		if kv != nil {
 			t.reads[todo[i]] = kv.ModRevision
 			t.cache[todo[i]] = kv.Value
 		}
-	})
+	}, func(i int, r rangeRead) { t.firsts[ranges[i].prefix] = r })
 }
 
 func (t *tx) put(key string, value []byte) {
@@ -120,8 +129,13 @@ func (t *tx) note(key string) {
 func (t *tx) deletePrefix(prefix string) { t.ranges = append(t.ranges, prefix) }
 
 // first returns the smallest key under prefix and its value, as the
-// transaction sees it; ok is false when there is none.
+// transaction sees it; ok is false when there is none. A prefetched range
+// answers it without a request when what the transaction deleted of it
+// leaves a key, or when it holds every key under prefix.
 func (t *tx) first(prefix string) (key string, value []byte, ok bool, err error) {
+	if key, value, ok, known := t.firstFetched(prefix); known {
+		return key, value, ok, nil
+	}
 	deleted := 0
 	for k := range t.dels {
 		if strings.HasPrefix(k, prefix) {
@@ -244,6 +258,9 @@ func (s *Store) updateTx(fenced bool, fn func(t *tx) error) error {
 			t.fence = s.fence.f.Load()
 		}
 		if err := fn(t); err != nil {
+			return err
+		}
+		if err := t.finishHeads(); err != nil {
 			return err
 		}
 		if !t.fits() {
