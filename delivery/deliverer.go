@@ -32,10 +32,11 @@ const exhaustedNote = "retries exhausted"
 
 // Store is what the deliverer needs of the outbox; *bolt.Store is one.
 type Store interface {
-	// DueDeliveries returns the deliveries of active subscriptions due at now, passing over those
-	// skip names; skip is asked only of active subscriptions' deliveries (held counts what it lets
-	// through against its bounds).
-	DueDeliveries(now time.Time, limit int, skip func(subID string, seq uint64) bool) ([]state.Delivery, error)
+	// PickDue returns the deliveries of active subscriptions due at now, at most limit, as picker
+	// chooses (state.Picker): a subscription it refuses costs the listing nothing more of it, and
+	// it is asked of deliveries only of active subscriptions (held counts what it takes against
+	// its bounds).
+	PickDue(now time.Time, limit int, picker state.Picker) ([]state.Delivery, error)
 	// Subscription returns a subscription, secrets in clear, or state.ErrNotFound.
 	Subscription(id string) (state.Subscription, error)
 	// RecordAttempts records attempts and their outcomes in one transaction, an error per record
@@ -153,11 +154,15 @@ type Deliverer struct {
 	endpoints    map[string]*endpointState
 	wakeAt       time.Time // the earliest moment a throttled delivery may go
 
-	// The gates a due delivery passes before its attempt starts (gates.go): dispatch asks gates,
-	// held asks ownership and then listingGates.
-	gates        []gate
-	listingGates []gate
-	ownership    gate
+	// The gates a due delivery passes before its attempt starts (gates.go): dispatch asks gates;
+	// the listing's picker (held) asks ownership and then subscriptionGates of a subscription, and
+	// ownership and then listingGates of each of its deliveries, answering listingPicks[i] when
+	// listingGates[i] refuses.
+	gates             []gate
+	listingGates      []gate
+	listingPicks      []state.Pick
+	subscriptionGates []gate
+	ownership         gate
 
 	// Group commit (groupcommit.go): finished attempts wait in toRecord; the goroutine that finds
 	// no commit running commits them all in one store transaction, and goes on while more arrived

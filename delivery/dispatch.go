@@ -34,7 +34,7 @@ func (d *Deliverer) dispatch(ctx context.Context) (int, error) {
 	now := d.now()
 	// Read twice the free slots: some of what is due may have to wait (bounds, throttles), and every
 	// delivery read costs a read and a decode, whether it starts or not.
-	due, err := d.store.DueDeliveries(now, 2*free, d.held(now, snapshot))
+	due, err := d.store.PickDue(now, 2*free, d.held(now, snapshot))
 	if err != nil {
 		return 0, err
 	}
@@ -115,25 +115,51 @@ func (d *Deliverer) release(key deliveryKey) {
 	d.Nudge()
 }
 
-// held returns dispatch's skip function: it asks a delivery the gates that need no record of it
-// (ownership, then those gateOrder marks atListing), seeing only the subscriptions and endpoints
-// dispatch keeps, and counts what it lets through against their bounds. The records of the
-// deliveries it holds are not even read, and the listing's limit is spent on deliveries that can
-// start: a subscription with many due deliveries at its bound would otherwise fill it.
-func (d *Deliverer) held(now time.Time, snapshot uint64) func(subID string, seq uint64) bool {
-	listed := newListing()
-	var c candidate // one for every delivery asked about: a listing may ask of thousands
-	return func(subID string, seq uint64) bool {
-		c = candidate{key: deliveryKey{subID, seq}, now: now, snapshot: snapshot, lookup: keptOnly{d}, listed: listed}
-		if !d.ownership.admit(&c) { // before d.mu: Owns takes locks of its own
-			return true
-		}
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		if firstRefusal(d.listingGates, &c) != "" {
-			return true
-		}
-		listed.add(&c)
+// held returns dispatch's picker: it asks a subscription, and then each of its due deliveries, the
+// gates that need no record of them (ownership, then those gateOrder marks atListing), seeing only
+// the subscriptions and endpoints dispatch keeps, and counts what it takes against their bounds.
+// The records of the deliveries it passes over are not even read, and the listing's limit is spent
+// on deliveries that can start: a subscription with many due deliveries at its bound would
+// otherwise fill it. A subscription that is full, held by its endpoint's circuit, at its
+// endpoint's bound or owned by another replica is passed over before anything of it is read, so
+// that its queue, however long, costs the listing one entry.
+func (d *Deliverer) held(now time.Time, snapshot uint64) *listingPicker {
+	return &listingPicker{d: d, now: now, snapshot: snapshot, listed: newListing()}
+}
+
+// listingPicker is one listing's state.Picker (held).
+type listingPicker struct {
+	d        *Deliverer
+	now      time.Time
+	snapshot uint64
+	listed   *listing
+	c        candidate // one for every question: a listing may ask thousands
+}
+
+// PickSubscription asks the gates that refuse for what is true of a subscription or its endpoint.
+func (p *listingPicker) PickSubscription(subID string) bool {
+	d := p.d
+	p.c = candidate{key: deliveryKey{subID, 0}, now: p.now, snapshot: p.snapshot, lookup: keptOnly{d}, listed: p.listed}
+	if !d.ownership.admit(&p.c) { // before d.mu: Owns takes locks of its own
 		return false
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return refusing(d.subscriptionGates, &p.c) < 0
+}
+
+// PickDelivery asks every listing gate, and counts what it takes.
+func (p *listingPicker) PickDelivery(subID string, seq uint64) state.Pick {
+	d := p.d
+	p.c = candidate{key: deliveryKey{subID, seq}, now: p.now, snapshot: p.snapshot, lookup: keptOnly{d}, listed: p.listed}
+	if !d.ownership.admit(&p.c) {
+		return state.SkipSubscription
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if i := refusing(d.listingGates, &p.c); i >= 0 {
+		return d.listingPicks[i]
+	}
+	p.listed.add(&p.c)
+	return state.Take
 }

@@ -1,5 +1,7 @@
 package delivery
 
+import "github.com/hipchat-connector/hipchat-connector/state"
+
 // A gate is one rule a due delivery must pass before its attempt starts. dispatch asks its gates
 // in order, holding d.mu, and the first that refuses passes the delivery over for this round (a
 // later dispatch finds it again). Gates change nothing but the throttle, which spends a
@@ -30,6 +32,11 @@ type orderedGate struct {
 	gate
 	// atListing: held asks it too, before the delivery's record is read.
 	atListing bool
+	// onlyThis: it refuses a delivery for what is true of that delivery alone, so the listing goes
+	// on with the next of its subscription (state.Skip). Any other gate refuses for what is true of
+	// the subscription or its endpoint, and so of every delivery of that subscription the listing
+	// would come to: the listing passes over the subscription as a whole (state.SkipSubscription).
+	onlyThis bool
 }
 
 // gateOrder is dispatch's list of gates, in the order it asks them. held asks the gates marked
@@ -39,25 +46,37 @@ type orderedGate struct {
 // may not start. A new gate is one more line here.
 func (d *Deliverer) gateOrder() []orderedGate {
 	return []orderedGate{
-		{inFlight{d.inflight}, true},
-		{finishedSinceListing{d.recent}, true},
-		{activeSubscription{}, false},
-		{subscriptionBound{d.perSubscription}, true},
-		{circuitClosed{}, true},
-		{endpointBound{d.perEndpoint}, true},
-		{slowPool{d}, true},
-		{throttle{d.wakeLocked}, false},
+		{inFlight{d.inflight}, true, true},
+		{finishedSinceListing{d.recent}, true, true},
+		{activeSubscription{}, false, false},
+		{subscriptionBound{d.perSubscription}, true, false},
+		{circuitClosed{}, true, false},
+		{endpointBound{d.perEndpoint}, true, false},
+		{slowPool{d}, true, false},
+		{throttle{d.wakeLocked}, false, false},
 	}
 }
 
-// setGates fills d.gates and d.listingGates from gateOrder.
+// pickWhenRefused is what the listing does with a delivery the gate refuses.
+func (g orderedGate) pickWhenRefused() state.Pick {
+	if g.onlyThis {
+		return state.Skip
+	}
+	return state.SkipSubscription
+}
+
+// setGates fills d.gates, d.listingGates, d.listingPicks and d.subscriptionGates from gateOrder.
 func (d *Deliverer) setGates() {
 	d.ownership = ownedHere{d.owns}
-	d.gates, d.listingGates = nil, nil
+	d.gates, d.listingGates, d.listingPicks, d.subscriptionGates = nil, nil, nil, nil
 	for _, g := range d.gateOrder() {
 		d.gates = append(d.gates, g.gate)
 		if g.atListing {
 			d.listingGates = append(d.listingGates, g.gate)
+			d.listingPicks = append(d.listingPicks, g.pickWhenRefused())
+			if !g.onlyThis {
+				d.subscriptionGates = append(d.subscriptionGates, g.gate)
+			}
 		}
 	}
 }
@@ -65,16 +84,26 @@ func (d *Deliverer) setGates() {
 // firstRefusal asks gates in order and returns the name of the first that refuses c, or "" when
 // every one admits it.
 func firstRefusal(gates []gate, c *candidate) string {
-	for _, g := range gates {
-		if !g.admit(c) {
-			return g.name()
-		}
+	if i := refusing(gates, c); i >= 0 {
+		return gates[i].name()
 	}
 	return ""
 }
 
+// refusing asks gates in order and returns the index of the first that refuses c, or -1 when every
+// one admits it.
+func refusing(gates []gate, c *candidate) int {
+	for i, g := range gates {
+		if !g.admit(c) {
+			return i
+		}
+	}
+	return -1
+}
+
 // ownedHere refuses the deliveries of subscriptions another replica owns (Options.Owns). held
-// asks it before taking d.mu, since Owns takes locks of its own; nil owns admits every delivery.
+// asks it before taking d.mu, since Owns takes locks of its own, and passes over a subscription it
+// refuses as a whole; nil owns admits every delivery.
 type ownedHere struct {
 	owns func(subscriptionID string) bool
 }

@@ -1,10 +1,22 @@
 package state
 
-// Pick is what a listing of due deliveries (a store's PickDue) does with one it comes to, as its
-// caller answers. Every backend keeps its due deliveries indexed by subscription, and each
-// subscription with due work once in a list ordered by when its earliest is due, so that
-// SkipSubscription costs the listing nothing more of that subscription: a deliverer whose endpoint
-// is full passes over a queue of any length at the price of one entry.
+// A Picker chooses what a listing of due deliveries (a store's PickDue) returns. Every backend
+// keeps its due deliveries indexed by subscription, and each subscription with due work once in a
+// list ordered by when its earliest is due: the listing comes to each subscription in that order,
+// asks PickSubscription, and only of a subscription taken reads its due deliveries and asks
+// PickDelivery of each. A subscription passed over costs the listing one entry of that list,
+// however long its queue: a deliverer whose subscription or endpoint is full passes over it whole.
+type Picker interface {
+	// PickSubscription is asked once of each subscription with deliveries due that the listing
+	// comes to, before anything else of it is read, whatever its status: false passes over every
+	// delivery of it in this listing.
+	PickSubscription(subID string) bool
+	// PickDelivery is asked, in order, of each due delivery of an active subscription that
+	// PickSubscription took, before its record is read.
+	PickDelivery(subID string, seq uint64) Pick
+}
+
+// Pick is what a listing does with a due delivery it comes to (Picker.PickDelivery).
 type Pick uint8
 
 const (
@@ -18,16 +30,31 @@ const (
 	SkipSubscription
 )
 
-// PickOf turns a skip function (true: pass over) into a pick function that answers Skip or Take;
-// nil stays nil (take everything).
-func PickOf(skip func(subID string, seq uint64) bool) func(subID string, seq uint64) Pick {
-	if skip == nil {
-		return nil
+// PickFunc is a Picker that takes every subscription and asks pick of each delivery; a nil pick
+// takes every delivery.
+type PickFunc func(subID string, seq uint64) Pick
+
+// PickSubscription takes every subscription.
+func (PickFunc) PickSubscription(string) bool { return true }
+
+// PickDelivery asks the function.
+func (f PickFunc) PickDelivery(subID string, seq uint64) Pick {
+	if f == nil {
+		return Take
 	}
-	return func(subID string, seq uint64) Pick {
+	return f(subID, seq)
+}
+
+// PickOf turns a skip function (true: pass over) into a Picker that takes every subscription and
+// answers Skip or Take of each delivery; nil takes everything.
+func PickOf(skip func(subID string, seq uint64) bool) Picker {
+	if skip == nil {
+		return PickFunc(nil)
+	}
+	return PickFunc(func(subID string, seq uint64) Pick {
 		if skip(subID, seq) {
 			return Skip
 		}
 		return Take
-	}
+	})
 }

@@ -70,3 +70,48 @@ func BenchmarkDueDeliveries(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPickDuePassingOver lists 100 best-effort subscriptions with 800 due deliveries each,
+// taking nothing: each passed over before anything of it is read (what the deliverer answers while
+// a subscription or its endpoint is full), at its first delivery, or every delivery passed over one
+// by one (what it answered before PickDue). It reports the cost per subscription passed over.
+func BenchmarkPickDuePassingOver(b *testing.B) {
+	const subs, perSub = 100, 800
+	d := newTestDB(b)
+	for i := range subs {
+		id := fmt.Sprint("s", i)
+		d.subscribeWith(id, state.OrderingBestEffort)
+		for first := 0; first < perSub; first += 100 {
+			if err := d.CommitFeed([]state.CursorAdvance{{SubscriptionID: id, Events: events(fmt.Sprint("e", first, "-"), 100)}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	now := d.clock.Now()
+	for _, tc := range []struct {
+		name   string
+		picker state.Picker
+	}{
+		{"before-reading", refuseAll{}},
+		{"at-first-delivery", state.PickFunc(func(string, uint64) state.Pick { return state.SkipSubscription })},
+		{"one-by-one", state.PickFunc(func(string, uint64) state.Pick { return state.Skip })},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				due, err := d.PickDue(now, 0, tc.picker)
+				if err != nil || len(due) != 0 {
+					b.Fatal(err, len(due))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*subs), "ns/subscription")
+		})
+	}
+}
+
+// refuseAll passes over every subscription.
+type refuseAll struct{}
+
+func (refuseAll) PickSubscription(string) bool { return false }
+
+func (refuseAll) PickDelivery(string, uint64) state.Pick { return state.SkipSubscription }

@@ -65,7 +65,7 @@ func parseSubKey(b []byte) (string, bool) {
 	return string(b), true
 }
 
-// DueDeliveries is PickDue with a skip function: true passes over a delivery (state.Skip), false
+// DueDeliveries is PickDue with a skip function (state.PickOf): true passes over a delivery, false
 // takes it.
 func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, seq uint64) bool) ([]state.Delivery, error) {
 	return s.PickDue(now, limit, state.PickOf(skip))
@@ -76,33 +76,36 @@ func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, 
 // subscription only the head of its queue is ever due, so its callback sees events in order; every
 // pending delivery of a best-effort subscription is due on its own schedule.
 //
-// pick, when not nil, is asked of each delivery before its record is read: state.Skip passes over
-// it, state.SkipSubscription over it and every other of its subscription in this listing, and what
-// is passed over does not count against limit. It is asked only of deliveries of active
-// subscriptions, which the listing would return otherwise: the deliverer counts what it takes
-// against its bounds.
+// picker, when not nil, chooses (state.Picker): a subscription it passes over costs the listing
+// its head alone, a delivery it passes over (state.Skip) is not read; neither counts against limit.
+// PickDelivery is asked only of deliveries of active subscriptions, which the listing would return
+// otherwise: the deliverer counts what it takes against its bounds.
 //
-// It reads each active subscription with work due by now once in heads/ and its entries in due/ up
-// to now (dueindex.go), and the records it returns; never what waits for later, delivered history,
-// or what a subscription passed over still has queued. Errors: only storage failures.
-func (s *Store) PickDue(now time.Time, limit int, pick func(subID string, seq uint64) state.Pick) ([]state.Delivery, error) {
+// It reads each subscription with work due by now once in heads/, and of those the picker takes
+// and are active, their entries in due/ up to now (dueindex.go), and the records it returns; never
+// what waits for later, delivered history, or what a subscription passed over still has queued.
+// Errors: only storage failures.
+func (s *Store) PickDue(now time.Time, limit int, picker state.Picker) ([]state.Delivery, error) {
+	if picker == nil {
+		picker = state.PickFunc(nil)
+	}
 	var due []state.Delivery
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		log := tx.Bucket(bucketLog) // a read transaction looks a bucket up anew each time: once here
+		subs := tx.Bucket(bucketSubscriptions)
 		listing := newDueListing(tx, now, func(subID string) (bool, error) {
-			status, err := s.subscriptionStatus(tx, subID)
-			return status == state.StatusActive, err
+			if !picker.PickSubscription(subID) {
+				return false, nil
+			}
+			rec, err := s.memoSubscriptionIn(subs, subID)
+			return err == nil && rec.Status == state.StatusActive, ignoreNotFound(err)
 		})
 		for limit <= 0 || len(due) < limit {
 			next, err := listing.next()
 			if err != nil || next == nil {
 				return err
 			}
-			choice := state.Take
-			if pick != nil {
-				choice = pick(next.subID, next.seq)
-			}
-			switch choice {
+			switch picker.PickDelivery(next.subID, next.seq) {
 			case state.SkipSubscription:
 				listing.drop()
 				continue

@@ -3,6 +3,7 @@ package bolt
 import (
 	"bytes"
 	"container/heap"
+	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -10,7 +11,7 @@ import (
 )
 
 // dueListing walks what is due at now in one read transaction: heads/ in time order brings in each
-// subscription with due work (when active), and a merge of their entries in due/ gives the
+// subscription with due work (when wanted: its picker takes it and it is active), and a merge of their entries in due/ gives the
 // deliveries in the order of the version-5 index — due time, then seq, then subscription key — so
 // the longest-waiting goes first whatever its subscription. A subscription is brought in only when
 // its head could come next, so a listing that stops early never reads the later ones.
@@ -18,13 +19,15 @@ type dueListing struct {
 	now     time.Time
 	due     *bbolt.Bucket
 	heads   *bbolt.Cursor
-	headKey []byte // the next head not brought in yet; nil when none is left up to now
+	seeker  *bbolt.Cursor // finds the first entry of a subscription brought in
+	headKey []byte        // the next head not brought in yet; nil when none is left up to now
 	streams dueStreams
-	active  func(subID string) (bool, error)
+	wanted  func(subID string) (bool, error) // the picker takes the subscription and it is active
 }
 
 // dueStream is one subscription's entries in due/ as the listing walks them: its current entry is
-// (at, seq).
+// (at, seq). It gets a cursor of its own only when the listing goes on past its first entry: most
+// subscriptions a listing brings in are passed over as a whole.
 type dueStream struct {
 	subID  string
 	prefix []byte
@@ -33,9 +36,9 @@ type dueStream struct {
 	seq    uint64
 }
 
-func newDueListing(tx *bbolt.Tx, now time.Time, active func(subID string) (bool, error)) *dueListing {
+func newDueListing(tx *bbolt.Tx, now time.Time, wanted func(subID string) (bool, error)) *dueListing {
 	x := openDueIndex(tx)
-	l := &dueListing{now: now, due: x.due, heads: x.heads.Cursor(), active: active}
+	l := &dueListing{now: now, due: x.due, heads: x.heads.Cursor(), seeker: x.due.Cursor(), wanted: wanted}
 	k, _ := l.heads.First()
 	l.setHead(k)
 	return l
@@ -60,7 +63,7 @@ func (l *dueListing) next() (*dueStream, error) {
 		if len(l.streams) > 0 && at.After(l.streams[0].at) {
 			break // every subscription still to bring in starts after the current first
 		}
-		if err := l.bringIn(subID); err != nil {
+		if err := l.bringIn(subID, l.headKey[8:]); err != nil {
 			return nil, err
 		}
 		k, _ := l.heads.Next()
@@ -72,14 +75,17 @@ func (l *dueListing) next() (*dueStream, error) {
 	return l.streams[0], nil
 }
 
-// bringIn adds subID's entries due by now to the merge, when its subscription is active.
-func (l *dueListing) bringIn(subID string) error {
-	active, err := l.active(subID)
-	if err != nil || !active {
+// bringIn adds subID's entries due by now to the merge, when it is wanted; subKey is its key form,
+// as its head holds it.
+func (l *dueListing) bringIn(subID string, subKey []byte) error {
+	wanted, err := l.wanted(subID)
+	if err != nil || !wanted {
 		return err
 	}
-	s := &dueStream{subID: subID, prefix: dueSubPrefix(subID), cursor: l.due.Cursor()}
-	k, _ := s.cursor.Seek(s.prefix)
+	prefix := make([]byte, 2, 2+len(subKey))
+	binary.BigEndian.PutUint16(prefix, uint16(len(subKey))) // #nosec G115 -- ids are at most state.MaxIDLength bytes
+	s := &dueStream{subID: subID, prefix: append(prefix, subKey...)}
+	k, _ := l.seeker.Seek(s.prefix)
 	if l.load(s, k) {
 		heap.Push(&l.streams, s)
 	}
@@ -99,6 +105,10 @@ func (l *dueListing) load(s *dueStream, k []byte) bool {
 // advance moves the first stream (next's) on to its next entry, or drops it when it has none due.
 func (l *dueListing) advance() {
 	s := l.streams[0]
+	if s.cursor == nil {
+		s.cursor = l.due.Cursor()
+		s.cursor.Seek(dueEntryKey(s.prefix, s.at, s.seq))
+	}
 	k, _ := s.cursor.Next()
 	if l.load(s, k) {
 		heap.Fix(&l.streams, 0)

@@ -79,18 +79,12 @@ func (m *memo[K, V]) forget(k K) {
 	m.mu.Unlock()
 }
 
-// subscriptionStatus returns the status of subscription id as tx sees it ("" when it does not
-// exist), decoding its record only when the memo does not hold these bytes.
-// Errors: a record that does not decode.
-func (s *Store) subscriptionStatus(tx *bbolt.Tx, id string) (state.Status, error) {
-	rec, err := s.memoSubscription(tx, id)
+// ignoreNotFound is err, or nil when it is state.ErrNotFound.
+func ignoreNotFound(err error) error {
 	if errors.Is(err, state.ErrNotFound) {
-		return "", nil
+		return nil
 	}
-	if err != nil {
-		return "", err
-	}
-	return rec.Status, nil
+	return err
 }
 
 // loadSubscription is getSubscription through the memo: the record returned is the caller's to
@@ -105,7 +99,12 @@ func (s *Store) loadSubscription(tx *bbolt.Tx, id string) (*state.SubscriptionRe
 
 // memoSubscription returns the record of subscription id, shared with the memo.
 func (s *Store) memoSubscription(tx *bbolt.Tx, id string) (*state.SubscriptionRecord, error) {
-	raw := tx.Bucket(bucketSubscriptions).Get([]byte(id))
+	return s.memoSubscriptionIn(tx.Bucket(bucketSubscriptions), id)
+}
+
+// memoSubscriptionIn is memoSubscription with the subscriptions bucket of the transaction.
+func (s *Store) memoSubscriptionIn(subs *bbolt.Bucket, id string) (*state.SubscriptionRecord, error) {
+	raw := subs.Get([]byte(id))
 	if raw == nil {
 		return nil, fmt.Errorf("%w: subscription %q", state.ErrNotFound, id)
 	}

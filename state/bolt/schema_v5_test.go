@@ -61,12 +61,12 @@ func TestMigratesV5ToV6(t *testing.T) {
 // pickAll is what is due now of subscription subID alone.
 func pickAll(t *testing.T, d *testDB, subID string) []state.Delivery {
 	t.Helper()
-	due, err := d.PickDue(d.clock.Now(), 0, func(sub string, _ uint64) state.Pick {
+	due, err := d.PickDue(d.clock.Now(), 0, state.PickFunc(func(sub string, _ uint64) state.Pick {
 		if sub != subID {
 			return state.SkipSubscription
 		}
 		return state.Take
-	})
+	}))
 	require.NoError(t, err)
 	return due
 }

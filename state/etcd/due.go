@@ -10,7 +10,7 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/state"
 )
 
-// DueDeliveries is PickDue with a skip function: true passes over a delivery (state.Skip), false
+// DueDeliveries is PickDue with a skip function (state.PickOf): true passes over a delivery, false
 // takes it.
 func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, seq uint64) bool) ([]state.Delivery, error) {
 	return s.PickDue(now, limit, state.PickOf(skip))
@@ -18,18 +18,20 @@ func (s *Store) DueDeliveries(now time.Time, limit int, skip func(subID string, 
 
 // PickDue returns the deliveries due at now of active subscriptions, the longest-waiting first, at
 // most limit (≤ 0: no limit), as bolt.Store.PickDue does: only the head of a FIFO queue, every
-// pending delivery of a best-effort one; pick is asked of each before its record is read (Skip
-// passes over it, SkipSubscription over every due delivery of its subscription), only of active
-// subscriptions' deliveries, and what it passes over does not count against limit.
+// pending delivery of a best-effort one; picker, when not nil, chooses (state.Picker), and what it
+// passes over does not count against limit.
 //
-// It reads heads/ up to now, and of each subscription it comes to, its status and its ready entries
-// up to now, a few subscriptions per request (duelisting.go); then the records it returns. The
-// index and the records are read in separate requests, so a delivery finished in between is left
-// out, and more are listed in its place. Errors: etcd errors.
-func (s *Store) PickDue(now time.Time, limit int, pick func(subID string, seq uint64) state.Pick) ([]state.Delivery, error) {
+// It reads heads/ up to now, and of each subscription it comes to that the picker takes, its status
+// and its ready entries up to now, a few subscriptions per request (duelisting.go); then the
+// records it returns. The index and the records are read in separate requests, so a delivery
+// finished in between is left out, and more are listed in its place. Errors: etcd errors.
+func (s *Store) PickDue(now time.Time, limit int, picker state.Picker) ([]state.Delivery, error) {
+	if picker == nil {
+		picker = state.PickFunc(nil)
+	}
 	ctx, cancel := s.op()
 	defer cancel()
-	listing := s.newDueListing(ctx, now)
+	listing := s.newDueListing(ctx, now, picker)
 	var due []state.Delivery
 	for {
 		var chosen []dueCandidate
@@ -43,11 +45,7 @@ func (s *Store) PickDue(now time.Time, limit int, pick func(subID string, seq ui
 				exhausted = true
 				break
 			}
-			choice := state.Take
-			if pick != nil {
-				choice = pick(next.subID, next.seq)
-			}
-			switch choice {
+			switch picker.PickDelivery(next.subID, next.seq) {
 			case state.SkipSubscription:
 				listing.drop()
 				continue

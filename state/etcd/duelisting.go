@@ -36,6 +36,7 @@ type dueListing struct {
 	heads   []listedHead
 	pages   map[string]subscriptionPage // what was read ahead of subscriptions not brought in yet
 	streams readyStreams
+	picker  state.Picker
 }
 
 // listedHead is a heads/ entry read and not brought in yet.
@@ -44,10 +45,12 @@ type listedHead struct {
 	subID string
 }
 
-// subscriptionPage is what a listing read of a subscription before bringing it in.
+// subscriptionPage is what a listing read of a subscription before bringing it in: nothing when
+// the picker refused it.
 type subscriptionPage struct {
-	active bool
-	ready  rangeRead
+	refused bool
+	active  bool
+	ready   rangeRead
 }
 
 // readyStream is one subscription's ready entries due by now as the listing walks them: its
@@ -63,10 +66,10 @@ type readyStream struct {
 	seq   uint64
 }
 
-func (s *Store) newDueListing(ctx context.Context, now time.Time) *dueListing {
+func (s *Store) newDueListing(ctx context.Context, now time.Time, picker state.Picker) *dueListing {
 	return &dueListing{s: s, ctx: ctx, now: now, from: s.key(dirHeads),
 		end: s.key(dirHeads + hex16(uint64(now.UnixNano())+1)), more: true, // #nosec G115 -- a time after 1970
-		pages: map[string]subscriptionPage{}}
+		pages: map[string]subscriptionPage{}, picker: picker}
 }
 
 // next returns the stream whose current entry is due first, or nil when nothing more is due.
@@ -124,7 +127,7 @@ func (l *dueListing) bringIn() error {
 	l.heads = l.heads[1:]
 	page := l.pages[subID]
 	delete(l.pages, subID)
-	if !page.active {
+	if page.refused || !page.active {
 		return nil
 	}
 	st := &readyStream{subID: subID, dir: l.s.readyDir(subID), esc: esc(subID)}
@@ -137,7 +140,8 @@ func (l *dueListing) bringIn() error {
 }
 
 // readAhead reads, in one request, the status and the first ready entries due by now of up to
-// streamBatch subscriptions of the heads not brought in yet.
+// streamBatch subscriptions the picker takes, of the heads not brought in yet; those it refuses are
+// not read.
 func (l *dueListing) readAhead() error {
 	var ids, keys []string
 	var ranges []rangeSpec
@@ -146,6 +150,10 @@ func (l *dueListing) readAhead() error {
 			break
 		}
 		if _, read := l.pages[h.subID]; read || slices.Contains(ids, h.subID) {
+			continue
+		}
+		if !l.picker.PickSubscription(h.subID) {
+			l.pages[h.subID] = subscriptionPage{refused: true}
 			continue
 		}
 		ids = append(ids, h.subID)

@@ -30,10 +30,10 @@ func testPickDueOrder(t *testing.T, d *env) {
 	assert.Equal(t, []string{"a1", "a3", "b1"}, d.due(3))
 
 	var asked []string
-	due, err := d.PickDue(d.clock.Now(), 0, func(sub string, seq uint64) state.Pick {
+	due, err := d.PickDue(d.clock.Now(), 0, state.PickFunc(func(sub string, seq uint64) state.Pick {
 		asked = append(asked, fmt.Sprint(sub, seq))
 		return state.Take
-	})
+	}))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"a1", "a3", "b1", "b2", "c1", "a2", "a-late1"}, eventIDs(due), "PickDue with Take is DueDeliveries")
 	assert.Equal(t, []string{"a1", "a3", "b1", "b2", "c1", "a2", "a4"}, asked, "asked in order, each once")
@@ -41,6 +41,7 @@ func testPickDueOrder(t *testing.T, d *env) {
 
 // testPickDueSkipSubscription: SkipSubscription passes over every due delivery of the subscription
 // in this listing without asking of them; Skip passes over one; neither counts against the limit.
+// A subscription PickSubscription refuses is passed over before any of its deliveries is asked of.
 func testPickDueSkipSubscription(t *testing.T, d *env) {
 	for _, id := range []string{"full", "one", "rest"} {
 		d.subscribeWith(id, state.OrderingBestEffort)
@@ -48,7 +49,7 @@ func testPickDueSkipSubscription(t *testing.T, d *env) {
 		d.clock.Advance(time.Millisecond)
 	}
 	asked := map[string]int{}
-	due, err := d.PickDue(d.clock.Now(), 3, func(sub string, seq uint64) state.Pick {
+	due, err := d.PickDue(d.clock.Now(), 3, state.PickFunc(func(sub string, seq uint64) state.Pick {
 		asked[sub]++
 		switch {
 		case sub == "full":
@@ -57,21 +58,48 @@ func testPickDueSkipSubscription(t *testing.T, d *env) {
 			return state.Skip
 		}
 		return state.Take
-	})
+	}))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"one2", "one3", "one4"}, eventIDs(due))
 	assert.Equal(t, map[string]int{"full": 1, "one": 4}, asked, "a subscription passed over is asked once, the listing stops at its limit")
 
-	due, err = d.PickDue(d.clock.Now(), 0, func(sub string, seq uint64) state.Pick {
+	due, err = d.PickDue(d.clock.Now(), 0, state.PickFunc(func(sub string, seq uint64) state.Pick {
 		if sub == "rest" {
 			return state.Take
 		}
 		return state.SkipSubscription
-	})
+	}))
 	require.NoError(t, err)
 	require.Len(t, due, 50)
 	assert.Equal(t, "rest1", due[0].EventID)
 	assert.Equal(t, "rest50", due[49].EventID)
+
+	// PickSubscription comes first, once per subscription with work due, paused ones too: what it
+	// refuses is never asked about delivery by delivery.
+	require.NoError(t, d.SetStatus("one", state.StatusPaused, "by a user"))
+	picker := &countingPicker{refuse: map[string]bool{"full": true}, subscriptions: map[string]int{}, deliveries: map[string]int{}}
+	due, err = d.PickDue(d.clock.Now(), 0, picker)
+	require.NoError(t, err)
+	assert.Len(t, due, 50)
+	assert.Equal(t, map[string]int{"full": 1, "one": 1, "rest": 1}, picker.subscriptions)
+	assert.Equal(t, map[string]int{"rest": 50}, picker.deliveries, "neither the refused one's nor the paused one's")
+}
+
+// countingPicker refuses the subscriptions named, takes every delivery, and counts what it is asked.
+type countingPicker struct {
+	refuse        map[string]bool
+	subscriptions map[string]int
+	deliveries    map[string]int
+}
+
+func (p *countingPicker) PickSubscription(subID string) bool {
+	p.subscriptions[subID]++
+	return !p.refuse[subID]
+}
+
+func (p *countingPicker) PickDelivery(subID string, _ uint64) state.Pick {
+	p.deliveries[subID]++
+	return state.Take
 }
 
 // testPickDueAfterChanges: every change to what is due — queued, retried earlier or later,
@@ -117,12 +145,12 @@ func testPickDueAfterChanges(t *testing.T, d *env) {
 // dueOf is what is due now of subscription subID alone.
 func (d *env) dueOf(subID string) []string {
 	d.t.Helper()
-	due, err := d.PickDue(d.clock.Now(), 0, func(sub string, _ uint64) state.Pick {
+	due, err := d.PickDue(d.clock.Now(), 0, state.PickFunc(func(sub string, _ uint64) state.Pick {
 		if sub != subID {
 			return state.SkipSubscription
 		}
 		return state.Take
-	})
+	}))
 	require.NoError(d.t, err)
 	return eventIDs(due)
 }

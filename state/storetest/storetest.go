@@ -30,7 +30,7 @@ type Store interface {
 
 	CommitFeed(advances []state.CursorAdvance) error
 	DueDeliveries(now time.Time, limit int, skip func(subID string, seq uint64) bool) ([]state.Delivery, error)
-	PickDue(now time.Time, limit int, pick func(subID string, seq uint64) state.Pick) ([]state.Delivery, error)
+	PickDue(now time.Time, limit int, picker state.Picker) ([]state.Delivery, error)
 	RecordAttempts(records []state.AttemptRecord) []error
 	Deliveries(subID string, limit int) ([]state.Delivery, error)
 	Delivery(subID, deliveryID string) (state.Delivery, error)
