@@ -3,13 +3,19 @@ package etcd
 import (
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/hipchat-connector/hipchat-connector/state"
 )
 
-// attemptsPerTxn bounds the records of one transaction of RecordAttempts:
-// each is at most about eight operations and five compares.
-const attemptsPerTxn = 12
+// How RecordAttempts fills its transactions: by an estimate of their operations within etcd's 128
+// (compares, counted apart, are fewer: two a record, two a subscription), and recordLanes of them
+// in flight at once, each for other subscriptions than the others'.
+const (
+	opsPerRecord       = 4 // its record; its pending entry; its ready entry out, and in again for a retry
+	opsPerSubscription = 4 // its outbox; its head out and in; its record, when its health changed
+	recordLanes        = 4
+)
 
 // RecordAttempt appends attempt a to the pending delivery (subID, seq) and
 // applies the outcome, as bolt.Store.RecordAttempt does, in one transaction.
@@ -21,9 +27,11 @@ func (s *Store) RecordAttempt(subID string, seq uint64, a state.Attempt, outcome
 	return s.RecordAttempts([]state.AttemptRecord{{SubscriptionID: subID, Seq: seq, Attempt: a, Outcome: outcome}})[0]
 }
 
-// RecordAttempts records many attempts as RecordAttempt does each, a dozen
-// per etcd transaction (the deliverer's group commit), and returns one error
-// per record, in order: that record's error, or its transaction's.
+// RecordAttempts records many attempts as RecordAttempt does each (the deliverer's group commit)
+// and returns one error per record, in order: that record's error, or its transaction's. Each
+// subscription's records go, in order, into transactions filled up to etcd's limits, and
+// recordLanes transactions of different subscriptions are in flight at once: etcd commits
+// concurrent transactions together, where one at a time each waits for its own round.
 func (s *Store) RecordAttempts(records []state.AttemptRecord) []error {
 	errs := state.PrepareAttempts(records, s.now)
 	for i, err := range errs {
@@ -31,11 +39,72 @@ func (s *Store) RecordAttempts(records []state.AttemptRecord) []error {
 			errs[i] = fmt.Errorf("etcd store: record attempt: %w", err)
 		}
 	}
-	for start := 0; start < len(records); start += attemptsPerTxn {
-		end := min(start+attemptsPerTxn, len(records))
-		s.recordChunk(records[start:end], errs[start:end])
+	var wg sync.WaitGroup
+	for _, lane := range recordingLanes(records, errs) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, chunk := range lane {
+				s.recordIndexed(records, errs, chunk)
+			}
+		}()
 	}
+	wg.Wait()
 	return errs
+}
+
+// recordingLanes spreads the records without an error over at most recordLanes lanes, each
+// subscription's records in one lane in their order (a record of the same delivery twice must see
+// the first), into chunks (indexes of records) that fit one transaction by the estimate.
+func recordingLanes(records []state.AttemptRecord, errs []error) [][][]int {
+	bySub := map[string][]int{}
+	var order []string
+	for i, r := range records {
+		if errs[i] != nil {
+			continue
+		}
+		if _, seen := bySub[r.SubscriptionID]; !seen {
+			order = append(order, r.SubscriptionID)
+		}
+		bySub[r.SubscriptionID] = append(bySub[r.SubscriptionID], i)
+	}
+	lanes := make([][][]int, min(recordLanes, len(order)))
+	sizes := make([]int, len(lanes)) // records per lane
+	costs := make([]int, len(lanes)) // the estimate of the lane's last chunk
+	for _, sub := range order {
+		lane := 0
+		for l := range lanes {
+			if sizes[l] < sizes[lane] {
+				lane = l
+			}
+		}
+		for idx := bySub[sub]; len(idx) > 0; {
+			n := len(lanes[lane])
+			if n == 0 || costs[lane]+opsPerSubscription+opsPerRecord > maxTxnOps {
+				lanes[lane] = append(lanes[lane], nil)
+				costs[lane], n = 0, n+1
+			}
+			take := min(len(idx), (maxTxnOps-costs[lane]-opsPerSubscription)/opsPerRecord)
+			lanes[lane][n-1] = append(lanes[lane][n-1], idx[:take]...)
+			costs[lane] += opsPerSubscription + take*opsPerRecord
+			sizes[lane] += take
+			idx = idx[take:]
+		}
+	}
+	return lanes
+}
+
+// recordIndexed records records[i] of each i of chunk in one transaction (recordChunk), setting
+// errs[i].
+func (s *Store) recordIndexed(records []state.AttemptRecord, errs []error, chunk []int) {
+	recs, chunkErrs := make([]state.AttemptRecord, len(chunk)), make([]error, len(chunk))
+	for j, i := range chunk {
+		recs[j], chunkErrs[j] = records[i], errs[i]
+	}
+	s.recordChunk(recs, chunkErrs)
+	for j, i := range chunk {
+		errs[i] = chunkErrs[j]
+	}
 }
 
 // recordChunk records one transaction's worth (state.RecordAttemptsIn); errs[i] already set are
@@ -67,10 +136,10 @@ func (s *Store) recordChunk(records []state.AttemptRecord, errs []error) {
 	}
 }
 
-// attemptReads are what recording records reads (each subscription, delivery, outbox and pending
-// entry once, and the first ready entries of each subscription: one more than it has records, so
-// that its head after them is known), for one prefetch instead of a round trip per key; records
-// with an error already are left out.
+// attemptReads are what recording records reads (each subscription, delivery and outbox once, and
+// the first ready entries of each subscription: one more than it has records, so that its head
+// after them is known), for one prefetch instead of a round trip per key; records with an error
+// already are left out. (A FIFO subscription's pending entries are read when recorded.)
 func (s *Store) attemptReads(records []state.AttemptRecord, errs []error) ([]string, []rangeSpec) {
 	seen := map[string]bool{}
 	var keys []string
@@ -93,7 +162,6 @@ func (s *Store) attemptReads(records []state.AttemptRecord, errs []error) ([]str
 		add(s.subscriptionKey(r.SubscriptionID))
 		add(s.logKey(r.SubscriptionID, r.Seq))
 		add(s.outboxKey(r.SubscriptionID))
-		add(s.pendingKey(r.SubscriptionID, r.Seq))
 	}
 	ranges := make([]rangeSpec, len(subs))
 	for i, id := range subs {

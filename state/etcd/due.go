@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -111,27 +112,40 @@ func (s *Store) appendPending(ctx context.Context, due []state.Delivery, chosen 
 	return due, nil
 }
 
-// Stats counts the pending deliveries and finds the oldest. It reads the
-// pending index (keys) and the head record of each subscription with work.
-// Errors: etcd errors.
+// Stats counts the pending deliveries and finds the oldest. It reads the keys of the pending and
+// ready indexes (every pending delivery is in one or both: queue.go) and the record of the lowest
+// pending seq of each subscription with work. Errors: etcd errors.
 func (s *Store) Stats() (state.PendingStats, error) {
 	ctx, cancel := s.op()
 	defer cancel()
-	resp, err := s.client.Get(ctx, s.key(dirPending), clientv3.WithPrefix(), clientv3.WithKeysOnly(),
-		clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
-	if err != nil {
-		return state.PendingStats{}, wrap("stats", err)
-	}
-	st := state.PendingStats{Pending: len(resp.Kvs)}
-	var heads []string
-	lastDir := ""
-	for _, kv := range resp.Kvs {
-		k := string(kv.Key)
-		dir := k[:strings.LastIndexByte(k, '/')+1]
-		if dir != lastDir {
-			lastDir = dir
-			heads = append(heads, s.key(dirLog)+strings.TrimPrefix(k, s.key(dirPending)))
+	lowest := map[string]uint64{} // subscription (escaped) → its lowest pending seq
+	seen := map[string]bool{}     // "<escaped sub>/<seq hex>" counted
+	var st state.PendingStats
+	for _, dir := range []string{dirPending, dirReady} {
+		resp, err := s.client.Get(ctx, s.key(dir), clientv3.WithPrefix(), clientv3.WithKeysOnly())
+		if err != nil {
+			return state.PendingStats{}, wrap("stats", err)
 		}
+		for _, kv := range resp.Kvs {
+			rest := strings.TrimPrefix(string(kv.Key), s.key(dir))
+			sub, _, _ := strings.Cut(rest, "/")
+			seqHex := rest[strings.LastIndexByte(rest, '/')+1:]
+			seq, err := parseHex16(seqHex)
+			if err != nil {
+				return state.PendingStats{}, wrap("stats", fmt.Errorf("key %q: %w", kv.Key, err))
+			}
+			if id := sub + "/" + seqHex; !seen[id] {
+				seen[id] = true
+				st.Pending++
+			}
+			if low, ok := lowest[sub]; !ok || seq < low {
+				lowest[sub] = seq
+			}
+		}
+	}
+	var heads []string
+	for sub, seq := range lowest {
+		heads = append(heads, s.key(dirLog)+sub+"/"+hex16(seq))
 	}
 	values, err := s.getMany(ctx, heads)
 	if err != nil {
@@ -153,15 +167,19 @@ func (s *Store) Stats() (state.PendingStats, error) {
 }
 
 // PendingCount returns how many deliveries of subscription subID are pending (waiting for their
-// first or next attempt), as bolt.Store.PendingCount does: a count of its pending keys, which etcd
-// answers without sending them. A subscription without any, or one that does not exist, has 0.
-// Errors: etcd errors.
+// first or next attempt), as bolt.Store.PendingCount does: the count of its pending entries (a FIFO
+// subscription's queue) or of its ready entries (a best-effort one's), whichever is larger, which
+// etcd answers in one request without sending the keys. A subscription without any, or one that
+// does not exist, has 0. Errors: etcd errors.
 func (s *Store) PendingCount(subID string) (int, error) {
 	ctx, cancel := s.op()
 	defer cancel()
-	resp, err := s.client.Get(ctx, s.pendingDir(subID), clientv3.WithPrefix(), clientv3.WithCountOnly())
+	resp, err := s.client.Txn(ctx).Then(
+		clientv3.OpGet(s.pendingDir(subID), clientv3.WithPrefix(), clientv3.WithCountOnly()),
+		clientv3.OpGet(s.readyDir(subID), clientv3.WithPrefix(), clientv3.WithCountOnly()),
+	).Commit()
 	if err != nil {
 		return 0, wrap("pending count", err)
 	}
-	return int(resp.Count), nil
+	return int(max(resp.Responses[0].GetResponseRange().Count, resp.Responses[1].GetResponseRange().Count)), nil
 }

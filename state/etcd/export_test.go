@@ -10,7 +10,7 @@ import (
 )
 
 // CheckHeads reports the first difference between heads/ and the earliest ready entry of each
-// subscription, for the tests.
+// subscription, or a pending entry of a best-effort subscription, for the tests.
 func CheckHeads(s *Store) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -52,6 +52,30 @@ func CheckHeads(s *Store) error {
 	}
 	if len(heads.Kvs) != len(want) {
 		return fmt.Errorf("%d heads for %d subscriptions with ready entries", len(heads.Kvs), len(want))
+	}
+	return checkPendingIsFIFO(ctx, s)
+}
+
+// checkPendingIsFIFO reports a pending entry of a subscription that is not FIFO: best-effort ones
+// keep none (queue.go).
+func checkPendingIsFIFO(ctx context.Context, s *Store) error {
+	pending, err := s.client.Get(ctx, s.key(dirPending), clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return err
+	}
+	for _, kv := range pending.Kvs {
+		escID, _, _ := strings.Cut(strings.TrimPrefix(string(kv.Key), s.key(dirPending)), "/")
+		id, err := unesc(escID)
+		if err != nil {
+			return err
+		}
+		rec, err := s.newTx(ctx).getSubscription(id)
+		if err != nil {
+			return fmt.Errorf("pending entry %q: %w", kv.Key, err)
+		}
+		if !rec.FIFO() {
+			return fmt.Errorf("pending entry %q of a best-effort subscription", kv.Key)
+		}
 	}
 	return nil
 }

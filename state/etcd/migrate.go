@@ -26,23 +26,62 @@ func (s *Store) migrate(ctx context.Context, version int, versionRev int64) erro
 }
 
 // migrateReadyIndex (1→2) indexes what may go out by subscription: each due/<time>/<seq>/<sub>
-// entry becomes ready/<sub>/<time>/<seq>, and heads/ gets each subscription's earliest. Every
-// transaction of it checks that the version key is still as Open read it, so when replicas start
-// together the first to finish wins and the others stop writing; its last one drops the old index
-// and sets version 2. A migration cut short is done again in full at the next open (its writes are
-// idempotent). Stop every replica of the older binary first: one still running writes entries this
-// layout does not read.
+// entry becomes ready/<sub>/<time>/<seq>, heads/ gets each subscription's earliest, and the pending
+// entries of best-effort subscriptions go (version 2 keeps a pending queue for FIFO ones only:
+// queue.go). Every transaction of it checks that the version key is still as Open read it, so when
+// replicas start together the first to finish wins and the others stop writing; its last one drops
+// the old index and sets version 2. A migration cut short is done again in full at the next open
+// (its writes are idempotent). Stop every replica of the older binary first: one still running
+// writes entries this layout does not read.
 func (s *Store) migrateReadyIndex(ctx context.Context, versionRev int64) error {
-	resp, err := s.client.Get(ctx, s.key(dirDueV1), clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	puts, err := s.readyIndexV2(ctx)
 	if err != nil {
 		return err
+	}
+	dels, err := s.bestEffortPendingV1(ctx)
+	if err != nil {
+		return err
+	}
+	version := s.key(keySchemaVersion)
+	unchanged := clientv3.Compare(clientv3.ModRevision(version), "=", versionRev)
+	ops := make([]clientv3.Op, 0, len(puts)+len(dels))
+	for _, k := range puts {
+		ops = append(ops, clientv3.OpPut(k, ""))
+	}
+	for _, k := range dels {
+		ops = append(ops, clientv3.OpDelete(k))
+	}
+	for len(ops) > 0 {
+		n := min(len(ops), maxTxnOps)
+		done, err := s.client.Txn(ctx).If(unchanged).Then(ops[:n]...).Commit()
+		if err != nil {
+			return err
+		}
+		if !done.Succeeded {
+			return nil // another replica migrated meanwhile
+		}
+		ops = ops[n:]
+	}
+	_, err = s.client.Txn(ctx).If(unchanged).Then(
+		clientv3.OpDelete(s.key(dirDueV1), clientv3.WithPrefix()),
+		clientv3.OpPut(version, fmt.Sprint(SchemaVersion)),
+	).Commit()
+	return err
+}
+
+// readyIndexV2 is every key of the version-2 ready and heads indexes, made from version 1's due
+// index.
+func (s *Store) readyIndexV2(ctx context.Context) ([]string, error) {
+	resp, err := s.client.Get(ctx, s.key(dirDueV1), clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return nil, err
 	}
 	heads := map[string]time.Time{}
 	var keys []string
 	for _, kv := range resp.Kvs {
 		at, seq, subID, err := s.parseDueKeyV1(string(kv.Key))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		keys = append(keys, s.readyKey(subID, at, seq))
 		if head, ok := heads[subID]; !ok || at.Before(head) {
@@ -52,28 +91,40 @@ func (s *Store) migrateReadyIndex(ctx context.Context, versionRev int64) error {
 	for id, at := range heads {
 		keys = append(keys, s.headKey(at, id))
 	}
-	version := s.key(keySchemaVersion)
-	unchanged := clientv3.Compare(clientv3.ModRevision(version), "=", versionRev)
-	for len(keys) > 0 {
-		n := min(len(keys), maxTxnOps)
-		ops := make([]clientv3.Op, 0, n)
-		for _, k := range keys[:n] {
-			ops = append(ops, clientv3.OpPut(k, ""))
-		}
-		done, err := s.client.Txn(ctx).If(unchanged).Then(ops...).Commit()
-		if err != nil {
-			return err
-		}
-		if !done.Succeeded {
-			return nil // another replica migrated meanwhile
-		}
-		keys = keys[n:]
+	return keys, nil
+}
+
+// bestEffortPendingV1 is every pending entry of a subscription that is not FIFO (or no longer
+// exists).
+func (s *Store) bestEffortPendingV1(ctx context.Context) ([]string, error) {
+	subs, err := s.client.Get(ctx, s.key(dirSubscriptions), clientv3.WithPrefix())
+	if err != nil {
+		return nil, err
 	}
-	_, err = s.client.Txn(ctx).If(unchanged).Then(
-		clientv3.OpDelete(s.key(dirDueV1), clientv3.WithPrefix()),
-		clientv3.OpPut(version, fmt.Sprint(SchemaVersion)),
-	).Commit()
-	return err
+	fifo := map[string]bool{}
+	for _, kv := range subs.Kvs {
+		rec, err := decodeSubscription(string(kv.Key), kv.Value)
+		if err != nil {
+			return nil, err
+		}
+		fifo[rec.ID] = rec.FIFO()
+	}
+	pending, err := s.client.Get(ctx, s.key(dirPending), clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, kv := range pending.Kvs {
+		escID, _, _ := strings.Cut(strings.TrimPrefix(string(kv.Key), s.key(dirPending)), "/")
+		id, err := unesc(escID)
+		if err != nil {
+			return nil, err
+		}
+		if !fifo[id] {
+			keys = append(keys, string(kv.Key))
+		}
+	}
+	return keys, nil
 }
 
 // parseDueKeyV1 splits a version-1 due key (with the prefix) into its time, seq and subscription

@@ -69,6 +69,12 @@ func TestMigratesV1ToV2(t *testing.T) {
 	old, err := client.Get(ctx, prefix+"due/", clientv3.WithPrefix(), clientv3.WithCountOnly())
 	require.NoError(t, err)
 	assert.Zero(t, old.Count, "version 1's index is gone")
+	pending, err := client.Get(ctx, prefix+"pending/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	require.NoError(t, err)
+	require.Len(t, pending.Kvs, 3, "only the FIFO queue keeps its pending entries")
+	for _, kv := range pending.Kvs {
+		assert.Contains(t, string(kv.Key), "/pending/"+v1FIFO+"/")
+	}
 
 	again, err := etcd.Open(ctx, etcd.Options{Client: client, Prefix: prefix, Key: testKey(7), Now: clk.Now})
 	require.NoError(t, err, "a migrated prefix opens as it is")
@@ -86,6 +92,12 @@ func TestMigratesV1ToV2(t *testing.T) {
 	}
 	assert.Equal(t, []string{v1FIFO + "/b2", v1Best + "/a4", v1More + "/d1", v1More + "/d4", v1Best + "/a3", v1Best + "/a5", v1Best + "/a2", v1More + "/e1"}, ids,
 		"the FIFO queue's next head, due since it was queued, first")
+	n, err := s.PendingCount(v1More)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n, "d1, d4 and e1")
+	st, err := s.Stats()
+	require.NoError(t, err)
+	assert.Equal(t, 10, st.Pending, "4 of the UUID one, 2 of the FIFO one, the paused one's, 3 of v1More")
 	require.NoError(t, s.DeleteSubscription(v1More))
 	require.NoError(t, etcd.CheckHeads(s))
 }

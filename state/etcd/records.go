@@ -50,7 +50,8 @@ func (t *tx) putSubscription(rec *state.SubscriptionRecord) error {
 	return nil
 }
 
-// getDelivery reads delivery seq of subID in t. Errors: state.ErrNotFound.
+// getDelivery reads delivery seq of subID in t, and notes, the first time, whether it is pending and
+// when it is due (queue.go). Errors: state.ErrNotFound.
 func (t *tx) getDelivery(subID string, seq uint64) (*state.DeliveryRecord, error) {
 	key := t.s.logKey(subID, seq)
 	v, ok, err := t.get(key)
@@ -60,7 +61,14 @@ func (t *tx) getDelivery(subID string, seq uint64) (*state.DeliveryRecord, error
 	if !ok {
 		return nil, fmt.Errorf("%w: delivery %s/%d", state.ErrNotFound, subID, seq)
 	}
-	return decodeDelivery(key, v)
+	rec, err := decodeDelivery(key, v)
+	if err != nil {
+		return nil, err
+	}
+	if _, noted := t.queue[key]; !noted {
+		t.queue[key] = queued{at: rec.NextAttemptAt, pending: rec.Status == state.DeliveryPending}
+	}
+	return rec, nil
 }
 
 func (t *tx) putDelivery(subID string, seq uint64, rec *state.DeliveryRecord) error {

@@ -43,19 +43,19 @@ import (
 //	                                        queue, so such writers conflict here
 //	log/<sub>/<seq>                       → JSON delivery record (pending and finished)
 //	ids/<sub>/<delivery id>               → seq (dedupe, lookup by webhook-id)
-//	pending/<sub>/<seq>                   → next attempt time, unix ns (hex)
+//	pending/<sub>/<seq>                   → next attempt time, unix ns (hex); FIFO subscriptions only
 //	ready/<sub>/<time>/<seq>              → ""   what may go out at that time, by subscription
 //	heads/<time>/<sub>                    → ""   each subscription's earliest in ready/
 //	endpoints/<endpoint key>              → JSON state.Endpoint
 //	known/<connection id>                 → ""   (HipChat accepted its token: KnownConnections)
 //
-// As in the bbolt file, pending holds every pending delivery of a
-// subscription (the first is the head of its queue), and ready what may go
-// out when its time comes: every pending delivery of a best-effort
-// subscription, only the head of a FIFO one. PickDue reads heads up to now
-// and, of each subscription it finds there, its ready entries up to now
-// (duelisting.go). Version 1 had one due/<time>/<seq>/<sub> index instead;
-// Open migrates it (migrate.go).
+// ready holds what may go out when its time comes: every pending delivery of
+// a best-effort subscription, only the head of a FIFO one; pending holds the
+// queue of a FIFO subscription (its first is the head), where a best-effort
+// one needs none (queue.go). PickDue reads heads up to now and, of each
+// subscription it takes there, its ready entries up to now (duelisting.go).
+// Version 1 had one due/<time>/<seq>/<sub> index instead, and a pending entry
+// for every pending delivery; Open migrates it (migrate.go).
 const (
 	keySchemaVersion = "meta/schema_version"
 	keyServerKey     = "meta/server_key"

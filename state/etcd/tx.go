@@ -42,11 +42,14 @@ type tx struct {
 	// ready holds, per subscription whose ready entries the transaction changed, its head before
 	// (heads.go): finishHeads writes the new one.
 	ready map[string]*readyChange
+	// queue holds, by log key, whether each delivery the transaction read or scheduled is pending
+	// and when it is due (queue.go).
+	queue map[string]queued
 }
 
 func (s *Store) newTx(ctx context.Context) *tx {
 	return &tx{s: s, ctx: ctx, reads: map[string]int64{}, cache: map[string][]byte{},
-		puts: map[string][]byte{}, dels: map[string]bool{}, firsts: map[string]rangeRead{}, ready: map[string]*readyChange{}}
+		puts: map[string][]byte{}, dels: map[string]bool{}, firsts: map[string]rangeRead{}, ready: map[string]*readyChange{}, queue: map[string]queued{}}
 }
 
 // get returns the value of key and whether it exists.
