@@ -12,7 +12,7 @@ import (
 // (compares, counted apart, are fewer: two a record, two a subscription), and recordLanes of them
 // in flight at once, each for other subscriptions than the others'.
 const (
-	opsPerRecord       = 4 // its record; its pending entry; its ready entry out, and in again for a retry
+	opsPerRecord       = 3 // its record; its ready entry out, and in again for a retry (a FIFO one's pending entry besides: a transaction too big for etcd is split)
 	opsPerSubscription = 4 // its outbox; its head out and in; its record, when its health changed
 	recordLanes        = 4
 )

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/hipchat-connector/hipchat-connector/state"
@@ -75,7 +76,7 @@ type dueCandidate struct {
 }
 
 // appendPending appends to due, in order, those of chosen whose log record
-// is still pending, until due holds limit (≤ 0: no limit). It reads only as
+// is still pending (and keeps each record, for the commit of its attempt), until due holds limit (≤ 0: no limit). It reads only as
 // many records as due still lacks, then more for those that dropped out
 // (finished, pruned or deleted since the index was read). Errors: etcd
 // errors; a record that does not decode.
@@ -91,21 +92,23 @@ func (s *Store) appendPending(ctx context.Context, due []state.Delivery, chosen 
 		for i, c := range batch {
 			keys[i] = s.logKey(c.subID, c.seq)
 		}
-		values, err := s.getMany(ctx, keys)
-		if err != nil {
+		kvs := make([]*mvccpb.KeyValue, len(keys))
+		if err := s.readEach(ctx, keys, func(i int, kv *mvccpb.KeyValue) { kvs[i] = kv }); err != nil {
 			return nil, err
 		}
-		for i, v := range values {
-			if v == nil {
+		for i, kv := range kvs {
+			if kv == nil {
 				continue // finished and pruned, or its subscription deleted, since the index was read
 			}
-			rec, err := decodeDelivery(keys[i], v)
+			rec, err := decodeDelivery(keys[i], kv.Value)
 			if err != nil {
 				return nil, err
 			}
 			if rec.Status != state.DeliveryPending {
 				continue
 			}
+			// Kept for the commit of its attempt, which need not read it again (lastknown.go).
+			s.known.put(keys[i], knownValue{value: kv.Value, modRev: kv.ModRevision})
 			due = append(due, rec.Delivery(batch[i].subID, batch[i].seq))
 		}
 	}

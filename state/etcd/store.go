@@ -123,6 +123,7 @@ type Store struct {
 	retention   state.Retention
 	keepHistory bool
 	fence       fenceState
+	known       *lastKnown
 	ctx         context.Context // ends at Close
 	cancel      context.CancelFunc
 }
@@ -175,7 +176,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s := &Store{
 		client: client, ownClient: own, prefix: opts.Prefix, sealer: sl, now: opts.Now,
 		timeout: opts.Timeout, retention: opts.Retention, keepHistory: opts.KeepHistory,
-		ctx: base, cancel: cancel,
+		known: newLastKnown(), ctx: base, cancel: cancel,
 	}
 	if err := s.initialize(ctx); err != nil {
 		_ = s.Close()

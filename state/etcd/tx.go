@@ -45,6 +45,8 @@ type tx struct {
 	// queue holds, by log key, whether each delivery the transaction read or scheduled is pending
 	// and when it is due (queue.go).
 	queue map[string]queued
+	// writes: a write transaction (update), which reads what the Store last knew (lastknown.go).
+	writes bool
 }
 
 func (s *Store) newTx(ctx context.Context) *tx {
@@ -63,6 +65,10 @@ func (t *tx) get(key string) ([]byte, bool, error) {
 	if _, ok := t.reads[key]; ok {
 		v := t.cache[key]
 		return v, v != nil, nil
+	}
+	if known, ok := t.knownRead(key); ok {
+		t.reads[key], t.cache[key] = known.modRev, known.value
+		return known.value, known.value != nil, nil
 	}
 	resp, err := t.s.client.Get(t.ctx, key)
 	if err != nil {
@@ -87,11 +93,17 @@ func (t *tx) prefetch(keys []string) error { return t.prefetchRanges(keys, nil) 
 func (t *tx) prefetchRanges(keys []string, ranges []rangeSpec) error {
 	var todo []string
 	for _, k := range keys {
-		if _, read := t.reads[k]; !read && !t.dels[k] {
-			if _, written := t.puts[k]; !written {
-				todo = append(todo, k)
-			}
+		if _, read := t.reads[k]; read || t.dels[k] {
+			continue
 		}
+		if _, written := t.puts[k]; written {
+			continue
+		}
+		if known, ok := t.knownRead(k); ok {
+			t.reads[k], t.cache[k] = known.modRev, known.value
+			continue
+		}
+		todo = append(todo, k)
 	}
 	return t.s.readBoth(t.ctx, todo, ranges, func(i int, kv *mvccpb.KeyValue) {
 		t.reads[todo[i]] = 0
@@ -192,10 +204,11 @@ func (t *tx) fits() bool {
 	return cmps <= maxTxnOps && ops <= maxTxnOps && bytes <= maxTxnBytes
 }
 
-// commit sends the writes if nothing read changed; ok is false on a conflict.
-func (t *tx) commit() (ok bool, err error) {
+// commit sends the writes if nothing read changed; ok is false on a conflict. rev is the revision
+// of the writes (0 when there were none).
+func (t *tx) commit() (ok bool, rev int64, err error) {
 	if len(t.order) == 0 && len(t.ranges) == 0 {
-		return true, nil
+		return true, 0, nil
 	}
 	keys := make([]string, 0, len(t.reads))
 	for k := range t.reads {
@@ -220,27 +233,27 @@ func (t *tx) commit() (ok bool, err error) {
 	if t.fence == nil {
 		resp, err := t.s.client.Txn(t.ctx).If(cmps...).Then(ops...).Commit()
 		if err != nil {
-			return false, err
+			return false, 0, err
 		}
-		return resp.Succeeded, nil
+		return resp.Succeeded, resp.Header.Revision, nil
 	}
 	lease := t.fence.lease()
 	if lease == clientv3.NoLease {
 		t.s.fence.refused.Add(1)
-		return false, ErrFenced
+		return false, 0, ErrFenced
 	}
 	cmps = append(cmps, clientv3.Compare(clientv3.LeaseValue(t.fence.key), "=", int64(lease)))
 	resp, err := t.s.client.Txn(t.ctx).If(cmps...).Then(ops...).Else(clientv3.OpGet(t.fence.key)).Commit()
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	if !resp.Succeeded {
 		if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) == 0 || kvs[0].Lease != int64(lease) {
 			t.s.fence.refused.Add(1)
-			return false, ErrFenced
+			return false, 0, ErrFenced
 		}
 	}
-	return resp.Succeeded, nil
+	return resp.Succeeded, resp.Header.Revision, nil
 }
 
 // update runs fn in a fresh transaction and commits it, again from the start
@@ -257,6 +270,7 @@ func (s *Store) updateTx(fenced bool, fn func(t *tx) error) error {
 	defer cancel()
 	for attempt := 0; ; attempt++ {
 		t := s.newTx(ctx)
+		t.writes = true
 		if fenced {
 			t.fence = s.fence.f.Load()
 		}
@@ -269,13 +283,16 @@ func (s *Store) updateTx(fenced bool, fn func(t *tx) error) error {
 		if !t.fits() {
 			return errTooLarge
 		}
-		ok, err := t.commit()
+		ok, rev, err := t.commit()
 		if err != nil {
+			t.forgetReads()
 			return err
 		}
 		if ok {
+			t.remember(rev)
 			return nil
 		}
+		t.forgetReads()
 		if attempt == maxConflicts {
 			return fmt.Errorf("gave up after %d conflicting writes", maxConflicts)
 		}

@@ -1,0 +1,58 @@
+package etcd_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hipchat-connector/hipchat-connector/internal/etcdtest"
+	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/state/etcd"
+)
+
+// TestWhatAStoreLastKnewNeverHidesAnotherWriter: a store records attempts from what it last knew
+// of a subscription and of the deliveries it listed, without reading them again; when another
+// replica changed them meanwhile, the commit sees it and runs again on what etcd holds: the other
+// replica's changes stay, and a delivery it finished is not recorded twice.
+func TestWhatAStoreLastKnewNeverHidesAnotherWriter(t *testing.T) {
+	client := etcdtest.Start(t).Client(t)
+	a, prefix := openWithSubscription(t, client, testKey(7), "s")
+	b, err := etcd.Open(context.Background(), etcd.Options{Client: client, Prefix: prefix, Key: testKey(7)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	events := func(ids ...string) []state.Event {
+		var out []state.Event
+		for _, id := range ids {
+			out = append(out, state.Event{ID: id, Type: "message.posted", Payload: []byte(`{}`)})
+		}
+		return out
+	}
+	require.NoError(t, a.CommitFeed([]state.CursorAdvance{{SubscriptionID: "s", Events: events("e1", "e2", "e3", "e4")}}))
+	due, err := a.DueDeliveries(time.Now(), 0, nil)
+	require.NoError(t, err)
+	require.Len(t, due, 4)
+	require.NoError(t, a.RecordAttempt("s", due[0].Seq, state.Attempt{StatusCode: 500}, state.RetryAt(time.Now().Add(time.Hour))))
+
+	// Another replica pauses the subscription, queues an event, and finishes e3.
+	require.NoError(t, b.SetStatus("s", state.StatusPaused, "by a user"))
+	require.NoError(t, b.CommitFeed([]state.CursorAdvance{{SubscriptionID: "s", Events: events("e5")}}))
+	require.NoError(t, b.RecordAttempt("s", due[2].Seq, state.Attempt{StatusCode: 204}, state.Delivered()))
+
+	errs := a.RecordAttempts([]state.AttemptRecord{
+		{SubscriptionID: "s", Seq: due[1].Seq, Attempt: state.Attempt{StatusCode: 503}, Outcome: state.RetryAt(time.Now().Add(time.Hour))},
+		{SubscriptionID: "s", Seq: due[2].Seq, Attempt: state.Attempt{StatusCode: 204}, Outcome: state.Delivered()},
+	})
+	assert.NoError(t, errs[0])
+	assert.ErrorIs(t, errs[1], state.ErrNotPending, "finished by the other replica since it was listed")
+	sub, err := a.Subscription("s")
+	require.NoError(t, err)
+	assert.Equal(t, state.StatusPaused, sub.Status, "the pause is not written over by the attempt's health")
+	assert.Equal(t, 1, sub.Health.ConsecutiveFailures, "e3 delivered by the other replica reset it; e2 failed since")
+	n, err := a.PendingCount("s")
+	require.NoError(t, err)
+	assert.Equal(t, 4, n, "e1 and e2 retrying, e4 and e5 waiting")
+	require.NoError(t, etcd.CheckHeads(a))
+}
