@@ -3,6 +3,7 @@ package bolt
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -42,13 +43,37 @@ const (
 
 // appendSubKey appends the key form of subID to k.
 func appendSubKey(k []byte, subID string) []byte {
-	if u, err := uuid.Parse(subID); err == nil && len(subID) == 36 && u.String() == subID {
-		return append(append(k, subKeyUUID), u[:]...)
+	if isCanonicalUUID(subID) {
+		if u, err := uuid.Parse(subID); err == nil {
+			return append(append(k, subKeyUUID), u[:]...)
+		}
 	}
 	if subID != "" && subID[0] <= subKeyEscaped {
 		k = append(k, subKeyEscaped)
 	}
 	return append(k, subID...)
+}
+
+// isCanonicalUUID reports whether id is a UUID as uuid.UUID.String writes one: 36 characters, lower
+// case hexadecimal digits in groups of 8, 4, 4, 4 and 12 joined by hyphens.
+func isCanonicalUUID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // parseSubKey is the subscription id of a key form; ok is false for a malformed one.
@@ -57,12 +82,40 @@ func parseSubKey(b []byte) (string, bool) {
 	case len(b) == 0:
 		return "", false
 	case b[0] == subKeyUUID:
-		u, err := uuid.FromBytes(b[1:])
-		return u.String(), err == nil
+		if len(b) != 17 {
+			return "", false
+		}
+		return uuidText(b[1:]), true
 	case b[0] == subKeyEscaped:
 		return string(b[1:]), len(b) > 1
 	}
 	return string(b), true
+}
+
+// uuidTexts interns the text of the UUIDs parseSubKey meets: the listing and the commits meet the
+// same few subscriptions' keys again and again.
+var uuidTexts = struct {
+	sync.Mutex
+	byBytes map[uuid.UUID]string
+}{byBytes: map[uuid.UUID]string{}}
+
+// uuidTextsLimit bounds uuidTexts; it starts afresh when full.
+const uuidTextsLimit = 1 << 16
+
+// uuidText is the canonical text of the 16 bytes of a UUID.
+func uuidText(b []byte) string {
+	u := uuid.UUID(b)
+	uuidTexts.Lock()
+	defer uuidTexts.Unlock()
+	if text, ok := uuidTexts.byBytes[u]; ok {
+		return text
+	}
+	if len(uuidTexts.byBytes) >= uuidTextsLimit {
+		clear(uuidTexts.byBytes)
+	}
+	text := u.String()
+	uuidTexts.byBytes[u] = text
+	return text
 }
 
 // DueDeliveries is PickDue with a skip function (state.PickOf): true passes over a delivery, false
