@@ -3,6 +3,7 @@ package etcd
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/hipchat-connector/hipchat-connector/state"
@@ -33,6 +34,7 @@ func (s *Store) RecordAttempt(subID string, seq uint64, a state.Attempt, outcome
 // recordLanes transactions of different subscriptions are in flight at once: etcd commits
 // concurrent transactions together, where one at a time each waits for its own round.
 func (s *Store) RecordAttempts(records []state.AttemptRecord) []error {
+	records = lastEndpointStates(records)
 	errs := state.PrepareAttempts(records, s.now)
 	for i, err := range errs {
 		if err != nil {
@@ -51,6 +53,25 @@ func (s *Store) RecordAttempts(records []state.AttemptRecord) []error {
 	}
 	wg.Wait()
 	return errs
+}
+
+// lastEndpointStates is a copy of records in which only the last record carrying an endpoint's
+// state keeps it: the lanes commit in no set order, and an earlier state must not be written over
+// a later one.
+func lastEndpointStates(records []state.AttemptRecord) []state.AttemptRecord {
+	out := slices.Clone(records)
+	seen := map[string]bool{}
+	for i := len(out) - 1; i >= 0; i-- {
+		ep := out[i].Outcome.Endpoint
+		if ep == nil {
+			continue
+		}
+		if seen[ep.Key] {
+			out[i].Outcome.Endpoint = nil
+		}
+		seen[ep.Key] = true
+	}
+	return out
 }
 
 // recordingLanes spreads the records without an error over at most recordLanes lanes, each

@@ -154,3 +154,28 @@ func (d *env) dueOf(subID string) []string {
 	require.NoError(d.t, err)
 	return eventIDs(due)
 }
+
+// testEndpointLastState: one group of attempts to one endpoint from many subscriptions, each
+// carrying the endpoint's state after it: the state stored is the last one's, however a backend
+// spreads the group over its transactions.
+func testEndpointLastState(t *testing.T, d *env) {
+	const key, n = "https://sink.example:443", 12
+	var records []state.AttemptRecord
+	for i := range n {
+		id := fmt.Sprint("s", i)
+		d.subscribeWith(id, state.OrderingBestEffort)
+		d.commit(state.CursorAdvance{SubscriptionID: id, Events: events("m", 1)})
+		ep := state.Endpoint{Key: key, ConsecutiveFailures: i + 1, LastError: fmt.Sprint("failure ", i+1)}
+		out := state.RetryAt(d.clock.Now().Add(time.Minute))
+		out.Endpoint = &ep
+		records = append(records, state.AttemptRecord{SubscriptionID: id, Seq: 1, Attempt: state.Attempt{StatusCode: 503}, Outcome: out})
+	}
+	for i, err := range d.RecordAttempts(records) {
+		require.NoError(t, err, "record %d", i)
+	}
+	got, found, err := d.Endpoint(key)
+	require.NoError(t, err)
+	require.True(t, found)
+	assert.Equal(t, n, got.ConsecutiveFailures)
+	assert.Equal(t, fmt.Sprint("failure ", n), got.LastError)
+}

@@ -96,6 +96,7 @@ func Run(t *testing.T, open Opener) {
 		{"RecordAttemptsGroup", testRecordGroup},
 		{"LargePayloads", testLargePayloads},
 		{"EndpointWithTheAttempt", testEndpoint},
+		{"EndpointAsTheLastAttemptLeftIt", testEndpointLastState},
 		{"ResendQueuesAtTheEnd", testResend},
 		{"Recover", testRecover},
 		{"Stats", testStats},
