@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/hipchat-connector/hipchat-connector/delivery"
 	"github.com/hipchat-connector/hipchat-connector/internal/etcdtest"
 	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
@@ -54,9 +56,16 @@ func BenchmarkDeliverVsPlainClient(b *testing.B) {
 
 // openDurableEtcd is an etcd store on one embedded member with fsync on, its data in a temp dir.
 func openDurableEtcd(b *testing.B, clk *clock) *etcd.Store {
-	store, err := etcd.Open(context.Background(), etcd.Options{
-		Client: etcdtest.StartDurable(b).Client(b), Key: testkit.StoreKey(), Now: clk.Now,
-	})
+	return openEtcdOn(b, startDurableEtcd(b), "", clk)
+}
+
+// startDurableEtcd starts one embedded etcd member with fsync on, its data in a temp dir, and
+// returns a client of it.
+func startDurableEtcd(b *testing.B) *clientv3.Client { return etcdtest.StartDurable(b).Client(b) }
+
+// openEtcdOn opens an etcd store under prefix ("" for the default) through client.
+func openEtcdOn(b *testing.B, client *clientv3.Client, prefix string, clk *clock) *etcd.Store {
+	store, err := etcd.Open(context.Background(), etcd.Options{Client: client, Prefix: prefix, Key: testkit.StoreKey(), Now: clk.Now})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -133,22 +142,55 @@ func newDeliveryBench(b *testing.B, store benchStore, clk *clock, subscriptions 
 // HipChat page), with the plain client's body.
 func (bench *deliveryBench) queue(round string, perSub int) {
 	for _, sub := range bench.subs {
-		for first := 0; first < perSub; first += 50 {
-			events := make([]state.Event, min(50, perSub-first))
-			for e := range events {
-				events[e] = state.Event{ID: fmt.Sprintf("%s-%s-%d", round, sub.ID, first+e), Type: "message.posted", Payload: bench.payload}
-			}
-			if err := bench.store.CommitFeed([]state.CursorAdvance{{SubscriptionID: sub.ID, Events: events}}); err != nil {
-				bench.b.Fatal(err)
-			}
-		}
-		bench.clk.Advance(time.Millisecond)
+		bench.queueFor(sub, round, perSub)
 	}
+}
+
+// queueFor queues n events (ids prefixed with round) for sub, as queue does.
+func (bench *deliveryBench) queueFor(sub state.Subscription, round string, n int) {
+	for first := 0; first < n; first += 50 {
+		events := make([]state.Event, min(50, n-first))
+		for e := range events {
+			events[e] = state.Event{ID: fmt.Sprintf("%s-%s-%d", round, sub.ID, first+e), Type: "message.posted", Payload: bench.payload}
+		}
+		if err := bench.store.CommitFeed([]state.CursorAdvance{{SubscriptionID: sub.ID, Events: events}}); err != nil {
+			bench.b.Fatal(err)
+		}
+	}
+	bench.clk.Advance(time.Millisecond)
 }
 
 // drain runs the deliverer's own Run loop until n more deliveries were answered and recorded (the
 // outbox is empty), and returns how long it took.
 func (bench *deliveryBench) drain(n int) time.Duration {
+	return bench.run(n, true)
+}
+
+// deliverSome runs the deliverer's own Run loop until n more deliveries were answered, and returns
+// how long it took; then it stops the loop (attempts it cuts short stay queued).
+func (bench *deliveryBench) deliverSome(n int) time.Duration {
+	return bench.run(n, false)
+}
+
+// topUp queues, spread over the subscriptions, as many deliveries as the outbox lacks of target.
+func (bench *deliveryBench) topUp(round string, target int) {
+	st, err := bench.store.Stats()
+	if err != nil {
+		bench.b.Fatal(err)
+	}
+	missing := target - st.Pending
+	for i, sub := range bench.subs {
+		n := missing / len(bench.subs)
+		if i < missing%len(bench.subs) {
+			n++
+		}
+		bench.queueFor(sub, round, n)
+	}
+}
+
+// run runs the deliverer's own Run loop until n more deliveries were answered and, when empty, the
+// outbox is empty; it returns how long that took, and stops the loop.
+func (bench *deliveryBench) run(n int, empty bool) time.Duration {
 	target := bench.answered.Load() + int64(n)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -157,7 +199,7 @@ func (bench *deliveryBench) drain(n int) time.Duration {
 	for bench.answered.Load() < target {
 		time.Sleep(200 * time.Microsecond)
 	}
-	for { // the last attempts are being recorded
+	for empty { // the last attempts are being recorded
 		st, err := bench.store.Stats()
 		if err != nil {
 			bench.b.Fatal(err)
