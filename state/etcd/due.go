@@ -1,8 +1,10 @@
 package etcd
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,7 +62,7 @@ func (s *Store) PickDue(now time.Time, limit int, picker state.Picker) ([]state.
 		}
 		before := len(due)
 		var err error
-		if due, err = s.appendPending(ctx, due, chosen, 0); err != nil {
+		if due, err = s.appendPending(ctx, due, chosen); err != nil {
 			return nil, wrap("due deliveries", err)
 		}
 		if exhausted || len(due)-before == len(chosen) {
@@ -75,44 +77,85 @@ type dueCandidate struct {
 	seq   uint64
 }
 
-// appendPending appends to due, in order, those of chosen whose log record
-// is still pending (and keeps each record, for the commit of its attempt), until due holds limit (≤ 0: no limit). It reads only as
-// many records as due still lacks, then more for those that dropped out
-// (finished, pruned or deleted since the index was read). Errors: etcd
-// errors; a record that does not decode.
-func (s *Store) appendPending(ctx context.Context, due []state.Delivery, chosen []dueCandidate, limit int) ([]state.Delivery, error) {
-	for len(chosen) > 0 && (limit <= 0 || len(due) < limit) {
-		n := len(chosen)
-		if limit > 0 {
-			n = min(n, limit-len(due))
+// appendPending appends to due, in order, those of chosen whose log record is still pending, and
+// keeps each record for the commit of its attempt, which then need not read it again
+// (lastknown.go). One finished, pruned or deleted since the index was read is left out. Errors:
+// etcd errors; a record that does not decode.
+func (s *Store) appendPending(ctx context.Context, due []state.Delivery, chosen []dueCandidate) ([]state.Delivery, error) {
+	kvs, err := s.readRecords(ctx, chosen)
+	if err != nil {
+		return nil, err
+	}
+	for i, kv := range kvs {
+		if kv == nil {
+			continue
 		}
-		batch := chosen[:n]
-		chosen = chosen[n:]
-		keys := make([]string, len(batch))
-		for i, c := range batch {
-			keys[i] = s.logKey(c.subID, c.seq)
-		}
-		kvs := make([]*mvccpb.KeyValue, len(keys))
-		if err := s.readEach(ctx, keys, func(i int, kv *mvccpb.KeyValue) { kvs[i] = kv }); err != nil {
+		rec, err := decodeDelivery(string(kv.Key), kv.Value)
+		if err != nil {
 			return nil, err
 		}
-		for i, kv := range kvs {
-			if kv == nil {
-				continue // finished and pruned, or its subscription deleted, since the index was read
-			}
-			rec, err := decodeDelivery(keys[i], kv.Value)
-			if err != nil {
-				return nil, err
-			}
-			if rec.Status != state.DeliveryPending {
-				continue
-			}
-			// Kept for the commit of its attempt, which need not read it again (lastknown.go).
-			s.known.put(keys[i], knownValue{value: kv.Value, modRev: kv.ModRevision})
-			due = append(due, rec.Delivery(batch[i].subID, batch[i].seq))
+		if rec.Status != state.DeliveryPending {
+			continue
 		}
+		s.known.put(string(kv.Key), knownValue{value: kv.Value, modRev: kv.ModRevision})
+		due = append(due, rec.Delivery(chosen[i].subID, chosen[i].seq))
 	}
 	return due, nil
+}
+
+// maxRunGap is how far apart two seqs of one subscription may be for readRecords to read them, and
+// the records between them, in one range: etcd answers one range of a few keys for much less than
+// a read of each.
+const maxRunGap = 4
+
+// recordRun is a run of seqs of one subscription that readRecords reads in one request.
+type recordRun struct {
+	subID       string
+	first, last uint64
+	at          map[uint64]int // seq → its index in chosen
+}
+
+// readRecords reads the log record of each of chosen (nil where there is none), in one or a few
+// read-only transactions: each run of close seqs of a subscription as one range. Errors: etcd's.
+func (s *Store) readRecords(ctx context.Context, chosen []dueCandidate) ([]*mvccpb.KeyValue, error) {
+	idx := make([]int, len(chosen))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		return cmp.Or(strings.Compare(chosen[a].subID, chosen[b].subID), cmp.Compare(chosen[a].seq, chosen[b].seq))
+	})
+	var runs []*recordRun
+	for _, i := range idx {
+		c := chosen[i]
+		if n := len(runs); n > 0 && runs[n-1].subID == c.subID && c.seq-runs[n-1].last <= maxRunGap {
+			runs[n-1].last, runs[n-1].at[c.seq] = c.seq, i
+			continue
+		}
+		runs = append(runs, &recordRun{subID: c.subID, first: c.seq, last: c.seq, at: map[uint64]int{c.seq: i}})
+	}
+	ranges := make([]rangeSpec, len(runs))
+	for i, r := range runs {
+		ranges[i] = rangeSpec{prefix: s.logKey(r.subID, r.first), end: s.logKey(r.subID, r.last) + "\x00", limit: int(r.last - r.first + 1)}
+	}
+	kvs := make([]*mvccpb.KeyValue, len(chosen))
+	var seqErr error
+	err := s.readBoth(ctx, nil, ranges, nil, func(i int, read rangeRead) {
+		for _, kv := range read.kvs {
+			seq, err := seqOfKey(string(kv.Key))
+			if err != nil {
+				seqErr = err
+				return
+			}
+			if at, ok := runs[i].at[seq]; ok {
+				kvs[at] = kv
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return kvs, seqErr
 }
 
 // Stats counts the pending deliveries and finds the oldest. It reads the keys of the pending and
