@@ -10,11 +10,12 @@ import (
 )
 
 // How RecordAttempts fills its transactions: by an estimate of their operations within etcd's 128
-// (compares, counted apart, are fewer: two a record, two a subscription), and recordLanes of them
-// in flight at once, each for other subscriptions than the others'.
+// (compares, counted apart, are fewer: one a record, two a subscription), and recordLanes of them
+// in flight at once, each for other subscriptions than the others'. A transaction the estimate
+// gets wrong (many retries, a FIFO queue) is too big for etcd and split in halves.
 const (
-	opsPerRecord       = 3 // its record; its ready entry out, and in again for a retry (a FIFO one's pending entry besides: a transaction too big for etcd is split)
-	opsPerSubscription = 4 // its outbox; its head out and in; its record, when its health changed
+	opsPerRecord       = 2 // its record; its ready entry out, mostly in a range delete (writeops.go), and in again for a retry
+	opsPerSubscription = 5 // its outbox; its head out and in; its record, when its health changed; its range delete
 	recordLanes        = 4
 )
 

@@ -195,7 +195,7 @@ func (t *tx) size() (cmps, ops, bytes int) {
 		cmps++
 		bytes += len(t.fence.key) + 16
 	}
-	return cmps, len(t.order) + len(t.ranges), bytes
+	return cmps, len(t.writeOps()), bytes
 }
 
 // fits reports whether the transaction is within etcd's limits.
@@ -219,17 +219,7 @@ func (t *tx) commit() (ok bool, rev int64, err error) {
 	for _, k := range keys {
 		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(k), "=", t.reads[k]))
 	}
-	ops := make([]clientv3.Op, 0, len(t.order)+len(t.ranges))
-	for _, k := range t.order {
-		if v, ok := t.puts[k]; ok {
-			ops = append(ops, clientv3.OpPut(k, string(v)))
-		} else {
-			ops = append(ops, clientv3.OpDelete(k))
-		}
-	}
-	for _, p := range t.ranges {
-		ops = append(ops, clientv3.OpDelete(p, clientv3.WithPrefix()))
-	}
+	ops := t.writeOps()
 	if t.fence == nil {
 		resp, err := t.s.client.Txn(t.ctx).If(cmps...).Then(ops...).Commit()
 		if err != nil {

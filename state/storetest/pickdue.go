@@ -179,3 +179,25 @@ func testEndpointLastState(t *testing.T, d *env) {
 	assert.Equal(t, n, got.ConsecutiveFailures)
 	assert.Equal(t, fmt.Sprint("failure ", n), got.LastError)
 }
+
+// testRecordGroupWithGaps: a group of attempts of one subscription's deliveries, with deliveries
+// between them it does not record (in flight elsewhere) and one retried: what it did not record is
+// due as before, the retried one later, the others gone.
+func testRecordGroupWithGaps(t *testing.T, d *env) {
+	d.subscribeWith("g", state.OrderingBestEffort)
+	d.commit(state.CursorAdvance{SubscriptionID: "g", Events: events("m", 12)})
+	var records []state.AttemptRecord
+	for _, seq := range []uint64{1, 2, 4, 5, 6, 8, 9, 11} {
+		out := state.Delivered()
+		if seq == 5 {
+			out = state.RetryAt(d.clock.Now().Add(time.Minute))
+		}
+		records = append(records, state.AttemptRecord{SubscriptionID: "g", Seq: seq, Attempt: state.Attempt{StatusCode: 204}, Outcome: out})
+	}
+	for i, err := range d.RecordAttempts(records) {
+		require.NoError(t, err, "record %d", i)
+	}
+	assert.Equal(t, []string{"m3", "m7", "m10", "m12"}, d.due(0))
+	d.clock.Advance(time.Minute)
+	assert.Equal(t, []string{"m3", "m7", "m10", "m12", "m5"}, d.due(0))
+}

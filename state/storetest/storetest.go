@@ -94,6 +94,7 @@ func Run(t *testing.T, open Opener) {
 		{"RecordAttemptOutcomes", testRecordOutcomes},
 		{"RecordAttemptErrors", testRecordErrors},
 		{"RecordAttemptsGroup", testRecordGroup},
+		{"RecordAttemptsLeavesWhatItDidNotRecord", testRecordGroupWithGaps},
 		{"LargePayloads", testLargePayloads},
 		{"EndpointWithTheAttempt", testEndpoint},
 		{"EndpointAsTheLastAttemptLeftIt", testEndpointLastState},
