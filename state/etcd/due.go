@@ -140,7 +140,7 @@ func (s *Store) readRecords(ctx context.Context, chosen []dueCandidate) ([]*mvcc
 	}
 	kvs := make([]*mvccpb.KeyValue, len(chosen))
 	var seqErr error
-	err := s.readBoth(ctx, nil, ranges, nil, func(i int, read rangeRead) {
+	err := s.readBoth(ctx, true, nil, ranges, nil, func(i int, read rangeRead) {
 		for _, kv := range read.kvs {
 			seq, err := seqOfKey(string(kv.Key))
 			if err != nil {

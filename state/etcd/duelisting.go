@@ -15,12 +15,14 @@ import (
 )
 
 // What one request of a listing reads: headsPage heads; the status and first readyPage ready
-// entries of up to streamBatch subscriptions (a listing that stops after a few subscriptions reads
-// no more of them); readyPage more entries of one subscription whose page ran out.
+// entries of firstBatch subscriptions, and of twice as many at each later request of the same
+// listing, up to maxBatch (a listing that takes what it needs from a few subscriptions reads no
+// more of them); readyPage more entries of one subscription whose page ran out.
 const (
-	headsPage   = 64
-	readyPage   = 32
-	streamBatch = 16
+	headsPage  = 64
+	readyPage  = 16
+	firstBatch = 2
+	maxBatch   = 16
 )
 
 // dueListing walks what is due at now as bolt's does (see bolt.Store.PickDue): heads/ in time order
@@ -35,6 +37,7 @@ type dueListing struct {
 	more    bool   // heads/ may hold more up to now after what was read
 	heads   []listedHead
 	pages   map[string]subscriptionPage // what was read ahead of subscriptions not brought in yet
+	batch   int                         // subscriptions the next read ahead reads
 	streams readyStreams
 	picker  state.Picker
 }
@@ -69,7 +72,7 @@ type readyStream struct {
 func (s *Store) newDueListing(ctx context.Context, now time.Time, picker state.Picker) *dueListing {
 	return &dueListing{s: s, ctx: ctx, now: now, from: s.key(dirHeads),
 		end: s.key(dirHeads + hex16(uint64(now.UnixNano())+1)), more: true, // #nosec G115 -- a time after 1970
-		pages: map[string]subscriptionPage{}, picker: picker}
+		pages: map[string]subscriptionPage{}, batch: firstBatch, picker: picker}
 }
 
 // next returns the stream whose current entry is due first, or nil when nothing more is due.
@@ -96,7 +99,7 @@ func (l *dueListing) next() (*readyStream, error) {
 
 // readHeads reads the next page of heads/ up to now.
 func (l *dueListing) readHeads() error {
-	resp, err := l.s.client.Get(l.ctx, l.from, clientv3.WithRange(l.end), clientv3.WithKeysOnly(),
+	resp, err := l.s.pinnedGet(l.ctx, true, l.from, clientv3.WithRange(l.end), clientv3.WithKeysOnly(),
 		clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend), clientv3.WithLimit(headsPage))
 	if err != nil {
 		return err
@@ -139,14 +142,16 @@ func (l *dueListing) bringIn() error {
 	return nil
 }
 
-// readAhead reads, in one request, the status and the first ready entries due by now of up to
-// streamBatch subscriptions the picker takes, of the heads not brought in yet; those it refuses are
-// not read.
+// readAhead reads, in one request, the status and the first ready entries due by now of the next
+// few subscriptions the picker takes (l.batch, doubled for the next request), of the heads not
+// brought in yet; those it refuses are not read.
 func (l *dueListing) readAhead() error {
 	var ids, keys []string
 	var ranges []rangeSpec
+	batch := l.batch
+	l.batch = min(2*l.batch, maxBatch)
 	for _, h := range l.heads {
-		if len(ids) == streamBatch {
+		if len(ids) == batch {
 			break
 		}
 		if _, read := l.pages[h.subID]; read || slices.Contains(ids, h.subID) {
@@ -158,11 +163,11 @@ func (l *dueListing) readAhead() error {
 		}
 		ids = append(ids, h.subID)
 		keys = append(keys, l.s.subscriptionKey(h.subID))
-		ranges = append(ranges, rangeSpec{prefix: l.s.readyDir(h.subID), limit: readyPage, end: l.s.readyEnd(h.subID, l.now)})
+		ranges = append(ranges, rangeSpec{prefix: l.s.readyDir(h.subID), limit: readyPage, end: l.s.readyEnd(h.subID, l.now), keysOnly: true})
 	}
 	pages := make([]subscriptionPage, len(ids))
 	var decodeErr error
-	err := l.s.readBoth(l.ctx, keys, ranges, func(i int, kv *mvccpb.KeyValue) {
+	err := l.s.readBoth(l.ctx, true, keys, ranges, func(i int, kv *mvccpb.KeyValue) {
 		if kv != nil && decodeErr == nil {
 			pages[i].active, decodeErr = isActive(kv.Value)
 		}
@@ -185,7 +190,7 @@ func (l *dueListing) advance() error {
 	st := l.streams[0]
 	st.keys = st.keys[1:]
 	if len(st.keys) == 0 && st.more {
-		resp, err := l.s.client.Get(l.ctx, st.last+"\x00", clientv3.WithRange(l.s.readyEnd(st.subID, l.now)),
+		resp, err := l.s.pinnedGet(l.ctx, true, st.last+"\x00", clientv3.WithRange(l.s.readyEnd(st.subID, l.now)),
 			clientv3.WithKeysOnly(), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend), clientv3.WithLimit(readyPage))
 		if err != nil {
 			return err

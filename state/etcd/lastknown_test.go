@@ -56,3 +56,28 @@ func TestWhatAStoreLastKnewNeverHidesAnotherWriter(t *testing.T) {
 	assert.Equal(t, 4, n, "e1 and e2 retrying, e4 and e5 waiting")
 	require.NoError(t, etcd.CheckHeads(a))
 }
+
+// TestAListingAtARevisionCompactedAwayReadsAgain: the delivery path reads at the newest revision
+// the store has seen; when etcd has compacted past it (another replica's Prune), the read is made
+// again at the current one, and the listing goes on.
+func TestAListingAtARevisionCompactedAwayReadsAgain(t *testing.T) {
+	client := etcdtest.Start(t).Client(t)
+	s, prefix := openWithSubscription(t, client, testKey(7), "s")
+	require.NoError(t, s.CommitFeed([]state.CursorAdvance{{SubscriptionID: "s", Events: []state.Event{{ID: "e1", Type: "message.posted", Payload: []byte(`{}`)}}}}))
+	other, err := etcd.Open(context.Background(), etcd.Options{Client: client, Prefix: prefix, Key: testKey(7)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = other.Close() })
+	require.NoError(t, other.CommitFeed([]state.CursorAdvance{{SubscriptionID: "s", Events: []state.Event{{ID: "e2", Type: "message.posted", Payload: []byte(`{}`)}}}}))
+	resp, err := client.Put(context.Background(), prefix+"unrelated", "x")
+	require.NoError(t, err)
+	_, err = client.Compact(context.Background(), resp.Header.Revision)
+	require.NoError(t, err)
+
+	due, err := s.DueDeliveries(time.Now(), 0, nil)
+	require.NoError(t, err)
+	var ids []string
+	for _, d := range due {
+		ids = append(ids, d.EventID)
+	}
+	assert.Equal(t, []string{"e1", "e2"}, ids, "the other replica's e2 too: read again past the compaction")
+}

@@ -49,21 +49,26 @@ func (s *Store) readEach(ctx context.Context, keys []string, found func(i int, k
 	return nil
 }
 
-// rangeSpec asks for the first limit keys (with values) under prefix, or from prefix up to end
-// when end is set.
+// rangeSpec asks for the first limit keys (with values, unless keysOnly) under prefix, or from
+// prefix up to end when end is set.
 type rangeSpec struct {
-	prefix string
-	limit  int
-	end    string
+	prefix   string
+	limit    int
+	end      string
+	keysOnly bool
 }
 
-// op is the request of r.
-func (r rangeSpec) op() clientv3.Op {
+// op is the request of r, with opts besides.
+func (r rangeSpec) op(opts ...clientv3.OpOption) clientv3.Op {
 	bound := clientv3.WithPrefix()
 	if r.end != "" {
 		bound = clientv3.WithRange(r.end)
 	}
-	return clientv3.OpGet(r.prefix, bound, clientv3.WithLimit(int64(r.limit)), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+	opts = append([]clientv3.OpOption{bound, clientv3.WithLimit(int64(r.limit)), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend)}, opts...)
+	if r.keysOnly {
+		opts = append(opts, clientv3.WithKeysOnly())
+	}
+	return clientv3.OpGet(r.prefix, opts...)
 }
 
 // rangeRead is what one read of a range found: its first keys in order, and whether more follow.
@@ -73,19 +78,24 @@ type rangeRead struct {
 }
 
 // readBoth reads keys (as readEach) and ranges in the same read-only transactions, up to
-// maxTxnOps requests each, and calls found for each key and ranged for each range, by index.
-// Errors: etcd errors.
-func (s *Store) readBoth(ctx context.Context, keys []string, ranges []rangeSpec, found func(i int, kv *mvccpb.KeyValue), ranged func(i int, r rangeRead)) error {
-	ops := make([]clientv3.Op, 0, len(keys)+len(ranges))
-	for _, k := range keys {
-		ops = append(ops, clientv3.OpGet(k))
+// maxTxnOps requests each, pinned as the reads of the delivery path are when pinned (pinned.go),
+// and calls found for each key and ranged for each range, by index. Errors: etcd errors.
+func (s *Store) readBoth(ctx context.Context, pinned bool, keys []string, ranges []rangeSpec, found func(i int, kv *mvccpb.KeyValue), ranged func(i int, r rangeRead)) error {
+	ops := func(start, end int, opts ...clientv3.OpOption) []clientv3.Op {
+		out := make([]clientv3.Op, 0, end-start)
+		for i := start; i < end; i++ {
+			if i < len(keys) {
+				out = append(out, clientv3.OpGet(keys[i], opts...))
+			} else {
+				out = append(out, ranges[i-len(keys)].op(opts...))
+			}
+		}
+		return out
 	}
-	for _, r := range ranges {
-		ops = append(ops, r.op())
-	}
-	for start := 0; start < len(ops); start += maxTxnOps {
-		end := min(start+maxTxnOps, len(ops))
-		resp, err := s.client.Txn(ctx).Then(ops[start:end]...).Commit()
+	total := len(keys) + len(ranges)
+	for start := 0; start < total; start += maxTxnOps {
+		end := min(start+maxTxnOps, total)
+		resp, err := s.pinnedTxn(ctx, pinned, func(opts ...clientv3.OpOption) []clientv3.Op { return ops(start, end, opts...) })
 		if err != nil {
 			return err
 		}

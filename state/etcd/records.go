@@ -3,6 +3,7 @@ package etcd
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/hipchat-connector/hipchat-connector/state"
 )
@@ -20,12 +21,41 @@ func decodeSubscription(key string, v []byte) (*state.SubscriptionRecord, error)
 	return &rec, nil
 }
 
+// decodeDelivery decodes the delivery record stored under key (log/<sub>/<seq>): in the compact
+// form the bbolt store writes too (state.EncodeDeliveryRecord: its text compressed, its times a
+// few bytes), as schema version 2 writes every record, or as the JSON of version 1, which a
+// version-2 prefix may still hold and reads as it is (the next write of the record rewrites it).
 func decodeDelivery(key string, v []byte) (*state.DeliveryRecord, error) {
-	var rec state.DeliveryRecord
-	if err := json.Unmarshal(v, &rec); err != nil {
+	if len(v) > 0 && v[0] == '{' {
+		var rec state.DeliveryRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return nil, fmt.Errorf("decode delivery %s: %w", key, err)
+		}
+		return &rec, nil
+	}
+	subID, err := subOfLogKey(key)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := state.DecodeDeliveryRecord(subID, v)
+	if err != nil {
 		return nil, fmt.Errorf("decode delivery %s: %w", key, err)
 	}
-	return &rec, nil
+	return rec, nil
+}
+
+// subOfLogKey is the subscription id of a log key (…log/<escaped id>/<seq>).
+func subOfLogKey(key string) (string, error) {
+	last := strings.LastIndexByte(key, '/')
+	if last < 0 {
+		return "", fmt.Errorf("malformed log key %q", key)
+	}
+	prev := strings.LastIndexByte(key[:last], '/')
+	id, err := unesc(key[prev+1 : last])
+	if err != nil || id == "" {
+		return "", fmt.Errorf("malformed log key %q", key)
+	}
+	return id, nil
 }
 
 // getSubscription reads a subscription in t. Errors: state.ErrNotFound.
@@ -71,12 +101,9 @@ func (t *tx) getDelivery(subID string, seq uint64) (*state.DeliveryRecord, error
 	return rec, nil
 }
 
+// putDelivery writes delivery seq of subID in its compact form (decodeDelivery).
 func (t *tx) putDelivery(subID string, seq uint64, rec *state.DeliveryRecord) error {
-	v, err := json.Marshal(rec)
-	if err != nil {
-		return fmt.Errorf("encode delivery %s/%d: %w", subID, seq, err)
-	}
-	t.put(t.s.logKey(subID, seq), v)
+	t.put(t.s.logKey(subID, seq), state.EncodeDeliveryRecord(subID, rec))
 	return nil
 }
 

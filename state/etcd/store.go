@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -41,7 +42,9 @@ import (
 //	outbox/<sub>                          → JSON {next_seq}; rewritten by every
 //	                                        write to the subscription's log or
 //	                                        queue, so such writers conflict here
-//	log/<sub>/<seq>                       → JSON delivery record (pending and finished)
+//	log/<sub>/<seq>                       → delivery record (pending and finished), in the
+//	                                        compact form of state's deliveryformat.go (JSON in
+//	                                        version 1: still read)
 //	ids/<sub>/<delivery id>               → seq (dedupe, lookup by webhook-id)
 //	pending/<sub>/<seq>                   → next attempt time, unix ns (hex); FIFO subscriptions only
 //	ready/<sub>/<time>/<seq>              → ""   what may go out at that time, by subscription
@@ -124,6 +127,7 @@ type Store struct {
 	keepHistory bool
 	fence       fenceState
 	known       *lastKnown
+	rev         atomic.Int64    // the newest revision seen (pinned.go)
 	ctx         context.Context // ends at Close
 	cancel      context.CancelFunc
 }

@@ -70,7 +70,7 @@ func (t *tx) get(key string) ([]byte, bool, error) {
 		t.reads[key], t.cache[key] = known.modRev, known.value
 		return known.value, known.value != nil, nil
 	}
-	resp, err := t.s.client.Get(t.ctx, key)
+	resp, err := t.s.pinnedGet(t.ctx, t.writes, key)
 	if err != nil {
 		return nil, false, err
 	}
@@ -105,7 +105,7 @@ func (t *tx) prefetchRanges(keys []string, ranges []rangeSpec) error {
 		}
 		todo = append(todo, k)
 	}
-	return t.s.readBoth(t.ctx, todo, ranges, func(i int, kv *mvccpb.KeyValue) {
+	return t.s.readBoth(t.ctx, t.writes, todo, ranges, func(i int, kv *mvccpb.KeyValue) {
 		t.reads[todo[i]] = 0
 		if kv != nil {
 			t.reads[todo[i]] = kv.ModRevision
@@ -157,7 +157,7 @@ func (t *tx) first(prefix string) (key string, value []byte, ok bool, err error)
 			deleted++
 		}
 	}
-	resp, err := t.s.client.Get(t.ctx, prefix, clientv3.WithPrefix(),
+	resp, err := t.s.pinnedGet(t.ctx, t.writes, prefix, clientv3.WithPrefix(),
 		clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend), clientv3.WithLimit(int64(deleted+1)))
 	if err != nil {
 		return "", nil, false, err
@@ -225,6 +225,7 @@ func (t *tx) commit() (ok bool, rev int64, err error) {
 		if err != nil {
 			return false, 0, err
 		}
+		t.s.seen(resp.Header.Revision)
 		return resp.Succeeded, resp.Header.Revision, nil
 	}
 	lease := t.fence.lease()
@@ -237,6 +238,7 @@ func (t *tx) commit() (ok bool, rev int64, err error) {
 	if err != nil {
 		return false, 0, err
 	}
+	t.s.seen(resp.Header.Revision)
 	if !resp.Succeeded {
 		if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) == 0 || kvs[0].Lease != int64(lease) {
 			t.s.fence.refused.Add(1)
