@@ -2,7 +2,6 @@ package poller
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -268,7 +267,7 @@ func sharedMessageBase(cursors []triggers.MessageCursor) triggers.MessageCursor 
 func (p *Poller) advance(w *watched, next []byte, kept []candidate, note string) (state.CursorAdvance, error) {
 	events := make([]state.Event, len(kept))
 	for i, c := range kept {
-		payload, err := json.Marshal(c.item)
+		payload, err := triggers.EncodePayload(c.item)
 		if err != nil {
 			return state.CursorAdvance{}, fmt.Errorf("encode event %s: %w", c.id, err)
 		}
