@@ -30,7 +30,9 @@ func TestSubscribeAnswers201WithLocationAndASecretThatSignsDeliveries(t *testing
 	assert.Equal(t, e.api.URL+"/subscriptions/"+sub.ID, resp.Header.Get("Location"), "absolute, on the public URL")
 	assert.Equal(t, resp.Header.Get("Location"), sub.Location)
 	assert.Equal(t, "message", sub.Kind)
-	assert.Equal(t, room, sub.RoomID)
+	assert.Equal(t, room, sub.Room, "as given")
+	assert.Equal(t, room, strconv.Itoa(sub.RoomID), "HipChat's id")
+	assert.Equal(t, "Ops", sub.RoomName)
 	assert.Equal(t, e.sink.url(), sub.CallbackURL)
 	assert.Equal(t, state.StatusActive, sub.Status)
 	assert.False(t, sub.CreatedAt.IsZero())
@@ -52,6 +54,8 @@ func TestSubscribeAnswers201WithLocationAndASecretThatSignsDeliveries(t *testing
 	require.NoError(t, json.Unmarshal(hooks[0].Body, &item))
 	assert.Equal(t, id, item.ID)
 	assert.Equal(t, "after", item.Message)
+	assert.Equal(t, sub.RoomID, item.RoomID, "the delivery carries the room the subscription shows")
+	assert.Equal(t, "Ops", item.RoomName)
 }
 
 func TestSubscribeToFilesAndRooms(t *testing.T) {
@@ -62,6 +66,8 @@ func TestSubscribeToFilesAndRooms(t *testing.T) {
 	assert.Equal(t, "file", files.Kind)
 	assert.Equal(t, "room", rooms.Kind)
 	assert.Empty(t, rooms.RoomID)
+	assert.Empty(t, rooms.Room)
+	assert.Empty(t, rooms.RoomName)
 
 	require.NoError(t, e.sim.ShareFile(e.ctx, e.alice.Token, room, "a.txt", "text/plain", []byte("A"), "file a"))
 	_, err := e.sim.PostMessage(e.ctx, e.alice.Token, room, "no file")
