@@ -344,3 +344,65 @@ func TestResendAndTestNeedAnActiveSubscription(t *testing.T) {
 	assert.Equal(t, server.CodeSubscriptionInactive, code)
 	assert.Contains(t, string(resp.Body), "410")
 }
+
+// The -allow-private-callbacks hint is given only where that flag would help: a loopback or private
+// address on a connector without it. Link-local, multicast and unspecified addresses, which the flag
+// never allows, and any refusal on a connector that has it, get no hint.
+func TestThePrivateCallbacksHintOnlyWhereTheFlagHelps(t *testing.T) {
+	for _, allowPrivate := range []bool{false, true} {
+		e := newEnv(t, allowPrivate)
+		path := "/subscriptions/rooms/" + e.room("Ops") + "/messages"
+		for url, hint := range map[string]bool{
+			"http://127.0.0.1:9/hook":             !allowPrivate,
+			"http://10.1.2.3/hook":                !allowPrivate,
+			"http://169.254.169.254/latest":       false,
+			"http://[fe80::1%25eth0]/hook":        false,
+			"http://0.0.0.0/hook":                 false,
+			"http://239.1.2.3/hook":               false,
+			"http://[2002:a9fe:a9fe::1]/metadata": false,
+		} {
+			resp := e.call("POST", path, e.alice.Token, map[string]string{"callbackUrl": url})
+			if allowPrivate && (strings.Contains(url, "127.0.0.1") || strings.Contains(url, "10.1.2.3")) {
+				assert.Equal(t, http.StatusCreated, resp.Status, "%s is allowed with the flag", url)
+				continue
+			}
+			require.Equal(t, http.StatusBadRequest, resp.Status, "%s: %s", url, resp.Body)
+			var body struct {
+				Error struct{ Message, Field string }
+			}
+			resp.json(t, &body)
+			assert.Equal(t, "callbackUrl", body.Error.Field)
+			assert.Equal(t, hint, strings.Contains(body.Error.Message, "-allow-private-callbacks"),
+				"allowPrivate=%v %s: %s", allowPrivate, url, body.Error.Message)
+		}
+	}
+}
+
+// A callback URL with a character a URL carries only percent-encoded is refused, naming the
+// character and its encoding, in either mode; the same URL percent-encoded is taken as given.
+func TestCallbackURLsWithCharactersAURLCannotHoldAreRefused(t *testing.T) {
+	e := newEnv(t, true)
+	path := "/subscriptions/rooms/" + e.room("Ops") + "/messages"
+	for url, want := range map[string]string{
+		e.sink.url() + "/a b":        "a space at character",
+		e.sink.url() + `?q="x"`:      `"\"" at character`,
+		e.sink.url() + "?q=<script>": `"<" at character`,
+	} {
+		resp := e.call("POST", path, e.alice.Token, map[string]string{"callbackUrl": url})
+		require.Equal(t, http.StatusBadRequest, resp.Status, "%s: %s", url, resp.Body)
+		var body struct {
+			Error struct{ Message, Field string }
+		}
+		resp.json(t, &body)
+		assert.Equal(t, "callbackUrl", body.Error.Field)
+		assert.Contains(t, body.Error.Message, want)
+	}
+	subs, err := e.store.SubscriptionsOf(connOf(e, e.alice.Token))
+	require.NoError(t, err)
+	assert.Empty(t, subs, "nothing was stored")
+	resp := e.call("POST", path, e.alice.Token, map[string]string{"callbackUrl": e.sink.url() + "/a%20b"})
+	require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+	var encoded server.Subscription
+	resp.json(t, &encoded)
+	assert.Equal(t, e.sink.url()+"/a%20b", encoded.CallbackURL)
+}
