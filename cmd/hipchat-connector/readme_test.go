@@ -25,7 +25,11 @@ import (
 //   - every ```sh block runs with bash against a running demo, with the variables its export line
 //     prints (HIPCHAT, ADMIN, CONNECTOR, TOKEN, ROOM) and curl failing on HTTP errors
 //     (--fail-with-body), unless the line before its fence is "<!-- not run: REASON -->";
-//   - the ```go block (a complete callback receiver) is built as a package of this module;
+//   - the ```go block (a complete callback receiver) is built as a package of this module, and built
+//     and run against a connector by readme_receivers_test.go;
+//   - the ```js blocks (the Node-RED, n8n and Express verifiers) are run against a connector by
+//     readme_receivers_test.go, each found by the engine its first line names (readmeJSEngines);
+//   - ```python blocks must parse (python3, when there is one);
 //   - ```json blocks must parse; ```text blocks are output and are left alone;
 //   - the flag tables list exactly the flags of `serve -h`, `demo -h` and `sim -h`, and every
 //     hipchat_connector_ metric that /metrics exposes is named.
@@ -95,9 +99,12 @@ func TestReadmeBlocks(t *testing.T) {
 			goBlocks++
 		case "json":
 			require.True(t, json.Valid([]byte(b.body)), "%s is not valid JSON", b)
-		case "text":
+		case "js":
+			_, known := readmeJSEngine(b)
+			require.True(t, known, "%s: a js block's first line names its engine, one of %v, so that a test runs it", b, readmeJSEngines)
+		case "text", "python":
 		default:
-			t.Errorf("%s: a fence must be sh (run), go (compiled), json (parsed) or text (output)", b)
+			t.Errorf("%s: a fence must be sh (run), go (compiled and run), js (run), python (parsed), json (parsed) or text (output)", b)
 		}
 		if b.notRun != "" {
 			require.Equal(t, "sh", b.lang, "%s: only sh blocks can be marked not run", b)
@@ -105,6 +112,15 @@ func TestReadmeBlocks(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, runnable, 5, "runnable sh blocks")
 	require.Equal(t, 1, goBlocks, "go blocks")
+	for _, engine := range readmeJSEngines {
+		n := 0
+		for _, b := range blocks {
+			if e, _ := readmeJSEngine(b); b.lang == "js" && e == engine {
+				n++
+			}
+		}
+		require.Equal(t, 1, n, "js blocks for %s", engine)
+	}
 	require.Equal(t, "go run ./cmd/hipchat-connector demo\n", blocks[0].body, "the README opens with the run command")
 	require.Equal(t, "go test -race ./...\n", blocks[1].body, "and then the test command")
 }
@@ -208,6 +224,13 @@ func (d *runningDemo) stop(t *testing.T) string {
 // overlay, so nothing is written into the tree).
 func TestReadmeGoExampleCompiles(t *testing.T) {
 	t.Parallel()
+	buildReadmeGoExample(t, os.DevNull)
+}
+
+// buildReadmeGoExample builds the README's Go block as a package of this module into the binary
+// output (os.DevNull: only compiled).
+func buildReadmeGoExample(t *testing.T, output string) {
+	t.Helper()
 	goTool, err := exec.LookPath("go")
 	require.NoError(t, err, "the go command")
 	root, err := filepath.Abs("../..")
@@ -233,7 +256,7 @@ func TestReadmeGoExampleCompiles(t *testing.T) {
 
 	// go build rather than go vet: vet changes into the package's directory, which exists only in the
 	// overlay.
-	cmd := exec.Command(goTool, "build", "-overlay", overlayFile, "-o", os.DevNull, "./internal/readmeexample")
+	cmd := exec.Command(goTool, "build", "-overlay", overlayFile, "-o", output, "./internal/readmeexample")
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "building the README's Go example:\n%s", out)
@@ -309,4 +332,52 @@ func TestReadmeErrorTableNamesEveryCode(t *testing.T) {
 	for _, c := range codes {
 		assert.Contains(t, table, "`"+c[1]+"`", "the README's error table lacks %s", c[1])
 	}
+}
+
+// readmeJSEngines are the engines whose verifier the README shows in JavaScript; a js block's first
+// line starts with "// " and one of them.
+var readmeJSEngines = []string{"Node-RED", "n8n", "Express"}
+
+// readmeJSEngine is the engine a js block is for, by its first line.
+func readmeJSEngine(b readmeBlock) (string, bool) {
+	first, _, _ := strings.Cut(b.body, "\n")
+	for _, engine := range readmeJSEngines {
+		if strings.HasPrefix(first, "// "+engine+" ") || strings.HasPrefix(first, "// "+engine+":") {
+			return engine, true
+		}
+	}
+	return "", false
+}
+
+// readmeJS returns the README's js block for engine.
+func readmeJS(t *testing.T, engine string) string {
+	t.Helper()
+	for _, b := range readmeBlocks(t) {
+		if e, _ := readmeJSEngine(b); b.lang == "js" && e == engine {
+			return b.body
+		}
+	}
+	t.Fatalf("the README has no js block for %s", engine)
+	return ""
+}
+
+// TestReadmePythonExamplesParse: each python block is valid Python (python3's parser), so that a
+// typo cannot hide in the one example no test runs. Skipped without python3.
+func TestReadmePythonExamplesParse(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not installed: the README's Python example is not parsed")
+	}
+	n := 0
+	for _, b := range readmeBlocks(t) {
+		if b.lang != "python" {
+			continue
+		}
+		n++
+		cmd := exec.Command(python, "-c", "import ast, sys; ast.parse(sys.stdin.read())")
+		cmd.Stdin = strings.NewReader(b.body)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s does not parse:\n%s", b, out)
+	}
+	require.Positive(t, n, "python blocks")
 }
