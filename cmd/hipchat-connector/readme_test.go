@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,12 +19,14 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
 )
 
 // The README's examples are run here so that they cannot rot:
 //
 //   - every ```sh block runs with bash against a running demo, with the variables its export line
-//     prints (HIPCHAT, ADMIN, CONNECTOR, TOKEN, ROOM) and curl failing on HTTP errors
+//     prints (HIPCHAT, ADMIN, CONNECTOR, TOKEN, ROOM, OPERATOR) and curl failing on HTTP errors
 //     (--fail-with-body), unless the line before its fence is "<!-- not run: REASON -->";
 //   - the ```go block (a complete callback receiver) is built as a package of this module, and built
 //     and run against a connector by readme_receivers_test.go;
@@ -198,7 +201,7 @@ func startDemo(t *testing.T) *runningDemo {
 		require.True(t, ok, pair)
 		d.exports[name] = value
 	}
-	for _, name := range []string{"HIPCHAT", "ADMIN", "CONNECTOR", "TOKEN", "ROOM"} {
+	for _, name := range []string{"HIPCHAT", "ADMIN", "CONNECTOR", "TOKEN", "ROOM", "OPERATOR"} {
 		require.NotEmpty(t, d.exports[name], name)
 	}
 	return d
@@ -380,4 +383,53 @@ func TestReadmePythonExamplesParse(t *testing.T) {
 		require.NoError(t, err, "%s does not parse:\n%s", b, out)
 	}
 	require.Positive(t, n, "python blocks")
+}
+
+// TestReadmeEmulatorExamplesRunAgainstAnEmulatorAlone runs the runnable sh blocks of "The HipChat
+// emulator" against an emulator started as that section starts one (sim's defaults, -admin-token
+// demo-admin), with HIPCHAT and ADMIN the only variables set: they must not lean on a demo's
+// TOKEN or ROOM. Every runnable block of the README also leaves the variables a demo exports as they
+// were, so that examples followed in one shell do not overwrite them.
+func TestReadmeEmulatorExamplesRunAgainstAnEmulatorAlone(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile(readmePath)
+	require.NoError(t, err)
+	lines := strings.Split(string(raw), "\n")
+	from, to := 0, len(lines)
+	for i, line := range lines {
+		switch {
+		case line == "## The HipChat emulator":
+			from = i + 1
+		case from > 0 && i >= from && strings.HasPrefix(line, "## ") && to == len(lines):
+			to = i + 1
+		}
+	}
+	require.Positive(t, from, "the README has a section The HipChat emulator")
+
+	opts := hipchatsim.DefaultOptions()
+	opts.AdminToken = "demo-admin"
+	emulator, err := hipchatsim.New(opts)
+	require.NoError(t, err)
+	ts := httptest.NewServer(emulator)
+	t.Cleanup(ts.Close)
+	dir := t.TempDir()
+	demoVariable := regexp.MustCompile(`(?m)^\s*(?:export\s+)?(HIPCHAT|ADMIN|CONNECTOR|TOKEN|ROOM|OPERATOR)=`)
+	ran := 0
+	for _, b := range readmeBlocks(t) {
+		if b.lang != "sh" || b.notRun != "" {
+			continue
+		}
+		require.Nil(t, demoVariable.FindStringIndex(b.body), "%s sets a variable the demo exports", b)
+		if b.line < from || b.line > to {
+			continue
+		}
+		ran++
+		script := "set -euo pipefail\ncurl() { command curl --fail-with-body --max-time 30 \"$@\"; }\n" + b.body
+		cmd := exec.Command("bash", "-c", script)
+		cmd.Dir = dir
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "HIPCHAT=" + ts.URL, "ADMIN=demo-admin"}
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s against an emulator alone:\n%s\noutput:\n%s", b, b.body, out)
+	}
+	require.GreaterOrEqual(t, ran, 3, "runnable blocks in The HipChat emulator")
 }
