@@ -3,6 +3,7 @@ package delivery_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -73,4 +74,43 @@ func TestAListingPassesOverAFullSubscriptionsQueue(t *testing.T) {
 	perDelivery := float64(store.asked.Load()) / queued
 	t.Logf("%d listings asked about %d deliveries: %.2f per delivery made", store.listings.Load(), store.asked.Load(), perDelivery)
 	assert.Less(t, perDelivery, 4.0)
+}
+
+// TestFreedSlotsOfAFullEndpointDoNotListEverySubscription: two hundred subscriptions queue to one
+// endpoint that takes 32 at a time and answers in 2 ms. Each POST that ends frees one of its slots;
+// the Run loop lists again only once the endpoint has room for a batch (4), not at every slot, so
+// the listings ask about far fewer subscriptions per delivery than the two hundred they pass over
+// each time. Every delivery is made once.
+func TestFreedSlotsOfAFullEndpointDoNotListEverySubscription(t *testing.T) {
+	const subs, each = 200, 5
+	clk := newClock()
+	bolt := openStore(t, clk)
+	sk := newSink(t, func(int, *http.Request) int {
+		time.Sleep(2 * time.Millisecond) // a receiver that takes a moment, so its 32 slots fill
+		return http.StatusNoContent
+	})
+	for i := range subs {
+		sub := addSubscription(t, bolt, testConn, triggers.KindMessage, fmt.Sprint(i), sk.URL(), nil)
+		sk.TrustSubscriptions(sub)
+		ids := make([]string, each)
+		for e := range ids {
+			ids[e] = fmt.Sprintf("s%d-e%d", i, e)
+		}
+		queue(t, bolt, sub, ids...)
+	}
+	store := &countingStore{Store: bolt}
+	d := newDeliverer(t, store, clk, delivery.Options{Interval: time.Hour, PerEndpoint: 32})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	require.Eventually(t, func() bool { return len(postsPerWebhookID(sk)) == subs*each }, 60*time.Second, 10*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
+
+	for id, n := range postsPerWebhookID(sk) {
+		assert.Equal(t, 1, n, id)
+	}
+	perDelivery := float64(store.asked.Load()) / (subs * each)
+	t.Logf("%d listings asked %d questions: %.1f per delivery", store.listings.Load(), store.asked.Load(), perDelivery)
+	assert.Less(t, perDelivery, 100.0, "a listing per freed slot asks about every subscription: 200 per delivery")
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -156,13 +157,16 @@ type Deliverer struct {
 
 	// The gates a due delivery passes before its attempt starts (gates.go): dispatch asks gates;
 	// the listing's picker (held) asks ownership and then subscriptionGates of a subscription, and
-	// ownership and then listingGates of each of its deliveries, answering listingPicks[i] when
-	// listingGates[i] refuses.
+	// ownership and then listingGates of each of its deliveries.
 	gates             []gate
-	listingGates      []gate
-	listingPicks      []state.Pick
-	subscriptionGates []gate
+	listingGates      []orderedGate
+	subscriptionGates []orderedGate
 	ownership         gate
+
+	// blocked: the endpoints whose bounds alone held what the last listing found due (blocked.go);
+	// outside: Nudge was called since the last listing, which then goes ahead whatever.
+	blocked map[string]bool
+	outside atomic.Bool
 
 	// Group commit (groupcommit.go): finished attempts wait in toRecord; the goroutine that finds
 	// no commit running commits them all in one store transaction, and goes on while more arrived
@@ -248,13 +252,11 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Nudge asks Run to look for due deliveries now (the poller calls it after a commit). It never
-// blocks.
+// Nudge asks Run to look for due deliveries now (the poller calls it after a commit, the API after
+// a change). It never blocks.
 func (d *Deliverer) Nudge() {
-	select {
-	case d.nudge <- struct{}{}:
-	default:
-	}
+	d.outside.Store(true)
+	d.wake()
 }
 
 // Run delivers until ctx ends, waking every Interval, on each Nudge and when a throttled delivery
@@ -265,8 +267,9 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	defer ticker.Stop()
 	throttle := time.NewTimer(time.Hour)
 	defer throttle.Stop()
+	force := true // whatever the last listing found (blocked.go)
 	for {
-		if _, err := d.dispatch(ctx); err != nil && ctx.Err() == nil {
+		if _, err := d.dispatch(ctx, force); err != nil && ctx.Err() == nil {
 			d.log.Error("listing due deliveries failed", "err", err)
 		}
 		if wait, ok := d.throttleWait(); ok {
@@ -280,8 +283,11 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			d.client.CloseIdleConnections()
 			return nil
 		case <-ticker.C:
+			force = true
 		case <-d.nudge:
+			force = d.outside.Swap(false)
 		case <-throttle.C:
+			force = true
 		}
 	}
 }
@@ -304,7 +310,7 @@ func (d *Deliverer) throttleWait() (time.Duration, bool) {
 func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		started, err := d.dispatch(ctx)
+		started, err := d.dispatch(ctx, true)
 		d.wg.Wait()
 		total += started
 		if err != nil || started == 0 || ctx.Err() != nil {

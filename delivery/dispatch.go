@@ -17,24 +17,30 @@ const dispatchBatchDivisor = 8
 
 // dispatch reads what is due and starts an attempt for each delivery that passes every gate
 // (gates.go), while slots are free (enough of them: dispatchBatchDivisor), and returns how many it
-// started. A delivery a gate refuses is passed over, and found again by a later dispatch.
-func (d *Deliverer) dispatch(ctx context.Context) (int, error) {
+// started. A delivery a gate refuses is passed over, and found again by a later dispatch. Unless
+// forced, it does not list while what the last listing found is held by full endpoints
+// (blocked.go).
+func (d *Deliverer) dispatch(ctx context.Context, force bool) (int, error) {
 	if ctx.Err() != nil {
 		return 0, nil
 	}
+	now := d.now()
 	d.mu.Lock()
 	posting := d.posting
 	free := d.concurrency - posting
-	d.snapshots++
+	worth := force || d.worthListingLocked(now)
+	if worth {
+		d.snapshots++
+	}
 	snapshot := d.snapshots
 	d.mu.Unlock()
-	if free <= 0 || (free < d.concurrency/dispatchBatchDivisor && posting > 0) {
+	if !worth || free <= 0 || (free < d.concurrency/dispatchBatchDivisor && posting > 0) {
 		return 0, nil
 	}
-	now := d.now()
 	// Read twice the free slots: some of what is due may have to wait (bounds, throttles), and every
 	// delivery read costs a read and a decode, whether it starts or not.
-	due, err := d.store.PickDue(now, 2*free, d.held(now, snapshot))
+	picker := d.held(now, snapshot)
+	due, err := d.store.PickDue(now, 2*free, picker)
 	if err != nil {
 		return 0, err
 	}
@@ -42,6 +48,7 @@ func (d *Deliverer) dispatch(ctx context.Context) (int, error) {
 	started := 0
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.settleListingLocked(&picker.blocked, len(due), 2*free)
 	for key, finishedAt := range d.recent {
 		if finishedAt < snapshot {
 			delete(d.recent, key) // this snapshot began after it finished: its view is fresh
@@ -99,7 +106,7 @@ func (d *Deliverer) run(ctx context.Context, del state.Delivery, subscription st
 			d.release(key)
 			return
 		}
-		d.Nudge() // the POST's slot is free: the next attempts go while this one is recorded
+		d.wake() // the POST's slot is free: the next attempts go while this one is recorded
 		d.record(*finished)
 	}()
 	finished = d.attempt(ctx, del, subscription, s)
@@ -112,7 +119,7 @@ func (d *Deliverer) release(key deliveryKey) {
 	d.recent[key] = d.snapshots
 	d.mu.Unlock()
 	d.wg.Done()
-	d.Nudge()
+	d.wake()
 }
 
 // held returns dispatch's picker: it asks a subscription, and then each of its due deliveries, the
@@ -133,6 +140,7 @@ type listingPicker struct {
 	now      time.Time
 	snapshot uint64
 	listed   *listing
+	blocked  blockedListing
 	c        candidate // one for every question: a listing may ask thousands
 }
 
@@ -145,7 +153,11 @@ func (p *listingPicker) PickSubscription(subID string) bool {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return refusing(d.subscriptionGates, &p.c) < 0
+	if g, refused := refusing(d.subscriptionGates, &p.c); refused {
+		p.blocked.note(g.ofEndpoint, &p.c)
+		return false
+	}
+	return true
 }
 
 // PickDelivery asks every listing gate, and counts what it takes.
@@ -157,8 +169,11 @@ func (p *listingPicker) PickDelivery(subID string, seq uint64) state.Pick {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if i := refusing(d.listingGates, &p.c); i >= 0 {
-		return d.listingPicks[i]
+	if g, refused := refusing(d.listingGates, &p.c); refused {
+		if !g.onlyThis {
+			p.blocked.note(g.ofEndpoint, &p.c)
+		}
+		return g.pickWhenRefused()
 	}
 	p.listed.add(&p.c)
 	return state.Take

@@ -37,6 +37,8 @@ type orderedGate struct {
 	// the subscription or its endpoint, and so of every delivery of that subscription the listing
 	// would come to: the listing passes over the subscription as a whole (state.SkipSubscription).
 	onlyThis bool
+	// ofEndpoint: it refuses for what is true of the endpoint (blocked.go).
+	ofEndpoint bool
 }
 
 // gateOrder is dispatch's list of gates, in the order it asks them. held asks the gates marked
@@ -46,14 +48,14 @@ type orderedGate struct {
 // may not start. A new gate is one more line here.
 func (d *Deliverer) gateOrder() []orderedGate {
 	return []orderedGate{
-		{inFlight{d.inflight}, true, true},
-		{finishedSinceListing{d.recent}, true, true},
-		{activeSubscription{}, false, false},
-		{subscriptionBound{d.perSubscription}, true, false},
-		{circuitClosed{}, true, false},
-		{endpointBound{d.perEndpoint}, true, false},
-		{slowPool{d}, true, false},
-		{throttle{d.wakeLocked}, false, false},
+		{gate: inFlight{d.inflight}, atListing: true, onlyThis: true},
+		{gate: finishedSinceListing{d.recent}, atListing: true, onlyThis: true},
+		{gate: activeSubscription{}},
+		{gate: subscriptionBound{d.perSubscription}, atListing: true},
+		{gate: circuitClosed{}, atListing: true, ofEndpoint: true},
+		{gate: endpointBound{d.perEndpoint}, atListing: true, ofEndpoint: true},
+		{gate: slowPool{d}, atListing: true, ofEndpoint: true},
+		{gate: throttle{d.wakeLocked}},
 	}
 }
 
@@ -65,17 +67,16 @@ func (g orderedGate) pickWhenRefused() state.Pick {
 	return state.SkipSubscription
 }
 
-// setGates fills d.gates, d.listingGates, d.listingPicks and d.subscriptionGates from gateOrder.
+// setGates fills d.gates, d.listingGates and d.subscriptionGates from gateOrder.
 func (d *Deliverer) setGates() {
 	d.ownership = ownedHere{d.owns}
-	d.gates, d.listingGates, d.listingPicks, d.subscriptionGates = nil, nil, nil, nil
+	d.gates, d.listingGates, d.subscriptionGates = nil, nil, nil
 	for _, g := range d.gateOrder() {
 		d.gates = append(d.gates, g.gate)
 		if g.atListing {
-			d.listingGates = append(d.listingGates, g.gate)
-			d.listingPicks = append(d.listingPicks, g.pickWhenRefused())
+			d.listingGates = append(d.listingGates, g)
 			if !g.onlyThis {
-				d.subscriptionGates = append(d.subscriptionGates, g.gate)
+				d.subscriptionGates = append(d.subscriptionGates, g)
 			}
 		}
 	}
@@ -84,21 +85,23 @@ func (d *Deliverer) setGates() {
 // firstRefusal asks gates in order and returns the name of the first that refuses c, or "" when
 // every one admits it.
 func firstRefusal(gates []gate, c *candidate) string {
-	if i := refusing(gates, c); i >= 0 {
-		return gates[i].name()
+	for _, g := range gates {
+		if !g.admit(c) {
+			return g.name()
+		}
 	}
 	return ""
 }
 
-// refusing asks gates in order and returns the index of the first that refuses c, or -1 when every
-// one admits it.
-func refusing(gates []gate, c *candidate) int {
-	for i, g := range gates {
+// refusing asks gates in order and returns the first that refuses c; ok is false when every one
+// admits it.
+func refusing(gates []orderedGate, c *candidate) (refused orderedGate, ok bool) {
+	for _, g := range gates {
 		if !g.admit(c) {
-			return i
+			return g, true
 		}
 	}
-	return -1
+	return orderedGate{}, false
 }
 
 // ownedHere refuses the deliveries of subscriptions another replica owns (Options.Owns). held

@@ -57,7 +57,7 @@ func (s *slot) stall() {
 	s.ep.turnSlow()
 	d.mu.Unlock()
 	d.metrics.stalled.Inc()
-	d.Nudge()
+	d.wake()
 }
 
 // answered is called when the attempt's answer began to arrive: quick, the endpoint may have one
