@@ -136,7 +136,9 @@ func (s *Store) readRecords(ctx context.Context, chosen []dueCandidate) ([]*mvcc
 	}
 	ranges := make([]rangeSpec, len(runs))
 	for i, r := range runs {
-		ranges[i] = rangeSpec{prefix: s.logKey(r.subID, r.first), end: s.logKey(r.subID, r.last) + "\x00", limit: int(r.last - r.first + 1)}
+		// Consecutive seqs of a run are at most maxRunGap apart, so its range holds at most this many keys.
+		keysAtMost := (len(r.at)-1)*maxRunGap + 1
+		ranges[i] = rangeSpec{prefix: s.logKey(r.subID, r.first), end: s.logKey(r.subID, r.last) + "\x00", limit: keysAtMost}
 	}
 	kvs := make([]*mvccpb.KeyValue, len(chosen))
 	var seqErr error
