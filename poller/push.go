@@ -224,6 +224,10 @@ func SecretDigest(secret string) string {
 func (p *Poller) ringLocked(pf *pushFeed) {
 	p.metrics.doorbells.WithLabelValues("accepted").Inc()
 	pf.announced = true
+	if p.stopping {
+		p.mu.Unlock() // Run is ending: the feed is read at the next start
+		return
+	}
 	if pf.reading {
 		pf.again = true
 		p.mu.Unlock()
@@ -232,16 +236,16 @@ func (p *Poller) ringLocked(pf *pushFeed) {
 	}
 	pf.reading = true
 	wait := pf.nextReadIn()
+	p.runs.Add(1) // under mu: Run's stopping and Wait come after it, or it is not added
 	p.mu.Unlock()
 	if wait > 0 {
 		p.metrics.doorbells.WithLabelValues("coalesced").Inc()
 	}
-	p.runs.Add(1)
 	go p.answerDoorbell(pf, wait)
 }
 
 // answerDoorbell reads pf's feed after wait, and again, ringInterval after each read's start, while
-// doorbells rang during it.
+// doorbells rang during it; it reads no more once Run is stopping.
 func (p *Poller) answerDoorbell(pf *pushFeed, wait time.Duration) {
 	defer p.runs.Done()
 	for {
@@ -249,6 +253,11 @@ func (p *Poller) answerDoorbell(pf *pushFeed, wait time.Duration) {
 			time.Sleep(wait)
 		}
 		p.mu.Lock()
+		if p.stopping {
+			pf.reading = false
+			p.mu.Unlock()
+			return
+		}
 		pf.again = false
 		pf.readAt = time.Now()
 		f := p.feedLocked(pf.key)
