@@ -174,6 +174,8 @@ func TestDoorbellReachesTheFeedsOwner(t *testing.T) {
 	assert.Equal(t, "/app/cluster/members/replica-a", fence.key)
 	assert.Equal(t, 3.0, metricValue(t, reg, "hipchat_connector_cluster_fenced_writes_refused_total"))
 	assert.Equal(t, 0.0, metricValue(t, reg, "hipchat_connector_cluster_doorbells_forwarded_total"))
+	require.Eventually(t, func() bool { return metricValue(t, reg, "hipchat_connector_cluster_members") == 2 }, 30*time.Second,
+		10*time.Millisecond, "replica a sees itself and b")
 	require.NotNil(t, a.Ready())
 	require.NoError(t, a.Ready()())
 
