@@ -167,8 +167,11 @@ func TestConsoleViewsInABrowser(t *testing.T) {
 		[...document.querySelectorAll('main time')].filter(e => e.textContent !== '').every(e => /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(e.textContent) || e.textContent === '—')`)
 	step("next page", chromedp.Click(chromedp.ID("all-next")))
 	wait("the second page", `document.querySelectorAll('#all-list tr.sub').length === 6 &&
-		document.querySelector('#all-caption').textContent.startsWith('Subscriptions 51–56 of 56') && !document.querySelector('#all-prev').disabled &&
-		document.querySelector('#all-next').disabled`)
+		document.querySelector('#all-caption').textContent.startsWith('Subscriptions 51–56 of 56')`)
+	pager, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('#all-prev').disabled ? 'prev off' : 'prev on') + ', ' +
+		(document.querySelector('#all-next').disabled ? 'next off' : 'next on')`))
+	require.NoError(t, err)
+	assert.Equal(t, "prev on, next off", pager, "at once, not at the next refresh: the last page has no next")
 	if *consoleScreenshot {
 		browsertest.Screenshot(t, ctx, consoleScreenshotPath)
 	}

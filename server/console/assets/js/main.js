@@ -363,13 +363,14 @@ function wire() {
     state.all.reset();
     busy($('all-filter'), loadAll);
   });
+  // busy enables the button again when done: the pager then says again where one can go.
   $('all-prev').addEventListener('click', (ev) => {
     state.all.previous();
-    busy(ev.target, loadAll);
+    busy(ev.target, loadAll).then(() => state.all.pagerButtons());
   });
   $('all-next').addEventListener('click', (ev) => {
     state.all.next();
-    busy(ev.target, loadAll);
+    busy(ev.target, loadAll).then(() => state.all.pagerButtons());
   });
   $('all-list').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-action]');

@@ -61,6 +61,11 @@ export class OperatorList {
       `Subscriptions ${first}–${first + items.length - 1} of ${total}, by id` +
       (mine.size > 0 ? '; those of the signed-in token are marked and shown in full above.' : '.');
     $('all-page').textContent = `Page ${this.page + 1} of ${Math.max(1, Math.ceil(total / pageSize))}`;
+    this.pagerButtons();
+  }
+
+  /** pagerButtons enables Previous and Next where there is a page to go to. */
+  pagerButtons() {
     $('all-prev').disabled = this.page === 0;
     $('all-next').disabled = this.cursors.length <= this.page + 1;
   }
