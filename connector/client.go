@@ -61,6 +61,7 @@ type Client struct {
 	now      func() time.Time
 	sleep    func(context.Context, time.Duration) error
 	metrics  *callMetrics // nil without ClientOptions.Registerer
+	owners   owners       // whom each connection's token belongs to (TokenOwner)
 }
 
 // NewClient returns a client with opts. It panics when opts.Registerer already holds the call

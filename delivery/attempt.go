@@ -32,9 +32,11 @@ func (d *Deliverer) attempt(ctx context.Context, del state.Delivery, sub state.S
 	at := d.now()
 	started := time.Now()
 	status, header, sendErr := d.post(ctx, sub, del, at, s.answered)
-	if ctx.Err() != nil {
-		return nil // shutting down: not the receiver's failure; the delivery stays due
+	if sendErr != nil && ctx.Err() != nil {
+		return nil // shutting down cut the POST: not the receiver's failure; the delivery stays due
 	}
+	// An answer that came is recorded even when shutdown began meanwhile: a delivered event must not
+	// be sent again after the restart.
 	a := state.Attempt{At: at, StatusCode: status, Duration: time.Since(started)}
 	if sendErr != nil {
 		a.Error = d.describe(sendErr)

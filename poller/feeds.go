@@ -18,70 +18,163 @@ type candidate struct {
 	id   string    // event id: the HipChat message id, or the room id
 	at   time.Time // the message's date; zero for rooms
 	item any       // the payload: triggers.HistoryItem or triggers.RoomItem
+	pos  int       // its index in the read's batch, where a cursor that stops at it stands
 }
 
 // advance is one subscription's part of a feed's commit: what the store writes, and how the
 // subscription's cursor moves in memory once it is written.
 type advance struct {
-	stored state.CursorAdvance
-	apply  func() // runs under the poller's lock after the commit
+	stored   state.CursorAdvance
+	apply    func() // runs under the poller's lock after the commit
+	kind     triggers.Kind
+	filtered int // messages of its kind its filter left out that the cursor passed, counted once committed
 }
 
-// pollMessages reads a room's history once for the feed's message and file subscriptions and
-// commits each one's events and cursor.
+// pollMessages reads a room's history for the feed's message and file subscriptions, whatever their
+// filters — once for those that are current, once more for those catching up after their outbox's
+// bound held them (backlog.go), never for the held ones — and commits each one's events and cursor
+// in one transaction. It returns how many new messages of their kinds it passed, queued or left out
+// by a filter: either proves a doorbell (push.go) right.
 func (p *Poller) pollMessages(ctx context.Context, conn connector.Connection, f *feed) (int, error) {
-	cursors := make([]triggers.MessageCursor, len(f.subs))
+	groups := p.readGroups(f)
+	var advances []advance
+	for i := 0; i < len(groups); i++ {
+		advs, stalled, err := p.readMessages(ctx, conn, f.room, groups[i])
+		if err != nil {
+			return 0, err
+		}
+		advances = append(advances, advs...)
+		if i == 0 && len(stalled) > 0 {
+			groups = append(groups, stalled) // ahead of the first read's reach: a read of their own, now
+		}
+	}
+	queued, err := p.commit(advances)
+	if err != nil {
+		return 0, err
+	}
+	for _, adv := range advances {
+		queued += adv.filtered
+	}
+	return queued, nil
+}
+
+// readMessages reads a room's history once for subs, from the oldest of their cursors, and returns
+// each one's part of the commit, and the subscriptions the read could not reach (stalled: their
+// cursors lie beyond what it returned; the others are then marked lagging).
+func (p *Poller) readMessages(ctx context.Context, conn connector.Connection, room string, subs []*watched) ([]advance, []*watched, error) {
+	cursors := make([]triggers.MessageCursor, len(subs))
 	var now *triggers.MessageCursor
-	for i, w := range f.subs {
+	for i, w := range subs {
 		if !w.baseline {
 			cursors[i] = w.msg
 			continue
 		}
 		if now == nil {
-			c, err := triggers.MessageBaseline(ctx, p.src, conn, f.room)
+			c, err := triggers.MessageBaseline(ctx, p.src, conn, room)
 			if err != nil {
-				return 0, err
+				return nil, nil, err
 			}
 			now = &c
 		}
 		cursors[i] = *now
 	}
 	base := sharedMessageBase(cursors)
-	batch, err := triggers.ReadMessages(ctx, p.src, conn, f.room, base, p.readLimit)
+	batch, err := triggers.ReadMessages(ctx, p.src, conn, room, base, p.readLimit)
 	if err != nil {
-		return 0, err
+		return nil, nil, err
 	}
-	at := p.now()
 	var advances []advance
-	for i, w := range f.subs {
-		messages, next := batch.For(base, cursors[i])
-		var found []candidate
-		for _, m := range messages {
-			if w.sub.Kind.Matches(m) {
-				found = append(found, candidate{id: m.ID, at: m.Time, item: triggers.NewHistoryItem(w.sub.RoomID, m)})
-			}
+	var stalled, quiet []*watched
+	for i, w := range subs {
+		if batch.Beyond(base, cursors[i]) {
+			stalled = append(stalled, w)
+			continue
 		}
-		if len(found) == 0 && !w.baseline && sameMessageCursor(next, w.msg) {
-			continue // nothing new and nowhere to move: no write
+		messages, next := batch.For(base, cursors[i])
+		found, filteredAt := p.matching(w, messages, len(batch.Messages)-len(messages))
+		kept, note, whole := p.take(w, found)
+		passed := len(batch.Messages)
+		if !whole {
+			if len(kept) == 0 {
+				continue // held: its cursor waits where it is
+			}
+			passed = kept[len(kept)-1].pos + 1
+			next = batch.Advance(base, passed)
+		}
+		if len(kept) == 0 && !w.baseline && sameMessageCursor(next, w.msg) {
+			quiet = append(quiet, w) // nothing new and nowhere to move: no write
+			continue
 		}
 		encoded := triggers.EncodeMessageCursor(next)
-		adv, err := p.advance(w, encoded, found, at)
+		adv, err := p.advance(w, encoded, kept, note)
+		if err != nil {
+			return nil, nil, err
+		}
+		w, next, queued := w, next, len(adv.Events)
+		advances = append(advances, advance{stored: adv, kind: w.sub.Kind, filtered: countBelow(filteredAt, passed), apply: func() {
+			w.msg, w.baseline, w.sub.Cursor = next, false, encoded
+			w.backlog.settle(queued, whole, batch.More, len(stalled) > 0)
+		}})
+	}
+	p.settleQuiet(quiet, batch.More, len(stalled) > 0)
+	return advances, stalled, nil
+}
+
+// matching returns the messages (after w's cursor, the first at position from of the read's batch)
+// that are new items for w: of its kind and kept by its filter; and the positions of those of its
+// kind the filter left out. The cursor passes them all the same, so a filtered-out message is
+// never read again and never becomes a delivery.
+func (p *Poller) matching(w *watched, messages []connector.Message, from int) (found []candidate, filteredAt []int) {
+	if w.filterErr != nil && len(messages) > 0 {
+		p.log.Error("a subscription's stored filter cannot be matched with; its messages are passed over",
+			"subscription", w.sub.ID, "err", w.filterErr)
+	}
+	for j, m := range messages {
+		switch {
+		case !w.sub.Kind.Matches(m):
+		case w.filterErr != nil || !w.filter.Match(m):
+			filteredAt = append(filteredAt, from+j)
+		default:
+			found = append(found, candidate{id: m.ID, at: m.Time, item: triggers.NewHistoryItem(w.sub.RoomID, m), pos: from + j})
+		}
+	}
+	return found, filteredAt
+}
+
+// countBelow counts the positions (ascending) before passed: the filtered-out messages a cursor
+// that stops at passed has passed.
+func countBelow(positions []int, passed int) int {
+	n := 0
+	for n < len(positions) && positions[n] < passed {
+		n++
+	}
+	return n
+}
+
+// pollRooms reads the room list for the feed's room subscriptions: once for the current ones, once
+// more for those catching up (backlog.go), and commits in one transaction.
+func (p *Poller) pollRooms(ctx context.Context, conn connector.Connection, f *feed) (int, error) {
+	groups := p.readGroups(f)
+	var advances []advance
+	for i := 0; i < len(groups); i++ {
+		advs, stalled, err := p.readRooms(ctx, conn, groups[i])
 		if err != nil {
 			return 0, err
 		}
-		w, next := w, next
-		advances = append(advances, advance{stored: adv, apply: func() {
-			w.msg, w.baseline, w.sub.Cursor = next, false, encoded
-		}})
+		advances = append(advances, advs...)
+		if i == 0 && len(stalled) > 0 {
+			groups = append(groups, stalled)
+		}
 	}
 	return p.commit(advances)
 }
 
-// pollRooms reads the room list once for the feed's room subscriptions.
-func (p *Poller) pollRooms(ctx context.Context, conn connector.Connection, f *feed) (int, error) {
-	cursors := make([]triggers.RoomCursor, len(f.subs))
+// readRooms reads the room list once for subs, from the oldest of their cursors, as readMessages
+// reads a history.
+func (p *Poller) readRooms(ctx context.Context, conn connector.Connection, subs []*watched) ([]advance, []*watched, error) {
+	cursors := make([]triggers.RoomCursor, len(subs))
 	var now *triggers.RoomCursor
-	for i, w := range f.subs {
+	for i, w := range subs {
 		if !w.baseline {
 			cursors[i] = w.room
 			continue
@@ -89,7 +182,7 @@ func (p *Poller) pollRooms(ctx context.Context, conn connector.Connection, f *fe
 		if now == nil {
 			c, err := triggers.RoomBaseline(ctx, p.src, conn)
 			if err != nil {
-				return 0, err
+				return nil, nil, err
 			}
 			now = &c
 		}
@@ -101,32 +194,55 @@ func (p *Poller) pollRooms(ctx context.Context, conn connector.Connection, f *fe
 	}
 	batch, err := triggers.ReadRooms(ctx, p.src, conn, base, p.readLimit)
 	if err != nil {
-		return 0, err
+		return nil, nil, err
 	}
-	at := p.now()
 	var advances []advance
-	for i, w := range f.subs {
+	var stalled, quiet []*watched
+	for i, w := range subs {
+		if batch.Beyond(cursors[i]) {
+			stalled = append(stalled, w)
+			continue
+		}
 		next := batch.Advance(cursors[i], len(batch.Rooms))
 		var found []candidate
-		for _, r := range batch.Rooms {
+		for j, r := range batch.Rooms {
 			if r.ID > cursors[i].MaxID {
-				found = append(found, candidate{id: strconv.Itoa(r.ID), item: triggers.NewRoomItem(r)})
+				found = append(found, candidate{id: strconv.Itoa(r.ID), item: triggers.NewRoomItem(r), pos: j})
 			}
 		}
-		if len(found) == 0 && !w.baseline && next == w.room {
+		kept, note, whole := p.take(w, found)
+		if !whole {
+			if len(kept) == 0 {
+				continue
+			}
+			next = batch.Advance(cursors[i], kept[len(kept)-1].pos+1)
+		}
+		if len(kept) == 0 && !w.baseline && next == w.room {
+			quiet = append(quiet, w)
 			continue
 		}
 		encoded := triggers.EncodeRoomCursor(next)
-		adv, err := p.advance(w, encoded, found, at)
+		adv, err := p.advance(w, encoded, kept, note)
 		if err != nil {
-			return 0, err
+			return nil, nil, err
 		}
-		w, next := w, next
+		w, next, queued := w, next, len(adv.Events)
 		advances = append(advances, advance{stored: adv, apply: func() {
 			w.room, w.baseline, w.sub.Cursor = next, false, encoded
+			w.backlog.settle(queued, whole, batch.More, len(stalled) > 0)
 		}})
 	}
-	return p.commit(advances)
+	p.settleQuiet(quiet, batch.More, len(stalled) > 0)
+	return advances, stalled, nil
+}
+
+// settleQuiet records a read that found nothing for subs (backlog.settle).
+func (p *Poller) settleQuiet(subs []*watched, more, behind bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range subs {
+		w.backlog.settle(0, true, more, behind)
+	}
 }
 
 // sameMessageCursor reports whether two cursors stand at the same place, compared as values.
@@ -147,13 +263,9 @@ func sharedMessageBase(cursors []triggers.MessageCursor) triggers.MessageCursor 
 	return first
 }
 
-// advance builds a subscription's part of a commit: its new cursor and its events after the
-// catch-up bound.
-func (p *Poller) advance(w *watched, next []byte, found []candidate, now time.Time) (state.CursorAdvance, error) {
-	kept, note := p.bound(found, now)
-	if note != "" {
-		p.log.Warn("catch-up bound skipped events", "subscription", w.sub.ID, "note", note)
-	}
+// advance builds a subscription's part of a commit: its new cursor and the events kept (after the
+// catch-up bound, whose note the first of them carries, and the outbox's bound).
+func (p *Poller) advance(w *watched, next []byte, kept []candidate, note string) (state.CursorAdvance, error) {
 	events := make([]state.Event, len(kept))
 	for i, c := range kept {
 		payload, err := json.Marshal(c.item)

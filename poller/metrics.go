@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
 // Reasons of hipchat_connector_poll_feeds_deferred_total: why a feed was left for the next tick.
@@ -21,6 +23,7 @@ type metrics struct {
 	deferredVec  *prometheus.CounterVec
 	feedLag      prometheus.Histogram
 	itemsFound   prometheus.Counter
+	filtered     *prometheus.CounterVec // messages the subscriptions' filters left out, by kind
 	overDesc     *prometheus.Desc
 	overBudget   func() int
 	doorbells    *prometheus.CounterVec
@@ -28,6 +31,8 @@ type metrics struct {
 	missedEvents prometheus.Counter
 	pushDesc     *prometheus.Desc
 	pushFeeds    func() map[string]int
+	heldDesc     *prometheus.Desc
+	held         func() int
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -54,12 +59,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "hipchat_connector_poll_items_found_total",
 			Help: "New events the poller queued for delivery.",
 		}),
+		filtered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: triggers.MetricFiltered, Help: triggers.MetricFilteredHelp,
+			ConstLabels: prometheus.Labels{"protocol": "webhook"},
+		}, []string{"kind"}),
 		overDesc: prometheus.NewDesc("hipchat_connector_poll_tokens_over_budget",
 			"Tokens that watch more rooms than their budget keeps current at the poll schedule (their feeds are read in turn).", nil, nil),
 		doorbells: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hipchat_connector_push_doorbells_total",
-			Help: "Room webhook calls received, by result: accepted (a known feed and its secret), coalesced (accepted, joined to the " +
-				"feed's next read), passed (accepted, announcing a message the feed has passed: no read) or refused (404, no HipChat call).",
+			Help: "Room webhook calls received, by result: accepted (a known feed and its secret), coalesced (accepted, gathered into the " +
+				"feed's next read), paced (accepted, held to one read per 2 s after doorbells announced what was not there), " +
+				"passed (accepted, announcing a message the feed has passed: no read) or refused (404, no HipChat call).",
 		}, []string{"result"}),
 		pushReads: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hipchat_connector_push_reads_total",
@@ -69,6 +79,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "hipchat_connector_push_missed_events_total",
 			Help: "Events first found by a reconcile read of a feed on trusted push: doorbells HipChat did not ring.",
 		}),
+		heldDesc: prometheus.NewDesc("hipchat_connector_subscriptions_held",
+			"Subscriptions whose pending deliveries reached the outbox's bound: their cursors wait until the deliveries drain.", nil, nil),
 		pushDesc: prometheus.NewDesc("hipchat_connector_push_feeds",
 			"Message and file feeds this replica polls, by push state: pending, on, trusted, off.", []string{"state"}, nil),
 	}
@@ -76,12 +88,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.tickDuration, m.feedsRead, m.deferredVec, m.feedLag, m.itemsFound,
-		m.doorbells, m.pushReads, m.missedEvents, m} {
+		m.filtered, m.doorbells, m.pushReads, m.missedEvents, m} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("poller metrics: %w", err)
 		}
 	}
 	return m, nil
+}
+
+// filteredOut counts n messages of kind a subscription's filter left out.
+func (m *metrics) filteredOut(kind triggers.Kind, n int) {
+	if n > 0 {
+		m.filtered.WithLabelValues(string(kind)).Add(float64(n))
+	}
 }
 
 // deferred counts n feeds left for later for reason.
@@ -91,17 +110,21 @@ func (m *metrics) deferred(reason string, n int) {
 	}
 }
 
-// Describe and Collect make hipchat_connector_poll_tokens_over_budget and
-// hipchat_connector_push_feeds, read at each scrape.
+// Describe and Collect make hipchat_connector_poll_tokens_over_budget,
+// hipchat_connector_subscriptions_held and hipchat_connector_push_feeds, read at each scrape.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.overDesc
+	ch <- m.heldDesc
 	ch <- m.pushDesc
 }
 
-// Collect reports the tokens over budget and the feeds by push state.
+// Collect reports the tokens over budget, the held subscriptions and the feeds by push state.
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	if m.overBudget != nil {
 		ch <- prometheus.MustNewConstMetric(m.overDesc, prometheus.GaugeValue, float64(m.overBudget()))
+	}
+	if m.held != nil {
+		ch <- prometheus.MustNewConstMetric(m.heldDesc, prometheus.GaugeValue, float64(m.held()))
 	}
 	if m.pushFeeds != nil {
 		byState := m.pushFeeds()

@@ -26,6 +26,11 @@ const (
 	// DefaultResync is how often the poller reads every subscription from the store again, beside
 	// the changes it is told of (Changed): the safety net for changes made elsewhere.
 	DefaultResync = 5 * time.Minute
+	// DefaultPruneFirst is how soon after start the delivery log is first pruned: soon, so that a
+	// process restarted often still prunes; not at once, so that it does not compete with the first
+	// tick. DefaultPruneEvery is how often after that.
+	DefaultPruneFirst = 30 * time.Second
+	DefaultPruneEvery = time.Hour
 )
 
 // CatchUp bounds what one tick delivers after a downtime or a flood. The events it skips are passed
@@ -55,6 +60,9 @@ type Store interface {
 	SetStatus(id string, status state.Status, reason string) error
 	// Prune deletes finished deliveries past retention and returns how many.
 	Prune(now time.Time) (int, error)
+	// PendingCount is how many deliveries of a subscription are pending: the bounded outbox's
+	// measure, asked when the poller's own reckoning reaches the bound (backlog.go).
+	PendingCount(subID string) (int, error)
 }
 
 // Budgets tells what HipChat last said of a connection's own budget; *connector.Client is one.
@@ -87,6 +95,14 @@ type Options struct {
 	Parallel int
 	// Resync is how often every subscription is read from the store again (DefaultResync).
 	Resync time.Duration
+	// MaxPending is the bounded outbox: a subscription with this many pending deliveries is held —
+	// its cursor stops and nothing more is queued for it — until they drain (DefaultMaxPending).
+	MaxPending int
+	// PruneFirst is how long after Run starts the delivery log is first pruned (DefaultPruneFirst);
+	// PruneEvery how often after that (DefaultPruneEvery).
+	PruneFirst, PruneEvery time.Duration
+	// After is Run's timer of prunes; nil means time.After. Tests inject one they fire.
+	After func(time.Duration) <-chan time.Time
 	// OnCommit is called after a commit queued deliveries (e.g. delivery.Deliverer.Nudge). Optional.
 	OnCommit func()
 	// Owns, when set, tells whether this replica owns the feed (connection id, room; "" for the
@@ -124,9 +140,13 @@ type Poller struct {
 	parallel  int
 	resync    time.Duration
 	onCommit  func()
-	owns      func(connectionID, room string) bool
-	log       *slog.Logger
-	metrics   *metrics
+
+	maxPending             int
+	pruneFirst, pruneEvery time.Duration
+	after                  func(time.Duration) <-chan time.Time
+	owns                   func(connectionID, room string) bool
+	log                    *slog.Logger
+	metrics                *metrics
 
 	slots chan struct{}  // one per connection being polled
 	kick  chan struct{}  // TickSoon: one more tick of Run, now
@@ -163,6 +183,8 @@ func New(opts Options) (*Poller, error) {
 		return nil, errors.New("poller: catch-up bounds must not be negative")
 	case opts.Parallel < 0 || opts.Resync < 0:
 		return nil, errors.New("poller: parallel and resync must not be negative")
+	case opts.MaxPending < 0 || opts.PruneFirst < 0 || opts.PruneEvery < 0:
+		return nil, errors.New("poller: the outbox's bound and the prune intervals must not be negative")
 	}
 	opts.Schedule = cmp.Or(opts.Schedule, DefaultSchedule)
 	schedule, err := parseSchedule(opts.Schedule)
@@ -176,6 +198,12 @@ func New(opts Options) (*Poller, error) {
 	opts.Parallel = cmp.Or(opts.Parallel, DefaultParallel)
 	opts.Resync = cmp.Or(opts.Resync, DefaultResync)
 	opts.Logger = cmp.Or(opts.Logger, slog.Default())
+	opts.MaxPending = cmp.Or(opts.MaxPending, DefaultMaxPending)
+	opts.PruneFirst = cmp.Or(opts.PruneFirst, DefaultPruneFirst)
+	opts.PruneEvery = cmp.Or(opts.PruneEvery, DefaultPruneEvery)
+	if opts.After == nil {
+		opts.After = time.After
+	}
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err
@@ -185,9 +213,11 @@ func New(opts Options) (*Poller, error) {
 		interval: intervalOf(schedule), readLimit: opts.ReadLimit, catchUp: opts.CatchUp, parallel: opts.Parallel,
 		resync: opts.Resync, onCommit: opts.OnCommit, owns: opts.Owns, log: opts.Logger, metrics: m,
 		slots: make(chan struct{}, opts.Parallel), kick: make(chan struct{}, 1), conns: map[string]*connState{}, changed: map[string]bool{},
+		maxPending: opts.MaxPending, pruneFirst: opts.PruneFirst, pruneEvery: opts.PruneEvery, after: opts.After,
 	}
 	m.overBudget = p.tokensOverBudget
 	m.pushFeeds = p.pushFeedsByState
+	m.held = p.heldSubscriptions
 	return p, nil
 }
 
@@ -222,13 +252,10 @@ func intervalOf(schedule cron.Schedule) time.Duration {
 	return schedule.Next(t).Sub(t)
 }
 
-// pruneSchedule is how often the delivery log is pruned to the store's retention.
-const pruneSchedule = "@every 1h"
-
-// Run ticks on the schedule until ctx ends, in UTC, and prunes the delivery log hourly; then it
-// waits for the connections being polled (cancelled with ctx) and returns nil. A tick only starts
-// the connections that are not still being polled and returns: no tick waits for, or is skipped
-// because of, a slow connection.
+// Run ticks on the schedule until ctx ends, in UTC, and prunes the delivery log PruneFirst after it
+// starts and every PruneEvery after that; then it waits for the connections being polled (cancelled
+// with ctx) and returns nil. A tick only starts the connections that are not still being polled and
+// returns: no tick waits for, or is skipped because of, a slow connection.
 func (p *Poller) Run(ctx context.Context) error {
 	logger := cronLogger{p.log}
 	c := cron.New(
@@ -254,10 +281,12 @@ func (p *Poller) Run(ctx context.Context) error {
 		}()
 	}
 	c.Schedule(schedule, cron.FuncJob(tick))
-	if _, err := c.AddFunc(pruneSchedule, p.Prune); err != nil {
-		return fmt.Errorf("poller: prune schedule: %w", err)
-	}
 	c.Start()
+	p.runs.Add(1)
+	go func() {
+		defer p.runs.Done()
+		p.prunes(ctx)
+	}()
 	for running := true; running; {
 		select {
 		case <-ctx.Done():
@@ -334,6 +363,20 @@ func (p *Poller) Start(ctx context.Context) <-chan struct{} {
 	return done
 }
 
+// prunes prunes the delivery log PruneFirst from now, then every PruneEvery, until ctx ends.
+func (p *Poller) prunes(ctx context.Context) {
+	wait := p.pruneFirst
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.after(wait):
+		}
+		p.Prune()
+		wait = p.pruneEvery
+	}
+}
+
 // Prune deletes finished deliveries beyond the store's retention (bolt.Store.Prune) and logs how
 // many; a failure is logged and tried again at the next prune.
 func (p *Poller) Prune() {
@@ -348,7 +391,7 @@ func (p *Poller) Prune() {
 }
 
 // pollFeed reads one feed and commits what it found, turning a panic into an error; it returns how
-// many events it queued.
+// many new items it found: events queued, and messages a subscription's filter left out.
 func (p *Poller) pollFeed(ctx context.Context, conn connector.Connection, f *feed) (found int, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -383,6 +426,9 @@ func (p *Poller) commit(advances []advance) (int, error) {
 		adv.apply()
 	}
 	p.mu.Unlock()
+	for _, adv := range advances {
+		p.metrics.filteredOut(adv.kind, adv.filtered)
+	}
 	p.metrics.itemsFound.Add(float64(queued))
 	if queued > 0 && p.onCommit != nil {
 		p.onCommit()

@@ -338,6 +338,8 @@ func TestNewValidatesOptions(t *testing.T) {
 		"bad schedule":      {Store: w.store, Source: w.client, Schedule: "every minute"},
 		"read limit":        {Store: w.store, Source: w.client, ReadLimit: 1001},
 		"negative catch-up": {Store: w.store, Source: w.client, CatchUp: poller.CatchUp{MaxAge: -time.Second}},
+		"negative bound":    {Store: w.store, Source: w.client, MaxPending: -1},
+		"negative prune":    {Store: w.store, Source: w.client, PruneEvery: -time.Hour},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := poller.New(opts)

@@ -32,9 +32,13 @@ import (
 // DefaultReconcile is how often a feed on trusted push is read anyway.
 const DefaultReconcile = 5 * time.Minute
 
-// ringInterval is the least time between the starts of two doorbell reads of one feed: doorbells
-// that come faster (a burst: HipChat rings once per message) are coalesced into the next read.
-const ringInterval = 2 * time.Second
+// ringInterval is the least time between the starts of two doorbell reads of one feed once its
+// doorbells announce what is not there (replayed or forged); burstGather is how long after a read
+// the doorbells of a burst are gathered into the next one.
+const (
+	ringInterval = 2 * time.Second
+	burstGather  = 100 * time.Millisecond
+)
 
 // verifyEvery is how many reconcile intervals pass between two checks that a trusted feed's
 // webhooks are still registered (one listing call).
@@ -83,18 +87,31 @@ type pushFeed struct {
 	reading    bool      // a doorbell read is queued or running
 	again      bool      // rang while reading: read once more
 	readAt     time.Time // when its last doorbell read started (wall clock)
-	idle       bool      // its last doorbell read found nothing new: doorbells are paced (nextReadIn)
+	readEnd    time.Time // when it ended
+	idle       bool      // its last doorbell read found nothing its doorbells announced: they are paced (nextReadIn)
+	// ann is the newest message the doorbells since the last read's start announced; annOK false when
+	// none named one (a payload without a message: nothing to hold the read against).
+	ann   announcement
+	annOK bool
 }
 
-// nextReadIn is how long a doorbell read of pf waits: nothing while its doorbells announce what its
-// reads then find (HipChat's, one per message), the rest of ringInterval since the last read's start
-// once a doorbell read found nothing (replayed or forged doorbells, which then cost a read per
-// ringInterval at most).
+// nextReadIn is how long a doorbell read of pf waits. While its doorbells announce what its reads
+// then find (HipChat's, one per message): nothing, unless the last read ended less than
+// burstGather ago — a burst's doorbells are then gathered into one read at its end. Once a
+// doorbell read found nothing its doorbells announced (replayed or forged doorbells): the rest of
+// ringInterval since the last read's start, so they cost a read per ringInterval at most.
 func (pf *pushFeed) nextReadIn() time.Duration {
-	if !pf.idle {
-		return 0
+	if pf.idle {
+		return max(0, time.Until(pf.readAt.Add(ringInterval)))
 	}
-	return max(0, time.Until(pf.readAt.Add(ringInterval)))
+	return max(0, time.Until(pf.readEnd.Add(burstGather)))
+}
+
+// announce keeps ann as the newest message pf's doorbells announced since its read began.
+func (pf *pushFeed) announce(ann announcement, ok bool) {
+	if ok && (!pf.annOK || ann.date.After(pf.ann.date)) {
+		pf.ann, pf.annOK = ann, true
+	}
 }
 
 // pushState is the poller's push state, under the poller's lock.
@@ -165,11 +182,13 @@ func (p *Poller) Ring(id, secret string, payload []byte) bool {
 		p.metrics.doorbells.WithLabelValues("refused").Inc()
 		return false
 	}
-	if ann, ok := announcedMessage(payload); ok && p.passedLocked(pf.key, ann) {
+	ann, ok := announcedMessage(payload)
+	if ok && p.passedLocked(pf.key, ann) {
 		p.mu.Unlock()
 		p.metrics.doorbells.WithLabelValues("passed").Inc()
 		return true
 	}
+	pf.announce(ann, ok)
 	p.ringLocked(pf)
 	return true
 }
@@ -236,16 +255,20 @@ func (p *Poller) ringLocked(pf *pushFeed) {
 	}
 	pf.reading = true
 	wait := pf.nextReadIn()
+	paced := pf.idle
 	p.runs.Add(1) // under mu: Run's stopping and Wait come after it, or it is not added
 	p.mu.Unlock()
-	if wait > 0 {
+	switch {
+	case wait > 0 && paced:
+		p.metrics.doorbells.WithLabelValues("paced").Inc()
+	case wait > 0:
 		p.metrics.doorbells.WithLabelValues("coalesced").Inc()
 	}
 	go p.answerDoorbell(pf, wait)
 }
 
-// answerDoorbell reads pf's feed after wait, and again, ringInterval after each read's start, while
-// doorbells rang during it; it reads no more once Run is stopping.
+// answerDoorbell reads pf's feed after wait, and again (after nextReadIn) while doorbells rang during
+// the read; it reads no more once Run is stopping.
 func (p *Poller) answerDoorbell(pf *pushFeed, wait time.Duration) {
 	defer p.runs.Done()
 	for {
@@ -260,6 +283,8 @@ func (p *Poller) answerDoorbell(pf *pushFeed, wait time.Duration) {
 		}
 		pf.again = false
 		pf.readAt = time.Now()
+		ann, annOK := pf.ann, pf.annOK // what this read answers; later doorbells announce the next
+		pf.annOK = false
 		f := p.feedLocked(pf.key)
 		lock := p.feedLockLocked(pf.key)
 		conn := pf.conn // a turn's syncPush may replace it (under p.mu)
@@ -283,7 +308,10 @@ func (p *Poller) answerDoorbell(pf *pushFeed, wait time.Duration) {
 			p.metrics.pushReads.Inc()
 			p.afterRead(pf.key, found, err, true)
 			p.mu.Lock()
-			pf.idle = err == nil && found == 0
+			// A read that found nothing is not a forgery when an earlier read already took what the
+			// doorbell announced: it is passed now.
+			pf.idle = err == nil && found == 0 && !(annOK && p.passedLocked(pf.key, ann))
+			pf.readEnd = time.Now()
 			p.mu.Unlock()
 		}
 		p.mu.Lock()

@@ -17,11 +17,17 @@ type watched struct {
 	msg      triggers.MessageCursor // kinds message and file
 	room     triggers.RoomCursor    // kind room
 	baseline bool                   // no readable cursor: the next read starts from now
+	backlog  backlog                // its pending deliveries and the outbox's bound (backlog.go)
+	// filter is the subscription's filter, compiled once (nil keeps every message); filterErr says
+	// why a stored filter could not be compiled, and then nothing of the feed is delivered to it.
+	filter    *triggers.Filter
+	filterErr error
 }
 
 // newWatched decodes sub's stored cursor; one that is missing or unreadable means "from now".
 func newWatched(sub state.Subscription) *watched {
 	w := &watched{sub: sub}
+	w.filter, w.filterErr = sub.Filter.Compile()
 	if len(sub.Cursor) == 0 {
 		w.baseline = true
 		return w
@@ -134,6 +140,7 @@ func (p *Poller) refresh(now time.Time) ([]*connectionFeeds, error) {
 			byID[sub.ID] = newWatched(sub)
 		}
 		p.mu.Lock()
+		keepBacklogs(p.set.byID, byID)
 		p.set = watchedSet{byID: byID}
 		p.loadedAt = now
 		groups := p.groupsLocked()
@@ -165,6 +172,7 @@ func (p *Poller) refresh(now time.Time) ([]*connectionFeeds, error) {
 		for id := range gone {
 			delete(p.set.byID, id)
 		}
+		keepBacklogs(p.set.byID, fresh)
 		for id, w := range fresh {
 			p.set.byID[id] = w
 		}

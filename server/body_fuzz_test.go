@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
 // fuzzRequest is a POST with body, capped as the server's limitBody middleware caps it.
@@ -75,12 +77,16 @@ func FuzzReadSubscribeBody(f *testing.F) {
 		`{"callbackUrl":null}`,
 		`{"callbackUrl":["a"]}`,
 		`{}`, ``, `[`,
+		`{"callbackUrl":"https://x/","mentions":"me","includeAtAll":false,"keywords":"outage,incident"}`,
+		`{"callbackUrl":"https://x/","pattern":"(","from":"CI","include":"notifications"}`,
+		`{"callbackUrl":"https://x/","includeAtAll":"no","keywords":7}`,
 	} {
 		f.Add([]byte(seed))
 	}
-	fields := map[string]bool{paramCallbackURL: true, paramOrdering: true, paramMaxPerSecond: true}
+	fields := map[string]bool{paramCallbackURL: true, paramOrdering: true, paramMaxPerSecond: true,
+		paramMentions: true, paramIncludeAtAll: true, paramKeywords: true, paramPattern: true, paramFrom: true, paramInclude: true}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		got, err := readSubscribeBody(fuzzRequest(body))
+		got, err := readSubscribeBody(fuzzRequest(body), onNewMessage)
 		if err != nil {
 			if e := assertClientError(t, err); e.Status != http.StatusRequestEntityTooLarge && !fields[e.Field] {
 				t.Fatalf("%s names field %q, not one of the body's", e.Code, e.Field)
@@ -89,6 +95,9 @@ func FuzzReadSubscribeBody(f *testing.F) {
 		}
 		if got.callbackURL == "" || !got.ordering.Valid() || got.maxPerSecond < 0 || got.maxPerSecond > maxSubscriptionRate {
 			t.Fatalf("accepted an invalid body: %+v", got)
+		}
+		if _, err := (triggers.FilterSpec{Pattern: got.filter.Pattern}).Compile(); err != nil {
+			t.Fatalf("accepted a pattern that does not compile: %q", got.filter.Pattern)
 		}
 	})
 }

@@ -107,6 +107,15 @@ func invalidField(field, code, message string) *apiError {
 	return &apiError{Status: http.StatusBadRequest, Code: code, Field: field, Message: message}
 }
 
+// filterRefused is the 400 answer for a trigger's filter parameter refused (triggers.InvalidFilter).
+func filterRefused(e *triggers.InvalidFilter) *apiError {
+	code := CodeInvalidField
+	if e.TooLong {
+		code = CodeFieldTooLong
+	}
+	return &apiError{Status: http.StatusBadRequest, Code: code, Field: e.Field, Message: e.Message, Cause: e}
+}
+
 // notFoundSubject says which parameter a HipChat 404 is about, so the answer can name it.
 type notFoundSubject int
 
@@ -129,7 +138,7 @@ const (
 
 // pollStateErrors are the refusals of a polling trigger's state; each is 400 invalid_state.
 var pollStateErrors = []error{triggers.ErrStateMalformed, triggers.ErrStateForged, triggers.ErrStateVersion,
-	triggers.ErrStateConnection, triggers.ErrStateTarget}
+	triggers.ErrStateConnection, triggers.ErrStateTarget, triggers.ErrStateFilter}
 
 // fromDomain maps the errors of the domain packages (an action's input refused, a polling state
 // refused, a callback URL refused, a store's not-found or already-pending) to their answers; nil for
@@ -138,6 +147,10 @@ func fromDomain(err error, subject notFoundSubject) *apiError {
 	var invalid *actions.InvalidInput
 	if errors.As(err, &invalid) {
 		return invalidInput(invalid)
+	}
+	var refusedFilter *triggers.InvalidFilter
+	if errors.As(err, &refusedFilter) {
+		return filterRefused(refusedFilter)
 	}
 	for _, stateErr := range pollStateErrors {
 		if errors.Is(err, stateErr) {

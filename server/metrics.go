@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
 // metrics are the server's Prometheus collectors and the registry /metrics serves.
@@ -16,6 +18,7 @@ type metrics struct {
 	registry        *prometheus.Registry
 	requests        *prometheus.CounterVec
 	requestDuration *prometheus.HistogramVec
+	filtered        *prometheus.CounterVec // messages the polling triggers' filters left out, by kind
 }
 
 // newMetrics registers the request metrics in registry; a nil registry means a new one of the
@@ -36,8 +39,12 @@ func newMetrics(registry *prometheus.Registry) (*metrics, error) {
 			Help:    "Time to answer a request, by route pattern, method and status.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 15, 60},
 		}, []string{"route", "method", "status"}),
+		filtered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: triggers.MetricFiltered, Help: triggers.MetricFilteredHelp,
+			ConstLabels: prometheus.Labels{"protocol": "polling"},
+		}, []string{"kind"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.requestDuration} {
+	for _, c := range []prometheus.Collector{m.requests, m.requestDuration, m.filtered} {
 		if err := registry.Register(c); err != nil {
 			return nil, fmt.Errorf("server metrics: %w", err)
 		}
@@ -50,6 +57,13 @@ func (m *metrics) observeRequest(route, method string, status int, took time.Dur
 	code := strconv.Itoa(status)
 	m.requests.WithLabelValues(route, method, code).Inc()
 	m.requestDuration.WithLabelValues(route, method, code).Observe(took.Seconds())
+}
+
+// filteredOut counts n messages of kind a polling trigger's filter left out.
+func (m *metrics) filteredOut(kind triggers.Kind, n int) {
+	if n > 0 {
+		m.filtered.WithLabelValues(string(kind)).Add(float64(n))
+	}
 }
 
 // handler serves the registry in the Prometheus text format.

@@ -4,7 +4,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/hipchat-connector/hipchat-connector/server/console"
-	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
 // routes lists every route of the connector. Besides the four service routes, the console page (no
@@ -38,14 +37,18 @@ func (s *Server) routes(r *gin.Engine) {
 	}
 
 	// Polling triggers (the Logic Apps polling protocol).
-	op.GET("/triggers/rooms/:roomId/messages", handleMessagePoll(s.polling, triggers.KindMessage, s.PublicURL))
-	op.GET("/triggers/rooms/:roomId/files", handleMessagePoll(s.polling, triggers.KindFile, s.PublicURL))
+	op.GET("/triggers/rooms/:roomId/messages", handleMessagePoll(s.polling, onNewMessage, s.PublicURL, s.metrics.filteredOut))
+	op.GET("/triggers/rooms/:roomId/mentions", handleMessagePoll(s.polling, onMention, s.PublicURL, s.metrics.filteredOut))
+	op.GET("/triggers/rooms/:roomId/keywords", handleMessagePoll(s.polling, onKeyword, s.PublicURL, s.metrics.filteredOut))
+	op.GET("/triggers/rooms/:roomId/files", handleMessagePoll(s.polling, onNewFile, s.PublicURL, s.metrics.filteredOut))
 	op.GET("/triggers/rooms", handleRoomPoll(s.polling, s.PublicURL))
 
 	// Callback subscriptions (webhook triggers) and their management.
-	op.POST("/subscriptions/rooms/:roomId/messages", handleSubscribe(s.subs, triggers.KindMessage))
-	op.POST("/subscriptions/rooms/:roomId/files", handleSubscribe(s.subs, triggers.KindFile))
-	op.POST("/subscriptions/rooms", handleSubscribe(s.subs, triggers.KindRoom))
+	op.POST("/subscriptions/rooms/:roomId/messages", handleSubscribe(s.subs, onNewMessage))
+	op.POST("/subscriptions/rooms/:roomId/mentions", handleSubscribe(s.subs, onMention))
+	op.POST("/subscriptions/rooms/:roomId/keywords", handleSubscribe(s.subs, onKeyword))
+	op.POST("/subscriptions/rooms/:roomId/files", handleSubscribe(s.subs, onNewFile))
+	op.POST("/subscriptions/rooms", handleSubscribe(s.subs, onNewRoom))
 	op.GET("/subscriptions", handleListSubscriptions(s.subs))
 	op.GET("/subscriptions/:subscriptionId", handleGetSubscription(s.subs))
 	op.DELETE("/subscriptions/:subscriptionId", handleDeleteSubscription(s.subs))

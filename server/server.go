@@ -59,6 +59,9 @@ type Deps struct {
 	// Registry is served at /metrics, with the server's own request metrics added to it. Nil means
 	// a registry of the server's own.
 	Registry *prometheus.Registry
+	// MaxPending is the poller's bound on a subscription's pending deliveries (the bounded outbox),
+	// for the subscription view's backlog: held when they reached it. 0: never shown held.
+	MaxPending int
 	// Ready, when set, says why the process cannot take its share of the work (e.g. no etcd
 	// session, with several replicas): /readyz answers 503 with it while it returns an error.
 	// Nil: ready while serving.
@@ -119,11 +122,11 @@ func New(opts Options, deps Deps) (*Server, error) {
 		changed = func(string) {}
 	}
 	s.subs = subscriptionAPI{
-		store: deps.Store, source: s.client, publicURL: s.PublicURL,
+		store: deps.Store, source: s.client, users: s.client, publicURL: s.PublicURL,
 		allowPrivateCallbacks: opts.AllowPrivateCallbacks, nudge: nudge, changed: changed, pollPlan: deps.PollPlan,
 		pushStatus:    deps.PushStatus,
-		secretOverlap: opts.SecretOverlap,
-		now:           opts.Clock, log: opts.Logger,
+		secretOverlap: opts.SecretOverlap, maxPending: deps.MaxPending,
+		now: opts.Clock, log: opts.Logger,
 	}
 
 	if opts.AdminToken != "" {

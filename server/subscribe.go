@@ -13,18 +13,23 @@ import (
 )
 
 // handleSubscribe handles the webhook triggers: POST /subscriptions/rooms/{roomId}/messages
-// (OnNewMessageWebhook, kind triggers.KindMessage), …/files (OnNewFileWebhook, triggers.KindFile)
-// and POST /subscriptions/rooms (OnNewRoomWebhook, triggers.KindRoom), each with the body
-// {"callbackUrl":"…"}. It checks the room with one HipChat call that also takes the baseline (the
-// subscription starts from now), stores the subscription with the token and a new signing secret
-// sealed, and answers 201 with an absolute Location (where to DELETE it) and the subscription,
-// whose secret is shown this once.
+// (OnNewMessageWebhook), …/mentions (OnMentionWebhook), …/keywords (OnKeywordWebhook), …/files
+// (OnNewFileWebhook) and POST /subscriptions/rooms (OnNewRoomWebhook), each with the body
+// {"callbackUrl":"…"} and, for the message and file triggers, the filter members (mentions,
+// includeAtAll, keywords, pattern, from, include). It checks the body, looks up the users the filter
+// names (me once per connection), checks the room with one HipChat call that also takes the baseline
+// (the subscription starts from now), stores the subscription with its filter and with the token
+// and a new signing secret sealed, and answers 201 with an absolute Location (where to DELETE it)
+// and the subscription, whose secret is shown this once. Nothing is stored when any step fails.
 //
-// Errors: 400 missing_field / invalid_json / invalid_field naming roomId or callbackUrl (not an
-// absolute http(s) URL, a loopback or private target without -allow-private-callbacks, or a
-// link-local, multicast or unspecified one ever); from HipChat 404 room_not_found, 401, 403, 429, 502/504.
-func handleSubscribe(d subscriptionAPI, kind triggers.Kind) gin.HandlerFunc {
+// Errors: 400 missing_field / invalid_json / invalid_field / field_too_long naming roomId,
+// callbackUrl (not an absolute http(s) URL, a loopback or private target without
+// -allow-private-callbacks, or a link-local, multicast or unspecified one ever) or a filter member
+// (an invalid or too long pattern, a user HipChat does not know, me on a token of no user); from
+// HipChat 404 room_not_found, 401, 403, 429, 502/504.
+func handleSubscribe(d subscriptionAPI, trigger roomTrigger) gin.HandlerFunc {
 	return d.handler(func(c *gin.Context, conn connector.Connection) error {
+		kind := trigger.kind
 		room := ""
 		if kind.Room() {
 			room = strings.TrimSpace(c.Param(paramRoomID))
@@ -32,12 +37,16 @@ func handleSubscribe(d subscriptionAPI, kind triggers.Kind) gin.HandlerFunc {
 				return missingField(paramRoomID)
 			}
 		}
-		body, err := readSubscribeBody(c.Request)
+		body, err := readSubscribeBody(c.Request, trigger)
 		if err != nil {
 			return err
 		}
 		callback := body.callbackURL
 		if err := webhook.CheckCallbackURL(callback, d.allowPrivateCallbacks); err != nil {
+			return toAPIError(err, subjectUnknown)
+		}
+		filter, err := triggers.ResolveFilter(c.Request.Context(), d.users, conn, body.filter)
+		if err != nil {
 			return toAPIError(err, subjectUnknown)
 		}
 		cursor, err := triggers.Baseline(c.Request.Context(), d.source, conn, kind, room)
@@ -51,13 +60,13 @@ func handleSubscribe(d subscriptionAPI, kind triggers.Kind) gin.HandlerFunc {
 		sub, err := d.store.CreateSubscription(state.Subscription{
 			ConnectionID: conn.ID, Kind: kind, RoomID: room, CallbackURL: callback,
 			Token: conn.Token(), Secret: secret, HipChatURL: conn.BaseURL, Cursor: cursor,
-			Ordering: body.ordering, MaxPerSecond: body.maxPerSecond,
+			Ordering: body.ordering, MaxPerSecond: body.maxPerSecond, Filter: filter,
 		})
 		if err != nil {
 			return err
 		}
 		d.changed(sub.ID)
-		d.log.Info("subscribed", "subscription", sub.ID, "connection", conn, "kind", kind, "room", room)
+		d.log.Info("subscribed", "subscription", sub.ID, "connection", conn, "kind", kind, "room", room, "filtered", !filter.IsZero())
 		view := d.showSubscription(sub)
 		view.Secret = sub.Secret
 		c.Header("Location", view.Location)
@@ -78,17 +87,19 @@ type subscribeBody struct {
 	callbackURL  string
 	ordering     state.Ordering
 	maxPerSecond float64
+	filter       triggers.FilterSpec // its users not yet looked up
 }
 
 // maxSubscriptionRate bounds maxPerSecond: more than any receiver asks for, and within what the
 // rate limiter represents exactly.
 const maxSubscriptionRate = 10000
 
-// readSubscribeBody reads {"callbackUrl":"…","ordering":"best_effort"|"fifo","maxPerSecond":n}:
-// the URL trimmed, ordering best_effort when absent. Errors, naming the field: those of
-// readJSONObject and requiredString for callbackUrl; 400 invalid_field for an ordering that is
-// neither, or a maxPerSecond that is not a number from 0 to 10,000.
-func readSubscribeBody(r *http.Request) (subscribeBody, error) {
+// readSubscribeBody reads {"callbackUrl":"…","ordering":"best_effort"|"fifo","maxPerSecond":n} and
+// the trigger's filter members: the URL trimmed, ordering best_effort when absent. Errors, naming
+// the field: those of readJSONObject and requiredString for callbackUrl; 400 invalid_field for an
+// ordering that is neither, or a maxPerSecond that is not a number from 0 to 10,000; those of
+// roomTrigger.filter for the filter.
+func readSubscribeBody(r *http.Request, trigger roomTrigger) (subscribeBody, error) {
 	body, err := readJSONObject(r, paramCallbackURL, `{"callbackUrl":"https://example.com/hook"}`)
 	if err != nil {
 		return subscribeBody{}, err
@@ -114,5 +125,13 @@ func readSubscribeBody(r *http.Request) (subscribeBody, error) {
 		return subscribeBody{}, invalidField(paramMaxPerSecond, CodeInvalidField,
 			"maxPerSecond must be from 0 (no limit of its own) to 10000")
 	}
-	return subscribeBody{callbackURL: strings.TrimSpace(callback), ordering: parsed, maxPerSecond: rate}, nil
+	params, err := filterFromBody(body)
+	if err != nil {
+		return subscribeBody{}, err
+	}
+	filter, err := trigger.filter(params)
+	if err != nil {
+		return subscribeBody{}, toAPIError(err, subjectUnknown)
+	}
+	return subscribeBody{callbackURL: strings.TrimSpace(callback), ordering: parsed, maxPerSecond: rate, filter: filter}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/triggers"
 	"github.com/hipchat-connector/hipchat-connector/webhook"
 )
 
@@ -35,6 +36,61 @@ type Subscription struct {
 	// Push is whether HipChat's room webhooks ring for the subscription's room (absent for room
 	// lists and when push is off altogether).
 	Push *PushView `json:"push,omitempty"`
+	// Backlog is its pending deliveries beside the outbox's bound (absent when they cannot be
+	// counted).
+	Backlog *Backlog `json:"backlog,omitempty"`
+	// Filter is what the subscription keeps of its room's messages (absent: everything).
+	Filter *FilterView `json:"filter,omitempty"`
+}
+
+// Backlog is a subscription's pending deliveries beside the bound of the bounded outbox: held when
+// they reached it, and then its cursor waits (nothing is dropped: HipChat keeps the history) until
+// they drain below it.
+type Backlog struct {
+	Pending    int  `json:"pending"`
+	Held       bool `json:"held"`
+	MaxPending int  `json:"max_pending,omitempty"`
+}
+
+// FilterView is a subscription's filter (definition SubscriptionFilter): every part given must hold.
+type FilterView struct {
+	// Mentions keeps messages that mention this user; IncludeAtAll says whether @all and @here count.
+	Mentions     *FilterUser `json:"mentions,omitempty"`
+	IncludeAtAll *bool       `json:"include_at_all,omitempty"`
+	Keywords     []string    `json:"keywords,omitempty"`
+	Pattern      string      `json:"pattern,omitempty"`
+	// From keeps messages of this user; FromLabel, notifications sent under this label.
+	From      *FilterUser `json:"from,omitempty"`
+	FromLabel string      `json:"from_label,omitempty"`
+	// Include is messages, notifications or both.
+	Include string `json:"include"`
+}
+
+// FilterUser is a user a filter names: as given (me, an id, an email, an @mention) and who it is.
+type FilterUser struct {
+	Given       string `json:"user"`
+	ID          int    `json:"id"`
+	MentionName string `json:"mention_name,omitempty"`
+}
+
+// showFilter renders a subscription's filter; nil when it keeps everything.
+func showFilter(f triggers.FilterSpec) *FilterView {
+	if f.IsZero() {
+		return nil
+	}
+	view := &FilterView{Keywords: f.Keywords, Pattern: f.Pattern, FromLabel: f.FromLabel, Include: string(triggers.IncludeBoth)}
+	if f.Include != "" {
+		view.Include = string(f.Include)
+	}
+	if f.Mentions != nil {
+		includeAtAll := !f.SkipAtAll
+		view.Mentions = &FilterUser{Given: f.Mentions.Given, ID: f.Mentions.ID, MentionName: f.Mentions.MentionName}
+		view.IncludeAtAll = &includeAtAll
+	}
+	if f.From != nil {
+		view.From = &FilterUser{Given: f.From.Given, ID: f.From.ID, MentionName: f.From.MentionName}
+	}
+	return view
 }
 
 // PushView is the push state of a subscription's feed: pending (registering), on (registered,
@@ -120,7 +176,7 @@ func (d subscriptionAPI) showSubscription(sub state.Subscription) Subscription {
 		ID: sub.ID, Kind: string(sub.Kind), RoomID: sub.RoomID, CallbackURL: sub.CallbackURL,
 		Status: sub.Status, StatusReason: sub.StatusReason, CreatedAt: sub.CreatedAt.UTC(),
 		Location: d.location(sub.ID), Ordering: string(sub.Ordering.OrDefault()), MaxPerSecond: sub.MaxPerSecond,
-		Endpoint: d.showEndpoint(sub.CallbackURL),
+		Endpoint: d.showEndpoint(sub.CallbackURL), Filter: showFilter(sub.Filter),
 		Health: &Health{
 			LastDeliveredAt: sub.Health.LastDeliveredAt.UTC(), LastFailureAt: sub.Health.LastFailureAt.UTC(),
 			LastFailure: sub.Health.LastFailure, ConsecutiveFailures: sub.Health.ConsecutiveFailures,
@@ -140,10 +196,22 @@ func (d subscriptionAPI) showSubscription(sub state.Subscription) Subscription {
 			view.Poll = &plan
 		}
 	}
+	view.Backlog = d.showBacklog(sub.ID)
 	if sub.PreviousSecret != "" && d.now().Before(sub.PreviousSecretExpiresAt) {
 		view.PreviousSecretExpiresAt = sub.PreviousSecretExpiresAt.UTC()
 	}
 	return view
+}
+
+// showBacklog renders the pending deliveries of subscription id; a failing count shows nothing (the
+// rest of the view still answers).
+func (d subscriptionAPI) showBacklog(id string) *Backlog {
+	n, err := d.store.PendingCount(id)
+	if err != nil {
+		d.log.Warn("counting a subscription's pending deliveries failed", "err", err)
+		return nil
+	}
+	return &Backlog{Pending: n, Held: d.maxPending > 0 && n >= d.maxPending, MaxPending: d.maxPending}
 }
 
 // showEndpoint renders the circuit state of callbackURL's endpoint; one that never failed is

@@ -28,6 +28,7 @@ type SubscriptionStore interface {
 	Recover(subID string, since time.Time) (int, error)
 	RotateSecret(subID, secret string, previousExpiresAt time.Time) (state.Subscription, error)
 	Endpoint(key string) (state.Endpoint, bool, error)
+	PendingCount(subID string) (int, error)
 }
 
 // subscriptionAPI is what the handlers of callback subscriptions use: the store, HipChat (to check a
@@ -37,6 +38,7 @@ type SubscriptionStore interface {
 type subscriptionAPI struct {
 	store                 SubscriptionStore // nil: every operation answers 503 not_ready
 	source                triggers.Source
+	users                 triggers.UserSource // looks up the users a filter names
 	publicURL             func() string
 	allowPrivateCallbacks bool
 	nudge                 func()                                                          // wakes the delivery worker after a test event or a resend; never nil
@@ -44,6 +46,7 @@ type subscriptionAPI struct {
 	pollPlan              func(connectionID string) (PollPlan, bool)                      // may be nil
 	pushStatus            func(connectionID, room string) (state, reason string, ok bool) // may be nil
 	secretOverlap         time.Duration
+	maxPending            int // the bounded outbox's bound, for the backlog view (0: not shown as held)
 	now                   func() time.Time
 	log                   *slog.Logger
 }

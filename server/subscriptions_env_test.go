@@ -71,6 +71,12 @@ func newEnv(t *testing.T, allowPrivate bool) *env {
 // newEnvWith is newEnv with an operator credential (none when ""), which serves the /admin/ routes.
 func newEnvWith(t *testing.T, allowPrivate bool, adminToken string) *env {
 	t.Helper()
+	return newEnvBounded(t, allowPrivate, adminToken, poller.DefaultMaxPending)
+}
+
+// newEnvBounded is newEnvWith with the bounded outbox's bound of the poller and the view.
+func newEnvBounded(t *testing.T, allowPrivate bool, adminToken string, maxPending int) *env {
+	t.Helper()
 	gin.SetMode(gin.TestMode)
 	e := &env{t: t, ctx: context.Background(), clock: &clock{}}
 	emu, err := hipchatsim.New(hipchatsim.Options{})
@@ -88,7 +94,7 @@ func newEnvWith(t *testing.T, allowPrivate bool, adminToken string) *env {
 	quiet := slog.New(slog.DiscardHandler)
 	e.deliverer, err = delivery.New(delivery.Options{Store: e.store, AllowPrivateCallbacks: true, Logger: quiet, Now: e.clock.Now})
 	require.NoError(t, err)
-	e.poller, err = poller.New(poller.Options{Store: e.store, Source: client, Logger: quiet})
+	e.poller, err = poller.New(poller.Options{Store: e.store, Source: client, Logger: quiet, MaxPending: maxPending})
 	require.NoError(t, err)
 	e.sink = newSink(t)
 
@@ -99,7 +105,8 @@ func newEnvWith(t *testing.T, allowPrivate bool, adminToken string) *env {
 		HipChatURL: hipchat.URL, PublicURL: "http://" + e.api.Listener.Addr().String() + "/",
 		AllowPrivateCallbacks: allowPrivate, Logger: quiet, AdminToken: adminToken,
 	}, server.Deps{Client: client, StateKey: bytes.Repeat([]byte{3}, 32), Store: e.store, Operator: e.store,
-		Nudge: e.deliverer.Nudge, Changed: func(id string) { e.poller.Changed(id); e.deliverer.Forget(id) }})
+		Nudge: e.deliverer.Nudge, Changed: func(id string) { e.poller.Changed(id); e.deliverer.Forget(id) },
+		MaxPending: maxPending})
 	require.NoError(t, err)
 	e.api.Config.Handler = srv.Handler()
 	e.api.Start()

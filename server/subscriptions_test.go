@@ -202,6 +202,40 @@ func TestGetAndListShowCursorAndHealthButNoSecrets(t *testing.T) {
 	assert.NotContains(t, string(listResp.Body), sub.Secret)
 }
 
+// TestGetSubscriptionShowsItsBacklogAndWhenItIsHeld: the view counts the pending deliveries and
+// says when they reached the outbox's bound (the poller then holds the subscription's cursor).
+func TestGetSubscriptionShowsItsBacklogAndWhenItIsHeld(t *testing.T) {
+	e := newEnvBounded(t, true, "", 2)
+	room := e.room("Backlog")
+	sub := e.subscribe(e.alice.Token, "messages", room)
+	backlog := func() server.Backlog {
+		t.Helper()
+		var got server.Subscription
+		e.call("GET", "/subscriptions/"+sub.ID, e.alice.Token, nil).json(t, &got)
+		require.NotNil(t, got.Backlog)
+		return *got.Backlog
+	}
+	assert.Equal(t, server.Backlog{Pending: 0, Held: false, MaxPending: 2}, backlog())
+
+	assert.Equal(t, http.StatusOK, e.call("POST", "/subscriptions/"+sub.ID+"/pause", e.alice.Token, nil).Status)
+	for _, text := range []string{"one", "two", "three"} {
+		_, err := e.sim.PostMessage(e.ctx, e.alice.Token, room, text)
+		require.NoError(t, err)
+	}
+	e.cycle()
+	assert.Equal(t, server.Backlog{Pending: 2, Held: true, MaxPending: 2}, backlog(), "the third waits in HipChat")
+	var list server.SubscriptionList
+	e.call("GET", "/subscriptions", e.alice.Token, nil).json(t, &list)
+	require.Len(t, list.Items, 1)
+	assert.Equal(t, &server.Backlog{Pending: 2, Held: true, MaxPending: 2}, list.Items[0].Backlog, "lists show it too")
+
+	assert.Equal(t, http.StatusOK, e.call("POST", "/subscriptions/"+sub.ID+"/resume", e.alice.Token, nil).Status)
+	e.cycle()
+	e.cycle()
+	assert.Equal(t, server.Backlog{Pending: 0, Held: false, MaxPending: 2}, backlog(), "drained, and the third delivered")
+	assert.Len(t, e.sink.hooks(), 3)
+}
+
 func TestDeleteIsIdempotentAndStopsDeliveries(t *testing.T) {
 	e := newEnv(t, true)
 	room := e.room("Ops")

@@ -6,8 +6,9 @@ import (
 )
 
 // DeliveryRecord is the stored form of a Delivery, its key holding the subscription id and Seq.
-// The bbolt store writes it in its binary form (deliveryformat.go); version 3 of that store wrote it
-// as JSON, which its migration reads, and the etcd store writes it as JSON: the tags are that form.
+// The bbolt store writes it in its compact binary form (deliveryformat.go; version 4 of that store
+// wrote the form of deliveryformat_v4.go, version 3 JSON, which their migrations read), and the
+// etcd store writes it as JSON: the tags are that form.
 type DeliveryRecord struct {
 	ID      string `json:"id"`
 	EventID string `json:"event_id"`
@@ -26,6 +27,8 @@ type DeliveryRecord struct {
 	// QueuedAt is when the delivery last entered the queue (CommitFeed or
 	// Resend); it grows with Seq, which lets Prune stop early.
 	QueuedAt time.Time `json:"queued_at"`
+
+	packed *packedText // the text as the bbolt form held it (deliveryformat.go), reused while unchanged
 }
 
 // NewDeliveryRecord is the record of event ev queued at now as delivery id (DeliveryID): pending,

@@ -3,6 +3,7 @@ package state
 import (
 	"crypto/sha256"
 	"encoding/base32"
+	"strings"
 )
 
 // CursorAdvance is what one feed read produced for one subscription: its new
@@ -32,5 +33,23 @@ var deliveryIDEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").
 // id, and CommitFeed can refuse to queue it twice.
 func DeliveryID(subscriptionID, eventID string) string {
 	sum := sha256.Sum256([]byte(subscriptionID + "/" + eventID))
-	return "msg_" + deliveryIDEncoding.EncodeToString(sum[:16])
+	return deliveryIDPrefix + deliveryIDEncoding.EncodeToString(sum[:16])
+}
+
+// deliveryIDPrefix starts every id DeliveryID makes.
+const deliveryIDPrefix = "msg_"
+
+// DeliveryIDBytes returns the 16 bytes that id, made by DeliveryID, renders; ok is false for any
+// other string (one DeliveryID did not make, or not in its exact form). A store may index
+// deliveries by these bytes rather than by the id's 30 characters.
+func DeliveryIDBytes(id string) (sum [16]byte, ok bool) {
+	text, found := strings.CutPrefix(id, deliveryIDPrefix)
+	if !found || len(text) != deliveryIDEncoding.EncodedLen(len(sum)) {
+		return sum, false
+	}
+	n, err := deliveryIDEncoding.Decode(sum[:], []byte(text))
+	if err != nil || n != len(sum) || deliveryIDEncoding.EncodeToString(sum[:]) != text {
+		return sum, false
+	}
+	return sum, true
 }

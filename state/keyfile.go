@@ -135,3 +135,38 @@ func createKeyFile(path string, key []byte) (bool, error) {
 	}
 	return true, nil
 }
+
+// KeySource is where the operator keeps the sealing key: the key itself (Inline, as the variable
+// InlineName holds it), or a key file (File, or DBPath + ".key" when empty).
+type KeySource struct {
+	Inline, InlineName string
+	File, DBPath       string
+}
+
+// Path is the key file Load reads, created on first use; "" when the key is inline.
+func (k KeySource) Path() string {
+	switch {
+	case k.Inline != "":
+		return ""
+	case k.File != "":
+		return k.File
+	}
+	return k.DBPath + ".key"
+}
+
+// Load returns the sealing key: Inline parsed (ParseKey) when it is set, else the key file's
+// (LoadOrCreateKeyFile). Errors name the key's source, never the key.
+func (k KeySource) Load() ([]byte, error) {
+	if k.Inline != "" {
+		key, err := ParseKey(k.Inline)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k.InlineName, err)
+		}
+		return key, nil
+	}
+	key, err := LoadOrCreateKeyFile(k.Path())
+	if err != nil {
+		return nil, fmt.Errorf("key file: %w", err)
+	}
+	return key, nil
+}

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"os"
@@ -107,4 +108,31 @@ func TestParseKey(t *testing.T) {
 			assert.Equal(t, key, got)
 		})
 	}
+}
+
+// A KeySource takes the inline key when there is one, else the key file (by default beside the
+// database), and names where a bad key came from without showing it.
+func TestKeySource(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "connector.db")
+	fromFile := KeySource{DBPath: db}
+	assert.Equal(t, db+".key", fromFile.Path())
+	key, err := fromFile.Load()
+	require.NoError(t, err)
+	assert.Len(t, key, KeyLength)
+	again, err := fromFile.Load()
+	require.NoError(t, err)
+	assert.Equal(t, key, again, "the file made on first use is read after")
+
+	inline := KeySource{Inline: strings.Repeat("ab", KeyLength), InlineName: "THE_KEY", DBPath: db}
+	assert.Empty(t, inline.Path(), "no key file when the key is inline")
+	key, err = inline.Load()
+	require.NoError(t, err)
+	assert.Equal(t, bytes.Repeat([]byte{0xab}, KeyLength), key)
+
+	_, err = KeySource{Inline: "not-a-key-secret", InlineName: "THE_KEY"}.Load()
+	require.ErrorIs(t, err, ErrInvalid)
+	assert.Contains(t, err.Error(), "THE_KEY")
+	assert.NotContains(t, err.Error(), "not-a-key-secret")
+	assert.Equal(t, filepath.Join(dir, "own.key"), KeySource{File: filepath.Join(dir, "own.key"), DBPath: db}.Path())
 }

@@ -79,6 +79,9 @@ type Subscription struct {
 	// Secret (after RotateSecret); sealed at rest.
 	PreviousSecret          string
 	PreviousSecretExpiresAt time.Time
+	// Filter keeps only the messages it matches (kinds message and file), its
+	// users looked up (triggers.ResolveFilter); the zero filter keeps all.
+	Filter triggers.FilterSpec
 }
 
 // SigningSecrets returns the secrets that sign a delivery made at t: Secret,
@@ -125,6 +128,21 @@ func ValidateSubscription(sub Subscription) error {
 		return fmt.Errorf("%w: ordering %q (want %s or %s)", ErrInvalid, sub.Ordering, OrderingBestEffort, OrderingFIFO)
 	case sub.MaxPerSecond < 0:
 		return fmt.Errorf("%w: max per second %v must not be negative", ErrInvalid, sub.MaxPerSecond)
+	}
+	return validateFilter(sub)
+}
+
+// validateFilter checks a subscription's filter: only message and file subscriptions have one, and
+// it must compile, its users looked up, so that the poller can match with it.
+func validateFilter(sub Subscription) error {
+	if sub.Filter.IsZero() {
+		return nil
+	}
+	if !sub.Kind.Room() {
+		return fmt.Errorf("%w: a %s subscription takes no filter", ErrInvalid, sub.Kind)
+	}
+	if _, err := sub.Filter.Compile(); err != nil {
+		return fmt.Errorf("%w: filter: %w", ErrInvalid, err)
 	}
 	return nil
 }

@@ -30,6 +30,8 @@ type SubscriptionRecord struct {
 	MaxPerSecond            float64   `json:"max_per_second,omitempty"`
 	SealedPreviousSecret    []byte    `json:"sealed_previous_secret,omitempty"`
 	PreviousSecretExpiresAt time.Time `json:"previous_secret_expires_at,omitzero"`
+	// Filter of a message or file subscription; absent when it keeps every message.
+	Filter *triggers.FilterSpec `json:"filter,omitempty"`
 }
 
 // Polled reports whether the poller reads the subscription's feed.
@@ -54,8 +56,17 @@ func (s *Sealer) SealSubscription(sub Subscription) (*SubscriptionRecord, error)
 		CallbackURL: sub.CallbackURL, SealedToken: sealedToken, SealedSecret: sealedSecret,
 		HipChatURL: sub.HipChatURL, Cursor: sub.Cursor, Status: sub.Status,
 		StatusReason: sub.StatusReason, CreatedAt: sub.CreatedAt, Health: sub.Health,
-		Ordering: sub.Ordering.OrDefault(), MaxPerSecond: sub.MaxPerSecond,
+		Ordering: sub.Ordering.OrDefault(), MaxPerSecond: sub.MaxPerSecond, Filter: storedFilter(sub.Filter),
 	}, nil
+}
+
+// storedFilter is the record's form of a filter: nil when it keeps every message.
+func storedFilter(f triggers.FilterSpec) *triggers.FilterSpec {
+	if f.IsZero() {
+		return nil
+	}
+	c := f.Clone()
+	return &c
 }
 
 // SealSecret seals secret as subscription subID's signing secret, for RotateSecret; it is done
@@ -129,8 +140,16 @@ func (rec *SubscriptionRecord) WithoutSecrets() Subscription {
 		CallbackURL: rec.CallbackURL, HipChatURL: rec.HipChatURL, Cursor: rec.Cursor, Status: rec.Status,
 		StatusReason: rec.StatusReason, CreatedAt: rec.CreatedAt, Health: rec.Health,
 		Ordering: rec.Ordering.OrDefault(), MaxPerSecond: rec.MaxPerSecond,
-		PreviousSecretExpiresAt: rec.PreviousSecretExpiresAt,
+		PreviousSecretExpiresAt: rec.PreviousSecretExpiresAt, Filter: rec.filter(),
 	}
+}
+
+// filter is the record's filter as a Subscription holds it (the zero filter when none).
+func (rec *SubscriptionRecord) filter() triggers.FilterSpec {
+	if rec.Filter == nil {
+		return triggers.FilterSpec{}
+	}
+	return rec.Filter.Clone()
 }
 
 // Clone is a copy of rec that shares no memory with it.
@@ -140,5 +159,6 @@ func (rec *SubscriptionRecord) Clone() *SubscriptionRecord {
 	c.SealedSecret = bytes.Clone(rec.SealedSecret)
 	c.SealedPreviousSecret = bytes.Clone(rec.SealedPreviousSecret)
 	c.Cursor = bytes.Clone(rec.Cursor)
+	c.Filter = storedFilter(rec.filter())
 	return &c
 }

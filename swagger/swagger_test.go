@@ -24,9 +24,13 @@ var wantOperations = []Operation{
 	{ID: "PostMessage", Method: "POST", Path: "/rooms/{roomId}/messages"},
 	{ID: "AddUserToRoom", Method: "PUT", Path: "/rooms/{roomId}/members/{userId}"},
 	{ID: "OnNewMessage", Method: "GET", Path: "/triggers/rooms/{roomId}/messages", Trigger: "batch"},
+	{ID: "OnMention", Method: "GET", Path: "/triggers/rooms/{roomId}/mentions", Trigger: "batch"},
+	{ID: "OnKeyword", Method: "GET", Path: "/triggers/rooms/{roomId}/keywords", Trigger: "batch"},
 	{ID: "OnNewFile", Method: "GET", Path: "/triggers/rooms/{roomId}/files", Trigger: "batch"},
 	{ID: "OnNewRoom", Method: "GET", Path: "/triggers/rooms", Trigger: "batch"},
 	{ID: "OnNewMessageWebhook", Method: "POST", Path: "/subscriptions/rooms/{roomId}/messages", Trigger: "single"},
+	{ID: "OnMentionWebhook", Method: "POST", Path: "/subscriptions/rooms/{roomId}/mentions", Trigger: "single"},
+	{ID: "OnKeywordWebhook", Method: "POST", Path: "/subscriptions/rooms/{roomId}/keywords", Trigger: "single"},
 	{ID: "OnNewFileWebhook", Method: "POST", Path: "/subscriptions/rooms/{roomId}/files", Trigger: "single"},
 	{ID: "OnNewRoomWebhook", Method: "POST", Path: "/subscriptions/rooms", Trigger: "single"},
 	{ID: "DeleteSubscription", Method: "DELETE", Path: "/subscriptions/{subscriptionId}", Internal: true},
@@ -56,13 +60,15 @@ var wantOperations = []Operation{
 }
 
 // The parameter names of DESIGN.md §8 (plus the polling triggers' opaque state and the query of
-// GetRecentMessages), and the body fields.
+// GetRecentMessages), and the body fields; the message triggers' filters are both (includeAtAll is
+// the switch of mentions for @all and @here).
 var (
-	pinnedParameters = []string{"roomId", "userId", "subscriptionId", "deliveryId", "state", "maxResults", "notBefore"}
-	pinnedBodyFields = []string{"message", "callbackUrl", "ordering", "maxPerSecond", "since",
+	filterNames      = []string{"mentions", "includeAtAll", "keywords", "pattern", "from", "include"}
+	pinnedParameters = append([]string{"roomId", "userId", "subscriptionId", "deliveryId", "state", "maxResults", "notBefore"}, filterNames...)
+	pinnedBodyFields = append([]string{"message", "callbackUrl", "ordering", "maxPerSecond", "since",
 		// the actions of issue 24
 		"color", "messageFormat", "notify", "from", "attachTo", "card", "parentMessageId", "link", "fileName", "fileContent",
-		"contentType", "topic", "name", "privacy", "guestAccess", "ownerUserId", "reason"}
+		"contentType", "topic", "name", "privacy", "guestAccess", "ownerUserId", "reason"}, filterNames...)
 )
 
 // doc is the embedded definition decoded loosely, for assertions on its content.

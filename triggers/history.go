@@ -220,3 +220,13 @@ func (b MessageBatch) For(base, c MessageCursor) ([]connector.Message, MessageCu
 	}
 	return b.Messages[from:], b.Advance(base, len(b.Messages))
 }
+
+// Beyond reports whether cursor c lies beyond the batch read from base: more waits after the
+// batch, and c is neither base nor one of its messages, so For gives c nothing until a read
+// reaches it (a feed's read started far behind c, for a subscription that lags).
+func (b MessageBatch) Beyond(base, c MessageCursor) bool {
+	if !b.More || len(b.Messages) == 0 || (c.LastID == base.LastID && c.Date.Equal(base.Date)) {
+		return false
+	}
+	return indexOf(b.Messages, c.LastID) < 0
+}

@@ -17,7 +17,9 @@ type Source interface {
 // its own: the cursor travels, signed, in the state the client sends back.
 type Polling struct {
 	Source Source
-	Codec  *StateCodec
+	// Users looks up the users a filter names, on a first poll; *connector.Client is one.
+	Users UserSource
+	Codec *StateCodec
 	// Interval is the Retry-After of a poll that found everything (the seed: one poll per 60 s).
 	Interval time.Duration
 	// MaxItems caps the items of one answer, so a backlog drains over a few quick polls (Retry-After 0).
@@ -30,6 +32,9 @@ type Poll struct {
 	Items      any           // HistoryResponse or RoomList when new items arrived; nil otherwise
 	State      string        // the state for the next poll, to put in Location
 	RetryAfter time.Duration // 0 when more items wait
+	// Filtered is how many messages of the trigger's kind the filter left out (they are passed, as
+	// the cursor moves over them, and never returned).
+	Filtered int
 }
 
 // HasItems reports whether the poll found new items.
@@ -39,18 +44,21 @@ func (p Poll) HasItems() bool { return p.Items != nil }
 // passed over, so it can exceed MaxItems.
 const scanLimit = 1000
 
-// Messages polls OnNewMessage or OnNewFile of room. An empty state is the first poll: it answers 202
-// with the baseline (nothing from before it is ever delivered). Errors: the ErrState* errors for a
-// state that is not this connection's state of this trigger and room, *connector.Error from HipChat.
-func (p *Polling) Messages(ctx context.Context, conn connector.Connection, kind Kind, room, state string) (Poll, error) {
+// Messages polls OnNewMessage or OnNewFile of room, keeping only the messages filter (from
+// ParseFilter) lets through. An empty state is the first poll: it looks up the users the filter
+// names and answers 202 with the baseline (nothing from before it is ever delivered); the state
+// carries the filter from then on. Errors: the ErrState* errors for a state that is not this
+// connection's state of this trigger, room and filter; *InvalidFilter for a user the filter names
+// that HipChat does not know; *connector.Error from HipChat.
+func (p *Polling) Messages(ctx context.Context, conn connector.Connection, kind Kind, room string, filter FilterSpec, state string) (Poll, error) {
 	if state == "" {
-		cursor, err := MessageBaseline(ctx, p.Source, conn, room)
-		if err != nil {
-			return Poll{}, err
-		}
-		return p.empty(p.Codec.EncodeMessages(conn.ID, kind, room, cursor), false), nil
+		return p.firstMessages(ctx, conn, kind, room, filter)
 	}
-	cursor, err := p.Codec.DecodeMessages(state, conn.ID, kind, room)
+	cursor, resolved, err := p.Codec.DecodeMessages(state, conn.ID, kind, room, filter)
+	if err != nil {
+		return Poll{}, err
+	}
+	matcher, err := resolved.Compile()
 	if err != nil {
 		return Poll{}, err
 	}
@@ -59,9 +67,13 @@ func (p *Polling) Messages(ctx context.Context, conn connector.Connection, kind 
 		return Poll{}, err
 	}
 	items := []HistoryItem{}
-	passed := len(batch.Messages)
+	passed, filtered := len(batch.Messages), 0
 	for i, m := range batch.Messages {
 		if !kind.Matches(m) {
+			continue
+		}
+		if !matcher.Match(m) {
+			filtered++
 			continue
 		}
 		items = append(items, NewHistoryItem(room, m))
@@ -70,12 +82,27 @@ func (p *Polling) Messages(ctx context.Context, conn connector.Connection, kind 
 			break
 		}
 	}
-	next := p.Codec.EncodeMessages(conn.ID, kind, room, batch.Advance(cursor, passed))
+	next := p.Codec.EncodeMessages(conn.ID, kind, room, resolved, batch.Advance(cursor, passed))
 	more := passed < len(batch.Messages) || batch.More
-	if len(items) == 0 {
-		return p.empty(next, more), nil
+	poll := p.empty(next, more)
+	if len(items) > 0 {
+		poll.Items = HistoryResponse{Items: items}
 	}
-	return Poll{Items: HistoryResponse{Items: items}, State: next, RetryAfter: p.retryAfter(more)}, nil
+	poll.Filtered = filtered
+	return poll, nil
+}
+
+// firstMessages is the first poll of a message trigger: the filter's users, then the baseline.
+func (p *Polling) firstMessages(ctx context.Context, conn connector.Connection, kind Kind, room string, filter FilterSpec) (Poll, error) {
+	resolved, err := ResolveFilter(ctx, p.Users, conn, filter)
+	if err != nil {
+		return Poll{}, err
+	}
+	cursor, err := MessageBaseline(ctx, p.Source, conn, room)
+	if err != nil {
+		return Poll{}, err
+	}
+	return p.empty(p.Codec.EncodeMessages(conn.ID, kind, room, resolved, cursor), false), nil
 }
 
 // Rooms polls OnNewRoom; the state rules are those of Messages.

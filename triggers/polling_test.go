@@ -20,7 +20,7 @@ func pollAll(t *testing.T, w *world, kind triggers.Kind, room, state string) ([]
 	var ids []string
 	for round := 0; ; round++ {
 		require.Less(t, round, 500, "the backlog never drained")
-		poll, err := w.polling.Messages(w.ctx, w.conn, kind, room, state)
+		poll, err := w.polling.Messages(w.ctx, w.conn, kind, room, triggers.FilterSpec{}, state)
 		require.NoError(t, err)
 		require.NotEmpty(t, poll.State)
 		if poll.HasItems() {
@@ -42,7 +42,7 @@ func pollAll(t *testing.T, w *world, kind triggers.Kind, room, state string) ([]
 
 func baseline(t *testing.T, w *world, kind triggers.Kind, room string) string {
 	t.Helper()
-	poll, err := w.polling.Messages(w.ctx, w.conn, kind, room, "")
+	poll, err := w.polling.Messages(w.ctx, w.conn, kind, room, triggers.FilterSpec{}, "")
 	require.NoError(t, err)
 	require.False(t, poll.HasItems(), "the first poll only sets the baseline (202)")
 	require.Equal(t, 60*time.Second, poll.RetryAfter)
@@ -75,7 +75,7 @@ func TestOnNewMessageDeliversABacklogOf5000ExactlyOnceAndNothingOlder(t *testing
 
 	// Nothing new: one call, 202, the same state.
 	callsBefore = w.hipchatCalls()
-	poll, err := w.polling.Messages(w.ctx, w.conn, triggers.KindMessage, room, state)
+	poll, err := w.polling.Messages(w.ctx, w.conn, triggers.KindMessage, room, triggers.FilterSpec{}, state)
 	require.NoError(t, err)
 	assert.False(t, poll.HasItems(), "202: nothing new")
 	assert.Equal(t, state, poll.State)
@@ -165,7 +165,7 @@ func TestFileAndNotificationItemsHaveTheSeedShape(t *testing.T) {
 	w.clock.Advance(time.Millisecond)
 	require.NoError(t, w.sim.Notify(w.ctx, w.alice.Token, room, "Jenkins", "build passed"))
 
-	poll, err := w.polling.Messages(w.ctx, w.conn, triggers.KindMessage, room, state)
+	poll, err := w.polling.Messages(w.ctx, w.conn, triggers.KindMessage, room, triggers.FilterSpec{}, state)
 	require.NoError(t, err)
 	items := poll.Items.(triggers.HistoryResponse).Items
 	require.Len(t, items, 2)
@@ -190,7 +190,7 @@ func TestPollingStateSurvivesAConnectorRestart(t *testing.T) {
 	state := baseline(t, w, triggers.KindMessage, room)
 	first := w.post(room, 150, time.Millisecond, "one")
 
-	poll, err := w.polling.Messages(w.ctx, w.conn, triggers.KindMessage, room, state)
+	poll, err := w.polling.Messages(w.ctx, w.conn, triggers.KindMessage, room, triggers.FilterSpec{}, state)
 	require.NoError(t, err)
 	require.Equal(t, time.Duration(0), poll.RetryAfter, "more items wait")
 	delivered := []string{}

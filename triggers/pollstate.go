@@ -20,6 +20,7 @@ var (
 	ErrStateVersion        = errors.New("the trigger state is of an unsupported version")
 	ErrStateConnection     = errors.New("the trigger state belongs to another connection")
 	ErrStateTarget         = errors.New("the trigger state belongs to another trigger or room")
+	ErrStateFilter         = errors.New("the trigger state was issued for other filter parameters (mentions, keywords, pattern, from, include)")
 	errStateKeyMissing     = errors.New("no server key to sign trigger states")
 	stateEncoding          = base64.RawURLEncoding
 	stateSignatureByteSize = 16
@@ -32,6 +33,9 @@ type pollState struct {
 	Target     string         `json:"t"` // short hash of kind and room
 	Messages   *MessageCursor `json:"m,omitempty"`
 	Rooms      *RoomCursor    `json:"r,omitempty"`
+	// Filter is the message trigger's filter, its users looked up: signed with the cursor, so a
+	// Location's filter cannot be changed, and the users are not looked up again.
+	Filter *FilterSpec `json:"f,omitempty"`
 }
 
 // StateCodec signs and checks polling-trigger states with a server key kept in the database, so a
@@ -47,9 +51,14 @@ func NewStateCodec(key []byte) (*StateCodec, error) {
 	return &StateCodec{key: append([]byte(nil), key...)}, nil
 }
 
-// EncodeMessages returns the state for a message cursor of kind in room, for connection connID.
-func (c *StateCodec) EncodeMessages(connID string, kind Kind, room string, cursor MessageCursor) string {
-	return c.encode(pollState{Version: pollStateVersion, Connection: shortHash(connID), Target: shortHash(string(kind) + "\x00" + room), Messages: &cursor})
+// EncodeMessages returns the state for a message cursor of kind in room with filter (resolved), for
+// connection connID.
+func (c *StateCodec) EncodeMessages(connID string, kind Kind, room string, filter FilterSpec, cursor MessageCursor) string {
+	s := pollState{Version: pollStateVersion, Connection: shortHash(connID), Target: shortHash(string(kind) + "\x00" + room), Messages: &cursor}
+	if !filter.IsZero() {
+		s.Filter = &filter
+	}
+	return c.encode(s)
 }
 
 // EncodeRooms returns the state for a room cursor, for connection connID.
@@ -57,17 +66,26 @@ func (c *StateCodec) EncodeRooms(connID string, cursor RoomCursor) string {
 	return c.encode(pollState{Version: pollStateVersion, Connection: shortHash(connID), Target: shortHash(string(KindRoom)), Rooms: &cursor})
 }
 
-// DecodeMessages checks state and returns its message cursor. Errors: ErrStateMalformed,
-// ErrStateForged, ErrStateVersion, ErrStateConnection, ErrStateTarget.
-func (c *StateCodec) DecodeMessages(state, connID string, kind Kind, room string) (MessageCursor, error) {
+// DecodeMessages checks state and returns its message cursor and its filter, users looked up. The
+// request's filter (as ParseFilter gave it) must be the one the state was issued for. Errors:
+// ErrStateMalformed, ErrStateForged, ErrStateVersion, ErrStateConnection, ErrStateTarget,
+// ErrStateFilter.
+func (c *StateCodec) DecodeMessages(state, connID string, kind Kind, room string, requested FilterSpec) (MessageCursor, FilterSpec, error) {
 	s, err := c.decode(state, connID, string(kind)+"\x00"+room)
 	if err != nil {
-		return MessageCursor{}, err
+		return MessageCursor{}, FilterSpec{}, err
 	}
 	if s.Messages == nil {
-		return MessageCursor{}, ErrStateTarget
+		return MessageCursor{}, FilterSpec{}, ErrStateTarget
 	}
-	return *s.Messages, nil
+	var filter FilterSpec
+	if s.Filter != nil {
+		filter = *s.Filter
+	}
+	if !filter.SameRequest(requested) || !filter.Resolved() {
+		return MessageCursor{}, FilterSpec{}, ErrStateFilter
+	}
+	return *s.Messages, filter, nil
 }
 
 // DecodeRooms checks state and returns its room cursor; errors as DecodeMessages.

@@ -14,13 +14,13 @@ func TestPollStateRoundTripsAndRefusesTamperedOrMisplacedStates(t *testing.T) {
 	codec, err := NewStateCodec(bytes.Repeat([]byte{7}, 32))
 	require.NoError(t, err)
 	cursor := MessageCursor{LastID: "5f7586a8-b71c-423c-ab11-bb2329d00201", Date: time.Date(2018, 1, 4, 10, 16, 2, 809766000, time.UTC), AtDate: 3}
-	state := codec.EncodeMessages("conn_a", KindMessage, "12", cursor)
+	state := codec.EncodeMessages("conn_a", KindMessage, "12", FilterSpec{}, cursor)
 	assert.NotContains(t, state, "conn_a")
 	for _, r := range state {
 		assert.True(t, strings.ContainsRune("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.", r), "URL-safe: %q", r)
 	}
 
-	got, err := codec.DecodeMessages(state, "conn_a", KindMessage, "12")
+	got, _, err := codec.DecodeMessages(state, "conn_a", KindMessage, "12", FilterSpec{})
 	require.NoError(t, err)
 	assert.Equal(t, cursor.LastID, got.LastID)
 	assert.True(t, cursor.Date.Equal(got.Date))
@@ -46,7 +46,7 @@ func TestPollStateRoundTripsAndRefusesTamperedOrMisplacedStates(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := tc.codec.DecodeMessages(tc.state, tc.conn, tc.kind, tc.room)
+			_, _, err := tc.codec.DecodeMessages(tc.state, tc.conn, tc.kind, tc.room, FilterSpec{})
 			assert.ErrorIs(t, err, tc.want)
 		})
 	}
@@ -55,7 +55,7 @@ func TestPollStateRoundTripsAndRefusesTamperedOrMisplacedStates(t *testing.T) {
 	rc, err := codec.DecodeRooms(roomState, "conn_a")
 	require.NoError(t, err)
 	assert.Equal(t, 42, rc.MaxID)
-	_, err = codec.DecodeMessages(roomState, "conn_a", KindMessage, "12")
+	_, _, err = codec.DecodeMessages(roomState, "conn_a", KindMessage, "12", FilterSpec{})
 	assert.ErrorIs(t, err, ErrStateTarget, "a room state is not a message state")
 }
 

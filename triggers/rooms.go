@@ -59,3 +59,9 @@ func (b RoomBatch) Advance(cursor RoomCursor, n int) RoomCursor {
 	}
 	return cursor
 }
+
+// Beyond reports whether cursor c lies beyond the batch: more rooms wait after it and c has passed
+// its last one, so the batch holds nothing for c.
+func (b RoomBatch) Beyond(c RoomCursor) bool {
+	return b.More && len(b.Rooms) > 0 && c.MaxID > b.Rooms[len(b.Rooms)-1].ID
+}

@@ -51,7 +51,7 @@ func newWorld(t *testing.T, clientOpts ...func(*connector.ClientOptions)) *world
 	w.client = connector.NewClient(opts)
 	codec, err := triggers.NewStateCodec(bytes.Repeat([]byte{1}, 32))
 	require.NoError(t, err)
-	w.polling = &triggers.Polling{Source: w.client, Codec: codec, Interval: 60 * time.Second, MaxItems: 100}
+	w.polling = &triggers.Polling{Source: w.client, Users: w.client, Codec: codec, Interval: 60 * time.Second, MaxItems: 100}
 	return w
 }
 

@@ -7,7 +7,8 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/internal/flagenv"
 )
 
-// envPrefix starts the environment variable that can set each flag of serve (and definition):
+// envPrefix starts the environment variable that can set each flag of serve (and definition and
+// compact, so that -db comes from where serve's does):
 // -poll-schedule is read from HIPCHAT_CONNECTOR_POLL_SCHEDULE.
 const envPrefix = "HIPCHAT_CONNECTOR_"
 
@@ -17,7 +18,7 @@ const simEnvPrefix = "HIPCHAT_SIM_"
 
 // envPrefixes says which environment variables each subcommand reads; the demo reads none (its
 // flags come from the command line only).
-var envPrefixes = map[string]string{"serve": envPrefix, "definition": envPrefix, "sim": simEnvPrefix}
+var envPrefixes = map[string]string{"serve": envPrefix, "definition": envPrefix, "compact": envPrefix, "sim": simEnvPrefix}
 
 // errUsage and errHelp are flagenv's: a wrong command line (usage printed), and -h.
 var (

@@ -17,6 +17,7 @@ type subcommand struct {
 // subcommands lists every subcommand of the binary (DESIGN.md §8).
 func subcommands() map[string]subcommand {
 	return map[string]subcommand{
+		"compact":    {summary: compactSummary, run: runCompact},
 		"definition": {summary: definitionSummary, run: runDefinition},
 		"demo":       {summary: demoSummary, run: runDemo},
 		"sim":        {summary: simSummary, run: runSim},

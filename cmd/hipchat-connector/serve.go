@@ -13,6 +13,7 @@ import (
 
 	"github.com/hipchat-connector/hipchat-connector/cluster"
 	"github.com/hipchat-connector/hipchat-connector/server"
+	"github.com/hipchat-connector/hipchat-connector/state/bolt"
 	"github.com/hipchat-connector/hipchat-connector/state/etcd"
 )
 
@@ -101,7 +102,7 @@ func newServeLogger(cfg *serveConfig, sources flagSources, stderr io.Writer) *sl
 // not get as far as serving, removes the database and key file the start created, so that a retry
 // with another setting does not find a half-made installation. Errors: openConfiguredStore's.
 func openServeStore(ctx context.Context, cfg serveConfig, getenv func(string) string, logger *slog.Logger) (connectorStore, func(serving bool), error) {
-	created := newCreatedFiles(cfg.DBPath, keyFilePath(cfg.DBPath, cfg.KeyFile, getenv))
+	created := newCreatedFiles(cfg.DBPath, keySource(cfg, getenv).Path())
 	store, err := openConfiguredStore(ctx, cfg, getenv, logger.With("component", "store"))
 	if err != nil {
 		created.remove()
@@ -117,12 +118,18 @@ func openServeStore(ctx context.Context, cfg serveConfig, getenv func(string) st
 	}, nil
 }
 
-// newRegistry is the one registry of every part's metrics, with the Go and process collectors and
-// the subscriptions by status.
+// newRegistry is the one registry of every part's metrics, with the Go and process collectors, the
+// subscriptions by status and, for a bbolt store, its file's size and free bytes.
 func newRegistry(store connectorStore, logger *slog.Logger) *prometheus.Registry {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		server.NewSubscriptionsCollector(store, logger.With("component", "metrics")))
+	if file, ok := store.(*bolt.Store); ok {
+		registry.MustRegister(server.NewStoreFileCollector(func() (int64, int64, error) {
+			st, err := file.FileStats()
+			return st.Size, st.FreeBytes, err
+		}, logger.With("component", "metrics")))
+	}
 	return registry
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/delivery"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/server"
+	"github.com/hipchat-connector/hipchat-connector/state"
 	"github.com/hipchat-connector/hipchat-connector/webhook"
 )
 
@@ -47,6 +48,12 @@ type serveConfig struct {
 	ReconcileSchedule string
 	// Etcd, with endpoints, keeps the state in etcd instead of the bbolt file (-etcd-*).
 	Etcd etcdConfig
+	// Retention bounds the delivery log both stores keep (-retention-max-age,
+	// -retention-per-subscription); pending deliveries are never pruned.
+	Retention state.Retention
+	// MaxPendingPerSubscription is the bounded outbox (-max-pending-per-subscription): a
+	// subscription with this many pending deliveries is held (its cursor stops) until they drain.
+	MaxPendingPerSubscription int
 }
 
 // defaultServeConfig returns the defaults of DESIGN.md §8.
@@ -61,6 +68,9 @@ func defaultServeConfig() serveConfig {
 		Push:              true,
 		ReconcileSchedule: "@every 5m",
 		Etcd:              defaultEtcdConfig(),
+		Retention:         state.Retention{}.WithDefaults(),
+
+		MaxPendingPerSubscription: poller.DefaultMaxPending,
 	}
 }
 
@@ -98,6 +108,12 @@ func (c *serveConfig) bind(fs *flag.FlagSet) {
 		"`path` of the key that seals tokens and secrets in the database\n(default <db>.key, created on first start; "+keyEnv+" holds the key itself)")
 	fs.StringVar(&c.AdminTokenFile, "admin-token-file", c.AdminTokenFile,
 		"`path` of a file holding the operator credential of /admin/ (backup, all subscriptions);\n"+adminTokenEnv+" holds it itself; without either, /admin/ answers 404")
+	fs.DurationVar(&c.Retention.MaxAge, "retention-max-age", c.Retention.MaxAge,
+		"prune finished deliveries (delivered or dead) older than this")
+	fs.IntVar(&c.Retention.MaxPerSubscription, "retention-per-subscription", c.Retention.MaxPerSubscription,
+		"keep at most the newest `n` finished deliveries of each subscription")
+	fs.IntVar(&c.MaxPendingPerSubscription, "max-pending-per-subscription", c.MaxPendingPerSubscription,
+		"pending deliveries at which a subscription is held: its cursor stops, nothing\nmore is stored, and reading resumes from it once they drain")
 	c.Etcd.bind(fs)
 }
 
@@ -142,6 +158,15 @@ func (c serveConfig) Validate() error {
 	if c.CircuitFailures < 1 {
 		errs = append(errs, fmt.Errorf("circuit-failures %d: must be at least 1", c.CircuitFailures))
 	}
+	if c.Retention.MaxAge <= 0 {
+		errs = append(errs, fmt.Errorf("retention-max-age %s: must be positive", c.Retention.MaxAge))
+	}
+	if c.Retention.MaxPerSubscription < 1 {
+		errs = append(errs, fmt.Errorf("retention-per-subscription %d: must be at least 1", c.Retention.MaxPerSubscription))
+	}
+	if c.MaxPendingPerSubscription < 1 {
+		errs = append(errs, fmt.Errorf("max-pending-per-subscription %d: must be at least 1", c.MaxPendingPerSubscription))
+	}
 	if err := c.Etcd.validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -164,6 +189,9 @@ func (c serveConfig) LogValue() slog.Value {
 		slog.Bool("push", c.Push),
 		slog.String("reconcile_schedule", c.ReconcileSchedule),
 		slog.String("admin_token_file", c.AdminTokenFile),
+		slog.String("retention_max_age", c.Retention.MaxAge.String()),
+		slog.Int("retention_per_subscription", c.Retention.MaxPerSubscription),
+		slog.Int("max_pending_per_subscription", c.MaxPendingPerSubscription),
 		slog.Any("etcd", c.Etcd),
 	)
 }

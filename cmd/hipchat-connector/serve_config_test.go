@@ -2,12 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
+	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
 func TestServeConfigDefaultsAreValid(t *testing.T) {
@@ -33,6 +40,9 @@ func TestServeConfigValidateRejectsWhatCannotWork(t *testing.T) {
 		"bad hipchat scheme":         {func(c *serveConfig) { c.HTTP.HipChatURL = "ftp://x" }, "hipchat-url"},
 		"files over HipChat's limit": {func(c *serveConfig) { c.HTTP.MaxFileBytes = 50<<20 + 1 }, "max-file-bytes"},
 		"negative file limit":        {func(c *serveConfig) { c.HTTP.MaxFileBytes = -1 }, "max-file-bytes"},
+		"no retention age":           {func(c *serveConfig) { c.Retention.MaxAge = 0 }, "retention-max-age"},
+		"no retention count":         {func(c *serveConfig) { c.Retention.MaxPerSubscription = 0 }, "retention-per-subscription"},
+		"no outbox bound":            {func(c *serveConfig) { c.MaxPendingPerSubscription = 0 }, "max-pending-per-subscription"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := defaultServeConfig()
@@ -61,4 +71,67 @@ func TestServeConfigLogsWithoutSecretsAndDurationsAsText(t *testing.T) {
 	assert.Contains(t, out, `"catch_up_max_age":"1h30m0s"`)
 	assert.Contains(t, out, `"took":"20s"`, "a duration is logged as text, not nanoseconds")
 	assert.Contains(t, out, `"db":"hipchat-connector.db"`)
+}
+
+// TestServeStorageSettingsComeFromFlagsOrTheEnvironment: the retention and the outbox's bound have
+// the defaults DESIGN.md names, are read from their flags or HIPCHAT_CONNECTOR_* (the flag wins), and
+// are logged.
+func TestServeStorageSettingsComeFromFlagsOrTheEnvironment(t *testing.T) {
+	c := defaultServeConfig()
+	assert.Equal(t, 7*24*time.Hour, c.Retention.MaxAge)
+	assert.Equal(t, 1000, c.Retention.MaxPerSubscription)
+	assert.Equal(t, 10_000, c.MaxPendingPerSubscription)
+
+	env := map[string]string{
+		"HIPCHAT_CONNECTOR_RETENTION_MAX_AGE":            "48h",
+		"HIPCHAT_CONNECTOR_RETENTION_PER_SUBSCRIPTION":   "50",
+		"HIPCHAT_CONNECTOR_MAX_PENDING_PER_SUBSCRIPTION": "200",
+	}
+	var stderr bytes.Buffer
+	c, _, err := parseServeConfig([]string{"-retention-per-subscription", "70"}, func(k string) string { return env[k] }, &stderr)
+	require.NoError(t, err)
+	assert.Equal(t, 48*time.Hour, c.Retention.MaxAge)
+	assert.Equal(t, 70, c.Retention.MaxPerSubscription, "the command line wins")
+	assert.Equal(t, 200, c.MaxPendingPerSubscription)
+
+	env["HIPCHAT_CONNECTOR_RETENTION_MAX_AGE"] = "-1h"
+	_, _, err = parseServeConfig(nil, func(k string) string { return env[k] }, &stderr)
+	assert.ErrorContains(t, err, "retention-max-age -1h0m0s: must be positive")
+
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, &slog.HandlerOptions{ReplaceAttr: durationText})).Info("start", "config", c)
+	assert.Contains(t, logged.String(), `"retention_max_age":"48h0m0s"`)
+	assert.Contains(t, logged.String(), `"retention_per_subscription":70`)
+	assert.Contains(t, logged.String(), `"max_pending_per_subscription":200`)
+}
+
+// TestTheRetentionFlagsReachTheStore: the store serve opens prunes by -retention-per-subscription and
+// -retention-max-age.
+func TestTheRetentionFlagsReachTheStore(t *testing.T) {
+	var stderr bytes.Buffer
+	cfg, _, err := parseServeConfig([]string{"-db", filepath.Join(t.TempDir(), "c.db"),
+		"-retention-per-subscription", "2", "-retention-max-age", "1h"}, func(string) string { return "" }, &stderr)
+	require.NoError(t, err)
+	store, err := openConfiguredStore(context.Background(), cfg, func(string) string { return "" }, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	defer store.Close()
+	conn := connector.NewConnection("token", "https://api.hipchat.com")
+	sub := testkit.AddSubscription(t, store, conn, triggers.KindMessage, "1", "https://sink.example/hook", nil)
+	testkit.Queue(t, store, sub, "e1", "e2", "e3", "e4")
+	log, err := store.Deliveries(sub.ID, 0)
+	require.NoError(t, err)
+	var records []state.AttemptRecord
+	for _, d := range log {
+		records = append(records, state.AttemptRecord{SubscriptionID: sub.ID, Seq: d.Seq, Outcome: state.Delivered(),
+			Attempt: state.Attempt{At: time.Now(), StatusCode: 204}})
+	}
+	for _, err := range store.RecordAttempts(records) {
+		require.NoError(t, err)
+	}
+	pruned, err := store.Prune(time.Now())
+	require.NoError(t, err)
+	assert.Equal(t, 2, pruned, "the newest 2 finished are kept")
+	pruned, err = store.Prune(time.Now().Add(2 * time.Hour))
+	require.NoError(t, err)
+	assert.Equal(t, 2, pruned, "and none older than an hour")
 }

@@ -53,7 +53,7 @@ func buildParts(cfg serveConfig, store connectorStore, rep *cluster.Replica, reg
 	p.poller, err = poller.New(poller.Options{
 		Store: store, Source: p.client, Budgets: p.client, Schedule: cfg.PollSchedule, OnCommit: p.deliverer.Nudge,
 		Logger: logger.With("component", "poller"), CatchUp: cfg.CatchUp, Registerer: registry,
-		Owns: rep.OwnsFeed(),
+		Owns: rep.OwnsFeed(), MaxPending: cfg.MaxPendingPerSubscription,
 	})
 	if err != nil {
 		return nil, err
@@ -63,7 +63,7 @@ func buildParts(cfg serveConfig, store connectorStore, rep *cluster.Replica, reg
 	p.server, err = server.New(cfg.HTTP, server.Deps{
 		Client: p.client, StateKey: store.ServerKey(), Store: store, Operator: store, Nudge: p.deliverer.Nudge,
 		Changed: p.subscriptionChanged, PollPlan: p.pollPlan, Doorbell: rep.Doorbell(p.poller),
-		PushStatus: p.status.PushStatus, Registry: registry, Ready: rep.Ready(),
+		PushStatus: p.status.PushStatus, Registry: registry, Ready: rep.Ready(), MaxPending: cfg.MaxPendingPerSubscription,
 	})
 	if err != nil {
 		return nil, err

@@ -40,15 +40,15 @@ type subscriptionWatcher interface {
 }
 
 // openConfiguredStore opens the etcd store when cfg.Etcd has endpoints, else the bbolt file, both
-// sealed with the same key (loadKey), and logs which. Errors name the key's source, never the key;
+// sealed with the same key (keySource), and logs which. Errors name the key's source, never the key;
 // a bbolt file locked by another process says so.
 func openConfiguredStore(ctx context.Context, cfg serveConfig, getenv func(string) string, logger *slog.Logger) (connectorStore, error) {
-	key, err := loadKey(cfg.DBPath, cfg.KeyFile, getenv)
+	key, err := keySource(cfg, getenv).Load()
 	if err != nil {
 		return nil, err
 	}
 	if !cfg.Etcd.Enabled() {
-		store, err := bolt.Open(cfg.DBPath, bolt.Options{Key: key})
+		store, err := bolt.Open(cfg.DBPath, bolt.Options{Key: key, Retention: cfg.Retention})
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", cfg.DBPath, err)
 		}
@@ -59,6 +59,7 @@ func openConfiguredStore(ctx context.Context, cfg serveConfig, getenv func(strin
 	if err != nil {
 		return nil, err
 	}
+	opts.Retention = cfg.Retention
 	store, err := etcd.Open(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("opening etcd %v: %w", opts.Endpoints, err)
@@ -68,34 +69,10 @@ func openConfiguredStore(ctx context.Context, cfg serveConfig, getenv func(strin
 	return store, nil
 }
 
-// keyFilePath is the key file loadKey reads: keyFile, or dbPath + ".key"; "" when the key comes
-// from HIPCHAT_CONNECTOR_KEY.
-func keyFilePath(dbPath, keyFile string, getenv func(string) string) string {
-	if getenv(keyEnv) != "" {
-		return ""
-	}
-	if keyFile == "" {
-		return dbPath + ".key"
-	}
-	return keyFile
-}
-
-// loadKey returns the sealing key from HIPCHAT_CONNECTOR_KEY or, without it, from keyFile
-// (default: dbPath + ".key", created with 0600 permissions on first start). Errors name the key's
-// source, never the key.
-func loadKey(dbPath, keyFile string, getenv func(string) string) ([]byte, error) {
-	if v := getenv(keyEnv); v != "" {
-		key, err := state.ParseKey(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", keyEnv, err)
-		}
-		return key, nil
-	}
-	key, err := state.LoadOrCreateKeyFile(keyFilePath(dbPath, keyFile, getenv))
-	if err != nil {
-		return nil, fmt.Errorf("key file: %w", err)
-	}
-	return key, nil
+// keySource is where serve finds the sealing key: HIPCHAT_CONNECTOR_KEY, else -key-file (default
+// <db>.key).
+func keySource(cfg serveConfig, getenv func(string) string) state.KeySource {
+	return state.KeySource{Inline: getenv(keyEnv), InlineName: keyEnv, File: cfg.KeyFile, DBPath: cfg.DBPath}
 }
 
 // createdFiles are the files a start is about to create (those absent before it), so that a start

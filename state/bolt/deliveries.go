@@ -1,7 +1,6 @@
 package bolt
 
 import (
-	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -168,7 +167,7 @@ func pruneSubscription(tx *bbolt.Tx, subID string, cutoff time.Time, keep int) (
 		if err := log.remove(seq, d.queued); err != nil {
 			return 0, err
 		}
-		if err := log.ids.Delete([]byte(d.id)); err != nil {
+		if err := log.forgetID(d.id); err != nil {
 			return 0, err
 		}
 	}
@@ -179,14 +178,10 @@ func deliveryByID(tx *bbolt.Tx, subID, deliveryID string) (uint64, *state.Delive
 	if _, err := getSubscription(tx, subID); err != nil {
 		return 0, nil, err
 	}
-	var key []byte
-	if ids := openSubLog(tx, subID).ids; ids != nil {
-		key = ids.Get([]byte(deliveryID))
-	}
-	if key == nil {
+	seq, ok := openSubLog(tx, subID).seqOf(deliveryID)
+	if !ok {
 		return 0, nil, fmt.Errorf("%w: delivery %q of subscription %q", state.ErrNotFound, deliveryID, subID)
 	}
-	seq := binary.BigEndian.Uint64(key)
 	rec, err := getDelivery(tx, subID, seq)
 	return seq, rec, err
 }

@@ -5,17 +5,19 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/hipchat-connector/hipchat-connector/state"
 )
 
-// dueKey is the due index key of delivery seq of subID, due at.
+// dueKey is the due index key of delivery seq of subID, due at: the time and the seq, big-endian,
+// then the subscription's key form (subKey).
 func dueKey(at time.Time, seq uint64, subID string) []byte {
-	k := make([]byte, 0, 16+len(subID))
+	k := make([]byte, 0, 16+1+len(subID))
 	k = binary.BigEndian.AppendUint64(k, uint64(at.UnixNano()))
 	k = binary.BigEndian.AppendUint64(k, seq)
-	return append(k, subID...)
+	return appendSubKey(k, subID)
 }
 
 // parseDueKey splits a due index key; ok is false for a malformed one.
@@ -23,7 +25,42 @@ func parseDueKey(k []byte) (at time.Time, seq uint64, subID string, ok bool) {
 	if len(k) <= 16 {
 		return time.Time{}, 0, "", false
 	}
-	return valueTime(k[:8]), binary.BigEndian.Uint64(k[8:16]), string(k[16:]), true
+	subID, ok = parseSubKey(k[16:])
+	return valueTime(k[:8]), binary.BigEndian.Uint64(k[8:16]), subID, ok
+}
+
+// A subscription id at the end of a due, queued or log key (since schema version 5): an id in the
+// canonical form of a UUID, as the API makes every one, is its 16 bytes after a 0 byte (17 bytes
+// where its text takes 36, in every record key of the log); any other id is itself, after a 1 byte
+// when it starts with a 0 or 1 byte.
+const (
+	subKeyUUID    byte = 0
+	subKeyEscaped byte = 1
+)
+
+// appendSubKey appends the key form of subID to k.
+func appendSubKey(k []byte, subID string) []byte {
+	if u, err := uuid.Parse(subID); err == nil && len(subID) == 36 && u.String() == subID {
+		return append(append(k, subKeyUUID), u[:]...)
+	}
+	if subID != "" && subID[0] <= subKeyEscaped {
+		k = append(k, subKeyEscaped)
+	}
+	return append(k, subID...)
+}
+
+// parseSubKey is the subscription id of a key form; ok is false for a malformed one.
+func parseSubKey(b []byte) (string, bool) {
+	switch {
+	case len(b) == 0:
+		return "", false
+	case b[0] == subKeyUUID:
+		u, err := uuid.FromBytes(b[1:])
+		return u.String(), err == nil
+	case b[0] == subKeyEscaped:
+		return string(b[1:]), len(b) > 1
+	}
+	return string(b), true
 }
 
 // DueDeliveries returns the deliveries due at now (next attempt at or before

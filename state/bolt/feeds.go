@@ -31,9 +31,11 @@ func (s *Store) CommitFeed(advances []state.CursorAdvance) error {
 		}
 	}
 	now := s.now().UTC()
+	records := newRecords(advances, now)
 	err := s.update(func(tx *bbolt.Tx) error {
 		subs := tx.Bucket(bucketSubscriptions)
-		for _, adv := range advances {
+		pending := s.pending.track(tx)
+		for i, adv := range advances {
 			sub, err := s.loadSubscription(tx, adv.SubscriptionID)
 			if errors.Is(err, state.ErrNotFound) {
 				continue // deleted since the poller read it
@@ -53,7 +55,9 @@ func (s *Store) CommitFeed(advances []state.CursorAdvance) error {
 			if len(adv.Events) == 0 {
 				continue
 			}
-			if err := appendEvents(tx, sub, adv.Events, now); err != nil {
+			queued, err := appendRecords(tx, sub, records[i])
+			pending.add(sub.ID, queued)
+			if err != nil {
 				return err
 			}
 		}
@@ -62,27 +66,45 @@ func (s *Store) CommitFeed(advances []state.CursorAdvance) error {
 	return wrapTx("commit feed", err)
 }
 
-func appendEvents(tx *bbolt.Tx, sub *state.SubscriptionRecord, events []state.Event, now time.Time) error {
-	subID := sub.ID
-	log, err := createSubLog(tx, subID)
-	if err != nil {
-		return err
+// newRecords are the delivery records of every event of advances, queued at now, their text
+// compressed (state.DeliveryRecord.Pack) before the transaction that writes them, so that the
+// writer's lock is not held for it.
+func newRecords(advances []state.CursorAdvance, now time.Time) [][]*state.DeliveryRecord {
+	records := make([][]*state.DeliveryRecord, len(advances))
+	for i, adv := range advances {
+		records[i] = make([]*state.DeliveryRecord, len(adv.Events))
+		for j, ev := range adv.Events {
+			rec := state.NewDeliveryRecord(state.DeliveryID(adv.SubscriptionID, ev.ID), ev, now)
+			rec.Pack(adv.SubscriptionID)
+			records[i][j] = rec
+		}
 	}
-	for _, ev := range events {
-		id := state.DeliveryID(subID, ev.ID)
-		if log.ids.Get([]byte(id)) != nil {
+	return records
+}
+
+// appendRecords queues the records of sub whose deliveries its outbox has not had yet, and
+// returns how many.
+func appendRecords(tx *bbolt.Tx, sub *state.SubscriptionRecord, records []*state.DeliveryRecord) (int, error) {
+	log, err := createSubLog(tx, sub.ID)
+	if err != nil {
+		return 0, err
+	}
+	queued := 0
+	for _, rec := range records {
+		if _, queuedBefore := log.seqOf(rec.ID); queuedBefore {
 			continue
 		}
 		seq, err := log.nextSeq()
 		if err != nil {
-			return err
+			return queued, err
 		}
-		if err := log.add(seq, state.NewDeliveryRecord(id, ev, now)); err != nil {
-			return err
+		if err := log.add(seq, rec); err != nil {
+			return queued, err
 		}
-		if err := enqueue(tx, sub, seq, now); err != nil {
-			return err
+		if err := enqueue(tx, sub, seq, rec.QueuedAt); err != nil {
+			return queued, err
 		}
+		queued++
 	}
-	return nil
+	return queued, nil
 }

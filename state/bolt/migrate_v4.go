@@ -71,7 +71,7 @@ func migrateSubscriptionLog(log, box *bbolt.Bucket, subID string) error {
 		if err := seqs.Put(k, timeValue(queued)); err != nil {
 			return err
 		}
-		return log.Put(recordKey(queued, seq, subID), state.EncodeDeliveryRecord(&rec))
+		return log.Put(recordKey(queued, seq, subID), state.EncodeDeliveryRecord(subID, &rec))
 	})
 	if err != nil {
 		return err

@@ -110,6 +110,7 @@ func markDelivered(t testing.TB, d *testDB, subID string, n int) {
 	now := d.clock.Now()
 	require.NoError(t, d.db.Update(func(tx *bbolt.Tx) error {
 		log := openSubLog(tx, subID)
+		pending := d.pending.track(tx)
 		for seq := uint64(1); seq <= uint64(n); seq++ {
 			rec, queued, err := log.get(seq)
 			if err != nil {
@@ -124,8 +125,12 @@ func markDelivered(t testing.TB, d *testDB, subID string, n int) {
 			if err != nil {
 				return err
 			}
-			if err := unschedule(tx, sub, seq, queued); err != nil {
+			removed, err := unschedule(tx, sub, seq, queued)
+			if err != nil {
 				return err
+			}
+			if removed {
+				pending.add(subID, -1)
 			}
 		}
 		return nil

@@ -14,10 +14,11 @@ import (
 // subscription's log buckets and each delivery's queued-at time as it reads them, so that
 // recording an attempt looks a delivery up once, as before the rules were shared.
 type outboxTx struct {
-	s      *Store
-	tx     *bbolt.Tx
-	logs   map[string]subLog
-	queued map[deliveryKey]time.Time
+	s       *Store
+	tx      *bbolt.Tx
+	logs    map[string]subLog
+	queued  map[deliveryKey]time.Time
+	pending *pendingDelta
 }
 
 // deliveryKey names one delivery of one subscription.
@@ -27,7 +28,7 @@ type deliveryKey struct {
 }
 
 func (s *Store) outboxTx(tx *bbolt.Tx) *outboxTx {
-	return &outboxTx{s: s, tx: tx, logs: map[string]subLog{}, queued: map[deliveryKey]time.Time{}}
+	return &outboxTx{s: s, tx: tx, logs: map[string]subLog{}, queued: map[deliveryKey]time.Time{}, pending: s.pending.track(tx)}
 }
 
 func (t *outboxTx) log(subID string) subLog {
@@ -83,7 +84,11 @@ func (t *outboxTx) Schedule(sub *state.SubscriptionRecord, seq uint64, at time.T
 	if err != nil {
 		return err
 	}
-	return schedule(t.tx, sub, seq, queued, at)
+	added, err := schedule(t.tx, sub, seq, queued, at)
+	if added {
+		t.pending.add(sub.ID, 1)
+	}
+	return err
 }
 
 func (t *outboxTx) Unschedule(sub *state.SubscriptionRecord, seq uint64) error {
@@ -91,7 +96,11 @@ func (t *outboxTx) Unschedule(sub *state.SubscriptionRecord, seq uint64) error {
 	if err != nil {
 		return err
 	}
-	return unschedule(t.tx, sub, seq, queued)
+	removed, err := unschedule(t.tx, sub, seq, queued)
+	if removed {
+		t.pending.add(sub.ID, -1)
+	}
+	return err
 }
 
 func (t *outboxTx) Requeue(sub *state.SubscriptionRecord, oldSeq uint64, rec *state.DeliveryRecord) (uint64, error) {
@@ -112,6 +121,7 @@ func (t *outboxTx) Requeue(sub *state.SubscriptionRecord, oldSeq uint64, rec *st
 		return 0, err
 	}
 	t.queued[deliveryKey{sub.ID, seq}] = rec.QueuedAt
+	t.pending.add(sub.ID, 1)
 	return seq, enqueue(t.tx, sub, seq, rec.NextAttemptAt)
 }
 

@@ -47,15 +47,15 @@ func fifoHead(tx *bbolt.Tx, subID string) (uint64, bool) {
 }
 
 // schedule makes delivery seq of sub (queued at queued) pending at at, adding it or moving it,
-// keeping the indexes true to the subscription's ordering.
-func schedule(tx *bbolt.Tx, sub *state.SubscriptionRecord, seq uint64, queued, at time.Time) error {
+// keeping the indexes true to the subscription's ordering; added says it was not pending before.
+func schedule(tx *bbolt.Tx, sub *state.SubscriptionRecord, seq uint64, queued, at time.Time) (added bool, err error) {
 	old, pending := pendingAt(tx, sub.ID, seq, queued)
 	if pending {
 		if err := tx.Bucket(bucketDue).Delete(dueKey(old, seq, sub.ID)); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return index(tx, sub, seq, queued, at, pending)
+	return !pending, index(tx, sub, seq, queued, at, pending)
 }
 
 // enqueue makes the delivery seq of sub just queued at at pending at once: schedule without the
@@ -90,18 +90,24 @@ func index(tx *bbolt.Tx, sub *state.SubscriptionRecord, seq uint64, queued, at t
 
 // unschedule removes delivery seq of sub (queued at queued) from the indexes (it was delivered or
 // dead-lettered) and, for a FIFO subscription, indexes the new head. A FIFO subscription's queue
-// bucket goes when it empties.
-func unschedule(tx *bbolt.Tx, sub *state.SubscriptionRecord, seq uint64, queued time.Time) error {
+// bucket goes when it empties. removed says it was pending.
+func unschedule(tx *bbolt.Tx, sub *state.SubscriptionRecord, seq uint64, queued time.Time) (removed bool, err error) {
 	at, ok := pendingAt(tx, sub.ID, seq, queued)
 	if !ok {
-		return nil
+		return false, nil
 	}
 	if err := tx.Bucket(bucketDue).Delete(dueKey(at, seq, sub.ID)); err != nil {
-		return err
+		return false, err
 	}
 	if err := tx.Bucket(bucketQueued).Delete(recordKey(queued, seq, sub.ID)); err != nil {
-		return err
+		return false, err
 	}
+	return true, leaveFIFOQueue(tx, sub, seq)
+}
+
+// leaveFIFOQueue takes seq out of a FIFO subscription's queue and enters the new head in the due
+// index; the queue's bucket goes when it empties. Nothing for a best-effort subscription.
+func leaveFIFOQueue(tx *bbolt.Tx, sub *state.SubscriptionRecord, seq uint64) error {
 	if sub.Ordering.OrDefault() != state.OrderingFIFO {
 		return nil
 	}

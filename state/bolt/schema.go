@@ -13,7 +13,7 @@ import (
 
 // SchemaVersion is the layout version this binary writes (see the layout
 // comment in store.go).
-const SchemaVersion uint64 = 4
+const SchemaVersion uint64 = 5
 
 // migrations[v] upgrades a file from version v to v+1 inside the open
 // transaction. A layout change adds an entry here, bumps SchemaVersion, and
@@ -22,6 +22,7 @@ var migrations = map[uint64]func(tx *bbolt.Tx) error{
 	1: migrateRoundAttempts,
 	2: migrateDueIndex,
 	3: migrateOutboxV4,
+	4: migrateCompactRecords,
 }
 
 // bucketV3OutboxLog is the bucket of each subscription's delivery records inside its outbox

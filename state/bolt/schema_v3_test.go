@@ -27,7 +27,7 @@ func TestMigratesV3ToV4(t *testing.T) {
 	require.NoError(t, err)
 	assert.JSONEq(t, string(want), string(got))
 	require.NoError(t, d.db.View(func(tx *bbolt.Tx) error {
-		assert.Equal(t, u64Key(4), tx.Bucket(bucketMeta).Get(keySchemaVersion))
+		assert.Equal(t, u64Key(SchemaVersion), tx.Bucket(bucketMeta).Get(keySchemaVersion), "and on to the current version")
 		assert.Nil(t, tx.Bucket(bucketV3Pending), "the pending index is gone")
 		assert.Equal(t, 3, tx.Bucket(bucketFIFO).Bucket([]byte("v3-b")).Stats().KeyN, "v3-b's FIFO queue: b1, b2, b3")
 		return tx.Bucket(bucketOutbox).ForEachBucket(func(k []byte) error {

@@ -27,7 +27,7 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/state"
 )
 
-// Layout of the bbolt file (schema version 4; what earlier versions lacked
+// Layout of the bbolt file (schema version 5; what earlier versions lacked
 // or kept elsewhere is in schema.go). Keys and values are bytes;
 // "→" separates a key from its value, indentation shows nested buckets.
 //
@@ -44,18 +44,20 @@ import (
 //	outbox/
 //	  <subscription id>/               one bucket per subscription with deliveries; its
 //	                                   sequence numbers them (seq)
-//	    ids/  <delivery id> → seq      (dedupe and lookup by webhook-id)
+//	    ids/  <delivery id key> → seq  (dedupe and lookup by webhook-id; the 16 bytes of an id
+//	                                   state.DeliveryID made: idKey in sublog.go)
 //	    seqs/ <seq, uint64 BE> → queued at, int64 unix nanoseconds BE (its deliveries, in order)
 //	log/
-//	  <record key> → DeliveryRecord in the binary form of deliveryformat.go (pending and
-//	                 finished); a record key is <queued at, int64 BE><seq, uint64 BE><subscription id>
+//	  <record key> → DeliveryRecord in the compact form of state's deliveryformat.go (pending and
+//	                 finished); a record key is <queued at, int64 BE><seq, uint64 BE><subscription
+//	                 key>, the subscription key a UUID's 16 bytes after a 0 byte (subKey in due.go)
 //	queued/
 //	  <record key> → next attempt time, int64 unix nanoseconds BE   (every pending delivery)
 //	fifo/
 //	  <subscription id>/               present only while a FIFO subscription has work
 //	    <seq, uint64 BE> → ""          (its pending deliveries; the first is the head)
 //	due/
-//	  <time, int64 BE><seq, uint64 BE><subscription id> → ""   (see pending.go)
+//	  <time, int64 BE><seq, uint64 BE><subscription key> → ""   (see pending.go)
 //	endpoints/
 //	  <endpoint key, scheme://host:port> → JSON Endpoint (circuit breaker)
 //	known/
@@ -126,6 +128,8 @@ type Store struct {
 
 	// Decoded subscription records of the delivery hot path (memo.go).
 	subscriptionMemo *memo[string, *state.SubscriptionRecord]
+	// Each subscription's pending deliveries (backlog.go).
+	pending *pendingCounts
 }
 
 // Open opens (creating when absent) the bbolt file at path, creates its
@@ -166,6 +170,10 @@ func Open(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("state: open %s: %w", path, err)
 	}
+	_ = db.View(func(tx *bbolt.Tx) error {
+		s.pending = countPending(tx)
+		return nil
+	})
 	return s, nil
 }
 

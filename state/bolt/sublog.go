@@ -37,11 +37,25 @@ type subLog struct {
 
 // openSubLog returns the deliveries of subID as tx holds them.
 func openSubLog(tx *bbolt.Tx, subID string) subLog {
-	l := subLog{subID: subID, log: tx.Bucket(bucketLog)}
+	l := subLog{subID: subID, log: appendMostly(tx.Bucket(bucketLog))}
 	if l.box = tx.Bucket(bucketOutbox).Bucket([]byte(subID)); l.box != nil {
-		l.ids, l.seqs = l.box.Bucket(bucketOutboxIDs), l.box.Bucket(bucketOutboxSeqs)
+		l.ids, l.seqs = l.box.Bucket(bucketOutboxIDs), appendMostly(l.box.Bucket(bucketOutboxSeqs))
 	}
 	return l
+}
+
+// appendFillPercent is how full bbolt fills a page before it splits one, in the buckets whose keys
+// grow (log/ by queued time, seqs/ by seq): new keys land at the end, so a page split at bbolt's
+// default half is never filled again and the bucket stays half empty. A delivery's record grows a
+// little when it is delivered (its attempt), which the rest of the page leaves room for.
+const appendFillPercent = 0.9
+
+// appendMostly sets b's fill percent for a bucket written at its end (nil stays nil).
+func appendMostly(b *bbolt.Bucket) *bbolt.Bucket {
+	if b != nil {
+		b.FillPercent = appendFillPercent
+	}
+	return b
 }
 
 // createSubLog is openSubLog for writers: it creates the outbox bucket and its indexes.
@@ -61,8 +75,37 @@ func createSubLog(tx *bbolt.Tx, subID string) (subLog, error) {
 	if l.seqs, err = l.box.CreateBucketIfNotExists(bucketOutboxSeqs); err != nil {
 		return subLog{}, err
 	}
+	appendMostly(l.seqs)
 	return l, nil
 }
+
+// idKey is the key of delivery id in an ids index: the 16 bytes an id made by state.DeliveryID
+// renders (every id the connector makes), else the id itself, never 16 bytes long (one that is gets
+// a 0 byte more), so the two never meet.
+func idKey(id string) []byte {
+	if sum, ok := state.DeliveryIDBytes(id); ok {
+		return sum[:]
+	}
+	if len(id) == len([16]byte{}) {
+		return append([]byte(id), 0)
+	}
+	return []byte(id)
+}
+
+// seqOf returns the seq of delivery id; ok is false when the subscription has no such delivery.
+func (l subLog) seqOf(id string) (uint64, bool) {
+	if l.ids == nil {
+		return 0, false
+	}
+	v := l.ids.Get(idKey(id))
+	if len(v) != 8 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(v), true
+}
+
+// forgetID drops delivery id from the ids index (its record was pruned).
+func (l subLog) forgetID(id string) error { return l.ids.Delete(idKey(id)) }
 
 // exists reports whether the subscription has had a delivery.
 func (l subLog) exists() bool { return l.seqs != nil }
@@ -103,15 +146,15 @@ func (l subLog) add(seq uint64, rec *state.DeliveryRecord) error {
 	if err := l.seqs.Put(u64Key(seq), timeValue(rec.QueuedAt)); err != nil {
 		return err
 	}
-	if err := l.ids.Put([]byte(rec.ID), u64Key(seq)); err != nil {
+	if err := l.ids.Put(idKey(rec.ID), u64Key(seq)); err != nil {
 		return err
 	}
-	return l.log.Put(recordKey(rec.QueuedAt, seq, l.subID), state.EncodeDeliveryRecord(rec))
+	return l.log.Put(recordKey(rec.QueuedAt, seq, l.subID), state.EncodeDeliveryRecord(l.subID, rec))
 }
 
 // put rewrites delivery seq, queued at queued, in place.
 func (l subLog) put(seq uint64, queued time.Time, rec *state.DeliveryRecord) error {
-	return l.log.Put(recordKey(queued, seq, l.subID), state.EncodeDeliveryRecord(rec))
+	return l.log.Put(recordKey(queued, seq, l.subID), state.EncodeDeliveryRecord(l.subID, rec))
 }
 
 // remove deletes delivery seq, queued at queued, from the log and the seqs index (its id stays
@@ -185,7 +228,7 @@ func (c seqCursor) at(k, v []byte) (uint64, time.Time, bool) {
 // decodeDelivery decodes the stored form of delivery seq of subID (state.DecodeDeliveryRecord),
 // naming the delivery in its error.
 func decodeDelivery(subID string, seq uint64, v []byte) (*state.DeliveryRecord, error) {
-	rec, err := state.DecodeDeliveryRecord(v)
+	rec, err := state.DecodeDeliveryRecord(subID, v)
 	if err != nil {
 		return nil, fmt.Errorf("decode delivery %s/%d: %w", subID, seq, err)
 	}

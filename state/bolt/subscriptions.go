@@ -189,6 +189,7 @@ func (s *Store) DeleteSubscription(id string) error {
 		if err := unscheduleAll(tx, id); err != nil {
 			return err
 		}
+		s.pending.track(tx).drop(id)
 		return openSubLog(tx, id).deleteAll(tx)
 	})
 	if err == nil {

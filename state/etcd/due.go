@@ -180,3 +180,17 @@ func (s *Store) Stats() (state.PendingStats, error) {
 	}
 	return st, nil
 }
+
+// PendingCount returns how many deliveries of subscription subID are pending (waiting for their
+// first or next attempt), as bolt.Store.PendingCount does: a count of its pending keys, which etcd
+// answers without sending them. A subscription without any, or one that does not exist, has 0.
+// Errors: etcd errors.
+func (s *Store) PendingCount(subID string) (int, error) {
+	ctx, cancel := s.op()
+	defer cancel()
+	resp, err := s.client.Get(ctx, s.pendingDir(subID), clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		return 0, wrap("pending count", err)
+	}
+	return int(resp.Count), nil
+}

@@ -37,6 +37,7 @@ type Store interface {
 	Recover(subID string, since time.Time) (int, error)
 	Prune(now time.Time) (int, error)
 	Stats() (state.PendingStats, error)
+	PendingCount(subID string) (int, error)
 
 	Endpoint(key string) (state.Endpoint, bool, error)
 	DisableEndpoint(key, reason string) (int, error)
@@ -74,6 +75,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteCascades", testDelete},
 		{"DeleteLongQueue", testDeleteLongQueue},
 		{"RotateSecret", testRotateSecret},
+		{"FiltersStoredAndKept", testFilters},
 		{"SecretsNeverInClear", testSecretsNeverInClear},
 		{"ServerKey", testServerKey},
 		{"CommitFeedQueuesInOrderWithStableIDs", testCommitFeedOrder},
@@ -93,6 +95,7 @@ func Run(t *testing.T, open Opener) {
 		{"ResendQueuesAtTheEnd", testResend},
 		{"Recover", testRecover},
 		{"Stats", testStats},
+		{"PendingCount", testPendingCount},
 		{"PruneRetention", testPrune},
 		{"KnownConnections", testKnownConnections},
 	}
