@@ -18,7 +18,7 @@ import (
 // repeat under its own webhook-id, within 60 s of the last post (main took 184 s: every failed
 // head held up its whole subscription for its 5 s retry) beyond the window a restart after a crash
 // leaves each connection's background budget to the calls the killed process may have made
-// (crashBudgetWait: a minute in production, 5 s in the binary this test links).
+// (crashBudgetWait: a minute in production, 2 s in the binary this test links).
 func TestBestEffortDeliveriesUnderAFlakySinkAndKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs it for about half a minute")

@@ -152,7 +152,7 @@ func TestCallbackSubscriptionsSurviveKill9(t *testing.T) {
 // wait does not take a minute of each of them. What they prove (every message arrives once at least,
 // under one webhook-id, in order for FIFO, nothing left behind a cursor) does not depend on the
 // window's length: their connections make one call a second, far within any window's budget.
-const crashBudgetWait = 5 * time.Second
+const crashBudgetWait = 2 * time.Second
 
 // buildBinary builds the program into dir and returns the binary's path.
 func buildBinary(t *testing.T, dir string) string {
