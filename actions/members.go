@@ -2,6 +2,10 @@ package actions
 
 import (
 	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
 )
@@ -57,18 +61,70 @@ func (in AddUserToRoomInput) Validate() error {
 	return firstRefusal(required(FieldRoomID, in.RoomID), required(FieldUserID, in.UserID))
 }
 
-// AddUserToRoom makes the user a member of the private room and returns a confirmation sentence
-// (operation AddUserToRoom); a user who already is a member is no error. Errors: an *InvalidInput
-// from Validate, before any call; else the *connector.Error of the HipChat call (a 404 is the
-// room's or the user's, as HipChat's message says; a public room is HipChat's 400).
+// AddUserToRoom makes the user a member of the private room and returns a sentence that says
+// what happened (operation AddUserToRoom). It reads the room's members first (an email is looked up
+// to compare ids): a user who already is a member is told so ("is already a member") and left as
+// they are, since HipChat's answer (204 either way) does not tell, and adding again would reset a
+// room admin's roles to member. When the members cannot be read (HipChat's 400 or 403: a public
+// room, a token without view_room), the add goes ahead and its answer is HipChat's; success then
+// says "is now a member". Errors: an *InvalidInput from Validate, before any call; else the
+// *connector.Error of a HipChat call (a 404 is the room's or the user's, as HipChat's message
+// says; a public room is HipChat's 400).
 func AddUserToRoom(ctx context.Context, hipchat HipChat, conn connector.Connection, in AddUserToRoomInput) (string, error) {
 	if err := in.Validate(); err != nil {
 		return "", err
 	}
+	member, known, err := isMember(ctx, hipchat, conn, in.RoomID, in.UserID)
+	if err != nil {
+		return "", err
+	}
+	if member {
+		return "User " + in.UserID + " is already a member of room " + in.RoomID, nil
+	}
 	if err := hipchat.AddMember(ctx, conn, in.RoomID, in.UserID); err != nil {
 		return "", err
 	}
+	if !known {
+		return "User " + in.UserID + " is now a member of room " + in.RoomID, nil
+	}
 	return "User " + in.UserID + " was added to room " + in.RoomID, nil
+}
+
+// isMember reports whether user (an id, an email or an @mention) is a member of the private room,
+// and whether that could be known: known is false when HipChat would not list the members (400 or
+// 403), which the add then answers for itself. Errors: other *connector.Error of the calls.
+func isMember(ctx context.Context, hipchat HipChat, conn connector.Connection, room, user string) (member, known bool, err error) {
+	members, err := hipchat.ListMembers(ctx, conn, room)
+	var hipchatErr *connector.Error
+	if errors.As(err, &hipchatErr) && (hipchatErr.Kind == connector.KindBadRequest || hipchatErr.Kind == connector.KindScopeMissing) {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, err
+	}
+	matches, err := userMatcher(ctx, hipchat, conn, user)
+	if err != nil {
+		return false, false, err
+	}
+	return slices.ContainsFunc(members, matches), true, nil
+}
+
+// userMatcher tells a member stub that is user: by id, by @mention (HipChat's mention names are
+// matched without regard to case), or, for an email, by the id HipChat gives it. Errors: the
+// *connector.Error of looking an email up (a 404 is the user's).
+func userMatcher(ctx context.Context, hipchat HipChat, conn connector.Connection, user string) (func(connector.UserStub) bool, error) {
+	user = strings.TrimSpace(user)
+	if mention, ok := strings.CutPrefix(user, "@"); ok {
+		return func(m connector.UserStub) bool { return strings.EqualFold(m.MentionName, mention) }, nil
+	}
+	if id, err := strconv.Atoi(user); err == nil {
+		return func(m connector.UserStub) bool { return m.ID == id }, nil
+	}
+	found, err := hipchat.GetUser(ctx, conn, user)
+	if err != nil {
+		return nil, err
+	}
+	return func(m connector.UserStub) bool { return m.ID == found.ID }, nil
 }
 
 // RemoveUserFromRoomInput is RemoveUserFromRoom's input.

@@ -1,6 +1,7 @@
 package actions_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -50,6 +51,41 @@ func TestAddUserToRoomThenListUsers(t *testing.T) {
 	}
 	assert.Equal(t, "Bob Example", mentions["bob"])
 	assert.Equal(t, "Ann Example", mentions["ann"])
+}
+
+// Someone who already is a member is told so, however the user is given, and keeps their roles
+// (the owner stays a room admin); a public room is still HipChat's 400 of the add.
+func TestAddUserToRoomSaysWhoAlreadyIsAMember(t *testing.T) {
+	w := newWorld(t)
+	private := w.room(t, "Ops", "private")
+	conn := w.conn(w.ann)
+	said, err := actions.AddUserToRoom(w.ctx, w.hipchat, conn, actions.AddUserToRoomInput{RoomID: private, UserID: "@bob"})
+	require.NoError(t, err)
+	assert.Equal(t, "User @bob was added to room "+private, said)
+
+	for _, user := range []string{"@bob", "@Bob", strconv.Itoa(w.bob.ID), w.bob.Email, "@ann"} {
+		said, err := actions.AddUserToRoom(w.ctx, w.hipchat, conn, actions.AddUserToRoomInput{RoomID: private, UserID: user})
+		require.NoError(t, err, user)
+		assert.Equal(t, "User "+user+" is already a member of room "+private, said)
+	}
+	var members struct {
+		Items []struct {
+			MentionName string   `json:"mention_name"`
+			RoomRoles   []string `json:"room_roles"`
+		} `json:"items"`
+	}
+	require.NoError(t, w.sim.Do(w.ctx, "GET", "/v2/room/"+private+"/member", w.ann.Token, nil, &members))
+	for _, m := range members.Items {
+		if m.MentionName == "ann" {
+			assert.Contains(t, m.RoomRoles, "room_admin", "the owner keeps her roles")
+		}
+	}
+
+	public := w.room(t, "Lobby", "public")
+	_, err = actions.AddUserToRoom(w.ctx, w.hipchat, conn, actions.AddUserToRoomInput{RoomID: public, UserID: "@bob"})
+	assertHipChatError(t, err, connector.KindBadRequest)
+	_, err = actions.AddUserToRoom(w.ctx, w.hipchat, conn, actions.AddUserToRoomInput{RoomID: private, UserID: "nobody@example.com"})
+	assertHipChatError(t, err, connector.KindNotFound)
 }
 
 func TestMembershipPassesHipChatErrorsOn(t *testing.T) {

@@ -38,9 +38,10 @@ func (in GetRecentMessagesInput) Validate() error {
 }
 
 // GetRecentMessages returns the room's newest messages, oldest first, in the shape of the message
-// triggers' items (operation GetRecentMessages). Deleted messages are left out: a flow reading the
-// room wants what people see. Errors: an *InvalidInput from Validate, before any call; else the
-// *connector.Error of the HipChat call (a 404 is the room's).
+// triggers' items (operation GetRecentMessages), each with HipChat's id and name of the room
+// whether it was given by id or by name: two HipChat calls, the room and its history. Deleted
+// messages are left out: a flow reading the room wants what people see. Errors: an *InvalidInput
+// from Validate, before any call; else the *connector.Error of a HipChat call (a 404 is the room's).
 func GetRecentMessages(ctx context.Context, hipchat HipChat, conn connector.Connection, in GetRecentMessagesInput) (triggers.HistoryResponse, error) {
 	if err := in.Validate(); err != nil {
 		return triggers.HistoryResponse{}, err
@@ -48,6 +49,10 @@ func GetRecentMessages(ctx context.Context, hipchat HipChat, conn connector.Conn
 	max := DefaultMaxResults
 	if in.MaxResults != nil {
 		max = *in.MaxResults
+	}
+	room, err := triggers.ResolveRoom(ctx, hipchat, conn, in.RoomID)
+	if err != nil {
+		return triggers.HistoryResponse{}, err
 	}
 	messages, err := hipchat.RecentMessages(ctx, conn, in.RoomID, in.NotBefore, max)
 	if err != nil {
@@ -58,7 +63,7 @@ func GetRecentMessages(ctx context.Context, hipchat HipChat, conn connector.Conn
 		if m.Deleted() {
 			continue // HipChat was asked to leave them out; one that slips through is not shown either
 		}
-		out.Items = append(out.Items, triggers.NewHistoryItem(in.RoomID, m))
+		out.Items = append(out.Items, triggers.NewHistoryItem(room, m))
 	}
 	return out, nil
 }

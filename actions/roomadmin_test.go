@@ -127,7 +127,8 @@ func TestGetRecentMessages(t *testing.T) {
 	var texts []string
 	for _, item := range all.Items {
 		texts = append(texts, item.Message)
-		assert.Equal(t, room, item.RoomID)
+		assert.Equal(t, room, strconv.Itoa(item.RoomID), "HipChat's id of the room")
+		assert.Equal(t, "Ops", item.RoomName)
 		assert.Equal(t, "bob", item.From.MentionName)
 		require.Len(t, item.Mentions, 1)
 		assert.Equal(t, "ann", item.Mentions[0].MentionName)
@@ -143,6 +144,11 @@ func TestGetRecentMessages(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, since.Items, 2)
 	assert.Equal(t, ids[1], since.Items[0].ID, "not-before is inclusive")
+
+	byName, err := actions.GetRecentMessages(w.ctx, w.hipchat, conn, actions.GetRecentMessagesInput{RoomID: "Ops", MaxResults: ptr(1)})
+	require.NoError(t, err)
+	require.Len(t, byName.Items, 1)
+	assert.Equal(t, two.Items[0], byName.Items[0], "the same item, room_id included, when the room is given by name")
 
 	_, err = actions.GetRecentMessages(w.ctx, w.hipchat, conn, actions.GetRecentMessagesInput{RoomID: "99999"})
 	assertHipChatError(t, err, connector.KindNotFound)

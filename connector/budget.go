@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // BudgetFloodControl is HipChat's flood control of one room and sender (a 429 with
@@ -62,6 +63,18 @@ func (c *Client) overBudget(class Class, refusal Refusal) *Error {
 	}
 	classMax, limit, window := c.limiter.ClassMax(class)
 	e.Message = fmt.Sprintf("this connection has used the connector's budget of HipChat calls: at most %d in any %s, %d of them for actions and polling triggers",
-		limit, window, classMax)
+		limit, promisedWindow(window), classMax)
 	return e
+}
+
+// promisedWindow says the window of the budget as the README does: the seed's "60 s" for the
+// limiter's 61 s, which counts WindowMargin more so that HipChat never sees more than the promise.
+func promisedWindow(window time.Duration) string {
+	if window > WindowMargin {
+		window -= WindowMargin
+	}
+	if window%time.Second == 0 {
+		return fmt.Sprintf("%d s", int64(window/time.Second))
+	}
+	return window.String()
 }

@@ -179,7 +179,7 @@ func TestClientCountsRefusalsByBudgetAndHipChatsRemaining(t *testing.T) {
 	var e *connector.Error
 	require.True(t, errors.As(err, &e))
 	assert.Equal(t, connector.BudgetConnector, e.Budget)
-	assert.Contains(t, e.Message, "the connector's budget of HipChat calls: at most 2 in any 1m1s")
+	assert.Contains(t, e.Message, "the connector's budget of HipChat calls: at most 2 in any 60 s,", "the window promised, as the README says it")
 
 	assert.Equal(t, 1.0, counterValue(t, reg, "hipchat_connector_limiter_refusals_total", "connector", "foreground"))
 	families, err := reg.Gather()

@@ -22,9 +22,9 @@ const (
 type LimiterOptions struct {
 	// Limit is the most calls of one connection in any Window (seed: 100 per 60 s).
 	Limit int
-	// Window is the sliding window. The default is 61 s, one second more than the seed's 60 s, so
-	// that network jitter between leaving here and arriving at HipChat cannot squeeze 101 calls into
-	// 60 s as HipChat counts them.
+	// Window is the sliding window. The default is 61 s, WindowMargin more than the seed's 60 s,
+	// so that network jitter between leaving here and arriving at HipChat cannot squeeze 101 calls
+	// into 60 s as HipChat counts them.
 	Window time.Duration
 	// ForegroundMax and BackgroundMax cap each class within a window. With the defaults (90 and 75 of
 	// 100) the poller always leaves actions at least 25 calls and actions always leave the poller 10.
@@ -37,9 +37,13 @@ type LimiterOptions struct {
 	Now func() time.Time
 }
 
+// WindowMargin is how much longer than the window it promises the limiter counts calls over: the
+// default Window of 61 s keeps the seed's 100 calls in any 60 s.
+const WindowMargin = time.Second
+
 // DefaultLimiterOptions returns the seed's budget: 100 calls per connection in any 60 s.
 func DefaultLimiterOptions() LimiterOptions {
-	return LimiterOptions{Limit: 100, Window: 61 * time.Second, ForegroundMax: 90, BackgroundMax: 75, IdleAfter: 5 * time.Minute}
+	return LimiterOptions{Limit: 100, Window: 60*time.Second + WindowMargin, ForegroundMax: 90, BackgroundMax: 75, IdleAfter: 5 * time.Minute}
 }
 
 // Limiter keeps a sliding-window log of each connection's upstream calls. Unlike a token bucket of

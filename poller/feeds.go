@@ -2,7 +2,6 @@ package poller
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -36,6 +35,9 @@ type advance struct {
 // in one transaction. It returns how many new messages of their kinds it passed, queued or left out
 // by a filter: either proves a doorbell (push.go) right.
 func (p *Poller) pollMessages(ctx context.Context, conn connector.Connection, f *feed) (int, error) {
+	if err := p.resolveRoom(ctx, conn, f); err != nil {
+		return 0, err
+	}
 	groups := p.readGroups(f)
 	var advances []advance
 	for i := 0; i < len(groups); i++ {
@@ -56,6 +58,33 @@ func (p *Poller) pollMessages(ctx context.Context, conn connector.Connection, f 
 		queued += adv.filtered
 	}
 	return queued, nil
+}
+
+// resolveRoom gives the feed's subscriptions stored before rooms were resolved HipChat's id and
+// name of their room, with one HipChat call for the feed, so that their events carry them as every
+// other subscription's do; the feed's commit then stores it (roomToSave). A feed whose
+// subscriptions all have their room makes no call. Errors: HipChat's (*connector.Error), as a read
+// of the feed would fail.
+func (p *Poller) resolveRoom(ctx context.Context, conn connector.Connection, f *feed) error {
+	var missing []*watched
+	for _, w := range f.subs {
+		if !w.sub.Room.Resolved() {
+			missing = append(missing, w)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	room, err := triggers.ResolveRoom(ctx, p.src, conn, f.room)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range missing {
+		w.sub.Room, w.roomToSave = room, true
+	}
+	return nil
 }
 
 // readMessages reads a room's history once for subs, from the oldest of their cursors, and returns
@@ -101,7 +130,7 @@ func (p *Poller) readMessages(ctx context.Context, conn connector.Connection, ro
 			passed = kept[len(kept)-1].pos + 1
 			next = batch.Advance(base, passed)
 		}
-		if len(kept) == 0 && !w.baseline && sameMessageCursor(next, w.msg) {
+		if len(kept) == 0 && !w.baseline && !w.roomToSave && sameMessageCursor(next, w.msg) {
 			quiet = append(quiet, w) // nothing new and nowhere to move: no write
 			continue
 		}
@@ -112,7 +141,7 @@ func (p *Poller) readMessages(ctx context.Context, conn connector.Connection, ro
 		}
 		w, next, queued := w, next, len(adv.Events)
 		advances = append(advances, advance{stored: adv, kind: w.sub.Kind, filtered: countBelow(filteredAt, passed), apply: func() {
-			w.msg, w.baseline, w.sub.Cursor = next, false, encoded
+			w.msg, w.baseline, w.sub.Cursor, w.roomToSave = next, false, encoded, false
 			w.backlog.settle(queued, whole, batch.More, len(stalled) > 0)
 		}})
 	}
@@ -135,7 +164,7 @@ func (p *Poller) matching(w *watched, messages []connector.Message, from int) (f
 		case w.filterErr != nil || !w.filter.Match(m):
 			filteredAt = append(filteredAt, from+j)
 		default:
-			found = append(found, candidate{id: m.ID, at: m.Time, item: triggers.NewHistoryItem(w.sub.RoomID, m), pos: from + j})
+			found = append(found, candidate{id: m.ID, at: m.Time, item: triggers.NewHistoryItem(w.sub.Room, m), pos: from + j})
 		}
 	}
 	return found, filteredAt
@@ -263,12 +292,13 @@ func sharedMessageBase(cursors []triggers.MessageCursor) triggers.MessageCursor 
 	return first
 }
 
-// advance builds a subscription's part of a commit: its new cursor and the events kept (after the
-// catch-up bound, whose note the first of them carries, and the outbox's bound).
+// advance builds a subscription's part of a commit: its new cursor, the events kept (after the
+// catch-up bound, whose note the first of them carries, and the outbox's bound) and the room the
+// poller resolved for it, when it has not been stored yet.
 func (p *Poller) advance(w *watched, next []byte, kept []candidate, note string) (state.CursorAdvance, error) {
 	events := make([]state.Event, len(kept))
 	for i, c := range kept {
-		payload, err := json.Marshal(c.item)
+		payload, err := triggers.EncodePayload(c.item)
 		if err != nil {
 			return state.CursorAdvance{}, fmt.Errorf("encode event %s: %w", c.id, err)
 		}
@@ -277,7 +307,11 @@ func (p *Poller) advance(w *watched, next []byte, kept []candidate, note string)
 	if note != "" && len(events) > 0 {
 		events[0].CatchUpNote = note
 	}
-	return state.CursorAdvance{SubscriptionID: w.sub.ID, Cursor: next, Events: events}, nil
+	adv := state.CursorAdvance{SubscriptionID: w.sub.ID, Cursor: next, Events: events}
+	if w.roomToSave {
+		adv.Room = w.sub.Room
+	}
+	return adv, nil
 }
 
 // bound applies the catch-up bound to one subscription's new items (oldest first) and returns those

@@ -65,7 +65,8 @@ func TestMessagesFilesAndRoomsArriveSignedExactlyOnce(t *testing.T) {
 		assert.Equal(t, "file.uploaded", r.Event)
 		require.NotNil(t, item.File)
 		assert.Equal(t, "report.pdf", item.File.Name)
-		assert.Equal(t, room, item.RoomID)
+		assert.Equal(t, room, strconv.Itoa(item.RoomID), "HipChat's id of the room")
+		assert.Equal(t, "Ops", item.RoomName)
 		assert.Equal(t, "the report", item.Message)
 		assert.Equal(t, "alice", item.From.MentionName)
 	}

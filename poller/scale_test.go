@@ -170,7 +170,10 @@ func TestOneTokenWithManyRoomsAtHipChatsOwnLimits(t *testing.T) {
 				// each token has its own 100 calls per 5 minutes).
 				cursor, err := triggers.Baseline(ctx, client, connector.NewConnection(ops.Token, ts.URL), triggers.KindMessage, room)
 				require.NoError(t, err)
-				sub := testkit.AddSubscription(t, store, conn, triggers.KindMessage, room, sk.URL(), cursor)
+				// Its room resolved, as the subscribe handler stores it (a subscription stored
+				// before rooms were resolved costs one more call on its first read).
+				resolved := triggers.ResolvedRoom{ID: id, Name: fmt.Sprintf("Room %d", r)}
+				sub := testkit.AddResolvedSubscription(t, store, conn, triggers.KindMessage, room, resolved, sk.URL(), cursor)
 				sk.TrustSubscriptions(sub)
 			}
 			deliverer, err := delivery.New(delivery.Options{Store: store, Now: clk.Now, AllowPrivateCallbacks: true, Logger: quietLogger()})

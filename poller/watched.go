@@ -22,6 +22,9 @@ type watched struct {
 	// why a stored filter could not be compiled, and then nothing of the feed is delivered to it.
 	filter    *triggers.Filter
 	filterErr error
+	// roomToSave says that sub.Room was resolved by this poller (the subscription was stored before
+	// rooms were resolved) and the feed's next commit stores it.
+	roomToSave bool
 }
 
 // newWatched decodes sub's stored cursor; one that is missing or unreadable means "from now".

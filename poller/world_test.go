@@ -19,6 +19,7 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/state"
 	"github.com/hipchat-connector/hipchat-connector/state/bolt"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
+	"github.com/hipchat-connector/hipchat-connector/webhook"
 )
 
 // world is the emulator over real HTTP with one person (alice), the connector's client, a real bbolt
@@ -108,13 +109,26 @@ func (w *world) post(room string, n int, prefix string) []string {
 	return ids
 }
 
-// subscribe creates a subscription of conn as the subscribe handler does: baselined at now. It is
-// FIFO, so that what these tests read at the sink is the order in which the poller queued.
+// subscribe creates a subscription of conn as the subscribe handler does: its room resolved,
+// baselined at now. It is FIFO, so that what these tests read at the sink is the order in which the
+// poller queued.
 func (w *world) subscribe(conn connector.Connection, kind triggers.Kind, room string) state.Subscription {
 	w.t.Helper()
+	var resolved triggers.ResolvedRoom
+	if kind.Room() {
+		var err error
+		resolved, err = triggers.ResolveRoom(w.ctx, w.client, conn, room)
+		require.NoError(w.t, err)
+	}
 	cursor, err := triggers.Baseline(w.ctx, w.client, conn, kind, room)
 	require.NoError(w.t, err)
-	sub := testkit.AddOrderedSubscription(w.t, w.store, conn, kind, room, w.sink.URL(), cursor, state.OrderingFIFO)
+	secret, err := webhook.NewSecret()
+	require.NoError(w.t, err)
+	sub, err := w.store.CreateSubscription(state.Subscription{
+		ConnectionID: conn.ID, Kind: kind, RoomID: room, Room: resolved, CallbackURL: w.sink.URL(),
+		Token: conn.Token(), Secret: secret, HipChatURL: conn.BaseURL, Cursor: cursor, Ordering: state.OrderingFIFO,
+	})
+	require.NoError(w.t, err)
 	w.sink.TrustSubscriptions(sub)
 	return sub
 }

@@ -161,8 +161,12 @@ func fromDomain(err error, subject notFoundSubject) *apiError {
 	switch {
 	case errors.Is(err, webhook.ErrCallbackURL):
 		msg := "callbackUrl refused: " + webhook.Reason(err)
-		if errors.Is(err, webhook.ErrBlockedAddress) {
-			msg += "; only public addresses are allowed (for development, start the connector with -allow-private-callbacks)"
+		switch {
+		case errors.Is(err, webhook.ErrPrivateAddress):
+			// Only ever from a connector without the flag, and the one refusal it would lift.
+			msg += "; only public addresses are allowed (for a development receiver, start the connector with -allow-private-callbacks)"
+		case errors.Is(err, webhook.ErrBlockedAddress):
+			msg += "; callbacks go to public addresses only"
 		}
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: "callbackUrl", Message: msg, Cause: err}
 	case errors.Is(err, state.ErrUnsupported):

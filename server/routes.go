@@ -15,7 +15,7 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/readyz", handleReadyz(s.ready))
 	r.GET("/metrics", gin.WrapH(s.metrics.handler()))
 	r.GET("/swagger.json", gin.WrapH(&s.definition))
-	page := gin.WrapH(console.Handler())
+	page := consolePage()
 	r.GET(console.Path, page)
 	r.GET(console.Path+"/*asset", page)
 	// HipChat's room webhooks (push doorbells): not an operation, no token (the path's secret is).

@@ -144,6 +144,10 @@ func New(opts Options, deps Deps) (*Server, error) {
 
 	s.engine = gin.New()
 	s.engine.HandleMethodNotAllowed = true
+	// No redirects: /rooms/ and //rooms answer 404 route_not_found in the error shape, naming the
+	// path to use, rather than Gin's 301 page (or a 307 that many clients do not follow for a POST).
+	s.engine.RedirectTrailingSlash = false
+	s.engine.RedirectFixedPath = false
 	// Room names are path parameters too; an encoded slash in one must not split the path.
 	s.engine.UseRawPath = true
 	s.engine.UnescapePathValues = true

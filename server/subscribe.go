@@ -17,10 +17,12 @@ import (
 // (OnNewFileWebhook) and POST /subscriptions/rooms (OnNewRoomWebhook), each with the body
 // {"callbackUrl":"…"} and, for the message and file triggers, the filter members (mentions,
 // includeAtAll, keywords, pattern, from, include). It checks the body, looks up the users the filter
-// names (me once per connection), checks the room with one HipChat call that also takes the baseline
-// (the subscription starts from now), stores the subscription with its filter and with the token
-// and a new signing secret sealed, and answers 201 with an absolute Location (where to DELETE it)
-// and the subscription, whose secret is shown this once. Nothing is stored when any step fails.
+// names (me once per connection), resolves the room (HipChat's id and name, which every delivery
+// then carries, whether the room was given by id or by name), takes the baseline with one more
+// HipChat call (the subscription starts from now), stores the subscription with its filter and with
+// the token and a new signing secret sealed, and answers 201 with an absolute Location (where to
+// DELETE it) and the subscription, whose secret is shown this once. Nothing is stored when any step
+// fails.
 //
 // Errors: 400 missing_field / invalid_json / invalid_field / field_too_long naming roomId,
 // callbackUrl (not an absolute http(s) URL, a loopback or private target without
@@ -49,6 +51,12 @@ func handleSubscribe(d subscriptionAPI, trigger roomTrigger) gin.HandlerFunc {
 		if err != nil {
 			return toAPIError(err, subjectUnknown)
 		}
+		var resolved triggers.ResolvedRoom
+		if kind.Room() {
+			if resolved, err = triggers.ResolveRoom(c.Request.Context(), d.source, conn, room); err != nil {
+				return toAPIError(err, subjectRoom)
+			}
+		}
 		cursor, err := triggers.Baseline(c.Request.Context(), d.source, conn, kind, room)
 		if err != nil {
 			return toAPIError(err, subjectOf(kind))
@@ -58,7 +66,7 @@ func handleSubscribe(d subscriptionAPI, trigger roomTrigger) gin.HandlerFunc {
 			return err
 		}
 		sub, err := d.store.CreateSubscription(state.Subscription{
-			ConnectionID: conn.ID, Kind: kind, RoomID: room, CallbackURL: callback,
+			ConnectionID: conn.ID, Kind: kind, RoomID: room, Room: resolved, CallbackURL: callback,
 			Token: conn.Token(), Secret: secret, HipChatURL: conn.BaseURL, Cursor: cursor,
 			Ordering: body.ordering, MaxPerSecond: body.maxPerSecond, Filter: filter,
 		})
@@ -66,7 +74,7 @@ func handleSubscribe(d subscriptionAPI, trigger roomTrigger) gin.HandlerFunc {
 			return err
 		}
 		d.changed(sub.ID)
-		d.log.Info("subscribed", "subscription", sub.ID, "connection", conn, "kind", kind, "room", room, "filtered", !filter.IsZero())
+		d.log.Info("subscribed", "subscription", sub.ID, "connection", conn, "kind", kind, "room", room, "room_id", resolved.ID, "filtered", !filter.IsZero())
 		view := d.showSubscription(sub)
 		view.Secret = sub.Secret
 		c.Header("Location", view.Location)

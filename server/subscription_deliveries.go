@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
 // deliveryListLength is how many deliveries ListDeliveries shows, the newest.
@@ -86,7 +86,7 @@ func handleSendTestEvent(d subscriptionAPI) gin.HandlerFunc {
 			Message:   "A test event from hipchat-connector: verify its signature with your subscription's secret.",
 			CreatedAt: d.now().UTC(),
 		}
-		payload, err := json.Marshal(event)
+		payload, err := triggers.EncodePayload(event)
 		if err != nil {
 			return err
 		}

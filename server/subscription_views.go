@@ -12,9 +12,15 @@ import (
 // Subscription is a subscription as the API shows it (definition Subscription). Secret is set only
 // in the answer that creates it; token and secret are never shown again.
 type Subscription struct {
-	ID           string          `json:"id"`
-	Kind         string          `json:"kind"`
-	RoomID       string          `json:"room_id,omitempty"`
+	ID   string `json:"id"`
+	Kind string `json:"kind"`
+	// Room is the room as given when subscribing (an id or a name); RoomID and RoomName are
+	// HipChat's id and name of it, as every delivery carries them. All three are absent for room
+	// subscriptions; RoomID and RoomName are absent too for a subscription stored before rooms were
+	// resolved, until the poller's first read of its feed after the upgrade resolves it.
+	Room         string          `json:"room,omitempty"`
+	RoomID       int             `json:"room_id,omitempty"`
+	RoomName     string          `json:"room_name,omitempty"`
 	CallbackURL  string          `json:"callback_url"`
 	Status       state.Status    `json:"status"`
 	StatusReason string          `json:"status_reason,omitempty"`
@@ -173,8 +179,9 @@ type DeliveryList struct {
 // operators scan a list for failing subscriptions), never its token or secret.
 func (d subscriptionAPI) showSubscription(sub state.Subscription) Subscription {
 	view := Subscription{
-		ID: sub.ID, Kind: string(sub.Kind), RoomID: sub.RoomID, CallbackURL: sub.CallbackURL,
-		Status: sub.Status, StatusReason: sub.StatusReason, CreatedAt: sub.CreatedAt.UTC(),
+		ID: sub.ID, Kind: string(sub.Kind), Room: sub.RoomID, RoomID: sub.Room.ID, RoomName: sub.Room.Name,
+		CallbackURL: sub.CallbackURL,
+		Status:      sub.Status, StatusReason: sub.StatusReason, CreatedAt: sub.CreatedAt.UTC(),
 		Location: d.location(sub.ID), Ordering: string(sub.Ordering.OrDefault()), MaxPerSecond: sub.MaxPerSecond,
 		Endpoint: d.showEndpoint(sub.CallbackURL), Filter: showFilter(sub.Filter),
 		Health: &Health{

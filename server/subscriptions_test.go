@@ -30,7 +30,9 @@ func TestSubscribeAnswers201WithLocationAndASecretThatSignsDeliveries(t *testing
 	assert.Equal(t, e.api.URL+"/subscriptions/"+sub.ID, resp.Header.Get("Location"), "absolute, on the public URL")
 	assert.Equal(t, resp.Header.Get("Location"), sub.Location)
 	assert.Equal(t, "message", sub.Kind)
-	assert.Equal(t, room, sub.RoomID)
+	assert.Equal(t, room, sub.Room, "as given")
+	assert.Equal(t, room, strconv.Itoa(sub.RoomID), "HipChat's id")
+	assert.Equal(t, "Ops", sub.RoomName)
 	assert.Equal(t, e.sink.url(), sub.CallbackURL)
 	assert.Equal(t, state.StatusActive, sub.Status)
 	assert.False(t, sub.CreatedAt.IsZero())
@@ -52,6 +54,8 @@ func TestSubscribeAnswers201WithLocationAndASecretThatSignsDeliveries(t *testing
 	require.NoError(t, json.Unmarshal(hooks[0].Body, &item))
 	assert.Equal(t, id, item.ID)
 	assert.Equal(t, "after", item.Message)
+	assert.Equal(t, sub.RoomID, item.RoomID, "the delivery carries the room the subscription shows")
+	assert.Equal(t, "Ops", item.RoomName)
 }
 
 func TestSubscribeToFilesAndRooms(t *testing.T) {
@@ -62,6 +66,8 @@ func TestSubscribeToFilesAndRooms(t *testing.T) {
 	assert.Equal(t, "file", files.Kind)
 	assert.Equal(t, "room", rooms.Kind)
 	assert.Empty(t, rooms.RoomID)
+	assert.Empty(t, rooms.Room)
+	assert.Empty(t, rooms.RoomName)
 
 	require.NoError(t, e.sim.ShareFile(e.ctx, e.alice.Token, room, "a.txt", "text/plain", []byte("A"), "file a"))
 	_, err := e.sim.PostMessage(e.ctx, e.alice.Token, room, "no file")
@@ -337,4 +343,66 @@ func TestResendAndTestNeedAnActiveSubscription(t *testing.T) {
 	code, _ := resp.errorCode(t)
 	assert.Equal(t, server.CodeSubscriptionInactive, code)
 	assert.Contains(t, string(resp.Body), "410")
+}
+
+// The -allow-private-callbacks hint is given only where that flag would help: a loopback or private
+// address on a connector without it. Link-local, multicast and unspecified addresses, which the flag
+// never allows, and any refusal on a connector that has it, get no hint.
+func TestThePrivateCallbacksHintOnlyWhereTheFlagHelps(t *testing.T) {
+	for _, allowPrivate := range []bool{false, true} {
+		e := newEnv(t, allowPrivate)
+		path := "/subscriptions/rooms/" + e.room("Ops") + "/messages"
+		for url, hint := range map[string]bool{
+			"http://127.0.0.1:9/hook":             !allowPrivate,
+			"http://10.1.2.3/hook":                !allowPrivate,
+			"http://169.254.169.254/latest":       false,
+			"http://[fe80::1%25eth0]/hook":        false,
+			"http://0.0.0.0/hook":                 false,
+			"http://239.1.2.3/hook":               false,
+			"http://[2002:a9fe:a9fe::1]/metadata": false,
+		} {
+			resp := e.call("POST", path, e.alice.Token, map[string]string{"callbackUrl": url})
+			if allowPrivate && (strings.Contains(url, "127.0.0.1") || strings.Contains(url, "10.1.2.3")) {
+				assert.Equal(t, http.StatusCreated, resp.Status, "%s is allowed with the flag", url)
+				continue
+			}
+			require.Equal(t, http.StatusBadRequest, resp.Status, "%s: %s", url, resp.Body)
+			var body struct {
+				Error struct{ Message, Field string }
+			}
+			resp.json(t, &body)
+			assert.Equal(t, "callbackUrl", body.Error.Field)
+			assert.Equal(t, hint, strings.Contains(body.Error.Message, "-allow-private-callbacks"),
+				"allowPrivate=%v %s: %s", allowPrivate, url, body.Error.Message)
+		}
+	}
+}
+
+// A callback URL with a character a URL carries only percent-encoded is refused, naming the
+// character and its encoding, in either mode; the same URL percent-encoded is taken as given.
+func TestCallbackURLsWithCharactersAURLCannotHoldAreRefused(t *testing.T) {
+	e := newEnv(t, true)
+	path := "/subscriptions/rooms/" + e.room("Ops") + "/messages"
+	for url, want := range map[string]string{
+		e.sink.url() + "/a b":        "a space at character",
+		e.sink.url() + `?q="x"`:      `"\"" at character`,
+		e.sink.url() + "?q=<script>": `"<" at character`,
+	} {
+		resp := e.call("POST", path, e.alice.Token, map[string]string{"callbackUrl": url})
+		require.Equal(t, http.StatusBadRequest, resp.Status, "%s: %s", url, resp.Body)
+		var body struct {
+			Error struct{ Message, Field string }
+		}
+		resp.json(t, &body)
+		assert.Equal(t, "callbackUrl", body.Error.Field)
+		assert.Contains(t, body.Error.Message, want)
+	}
+	subs, err := e.store.SubscriptionsOf(connOf(e, e.alice.Token))
+	require.NoError(t, err)
+	assert.Empty(t, subs, "nothing was stored")
+	resp := e.call("POST", path, e.alice.Token, map[string]string{"callbackUrl": e.sink.url() + "/a%20b"})
+	require.Equal(t, http.StatusCreated, resp.Status, string(resp.Body))
+	var encoded server.Subscription
+	resp.json(t, &encoded)
+	assert.Equal(t, e.sink.url()+"/a%20b", encoded.CallbackURL)
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"strings"
+
+	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
 // CursorAdvance is what one feed read produced for one subscription: its new
@@ -14,6 +16,9 @@ type CursorAdvance struct {
 	// (e.g. to queue a test event).
 	Cursor []byte
 	Events []Event
+	// Room, when resolved, is the subscription's room as HipChat names it, found by the poller
+	// for a subscription stored before rooms were resolved; the commit stores it once.
+	Room triggers.ResolvedRoom
 }
 
 // Event is one new item of a feed for one subscription.

@@ -60,7 +60,11 @@ type Subscription struct {
 	ID           string
 	ConnectionID string        // hash of the token, computed by the caller
 	Kind         triggers.Kind // what it watches: triggers.KindMessage, KindFile or KindRoom
-	RoomID       string        // "" for triggers.KindRoom
+	RoomID       string        // the room as given when subscribing (id or name); "" for triggers.KindRoom
+	// Room is HipChat's id and name of RoomID, resolved when subscribing; the zero value for
+	// triggers.KindRoom, and for a subscription stored before rooms were resolved until the poller
+	// resolves it on its first read (CursorAdvance.Room).
+	Room         triggers.ResolvedRoom
 	CallbackURL  string
 	Token        string // HipChat token used to poll; sealed at rest
 	Secret       string // "whsec_..." signing secret; sealed at rest
@@ -116,6 +120,10 @@ func ValidateSubscription(sub Subscription) error {
 		return fmt.Errorf("%w: room id must be empty for kind %s", ErrInvalid, triggers.KindRoom)
 	case sub.Kind != triggers.KindRoom && sub.RoomID == "":
 		return fmt.Errorf("%w: room id is required for kind %s", ErrInvalid, sub.Kind)
+	case sub.Kind == triggers.KindRoom && sub.Room != (triggers.ResolvedRoom{}):
+		return fmt.Errorf("%w: a resolved room must be empty for kind %s", ErrInvalid, triggers.KindRoom)
+	case sub.Room.ID < 0:
+		return fmt.Errorf("%w: resolved room id %d must not be negative", ErrInvalid, sub.Room.ID)
 	case sub.CallbackURL == "":
 		return fmt.Errorf("%w: callback URL is empty", ErrInvalid)
 	case sub.Token == "":

@@ -32,6 +32,10 @@ type SubscriptionRecord struct {
 	PreviousSecretExpiresAt time.Time `json:"previous_secret_expires_at,omitzero"`
 	// Filter of a message or file subscription; absent when it keeps every message.
 	Filter *triggers.FilterSpec `json:"filter,omitempty"`
+	// Room is HipChat's id and name of RoomID; absent for room subscriptions, and in records stored
+	// before rooms were resolved, until the first commit of their feed after the upgrade
+	// (ApplyAdvance).
+	Room *triggers.ResolvedRoom `json:"room,omitempty"`
 }
 
 // Polled reports whether the poller reads the subscription's feed.
@@ -57,7 +61,32 @@ func (s *Sealer) SealSubscription(sub Subscription) (*SubscriptionRecord, error)
 		HipChatURL: sub.HipChatURL, Cursor: sub.Cursor, Status: sub.Status,
 		StatusReason: sub.StatusReason, CreatedAt: sub.CreatedAt, Health: sub.Health,
 		Ordering: sub.Ordering.OrDefault(), MaxPerSecond: sub.MaxPerSecond, Filter: storedFilter(sub.Filter),
+		Room: storedRoom(sub.Room),
 	}, nil
+}
+
+// storedRoom is the record's form of a resolved room: nil when it is not resolved.
+func storedRoom(r triggers.ResolvedRoom) *triggers.ResolvedRoom {
+	if !r.Resolved() {
+		return nil
+	}
+	return &r
+}
+
+// ApplyAdvance applies what a feed's commit changes of the subscription itself: adv's cursor (when
+// not nil) and its resolved room (when given and the record has none yet). It reports whether rec
+// changed and must be written. Every backend's CommitFeed applies it.
+func (rec *SubscriptionRecord) ApplyAdvance(adv CursorAdvance) bool {
+	changed := false
+	if adv.Cursor != nil {
+		rec.Cursor = bytes.Clone(adv.Cursor)
+		changed = true
+	}
+	if adv.Room.Resolved() && rec.Room == nil && rec.Kind.Room() {
+		rec.Room = storedRoom(adv.Room)
+		changed = true
+	}
+	return changed
 }
 
 // storedFilter is the record's form of a filter: nil when it keeps every message.
@@ -140,8 +169,16 @@ func (rec *SubscriptionRecord) WithoutSecrets() Subscription {
 		CallbackURL: rec.CallbackURL, HipChatURL: rec.HipChatURL, Cursor: rec.Cursor, Status: rec.Status,
 		StatusReason: rec.StatusReason, CreatedAt: rec.CreatedAt, Health: rec.Health,
 		Ordering: rec.Ordering.OrDefault(), MaxPerSecond: rec.MaxPerSecond,
-		PreviousSecretExpiresAt: rec.PreviousSecretExpiresAt, Filter: rec.filter(),
+		PreviousSecretExpiresAt: rec.PreviousSecretExpiresAt, Filter: rec.filter(), Room: rec.room(),
 	}
+}
+
+// room is the record's resolved room as a Subscription holds it (the zero value when none).
+func (rec *SubscriptionRecord) room() triggers.ResolvedRoom {
+	if rec.Room == nil {
+		return triggers.ResolvedRoom{}
+	}
+	return *rec.Room
 }
 
 // filter is the record's filter as a Subscription holds it (the zero filter when none).
@@ -160,5 +197,6 @@ func (rec *SubscriptionRecord) Clone() *SubscriptionRecord {
 	c.SealedPreviousSecret = bytes.Clone(rec.SealedPreviousSecret)
 	c.Cursor = bytes.Clone(rec.Cursor)
 	c.Filter = storedFilter(rec.filter())
+	c.Room = storedRoom(rec.room())
 	return &c
 }

@@ -259,8 +259,10 @@ func TestWebhookTriggers(t *testing.T) {
 			op, item := operation(t, d, id)
 			assert.Equal(t, "#/definitions/"+content, get(t, item, "x-ms-notification-content", "schema", "$ref"))
 			assert.True(t, has(get(t, op, "responses", "201", "headers"), "Location"), "201 + Location")
-			assert.False(t, has(get(t, op, "responses", "201"), "schema"),
-				"the designer must take the trigger's outputs from x-ms-notification-content, not from the subscription")
+			// Issue 26: generated clients need the 201's body typed (its secret is shown only there);
+			// the trigger's outputs stay the callback's body, x-ms-notification-content (above).
+			assert.Equal(t, "#/definitions/Subscription", get(t, op, "responses", "201", "schema", "$ref"),
+				"a client generated from the definition can read the subscription and its secret")
 			var body map[string]any
 			for _, p := range parameters(op) {
 				if p["in"] == "body" {

@@ -62,7 +62,7 @@ func BenchmarkFilterMatch(b *testing.B) {
 	}
 	b.Run("yardstick-item-json", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			if _, err := json.Marshal(triggers.NewHistoryItem("1", messages[i%len(messages)])); err != nil {
+			if _, err := json.Marshal(triggers.NewHistoryItem(triggers.ResolvedRoom{ID: 1, Name: "Ops"}, messages[i%len(messages)])); err != nil {
 				b.Fatal(err)
 			}
 		}

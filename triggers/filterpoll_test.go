@@ -153,12 +153,12 @@ func TestAStateWithAnUnresolvedFilterIsRefused(t *testing.T) {
 	codec, err := triggers.NewStateCodec(bytes.Repeat([]byte{3}, 32))
 	require.NoError(t, err)
 	filter := triggers.FilterSpec{Mentions: &triggers.UserRef{Given: "@bob"}}
-	state := codec.EncodeMessages("conn_a", triggers.KindMessage, "1", filter, triggers.MessageCursor{})
-	_, _, err = codec.DecodeMessages(state, "conn_a", triggers.KindMessage, "1", filter)
+	state := codec.EncodeMessages("conn_a", triggers.KindMessage, "1", triggers.MessageState{Filter: filter})
+	_, err = codec.DecodeMessages(state, "conn_a", triggers.KindMessage, "1", filter)
 	assert.ErrorIs(t, err, triggers.ErrStateFilter)
 	filter.Mentions.ID = 7
-	state = codec.EncodeMessages("conn_a", triggers.KindMessage, "1", filter, triggers.MessageCursor{})
-	_, got, err := codec.DecodeMessages(state, "conn_a", triggers.KindMessage, "1", triggers.FilterSpec{Mentions: &triggers.UserRef{Given: "@bob"}})
+	state = codec.EncodeMessages("conn_a", triggers.KindMessage, "1", triggers.MessageState{Filter: filter})
+	decoded, err := codec.DecodeMessages(state, "conn_a", triggers.KindMessage, "1", triggers.FilterSpec{Mentions: &triggers.UserRef{Given: "@bob"}})
 	require.NoError(t, err)
-	assert.Equal(t, 7, got.Mentions.ID, "the state keeps who the user is")
+	assert.Equal(t, 7, decoded.Filter.Mentions.ID, "the state keeps who the user is")
 }

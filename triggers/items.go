@@ -16,7 +16,10 @@ type HistoryItem struct {
 	File              *ItemFile                    `json:"file,omitempty"`
 	AuthenticatedFile *connector.AuthenticatedFile `json:"authenticated_file,omitempty"`
 	Mentions          []connector.UserStub         `json:"mentions"`
-	RoomID            string                       `json:"room_id"`
+	// RoomID and RoomName are HipChat's id and name of the room (ResolvedRoom), whether the trigger
+	// was given the room by id or by name.
+	RoomID   int    `json:"room_id"`
+	RoomName string `json:"room_name"`
 }
 
 // Author is who posted: a user (id, mention name, name) or, for a notification, HipChat's plain
@@ -54,10 +57,10 @@ type RoomList struct {
 }
 
 // NewHistoryItem turns a HipChat history message of room into the item a flow receives.
-func NewHistoryItem(room string, m connector.Message) HistoryItem {
+func NewHistoryItem(room ResolvedRoom, m connector.Message) HistoryItem {
 	item := HistoryItem{
 		ID: m.ID, Date: m.Date, Type: m.Type, MessageFormat: m.MessageFormat,
-		Mentions: m.Mentions, RoomID: room, AuthenticatedFile: m.AuthenticatedFile,
+		Mentions: m.Mentions, RoomID: room.ID, RoomName: room.Name, AuthenticatedFile: m.AuthenticatedFile,
 	}
 	if item.Mentions == nil {
 		item.Mentions = []connector.UserStub{}

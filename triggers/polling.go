@@ -11,6 +11,7 @@ import (
 type Source interface {
 	HistorySource
 	RoomSource
+	RoomLookup
 }
 
 // Polling answers the Logic Apps polling protocol for the three trigger kinds. It keeps no state of
@@ -45,24 +46,31 @@ func (p Poll) HasItems() bool { return p.Items != nil }
 const scanLimit = 1000
 
 // Messages polls OnNewMessage or OnNewFile of room, keeping only the messages filter (from
-// ParseFilter) lets through. An empty state is the first poll: it looks up the users the filter
-// names and answers 202 with the baseline (nothing from before it is ever delivered); the state
-// carries the filter from then on. Errors: the ErrState* errors for a state that is not this
-// connection's state of this trigger, room and filter; *InvalidFilter for a user the filter names
-// that HipChat does not know; *connector.Error from HipChat.
+// ParseFilter) lets through. An empty state is the first poll: it resolves the room (HipChat's id
+// and name, which every item then carries), looks up the users the filter names and answers 202
+// with the baseline (nothing from before it is ever delivered); the state carries the room and the
+// filter from then on. A state issued before rooms were resolved has its room resolved on the poll
+// that brings it, and the next state carries it. Errors: the ErrState* errors for a state that is
+// not this connection's state of this trigger, room and filter; *InvalidFilter for a user the filter
+// names that HipChat does not know; *connector.Error from HipChat (KindNotFound for an unknown room).
 func (p *Polling) Messages(ctx context.Context, conn connector.Connection, kind Kind, room string, filter FilterSpec, state string) (Poll, error) {
 	if state == "" {
 		return p.firstMessages(ctx, conn, kind, room, filter)
 	}
-	cursor, resolved, err := p.Codec.DecodeMessages(state, conn.ID, kind, room, filter)
+	ms, err := p.Codec.DecodeMessages(state, conn.ID, kind, room, filter)
 	if err != nil {
 		return Poll{}, err
 	}
-	matcher, err := resolved.Compile()
+	matcher, err := ms.Filter.Compile()
 	if err != nil {
 		return Poll{}, err
 	}
-	batch, err := ReadMessages(ctx, p.Source, conn, room, cursor, scanLimit)
+	if !ms.Room.Resolved() {
+		if ms.Room, err = ResolveRoom(ctx, p.Source, conn, room); err != nil {
+			return Poll{}, err
+		}
+	}
+	batch, err := ReadMessages(ctx, p.Source, conn, room, ms.Cursor, scanLimit)
 	if err != nil {
 		return Poll{}, err
 	}
@@ -76,13 +84,15 @@ func (p *Polling) Messages(ctx context.Context, conn connector.Connection, kind 
 			filtered++
 			continue
 		}
-		items = append(items, NewHistoryItem(room, m))
+		items = append(items, NewHistoryItem(ms.Room, m))
 		if len(items) == p.maxItems() {
 			passed = i + 1
 			break
 		}
 	}
-	next := p.Codec.EncodeMessages(conn.ID, kind, room, resolved, batch.Advance(cursor, passed))
+	cursor := ms.Cursor
+	ms.Cursor = batch.Advance(cursor, passed)
+	next := p.Codec.EncodeMessages(conn.ID, kind, room, ms)
 	more := passed < len(batch.Messages) || batch.More
 	poll := p.empty(next, more)
 	if len(items) > 0 {
@@ -92,9 +102,14 @@ func (p *Polling) Messages(ctx context.Context, conn connector.Connection, kind 
 	return poll, nil
 }
 
-// firstMessages is the first poll of a message trigger: the filter's users, then the baseline.
+// firstMessages is the first poll of a message trigger: the room, the filter's users, then the
+// baseline.
 func (p *Polling) firstMessages(ctx context.Context, conn connector.Connection, kind Kind, room string, filter FilterSpec) (Poll, error) {
-	resolved, err := ResolveFilter(ctx, p.Users, conn, filter)
+	resolved, err := ResolveRoom(ctx, p.Source, conn, room)
+	if err != nil {
+		return Poll{}, err
+	}
+	users, err := ResolveFilter(ctx, p.Users, conn, filter)
 	if err != nil {
 		return Poll{}, err
 	}
@@ -102,7 +117,8 @@ func (p *Polling) firstMessages(ctx context.Context, conn connector.Connection, 
 	if err != nil {
 		return Poll{}, err
 	}
-	return p.empty(p.Codec.EncodeMessages(conn.ID, kind, room, resolved, cursor), false), nil
+	ms := MessageState{Cursor: cursor, Filter: users, Room: resolved}
+	return p.empty(p.Codec.EncodeMessages(conn.ID, kind, room, ms), false), nil
 }
 
 // Rooms polls OnNewRoom; the state rules are those of Messages.

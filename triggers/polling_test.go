@@ -28,7 +28,8 @@ func pollAll(t *testing.T, w *world, kind triggers.Kind, room, state string) ([]
 			require.NotEmpty(t, items, "a 200 always carries items")
 			require.LessOrEqual(t, len(items), 100, "each answer is capped")
 			for _, it := range items {
-				assert.Equal(t, room, it.RoomID)
+				assert.Equal(t, room, strconv.Itoa(it.RoomID), "HipChat's id of the room")
+				assert.NotEmpty(t, it.RoomName)
 				ids = append(ids, it.ID)
 			}
 		}

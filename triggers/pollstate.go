@@ -36,6 +36,20 @@ type pollState struct {
 	// Filter is the message trigger's filter, its users looked up: signed with the cursor, so a
 	// Location's filter cannot be changed, and the users are not looked up again.
 	Filter *FilterSpec `json:"f,omitempty"`
+	// Room is the message trigger's room as HipChat names it, resolved on the first poll; absent
+	// from states issued before rooms were resolved (the next poll resolves it).
+	Room *ResolvedRoom `json:"rm,omitempty"`
+}
+
+// MessageState is what the state of a message trigger (OnNewMessage, OnNewFile and the named and
+// filtered ones) carries from one poll to the next.
+type MessageState struct {
+	Cursor MessageCursor
+	// Filter is the trigger's filter, its users looked up.
+	Filter FilterSpec
+	// Room is HipChat's id and name of the trigger's room; the zero value in a state issued before
+	// rooms were resolved.
+	Room ResolvedRoom
 }
 
 // StateCodec signs and checks polling-trigger states with a server key kept in the database, so a
@@ -51,12 +65,16 @@ func NewStateCodec(key []byte) (*StateCodec, error) {
 	return &StateCodec{key: append([]byte(nil), key...)}, nil
 }
 
-// EncodeMessages returns the state for a message cursor of kind in room with filter (resolved), for
-// connection connID.
-func (c *StateCodec) EncodeMessages(connID string, kind Kind, room string, filter FilterSpec, cursor MessageCursor) string {
+// EncodeMessages returns the state of a message trigger of kind in room (as the caller gave it) for
+// connection connID: its cursor, filter (users looked up) and resolved room.
+func (c *StateCodec) EncodeMessages(connID string, kind Kind, room string, ms MessageState) string {
+	cursor := ms.Cursor
 	s := pollState{Version: pollStateVersion, Connection: shortHash(connID), Target: shortHash(string(kind) + "\x00" + room), Messages: &cursor}
-	if !filter.IsZero() {
+	if filter := ms.Filter; !filter.IsZero() {
 		s.Filter = &filter
+	}
+	if resolved := ms.Room; resolved.Resolved() {
+		s.Room = &resolved
 	}
 	return c.encode(s)
 }
@@ -66,26 +84,30 @@ func (c *StateCodec) EncodeRooms(connID string, cursor RoomCursor) string {
 	return c.encode(pollState{Version: pollStateVersion, Connection: shortHash(connID), Target: shortHash(string(KindRoom)), Rooms: &cursor})
 }
 
-// DecodeMessages checks state and returns its message cursor and its filter, users looked up. The
+// DecodeMessages checks state and returns what it carries: the message cursor, the filter (users
+// looked up) and the resolved room (zero in a state issued before rooms were resolved). The
 // request's filter (as ParseFilter gave it) must be the one the state was issued for. Errors:
 // ErrStateMalformed, ErrStateForged, ErrStateVersion, ErrStateConnection, ErrStateTarget,
 // ErrStateFilter.
-func (c *StateCodec) DecodeMessages(state, connID string, kind Kind, room string, requested FilterSpec) (MessageCursor, FilterSpec, error) {
+func (c *StateCodec) DecodeMessages(state, connID string, kind Kind, room string, requested FilterSpec) (MessageState, error) {
 	s, err := c.decode(state, connID, string(kind)+"\x00"+room)
 	if err != nil {
-		return MessageCursor{}, FilterSpec{}, err
+		return MessageState{}, err
 	}
 	if s.Messages == nil {
-		return MessageCursor{}, FilterSpec{}, ErrStateTarget
+		return MessageState{}, ErrStateTarget
 	}
-	var filter FilterSpec
+	ms := MessageState{Cursor: *s.Messages}
 	if s.Filter != nil {
-		filter = *s.Filter
+		ms.Filter = *s.Filter
 	}
-	if !filter.SameRequest(requested) || !filter.Resolved() {
-		return MessageCursor{}, FilterSpec{}, ErrStateFilter
+	if !ms.Filter.SameRequest(requested) || !ms.Filter.Resolved() {
+		return MessageState{}, ErrStateFilter
 	}
-	return *s.Messages, filter, nil
+	if s.Room != nil {
+		ms.Room = *s.Room
+	}
+	return ms, nil
 }
 
 // DecodeRooms checks state and returns its room cursor; errors as DecodeMessages.

@@ -14,17 +14,19 @@ func TestPollStateRoundTripsAndRefusesTamperedOrMisplacedStates(t *testing.T) {
 	codec, err := NewStateCodec(bytes.Repeat([]byte{7}, 32))
 	require.NoError(t, err)
 	cursor := MessageCursor{LastID: "5f7586a8-b71c-423c-ab11-bb2329d00201", Date: time.Date(2018, 1, 4, 10, 16, 2, 809766000, time.UTC), AtDate: 3}
-	state := codec.EncodeMessages("conn_a", KindMessage, "12", FilterSpec{}, cursor)
+	state := codec.EncodeMessages("conn_a", KindMessage, "12", MessageState{Cursor: cursor, Room: ResolvedRoom{ID: 12, Name: "Ops"}})
 	assert.NotContains(t, state, "conn_a")
 	for _, r := range state {
 		assert.True(t, strings.ContainsRune("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.", r), "URL-safe: %q", r)
 	}
 
-	got, _, err := codec.DecodeMessages(state, "conn_a", KindMessage, "12", FilterSpec{})
+	decoded, err := codec.DecodeMessages(state, "conn_a", KindMessage, "12", FilterSpec{})
 	require.NoError(t, err)
+	got := decoded.Cursor
 	assert.Equal(t, cursor.LastID, got.LastID)
 	assert.True(t, cursor.Date.Equal(got.Date))
 	assert.Equal(t, 3, got.AtDate)
+	assert.Equal(t, ResolvedRoom{ID: 12, Name: "Ops"}, decoded.Room, "the state carries the resolved room")
 
 	other, _ := NewStateCodec(bytes.Repeat([]byte{8}, 32))
 	flipped := []byte(state)
@@ -46,7 +48,7 @@ func TestPollStateRoundTripsAndRefusesTamperedOrMisplacedStates(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, _, err := tc.codec.DecodeMessages(tc.state, tc.conn, tc.kind, tc.room, FilterSpec{})
+			_, err := tc.codec.DecodeMessages(tc.state, tc.conn, tc.kind, tc.room, FilterSpec{})
 			assert.ErrorIs(t, err, tc.want)
 		})
 	}
@@ -55,7 +57,7 @@ func TestPollStateRoundTripsAndRefusesTamperedOrMisplacedStates(t *testing.T) {
 	rc, err := codec.DecodeRooms(roomState, "conn_a")
 	require.NoError(t, err)
 	assert.Equal(t, 42, rc.MaxID)
-	_, _, err = codec.DecodeMessages(roomState, "conn_a", KindMessage, "12", FilterSpec{})
+	_, err = codec.DecodeMessages(roomState, "conn_a", KindMessage, "12", FilterSpec{})
 	assert.ErrorIs(t, err, ErrStateTarget, "a room state is not a message state")
 }
 

@@ -18,19 +18,26 @@ import (
 var ErrCallbackURL = errors.New("callback URL refused")
 
 // ErrBlockedAddress is wrapped, beside ErrCallbackURL, by a refusal of an address that is not a
-// public unicast one (loopback, private, link-local…): one that AllowPrivate would let through.
+// public unicast one (loopback, private, link-local, multicast, unspecified, reserved…).
 var ErrBlockedAddress = errors.New("not a public address")
 
-// refusal is a refusal of a callback URL: it is ErrCallbackURL, and ErrBlockedAddress when blocked.
+// ErrPrivateAddress is wrapped, beside ErrBlockedAddress, by a refusal of a loopback or private
+// address: the only kind that allowPrivate (serve -allow-private-callbacks) lets through, so the
+// only refusal that flag can help with. It never comes from a check made with allowPrivate.
+var ErrPrivateAddress = errors.New("a loopback or private address")
+
+// refusal is a refusal of a callback URL: it is ErrCallbackURL, ErrBlockedAddress when blocked,
+// and ErrPrivateAddress too when allowPrivate would have let it through.
 type refusal struct {
 	reason  string
 	blocked bool
+	private bool
 }
 
 func (r *refusal) Error() string { return ErrCallbackURL.Error() + ": " + r.reason }
 
 func (r *refusal) Is(target error) bool {
-	return target == ErrCallbackURL || (r.blocked && target == ErrBlockedAddress)
+	return target == ErrCallbackURL || (r.blocked && target == ErrBlockedAddress) || (r.private && target == ErrPrivateAddress)
 }
 
 // Reason is the refusal of err without the "callback URL refused: " prefix, for a message that
@@ -47,8 +54,9 @@ func refused(format string, args ...any) error {
 	return &refusal{reason: fmt.Sprintf(format, args...)}
 }
 
-func blockedAt(format string, args ...any) error {
-	return &refusal{reason: fmt.Sprintf(format, args...), blocked: true}
+// blockedAt refuses an address of the kind reason (blockedAddr's) with the reason given by format.
+func blockedAt(kind, format string, args ...any) error {
+	return &refusal{reason: fmt.Sprintf(format, args...), blocked: true, private: privateKind(kind)}
 }
 
 // withArticle puts "a" or "an" before a kind of address: "a loopback", "an unspecified".
@@ -65,19 +73,24 @@ const maxCallbackURLLength = 4096
 // resolveTimeout bounds the DNS lookup of CheckCallbackURL.
 const resolveTimeout = 5 * time.Second
 
-// CheckCallbackURL checks that raw is an absolute http or https URL with a host, and that every
-// address its host resolves to is a public unicast address: loopback, private (RFC 1918, fc00::/7),
-// carrier-grade NAT, link-local, unspecified, multicast, broadcast and reserved targets are refused.
-// allowPrivate (development receivers) permits loopback and private addresses only: link-local
-// (169.254.0.0/16 and fe80::/10, where cloud metadata services answer), multicast, unspecified and
-// reserved targets stay refused, and so does every IPv6 form that carries a refused IPv4 address
-// (IPv4-compatible, 6to4, Teredo, NAT64; IPv4-mapped ones are read as IPv4), whatever it carries.
-// A host that does not resolve is refused, except with allowPrivate, where the dialer's guard
-// alone decides once it does. Checking at subscribe time gives the subscriber a clear 400; the
-// callback client checks again at dial time (see NewCallbackClient), so a DNS answer that changes
-// later (rebinding) cannot reach a refused address either.
+// CheckCallbackURL checks that raw is an absolute http or https URL with a host, written as a URL
+// is (no space, control character, <, >, ", \, {, }, |, ^ or backtick: those a URL carries only
+// percent-encoded, and one stored as typed would be sent differently by every HTTP client), and
+// that every address its host resolves to is a public unicast address: loopback, private (RFC 1918,
+// fc00::/7), carrier-grade NAT, link-local, unspecified, multicast, broadcast and reserved targets
+// are refused. allowPrivate (development receivers) permits loopback and private addresses only:
+// link-local (169.254.0.0/16 and fe80::/10, where cloud metadata services answer), multicast,
+// unspecified and reserved targets stay refused, and so does every IPv6 form that carries a refused
+// IPv4 address (IPv4-compatible, 6to4, Teredo, NAT64; IPv4-mapped ones are read as IPv4), whatever
+// it carries. A host that does not resolve (yet) is accepted, with allowPrivate or without, as
+// Standard Webhooks senders do: each delivery resolves it again, and the dialer's guard applies the
+// same rule to what it resolves to then; until it resolves, deliveries fail and are retried, and
+// GetSubscription's health says why. Checking at subscribe time gives the subscriber a clear 400 for
+// what resolves now; the callback client checks again at dial time (see NewCallbackClient), so a DNS
+// answer that changes later (rebinding) cannot reach a refused address either.
 //
-// Errors wrap ErrCallbackURL, including a host that does not resolve.
+// Errors wrap ErrCallbackURL; a refused address also ErrBlockedAddress, and ErrPrivateAddress when
+// allowPrivate would have let it through.
 func CheckCallbackURL(raw string, allowPrivate bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
 	defer cancel()
@@ -95,6 +108,10 @@ func checkCallbackURL(ctx context.Context, resolver hostResolver, raw string, al
 	}
 	if len(raw) > maxCallbackURLLength {
 		return refused("it is longer than %d characters", maxCallbackURLLength)
+	}
+	if i := strings.IndexFunc(raw, notInURL); i >= 0 {
+		c := raw[i]
+		return refused("it contains %s at character %d, which a URL carries only percent-encoded (%%%02X)", describeChar(c), i+1, c)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -114,25 +131,40 @@ func checkCallbackURL(ctx context.Context, resolver hostResolver, raw string, al
 	}
 	if addr, err := netip.ParseAddr(host); err == nil {
 		if reason, blocked := blockedAddrFor(addr, allowPrivate); blocked {
-			return blockedAt("%s is %s address", host, withArticle(reason))
+			return blockedAt(reason, "%s is %s address", host, withArticle(reason))
 		}
 		return nil
 	}
 	addrs, err := resolver.LookupNetIP(ctx, "ip", host)
 	if err != nil || len(addrs) == 0 {
-		if allowPrivate {
-			// A development receiver's name may resolve only where the deliveries are made (or
-			// not yet); the dialer's guard checks what it resolves to then.
-			return nil
-		}
-		return refused("its host %q does not resolve", host)
+		// Not (yet) in DNS: each delivery resolves the name again and the dialer's guard decides
+		// then, in either mode (see CheckCallbackURL).
+		return nil
 	}
 	for _, addr := range addrs {
 		if reason, blocked := blockedAddrFor(addr, allowPrivate); blocked {
-			return blockedAt("%s resolves to %s, %s address", host, addr.Unmap(), withArticle(reason))
+			return blockedAt(reason, "%s resolves to %s, %s address", host, addr.Unmap(), withArticle(reason))
 		}
 	}
 	return nil
+}
+
+// notInURL reports whether r may not appear in a URL as it is (RFC 3986): a space or another
+// control character, or one of < > " \ { } | ^ and the backtick.
+func notInURL(r rune) bool {
+	return r <= ' ' || r == 0x7f || strings.ContainsRune("<>\"\\{}|^`", r)
+}
+
+// describeChar names a character a URL refused: "a space", "a control character", or the
+// character quoted.
+func describeChar(c byte) string {
+	switch {
+	case c == ' ':
+		return "a space"
+	case c < ' ' || c == 0x7f:
+		return "a control character"
+	}
+	return fmt.Sprintf("%q", string(c))
 }
 
 // reservedPrefixes are special-purpose ranges that the netip predicates do not cover and that no
@@ -230,11 +262,15 @@ func blockedAddr(addr netip.Addr) (string, bool) {
 // through (and nothing else).
 func blockedAddrFor(addr netip.Addr, allowPrivate bool) (string, bool) {
 	reason, blocked := blockedAddr(addr)
-	if blocked && allowPrivate && (reason == "loopback" || reason == "private") {
+	if blocked && allowPrivate && privateKind(reason) {
 		return "", false
 	}
 	return reason, blocked
 }
+
+// privateKind reports whether a kind of address blockedAddr names is one allowPrivate lets
+// through: loopback or private (not one of those carried in another IPv6 form).
+func privateKind(kind string) bool { return kind == "loopback" || kind == "private" }
 
 // guardDial is a net.Dialer Control function: it runs after name resolution, on the very address
 // about to be connected, so it holds whatever DNS answered.
@@ -259,7 +295,7 @@ func checkDialAddress(address string, allowPrivate bool) error {
 		return refused("cannot read dial address %q", address)
 	}
 	if reason, blocked := blockedAddrFor(addr, allowPrivate); blocked {
-		return blockedAt("%s is %s address", addr.Unmap(), withArticle(reason))
+		return blockedAt(reason, "%s is %s address", addr.Unmap(), withArticle(reason))
 	}
 	return nil
 }

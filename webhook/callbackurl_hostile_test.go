@@ -41,7 +41,7 @@ func TestAllowPrivateNeverAllowsLinkLocal(t *testing.T) {
 		"http://0.0.0.0/hook":                     "unspecified",
 		"http://[::]/hook":                        "unspecified",
 		"http://255.255.255.255/hook":             "reserved",
-		"http://unknown.example/hook":             "", // checked at dial, where the guard decides
+		"http://unknown.example/hook":             "", // checked at dial, where the guard decides (as without allowPrivate)
 	} {
 		t.Run(url, func(t *testing.T) {
 			err := checkCallbackURL(context.Background(), resolver, url, true)

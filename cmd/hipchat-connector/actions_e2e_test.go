@@ -160,7 +160,7 @@ func TestServeTheActionsAFlowNeeds(t *testing.T) {
 		var recent struct {
 			Items []struct {
 				Message string `json:"message"`
-				RoomID  string `json:"room_id"`
+				RoomID  int    `json:"room_id"`
 				From    struct {
 					MentionName string `json:"mention_name"`
 				} `json:"from"`
@@ -170,7 +170,7 @@ func TestServeTheActionsAFlowNeeds(t *testing.T) {
 		require.Len(t, recent.Items, 2)
 		assert.Equal(t, "line 1", recent.Items[0].Message, "oldest first")
 		assert.Equal(t, "line 2", recent.Items[1].Message)
-		assert.Equal(t, private, recent.Items[1].RoomID)
+		assert.Equal(t, private, strconv.Itoa(recent.Items[1].RoomID), "HipChat's numeric id")
 		assert.Equal(t, "bob", recent.Items[1].From.MentionName)
 	})
 

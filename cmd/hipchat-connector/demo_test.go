@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -127,4 +130,44 @@ func TestDemoIgnoresEnvironment(t *testing.T) {
 	err := run(context.Background(), fastDemoArgs(t, "-duration", "1ms"), bogus, &lockedBuffer{}, stderr)
 	require.ErrorContains(t, err, "the demo ended before its subscriptions were made", "stderr:\n%s", stderr)
 	require.NotContains(t, err.Error(), envPrefix)
+}
+
+// TestDemoShowsItsPagesAndAnOperatorCredential: the demo prints where the sandbox page and the
+// console are, and runs its connector with an operator credential it prints, so that the console's
+// operator half and the /admin/ routes can be tried: the credential is taken, anything else is not.
+func TestDemoShowsItsPagesAndAnOperatorCredential(t *testing.T) {
+	t.Parallel()
+	demo := startDemo(t)
+	out := demo.stdout.String()
+	hipchat, connector, operator := demo.exports["HIPCHAT"], demo.exports["CONNECTOR"], demo.exports["OPERATOR"]
+	require.NotEmpty(t, operator, "the export line carries OPERATOR")
+	require.Contains(t, out, "  sandbox page  "+hipchat+"/  ")
+	require.Contains(t, out, "  console       "+connector+"/console  ")
+	require.Contains(t, out, "operator credential "+operator+")")
+
+	for _, page := range []string{hipchat + "/", connector + "/console"} {
+		resp, err := http.Get(page)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, page)
+		require.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"), page)
+	}
+	admin := func(credential string) (int, string) {
+		req, err := http.NewRequest(http.MethodGet, connector+"/admin/subscriptions", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+credential)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, string(body)
+	}
+	status, body := admin(operator)
+	require.Equal(t, http.StatusOK, status, body)
+	var list struct{ Items []struct{ ID string } }
+	require.NoError(t, json.Unmarshal([]byte(body), &list))
+	require.Len(t, list.Items, 3, "the demo's three subscriptions")
+	status, _ = admin(demo.exports["TOKEN"])
+	require.Equal(t, http.StatusUnauthorized, status, "a HipChat token is no operator credential")
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,14 +19,20 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
 )
 
 // The README's examples are run here so that they cannot rot:
 //
 //   - every ```sh block runs with bash against a running demo, with the variables its export line
-//     prints (HIPCHAT, ADMIN, CONNECTOR, TOKEN, ROOM) and curl failing on HTTP errors
+//     prints (HIPCHAT, ADMIN, CONNECTOR, TOKEN, ROOM, OPERATOR) and curl failing on HTTP errors
 //     (--fail-with-body), unless the line before its fence is "<!-- not run: REASON -->";
-//   - the ```go block (a complete callback receiver) is built as a package of this module;
+//   - the ```go block (a complete callback receiver) is built as a package of this module, and built
+//     and run against a connector by readme_receivers_test.go;
+//   - the ```js blocks (the Node-RED, n8n and Express verifiers) are run against a connector by
+//     readme_receivers_test.go, each found by the engine its first line names (readmeJSEngines);
+//   - ```python blocks must parse (python3, when there is one);
 //   - ```json blocks must parse; ```text blocks are output and are left alone;
 //   - the flag tables list exactly the flags of `serve -h`, `demo -h` and `sim -h`, and every
 //     hipchat_connector_ metric that /metrics exposes is named.
@@ -95,9 +102,12 @@ func TestReadmeBlocks(t *testing.T) {
 			goBlocks++
 		case "json":
 			require.True(t, json.Valid([]byte(b.body)), "%s is not valid JSON", b)
-		case "text":
+		case "js":
+			_, known := readmeJSEngine(b)
+			require.True(t, known, "%s: a js block's first line names its engine, one of %v, so that a test runs it", b, readmeJSEngines)
+		case "text", "python":
 		default:
-			t.Errorf("%s: a fence must be sh (run), go (compiled), json (parsed) or text (output)", b)
+			t.Errorf("%s: a fence must be sh (run), go (compiled and run), js (run), python (parsed), json (parsed) or text (output)", b)
 		}
 		if b.notRun != "" {
 			require.Equal(t, "sh", b.lang, "%s: only sh blocks can be marked not run", b)
@@ -105,6 +115,15 @@ func TestReadmeBlocks(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, runnable, 5, "runnable sh blocks")
 	require.Equal(t, 1, goBlocks, "go blocks")
+	for _, engine := range readmeJSEngines {
+		n := 0
+		for _, b := range blocks {
+			if e, _ := readmeJSEngine(b); b.lang == "js" && e == engine {
+				n++
+			}
+		}
+		require.Equal(t, 1, n, "js blocks for %s", engine)
+	}
 	require.Equal(t, "go run ./cmd/hipchat-connector demo\n", blocks[0].body, "the README opens with the run command")
 	require.Equal(t, "go test -race ./...\n", blocks[1].body, "and then the test command")
 }
@@ -182,7 +201,7 @@ func startDemo(t *testing.T) *runningDemo {
 		require.True(t, ok, pair)
 		d.exports[name] = value
 	}
-	for _, name := range []string{"HIPCHAT", "ADMIN", "CONNECTOR", "TOKEN", "ROOM"} {
+	for _, name := range []string{"HIPCHAT", "ADMIN", "CONNECTOR", "TOKEN", "ROOM", "OPERATOR"} {
 		require.NotEmpty(t, d.exports[name], name)
 	}
 	return d
@@ -208,6 +227,13 @@ func (d *runningDemo) stop(t *testing.T) string {
 // overlay, so nothing is written into the tree).
 func TestReadmeGoExampleCompiles(t *testing.T) {
 	t.Parallel()
+	buildReadmeGoExample(t, os.DevNull)
+}
+
+// buildReadmeGoExample builds the README's Go block as a package of this module into the binary
+// output (os.DevNull: only compiled).
+func buildReadmeGoExample(t *testing.T, output string) {
+	t.Helper()
 	goTool, err := exec.LookPath("go")
 	require.NoError(t, err, "the go command")
 	root, err := filepath.Abs("../..")
@@ -233,7 +259,7 @@ func TestReadmeGoExampleCompiles(t *testing.T) {
 
 	// go build rather than go vet: vet changes into the package's directory, which exists only in the
 	// overlay.
-	cmd := exec.Command(goTool, "build", "-overlay", overlayFile, "-o", os.DevNull, "./internal/readmeexample")
+	cmd := exec.Command(goTool, "build", "-overlay", overlayFile, "-o", output, "./internal/readmeexample")
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "building the README's Go example:\n%s", out)
@@ -309,4 +335,101 @@ func TestReadmeErrorTableNamesEveryCode(t *testing.T) {
 	for _, c := range codes {
 		assert.Contains(t, table, "`"+c[1]+"`", "the README's error table lacks %s", c[1])
 	}
+}
+
+// readmeJSEngines are the engines whose verifier the README shows in JavaScript; a js block's first
+// line starts with "// " and one of them.
+var readmeJSEngines = []string{"Node-RED", "n8n", "Express"}
+
+// readmeJSEngine is the engine a js block is for, by its first line.
+func readmeJSEngine(b readmeBlock) (string, bool) {
+	first, _, _ := strings.Cut(b.body, "\n")
+	for _, engine := range readmeJSEngines {
+		if strings.HasPrefix(first, "// "+engine+" ") || strings.HasPrefix(first, "// "+engine+":") {
+			return engine, true
+		}
+	}
+	return "", false
+}
+
+// readmeJS returns the README's js block for engine.
+func readmeJS(t *testing.T, engine string) string {
+	t.Helper()
+	for _, b := range readmeBlocks(t) {
+		if e, _ := readmeJSEngine(b); b.lang == "js" && e == engine {
+			return b.body
+		}
+	}
+	t.Fatalf("the README has no js block for %s", engine)
+	return ""
+}
+
+// TestReadmePythonExamplesParse: each python block is valid Python (python3's parser), so that a
+// typo cannot hide in the one example no test runs. Skipped without python3.
+func TestReadmePythonExamplesParse(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not installed: the README's Python example is not parsed")
+	}
+	n := 0
+	for _, b := range readmeBlocks(t) {
+		if b.lang != "python" {
+			continue
+		}
+		n++
+		cmd := exec.Command(python, "-c", "import ast, sys; ast.parse(sys.stdin.read())")
+		cmd.Stdin = strings.NewReader(b.body)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s does not parse:\n%s", b, out)
+	}
+	require.Positive(t, n, "python blocks")
+}
+
+// TestReadmeEmulatorExamplesRunAgainstAnEmulatorAlone runs the runnable sh blocks of "The HipChat
+// emulator" against an emulator started as that section starts one (sim's defaults, -admin-token
+// demo-admin), with HIPCHAT and ADMIN the only variables set: they must not lean on a demo's
+// TOKEN or ROOM. Every runnable block of the README also leaves the variables a demo exports as they
+// were, so that examples followed in one shell do not overwrite them.
+func TestReadmeEmulatorExamplesRunAgainstAnEmulatorAlone(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile(readmePath)
+	require.NoError(t, err)
+	lines := strings.Split(string(raw), "\n")
+	from, to := 0, len(lines)
+	for i, line := range lines {
+		switch {
+		case line == "## The HipChat emulator":
+			from = i + 1
+		case from > 0 && i >= from && strings.HasPrefix(line, "## ") && to == len(lines):
+			to = i + 1
+		}
+	}
+	require.Positive(t, from, "the README has a section The HipChat emulator")
+
+	opts := hipchatsim.DefaultOptions()
+	opts.AdminToken = "demo-admin"
+	emulator, err := hipchatsim.New(opts)
+	require.NoError(t, err)
+	ts := httptest.NewServer(emulator)
+	t.Cleanup(ts.Close)
+	dir := t.TempDir()
+	demoVariable := regexp.MustCompile(`(?m)^\s*(?:export\s+)?(HIPCHAT|ADMIN|CONNECTOR|TOKEN|ROOM|OPERATOR)=`)
+	ran := 0
+	for _, b := range readmeBlocks(t) {
+		if b.lang != "sh" || b.notRun != "" {
+			continue
+		}
+		require.Nil(t, demoVariable.FindStringIndex(b.body), "%s sets a variable the demo exports", b)
+		if b.line < from || b.line > to {
+			continue
+		}
+		ran++
+		script := "set -euo pipefail\ncurl() { command curl --fail-with-body --max-time 30 \"$@\"; }\n" + b.body
+		cmd := exec.Command("bash", "-c", script)
+		cmd.Dir = dir
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "HIPCHAT=" + ts.URL, "ADMIN=demo-admin"}
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "%s against an emulator alone:\n%s\noutput:\n%s", b, b.body, out)
+	}
+	require.GreaterOrEqual(t, ran, 3, "runnable blocks in The HipChat emulator")
 }

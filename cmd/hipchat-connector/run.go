@@ -22,6 +22,7 @@ func subcommands() map[string]subcommand {
 		"demo":       {summary: demoSummary, run: runDemo},
 		"sim":        {summary: simSummary, run: runSim},
 		"serve":      {summary: serveSummary, run: runServe},
+		"version":    {summary: versionSummary, run: runVersion},
 	}
 }
 
@@ -35,6 +36,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return errUsage
 		}
 		return nil
+	}
+	if args[0] == "-version" || args[0] == "--version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
@@ -60,5 +64,5 @@ func printUsage(w io.Writer, cmds map[string]subcommand) {
 	for _, name := range names {
 		fmt.Fprintf(w, "  %-11s %s\n", name, cmds[name].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'hipchat-connector <subcommand> -h' for its flags.")
+	fmt.Fprintln(w, "\nRun 'hipchat-connector <subcommand> -h' for its flags, 'hipchat-connector -version' for the build.")
 }

@@ -157,9 +157,10 @@ func TestHangingReceiversDoNotSlowAHealthySubscription(t *testing.T) {
 	w := newWorld(t)
 	c := startConnector(t, w.sim.URL, "-poll-schedule", "@every 1s", "-push=false", "-allow-private-callbacks",
 		"-callback-timeout", "30s", "-callback-rate", "0")
-	// Four tokens share the 200 hanging subscriptions (each subscribe is one HipChat call of its token).
+	// Eight tokens share the 200 hanging subscriptions (each subscribe is two HipChat calls of its
+	// token, the room and the baseline: 50 of a token's 90 for actions).
 	var tokens []string
-	for i := range 4 {
+	for i := range 8 {
 		email := fmt.Sprintf("busy%d@example.com", i)
 		w.sim.createUser(fmt.Sprintf("Busy %d", i), fmt.Sprintf("busy%d", i), email, testPassword)
 		tokens = append(tokens, w.sim.userToken(email, testPassword, ""))
@@ -168,7 +169,7 @@ func TestHangingReceiversDoNotSlowAHealthySubscription(t *testing.T) {
 	for e := range 50 {
 		url := hangingReceiver(t)
 		for s := range 4 {
-			a := c.do("POST", fmt.Sprintf("/subscriptions/rooms/%d/messages", busy), bearerHeader(tokens[(e*4+s)%4]),
+			a := c.do("POST", fmt.Sprintf("/subscriptions/rooms/%d/messages", busy), bearerHeader(tokens[(e*4+s)%len(tokens)]),
 				mustJSON(map[string]string{"callbackUrl": url}))
 			require.Equal(t, http.StatusCreated, a.Status, a.Body)
 		}

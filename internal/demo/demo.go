@@ -49,7 +49,12 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer removeDir()
-	d, err := assemble(cfg, dbPath)
+	operator, err := newOperatorCredential()
+	if err != nil {
+		return err
+	}
+	defer operator.remove()
+	d, err := assemble(cfg, dbPath, operator)
 	if err != nil {
 		return err
 	}
@@ -83,9 +88,9 @@ type parts struct {
 	logs     *logTail
 }
 
-// assemble makes the emulator, the sink and their listeners, the connector and the script. Errors:
-// the emulator's options and binding a port.
-func assemble(cfg Config, dbPath string) (*parts, error) {
+// assemble makes the emulator, the sink and their listeners, the connector (with the demo's
+// operator credential) and the script. Errors: the emulator's options and binding a port.
+func assemble(cfg Config, dbPath string, operator operatorCredential) (*parts, error) {
 	out := &syncWriter{w: cfg.Stdout}
 	// HipChat's rate limit (100 calls per 5 minutes per token) is off: polling every 5 s makes about
 	// 30 calls a minute. Flood control stays on, as in HipChat.
@@ -112,7 +117,7 @@ func assemble(cfg Config, dbPath string) (*parts, error) {
 		serve: cfg.Serve,
 		args: []string{
 			"-addr", "127.0.0.1:0", "-hipchat-url", emulatorServer.URL(), "-db", dbPath,
-			"-poll-schedule", cfg.PollSchedule, "-allow-private-callbacks",
+			"-poll-schedule", cfg.PollSchedule, "-allow-private-callbacks", "-admin-token-file", operator.file,
 		},
 		logs:      logOut,
 		listening: make(chan string, 1),
@@ -128,6 +133,7 @@ func assemble(cfg Config, dbPath string) (*parts, error) {
 		pollSchedule: cfg.PollSchedule,
 		dbPath:       dbPath,
 		keepDB:       cfg.DBPath != "",
+		operator:     operator.token,
 	}
 	return d, nil
 }

@@ -28,6 +28,7 @@ type script struct {
 	pollSchedule string
 	dbPath       string
 	keepDB       bool
+	operator     string      // the connector's operator credential, printed: a local demo's
 	subscribed   atomic.Bool // set once the three subscriptions exist
 }
 
@@ -223,8 +224,12 @@ func (s *script) printIntro(w seeded) {
 	}
 	fmt.Fprintf(out, "hipchat-connector demo: HipChat emulator, connector and callback sink in one process\n\n")
 	fmt.Fprintf(out, "  HipChat emulator  %s  (admin token %s; rate limits off, flood control on)\n", s.hipchat.BaseURL, s.adminToken)
-	fmt.Fprintf(out, "  connector         %s  (%s)\n", w.connector, database)
+	fmt.Fprintf(out, "  connector         %s  (%s; operator credential %s)\n", w.connector, database, s.operator)
 	fmt.Fprintf(out, "  callback sink     %s  (verifies every delivery's Standard Webhooks signature)\n\n", s.sinkURL)
+	fmt.Fprintf(out, "open in a browser:\n")
+	fmt.Fprintf(out, "  sandbox page  %s/  (the emulator: sign in with the admin token above; rooms, history, post as anyone)\n", s.hipchat.BaseURL)
+	fmt.Fprintf(out, "  console       %s/console  (the connector: sign in with Ann's token below for her subscriptions,\n", w.connector)
+	fmt.Fprintf(out, "                and add the operator credential above to see every subscription and the instance's health)\n\n")
 	fmt.Fprintf(out, "seeded through the HipChat API: %s (@%s) and %s (@%s) with personal access tokens,\n", w.ann.Name, w.ann.Mention, w.bob.Name, w.bob.Mention)
 	fmt.Fprintf(out, "and %s's private room %q (id %d) with %s in it\n\n", w.ann.Name, roomName, w.room, w.bob.Name)
 	fmt.Fprintf(out, "subscribed through the connector with Ann's token (201 + Location + a secret shown once):\n")
@@ -243,7 +248,7 @@ func (s *script) printIntro(w seeded) {
 	fmt.Fprintf(out, "      (a polling trigger: 202 and a Location; curl that Location after a post: 200 and the new messages)\n")
 	fmt.Fprintf(out, "  curl -sS -H %s %s/subscriptions\n", auth, c)
 	fmt.Fprintf(out, "or set these and run the README's examples:\n")
-	fmt.Fprintf(out, "  export HIPCHAT=%s ADMIN=%s CONNECTOR=%s TOKEN=%s ROOM=%d\n\n", s.hipchat.BaseURL, s.adminToken, c, w.ann.Token, w.room)
+	fmt.Fprintf(out, "  export HIPCHAT=%s ADMIN=%s CONNECTOR=%s TOKEN=%s ROOM=%d OPERATOR=%s\n\n", s.hipchat.BaseURL, s.adminToken, c, w.ann.Token, w.room, s.operator)
 	fmt.Fprintf(out, "every %s Bob posts a message, shares a file, creates a room or CI sends a notification; Ann replies to Bob\n", s.interval)
 	fmt.Fprintf(out, "and sets the room's topic, and CI's notification carries a card, through the connector's actions\n")
 	fmt.Fprintf(out, "(ReplyToMessage, SetRoomTopic, SendNotification: the lines that end \"through the connector\").\n")

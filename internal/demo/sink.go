@@ -130,7 +130,10 @@ type deliveredMessage struct {
 		Name string `json:"name"`
 		Size int64  `json:"size"`
 	} `json:"file"`
-	RoomID string `json:"room_id"`
+	// RoomID is HipChat's id of the room (a string in deliveries queued before rooms were resolved);
+	// RoomName its name.
+	RoomID   json.RawMessage `json:"room_id"`
+	RoomName string          `json:"room_name"`
 }
 
 // deliveredRoom holds the fields the sink prints of a room.
@@ -154,9 +157,13 @@ func (s *callbackSink) describe(t webhookTrigger, body []byte) (room, what strin
 	if err := json.Unmarshal(body, &m); err != nil {
 		return "?", fmt.Sprintf("unreadable message: %v", err)
 	}
-	room = s.roomNames[m.RoomID]
+	id := strings.Trim(string(m.RoomID), `"`)
+	room = m.RoomName
 	if room == "" {
-		room = "room " + m.RoomID
+		room = s.roomNames[id]
+	}
+	if room == "" {
+		room = "room " + id
 	}
 	author := m.From.Name
 	if m.Type == "notification" {

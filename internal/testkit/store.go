@@ -52,17 +52,33 @@ func AddSubscription(t testing.TB, store SubscriptionStore, conn connector.Conne
 	return AddOrderedSubscription(t, store, conn, kind, room, callback, cursor, state.OrderingBestEffort)
 }
 
-// AddOrderedSubscription is AddSubscription with the given ordering.
+// AddOrderedSubscription is AddSubscription with the given ordering. Its room is not resolved, as
+// in a subscription stored before rooms were: the poller resolves it on its first read.
 func AddOrderedSubscription(t testing.TB, store SubscriptionStore, conn connector.Connection, kind triggers.Kind, room, callback string, cursor []byte, ordering state.Ordering) state.Subscription {
+	t.Helper()
+	return addSubscription(t, store, conn, state.Subscription{
+		Kind: kind, RoomID: room, CallbackURL: callback, Cursor: cursor, Ordering: ordering,
+	})
+}
+
+// AddResolvedSubscription is AddSubscription of a subscription whose room was resolved when it was
+// made (triggers.ResolveRoom), as the subscribe handler stores one.
+func AddResolvedSubscription(t testing.TB, store SubscriptionStore, conn connector.Connection, kind triggers.Kind, room string, resolved triggers.ResolvedRoom, callback string, cursor []byte) state.Subscription {
+	t.Helper()
+	return addSubscription(t, store, conn, state.Subscription{
+		Kind: kind, RoomID: room, Room: resolved, CallbackURL: callback, Cursor: cursor, Ordering: state.OrderingBestEffort,
+	})
+}
+
+// addSubscription stores sub as conn's, with conn's token and a fresh secret.
+func addSubscription(t testing.TB, store SubscriptionStore, conn connector.Connection, sub state.Subscription) state.Subscription {
 	t.Helper()
 	secret, err := webhook.NewSecret()
 	require.NoError(t, err)
-	sub, err := store.CreateSubscription(state.Subscription{
-		ConnectionID: conn.ID, Kind: kind, RoomID: room, CallbackURL: callback,
-		Token: conn.Token(), Secret: secret, HipChatURL: conn.BaseURL, Cursor: cursor, Ordering: ordering,
-	})
+	sub.ConnectionID, sub.Token, sub.Secret, sub.HipChatURL = conn.ID, conn.Token(), secret, conn.BaseURL
+	created, err := store.CreateSubscription(sub)
 	require.NoError(t, err)
-	return sub
+	return created
 }
 
 // Queue commits events with the given ids (payload {"id": id}) for sub, as the poller would.

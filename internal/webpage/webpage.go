@@ -40,9 +40,21 @@ type asset struct {
 // Handler serves files, a tree with index.html at its root, read once: index.html at exactly
 // pagePath, and every other file at assetPrefix + its name, with the shared files at
 // assetPrefix + "shared/" + theirs. Anything else, a directory, and index.html under assetPrefix
-// are 404. The caller routes GET (and HEAD) of pagePath and of assetPrefix+"…" to it. It panics
-// when files cannot be read or have a shared/ of their own: only a broken build gets there.
+// are a plain-text 404. The caller routes GET (and HEAD) of pagePath and of assetPrefix+"…" to it.
+// It panics when files cannot be read or have a shared/ of their own: only a broken build gets
+// there.
 func Handler(files fs.FS, pagePath, assetPrefix string) http.Handler {
+	return HandlerWithNotFound(files, pagePath, assetPrefix, nil)
+}
+
+// HandlerWithNotFound is Handler with notFound answering what is no file of the page (nil: the
+// plain-text 404), so that a page served among an API's routes answers in that API's error shape.
+func HandlerWithNotFound(files fs.FS, pagePath, assetPrefix string, notFound http.Handler) http.Handler {
+	if notFound == nil {
+		notFound = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "404 page not found", http.StatusNotFound)
+		})
+	}
 	assets := map[string]asset{}
 	if err := readAssets(files, assets); err != nil {
 		panic("webpage: reading the embedded assets: " + err.Error())
@@ -67,7 +79,7 @@ func Handler(files fs.FS, pagePath, assetPrefix string) http.Handler {
 		}
 		a, ok := assets[name]
 		if !ok || name == "" || name == "index.html" && r.URL.Path != pagePath {
-			http.Error(w, "404 page not found", http.StatusNotFound)
+			notFound.ServeHTTP(w, r)
 			return
 		}
 		// The page changes with the binary: revalidate every time (the ETag makes it a 304).

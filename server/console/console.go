@@ -33,10 +33,14 @@ var embedded embed.FS
 // Handler serves the page at Path and its assets under Path+"/", the shared ones under
 // Path+"/shared/"; any other path, or a directory, is 404. The caller routes GET of exactly Path
 // and of Path+"/…" to it.
-func Handler() http.Handler {
+func Handler() http.Handler { return HandlerWithNotFound(nil) }
+
+// HandlerWithNotFound is Handler with notFound answering the paths under Path+"/" that are no file
+// of the page (nil: a plain-text 404), so that the connector answers them in its error shape.
+func HandlerWithNotFound(notFound http.Handler) http.Handler {
 	files, err := fs.Sub(embedded, "assets")
 	if err != nil {
 		panic("console: the embedded assets: " + err.Error()) // only a broken build gets here
 	}
-	return webpage.Handler(files, Path, Path+"/")
+	return webpage.HandlerWithNotFound(files, Path, Path+"/", notFound)
 }

@@ -13,7 +13,8 @@ import (
 // CommitFeed records the result of one feed read in ONE transaction: for each
 // advance whose subscription exists and is polled (active, or paused by a
 // user: its events wait for resume), it sets the cursor (unless nil) and
-// appends one pending delivery per event, in order, due now. An event whose
+// appends one pending delivery per event, in order, due now; it stores the
+// resolved room an advance brings (state.SubscriptionRecord.ApplyAdvance). An event whose
 // delivery id is already in the subscription's outbox (delivered or not) is
 // skipped, so committing the same read twice queues nothing new. Advances
 // for deleted, suspended or disabled subscriptions are skipped silently:
@@ -46,8 +47,7 @@ func (s *Store) CommitFeed(advances []state.CursorAdvance) error {
 			if !sub.Polled() {
 				continue
 			}
-			if adv.Cursor != nil {
-				sub.Cursor = cloneBytes(adv.Cursor)
+			if sub.ApplyAdvance(adv) {
 				if err := putSubscription(subs, sub); err != nil {
 					return err
 				}

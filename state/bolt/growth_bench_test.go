@@ -194,7 +194,7 @@ func messagePayload(room, n int, at time.Time) []byte {
 	payload, err := json.Marshal(triggers.HistoryItem{
 		ID: messageID(room-1, n), Date: at.Format("2006-01-02T15:04:05.000000-07:00"), Type: "message",
 		Message: text, From: triggers.Author{ID: 2, MentionName: "dee", Name: "Dee Park"},
-		Mentions: []connector.UserStub{}, RoomID: fmt.Sprint(room),
+		Mentions: []connector.UserStub{}, RoomID: room, RoomName: fmt.Sprint("Room ", room),
 	})
 	if err != nil {
 		panic(err)

@@ -51,7 +51,7 @@ func (s *Store) CommitFeed(advances []state.CursorAdvance) error {
 			return err
 		}
 		for _, adv := range advances {
-			if err := t.advance(adv, adv.Events, adv.Cursor, now); err != nil {
+			if err := t.advance(adv, adv.Events, true, now); err != nil {
 				return err
 			}
 			if !t.fits() {
@@ -87,7 +87,7 @@ func (s *Store) commitSplit(advances []state.CursorAdvance, now time.Time) error
 				n++
 			}
 			chunk := events[:n]
-			if err := s.fencedUpdate(func(t *tx) error { return t.advance(adv, chunk, nil, now) }); err != nil {
+			if err := s.fencedUpdate(func(t *tx) error { return t.advance(adv, chunk, false, now) }); err != nil {
 				return err
 			}
 			events = events[n:]
@@ -97,7 +97,7 @@ func (s *Store) commitSplit(advances []state.CursorAdvance, now time.Time) error
 		chunk := advances[start:min(start+cursorsPerTxn, len(advances))]
 		err := s.fencedUpdate(func(t *tx) error {
 			for _, adv := range chunk {
-				if err := t.advance(adv, nil, adv.Cursor, now); err != nil {
+				if err := t.advance(adv, nil, true, now); err != nil {
 					return err
 				}
 			}
@@ -110,10 +110,12 @@ func (s *Store) commitSplit(advances []state.CursorAdvance, now time.Time) error
 	return nil
 }
 
-// advance applies events and cursor (nil: unchanged) of one advance in t,
-// when its subscription exists and is polled.
-func (t *tx) advance(adv state.CursorAdvance, events []state.Event, cursor []byte, now time.Time) error {
-	if cursor == nil && len(events) == 0 {
+// advance applies events of one advance in t, and with record its cursor
+// and resolved room (state.SubscriptionRecord.ApplyAdvance), when its
+// subscription exists and is polled.
+func (t *tx) advance(adv state.CursorAdvance, events []state.Event, record bool, now time.Time) error {
+	record = record && (adv.Cursor != nil || adv.Room.Resolved())
+	if !record && len(events) == 0 {
 		return nil
 	}
 	sub, err := t.getSubscription(adv.SubscriptionID)
@@ -126,8 +128,7 @@ func (t *tx) advance(adv state.CursorAdvance, events []state.Event, cursor []byt
 	if !sub.Polled() {
 		return nil
 	}
-	if cursor != nil {
-		sub.Cursor = append([]byte{}, cursor...)
+	if record && sub.ApplyAdvance(adv) {
 		if err := t.putSubscription(sub); err != nil {
 			return err
 		}

@@ -76,6 +76,7 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteLongQueue", testDeleteLongQueue},
 		{"RotateSecret", testRotateSecret},
 		{"FiltersStoredAndKept", testFilters},
+		{"ResolvedRoomsStoredOnce", testResolvedRooms},
 		{"SecretsNeverInClear", testSecretsNeverInClear},
 		{"ServerKey", testServerKey},
 		{"CommitFeedQueuesInOrderWithStableIDs", testCommitFeedOrder},
