@@ -1,7 +1,8 @@
-// rooms.js: room names for the console's views. A subscription names its room by what its
-// subscriber typed (an id or a name); the console resolves it with ListRooms (GET /rooms), which it
-// may call with the signed-in HipChat token, so that a view says "messages of Ops", not "messages
-// of room 1". A name the server already gives (room_name) is taken as is.
+// rooms.js: room names for the console's views, so that a view says "messages of Ops · room 1",
+// not "messages of room 1". The connector shows HipChat's id and name of a subscription's room
+// (room_id, room_name) once it resolved the room; before that (a subscription stored by an older
+// connector, until its feed's first read) only what the subscriber typed (room: an id or a name),
+// which the console resolves with ListRooms (GET /rooms), called with the signed-in HipChat token.
 
 import { call } from './api.js';
 
@@ -47,8 +48,8 @@ export class RoomNames {
 
   /** of is the room of sub as {id, name}: either may be '' when unknown. */
   of(sub) {
-    const typed = String(sub.room_id || '');
-    if (sub.room_name) return { id: /^\d+$/.test(typed) ? typed : '', name: sub.room_name };
+    if (sub.room_name) return { id: sub.room_id ? String(sub.room_id) : '', name: sub.room_name };
+    const typed = String(sub.room || sub.room_id || '');
     if (/^\d+$/.test(typed)) return { id: typed, name: this.byID.get(typed) || '' };
     const id = this.byName.get(typed.toLowerCase()) || '';
     return { id, name: id ? this.byID.get(id) : typed };
@@ -63,6 +64,6 @@ export class RoomNames {
     const room = this.of(sub);
     const kind = `${sub.kind}s`;
     if (room.name) return { what: `${kind} of ${room.name}`, where: room.id ? `room ${room.id}` : '' };
-    return { what: `${kind} of room ${room.id || sub.room_id}`, where: '' };
+    return { what: `${kind} of room ${room.id || sub.room || sub.room_id}`, where: '' };
   }
 }
