@@ -29,7 +29,7 @@ import (
 // its scale, and the operator's list of 56 subscriptions in pages of 50, each subscription once,
 // those of the signed-in token marked. With -screenshot it writes the README's screenshot.
 func TestConsoleViewsInABrowser(t *testing.T) {
-	ctx := browsertest.New(t, "the console's browser test")
+	browsertest.Chromium(t, "the console's browser test") // skip at once without one
 	w := newWorld(t)
 	sink := testkit.NewSink(t, nil)
 	// One endpoint (scheme, host, port) for two of Ann's subscriptions: …/ok answers, …/failing does not.
@@ -70,6 +70,7 @@ func TestConsoleViewsInABrowser(t *testing.T) {
 		return metricValue(t, c, "hipchat_connector_callback_endpoints_open") == 1
 	}, time.Minute, 20*time.Millisecond, "one failure opens the shared endpoint's circuit (-circuit-failures 1)")
 
+	ctx := browsertest.New(t, "the console's browser test") // its time runs from here: the world is made
 	log := browsertest.Watch(ctx)
 	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(1200, 900)))
 	_, err := chromedp.Run(ctx, chromedp.NavigateResponse(c.URL+console.Path))
