@@ -48,7 +48,7 @@ func TestSharedLimiterNamesWhoseBudgetRefused(t *testing.T) {
 	require.Eventually(t, func() bool {
 		refusal, ok := other.Take(ctx, "conn2", connector.Foreground)
 		return !ok && refusal.Budget == connector.BudgetHipChat
-	}, 5*time.Second, 20*time.Millisecond, "another replica hears of HipChat's hold and keeps it too")
+	}, 30*time.Second, 20*time.Millisecond, "another replica hears of HipChat's hold and keeps it too")
 	_, ok = other.Take(ctx, "conn3", connector.Foreground)
 	assert.True(t, ok, "only that connection is held")
 

@@ -11,6 +11,10 @@ import (
 func (r *Replica) registerMetrics(reg prometheus.Registerer, fence Fence) error {
 	for _, c := range []prometheus.Collector{
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hipchat_connector_cluster_members",
+			Help: "Live replicas this replica sees, itself included; 0 while it holds no etcd session.",
+		}, func() float64 { return float64(r.liveMembers()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hipchat_connector_cluster_feeds_owned",
 			Help: "Feeds (a room's history, a token's room list) this replica owns among the live replicas.",
 		}, func() float64 { return float64(r.feeds.Owned()) }),
@@ -40,4 +44,12 @@ func (r *Replica) registerMetrics(reg prometheus.Registerer, fence Fence) error 
 		}
 	}
 	return nil
+}
+
+// liveMembers is how many live replicas this one sees (itself included), 0 without a session.
+func (r *Replica) liveMembers() int {
+	if !r.member.Ready() {
+		return 0
+	}
+	return len(r.member.Members())
 }

@@ -122,7 +122,7 @@ func connectionOwnedBy(t *testing.T, owner, other *Replica) string {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		return len(owner.member.Members()) == 2 && len(other.member.Members()) == 2
-	}, 10*time.Second, 10*time.Millisecond)
+	}, 30*time.Second, 10*time.Millisecond)
 	for i := range 100 {
 		id := fmt.Sprintf("conn-%d", i)
 		if owner.OwnsConnection(id) {
@@ -174,6 +174,8 @@ func TestDoorbellReachesTheFeedsOwner(t *testing.T) {
 	assert.Equal(t, "/app/cluster/members/replica-a", fence.key)
 	assert.Equal(t, 3.0, metricValue(t, reg, "hipchat_connector_cluster_fenced_writes_refused_total"))
 	assert.Equal(t, 0.0, metricValue(t, reg, "hipchat_connector_cluster_doorbells_forwarded_total"))
+	require.Eventually(t, func() bool { return metricValue(t, reg, "hipchat_connector_cluster_members") == 2 }, 30*time.Second,
+		10*time.Millisecond, "replica a sees itself and b")
 	require.NotNil(t, a.Ready())
 	require.NoError(t, a.Ready()())
 
@@ -202,7 +204,7 @@ func TestDoorbellReachesTheFeedsOwner(t *testing.T) {
 			b.relay.mu.Unlock()
 			return false
 		}
-	}, 10*time.Second, 50*time.Millisecond, "the owner was not rung")
+	}, 30*time.Second, 50*time.Millisecond, "the owner was not rung")
 	forwarded := b.relay.forwarded.Load()
 	assert.Positive(t, forwarded, "counted as forwarded by the replica that received it")
 	for range 10 {
@@ -240,7 +242,7 @@ func TestStatusBoardShowsTheOwnersStatus(t *testing.T) {
 	require.Eventually(t, func() bool {
 		plan, ok := otherBoard.Plan(id)
 		return ok && plan.Feeds == 4
-	}, 10*time.Second, 50*time.Millisecond, "the other replica reads the owner's plan")
+	}, 30*time.Second, 50*time.Millisecond, "the other replica reads the owner's plan")
 	state, reason, ok := otherBoard.PushStatus(id, "12")
 	assert.True(t, ok)
 	assert.Equal(t, "off", state)

@@ -308,7 +308,7 @@ func TestRunDeliversWhenNudged(t *testing.T) {
 
 	queue(t, store, sub, "m1", "m2", "m3")
 	d.Nudge()
-	require.Eventually(t, func() bool { return len(sk.Accepted()[sub.ID]) == 3 }, 5*time.Second, 5*time.Millisecond,
+	require.Eventually(t, func() bool { return len(sk.Accepted()[sub.ID]) == 3 }, 30*time.Second, 5*time.Millisecond,
 		"a nudge, not the hourly interval, starts delivery")
 	cancel()
 	require.NoError(t, <-done)

@@ -109,7 +109,25 @@ func (d *Deliverer) run(ctx context.Context, del state.Delivery, subscription st
 		d.wake() // the POST's slot is free: the next attempts go while this one is recorded
 		d.record(*finished)
 	}()
-	finished = d.attempt(ctx, del, subscription, s)
+	attemptCtx, cancel := outliving(ctx, shutdownGrace)
+	defer cancel()
+	finished = d.attempt(attemptCtx, del, subscription, s)
+}
+
+// shutdownGrace is how long an attempt in flight may still take once the deliverer is told to stop:
+// a receiver's answer on its way is then read and recorded, so a graceful restart does not send a
+// delivered event again. A receiver slower than that is cut; its delivery stays due and goes again
+// after the restart, under its webhook-id.
+const shutdownGrace = 2 * time.Second
+
+// outliving is a context that ends grace after ctx does (or when cancelled).
+func outliving(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	inner, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })
+	return inner, func() {
+		stop()
+		cancel()
+	}
 }
 
 // release ends a delivery's turn: it may be dispatched again by a snapshot taken from now on.

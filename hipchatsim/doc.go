@@ -104,8 +104,10 @@
 //   - GET /_sim/webhooks → {"calls":[{"seq","at","event","url","webhook_id","room_id","status",
 //     "latency_ms","dropped","error"}],"remembered":512}: the last 512 room webhook calls, oldest
 //     first; status 0 means no answer (error says why), dropped a call not made. ?status=404,5xx,0
-//     keeps the calls with those statuses (exact, by class, 0 for no answer) and ?webhook_id=N one
-//     webhook's; a bad value is a 400 naming the parameter.
+//     keeps the calls with those statuses (exact, by class, 0 for no answer), ?webhook_id=N one
+//     webhook's and ?room_id=N one room's; ?limit=N answers the newest N of them (oldest first all
+//     the same) and "more" (whether older ones remain), &before=SEQ the newest N older than that
+//     call; a bad value is a 400 naming the parameter.
 //   - GET /_sim/room/{room}/glances → {"glances":[{"key","scope","addon":{"client_id","name"},"user",
 //     "content","updated"}]}: the latest add-on UI update of every glance that applies to the room
 //     (pushed to the group, the room, or a user in the room), newest first; the sandbox page shows

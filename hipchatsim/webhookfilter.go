@@ -7,12 +7,20 @@ import (
 	"strings"
 )
 
-// callFilter selects entries of GET /_sim/webhooks: by the receiver's status and by webhook. The
-// zero filter selects every entry.
+// callFilter selects entries of GET /_sim/webhooks: by the receiver's status, by webhook and by
+// room. The zero filter selects every entry.
 type callFilter struct {
 	codes     map[int]bool // exact statuses; 0 is "no answer" (a failed or dropped call)
 	classes   map[int]bool // 2 for 2xx … 5xx
 	webhookID int          // 0: any
+	roomID    int          // 0: any
+}
+
+// callPage is the part of the selected entries GET /_sim/webhooks answers: with a limit, the newest
+// limit of those whose seq is below before (any seq when before is negative); without, all.
+type callPage struct {
+	limit  int // 0: no limit
+	before int64
 }
 
 // parseCallFilter reads ?status= (a comma-separated list of statuses such as 404, classes such as
@@ -42,12 +50,55 @@ func parseCallFilter(q url.Values) (callFilter, error) {
 		}
 		f.webhookID = id
 	}
+	if raw := q.Get("room_id"); raw != "" {
+		id, err := strconv.Atoi(raw)
+		if err != nil || id < 1 {
+			return f, invalid("room_id", "type", raw, "Parameter 'room_id' must be a room id")
+		}
+		f.roomID = id
+	}
 	return f, nil
+}
+
+// parseCallPage reads ?limit= (1 to webhookLogSize) and ?before= (a seq). A bad value is a 400
+// naming the parameter; before without limit is one too.
+func parseCallPage(q url.Values) (callPage, error) {
+	p := callPage{before: -1}
+	if raw := q.Get("limit"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > webhookLogSize {
+			return p, invalid("limit", "range", raw, "Parameter 'limit' must be a whole number from 1 to %d", webhookLogSize)
+		}
+		p.limit = n
+	}
+	if raw := q.Get("before"); raw != "" {
+		seq, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || seq < 0 || p.limit == 0 {
+			return p, invalid("before", "type", raw, "Parameter 'before' must be a seq, given with 'limit'")
+		}
+		p.before = seq
+	}
+	return p, nil
+}
+
+// cut returns the page of calls (selected, oldest first) and whether older selected calls remain.
+func (p callPage) cut(calls []webhookCall) ([]webhookCall, bool) {
+	if p.limit == 0 {
+		return calls, false
+	}
+	end := len(calls)
+	if p.before >= 0 {
+		for end > 0 && int64(calls[end-1].Seq) >= p.before {
+			end--
+		}
+	}
+	start := max(0, end-p.limit)
+	return calls[start:end], start > 0
 }
 
 // keeps reports whether e passes the filter.
 func (f callFilter) keeps(e webhookCall) bool {
-	if f.webhookID != 0 && e.WebhookID != f.webhookID {
+	if (f.webhookID != 0 && e.WebhookID != f.webhookID) || (f.roomID != 0 && e.RoomID != f.roomID) {
 		return false
 	}
 	if len(f.codes) == 0 && len(f.classes) == 0 {
@@ -58,10 +109,16 @@ func (f callFilter) keeps(e webhookCall) bool {
 
 // handleWebhookCalls is GET /_sim/webhooks: {"calls":[…],"remembered":N}, the last webhookLogSize
 // webhook calls oldest first, each with seq, at, event, url, webhook_id, room_id, status (0: no
-// answer), latency_ms, dropped and error; ?status= and ?webhook_id= keep only the matching ones
-// (parseCallFilter).
+// answer), latency_ms, dropped and error; ?status=, ?webhook_id= and ?room_id= keep only the
+// matching ones (parseCallFilter). ?limit=N answers the newest N of them (still oldest first) and
+// "more": whether older ones remain; ?before=SEQ with it, the newest N older than that call: a
+// page page by page, newest first, as the sandbox shows them.
 func (s *Server) handleWebhookCalls(c *call) error {
 	f, err := parseCallFilter(c.query)
+	if err != nil {
+		return err
+	}
+	page, err := parseCallPage(c.query)
 	if err != nil {
 		return err
 	}
@@ -71,5 +128,10 @@ func (s *Server) handleWebhookCalls(c *call) error {
 			calls = append(calls, e)
 		}
 	}
-	return c.json(http.StatusOK, map[string]any{"calls": calls, "remembered": webhookLogSize})
+	calls, more := page.cut(calls)
+	answer := map[string]any{"calls": calls, "remembered": webhookLogSize}
+	if page.limit > 0 {
+		answer["more"] = more
+	}
+	return c.json(http.StatusOK, answer)
 }

@@ -150,7 +150,7 @@ type Poller struct {
 
 	slots chan struct{}  // one per connection being polled
 	kick  chan struct{}  // TickSoon: one more tick of Run, now
-	runs  sync.WaitGroup // connections being polled, for Run's shutdown
+	runs  sync.WaitGroup // connections being polled, doorbell reads, registrations: for Run's shutdown
 
 	mu       sync.Mutex
 	set      watchedSet
@@ -159,6 +159,7 @@ type Poller struct {
 	loadedAt time.Time       // when the whole set was last read; zero: never
 	tickErrs []error         // the failures of the connections polled since Tick last returned
 	push     pushState       // doorbells (EnablePush)
+	stopping bool            // Run is waiting for runs: no new one may be added (a WaitGroup's rule)
 }
 
 // recordErr keeps a failure for Tick to return.
@@ -295,6 +296,11 @@ func (p *Poller) Run(ctx context.Context) error {
 		}
 	}
 	<-c.Stop().Done()
+	// A doorbell forwarded by another replica or a subscription changed through etcd may still
+	// arrive: from now on they start nothing, so that Wait sees every run that was added.
+	p.mu.Lock()
+	p.stopping = true
+	p.mu.Unlock()
 	p.runs.Wait()
 	return nil
 }

@@ -243,6 +243,10 @@ func SecretDigest(secret string) string {
 func (p *Poller) ringLocked(pf *pushFeed) {
 	p.metrics.doorbells.WithLabelValues("accepted").Inc()
 	pf.announced = true
+	if p.stopping {
+		p.mu.Unlock() // Run is ending: the feed is read at the next start
+		return
+	}
 	if pf.reading {
 		pf.again = true
 		p.mu.Unlock()
@@ -252,6 +256,7 @@ func (p *Poller) ringLocked(pf *pushFeed) {
 	pf.reading = true
 	wait := pf.nextReadIn()
 	paced := pf.idle
+	p.runs.Add(1) // under mu: Run's stopping and Wait come after it, or it is not added
 	p.mu.Unlock()
 	switch {
 	case wait > 0 && paced:
@@ -259,12 +264,11 @@ func (p *Poller) ringLocked(pf *pushFeed) {
 	case wait > 0:
 		p.metrics.doorbells.WithLabelValues("coalesced").Inc()
 	}
-	p.runs.Add(1)
 	go p.answerDoorbell(pf, wait)
 }
 
 // answerDoorbell reads pf's feed after wait, and again (after nextReadIn) while doorbells rang during
-// the read.
+// the read; it reads no more once Run is stopping.
 func (p *Poller) answerDoorbell(pf *pushFeed, wait time.Duration) {
 	defer p.runs.Done()
 	for {
@@ -272,6 +276,11 @@ func (p *Poller) answerDoorbell(pf *pushFeed, wait time.Duration) {
 			time.Sleep(wait)
 		}
 		p.mu.Lock()
+		if p.stopping {
+			pf.reading = false
+			p.mu.Unlock()
+			return
+		}
 		pf.again = false
 		pf.readAt = time.Now()
 		ann, annOK := pf.ann, pf.annOK // what this read answers; later doorbells announce the next

@@ -82,12 +82,14 @@ type watchedSet struct {
 func (p *Poller) Changed(id string) {
 	p.mu.Lock()
 	p.changed[id] = true
-	push := p.pushOnLocked()
+	push := p.pushOnLocked() && !p.stopping
+	if push {
+		p.runs.Add(1) // under mu: Run's stopping and Wait come after it, or it is not added
+	}
 	p.mu.Unlock()
 	if push {
 		// A new feed's doorbells are registered now, not at the next tick: its first events come by
 		// push.
-		p.runs.Add(1)
 		go func() {
 			defer p.runs.Done()
 			p.registerSoon(id)

@@ -4,9 +4,10 @@
 # It builds the binary, starts etcd (the `etcd` on PATH, e.g. Debian's etcd-server, or else three
 # embedded members in one process: go run ./internal/devetcd), the HipChat emulator, a callback sink
 # (internal/devsink), a round-robin load balancer (internal/devlb) and three replicas behind it
-# (serve -etcd-endpoints … -public-url LB), so HipChat's room webhooks (push) reach any replica. It
-# subscribes the sink to three rooms through the first replica, posts a message every second, prints
-# each delivery as it arrives, kill -9s the replica owning the most feeds a third of the way in, shows
+# (serve -etcd-endpoints … -public-url LB), so HipChat's room webhooks (push) reach any replica. Once
+# the replicas see each other, it subscribes the sink through the first replica to rooms, each with a
+# token of its own, until every replica owns a feed (three rooms at least), printing what it waits
+# for every 2 s; then it posts a message every second, prints each delivery as it arrives, kill -9s the replica owning the most feeds a third of the way in, shows
 # the others take its feeds (hipchat_connector_cluster_feeds_owned), and ends with a summary of the
 # deliveries and the doorbells. Exit 0 only when every message posted was delivered (unique by
 # message id).
@@ -28,7 +29,7 @@ if ! [[ $duration =~ ^[0-9]+$ ]] || ((duration < 20)); then
 	exit 2
 fi
 drain=10
-rooms=3
+max_rooms=24 # rooms (each with its own token) the demo subscribes at most to spread the feeds
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d "${TMPDIR:-/tmp}/ha-demo.XXXXXX")
@@ -121,7 +122,7 @@ fi
 # connection's feeds are owned together by one replica, so each room has its own token for the
 # feeds to spread.
 users=""
-for ((k = 1; k <= rooms; k++)); do
+for ((k = 1; k <= max_rooms; k++)); do
 	users+="${users:+,}{\"name\":\"HA Poster $k\",\"email\":\"poster$k@example.com\",\"mention_name\":\"poster$k\",\"tokens\":[{\"token\":\"ha-demo-poster-token-$k\"}]}"
 done
 echo "{\"users\":[$users]}" >"$dir/fixtures.json"
@@ -187,13 +188,74 @@ sum() {
 }
 owned_line() { echo "feeds owned (hipchat_connector_cluster_feeds_owned): r1=$(feeds 1) r2=$(feeds 2) r3=$(feeds 3)"; }
 
-# Subscriptions are created through r1 before r2 and r3 start, so the first feeds owned line shows
-# the spread of all three (each replica hears of subscriptions created elsewhere through etcd's watch).
+# wait_until SECONDS WHAT CHECK: run CHECK (a function that returns 0 when done and sets $progress)
+# about every half second until it succeeds or SECONDS pass, printing $progress when it changes and
+# at least every 2 s, so that a slow start is visible; dies saying WHAT when time is up.
+wait_until() {
+	local limit=$1 what=$2 check=$3 started=$SECONDS last_shown="" shown_at=$SECONDS
+	progress=""
+	while ! $check; do
+		if ((SECONDS - started >= limit)); then
+			die "$what: still not so after ${limit}s ($progress)"
+		fi
+		if [[ $progress != "$last_shown" ]] || ((SECONDS - shown_at >= 2)); then
+			say "waiting for $what: $progress"
+			last_shown=$progress shown_at=$SECONDS
+		fi
+		sleep 0.5
+	done
+}
+
+# members_seen: every replica sees all three (hipchat_connector_cluster_members), so that they agree
+# on who owns what before anything is subscribed.
+members_seen() {
+	local i n ok=0
+	progress=""
+	for i in 1 2 3; do
+		n=$(metric $i hipchat_connector_cluster_members)
+		progress+="${progress:+, }r$i sees $n"
+		[[ $n == 3 ]] || ok=1
+	done
+	return $ok
+}
+
+# feeds_settled: the replicas own $subscribed feeds between them, each once.
+feeds_settled() {
+	local i n total=0
+	for i in 1 2 3; do
+		n=$(feeds $i)
+		[[ $n == - ]] || total=$((total + n))
+	done
+	progress="$(owned_line)"
+	((total == subscribed))
+}
+
+# spread: every replica owns a feed.
+spread() {
+	local i n
+	for i in 1 2 3; do
+		n=$(feeds $i)
+		[[ $n != - ]] && ((n > 0)) || return 1
+	done
+}
+
 start_replica 1
+start_replica 2
+start_replica 3
+wait_until 30 "the replicas to see each other" members_seen
+say "members (hipchat_connector_cluster_members): $progress"
+
+# A connection's feeds are owned together, by the replica rendezvous hashing gives the connection,
+# so each room has a token of its own; with three, all of them land on one replica one time in nine
+# and some replica owns none two times in three. So rooms are subscribed one at a time (through r1:
+# each replica hears of subscriptions made elsewhere through etcd's watch) until each replica owns
+# a feed, from three rooms up to max_rooms.
 auth_of() { echo "Authorization: Bearer ha-demo-poster-token-$1"; }
 json="Content-Type: application/json"
 declare -a room
-for ((k = 1; k <= rooms; k++)); do
+subscribed=0
+while ((subscribed < max_rooms)) && { ((subscribed < 3)) || ! spread; }; do
+	k=$((subscribed + 1))
 	room[k]=$(curl -fsS -H "$(auth_of "$k")" -H "$json" -X POST "$sim/v2/room" -d "{\"name\":\"HA $k\"}" |
 		sed -n 's/.*"id": *\([0-9]*\).*/\1/p')
 	answer=$(curl -fsS -H "$(auth_of "$k")" -H "$json" -X POST "${url[1]}/subscriptions/rooms/${room[k]}/messages" \
@@ -202,23 +264,17 @@ for ((k = 1; k <= rooms; k++)); do
 	secret=$(grep -o '"secret": *"[^"]*"' <<<"$answer" | sed 's/.*"\([^"]*\)"$/\1/')
 	[[ -n $sub && -n $secret ]] || die "subscribing room ${room[k]}: $answer"
 	echo "$sub $secret" >>"$dir/secrets"
-	say "room \"HA $k\" (id ${room[k]}): subscription $sub through r1"
+	subscribed=$k
+	say "room \"HA $k\" (id ${room[k]}, its own token): subscription $sub through r1"
+	wait_until 30 "its feed to have one owner" feeds_settled
+	say "$(owned_line)"
 done
-start_replica 2
-start_replica 3
-
-# Wait up to 5 s for the feeds to spread over more than one replica (rendezvous hashing may give
-# all three to one; then the demo goes on with that).
-for ((t = 0; t < 50; t++)); do
-	total=0 holders=0
-	for i in 1 2 3; do
-		n=$(feeds $i)
-		if [[ $n != - ]] && ((n > 0)); then total=$((total + n)) holders=$((holders + 1)); fi
-	done
-	((total == rooms && holders > 1)) && break
-	sleep 0.1
-done
-say "$(owned_line)"
+rooms=$subscribed
+if spread; then
+	say "spread over the three replicas with $rooms rooms"
+else
+	say "not spread over all three after $rooms rooms (rendezvous hashing); going on"
+fi
 
 # Post for duration-drain seconds, one message a second in turn in each room; kill -9 the replica
 # owning the most feeds a third of the way in; then wait up to drain seconds for the last deliveries.

@@ -43,9 +43,14 @@ type AdminSubscription struct {
 	Subscription
 }
 
-// AdminSubscriptionList is the answer of GET /admin/subscriptions.
+// AdminSubscriptionList is the answer of GET /admin/subscriptions: the subscriptions of the page, by
+// id. With ?limit=, Total counts every subscription of the status asked for (all pages) and
+// NextCursor, when more follow, is the ?cursor= of the next page; without it, both are absent and
+// Items holds them all.
 type AdminSubscriptionList struct {
-	Items []AdminSubscription `json:"items"`
+	Items      []AdminSubscription `json:"items"`
+	Total      *int                `json:"total,omitempty"`
+	NextCursor string              `json:"next_cursor,omitempty"`
 }
 
 // requireOperator lets a request through only with the operator credential in Authorization
@@ -95,9 +100,10 @@ func (o operatorAPI) handleBackup() gin.HandlerFunc {
 	}
 }
 
-// handleListAll handles GET /admin/subscriptions[?status=…]: every subscription of every
-// connection, with status, cursor, health and endpoint, never a token or secret. Errors: 400
-// invalid_field naming status.
+// handleListAll handles GET /admin/subscriptions[?status=…][&limit=N[&cursor=…]]: every
+// subscription of every connection, by id, with status, cursor, health and endpoint, never a token
+// or secret; with limit, a page of them (AdminSubscriptionList). Errors: 400 invalid_field naming
+// status, limit or cursor.
 func (o operatorAPI) handleListAll() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		status := state.Status(strings.TrimSpace(c.Query("status")))
@@ -107,12 +113,22 @@ func (o operatorAPI) handleListAll() gin.HandlerFunc {
 			writeError(c, invalidField("status", CodeInvalidField, "status must be one of active, paused, suspended, disabled"))
 			return
 		}
-		subs, err := o.store.AllSubscriptions(status)
+		page, err := parseAdminPage(c.Query("limit"), c.Query("cursor"))
 		if err != nil {
 			writeError(c, err)
 			return
 		}
-		list := AdminSubscriptionList{Items: make([]AdminSubscription, 0, len(subs))}
+		all, err := o.store.AllSubscriptions(status)
+		if err != nil {
+			writeError(c, err)
+			return
+		}
+		subs, next := page.cut(all)
+		list := AdminSubscriptionList{Items: make([]AdminSubscription, 0, len(subs)), NextCursor: next}
+		if page.limit > 0 {
+			total := len(all)
+			list.Total = &total
+		}
 		for _, sub := range subs {
 			list.Items = append(list.Items, AdminSubscription{ConnectionID: sub.ConnectionID, Subscription: o.subs.showSubscription(sub)})
 		}

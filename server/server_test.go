@@ -39,7 +39,7 @@ func waitReady(t *testing.T, base string) {
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
-	}, 5*time.Second, 10*time.Millisecond)
+	}, 30*time.Second, 10*time.Millisecond)
 }
 
 func TestListenRefusesABusyPort(t *testing.T) {

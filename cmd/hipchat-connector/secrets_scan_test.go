@@ -102,7 +102,11 @@ func TestSecretsNeverAppearInLogsAnswersMetricsOrTheDatabase(t *testing.T) {
 	require.NoError(t, err)
 	rung.Body.Close()
 	assert.Equal(t, http.StatusNoContent, rung.StatusCode, "the doorbell rings")
-	wrong, err := http.Post(strings.TrimSuffix(doorbell, doorbellSecret)+"0"+doorbellSecret[1:], "application/json", nil)
+	other := "0" // a wrong secret differs from the real one in its first character, whatever that is
+	if doorbellSecret[0] == '0' {
+		other = "1"
+	}
+	wrong, err := http.Post(strings.TrimSuffix(doorbell, doorbellSecret)+other+doorbellSecret[1:], "application/json", nil)
 	require.NoError(t, err)
 	wrong.Body.Close()
 	assert.Equal(t, http.StatusNotFound, wrong.StatusCode)

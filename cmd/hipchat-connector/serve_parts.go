@@ -31,8 +31,11 @@ type serveParts struct {
 // server. Errors: each part's options.
 func buildParts(cfg serveConfig, store connectorStore, rep *cluster.Replica, registry *prometheus.Registry, logger *slog.Logger) (*serveParts, error) {
 	p := &serveParts{replica: rep, logger: logger}
-	var err error
-	p.client, err = connector.NewInstrumentedClient(connector.ClientOptions{Timeout: upstreamTimeout, Registerer: registry, Limiter: rep.Limiter()})
+	limiter, err := clientLimiter(rep)
+	if err != nil {
+		return nil, err
+	}
+	p.client, err = connector.NewInstrumentedClient(connector.ClientOptions{Timeout: upstreamTimeout, Registerer: registry, Limiter: limiter})
 	if err != nil {
 		return nil, err
 	}

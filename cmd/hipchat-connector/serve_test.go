@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -335,11 +337,27 @@ func TestServeDefaultsPublicURLToTheBoundAddress(t *testing.T) {
 func TestServeFinishesRequestsInFlightOnShutdown(t *testing.T) {
 	w := newWorld(t)
 	w.sim.fault(simclient.Fault{DelayMS: 1000})
+	// HipChat behind a proxy that says when the action's call has reached it: the shutdown starts
+	// then, while the action waits for the answer, however long the request took to get there.
+	target, err := url.Parse(w.sim.URL)
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	reached := make(chan struct{}, 1)
+	hipchat := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v2/user/@bob" {
+			select {
+			case reached <- struct{}{}:
+			default:
+			}
+		}
+		proxy.ServeHTTP(rw, r)
+	}))
+	t.Cleanup(hipchat.Close)
 	var stdout, stderr lockedBuffer
 	ctx, cancel := contextWithCancel()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-hipchat-url", w.sim.URL, "-db", filepath.Join(t.TempDir(), "connector.db")}, func(string) string { return "" }, &stdout, &stderr)
+		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0", "-hipchat-url", hipchat.URL, "-db", filepath.Join(t.TempDir(), "connector.db")}, func(string) string { return "" }, &stdout, &stderr)
 	}()
 	base := waitListening(t, &stdout)
 
@@ -356,11 +374,11 @@ func TestServeFinishesRequestsInFlightOnShutdown(t *testing.T) {
 		result <- resp.StatusCode
 	}()
 	// HipChat takes a second to answer; the shutdown starts while the action waits for it.
-	time.Sleep(200 * time.Millisecond)
+	<-reached
 	cancel()
 	assert.Equal(t, http.StatusOK, <-result, "the request in flight got its answer")
 	assert.NoError(t, <-done)
-	_, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	_, err = net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	assert.Error(t, err, "nothing listens any more")
 }
 

@@ -98,7 +98,7 @@ func TestADeadReceiverIsHeldAtTheBoundAndGetsEverythingOnceWhenItReturns(t *test
 	waitAccepted(t, dead, held.ID, posted)
 	require.Eventually(t, func() bool { return show().Backlog.Pending == 0 }, 20*time.Second, 20*time.Millisecond)
 	assert.False(t, show().Backlog.Held)
-	time.Sleep(1500 * time.Millisecond) // one more tick: nothing else may come
+	settle(t, metricsOf(c)) // the feed read twice more: nothing else may come
 	byWebhookID := map[string]string{}
 	for _, r := range dead.Requests() {
 		require.NoError(t, r.VerifyErr)

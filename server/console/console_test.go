@@ -40,6 +40,10 @@ func TestPageAndAssets(t *testing.T) {
 		{"/console/js/api.js", "text/javascript; charset=utf-8"},
 		{"/console/js/render.js", "text/javascript; charset=utf-8"},
 		{"/console/js/metrics.js", "text/javascript; charset=utf-8"},
+		{"/console/js/health.js", "text/javascript; charset=utf-8"},
+		{"/console/js/rooms.js", "text/javascript; charset=utf-8"},
+		{"/console/js/endpoints.js", "text/javascript; charset=utf-8"},
+		{"/console/js/operator.js", "text/javascript; charset=utf-8"},
 		{"/console/favicon.svg", "image/svg+xml"},
 		{"/console/shared/base.css", "text/css; charset=utf-8"},
 		{"/console/shared/api.js", "text/javascript; charset=utf-8"},
@@ -67,7 +71,7 @@ func TestPageHasNothingInline(t *testing.T) {
 	ts := newPage(t)
 	_, page := get(t, ts.URL+"/console")
 	webpagetest.CheckNothingInline(t, page, "/console/")
-	for _, name := range []string{"main.js", "api.js", "render.js", "metrics.js"} {
+	for _, name := range []string{"main.js", "api.js", "render.js", "metrics.js", "health.js", "rooms.js", "endpoints.js", "operator.js"} {
 		_, script := get(t, ts.URL+"/console/js/"+name)
 		script = strings.ReplaceAll(script, "'http://www.w3.org/2000/svg'", "") // a namespace, not a fetch
 		for _, bad := range []string{"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "document.cookie", "localStorage", "http://", "https://"} {

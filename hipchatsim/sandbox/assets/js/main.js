@@ -4,14 +4,15 @@
 // emulator's record of their calls.
 
 import { $, busy, clearError, say, showError } from '../shared/page.js';
-import { el } from '../shared/render.js';
+import { clock, el } from '../shared/render.js';
 import { call, rateLimitOf, roomPath, shareFileBody } from './api.js';
-import { chips, glanceItem, historyItem, table } from './render.js';
+import { callsTable, chips, glanceItem, historyItem, webhookTable } from './render.js';
 import { setSignedIn, setUserToken, signOut, signedIn, userTokens, withUserToken } from './tokens.js';
 
 const roomKey = 'hipchat-sandbox.room';
 const minPollMs = 2000; // how often history is checked when the rate limit allows
 const reserveCalls = 10; // calls of the window polling leaves for what the designer does
+const callsPerPage = 20; // recent webhook calls a page shows
 
 const state = {
   me: null, // the signed-in token's user ({id, name, mention_name}), null for add-on and room tokens
@@ -23,6 +24,8 @@ const state = {
   pollRun: 0, // increases with every poll, so a late answer of an older one is dropped
   noWebhookCalls: false, // /_sim/webhooks answered 404: this emulator does not record calls
   noGlances: false, // /_sim/room/…/glances answered 404: this emulator does not keep glances
+  hookNames: new Map(), // the room's webhook ids → their names, for the calls
+  calls: { befores: [''], page: 0, shown: '' }, // befores[i]: the seq page i of recent calls starts below ('' : newest)
 };
 
 // ---- signing in and out
@@ -129,7 +132,10 @@ async function loadRooms() {
 }
 
 function renderRooms() {
-  $('rooms').replaceChildren(...state.rooms.map((r) => {
+  const filter = $('rooms-filter').value.trim().toLowerCase();
+  const shown = filter ? state.rooms.filter((r) => r.name.toLowerCase().includes(filter)) : state.rooms;
+  $('rooms-count').textContent = filter ? `${shown.length} of ${state.rooms.length} rooms` : `${state.rooms.length} room${state.rooms.length === 1 ? '' : 's'}`;
+  $('rooms').replaceChildren(...shown.map((r) => {
     const button = el('button', { cls: 'link', attrs: { type: 'button', 'data-room': String(r.id) } },
       r.name + ' ', el('span', { cls: 'privacy', text: r.privacy }));
     button.setAttribute('aria-current', String(state.room !== null && state.room.id === r.id));
@@ -138,6 +144,8 @@ function renderRooms() {
   }));
   $('rooms-empty').hidden = state.rooms.length > 0;
 }
+
+$('rooms-filter').addEventListener('input', renderRooms);
 
 function selectRoom(room) {
   state.room = room;
@@ -151,6 +159,9 @@ function selectRoom(room) {
   $('history').replaceChildren();
   $('history-empty').hidden = true;
   $('glances').replaceChildren();
+  state.calls = { befores: [''], page: 0, shown: '' };
+  state.hookNames = new Map();
+  $('webhook-calls').replaceChildren();
   clearError();
   loadPeople(room);
   loadWebhooks(room);
@@ -198,7 +209,7 @@ function nextPoll() {
   if (!limit) return { delay: minPollMs, note: `Live: checked every ${minPollMs / 1000} s.` };
   const left = limit.resetMs - Date.now();
   if (limit.remaining <= reserveCalls) {
-    const at = new Date(limit.resetMs).toLocaleTimeString();
+    const at = clock(new Date(limit.resetMs));
     return { delay: Math.max(minPollMs, left + 500), note: `Paused to spare the rate limit (${limit.remaining} of ${limit.limit} calls left); next check at ${at}.` };
   }
   const delay = Math.max(minPollMs, Math.ceil(left / (limit.remaining - reserveCalls)));
@@ -227,7 +238,7 @@ async function poll() {
     next = { delay, note: `History: ${e.message}; trying again in ${Math.round(delay / 1000)} s.` };
   }
   $('poll-status').textContent = next.note;
-  await Promise.all([loadWebhookCalls(), loadGlances(room)]);
+  await Promise.all([state.calls.page === 0 ? loadWebhookCalls(room) : null, loadGlances(room)]);
   if (run === state.pollRun) schedulePoll(next.delay);
 }
 
@@ -335,23 +346,39 @@ async function loadGlances(room) {
 async function loadWebhooks(room) {
   try {
     const answer = await call('GET', roomPath(room.id, '/webhook'), { token: signedIn() });
-    // links.self only repeats the room and id; the rest is what a designer checks
-    const items = (answer.items || []).map(({ links, ...rest }) => rest);
-    if (state.room === room) $('webhooks').replaceChildren(table(items, 'No webhooks registered on this room.'));
+    const items = answer.items || [];
+    if (state.room !== room) return;
+    state.hookNames = new Map(items.map((h) => [h.id, h.name || h.event]));
+    $('webhooks').replaceChildren(webhookTable(items, 'No webhooks registered on this room.'));
   } catch (e) {
     if (state.room === room) $('webhooks').replaceChildren(el('p', { cls: 'muted', text: 'Webhooks: ' + e.message }));
   }
 }
 
-// loadWebhookCalls shows GET /_sim/webhooks: recent webhook calls, whatever fields they have. An
-// emulator without that endpoint (404) is said so once, and not asked again until Refresh.
-async function loadWebhookCalls() {
-  if (state.noWebhookCalls) return;
+// loadWebhookCalls shows a page of GET /_sim/webhooks for the room, newest first: the first page
+// follows new calls as history is polled; older pages stay as read until Refresh. An emulator
+// without that endpoint (404) is said so once, and not asked again until Refresh.
+async function loadWebhookCalls(room) {
+  if (state.noWebhookCalls || !room) return;
   const box = $('webhook-calls');
+  const pages = state.calls;
+  const page = pages.page;
+  const query = new URLSearchParams({ room_id: String(room.id), limit: String(callsPerPage) });
+  if (pages.befores[page]) query.set('before', pages.befores[page]);
   try {
-    const answer = await call('GET', '/_sim/webhooks');
-    const items = Array.isArray(answer) ? answer : (answer && (answer.calls || answer.items)) || [];
-    box.replaceChildren(table(items, 'No webhook calls recorded yet.'));
+    const answer = await call('GET', '/_sim/webhooks?' + query);
+    if (state.room !== room || state.calls !== pages || pages.page !== page) return; // another page was asked for meanwhile
+    const calls = (answer && answer.calls) || [];
+    pages.befores.length = pages.page + 1;
+    if (answer.more && calls.length > 0) pages.befores.push(String(calls[0].seq));
+    const first = pages.page * callsPerPage + 1;
+    $('calls-page').textContent = calls.length === 0 ? '' : `calls ${first}–${first + calls.length - 1}, newest first`;
+    callsPagerButtons();
+    const json = JSON.stringify([calls, [...state.hookNames]]);
+    if (json === pages.shown) return;
+    pages.shown = json;
+    box.replaceChildren(calls.length === 0 ? el('p', { cls: 'muted', text: 'No webhook calls recorded yet.' })
+      : callsTable(calls, state.hookNames, `The emulator remembers its last ${answer.remembered || 512} calls.`));
   } catch (e) {
     if (e.status === 404) {
       state.noWebhookCalls = true;
@@ -365,8 +392,28 @@ async function loadWebhookCalls() {
 $('webhooks-refresh').addEventListener('click', () => {
   if (!state.room) return;
   state.noWebhookCalls = false;
+  state.calls.shown = '';
   loadWebhooks(state.room);
-  loadWebhookCalls();
+  loadWebhookCalls(state.room);
+});
+
+// callsPagerButtons enables Newer and Older where there is a page of calls to go to.
+function callsPagerButtons() {
+  $('calls-newer').disabled = state.calls.page === 0;
+  $('calls-older').disabled = state.calls.befores.length <= state.calls.page + 1;
+}
+
+// busy enables the button again when done: the pager then says again where one can go.
+$('calls-older').addEventListener('click', (ev) => {
+  if (state.calls.befores.length <= state.calls.page + 1) return;
+  state.calls.page++;
+  busy(ev.target, () => loadWebhookCalls(state.room)).then(callsPagerButtons);
+});
+
+$('calls-newer').addEventListener('click', (ev) => {
+  if (state.calls.page === 0) return;
+  state.calls.page--;
+  busy(ev.target, () => loadWebhookCalls(state.room)).then(callsPagerButtons);
 });
 
 // ---- start

@@ -62,23 +62,63 @@ export function chips(list, users, empty) {
   if (users.length === 0) list.append(el('li', { text: empty }));
 }
 
-function cell(value) {
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+/**
+ * breakable shows text (a URL) as text that may wrap only after a /, ? or &, never inside a word or
+ * a token, with <wbr> where it may.
+ */
+export function breakable(text, cls = 'mono') {
+  const span = el('span', { cls });
+  for (const part of String(text).split(/(?<=[/?&])/)) span.append(part, el('wbr'));
+  return span;
+}
+
+function userName(u) {
+  if (!u || typeof u !== 'object') return '—';
+  return u.mention_name ? `${u.name} (@${u.mention_name})` : u.name || `user ${u.id}`;
+}
+
+function dash(v) {
+  return v === undefined || v === null || v === '' ? '—' : String(v);
+}
+
+function grid(head, rows, caption) {
+  const table = el('table', { cls: 'grid' });
+  if (caption) table.append(el('caption', { cls: 'muted', text: caption }));
+  table.append(el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { text: h, attrs: { scope: 'col' } })))),
+    el('tbody', {}, ...rows));
+  return table;
 }
 
 /**
- * table renders items (objects of any keys) as a table with a column per key seen, in first-seen
- * order, or a paragraph saying empty when there are none.
+ * webhookTable renders the room's webhooks (GET /v2/room/{room}/webhook items) with a column per
+ * field a designer checks, each value as words: who created it by name, the URL whole.
  */
-export function table(items, empty) {
+export function webhookTable(items, empty) {
   if (!items || items.length === 0) return el('p', { cls: 'muted', text: empty });
-  const keys = [];
-  for (const item of items) {
-    for (const k of Object.keys(item || {})) if (!keys.includes(k)) keys.push(k);
-  }
-  const head = el('tr', {}, ...keys.map((k) => el('th', { text: k, attrs: { scope: 'col' } })));
-  const rows = items.map((item) => el('tr', {}, ...keys.map((k) => el('td', { text: cell((item || {})[k]) }))));
-  return el('table', {}, el('thead', {}, head), el('tbody', {}, ...rows));
+  const rows = items.map((h) => el('tr', { attrs: { 'data-webhook': String(h.id) } },
+    el('td', { text: dash(h.id) }), el('td', { text: dash(h.name) }), el('td', { cls: 'nowrap', text: dash(h.event) }),
+    el('td', {}, h.pattern ? el('code', { text: h.pattern }) : '—'), el('td', { text: dash(h.authentication) }),
+    el('td', {}, breakable(h.url)), el('td', { text: userName(h.creator) })));
+  return grid(['Id', 'Name', 'Event', 'Pattern', 'Authentication', 'URL', 'Created by'], rows);
+}
+
+function callStatus(c) {
+  if (c.dropped) return el('span', { cls: 'call-status call-dropped', text: 'dropped' });
+  if (!c.status) return el('span', { cls: 'call-status call-failed', text: 'no answer' });
+  const ok = c.status >= 200 && c.status < 300;
+  return el('span', { cls: 'call-status ' + (ok ? 'call-ok' : 'call-failed'), text: String(c.status) });
+}
+
+/**
+ * callsTable renders calls of GET /_sim/webhooks, newest first: when, event, which webhook (by name
+ * when hookNames knows it), where, the answer, how long it took and why it failed.
+ */
+export function callsTable(calls, hookNames, caption) {
+  const rows = [...calls].reverse().map((c) => el('tr', { attrs: { 'data-seq': String(c.seq) } },
+    el('td', {}, time(c.at)), el('td', { cls: 'nowrap', text: dash(c.event) }),
+    el('td', { text: hookNames.get(c.webhook_id) ? `${hookNames.get(c.webhook_id)} (${c.webhook_id})` : dash(c.webhook_id) }),
+    el('td', {}, breakable(c.url)), el('td', {}, callStatus(c)),
+    el('td', { cls: 'nowrap', text: c.dropped ? '—' : `${Number(c.latency_ms).toFixed(1)} ms` }),
+    el('td', { text: c.error || '' })));
+  return grid(['When', 'Event', 'Webhook', 'URL', 'Answer', 'Latency', 'Error'], rows, caption);
 }

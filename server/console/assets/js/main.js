@@ -4,26 +4,35 @@
 // tab's sessionStorage only.
 
 import { $, busy, say, showError } from '../shared/page.js';
-import { el, when } from '../shared/render.js';
+import { clock, when, zoneName } from '../shared/render.js';
 import { call, subscriptionPath } from './api.js';
-import { drawSparkline, parseMetrics, sample } from './metrics.js';
+import { endpointNotes } from './endpoints.js';
+import { Health, sampleEveryMs } from './health.js';
+import { OperatorList } from './operator.js';
 import { button, deliveryItem, subscriptionItem } from './render.js';
+import { RoomNames } from './rooms.js';
 
 const tokenKey = 'hipchat-console.token';
 const operatorKey = 'hipchat-console.operator';
-const refreshMs = 5000; // how often open views and the health numbers are read again
-const sparkSamples = 60; // five minutes of samples at refreshMs
+const refreshMs = sampleEveryMs; // how often open views and the health numbers are read again
 
 const state = {
   token: '',
   operator: '',
   subs: [], // this token's subscriptions
   open: null, // the subscription whose deliveries are shown
-  shown: { mine: '', deliveries: '', all: '' }, // the JSON last rendered, so a refresh that changes nothing keeps focus
-  delivered: null, // {at, total}: the last sample of delivery_attempts_total{result="delivered"}
-  rates: [],
+  openPayloads: new Set(), // deliveries whose payload the reader unfolded
+  shown: { mine: '', deliveries: '' }, // the JSON last rendered, so a refresh that changes nothing keeps focus
+  rooms: new RoomNames(),
+  all: new OperatorList(),
+  health: new Health(),
   timer: 0,
 };
+
+/** describe names what a subscription watches, for sentences ("messages of Ops"). */
+function describe(sub) {
+  return state.rooms.describe(sub).what;
+}
 
 // ---- signing in and out
 
@@ -34,7 +43,9 @@ async function signInToken(token) {
   $('token-sign-in').hidden = true;
   $('token-whoami').hidden = false;
   $('mine').hidden = false;
+  await state.rooms.load(token, true);
   renderMine(list.items || []);
+  if (state.operator) await loadAll();
   say(`Signed in: ${(list.items || []).length} subscription(s).`);
 }
 
@@ -42,6 +53,8 @@ function signOutToken() {
   state.token = '';
   state.subs = [];
   state.open = null;
+  state.openPayloads.clear();
+  state.rooms.forget();
   state.shown.mine = state.shown.deliveries = '';
   sessionStorage.removeItem(tokenKey);
   $('token-sign-in').hidden = false;
@@ -56,9 +69,10 @@ function signOutToken() {
 }
 
 async function signInOperator(operator) {
+  state.all.reset();
   let list;
   try {
-    list = await call('GET', adminListPath(), { token: operator });
+    list = await state.all.load(operator, state.rooms, mineIDs());
   } catch (e) {
     if (e.status === 404) throw new Error('This connector has no operator credential configured (-admin-token-file), so it has no operator routes.');
     throw e;
@@ -69,16 +83,14 @@ async function signInOperator(operator) {
   $('operator-whoami').hidden = false;
   $('all').hidden = false;
   $('health').hidden = false;
-  renderAll(list.items || []);
-  await loadHealth();
-  say(`Signed in as operator: ${(list.items || []).length} subscription(s) in all.`);
+  await state.health.load();
+  say(`Signed in as operator: ${typeof list.total === 'number' ? list.total : (list.items || []).length} subscription(s) in all.`);
 }
 
 function signOutOperator() {
   state.operator = '';
-  state.shown.all = '';
-  state.delivered = null;
-  state.rates = [];
+  state.all.reset();
+  state.health.forget();
   sessionStorage.removeItem(operatorKey);
   $('operator-sign-in').hidden = false;
   $('operator-whoami').hidden = true;
@@ -114,10 +126,11 @@ function mineActions(sub) {
 
 function renderMine(items) {
   state.subs = items;
-  const json = JSON.stringify(items);
+  const json = JSON.stringify([items, [...state.rooms.byID]]);
   if (json === state.shown.mine) return;
   state.shown.mine = json;
-  $('mine-list').replaceChildren(...items.map((s) => subscriptionItem(s, mineActions(s))));
+  const notes = endpointNotes(items, describe);
+  $('mine-list').replaceChildren(...items.map((s) => subscriptionItem(s, mineActions(s), state.rooms.describe(s), notes.get(s.id))));
   $('mine-empty').hidden = items.length > 0;
   if (state.open) {
     const sub = items.find((s) => s.id === state.open);
@@ -127,7 +140,14 @@ function renderMine(items) {
 
 async function loadMine() {
   const list = await call('GET', '/subscriptions', { token: state.token });
-  renderMine(list.items || []);
+  const items = list.items || [];
+  if (state.rooms.missing(items)) await state.rooms.load(state.token); // a room made since: at most once a minute
+  renderMine(items);
+}
+
+/** mineIDs are the ids of the signed-in token's subscriptions, which the operator's list marks. */
+function mineIDs() {
+  return new Set(state.token ? state.subs.map((s) => s.id) : []);
 }
 
 async function actOnMine(action, id, target) {
@@ -139,7 +159,7 @@ async function actOnMine(action, id, target) {
     case 'pause':
     case 'resume': {
       const sub = await call('POST', subscriptionPath(id, '/' + action), { token });
-      say(`Subscription ${id} is ${sub.status}.`);
+      say(`Subscription ${describe(sub)} (${id}) is ${sub.status}.`);
       break;
     }
     case 'test': {
@@ -198,10 +218,12 @@ async function copySecret() {
 async function openDeliveries(id) {
   state.open = id;
   state.shown.deliveries = '';
+  state.openPayloads.clear();
+  const sub = state.subs.find((s) => s.id === id);
   $('deliveries').hidden = false;
-  $('deliveries-title').textContent = 'Deliveries';
+  $('deliveries-title').textContent = sub ? `Deliveries of ${describe(sub)}` : 'Deliveries';
   $('deliveries-sub').textContent = 'subscription ' + id;
-  if (!$('recover-since').value) $('recover-since').value = localInput(new Date(Date.now() - 3600 * 1000));
+  if (!$('recover-since').value) $('recover-since').value = clock(new Date(Date.now() - 3600 * 1000));
   await loadDeliveries();
   $('deliveries-title').focus();
 }
@@ -222,7 +244,7 @@ async function loadDeliveries() {
   const json = JSON.stringify(items);
   if (json === state.shown.deliveries) return;
   state.shown.deliveries = json;
-  $('deliveries-list').replaceChildren(...items.map(deliveryItem));
+  $('deliveries-list').replaceChildren(...items.map((dl) => deliveryItem(dl, state.openPayloads.has(dl.id))));
   $('deliveries-empty').hidden = items.length > 0;
 }
 
@@ -236,8 +258,8 @@ async function resend(deliveryID) {
 }
 
 async function recover(form) {
-  const since = new Date($('recover-since').value);
-  if (Number.isNaN(since.getTime())) throw new Error('Give the time to recover since.');
+  const since = parseClock($('recover-since').value);
+  if (!since) throw new Error(`Give the time to recover since as YYYY-MM-DD HH:MM:SS, in your time zone (${zoneName()}).`);
   const result = await call('POST', subscriptionPath(state.open, '/recover'), {
     token: state.token, json: { since: since.toISOString().replace(/\.\d+Z$/, 'Z') },
   });
@@ -246,86 +268,30 @@ async function recover(form) {
   form.querySelector('button').focus();
 }
 
-// localInput is a Date as a datetime-local input's value (the reader's time zone, seconds).
-function localInput(d) {
-  const p = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+// parseClock reads "YYYY-MM-DD HH:MM[:SS]" (a T may stand for the space) in the reader's time zone;
+// null when it is not such a time.
+function parseClock(text) {
+  const m = /^\s*(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?\s*$/.exec(text);
+  if (!m) return null;
+  const [y, mo, d, h, mi, se] = m.slice(1).map((v) => Number(v || 0));
+  const date = new Date(y, mo - 1, d, h, mi, se);
+  return date.getMonth() === mo - 1 && date.getDate() === d && date.getHours() === h ? date : null;
 }
 
 // ---- the operator's views
 
-function adminListPath() {
-  const status = $('all-status').value;
-  return '/admin/subscriptions' + (status ? '?status=' + encodeURIComponent(status) : '');
-}
-
-function allActions(sub) {
-  const actions = [];
-  if (sub.status === 'paused' || sub.status === 'suspended') actions.push(button('Resume', 'resume', sub.id, `Resume subscription ${sub.id}`));
-  if (sub.status === 'active' || sub.status === 'suspended') actions.push(button('Pause', 'pause', sub.id, `Pause subscription ${sub.id}`));
-  return actions;
-}
-
-function renderAll(items) {
-  const json = JSON.stringify(items);
-  if (json === state.shown.all) return;
-  state.shown.all = json;
-  $('all-list').replaceChildren(...items.map((s) => subscriptionItem(s, allActions(s), s.connection_id)));
-  $('all-empty').hidden = items.length > 0;
-}
-
 async function loadAll() {
-  const list = await call('GET', adminListPath(), { token: state.operator });
-  renderAll(list.items || []);
+  await state.all.load(state.operator, state.rooms, mineIDs());
 }
 
 async function actOnAll(action, id) {
   if (action !== 'pause' && action !== 'resume') return;
   const sub = await call('POST', '/admin/subscriptions/' + encodeURIComponent(id) + '/' + action, { token: state.operator });
-  say(`Subscription ${id} is ${sub.status}.`);
+  say(`Subscription ${describe(sub)} (${id}) is ${sub.status}.`);
   await loadAll();
   if (state.token) await loadMine();
   const again = $('all-list').querySelector(`[data-sub="${CSS.escape(id)}"] button`);
   if (again) again.focus();
-}
-
-function duration(seconds) {
-  if (seconds === null) return '—';
-  if (seconds < 90) return `${Math.round(seconds)} s`;
-  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
-}
-
-function count(v) {
-  return v === null ? '—' : String(Math.round(v));
-}
-
-async function loadHealth() {
-  const text = await call('GET', '/metrics');
-  const m = parseMetrics(String(text || ''));
-  const status = (s) => count(sample(m, 'hipchat_connector_subscriptions', { status: s }));
-  const tiles = [
-    ['Outbox depth', count(sample(m, 'hipchat_connector_deliveries_pending')), 'outbox'],
-    ['Oldest pending', duration(sample(m, 'hipchat_connector_delivery_oldest_pending_seconds')), 'oldest'],
-    ['Open circuits', count(sample(m, 'hipchat_connector_callback_endpoints_open')), 'circuits'],
-    ['Feeds behind', count(sample(m, 'hipchat_connector_poll_tokens_over_budget')), 'behind'],
-    ['Active', status('active'), 'active'],
-    ['Paused', status('paused'), 'paused'],
-    ['Suspended', status('suspended'), 'suspended'],
-    ['Disabled', status('disabled'), 'disabled'],
-  ];
-  $('health-numbers').replaceChildren(...tiles.map(([term, value, key]) =>
-    el('div', { cls: 'tile', attrs: { 'data-metric': key } }, el('dt', { text: term }), el('dd', { text: value }))));
-
-  const delivered = sample(m, 'hipchat_connector_delivery_attempts_total', { result: 'delivered' }) || 0;
-  const now = Date.now();
-  if (state.delivered && now > state.delivered.at) {
-    const perMinute = Math.max(0, delivered - state.delivered.total) / ((now - state.delivered.at) / 60000);
-    state.rates.push(perMinute);
-    if (state.rates.length > sparkSamples) state.rates.shift();
-  }
-  state.delivered = { at: now, total: delivered };
-  drawSparkline($('sparkline'), state.rates);
 }
 
 // ---- refreshing what is open
@@ -335,7 +301,7 @@ async function refresh() {
   try {
     const jobs = [];
     if (state.token) jobs.push(loadMine().catch((e) => onAuthError(e, 'token')), loadDeliveries());
-    if (state.operator) jobs.push(loadAll().catch((e) => onAuthError(e, 'operator')), loadHealth());
+    if (state.operator) jobs.push(loadAll().catch((e) => onAuthError(e, 'operator')), state.health.load());
     await Promise.all(jobs);
   } catch (e) {
     showError(e);
@@ -390,18 +356,41 @@ function wire() {
 
   $('all-filter').addEventListener('submit', (ev) => {
     ev.preventDefault();
+    state.all.reset();
     busy(ev.target, loadAll);
   });
-  $('all-status').addEventListener('change', () => busy($('all-filter'), loadAll));
+  $('all-status').addEventListener('change', () => {
+    state.all.reset();
+    busy($('all-filter'), loadAll);
+  });
+  // busy enables the button again when done: the pager then says again where one can go.
+  $('all-prev').addEventListener('click', (ev) => {
+    state.all.previous();
+    busy(ev.target, loadAll).then(() => state.all.pagerButtons());
+  });
+  $('all-next').addEventListener('click', (ev) => {
+    state.all.next();
+    busy(ev.target, loadAll).then(() => state.all.pagerButtons());
+  });
   $('all-list').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-action]');
     if (b) busy(b, () => actOnAll(b.dataset.action, b.dataset.id));
   });
-  $('health-refresh').addEventListener('click', (ev) => busy(ev.target, loadHealth));
+  $('health-refresh').addEventListener('click', (ev) => busy(ev.target, () => state.health.load()));
+  // A payload the reader unfolds stays unfolded when the list is read again.
+  $('deliveries-list').addEventListener('toggle', (ev) => {
+    const d = ev.target;
+    if (!(d instanceof HTMLDetailsElement) || !d.dataset.delivery) return;
+    if (d.open) state.openPayloads.add(d.dataset.delivery);
+    else state.openPayloads.delete(d.dataset.delivery);
+  }, true);
 }
 
 async function start() {
   wire();
+  const zone = zoneName();
+  $('zone').textContent = `Times are in your time zone (${zone}), as YYYY-MM-DD HH:MM:SS; hover one for UTC.`;
+  $('recover-zone').textContent = `your time, ${zone}`;
   const token = sessionStorage.getItem(tokenKey);
   const operator = sessionStorage.getItem(operatorKey);
   try {

@@ -39,28 +39,39 @@ export function sample(metrics, name, want) {
 const svgNS = 'http://www.w3.org/2000/svg';
 
 /**
- * drawSparkline draws values (oldest first) into svg (viewBox 300×48) as a line over an area, the
- * highest value at the top; fewer than two values draw a flat baseline.
+ * niceMax is the top of a scale that holds value: 1, 2 or 5 times a power of ten, at least 1, so
+ * that the axis reads as a round number.
  */
-export function drawSparkline(svg, values) {
+export function niceMax(value) {
+  if (!(value > 1)) return 1;
+  const power = 10 ** Math.floor(Math.log10(value));
+  for (const step of [1, 2, 5, 10]) {
+    if (value <= step * power) return step * power;
+  }
+  return 10 * power;
+}
+
+/**
+ * drawSparkline draws values (oldest first) into svg (viewBox 300×48) as a line over an area on a
+ * scale from 0 to max (niceMax of the highest value when omitted), with a faint line at half of it;
+ * fewer than two values draw a flat baseline. It returns the max it used.
+ */
+export function drawSparkline(svg, values, max = niceMax(Math.max(0, ...values))) {
   const width = 300;
   const height = 48;
-  const pad = 3;
-  const max = Math.max(1, ...values);
+  const pad = 2;
   const n = values.length;
-  const points = values.map((v, i) => {
-    const x = n < 2 ? 0 : (i / (n - 1)) * width;
-    const y = height - pad - (v / max) * (height - 2 * pad);
-    return `${x.toFixed(1)},${y.toFixed(1)}`;
-  });
-  if (n < 2) points.splice(0, points.length, `0,${height - pad}`, `${width},${height - pad}`);
+  const y = (v) => (height - pad - (Math.min(v, max) / max) * (height - 2 * pad)).toFixed(1);
+  const points = values.map((v, i) => `${(n < 2 ? 0 : (i / (n - 1)) * width).toFixed(1)},${y(v)}`);
+  if (n < 2) points.splice(0, points.length, `0,${y(0)}`, `${width},${y(0)}`);
+  const grid = document.createElementNS(svgNS, 'line');
+  for (const [k, v] of Object.entries({ x1: 0, x2: width, y1: y(max / 2), y2: y(max / 2), class: 'spark-grid' })) grid.setAttribute(k, v);
   const area = document.createElementNS(svgNS, 'polygon');
   area.setAttribute('points', `0,${height} ${points.join(' ')} ${width},${height}`);
   area.setAttribute('class', 'spark-area');
   const line = document.createElementNS(svgNS, 'polyline');
   line.setAttribute('points', points.join(' '));
   line.setAttribute('class', 'spark-line');
-  const title = document.createElementNS(svgNS, 'title');
-  title.textContent = n ? `latest ${values[n - 1].toFixed(1)} per minute, highest ${max.toFixed(1)}` : 'no samples yet';
-  svg.replaceChildren(title, area, line);
+  svg.replaceChildren(grid, area, line);
+  return max;
 }
