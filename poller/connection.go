@@ -179,6 +179,7 @@ func (p *Poller) readOne(ctx context.Context, cf *connectionFeeds, st *connState
 		p.metrics.deferred(reasonBusy, 1) // a doorbell is reading it right now
 		return true
 	}
+	p.readStarting(f.key)
 	found, err := p.pollFeed(ctx, cf.conn, f)
 	lock.Unlock()
 	if err == nil {

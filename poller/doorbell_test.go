@@ -171,3 +171,39 @@ func doorbells(t *testing.T, reg *prometheus.Registry, result string) float64 {
 	}
 	return 0
 }
+
+// A burst of 300 messages rings the feed 300 times within a few milliseconds: the rings are
+// gathered, and the feed is read once, when they have stopped, and that one read takes all 300. A
+// ring after a quiet spell then reads again.
+func TestABurstOfRingsIsReadOnceItIsOver(t *testing.T) {
+	w := newWorld(t)
+	reg := prometheus.NewRegistry()
+	p, room, id, secret := pushedFeed(t, w, reg)
+	w.post(room, 300, "burst")
+	before := w.calls(w.alice.Token)
+	for range 300 {
+		require.True(t, p.Ring(id, secret, nil))
+	}
+	p.Wait()
+	assert.Equal(t, 1.0, metricSum(t, reg, "hipchat_connector_push_reads_total"), "one read for the whole burst")
+	assert.Equal(t, 1, w.calls(w.alice.Token)-before, "one HipChat call: history/latest holds 1,000")
+	w.deliver()
+	assert.Equal(t, 300, delivered(w), "the one read queued every message")
+
+	time.Sleep(2 * poller.RingQuiet) // a quiet spell
+	w.post(room, 1, "after")
+	require.True(t, p.Ring(id, secret, nil))
+	p.Wait()
+	assert.Equal(t, 2.0, metricSum(t, reg, "hipchat_connector_push_reads_total"), "a ring after a quiet spell reads")
+	w.deliver()
+	assert.Equal(t, 301, delivered(w))
+}
+
+// delivered counts the deliveries w's sink accepted.
+func delivered(w *world) int {
+	n := 0
+	for _, got := range w.sink.Accepted() {
+		n += len(got)
+	}
+	return n
+}

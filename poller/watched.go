@@ -71,6 +71,7 @@ type connectionFeeds struct {
 type watchedSet struct {
 	byID   map[string]*watched
 	groups []*connectionFeeds // nil: rebuild
+	byFeed map[feedKey]*feed  // the feeds of groups
 }
 
 // Changed tells the poller that subscription id changed (created, deleted, paused, resumed…): it is
@@ -217,7 +218,7 @@ func (p *Poller) groupsLocked() []*connectionFeeds {
 		groups = append(groups, cf)
 	}
 	sort.Slice(groups, func(i, j int) bool { return groups[i].conn.ID < groups[j].conn.ID })
-	p.set.groups = groups
+	p.set.groups, p.set.byFeed = groups, byFeed
 	for id, st := range p.conns { // connections no subscription polls any more
 		if byConn[id] == nil && !st.running {
 			delete(p.conns, id)
