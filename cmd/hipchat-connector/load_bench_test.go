@@ -17,6 +17,8 @@ var (
 	loadPosters      = flag.Int("load.posters", 8, "clients posting at once in BenchmarkEndToEndLoad")
 	loadPoll         = flag.String("load.poll", "@every 2s", "serve -poll-schedule of BenchmarkEndToEndLoad")
 	loadPush         = flag.Bool("load.push", true, "serve -push of BenchmarkEndToEndLoad")
+	loadProfile      = flag.String("load.profile", "", "`directory` for CPU profiles of the connectors during each burst (a binary built with -tags loadprofile)")
+	loadProfileFor   = flag.Duration("load.profile-for", 15*time.Second, "how long each burst's CPU profile runs")
 )
 
 // BenchmarkEndToEndLoad is issue 28's end-to-end run with real binaries on loopback (sim, devsink,

@@ -38,7 +38,11 @@ func buildLoadBinaries(tb testing.TB) loadBinaries {
 	}
 	for pkg, out := range map[string]string{".": bins.connector, "../../internal/devsink": bins.sink,
 		"../../internal/devlb": bins.balancer, "../../internal/devetcd": bins.etcd} {
-		cmd := exec.Command("go", "build", "-o", out, pkg)
+		args := []string{"build", "-o", out}
+		if pkg == "." && *loadProfile != "" {
+			args = append(args, "-tags", "loadprofile") // loadprofile.go: the connector serves /debug/pprof/
+		}
+		cmd := exec.Command("go", append(args, pkg)...)
 		if msg, err := cmd.CombinedOutput(); err != nil {
 			tb.Fatalf("go build %s: %v\n%s", pkg, err, msg)
 		}

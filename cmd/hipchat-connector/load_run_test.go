@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,6 +62,8 @@ func (w *loadWorld) burst(stall time.Duration) loadResult {
 	w.tb.Helper()
 	before, calls, cpu := w.sinkStats(), w.calls(), w.cpu()
 	want := w.spec.Messages * w.spec.SubsPerRoom
+	profiled := w.profile()
+	defer profiled()
 	start := time.Now()
 	w.post(w.spec.Messages, w.rooms, "burst")
 	var after sinkCounts
@@ -181,4 +186,39 @@ func answered(resp *http.Response, err error) error {
 		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
 	}
 	return nil
+}
+
+// pprofLine is how a binary built with -tags loadprofile says where its profiles are.
+var pprofLine = regexp.MustCompile(`pprof on (http://\S+)`)
+
+// profile starts a CPU profile of each connector for -load.profile-for, written under
+// -load.profile, and returns a function that waits for them; nothing without -load.profile.
+func (w *loadWorld) profile() (wait func()) {
+	if *loadProfile == "" {
+		return func() {}
+	}
+	var wg sync.WaitGroup
+	for i, r := range w.replicas {
+		m := pprofLine.FindStringSubmatch(r.stderr.String())
+		if m == nil {
+			w.tb.Fatalf("%s serves no profiles (built without -tags loadprofile?)", r.name)
+		}
+		name := fmt.Sprintf("%s-%s-r%d.pprof", strings.ReplaceAll(w.tb.Name(), "/", "_"), map[bool]string{false: "poll", true: "push"}[w.spec.Push], i+1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: *loadProfileFor + time.Minute}
+			resp, err := client.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", m[1], int(loadProfileFor.Seconds())))
+			if err != nil {
+				w.tb.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			raw, _ := io.ReadAll(resp.Body)
+			if err := os.WriteFile(filepath.Join(*loadProfile, name), raw, 0o644); err != nil {
+				w.tb.Error(err)
+			}
+		}()
+	}
+	return wg.Wait
 }

@@ -98,9 +98,12 @@ func (w *loadWorld) startConnectors() {
 	args := []string{"serve", "-addr", "127.0.0.1:0", "-hipchat-url", w.sim.URL, "-poll-schedule", w.spec.PollSchedule,
 		"-allow-private-callbacks", "-callback-rate", "0", "-push=" + strconv.FormatBool(w.spec.Push)}
 	var env []string
+	if *loadProfile != "" {
+		env = append(env, "HIPCHAT_CONNECTOR_PPROF=127.0.0.1:0")
+	}
 	switch w.spec.Backend {
 	case "bbolt":
-		w.replicas = append(w.replicas, startLoadProcess(w.tb, "serve", w.bins.connector, nil,
+		w.replicas = append(w.replicas, startLoadProcess(w.tb, "serve", w.bins.connector, env,
 			append(args, "-db", filepath.Join(w.dir, "connector.db"))...))
 		w.replicas[0].waitReady()
 		return
@@ -108,7 +111,7 @@ func (w *loadWorld) startConnectors() {
 		w.etcd = w.startEtcd()
 		key := make([]byte, 32)
 		_, _ = rand.Read(key)
-		env = []string{"HIPCHAT_CONNECTOR_KEY=" + hex.EncodeToString(key)} // the replicas' one sealing key
+		env = append(env, "HIPCHAT_CONNECTOR_KEY="+hex.EncodeToString(key)) // the replicas' one sealing key
 		args = append(args, "-etcd-endpoints", w.etcd.URL, "-etcd-prefix", "/load/")
 	default:
 		w.tb.Fatalf("backend %q: want bbolt or etcd", w.spec.Backend)
