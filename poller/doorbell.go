@@ -12,8 +12,8 @@ import (
 //
 //   - A ring on a quiet feed reads ringGather after it: long enough to see whether more rings follow,
 //     short enough not to be felt.
-//   - A ring while a read is waiting or running, or within ringQuiet after one ended, makes the feed
-//     busy: its next doorbell read waits until the rings have stopped for ringQuiet, and a busy feed
+//   - A ring while a read is waiting or running, or within ringQuiet of the ring before it, makes the
+//     feed busy: its next doorbell read waits until the rings have stopped for ringQuiet, and a busy feed
 //     is announced, so that meanwhile ticks read it on its poll schedule, within its plan, as any
 //     polled feed (a room that never goes quiet is read as often as polling would read it, never
 //     more). A read that no ring interrupted makes the feed quiet again.
@@ -35,13 +35,12 @@ type doorbellState struct {
 	pending   bool      // a doorbell read is waiting or running (answerDoorbell)
 	inRead    bool      // that read is running
 	again     bool      // rang while the read was running
-	busy      bool      // rang while a read was waiting or running, or just after one: wait for quiet
+	busy      bool      // rang while a read was waiting or running, or just after a ring: wait for quiet
 	paced     bool      // the last doorbell read found nothing announced: one read per ringInterval
 	firstRing time.Time // the ring that queued the pending read
 	lastRing  time.Time
 	readAt    time.Time // when the last doorbell read started
 	started   time.Time // when the last read of the feed, a tick's or a doorbell's, started
-	ended     time.Time // when it ended
 	// ann is the newest message the rings since the last doorbell read's start announced; annOK
 	// false when none named one (a payload without a message: nothing to hold the read against).
 	ann   announcement
@@ -73,6 +72,7 @@ func (p *Poller) ringLocked(pf *pushFeed) {
 	now := time.Now()
 	d := &pf.doorbell
 	pf.announced = true
+	previous := d.lastRing
 	d.lastRing = now
 	result := ""
 	switch {
@@ -82,7 +82,7 @@ func (p *Poller) ringLocked(pf *pushFeed) {
 		d.busy, result = true, "coalesced"
 	default:
 		d.pending, d.firstRing = true, now
-		d.busy = now.Sub(d.ended) < ringQuiet
+		d.busy = now.Sub(previous) < ringQuiet
 		switch {
 		case d.paced && now.Before(d.due()):
 			result = "paced"

@@ -207,3 +207,22 @@ func delivered(w *world) int {
 	}
 	return n
 }
+
+// Rings 20 ms apart (a room busier than one read per message is worth) make the feed busy: 20
+// messages are read in a few reads, not 20, and every one is queued.
+func TestAStreamOfRingsIsReadWhenItPauses(t *testing.T) {
+	w := newWorld(t)
+	reg := prometheus.NewRegistry()
+	p, room, id, secret := pushedFeed(t, w, reg)
+	for i := range 20 {
+		w.post(room, 1, fmt.Sprintf("stream %d", i))
+		require.True(t, p.Ring(id, secret, nil))
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.Wait()
+	reads := metricSum(t, reg, "hipchat_connector_push_reads_total")
+	t.Logf("20 rings 20 ms apart: %v reads", reads)
+	assert.LessOrEqual(t, reads, 4.0, "the first ring's read, then one once the rings pause (a slow machine may see a pause or two)")
+	w.deliver()
+	assert.Equal(t, 20, delivered(w))
+}

@@ -205,9 +205,6 @@ func SecretDigest(secret string) string {
 func (p *Poller) afterRead(key feedKey, found int, err error, doorbell bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if pf := p.push.byKey[key]; pf != nil {
-		pf.doorbell.ended = time.Now()
-	}
 	if err != nil {
 		return
 	}

@@ -33,6 +33,8 @@ type loadSpec struct {
 	// Settle is a wait after the warm-up, so that the tokens' budgets (the connector's 61 s window)
 	// start the burst fresh, as they would in a burst after a quiet spell.
 	Settle time.Duration
+	// Arrivals makes the sink keep when each event arrived (devsink -arrivals).
+	Arrivals bool
 }
 
 // loadWorld is a load run's processes and its HipChat world: the emulator, the sink, etcd (with
@@ -69,7 +71,11 @@ func newLoadWorld(tb testing.TB, bins loadBinaries, spec loadSpec) *loadWorld {
 	if err := os.WriteFile(w.secrets, nil, 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	w.sink = startLoadProcess(tb, "devsink", bins.sink, nil, "-quiet", "-secrets", w.secrets)
+	sinkArgs := []string{"-quiet", "-secrets", w.secrets}
+	if spec.Arrivals {
+		sinkArgs = append(sinkArgs, "-arrivals")
+	}
+	w.sink = startLoadProcess(tb, "devsink", bins.sink, nil, sinkArgs...)
 	w.startConnectors()
 	w.makePeople()
 	w.subscribeAll()

@@ -57,17 +57,19 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	at := time.Now()
 	id := r.Header.Get("webhook-id")
+	var item struct {
+		ID      string `json:"id"`
+		Message string `json:"message"`
+	}
 	line := ""
-	if !s.quiet {
-		var item struct {
-			ID      string `json:"id"`
-			Message string `json:"message"`
-		}
+	if !s.quiet || s.count.arrived != nil {
 		_ = json.Unmarshal(body, &item) // a payload without them prints empty fields
+	}
+	if !s.quiet {
 		line = fmt.Sprintf("delivered %s item=%s sub=%s webhook-id=%s message=%q\n", at.Format("15:04:05"), item.ID, sub, id, item.Message)
 	}
 	s.mu.Lock()
-	s.count.add(id, at)
+	s.count.add(id, item.ID, at)
 	if line != "" {
 		_, _ = io.WriteString(s.out, line)
 	}

@@ -12,12 +12,16 @@ type counts struct {
 	accepted    int
 	seen        map[string]struct{}
 	first, last time.Time
+	arrived     map[string]time.Time // by event id, when the first delivery of it came (nil: not kept)
 }
 
-// add counts one accepted delivery with webhook-id id, accepted at at.
-func (c *counts) add(id string, at time.Time) {
+// add counts one accepted delivery with webhook-id id of event item, accepted at at.
+func (c *counts) add(id, item string, at time.Time) {
 	c.accepted++
 	c.seen[id] = struct{}{}
+	if _, ok := c.arrived[item]; c.arrived != nil && !ok {
+		c.arrived[item] = at
+	}
 	if c.first.IsZero() {
 		c.first = at
 	}
@@ -44,4 +48,17 @@ func (s *sink) serveStats(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(st)
+}
+
+// serveArrivals answers when each event first arrived, Unix nanoseconds by event id (empty without
+// -arrivals).
+func (s *sink) serveArrivals(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	arrived := make(map[string]int64, len(s.count.arrived))
+	for id, at := range s.count.arrived {
+		arrived[id] = at.UnixNano()
+	}
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(arrived)
 }
