@@ -173,23 +173,18 @@ func (p *Poller) feedsToRead(cf *connectionFeeds, st *connState) ([]*feed, Plan,
 // turn not yet read, this one included, for the deferred metric.
 func (p *Poller) readOne(ctx context.Context, cf *connectionFeeds, st *connState, f *feed, left int) bool {
 	p.mu.Lock()
-	lock := p.feedLockLocked(f.key)
+	lock := p.feedLockLocked(f)
+	pf := p.push.byKey[f.key]
 	p.mu.Unlock()
 	if !lock.TryLock() {
 		p.metrics.deferred(reasonBusy, 1) // a doorbell is reading it right now
 		return true
 	}
-	p.readStarting(f.key)
+	p.readStarting(pf)
 	found, err := p.pollFeed(ctx, cf.conn, f)
 	lock.Unlock()
 	if err == nil {
-		now := p.now()
-		p.mu.Lock()
-		if last, ok := st.lastRead[f.key]; ok {
-			p.metrics.feedLag.Observe(now.Sub(last).Seconds())
-		}
-		p.mu.Unlock()
-		p.afterRead(f.key, found, nil, false)
+		p.afterRead(f.key, st, found, nil, false)
 		p.metrics.feedsRead.Inc()
 		return true
 	}

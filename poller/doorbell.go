@@ -2,6 +2,7 @@ package poller
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -148,8 +149,11 @@ func (p *Poller) answerDoorbell(pf *pushFeed) {
 func (p *Poller) readOnDoorbell(pf *pushFeed) (read bool, found int, err error) {
 	p.mu.Lock()
 	f := p.feedLocked(pf.key)
-	lock := p.feedLockLocked(pf.key)
 	conn := pf.conn // a turn's syncPush may replace it (under p.mu)
+	var lock *sync.Mutex
+	if f != nil {
+		lock = p.feedLockLocked(f)
+	}
 	p.mu.Unlock()
 	if f == nil || !p.ownsFeed(pf.key) || p.actionsShareReached(conn) {
 		// Another replica owns the feed (HipChat called this one): its owner's next turn reads it;
@@ -157,22 +161,23 @@ func (p *Poller) readOnDoorbell(pf *pushFeed) (read bool, found int, err error) 
 		return false, 0, nil
 	}
 	lock.Lock()
-	p.readStarting(pf.key)
+	p.readStarting(pf)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	found, err = p.pollFeed(ctx, conn, f)
 	cancel()
 	lock.Unlock()
 	p.metrics.pushReads.Inc()
-	p.afterRead(pf.key, found, err, true)
+	p.afterRead(pf.key, nil, found, err, true)
 	return true, found, err
 }
 
-// readStarting notes that a read of feed key begins, under the feed's lock: a doorbell read due
-// for rings before it is no longer needed.
-func (p *Poller) readStarting(key feedKey) {
+// readStarting notes that a read of pf's feed begins, under the feed's lock: a doorbell read due
+// for rings before it is no longer needed. A nil pf (not a push feed) notes nothing.
+func (p *Poller) readStarting(pf *pushFeed) {
+	if pf == nil {
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if pf := p.push.byKey[key]; pf != nil {
-		pf.doorbell.started = time.Now()
-	}
+	pf.doorbell.started = time.Now()
 }

@@ -201,15 +201,23 @@ func SecretDigest(secret string) string {
 
 // afterRead updates a feed's read time and, for a push feed, its trust: a read after a doorbell that
 // found something proves the doorbells; a tick's read that found what no doorbell announced
-// disproves them.
-func (p *Poller) afterRead(key feedKey, found int, err error, doorbell bool) {
+// disproves them. st is the connection's state when a tick read the feed (its lag is observed), nil
+// for a doorbell's read.
+func (p *Poller) afterRead(key feedKey, st *connState, found int, err error, doorbell bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
 		return
 	}
-	if st := p.conns[key.conn]; st != nil {
-		st.lastRead[key] = p.now()
+	if st == nil {
+		st = p.conns[key.conn]
+	}
+	if st != nil {
+		now := p.now()
+		if last, ok := st.lastRead[key]; ok && !doorbell {
+			p.metrics.feedLag.Observe(now.Sub(last).Seconds())
+		}
+		st.lastRead[key] = now
 	}
 	pf := p.push.byKey[key]
 	if pf == nil {
@@ -237,16 +245,21 @@ func (p *Poller) feedLocked(key feedKey) *feed {
 	return p.set.byFeed[key]
 }
 
-// feedLockLocked returns the mutex that serializes the reads of feed key.
-func (p *Poller) feedLockLocked(key feedKey) *sync.Mutex {
+// feedLockLocked returns the mutex that serializes the reads of feed f, a tick's and a doorbell's;
+// the feed keeps it, so that a read finds it without a look-up.
+func (p *Poller) feedLockLocked(f *feed) *sync.Mutex {
+	if f.lock != nil {
+		return f.lock
+	}
 	if p.push.locks == nil {
 		p.push.locks = map[feedKey]*sync.Mutex{}
 	}
-	l := p.push.locks[key]
+	l := p.push.locks[f.key]
 	if l == nil {
 		l = &sync.Mutex{}
-		p.push.locks[key] = l
+		p.push.locks[f.key] = l
 	}
+	f.lock = l
 	return l
 }
 

@@ -3,6 +3,7 @@ package poller
 import (
 	"errors"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
@@ -47,6 +48,7 @@ type feed struct {
 	key  feedKey
 	room string
 	subs []*watched
+	lock *sync.Mutex // its reads' mutex, once looked up (feedLockLocked)
 }
 
 // feedKey names a feed: a connection id and a room ("" for the room list).
