@@ -141,8 +141,8 @@ type request struct {
 	// rawQuery, when set, is the query already encoded (a history read, made for every feed on
 	// every tick, spares the map and its sorting).
 	rawQuery string
-	body   any        // JSON-encoded when non-nil
-	next   string     // an absolute links.next URL to follow instead of path and query
+	body     any    // JSON-encoded when non-nil
+	next     string // an absolute links.next URL to follow instead of path and query
 	// raw, when set, is sent as it is with Content-Type contentType instead of a JSON body (the
 	// multipart body of a file share).
 	raw         []byte
