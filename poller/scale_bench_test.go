@@ -103,9 +103,10 @@ func scaleWorld(b *testing.B, open func(*testing.B) scaleStore, tokens, roomsPer
 
 // BenchmarkIdleTickAtScale is one tick when nothing is new, over tokens × 10 rooms with 3
 // subscriptions per room, beside a plain client making the same requests (one history/latest per
-// feed, 32 at once, JSON decoded) in the same run: feeds/s of each and their ratio (and the median of each tick's ratio to the plain reads right after it), bytes allocated
-// per subscription per tick, and heap kept per subscription between ticks. It runs on bbolt at 10k
-// and 50k feeds, and on etcd (one embedded member in this process) at 10k.
+// feed, 32 at once, JSON decoded) in the same run: feeds/s of each and their ratio (and the median
+// of each tick's ratio to the plain reads right after it), bytes allocated per subscription per
+// tick, and heap kept per subscription between ticks. It runs on bbolt at 10k and 50k feeds, and on
+// etcd (one embedded member in this process) at 10k.
 func BenchmarkIdleTickAtScale(b *testing.B) {
 	for _, tc := range []struct {
 		backend string
