@@ -13,11 +13,12 @@ import (
 //
 //   - A ring on a quiet feed reads ringGather after it: long enough to see whether more rings follow,
 //     short enough not to be felt.
-//   - A ring while a read is waiting or running, or within ringQuiet of the ring before it, makes the
-//     feed busy: its next doorbell read waits until the rings have stopped for ringQuiet, and a busy feed
-//     is announced, so that meanwhile ticks read it on its poll schedule, within its plan, as any
-//     polled feed (a room that never goes quiet is read as often as polling would read it, never
-//     more). A read that no ring interrupted makes the feed quiet again.
+//   - A ring while the feed's read is waiting or running, or within ringQuiet of the ring before it
+//     on any feed of the same token (a bot posting in many rooms bursts them all), makes the feed
+//     busy: its next doorbell read waits until its rings have stopped for busyQuiet. Meanwhile a
+//     tick reads it only when its poll turn is overdue (the plan's expected lag since its last
+//     read), so a room that never goes quiet is read as often as polling would read it, never more.
+//     A read that no ring interrupted makes the feed quiet again.
 //   - A read that found nothing its doorbells announced (a replayed or forged doorbell) paces the
 //     feed's doorbells to one read per ringInterval, until a read finds something again: a leaked URL
 //     costs at most what a busy room's honest doorbells would.
@@ -28,6 +29,7 @@ import (
 const (
 	ringGather   = 10 * time.Millisecond
 	ringQuiet    = 100 * time.Millisecond
+	busyQuiet    = 500 * time.Millisecond
 	ringInterval = 2 * time.Second
 )
 
@@ -36,7 +38,7 @@ type doorbellState struct {
 	pending   bool      // a doorbell read is waiting or running (answerDoorbell)
 	inRead    bool      // that read is running
 	again     bool      // rang while the read was running
-	busy      bool      // rang while a read was waiting or running, or just after a ring: wait for quiet
+	busy      bool      // rang while a read was waiting or running, or just after a ring: wait for busyQuiet
 	paced     bool      // the last doorbell read found nothing announced: one read per ringInterval
 	firstRing time.Time // the ring that queued the pending read
 	lastRing  time.Time
@@ -61,7 +63,7 @@ func (d *doorbellState) due() time.Time {
 	case d.paced:
 		return d.readAt.Add(ringInterval)
 	case d.busy:
-		return d.lastRing.Add(ringQuiet)
+		return d.lastRing.Add(busyQuiet)
 	default:
 		return d.firstRing.Add(ringGather)
 	}
@@ -73,7 +75,8 @@ func (p *Poller) ringLocked(pf *pushFeed) {
 	now := time.Now()
 	d := &pf.doorbell
 	pf.announced = true
-	previous := d.lastRing
+	previous := p.push.lastRing[pf.key.conn] // of any feed of the token
+	p.push.lastRing[pf.key.conn] = now
 	d.lastRing = now
 	result := ""
 	switch {

@@ -82,6 +82,8 @@ type pushState struct {
 	byID  map[string]*pushFeed
 	byKey map[feedKey]*pushFeed
 	locks map[feedKey]*sync.Mutex // one read of a feed at a time, tick or doorbell
+	// lastRing is when a doorbell of each connection's feeds last rang (doorbell.go).
+	lastRing map[string]time.Time
 	// changes are the doorbell secrets set or dropped here (feed id → digest, "" dropped), the
 	// latest of each feed, until DoorbellChanges takes them: at most one entry a feed.
 	changes map[string]string
@@ -101,7 +103,8 @@ func (p *Poller) EnablePush(opts PushOptions) {
 	if p.push.opts.URL != "" {
 		return
 	}
-	p.push = pushState{opts: opts, byID: map[string]*pushFeed{}, byKey: map[feedKey]*pushFeed{}, locks: map[feedKey]*sync.Mutex{}}
+	p.push = pushState{opts: opts, byID: map[string]*pushFeed{}, byKey: map[feedKey]*pushFeed{}, locks: map[feedKey]*sync.Mutex{},
+		lastRing: map[string]time.Time{}}
 }
 
 // pushOnLocked reports whether push is on.
@@ -261,6 +264,12 @@ func (p *Poller) feedLockLocked(f *feed) *sync.Mutex {
 	}
 	f.lock = l
 	return l
+}
+
+// busyLocked reports whether feed f's doorbells are in a burst: their read waits for it to end.
+func (p *Poller) busyLocked(f *feed) bool {
+	pf := p.push.byKey[f.key]
+	return pf != nil && pf.doorbell.pending && pf.doorbell.busy
 }
 
 // trustedLocked reports whether feed f is on trusted push (and no doorbell waits on it).

@@ -226,6 +226,11 @@ func (p *Poller) groupsLocked() []*connectionFeeds {
 			delete(p.conns, id)
 		}
 	}
+	for id := range p.push.lastRing {
+		if byConn[id] == nil {
+			delete(p.push.lastRing, id)
+		}
+	}
 	return groups
 }
 

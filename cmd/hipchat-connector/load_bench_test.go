@@ -148,11 +148,12 @@ func reportLoad(b *testing.B, r loadResult) {
 // logLoad prints one line of r for a person reading the run, with the machine's load.
 func logLoad(tb testing.TB, name string, spec loadSpec, r loadResult, extra string) {
 	load, _ := os.ReadFile("/proc/loadavg")
-	tb.Logf("%s: %d messages × %d subscriptions in %d rooms of %d tokens: %d deliveries in %s (%.0f/s), %d repeated; "+
-		"%d HipChat calls (%.1f deliveries a call); CPU-ms per delivery: connector %.3f, emulator %.3f, sink %.3f, etcd %.3f, balancer %.3f; "+
-		"%d cores, load average %s. %s",
-		name, r.Messages, spec.SubsPerRoom, spec.Rooms, spec.Tokens, r.Deliveries, r.Elapsed.Round(time.Millisecond), r.DeliveriesPerSecond(), r.Repeats,
-		r.Calls, float64(r.Deliveries)/float64(max(r.Calls, 1)), r.CPUPerDelivery(r.ConnectorCPU), r.CPUPerDelivery(r.SimCPU),
+	tb.Logf("%s: %d messages × %d subscriptions in %d rooms of %d tokens, posted in %s: %d deliveries in %s (%.0f/s), %d repeated; "+
+		"%d HipChat calls (%.1f deliveries a call; feed reads: %d on doorbells, %d on ticks); "+
+		"CPU-ms per delivery: connector %.3f, emulator %.3f, sink %.3f, etcd %.3f, balancer %.3f; %d cores, load average %s. %s",
+		name, r.Messages, spec.SubsPerRoom, spec.Rooms, spec.Tokens, r.Posting.Round(time.Millisecond), r.Deliveries,
+		r.Elapsed.Round(time.Millisecond), r.DeliveriesPerSecond(), r.Repeats,
+		r.Calls, float64(r.Deliveries)/float64(max(r.Calls, 1)), r.DoorbellReads, r.TickReads, r.CPUPerDelivery(r.ConnectorCPU), r.CPUPerDelivery(r.SimCPU),
 		r.CPUPerDelivery(r.SinkCPU), r.CPUPerDelivery(r.EtcdCPU), r.CPUPerDelivery(r.BalancerCPU),
 		runtime.NumCPU(), strings.TrimSpace(string(load)), extra)
 }

@@ -24,6 +24,8 @@ type loadResult struct {
 	Messages, Deliveries, Repeats int
 	Elapsed                       time.Duration
 	Calls                         int
+	DoorbellReads, TickReads      int           // the connectors' feed reads, by cause
+	Posting                       time.Duration // first post to last post answered
 	ConnectorCPU, SimCPU, SinkCPU time.Duration
 	EtcdCPU, BalancerCPU          time.Duration
 }
@@ -61,11 +63,13 @@ func (w *loadWorld) cpu() cpuSnapshot {
 func (w *loadWorld) burst(stall time.Duration) loadResult {
 	w.tb.Helper()
 	before, calls, cpu := w.sinkStats(), w.calls(), w.cpu()
+	doorbellReads, tickReads := w.sumMetric("hipchat_connector_push_reads_total"), w.sumMetric("hipchat_connector_poll_feeds_read_total")
 	want := w.spec.Messages * w.spec.SubsPerRoom
 	profiled := w.profile()
 	defer profiled()
 	start := time.Now()
 	w.post(w.spec.Messages, w.rooms, "burst")
+	posting := time.Since(start)
 	var after sinkCounts
 	progress, progressAt := -1, time.Now()
 	for {
@@ -83,8 +87,10 @@ func (w *loadWorld) burst(stall time.Duration) loadResult {
 	end := w.cpu()
 	return loadResult{
 		Messages: w.spec.Messages, Deliveries: after.Unique - before.Unique, Repeats: after.Repeats - before.Repeats,
-		Elapsed: time.Unix(0, after.LastUnixNano).Sub(start), Calls: w.calls() - calls,
-		ConnectorCPU: end.connectors - cpu.connectors, SimCPU: end.sim - cpu.sim, SinkCPU: end.sink - cpu.sink,
+		Elapsed: time.Unix(0, after.LastUnixNano).Sub(start), Calls: w.calls() - calls, Posting: posting,
+		DoorbellReads: int(w.sumMetric("hipchat_connector_push_reads_total") - doorbellReads),
+		TickReads:     int(w.sumMetric("hipchat_connector_poll_feeds_read_total") - tickReads),
+		ConnectorCPU:  end.connectors - cpu.connectors, SimCPU: end.sim - cpu.sim, SinkCPU: end.sink - cpu.sink,
 		EtcdCPU: end.etcd - cpu.etcd, BalancerCPU: end.balancer - cpu.balancer,
 	}
 }
