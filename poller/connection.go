@@ -140,12 +140,13 @@ func (p *Poller) feedsToRead(cf *connectionFeeds, st *connState) ([]*feed, Plan,
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var feeds, reconcile []*feed
-	// A busy feed (doorbell.go) is read when its doorbells go quiet; a tick reads it only once its
-	// poll turn is overdue: as polling would read it with every feed of the connection polled.
+	// A feed whose doorbell read is waiting (doorbell.go: in a burst, until it is over) is left to
+	// it; a tick reads it only once its poll turn is overdue, as polling would read it with every
+	// feed of the connection polled.
 	overdue := p.planFor(cf.conn, len(cf.feeds)).ExpectedLag
 	for _, f := range cf.feeds {
 		switch {
-		case p.busyLocked(f) && now.Sub(st.lastRead[f.key]) < overdue:
+		case p.ringingLocked(f) && now.Sub(st.lastRead[f.key]) < overdue:
 		case !p.trustedLocked(f):
 			feeds = append(feeds, f) // polled, or a doorbell rang and its read had to wait
 		case now.Sub(st.lastRead[f.key]) >= p.push.opts.Reconcile:

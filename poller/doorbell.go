@@ -11,13 +11,15 @@ import (
 // any 61 s) on reads that each find a few messages, where one read after the burst takes them all
 // (up to HipChat's page of 1,000, and further pages by date). So:
 //
-//   - A ring on a quiet feed reads ringGather after it: long enough to see whether more rings follow,
-//     short enough not to be felt.
+//   - A ring on a quiet feed reads ringGather after it: long enough to see whether more rings follow
+//     (of the feed, or of any feed of the same token: then the feed is busy, below), short enough
+//     not to be felt.
 //   - A ring while the feed's read is waiting or running, or within ringQuiet of the ring before it
 //     on any feed of the same token (a bot posting in many rooms bursts them all), makes the feed
-//     busy: its next doorbell read waits until its rings have stopped for busyQuiet. Meanwhile a
-//     tick reads it only when its poll turn is overdue (the plan's expected lag since its last
-//     read), so a room that never goes quiet is read as often as polling would read it, never more.
+//     busy: its next doorbell read waits until its rings have stopped for busyQuiet. While a doorbell
+//     read is waiting, a tick reads the feed only when its poll turn is overdue (the plan's expected
+//     lag since its last read), so a room that never goes quiet is read as often as polling would
+//     read it, never more.
 //     A read that no ring interrupted makes the feed quiet again.
 //   - A read that found nothing its doorbells announced (a replayed or forged doorbell) paces the
 //     feed's doorbells to one read per ringInterval, until a read finds something again: a leaked URL
@@ -113,6 +115,12 @@ func (p *Poller) answerDoorbell(pf *pushFeed) {
 		if wait := time.Until(d.due()); wait > 0 {
 			p.mu.Unlock()
 			time.Sleep(wait) // rings meanwhile may move the due time on: look again
+			continue
+		}
+		if !d.busy && !d.paced && p.push.lastRing[pf.key.conn].After(d.firstRing) {
+			// Another room of the token rang during the gather: a burst over its rooms began.
+			d.busy = true
+			p.mu.Unlock()
 			continue
 		}
 		if d.started.After(d.lastRing) {

@@ -226,3 +226,33 @@ func TestAStreamOfRingsIsReadWhenItPauses(t *testing.T) {
 	w.deliver()
 	assert.Equal(t, 20, delivered(w))
 }
+
+// A burst over two rooms of one token (a bot posting in both): the first room's first ring sees
+// the second room's rings during its gather, so the first room is not read before its burst is
+// over (its next rings come 50 ms later), and each room is read once.
+func TestABurstOverATokensRoomsReadsEachRoomOnce(t *testing.T) {
+	w := newWorld(t)
+	reg := prometheus.NewRegistry()
+	first, second := w.room("First"), w.room("Second")
+	w.subscribe(w.conn, triggers.KindMessage, first)
+	w.subscribe(w.conn, triggers.KindMessage, second)
+	p := w.poller(poller.Options{Registerer: reg})
+	p.EnablePush(poller.PushOptions{URL: doorbellBase, Webhooks: w.client})
+	require.NoError(t, p.Tick(w.ctx)) // registers both feeds' doorbells
+	firstID, firstSecret := doorbellOf(t, w, first)
+	secondID, secondSecret := doorbellOf(t, w, second)
+	w.post(first, 5, "first")
+	w.post(second, 5, "second")
+	require.True(t, p.Ring(firstID, firstSecret, nil))
+	for range 5 {
+		require.True(t, p.Ring(secondID, secondSecret, nil))
+	}
+	time.Sleep(50 * time.Millisecond) // past the first room's gather: a read then would be early
+	for range 4 {
+		require.True(t, p.Ring(firstID, firstSecret, nil))
+	}
+	p.Wait()
+	assert.Equal(t, 2.0, metricSum(t, reg, "hipchat_connector_push_reads_total"), "one read a room, once the burst is over")
+	w.deliver()
+	assert.Equal(t, 10, delivered(w))
+}

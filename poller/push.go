@@ -266,10 +266,11 @@ func (p *Poller) feedLockLocked(f *feed) *sync.Mutex {
 	return l
 }
 
-// busyLocked reports whether feed f's doorbells are in a burst: their read waits for it to end.
-func (p *Poller) busyLocked(f *feed) bool {
+// ringingLocked reports whether a doorbell read of feed f is waiting (in a burst, for it to end) or
+// running: a tick leaves the feed to it.
+func (p *Poller) ringingLocked(f *feed) bool {
 	pf := p.push.byKey[f.key]
-	return pf != nil && pf.doorbell.pending && pf.doorbell.busy
+	return pf != nil && pf.doorbell.pending
 }
 
 // trustedLocked reports whether feed f is on trusted push (and no doorbell waits on it).
