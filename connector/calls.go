@@ -60,12 +60,13 @@ func (c *Client) RecentMessages(ctx context.Context, conn Connection, room, notB
 }
 
 func (c *Client) latest(ctx context.Context, conn Connection, room, notBefore string, max int, includeDeleted bool) ([]Message, error) {
-	q := url.Values{"max-results": {strconv.Itoa(max)}, "include_deleted": {strconv.FormatBool(includeDeleted)}}
+	// The query as url.Values.Encode writes it, keys in order.
+	q := "include_deleted=" + strconv.FormatBool(includeDeleted) + "&max-results=" + strconv.Itoa(max)
 	if notBefore != "" {
-		q.Set("not-before", notBefore)
+		q += "&not-before=" + url.QueryEscape(notBefore)
 	}
 	var env envelope[Message]
-	if err := c.call(ctx, conn, request{method: "GET", path: roomPath(room, "/history/latest"), query: q}, &env); err != nil {
+	if err := c.call(ctx, conn, request{method: "GET", path: roomPath(room, "/history/latest"), rawQuery: q}, &env); err != nil {
 		return nil, err
 	}
 	return withTimes(env.Items), nil

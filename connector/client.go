@@ -138,8 +138,11 @@ type request struct {
 	method string
 	path   string     // below the base URL, already escaped, e.g. "/v2/room/12/member"
 	query  url.Values // may be nil
-	body   any        // JSON-encoded when non-nil
-	next   string     // an absolute links.next URL to follow instead of path and query
+	// rawQuery, when set, is the query already encoded (a history read, made for every feed on
+	// every tick, spares the map and its sorting).
+	rawQuery string
+	body     any    // JSON-encoded when non-nil
+	next     string // an absolute links.next URL to follow instead of path and query
 	// raw, when set, is sent as it is with Content-Type contentType instead of a JSON body (the
 	// multipart body of a file share).
 	raw         []byte
@@ -175,11 +178,14 @@ func (c *Client) attempt(ctx context.Context, conn Connection, req request, out 
 	}
 
 	target := req.next
-	if target == "" {
+	switch {
+	case target != "":
+	case req.rawQuery != "":
+		target = conn.BaseURL + req.path + "?" + req.rawQuery
+	case len(req.query) > 0:
+		target = conn.BaseURL + req.path + "?" + req.query.Encode()
+	default:
 		target = conn.BaseURL + req.path
-		if len(req.query) > 0 {
-			target += "?" + req.query.Encode()
-		}
 	}
 	body, contentType, err := req.encodeBody()
 	if err != nil {
@@ -205,7 +211,7 @@ func (c *Client) attempt(ctx context.Context, conn Connection, req request, out 
 	defer resp.Body.Close()
 	c.observeRateLimit(conn, resp)
 
-	payload, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	payload, err := readAnswer(resp)
 	if err != nil {
 		return &Error{Kind: KindUnavailable, Status: resp.StatusCode, Message: "reading HipChat's answer failed", Cause: err}
 	}
@@ -225,6 +231,23 @@ func (c *Client) attempt(ctx context.Context, conn Connection, req request, out 
 		return &Error{Kind: KindUnavailable, Status: resp.StatusCode, Message: "HipChat answered with JSON the connector cannot read", Cause: err}
 	}
 	return nil
+}
+
+// maxAnswer is the largest answer read (a page of 1,000 messages is well under 1 MiB).
+const maxAnswer = 64 << 20
+
+// readAnswer reads resp's body, at most maxAnswer bytes: into one buffer of its length when HipChat
+// says it, else growing as io.ReadAll does.
+func readAnswer(resp *http.Response) ([]byte, error) {
+	body := io.LimitReader(resp.Body, maxAnswer)
+	if n := resp.ContentLength; n > 0 && n <= maxAnswer {
+		payload := make([]byte, n)
+		if _, err := io.ReadFull(body, payload); err != nil {
+			return nil, err
+		}
+		return payload, nil
+	}
+	return io.ReadAll(body)
 }
 
 // encodeBody returns the request's body and its content type: raw as it is, or body as JSON; nil

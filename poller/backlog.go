@@ -39,13 +39,16 @@ func (b backlog) needsCount(bound int) bool { return !b.counted || b.pending >= 
 // backlog needs it, and marks each held or not; a failed count keeps what was known (a
 // subscription never counted is read, as before the bound existed: the next read counts again).
 func (p *Poller) countBacklogs(subs []*watched) {
+	var need []*watched
+	p.mu.Lock()
 	for _, w := range subs {
-		p.mu.Lock()
-		need := w.backlog.needsCount(p.maxPending)
-		p.mu.Unlock()
-		if need {
-			p.recount(w)
+		if w.backlog.needsCount(p.maxPending) {
+			need = append(need, w)
 		}
+	}
+	p.mu.Unlock()
+	for _, w := range need {
+		p.recount(w)
 	}
 }
 
@@ -84,15 +87,22 @@ func (p *Poller) readGroups(f *feed) [][]*watched {
 	p.countBacklogs(f.subs)
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var current, lagging []*watched
-	for _, w := range f.subs {
+	var current, lagging []*watched // nil current: every one so far is current
+	for i, w := range f.subs {
 		switch {
-		case w.backlog.held:
-		case w.backlog.lagging:
-			lagging = append(lagging, w)
-		default:
+		case w.backlog.held || w.backlog.lagging:
+			if current == nil {
+				current = append(make([]*watched, 0, len(f.subs)), f.subs[:i]...)
+			}
+			if !w.backlog.held {
+				lagging = append(lagging, w)
+			}
+		case current != nil:
 			current = append(current, w)
 		}
+	}
+	if current == nil {
+		return [][]*watched{f.subs} // every one current: the usual case, without a copy
 	}
 	switch {
 	case len(current) == 0 && len(lagging) == 0:

@@ -140,8 +140,13 @@ func (p *Poller) feedsToRead(cf *connectionFeeds, st *connState) ([]*feed, Plan,
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var feeds, reconcile []*feed
+	// A feed whose doorbell read is waiting (doorbell.go: in a burst, until it is over) is left to
+	// it; a tick reads it only once its poll turn is overdue, as polling would read it with every
+	// feed of the connection polled.
+	overdue := p.planFor(cf.conn, len(cf.feeds)).ExpectedLag
 	for _, f := range cf.feeds {
 		switch {
+		case p.ringingLocked(f) && now.Sub(st.lastRead[f.key]) < overdue:
 		case !p.trustedLocked(f):
 			feeds = append(feeds, f) // polled, or a doorbell rang and its read had to wait
 		case now.Sub(st.lastRead[f.key]) >= p.push.opts.Reconcile:
@@ -173,22 +178,18 @@ func (p *Poller) feedsToRead(cf *connectionFeeds, st *connState) ([]*feed, Plan,
 // turn not yet read, this one included, for the deferred metric.
 func (p *Poller) readOne(ctx context.Context, cf *connectionFeeds, st *connState, f *feed, left int) bool {
 	p.mu.Lock()
-	lock := p.feedLockLocked(f.key)
+	lock := p.feedLockLocked(f)
+	pf := p.push.byKey[f.key]
 	p.mu.Unlock()
 	if !lock.TryLock() {
 		p.metrics.deferred(reasonBusy, 1) // a doorbell is reading it right now
 		return true
 	}
+	p.readStarting(pf)
 	found, err := p.pollFeed(ctx, cf.conn, f)
 	lock.Unlock()
 	if err == nil {
-		now := p.now()
-		p.mu.Lock()
-		if last, ok := st.lastRead[f.key]; ok {
-			p.metrics.feedLag.Observe(now.Sub(last).Seconds())
-		}
-		p.mu.Unlock()
-		p.afterRead(f.key, found, nil, false)
+		p.afterRead(f.key, st, found, nil, false)
 		p.metrics.feedsRead.Inc()
 		return true
 	}

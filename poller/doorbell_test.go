@@ -221,3 +221,88 @@ func doorbells(t *testing.T, reg *prometheus.Registry, result string) float64 {
 	}
 	return 0
 }
+
+// A burst of 300 messages rings the feed 300 times within a few milliseconds: the rings are
+// gathered, and the feed is read once, when they have stopped, and that one read takes all 300. A
+// ring after a quiet spell then reads again.
+func TestABurstOfRingsIsReadOnceItIsOver(t *testing.T) {
+	w := newWorld(t)
+	reg := prometheus.NewRegistry()
+	p, room, id, secret := pushedFeed(t, w, reg)
+	w.post(room, 300, "burst")
+	before := w.calls(w.alice.Token)
+	for range 300 {
+		require.True(t, p.Ring(id, secret, nil))
+	}
+	p.Wait()
+	assert.Equal(t, 1.0, metricSum(t, reg, "hipchat_connector_push_reads_total"), "one read for the whole burst")
+	assert.Equal(t, 1, w.calls(w.alice.Token)-before, "one HipChat call: history/latest holds 1,000")
+	w.deliver()
+	assert.Equal(t, 300, delivered(w), "the one read queued every message")
+
+	time.Sleep(2 * poller.RingQuiet) // a quiet spell
+	w.post(room, 1, "after")
+	require.True(t, p.Ring(id, secret, nil))
+	p.Wait()
+	assert.Equal(t, 2.0, metricSum(t, reg, "hipchat_connector_push_reads_total"), "a ring after a quiet spell reads")
+	w.deliver()
+	assert.Equal(t, 301, delivered(w))
+}
+
+// delivered counts the deliveries w's sink accepted.
+func delivered(w *world) int {
+	n := 0
+	for _, got := range w.sink.Accepted() {
+		n += len(got)
+	}
+	return n
+}
+
+// Rings 20 ms apart (a room busier than one read per message is worth) make the feed busy: 20
+// messages are read in a few reads, not 20, and every one is queued.
+func TestAStreamOfRingsIsReadWhenItPauses(t *testing.T) {
+	w := newWorld(t)
+	reg := prometheus.NewRegistry()
+	p, room, id, secret := pushedFeed(t, w, reg)
+	for i := range 20 {
+		w.post(room, 1, fmt.Sprintf("stream %d", i))
+		require.True(t, p.Ring(id, secret, nil))
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.Wait()
+	reads := metricSum(t, reg, "hipchat_connector_push_reads_total")
+	t.Logf("20 rings 20 ms apart: %v reads", reads)
+	assert.LessOrEqual(t, reads, 4.0, "the first ring's read, then one once the rings pause (a slow machine may see a pause or two)")
+	w.deliver()
+	assert.Equal(t, 20, delivered(w))
+}
+
+// A burst over two rooms of one token (a bot posting in both): the first room's first ring sees
+// the second room's rings during its gather, so the first room is not read before its burst is
+// over (its next rings come 50 ms later), and each room is read once.
+func TestABurstOverATokensRoomsReadsEachRoomOnce(t *testing.T) {
+	w := newWorld(t)
+	reg := prometheus.NewRegistry()
+	first, second := w.room("First"), w.room("Second")
+	w.subscribe(w.conn, triggers.KindMessage, first)
+	w.subscribe(w.conn, triggers.KindMessage, second)
+	p := w.poller(poller.Options{Registerer: reg})
+	p.EnablePush(poller.PushOptions{URL: doorbellBase, Webhooks: w.client})
+	require.NoError(t, p.Tick(w.ctx)) // registers both feeds' doorbells
+	firstID, firstSecret := doorbellOf(t, w, first)
+	secondID, secondSecret := doorbellOf(t, w, second)
+	w.post(first, 5, "first")
+	w.post(second, 5, "second")
+	require.True(t, p.Ring(firstID, firstSecret, nil))
+	for range 5 {
+		require.True(t, p.Ring(secondID, secondSecret, nil))
+	}
+	time.Sleep(50 * time.Millisecond) // past the first room's gather: a read then would be early
+	for range 4 {
+		require.True(t, p.Ring(firstID, firstSecret, nil))
+	}
+	p.Wait()
+	assert.Equal(t, 2.0, metricSum(t, reg, "hipchat_connector_push_reads_total"), "one read a room, once the burst is over")
+	w.deliver()
+	assert.Equal(t, 10, delivered(w))
+}

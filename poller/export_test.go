@@ -11,3 +11,6 @@ func (p *Poller) Polling(id string) bool {
 
 // Wait waits for the doorbell reads (and connection turns) running now to end.
 func (p *Poller) Wait() { p.runs.Wait() }
+
+// RingQuiet is how long a busy feed's doorbells must be quiet before its read (doorbell.go).
+const RingQuiet = ringQuiet

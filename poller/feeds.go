@@ -91,7 +91,12 @@ func (p *Poller) resolveRoom(ctx context.Context, conn connector.Connection, f *
 // each one's part of the commit, and the subscriptions the read could not reach (stalled: their
 // cursors lie beyond what it returned; the others are then marked lagging).
 func (p *Poller) readMessages(ctx context.Context, conn connector.Connection, room string, subs []*watched) ([]advance, []*watched, error) {
-	cursors := make([]triggers.MessageCursor, len(subs))
+	var room4 [4]triggers.MessageCursor // a feed's usual few subscriptions: no allocation
+	cursors := room4[:0]
+	if len(subs) > len(room4) {
+		cursors = make([]triggers.MessageCursor, 0, len(subs))
+	}
+	cursors = cursors[:len(subs)]
 	var now *triggers.MessageCursor
 	for i, w := range subs {
 		if !w.baseline {

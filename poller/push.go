@@ -19,11 +19,8 @@ import (
 // answers 404); a restarted process takes it up from the webhooks HipChat lists. A call there says
 // "read this feed now"; the feed is read through the same cursor-and-outbox path as a tick (the
 // payload is never taken as the event: it only tells a doorbell for a message the feed's every
-// subscription has passed, which costs nothing). A doorbell reads at once; those that ring while a
-// read runs are coalesced into one more read after it. Once a doorbell read found nothing new (a
-// replayed or forged doorbell), the feed's doorbells are paced to one read per ringInterval until a
-// read finds something again, so a leaked URL costs at most what a busy room's honest doorbells
-// would. A feed whose doorbells are
+// subscription has passed, which costs nothing). When a doorbell reads, and how rings are gathered
+// into one read in a burst, is doorbell.go's. A feed whose doorbells are
 // trusted — a doorbell was followed by a read that found something — is read by ticks only every
 // Reconcile; it loses that trust when such a reconcile read finds an event no doorbell announced, or
 // when its webhooks are found gone. A token without admin_room, or a HipChat that refuses the
@@ -31,14 +28,6 @@ import (
 
 // DefaultReconcile is how often a feed on trusted push is read anyway.
 const DefaultReconcile = 5 * time.Minute
-
-// ringInterval is the least time between the starts of two doorbell reads of one feed once its
-// doorbells announce what is not there (replayed or forged); burstGather is how long after a read
-// the doorbells of a burst are gathered into the next one.
-const (
-	ringInterval = 2 * time.Second
-	burstGather  = 100 * time.Millisecond
-)
 
 // verifyEvery is how many reconcile intervals pass between two checks that a trusted feed's
 // webhooks are still registered (one listing call).
@@ -84,34 +73,7 @@ type pushFeed struct {
 	hooks      []int     // the registered webhooks' ids
 	verifiedAt time.Time // when its registration was last seen
 	announced  bool      // a doorbell rang since the last read
-	reading    bool      // a doorbell read is queued or running
-	again      bool      // rang while reading: read once more
-	readAt     time.Time // when its last doorbell read started (wall clock)
-	readEnd    time.Time // when it ended
-	idle       bool      // its last doorbell read found nothing its doorbells announced: they are paced (nextReadIn)
-	// ann is the newest message the doorbells since the last read's start announced; annOK false when
-	// none named one (a payload without a message: nothing to hold the read against).
-	ann   announcement
-	annOK bool
-}
-
-// nextReadIn is how long a doorbell read of pf waits. While its doorbells announce what its reads
-// then find (HipChat's, one per message): nothing, unless the last read ended less than
-// burstGather ago — a burst's doorbells are then gathered into one read at its end. Once a
-// doorbell read found nothing its doorbells announced (replayed or forged doorbells): the rest of
-// ringInterval since the last read's start, so they cost a read per ringInterval at most.
-func (pf *pushFeed) nextReadIn() time.Duration {
-	if pf.idle {
-		return max(0, time.Until(pf.readAt.Add(ringInterval)))
-	}
-	return max(0, time.Until(pf.readEnd.Add(burstGather)))
-}
-
-// announce keeps ann as the newest message pf's doorbells announced since its read began.
-func (pf *pushFeed) announce(ann announcement, ok bool) {
-	if ok && (!pf.annOK || ann.date.After(pf.ann.date)) {
-		pf.ann, pf.annOK = ann, true
-	}
+	doorbell   doorbellState
 }
 
 // pushState is the poller's push state, under the poller's lock.
@@ -120,6 +82,8 @@ type pushState struct {
 	byID  map[string]*pushFeed
 	byKey map[feedKey]*pushFeed
 	locks map[feedKey]*sync.Mutex // one read of a feed at a time, tick or doorbell
+	// lastRing is when a doorbell of each connection's feeds last rang (doorbell.go).
+	lastRing map[string]time.Time
 	// changes are the doorbell secrets set or dropped here (feed id → digest, "" dropped), the
 	// latest of each feed, until DoorbellChanges takes them: at most one entry a feed.
 	changes map[string]string
@@ -139,7 +103,8 @@ func (p *Poller) EnablePush(opts PushOptions) {
 	if p.push.opts.URL != "" {
 		return
 	}
-	p.push = pushState{opts: opts, byID: map[string]*pushFeed{}, byKey: map[feedKey]*pushFeed{}, locks: map[feedKey]*sync.Mutex{}}
+	p.push = pushState{opts: opts, byID: map[string]*pushFeed{}, byKey: map[feedKey]*pushFeed{}, locks: map[feedKey]*sync.Mutex{},
+		lastRing: map[string]time.Time{}}
 }
 
 // pushOnLocked reports whether push is on.
@@ -188,7 +153,7 @@ func (p *Poller) Ring(id, secret string, payload []byte) bool {
 		p.metrics.doorbells.WithLabelValues("passed").Inc()
 		return true
 	}
-	pf.announce(ann, ok)
+	pf.doorbell.announce(ann, ok)
 	p.ringLocked(pf)
 	return true
 }
@@ -237,112 +202,32 @@ func SecretDigest(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// ringLocked announces pf and starts its read: at once after a quiet spell, else at the end of
-// ringInterval from the last read's start; nothing more while one is queued or running (it reads
-// once more). It unlocks p.mu.
-func (p *Poller) ringLocked(pf *pushFeed) {
-	p.metrics.doorbells.WithLabelValues("accepted").Inc()
-	pf.announced = true
-	if p.stopping {
-		p.mu.Unlock() // Run is ending: the feed is read at the next start
-		return
-	}
-	if pf.reading {
-		pf.again = true
-		p.mu.Unlock()
-		p.metrics.doorbells.WithLabelValues("coalesced").Inc()
-		return
-	}
-	pf.reading = true
-	wait := pf.nextReadIn()
-	paced := pf.idle
-	p.runs.Add(1) // under mu: Run's stopping and Wait come after it, or it is not added
-	p.mu.Unlock()
-	switch {
-	case wait > 0 && paced:
-		p.metrics.doorbells.WithLabelValues("paced").Inc()
-	case wait > 0:
-		p.metrics.doorbells.WithLabelValues("coalesced").Inc()
-	}
-	go p.answerDoorbell(pf, wait)
-}
-
-// answerDoorbell reads pf's feed after wait, and again (after nextReadIn) while doorbells rang during
-// the read; it reads no more once Run is stopping.
-func (p *Poller) answerDoorbell(pf *pushFeed, wait time.Duration) {
-	defer p.runs.Done()
-	for {
-		if wait > 0 {
-			time.Sleep(wait)
-		}
-		p.mu.Lock()
-		if p.stopping {
-			pf.reading = false
-			p.mu.Unlock()
-			return
-		}
-		pf.again = false
-		pf.readAt = time.Now()
-		ann, annOK := pf.ann, pf.annOK // what this read answers; later doorbells announce the next
-		pf.annOK = false
-		f := p.feedLocked(pf.key)
-		lock := p.feedLockLocked(pf.key)
-		conn := pf.conn // a turn's syncPush may replace it (under p.mu)
-		p.mu.Unlock()
-		if f != nil && !p.ownsFeed(pf.key) {
-			// Another replica owns the feed (HipChat called this one): its owner's next turn reads
-			// it; a read here would commit to a feed this replica does not own.
-			f = nil
-		}
-		if f != nil && p.actionsShareReached(conn) {
-			// HipChat's budget is down to the actions' share: the feed stays announced, and the
-			// connection's next turn reads it (not trusted while announced) once the window allows.
-			f = nil
-		}
-		if f != nil {
-			lock.Lock()
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			found, err := p.pollFeed(ctx, conn, f)
-			cancel()
-			lock.Unlock()
-			p.metrics.pushReads.Inc()
-			p.afterRead(pf.key, found, err, true)
-			p.mu.Lock()
-			// A read that found nothing is not a forgery when an earlier read already took what the
-			// doorbell announced: it is passed now.
-			pf.idle = err == nil && found == 0 && !(annOK && p.passedLocked(pf.key, ann))
-			pf.readEnd = time.Now()
-			p.mu.Unlock()
-		}
-		p.mu.Lock()
-		if !pf.again {
-			pf.reading = false
-			p.mu.Unlock()
-			return
-		}
-		wait = pf.nextReadIn()
-		p.mu.Unlock()
-	}
-}
-
 // afterRead updates a feed's read time and, for a push feed, its trust: a read after a doorbell that
 // found something proves the doorbells; a tick's read that found what no doorbell announced
-// disproves them.
-func (p *Poller) afterRead(key feedKey, found int, err error, doorbell bool) {
+// disproves them. st is the connection's state when a tick read the feed (its lag is observed), nil
+// for a doorbell's read.
+func (p *Poller) afterRead(key feedKey, st *connState, found int, err error, doorbell bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
 		return
 	}
-	if st := p.conns[key.conn]; st != nil {
-		st.lastRead[key] = p.now()
+	if st == nil {
+		st = p.conns[key.conn]
+	}
+	if st != nil {
+		now := p.now()
+		if last, ok := st.lastRead[key]; ok && !doorbell {
+			p.metrics.feedLag.Observe(now.Sub(last).Seconds())
+		}
+		st.lastRead[key] = now
 	}
 	pf := p.push.byKey[key]
 	if pf == nil {
 		return
 	}
 	announced := pf.announced
-	pf.announced = false
+	pf.announced = pf.doorbell.lastRing.After(pf.doorbell.started) // rang during the read: not read yet
 	switch {
 	case found > 0 && (doorbell || announced) && pf.state == PushOn:
 		// A doorbell rang and a read (its own, or a tick's when the budget made it wait) found
@@ -359,30 +244,33 @@ func (p *Poller) afterRead(key feedKey, found int, err error, doorbell bool) {
 
 // feedLocked returns the current feed of key, nil when none.
 func (p *Poller) feedLocked(key feedKey) *feed {
-	for _, cf := range p.groupsLocked() {
-		if cf.conn.ID != key.conn {
-			continue
-		}
-		for _, f := range cf.feeds {
-			if f.key == key {
-				return f
-			}
-		}
-	}
-	return nil
+	p.groupsLocked()
+	return p.set.byFeed[key]
 }
 
-// feedLockLocked returns the mutex that serializes the reads of feed key.
-func (p *Poller) feedLockLocked(key feedKey) *sync.Mutex {
+// feedLockLocked returns the mutex that serializes the reads of feed f, a tick's and a doorbell's;
+// the feed keeps it, so that a read finds it without a look-up.
+func (p *Poller) feedLockLocked(f *feed) *sync.Mutex {
+	if f.lock != nil {
+		return f.lock
+	}
 	if p.push.locks == nil {
 		p.push.locks = map[feedKey]*sync.Mutex{}
 	}
-	l := p.push.locks[key]
+	l := p.push.locks[f.key]
 	if l == nil {
 		l = &sync.Mutex{}
-		p.push.locks[key] = l
+		p.push.locks[f.key] = l
 	}
+	f.lock = l
 	return l
+}
+
+// ringingLocked reports whether a doorbell read of feed f is waiting (in a burst, for it to end) or
+// running: a tick leaves the feed to it.
+func (p *Poller) ringingLocked(f *feed) bool {
+	pf := p.push.byKey[f.key]
+	return pf != nil && pf.doorbell.pending
 }
 
 // trustedLocked reports whether feed f is on trusted push (and no doorbell waits on it).

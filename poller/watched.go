@@ -3,6 +3,7 @@ package poller
 import (
 	"errors"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
@@ -50,6 +51,7 @@ type feed struct {
 	key  feedKey
 	room string
 	subs []*watched
+	lock *sync.Mutex // its reads' mutex, once looked up (feedLockLocked)
 }
 
 // feedKey names a feed: a connection id and a room ("" for the room list).
@@ -74,6 +76,7 @@ type connectionFeeds struct {
 type watchedSet struct {
 	byID   map[string]*watched
 	groups []*connectionFeeds // nil: rebuild
+	byFeed map[feedKey]*feed  // the feeds of groups
 }
 
 // Changed tells the poller that subscription id changed (created, deleted, paused, resumed…): it is
@@ -222,10 +225,15 @@ func (p *Poller) groupsLocked() []*connectionFeeds {
 		groups = append(groups, cf)
 	}
 	sort.Slice(groups, func(i, j int) bool { return groups[i].conn.ID < groups[j].conn.ID })
-	p.set.groups = groups
+	p.set.groups, p.set.byFeed = groups, byFeed
 	for id, st := range p.conns { // connections no subscription polls any more
 		if byConn[id] == nil && !st.running {
 			delete(p.conns, id)
+		}
+	}
+	for id := range p.push.lastRing {
+		if byConn[id] == nil {
+			delete(p.push.lastRing, id)
 		}
 	}
 	return groups
