@@ -37,7 +37,7 @@ func browserProblems(log *browsertest.Log) []string {
 
 // TestConsoleInABrowser drives the console in Chromium against the whole program in front of the
 // emulator: a subscription with a delivered test event; sign in with the HipChat token, see the
-// subscription, open its deliveries, see the attempt, resend it and see it go out again; sign in
+// subscription (after a token HipChat rejects was refused as such), open its deliveries, see the attempt, resend it and see it go out again; sign in
 // as the operator, see every subscription and the health numbers, pause one and filter by status;
 // recover, resume, send a test event; rotate a secret and see it once. The page carries the CSP, sets no cookie, keeps the credentials in sessionStorage,
 // and the browser refuses nothing under the CSP.
@@ -93,12 +93,22 @@ func TestConsoleInABrowser(t *testing.T) {
 	sub := func(list, id string) string { return `#` + list + ` [data-sub="` + id + `"]` }
 	dl := `#deliveries-list li[data-delivery="` + delivery.ID + `"]`
 
-	step("sign in with the HipChat token",
+	step("sign in with a token HipChat does not know",
 		chromedp.WaitVisible(chromedp.ID("token-input")),
-		chromedp.SendKeys(chromedp.ID("token-input"), w.annToken),
+		chromedp.SendKeys(chromedp.ID("token-input"), "Bearer x"),
+		chromedp.Click(chromedp.CSS("#token-form button")),
+	)
+	wait("the console says HipChat rejected it and stays signed out", `document.querySelector('#error').textContent.includes('HipChat rejected this token') &&
+		!document.querySelector('#error').hidden && document.querySelector('#token-whoami').hidden &&
+		!document.querySelector('#token-sign-in').hidden && sessionStorage.getItem('hipchat-console.token') === null`)
+
+	step("sign in with the HipChat token, pasted with its header's scheme",
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('token-input').value = ''`),
+		chromedp.SendKeys(chromedp.ID("token-input"), "Bearer "+w.annToken),
 		chromedp.Click(chromedp.CSS("#token-form button")),
 		chromedp.WaitVisible(chromedp.CSS(sub("mine-list", messages))),
 	)
+	wait("the console names whose token it is", `document.querySelector('#token-owner').textContent.includes('@')`)
 	wait("both subscriptions show with status, ordering and endpoint", `(() => {
 		const li = document.querySelector('`+sub("mine-list", messages)+`');
 		return li.textContent.includes('active') && li.textContent.includes('best_effort') && li.textContent.includes('closed') &&
@@ -167,7 +177,14 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	step("sign out of both", chromedp.Click(chromedp.ID("token-sign-out")), chromedp.Click(chromedp.ID("operator-sign-out")))
 	wait("both credentials are forgotten", `sessionStorage.length === 0 && document.querySelector('#mine').hidden && document.querySelector('#all').hidden`)
-	require.Empty(t, browserProblems(log), "the browser reported problems")
+	var problems []string
+	for _, p := range browserProblems(log) {
+		if strings.Contains(p, "status of 401") && strings.Contains(p, "/connection)") {
+			continue // the rejected token's check, the one 401 this test asked for
+		}
+		problems = append(problems, p)
+	}
+	require.Empty(t, problems, "the browser reported problems")
 	require.NotContains(t, c.Logs.String(), w.annToken, "the token is never logged")
 	require.NotContains(t, c.Logs.String(), admin, "the operator credential is never logged")
 }

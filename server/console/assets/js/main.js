@@ -3,6 +3,7 @@
 // credential and sees every subscription and the instance's health. Both credentials live in this
 // tab's sessionStorage only.
 
+import { APIError } from '../shared/api.js';
 import { $, busy, say, showError } from '../shared/page.js';
 import { clock, when, zoneName } from '../shared/render.js';
 import { call, subscriptionPath } from './api.js';
@@ -36,9 +37,24 @@ function describe(sub) {
 
 // ---- signing in and out
 
+/**
+ * checkToken asks HipChat once whose token this is (TestConnection, one HipChat call), so a token
+ * HipChat refuses is not "signed in" with an empty list. It resolves to the connection's details.
+ */
+async function checkToken(token) {
+  try {
+    return await call('GET', '/connection', { token });
+  } catch (e) {
+    if (e.code === 'token_rejected') throw new APIError(e.status, 'HipChat rejected this token: check it and try again.', e.code);
+    throw e;
+  }
+}
+
 async function signInToken(token) {
+  const who = await checkToken(token);
   const list = await call('GET', '/subscriptions', { token });
   state.token = token;
+  $('token-owner').textContent = who && who.user ? ` as ${who.user.name} (@${who.user.mention_name})` : ' (not a user\'s token)';
   sessionStorage.setItem(tokenKey, token);
   $('token-sign-in').hidden = true;
   $('token-whoami').hidden = false;
@@ -313,7 +329,8 @@ async function refresh() {
 function wire() {
   $('token-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
-    const token = $('token-input').value.trim();
+    // A token copied with its header's scheme ("Bearer …") is the token after it.
+    const token = $('token-input').value.trim().replace(/^bearer\s+/i, '');
     busy(ev.target, async () => {
       await signInToken(token);
       $('token-input').value = '';
