@@ -17,10 +17,11 @@ type callFilter struct {
 }
 
 // callPage is the part of the selected entries GET /_sim/webhooks answers: with a limit, the newest
-// limit of those whose seq is below before (any seq when before is negative); without, all.
+// limit of those whose seq is below before (any seq without hasBefore); without, all.
 type callPage struct {
-	limit  int // 0: no limit
-	before int64
+	limit     int // 0: no limit
+	before    uint64
+	hasBefore bool
 }
 
 // parseCallFilter reads ?status= (a comma-separated list of statuses such as 404, classes such as
@@ -63,7 +64,7 @@ func parseCallFilter(q url.Values) (callFilter, error) {
 // parseCallPage reads ?limit= (1 to webhookLogSize) and ?before= (a seq). A bad value is a 400
 // naming the parameter; before without limit is one too.
 func parseCallPage(q url.Values) (callPage, error) {
-	p := callPage{before: -1}
+	var p callPage
 	if raw := q.Get("limit"); raw != "" {
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 1 || n > webhookLogSize {
@@ -72,11 +73,11 @@ func parseCallPage(q url.Values) (callPage, error) {
 		p.limit = n
 	}
 	if raw := q.Get("before"); raw != "" {
-		seq, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil || seq < 0 || p.limit == 0 {
+		seq, err := strconv.ParseUint(raw, 10, 64)
+		if err != nil || p.limit == 0 {
 			return p, invalid("before", "type", raw, "Parameter 'before' must be a seq, given with 'limit'")
 		}
-		p.before = seq
+		p.before, p.hasBefore = seq, true
 	}
 	return p, nil
 }
@@ -87,8 +88,8 @@ func (p callPage) cut(calls []webhookCall) ([]webhookCall, bool) {
 		return calls, false
 	}
 	end := len(calls)
-	if p.before >= 0 {
-		for end > 0 && int64(calls[end-1].Seq) >= p.before {
+	if p.hasBefore {
+		for end > 0 && calls[end-1].Seq >= p.before {
 			end--
 		}
 	}
