@@ -144,12 +144,16 @@ func (p *Poller) feedsToRead(cf *connectionFeeds, st *connState) ([]*feed, Plan,
 	// it; a tick reads it only once its poll turn is overdue, as polling would read it with every
 	// feed of the connection polled.
 	overdue := p.planFor(cf.conn, len(cf.feeds)).ExpectedLag
+	// While the token's doorbells ring (a burst), its trusted feeds' reconcile reads wait: the burst's
+	// doorbell reads are reading those feeds, and a reconcile read now would read one twice. A
+	// reconcile read is due every Reconcile; one tick later costs nothing.
+	bursting := p.burstingLocked(cf.conn.ID)
 	for _, f := range cf.feeds {
 		switch {
-		case p.ringingLocked(f) && now.Sub(st.lastRead[f.key]) < overdue:
+		case p.ringingLocked(f) && now.Sub(p.waitingSinceLocked(f, st)) < overdue:
 		case !p.trustedLocked(f):
 			feeds = append(feeds, f) // polled, or a doorbell rang and its read had to wait
-		case now.Sub(st.lastRead[f.key]) >= p.push.opts.Reconcile:
+		case !bursting && now.Sub(st.lastRead[f.key]) >= p.push.opts.Reconcile:
 			reconcile = append(reconcile, f) // on trusted push: read only every Reconcile
 		}
 	}

@@ -18,8 +18,10 @@ import (
 //     on any feed of the same token (a bot posting in many rooms bursts them all), makes the feed
 //     busy: its next doorbell read waits until its rings have stopped for busyQuiet. While a doorbell
 //     read is waiting, a tick reads the feed only when its poll turn is overdue (the plan's expected
-//     lag since its last read), so a room that never goes quiet is read as often as polling would
-//     read it, never more.
+//     lag since its last read, or since the read began to wait if that is later: a trusted feed's
+//     last read may be long past), so a room that never goes quiet is read as often as polling would
+//     read it, never more. Nor does a tick spend a reconcile read on the token's trusted feeds while
+//     its doorbells ring (their reads are coming).
 //     A read that no ring interrupted makes the feed quiet again.
 //   - A read that found nothing its doorbells announced (a replayed or forged doorbell) paces the
 //     feed's doorbells to one read per ringInterval, until a read finds something again: a leaked URL
@@ -43,6 +45,7 @@ type doorbellState struct {
 	busy      bool      // rang while a read was waiting or running, or just after a ring: wait for busyQuiet
 	paced     bool      // the last doorbell read found nothing announced: one read per ringInterval
 	firstRing time.Time // the ring that queued the pending read
+	queuedAt  time.Time // the same moment on the poller's clock (Options.Now), for its ticks
 	lastRing  time.Time
 	readAt    time.Time // when the last doorbell read started
 	started   time.Time // when the last read of the feed, a tick's or a doorbell's, started
@@ -92,7 +95,7 @@ func (p *Poller) ringLocked(pf *pushFeed) {
 	case d.pending:
 		d.busy, result = true, "coalesced"
 	default:
-		d.pending, d.firstRing = true, now
+		d.pending, d.firstRing, d.queuedAt = true, now, p.now()
 		d.busy = now.Sub(previous) < ringQuiet
 		switch {
 		case d.paced && now.Before(d.due()):

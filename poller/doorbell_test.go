@@ -306,3 +306,44 @@ func TestABurstOverATokensRoomsReadsEachRoomOnce(t *testing.T) {
 	w.deliver()
 	assert.Equal(t, 10, delivered(w))
 }
+
+// While a token's doorbells ring (a burst over its rooms), a tick spends no reconcile read on the
+// token's trusted feeds: the burst's doorbell reads are reading them, and a reconcile read then would
+// read a feed twice. Once the rings have stopped, the feed due its reconcile read is read as before.
+func TestATickReconcilesNothingWhileTheTokensDoorbellsRing(t *testing.T) {
+	w := newWorld(t)
+	reg := prometheus.NewRegistry()
+	quiet, busy := w.room("Quiet"), w.room("Busy")
+	w.subscribe(w.conn, triggers.KindMessage, quiet)
+	w.subscribe(w.conn, triggers.KindMessage, busy)
+	p := w.poller(poller.Options{Registerer: reg})
+	p.EnablePush(poller.PushOptions{URL: doorbellBase, Webhooks: w.client})
+	require.NoError(t, p.Tick(w.ctx)) // registers both feeds' doorbells
+	quietID, quietSecret := doorbellOf(t, w, quiet)
+	busyID, busySecret := doorbellOf(t, w, busy)
+	for _, room := range []struct{ name, id, secret string }{{quiet, quietID, quietSecret}, {busy, busyID, busySecret}} {
+		w.post(room.name, 1, "proof")
+		require.True(t, p.Ring(room.id, room.secret, nil))
+		p.Wait()
+		got, _, ok := p.PushStatus(w.conn.ID, room.name)
+		require.True(t, ok)
+		require.Equal(t, poller.PushTrusted, got, "a doorbell read that found its message makes the feed trusted")
+	}
+	time.Sleep(600 * time.Millisecond)                     // the proofs' rings are over (busyQuiet, wall-clock)
+	w.clock.Advance(poller.DefaultReconcile + time.Minute) // both feeds due their reconcile read
+
+	w.post(busy, 3, "burst")
+	require.True(t, p.Ring(busyID, busySecret, nil))
+	tickReads := metricSum(t, reg, "hipchat_connector_poll_feeds_read_total")
+	require.NoError(t, p.Tick(w.ctx))
+	assert.Equal(t, tickReads, metricSum(t, reg, "hipchat_connector_poll_feeds_read_total"),
+		"no reconcile read while the token's doorbells ring: Quiet waits, Busy is its doorbell's")
+	p.Wait()
+
+	time.Sleep(600 * time.Millisecond) // the burst's rings are over
+	require.NoError(t, p.Tick(w.ctx))
+	assert.Equal(t, tickReads+1, metricSum(t, reg, "hipchat_connector_poll_feeds_read_total"),
+		"then Quiet is reconciled (Busy was just read by its doorbell)")
+	w.deliver()
+	assert.Equal(t, 5, delivered(w))
+}

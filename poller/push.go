@@ -273,6 +273,23 @@ func (p *Poller) ringingLocked(f *feed) bool {
 	return pf != nil && pf.doorbell.pending
 }
 
+// waitingSinceLocked is when ringing feed f was last read, or when its doorbell read was queued if
+// that is later, on the poller's clock: the start of its poll turn.
+func (p *Poller) waitingSinceLocked(f *feed, st *connState) time.Time {
+	last := st.lastRead[f.key]
+	if pf := p.push.byKey[f.key]; pf != nil && pf.doorbell.queuedAt.After(last) {
+		return pf.doorbell.queuedAt
+	}
+	return last
+}
+
+// burstingLocked reports whether a doorbell of one of connection id's feeds rang within the last
+// busyQuiet (wall-clock, as doorbells are): the token's rooms are in a burst.
+func (p *Poller) burstingLocked(id string) bool {
+	last, ok := p.push.lastRing[id]
+	return ok && time.Since(last) < busyQuiet
+}
+
 // trustedLocked reports whether feed f is on trusted push (and no doorbell waits on it).
 func (p *Poller) trustedLocked(f *feed) bool {
 	pf := p.push.byKey[f.key]
