@@ -5,12 +5,12 @@ import (
 	"io"
 
 	"github.com/hipchat-connector/hipchat-connector/internal/flagenv"
+	"github.com/hipchat-connector/hipchat-connector/internal/serveconfig"
 )
 
 // envPrefix starts the environment variable that can set each flag of serve (and definition and
-// compact, so that -db comes from where serve's does):
-// -poll-schedule is read from HIPCHAT_CONNECTOR_POLL_SCHEDULE.
-const envPrefix = "HIPCHAT_CONNECTOR_"
+// compact, so that -db comes from where serve's does): serveconfig.EnvPrefix.
+const envPrefix = serveconfig.EnvPrefix
 
 // simEnvPrefix is sim's own: a connector's HIPCHAT_CONNECTOR_ADDR must not move an emulator
 // started beside it.
@@ -28,9 +28,6 @@ var (
 
 // flagSources says where each flag's value came from.
 type flagSources = flagenv.Sources
-
-// envName returns the environment variable that sets serve's flag called name.
-func envName(name string) string { return flagenv.Name(envPrefix, name) }
 
 // newFlagSet returns subcommand name's flag set, printing to stderr and never exiting.
 func newFlagSet(name, summary string, stderr io.Writer) *flag.FlagSet {

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
+	"github.com/hipchat-connector/hipchat-connector/internal/serveconfig"
 )
 
 // The README's examples are run here so that they cannot rot:
@@ -288,13 +289,13 @@ func TestReadmeFlagTables(t *testing.T) {
 			for _, m := range row.FindAllStringSubmatch(body, -1) {
 				documented = append(documented, m[1])
 				if tc.subcommand == "serve" {
-					require.Equal(t, envName(m[1]), m[2], "environment variable of -%s", m[1])
+					require.Equal(t, serveconfig.EnvName(m[1]), m[2], "environment variable of -%s", m[1])
 				}
 			}
 			require.Equal(t, usageFlags(t, tc.subcommand), sortedCopy(documented))
 		})
 	}
-	require.Contains(t, sections["Configuration"], "`"+keyEnv+"`")
+	require.Contains(t, sections["Configuration"], "`"+serveconfig.KeyEnv+"`")
 }
 
 // usageFlags returns the flag names that `hipchat-connector <subcommand> -h` prints, sorted.

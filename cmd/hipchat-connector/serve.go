@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/hipchat-connector/hipchat-connector/cluster"
+	"github.com/hipchat-connector/hipchat-connector/internal/serveconfig"
 	"github.com/hipchat-connector/hipchat-connector/server"
 	"github.com/hipchat-connector/hipchat-connector/state/bolt"
 	"github.com/hipchat-connector/hipchat-connector/state/etcd"
@@ -71,15 +72,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 // parseServeConfig reads serve's flags and environment, the operator credential, and validates
 // the whole. Errors: errUsage or errHelp for the command line, the credential's and Validate's.
-func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, flagSources, error) {
-	cfg := defaultServeConfig()
+func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (serveconfig.Config, flagSources, error) {
+	cfg := serveconfig.Default()
 	fs := newFlagSet("serve", serveSummary, stderr)
-	cfg.bind(fs)
+	cfg.Bind(fs)
 	sources, err := parseFlags(fs, args, getenv)
 	if err != nil {
 		return cfg, nil, err
 	}
-	if err := cfg.loadAdminToken(getenv); err != nil {
+	if err := cfg.LoadAdminToken(getenv); err != nil {
 		return cfg, nil, err
 	}
 	return cfg, sources, cfg.Validate()
@@ -87,8 +88,8 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 
 // newServeLogger is the JSON log on stderr; it gives the HTTP part its logger and drops a /v2 the
 // -hipchat-url should not end in, saying so.
-func newServeLogger(cfg *serveConfig, sources flagSources, stderr io.Writer) *slog.Logger {
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{ReplaceAttr: durationText}))
+func newServeLogger(cfg *serveconfig.Config, sources flagSources, stderr io.Writer) *slog.Logger {
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{ReplaceAttr: serveconfig.DurationText}))
 	cfg.HTTP.Logger = logger.With("component", "http")
 	if base, trimmed := server.TrimHipChatURL(cfg.HTTP.HipChatURL); trimmed {
 		logger.Warn("hipchat-url ends in /v2, which the connector adds to every call itself; using the base URL without it",
@@ -101,7 +102,7 @@ func newServeLogger(cfg *serveConfig, sources flagSources, stderr io.Writer) *sl
 // openServeStore opens the configured store. The returned close closes it and, when the start did
 // not get as far as serving, removes the database and key file the start created, so that a retry
 // with another setting does not find a half-made installation. Errors: openConfiguredStore's.
-func openServeStore(ctx context.Context, cfg serveConfig, getenv func(string) string, logger *slog.Logger) (connectorStore, func(serving bool), error) {
+func openServeStore(ctx context.Context, cfg serveconfig.Config, getenv func(string) string, logger *slog.Logger) (connectorStore, func(serving bool), error) {
 	created := newCreatedFiles(cfg.DBPath, keySource(cfg, getenv).Path())
 	store, err := openConfiguredStore(ctx, cfg, getenv, logger.With("component", "store"))
 	if err != nil {
@@ -135,7 +136,7 @@ func newRegistry(store connectorStore, logger *slog.Logger) *prometheus.Registry
 
 // joinReplicas joins the replicas sharing the etcd store's prefix; a bbolt store gives the nil
 // Replica, one process owning everything. Errors: cluster.JoinReplicas's.
-func joinReplicas(ctx context.Context, store connectorStore, cfg etcdConfig, registry prometheus.Registerer, logger *slog.Logger) (*cluster.Replica, error) {
+func joinReplicas(ctx context.Context, store connectorStore, cfg serveconfig.Etcd, registry prometheus.Registerer, logger *slog.Logger) (*cluster.Replica, error) {
 	es, ok := store.(*etcd.Store)
 	if !ok {
 		return nil, nil

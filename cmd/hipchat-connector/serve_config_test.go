@@ -12,72 +12,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
+	"github.com/hipchat-connector/hipchat-connector/internal/serveconfig"
 	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/state"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
-func TestServeConfigDefaultsAreValid(t *testing.T) {
-	c := defaultServeConfig()
-	require.NoError(t, c.Validate())
-	assert.Equal(t, "hipchat-connector.db", c.DBPath)
-	assert.Equal(t, "@every 1m", c.PollSchedule)
-	assert.Equal(t, "127.0.0.1:8080", c.HTTP.Addr)
-	assert.EqualValues(t, 50<<20, c.HTTP.MaxFileBytes, "HipChat's file limit")
-}
-
-func TestServeConfigValidateRejectsWhatCannotWork(t *testing.T) {
-	for name, tc := range map[string]struct {
-		edit func(*serveConfig)
-		says string
-	}{
-		"bad schedule":               {func(c *serveConfig) { c.PollSchedule = "every minute" }, "poll-schedule"},
-		"empty schedule":             {func(c *serveConfig) { c.PollSchedule = "" }, "poll-schedule"},
-		"no database":                {func(c *serveConfig) { c.DBPath = " " }, "db:"},
-		"negative age":               {func(c *serveConfig) { c.CatchUp.MaxAge = -time.Second }, "catch-up-max-age"},
-		"negative events":            {func(c *serveConfig) { c.CatchUp.MaxEvents = -1 }, "catch-up-max-events"},
-		"bad http option":            {func(c *serveConfig) { c.HTTP.Addr = "nope" }, "addr"},
-		"bad hipchat scheme":         {func(c *serveConfig) { c.HTTP.HipChatURL = "ftp://x" }, "hipchat-url"},
-		"files over HipChat's limit": {func(c *serveConfig) { c.HTTP.MaxFileBytes = 50<<20 + 1 }, "max-file-bytes"},
-		"negative file limit":        {func(c *serveConfig) { c.HTTP.MaxFileBytes = -1 }, "max-file-bytes"},
-		"no retention age":           {func(c *serveConfig) { c.Retention.MaxAge = 0 }, "retention-max-age"},
-		"no retention count":         {func(c *serveConfig) { c.Retention.MaxPerSubscription = 0 }, "retention-per-subscription"},
-		"no outbox bound":            {func(c *serveConfig) { c.MaxPendingPerSubscription = 0 }, "max-pending-per-subscription"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			c := defaultServeConfig()
-			tc.edit(&c)
-			assert.ErrorContains(t, c.Validate(), tc.says)
-		})
-	}
-	c := defaultServeConfig()
-	c.HTTP.HipChatURL, c.PollSchedule = "https://u:pw@api.hipchat.com", "nope"
-	err := c.Validate()
-	assert.ErrorContains(t, err, "hipchat-url")
-	assert.ErrorContains(t, err, "poll-schedule", "every problem is reported at once")
-	assert.NotContains(t, err.Error(), "pw", "errors hide the password")
-}
-
-func TestServeConfigLogsWithoutSecretsAndDurationsAsText(t *testing.T) {
-	c := defaultServeConfig()
-	c.HTTP.HipChatURL = "https://u:topsecret@hipchat.example.com"
-	c.HTTP.PublicURL = "https://connector.example.com/?code=querysecret"
-	c.CatchUp.MaxAge = 90 * time.Minute
-	var logged bytes.Buffer
-	slog.New(slog.NewJSONHandler(&logged, &slog.HandlerOptions{ReplaceAttr: durationText})).Info("start", "config", c, "took", 20*time.Second)
-	out := logged.String()
-	assert.NotContains(t, out, "topsecret")
-	assert.NotContains(t, out, "querysecret")
-	assert.Contains(t, out, `"catch_up_max_age":"1h30m0s"`)
-	assert.Contains(t, out, `"took":"20s"`, "a duration is logged as text, not nanoseconds")
-	assert.Contains(t, out, `"db":"hipchat-connector.db"`)
-}
-
 // TestServeStorageSettingsComeFromFlagsOrTheEnvironment: the retention and the outbox's bound have
 // the defaults DESIGN.md names, are read from their flags or HIPCHAT_CONNECTOR_* (the flag wins), and
 // are logged.
 func TestServeStorageSettingsComeFromFlagsOrTheEnvironment(t *testing.T) {
-	c := defaultServeConfig()
+	c := serveconfig.Default()
 	assert.Equal(t, 7*24*time.Hour, c.Retention.MaxAge)
 	assert.Equal(t, 1000, c.Retention.MaxPerSubscription)
 	assert.Equal(t, 10_000, c.MaxPendingPerSubscription)
@@ -99,7 +44,7 @@ func TestServeStorageSettingsComeFromFlagsOrTheEnvironment(t *testing.T) {
 	assert.ErrorContains(t, err, "retention-max-age -1h0m0s: must be positive")
 
 	var logged bytes.Buffer
-	slog.New(slog.NewJSONHandler(&logged, &slog.HandlerOptions{ReplaceAttr: durationText})).Info("start", "config", c)
+	slog.New(slog.NewJSONHandler(&logged, &slog.HandlerOptions{ReplaceAttr: serveconfig.DurationText})).Info("start", "config", c)
 	assert.Contains(t, logged.String(), `"retention_max_age":"48h0m0s"`)
 	assert.Contains(t, logged.String(), `"retention_per_subscription":70`)
 	assert.Contains(t, logged.String(), `"max_pending_per_subscription":200`)

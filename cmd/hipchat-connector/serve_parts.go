@@ -10,6 +10,7 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/cluster"
 	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/delivery"
+	"github.com/hipchat-connector/hipchat-connector/internal/serveconfig"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/server"
 )
@@ -29,7 +30,7 @@ type serveParts struct {
 // the actions, the polling triggers and the poller, so they share each connection's budget
 // (background calls wait and leave actions their share); then the deliverer, the poller and the
 // server. Errors: each part's options.
-func buildParts(cfg serveConfig, store connectorStore, rep *cluster.Replica, registry *prometheus.Registry, logger *slog.Logger) (*serveParts, error) {
+func buildParts(cfg serveconfig.Config, store connectorStore, rep *cluster.Replica, registry *prometheus.Registry, logger *slog.Logger) (*serveParts, error) {
 	p := &serveParts{replica: rep, logger: logger}
 	limiter, err := clientLimiter(rep)
 	if err != nil {
@@ -93,7 +94,7 @@ func (p *serveParts) pollPlan(connectionID string) (server.PollPlan, bool) {
 }
 
 // enablePush registers HipChat room webhooks as doorbells at the server's public URL (-push).
-func (p *serveParts) enablePush(cfg serveConfig, logger *slog.Logger) {
+func (p *serveParts) enablePush(cfg serveconfig.Config, logger *slog.Logger) {
 	if !cfg.Push {
 		return
 	}

@@ -9,16 +9,13 @@ import (
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/delivery"
+	"github.com/hipchat-connector/hipchat-connector/internal/serveconfig"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/server"
 	"github.com/hipchat-connector/hipchat-connector/state"
 	"github.com/hipchat-connector/hipchat-connector/state/bolt"
 	"github.com/hipchat-connector/hipchat-connector/state/etcd"
 )
-
-// keyEnv holds the database key itself (64 hex characters or base64 of 32 bytes), for deployments
-// that inject secrets through the environment rather than a file.
-const keyEnv = envPrefix + "KEY"
 
 // connectorStore is what serve hands its parts: every store interface they declare, the server
 // key, and Close. *bolt.Store (bbolt) and *etcd.Store are two.
@@ -42,7 +39,7 @@ type subscriptionWatcher interface {
 // openConfiguredStore opens the etcd store when cfg.Etcd has endpoints, else the bbolt file, both
 // sealed with the same key (keySource), and logs which. Errors name the key's source, never the key;
 // a bbolt file locked by another process says so.
-func openConfiguredStore(ctx context.Context, cfg serveConfig, getenv func(string) string, logger *slog.Logger) (connectorStore, error) {
+func openConfiguredStore(ctx context.Context, cfg serveconfig.Config, getenv func(string) string, logger *slog.Logger) (connectorStore, error) {
 	key, err := keySource(cfg, getenv).Load()
 	if err != nil {
 		return nil, err
@@ -71,8 +68,8 @@ func openConfiguredStore(ctx context.Context, cfg serveConfig, getenv func(strin
 
 // keySource is where serve finds the sealing key: HIPCHAT_CONNECTOR_KEY, else -key-file (default
 // <db>.key).
-func keySource(cfg serveConfig, getenv func(string) string) state.KeySource {
-	return state.KeySource{Inline: getenv(keyEnv), InlineName: keyEnv, File: cfg.KeyFile, DBPath: cfg.DBPath}
+func keySource(cfg serveconfig.Config, getenv func(string) string) state.KeySource {
+	return state.KeySource{Inline: getenv(serveconfig.KeyEnv), InlineName: serveconfig.KeyEnv, File: cfg.KeyFile, DBPath: cfg.DBPath}
 }
 
 // createdFiles are the files a start is about to create (those absent before it), so that a start

@@ -1,4 +1,8 @@
-package main
+// Package serveconfig is the configuration of the serve subcommand: one field per flag, each with
+// its default (Default), its flag (Bind), its check (Validate) and its log form without secrets
+// (LogValue), and the environment variables that stand in for the flags (EnvName) or hold secrets
+// themselves (KeyEnv, AdminTokenEnv). cmd/hipchat-connector parses it and builds the parts from it.
+package serveconfig
 
 import (
 	"errors"
@@ -15,9 +19,9 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/webhook"
 )
 
-// serveConfig is the whole configuration of serve: one field per flag, each with one default
-// (defaultServeConfig) and one validation (Validate).
-type serveConfig struct {
+// Config is the whole configuration of serve: one field per flag, each with one default
+// (Default) and one validation (Validate).
+type Config struct {
 	// HTTP is the server's part: -addr, -hipchat-url, -public-url, -allow-private-callbacks and the
 	// http.Server timeouts.
 	HTTP server.Options
@@ -36,7 +40,7 @@ type serveConfig struct {
 	// CallbackTimeout bounds one delivery attempt (-callback-timeout).
 	CallbackTimeout time.Duration
 	// AdminTokenFile holds the operator credential of the /admin/ routes (-admin-token-file);
-	// loadAdminToken puts it (or HIPCHAT_CONNECTOR_ADMIN_TOKEN) into HTTP.AdminToken.
+	// LoadAdminToken puts it (or HIPCHAT_CONNECTOR_ADMIN_TOKEN) into HTTP.AdminToken.
 	AdminTokenFile string
 	// CircuitFailures is how many consecutive failed attempts open an endpoint's circuit
 	// (-circuit-failures).
@@ -47,7 +51,7 @@ type serveConfig struct {
 	// read anyway (-reconcile-schedule).
 	ReconcileSchedule string
 	// Etcd, with endpoints, keeps the state in etcd instead of the bbolt file (-etcd-*).
-	Etcd etcdConfig
+	Etcd Etcd
 	// Retention bounds the delivery log both stores keep (-retention-max-age,
 	// -retention-per-subscription); pending deliveries are never pruned.
 	Retention state.Retention
@@ -56,9 +60,9 @@ type serveConfig struct {
 	MaxPendingPerSubscription int
 }
 
-// defaultServeConfig returns the defaults of DESIGN.md §8.
-func defaultServeConfig() serveConfig {
-	return serveConfig{
+// Default returns the defaults of DESIGN.md §8.
+func Default() Config {
+	return Config{
 		HTTP:              server.DefaultOptions(),
 		DBPath:            "hipchat-connector.db",
 		PollSchedule:      poller.DefaultSchedule,
@@ -67,16 +71,16 @@ func defaultServeConfig() serveConfig {
 		CircuitFailures:   delivery.DefaultCircuitFailures,
 		Push:              true,
 		ReconcileSchedule: "@every 5m",
-		Etcd:              defaultEtcdConfig(),
+		Etcd:              DefaultEtcd(),
 		Retention:         state.Retention{}.WithDefaults(),
 
 		MaxPendingPerSubscription: poller.DefaultMaxPending,
 	}
 }
 
-// bind registers every flag of serve on fs, writing into c. Each help text stays short enough
+// Bind registers every flag of serve on fs, writing into c. Each help text stays short enough
 // that -h lines fit in 100 columns; a second line starts with "\n".
-func (c *serveConfig) bind(fs *flag.FlagSet) {
+func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.HTTP.Addr, "addr", c.HTTP.Addr, "`host:port` to listen on (port 0 picks a free one)")
 	fs.StringVar(&c.DBPath, "db", c.DBPath, "`path` of the bbolt database (subscriptions, cursors, outbox)")
 	fs.StringVar(&c.HTTP.HipChatURL, "hipchat-url", c.HTTP.HipChatURL,
@@ -105,9 +109,9 @@ func (c *serveConfig) bind(fs *flag.FlagSet) {
 	fs.Int64Var(&c.HTTP.MaxFileBytes, "max-file-bytes", c.HTTP.MaxFileBytes,
 		"largest file in `bytes` ShareFileWithRoom shares (at most HipChat's 52428800);\na share in flight holds about four times its file in memory")
 	fs.StringVar(&c.KeyFile, "key-file", c.KeyFile,
-		"`path` of the key that seals tokens and secrets in the database\n(default <db>.key, created on first start; "+keyEnv+" holds the key itself)")
+		"`path` of the key that seals tokens and secrets in the database\n(default <db>.key, created on first start; "+KeyEnv+" holds the key itself)")
 	fs.StringVar(&c.AdminTokenFile, "admin-token-file", c.AdminTokenFile,
-		"`path` of a file holding the operator credential of /admin/ (backup, all subscriptions);\n"+adminTokenEnv+" holds it itself; without either, /admin/ answers 404")
+		"`path` of a file holding the operator credential of /admin/ (backup, all subscriptions);\n"+AdminTokenEnv+" holds it itself; without either, /admin/ answers 404")
 	fs.DurationVar(&c.Retention.MaxAge, "retention-max-age", c.Retention.MaxAge,
 		"prune finished deliveries (delivered or dead) older than this")
 	fs.IntVar(&c.Retention.MaxPerSubscription, "retention-per-subscription", c.Retention.MaxPerSubscription,
@@ -117,19 +121,16 @@ func (c *serveConfig) bind(fs *flag.FlagSet) {
 	c.Etcd.bind(fs)
 }
 
-// adminTokenEnv holds the operator credential itself, instead of -admin-token-file.
-const adminTokenEnv = envPrefix + "ADMIN_TOKEN"
-
-// loadAdminToken sets HTTP.AdminToken from HIPCHAT_CONNECTOR_ADMIN_TOKEN or the file of
+// LoadAdminToken sets HTTP.AdminToken from HIPCHAT_CONNECTOR_ADMIN_TOKEN or the file of
 // -admin-token-file (server.ReadOperatorCredential).
-func (c *serveConfig) loadAdminToken(getenv func(string) string) error {
-	token, err := server.ReadOperatorCredential(getenv(adminTokenEnv), adminTokenEnv, c.AdminTokenFile, "admin-token-file")
+func (c *Config) LoadAdminToken(getenv func(string) string) error {
+	token, err := server.ReadOperatorCredential(getenv(AdminTokenEnv), AdminTokenEnv, c.AdminTokenFile, "admin-token-file")
 	c.HTTP.AdminToken = token
 	return err
 }
 
 // Validate reports every setting that cannot work, joined; nil when all can.
-func (c serveConfig) Validate() error {
+func (c Config) Validate() error {
 	var errs []error
 	if err := c.HTTP.Validate(); err != nil {
 		errs = append(errs, err)
@@ -175,7 +176,7 @@ func (c serveConfig) Validate() error {
 
 // LogValue prints the configuration without secrets (the HTTP options hide URL passwords and
 // queries; the key file is a path, the key itself is never here).
-func (c serveConfig) LogValue() slog.Value {
+func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.Any("http", c.HTTP),
 		slog.String("db", c.DBPath),
@@ -196,8 +197,9 @@ func (c serveConfig) LogValue() slog.Value {
 	)
 }
 
-// durationText keeps durations readable in JSON logs ("20s", not 20000000000).
-func durationText(_ []string, a slog.Attr) slog.Attr {
+// DurationText keeps durations readable in JSON logs ("20s", not 20000000000): a
+// slog.HandlerOptions.ReplaceAttr.
+func DurationText(_ []string, a slog.Attr) slog.Attr {
 	if a.Value.Kind() == slog.KindDuration {
 		return slog.String(a.Key, a.Value.Duration().String())
 	}
