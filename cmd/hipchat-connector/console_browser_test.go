@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"net/http"
@@ -33,6 +34,34 @@ func browserProblems(log *browsertest.Log) []string {
 		}
 	}
 	return out
+}
+
+// consoleTab drives the console in one browser tab: a step or a wait that fails ends the test with
+// what the browser reported and, for a wait, what the page shows. patience bounds each wait.
+type consoleTab struct {
+	t        *testing.T
+	ctx      context.Context
+	log      *browsertest.Log
+	patience time.Duration
+}
+
+// step runs steps, the test's what.
+func (tab consoleTab) step(what string, steps ...chromedp.Action[chromedp.Void]) {
+	tab.t.Helper()
+	if err := chromedp.Do(tab.ctx, steps...); err != nil {
+		tab.t.Fatalf("%s: %v (browser: %q)", what, err, browserProblems(tab.log))
+	}
+}
+
+// wait polls the JavaScript predicate until it holds.
+func (tab consoleTab) wait(what, predicate string) {
+	tab.t.Helper()
+	// An element not rendered yet makes the predicate throw, which would end the poll: it is false.
+	predicate = "(() => { try { return !!(" + predicate + "); } catch { return false; } })()"
+	if _, err := chromedp.Run(tab.ctx, chromedp.Poll[bool](predicate, chromedp.WithPollingTimeout(tab.patience))); err != nil {
+		shown, _ := chromedp.Run(tab.ctx, chromedp.Evaluate[string](`document.querySelector('main').innerText + ' / ' + document.querySelector('#error').textContent`))
+		tab.t.Fatalf("waiting until %s: %v (browser: %q; page: %q)", what, err, browserProblems(tab.log), shown)
+	}
 }
 
 // TestConsoleInABrowser drives the console in Chromium against the whole program in front of the
@@ -75,21 +104,8 @@ func TestConsoleInABrowser(t *testing.T) {
 	require.Equal(t, "nosniff", page.Headers["X-Content-Type-Options"])
 	require.NotContains(t, page.Headers, "Set-Cookie")
 
-	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v (browser: %q)", what, err, browserProblems(log))
-		}
-	}
-	wait := func(what, predicate string) {
-		t.Helper()
-		// An element not rendered yet makes the predicate throw, which would end the poll: it is false.
-		predicate = "(() => { try { return !!(" + predicate + "); } catch { return false; } })()"
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
-			shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('main').innerText + ' / ' + document.querySelector('#error').textContent`))
-			t.Fatalf("waiting until %s: %v (browser: %q; page: %q)", what, err, browserProblems(log), shown)
-		}
-	}
+	tab := consoleTab{t: t, ctx: ctx, log: log, patience: 15 * time.Second}
+	step, wait := tab.step, tab.wait
 	sub := func(list, id string) string { return `#` + list + ` [data-sub="` + id + `"]` }
 	dl := `#deliveries-list li[data-delivery="` + delivery.ID + `"]`
 

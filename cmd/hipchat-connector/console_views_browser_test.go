@@ -75,20 +75,8 @@ func TestConsoleViewsInABrowser(t *testing.T) {
 	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(1200, 900)))
 	_, err := chromedp.Run(ctx, chromedp.NavigateResponse(c.URL+console.Path))
 	require.NoError(t, err)
-	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v (browser: %q)", what, err, browserProblems(log))
-		}
-	}
-	wait := func(what, predicate string) {
-		t.Helper()
-		predicate = "(() => { try { return !!(" + predicate + "); } catch { return false; } })()"
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](predicate, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
-			shown, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('main').innerText + ' / ' + document.querySelector('#error').textContent`))
-			t.Fatalf("waiting until %s: %v (browser: %q; page: %q)", what, err, browserProblems(log), shown)
-		}
-	}
+	tab := consoleTab{t: t, ctx: ctx, log: log, patience: 30 * time.Second}
+	step, wait := tab.step, tab.wait
 	text := func(selector string) string {
 		t.Helper()
 		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('`+selector+`') || {textContent: ''}).textContent`))
