@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hipchat-connector/hipchat-connector/delivery"
+	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/state"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
@@ -34,7 +35,7 @@ func healthyLags(b *testing.B, hanging int) (p50, p99 time.Duration) {
 	clk := newClock()
 	store := openStore(b, clk)
 	for e := range hanging {
-		url := hangingEndpointFor(b)
+		url := testkit.HangingReceiver(b)
 		for s := range 4 {
 			sub := addSubscription(b, store, testConn, triggers.KindMessage, fmt.Sprintf("hang-%d-%d", e, s), url, nil)
 			queue(b, store, sub, "e1", "e2", "e3")

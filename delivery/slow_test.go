@@ -3,9 +3,7 @@ package delivery_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,41 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hipchat-connector/hipchat-connector/delivery"
+	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/state"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
-
-// hangingEndpoint accepts connections and never answers, until the test ends: a receiver that
-// hangs. Each is a host:port of its own, so a new endpoint to the deliverer.
-func hangingEndpoint(t *testing.T) string { return hangingEndpointFor(t) }
-
-// hangingEndpointFor is hangingEndpoint for a test or a benchmark.
-func hangingEndpointFor(t testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c) // read nothing, answer nothing
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-		mu.Unlock()
-	})
-	return "http://" + ln.Addr().String() + "/hook"
-}
 
 // With 50 hanging endpoints (4 subscriptions each, each endpoint a new host:port) and one healthy
 // subscription on the same deliverer, the healthy subscription's events are delivered while every
@@ -61,7 +28,7 @@ func TestHangingReceiversDoNotDelayAHealthyOne(t *testing.T) {
 	store := openStore(t, clk)
 	var hanging []state.Subscription
 	for e := range 50 {
-		url := hangingEndpoint(t)
+		url := testkit.HangingReceiver(t)
 		for s := range 4 {
 			sub := addSubscription(t, store, testConn, triggers.KindMessage, fmt.Sprintf("hang-%d-%d", e, s), url, nil)
 			queue(t, store, sub, "e1", "e2", "e3")

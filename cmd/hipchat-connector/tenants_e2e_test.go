@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
+	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 )
 
 // countedHipChat is the emulator behind a counter of every request that reaches it with a token the
@@ -119,34 +119,6 @@ func TestAGracefulRestartKeepsTheConnectionsBudget(t *testing.T) {
 	assert.Equal(t, 120, after[http.StatusTooManyRequests])
 }
 
-// hangingReceiver accepts connections and never answers until the test ends: a new host:port each.
-func hangingReceiver(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			_ = c.Close()
-		}
-	})
-	return "http://" + ln.Addr().String() + "/hook"
-}
-
 // With 50 hanging callback endpoints (4 subscriptions each, each endpoint a new host:port) and one
 // healthy subscription on the same connector, the healthy subscription's events arrive while the
 // hanging attempts wait out their 30 s timeout: slow receivers cost themselves, not their neighbours.
@@ -167,7 +139,7 @@ func TestHangingReceiversDoNotSlowAHealthySubscription(t *testing.T) {
 	}
 	busy := w.sim.createRoom(w.annToken, "Busy", "public")
 	for e := range 50 {
-		url := hangingReceiver(t)
+		url := testkit.HangingReceiver(t)
 		for s := range 4 {
 			a := c.do("POST", fmt.Sprintf("/subscriptions/rooms/%d/messages", busy), bearerHeader(tokens[(e*4+s)%len(tokens)]),
 				mustJSON(map[string]string{"callbackUrl": url}))
