@@ -17,7 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hipchat-connector/hipchat-connector/state"
-	"github.com/hipchat-connector/hipchat-connector/state/bolt"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
@@ -145,12 +144,7 @@ func TestFilteredSubscriptionsSurviveKill9(t *testing.T) {
 	assert.Equal(t, want[keyword], first[keyword], "OnKeywordWebhook: every outage once at least, in order, nothing else")
 	t.Logf("%d requests, %d repeats after 3 SIGKILLs", sk.count(), repeats)
 
-	key, err := state.LoadOrCreateKeyFile(db + ".key")
-	require.NoError(t, err)
-	store, err := bolt.Open(db, bolt.Options{Key: key, Timeout: time.Second})
-	require.NoError(t, err)
-	defer store.Close()
-	require.NoError(t, store.Check())
+	store := openCheckedStore(t, db)
 	for _, id := range []string{mention, keyword} {
 		log, err := store.Deliveries(id, 0)
 		require.NoError(t, err)

@@ -124,12 +124,7 @@ func TestCallbackSubscriptionsSurviveKill9(t *testing.T) {
 	t.Logf("%d requests, %d repeats after crashes (each with its original webhook-id)", sk.count(), duplicates)
 
 	// The database: consistent, and nothing left undelivered behind a cursor.
-	key, err := state.LoadOrCreateKeyFile(db + ".key")
-	require.NoError(t, err)
-	store, err := bolt.Open(db, bolt.Options{Key: key, Timeout: time.Second})
-	require.NoError(t, err)
-	defer store.Close()
-	require.NoError(t, store.Check())
+	store := openCheckedStore(t, db)
 	for _, w := range watch {
 		log, err := store.Deliveries(w.sub, 0)
 		require.NoError(t, err)
@@ -415,4 +410,17 @@ func (s *crashSink) check(t *testing.T) (map[string][]string, int) {
 		first[h.sub] = append(first[h.sub], h.item)
 	}
 	return first, duplicates
+}
+
+// openCheckedStore opens the bbolt file db that a connector left (stopped or killed), with its key
+// file beside it, and checks its consistency (bbolt's own check); it is closed when the test ends.
+func openCheckedStore(t *testing.T, db string) *bolt.Store {
+	t.Helper()
+	key, err := state.LoadOrCreateKeyFile(db + ".key")
+	require.NoError(t, err)
+	store, err := bolt.Open(db, bolt.Options{Key: key, Timeout: time.Second})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	require.NoError(t, store.Check())
+	return store
 }
