@@ -22,13 +22,30 @@ const doorbellBase = "http://127.0.0.1:9/"
 // pushedFeed is a message feed of w with its doorbells registered by a poller on reg: the poller,
 // the room, and the feed's doorbell id and secret as HipChat lists them.
 func pushedFeed(t *testing.T, w *world, reg prometheus.Registerer) (p *poller.Poller, room, id, secret string) {
-	room = w.room("Pushed")
-	w.subscribe(w.conn, triggers.KindMessage, room)
-	p = w.poller(poller.Options{Registerer: reg})
+	p, bells := pushedRooms(t, w, reg, "Pushed")
+	return p, bells[0].room, bells[0].id, bells[0].secret
+}
+
+// roomDoorbell is a room of a feed with the feed's doorbell id and secret.
+type roomDoorbell struct{ room, id, secret string }
+
+// pushedRooms makes a room of each name with one message subscription of w.conn, and a poller on
+// reg with push on that registered their doorbells (one tick): the poller and each room's doorbell,
+// in the order of names.
+func pushedRooms(t *testing.T, w *world, reg prometheus.Registerer, names ...string) (*poller.Poller, []roomDoorbell) {
+	t.Helper()
+	bells := make([]roomDoorbell, len(names))
+	for i, name := range names {
+		bells[i].room = w.room(name)
+		w.subscribe(w.conn, triggers.KindMessage, bells[i].room)
+	}
+	p := w.poller(poller.Options{Registerer: reg})
 	p.EnablePush(poller.PushOptions{URL: doorbellBase, Webhooks: w.client})
-	require.NoError(t, p.Tick(w.ctx)) // registers the feed's doorbells
-	id, secret = doorbellOf(t, w, room)
-	return p, room, id, secret
+	require.NoError(t, p.Tick(w.ctx)) // registers the feeds' doorbells
+	for i := range bells {
+		bells[i].id, bells[i].secret = doorbellOf(t, w, bells[i].room)
+	}
+	return p, bells
 }
 
 // doorbellOf reads the feed's doorbell id and secret from the room's webhooks, which must all be at
@@ -283,14 +300,9 @@ func TestAStreamOfRingsIsReadWhenItPauses(t *testing.T) {
 func TestABurstOverATokensRoomsReadsEachRoomOnce(t *testing.T) {
 	w := newWorld(t)
 	reg := prometheus.NewRegistry()
-	first, second := w.room("First"), w.room("Second")
-	w.subscribe(w.conn, triggers.KindMessage, first)
-	w.subscribe(w.conn, triggers.KindMessage, second)
-	p := w.poller(poller.Options{Registerer: reg})
-	p.EnablePush(poller.PushOptions{URL: doorbellBase, Webhooks: w.client})
-	require.NoError(t, p.Tick(w.ctx)) // registers both feeds' doorbells
-	firstID, firstSecret := doorbellOf(t, w, first)
-	secondID, secondSecret := doorbellOf(t, w, second)
+	p, bells := pushedRooms(t, w, reg, "First", "Second")
+	first, firstID, firstSecret := bells[0].room, bells[0].id, bells[0].secret
+	second, secondID, secondSecret := bells[1].room, bells[1].id, bells[1].secret
 	w.post(first, 5, "first")
 	w.post(second, 5, "second")
 	require.True(t, p.Ring(firstID, firstSecret, nil))
@@ -313,19 +325,13 @@ func TestABurstOverATokensRoomsReadsEachRoomOnce(t *testing.T) {
 func TestATickReconcilesNothingWhileTheTokensDoorbellsRing(t *testing.T) {
 	w := newWorld(t)
 	reg := prometheus.NewRegistry()
-	quiet, busy := w.room("Quiet"), w.room("Busy")
-	w.subscribe(w.conn, triggers.KindMessage, quiet)
-	w.subscribe(w.conn, triggers.KindMessage, busy)
-	p := w.poller(poller.Options{Registerer: reg})
-	p.EnablePush(poller.PushOptions{URL: doorbellBase, Webhooks: w.client})
-	require.NoError(t, p.Tick(w.ctx)) // registers both feeds' doorbells
-	quietID, quietSecret := doorbellOf(t, w, quiet)
-	busyID, busySecret := doorbellOf(t, w, busy)
-	for _, room := range []struct{ name, id, secret string }{{quiet, quietID, quietSecret}, {busy, busyID, busySecret}} {
-		w.post(room.name, 1, "proof")
+	p, bells := pushedRooms(t, w, reg, "Quiet", "Busy")
+	busy, busyID, busySecret := bells[1].room, bells[1].id, bells[1].secret
+	for _, room := range bells {
+		w.post(room.room, 1, "proof")
 		require.True(t, p.Ring(room.id, room.secret, nil))
 		p.Wait()
-		got, _, ok := p.PushStatus(w.conn.ID, room.name)
+		got, _, ok := p.PushStatus(w.conn.ID, room.room)
 		require.True(t, ok)
 		require.Equal(t, poller.PushTrusted, got, "a doorbell read that found its message makes the feed trusted")
 	}
