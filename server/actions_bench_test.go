@@ -12,10 +12,8 @@ import (
 	"net/http/httptest"
 	"net/textproto"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,6 +23,7 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
+	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/server"
 )
 
@@ -91,7 +90,7 @@ func BenchmarkEachActionOverhead(b *testing.B) {
 				}
 			}
 			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-			dp50, dp99, vp50, vp99 := percentile(direct, 50), percentile(direct, 99), percentile(via, 50), percentile(via, 99)
+			dp50, dp99, vp50, vp99 := testkit.Percentile(direct, 50), testkit.Percentile(direct, 99), testkit.Percentile(via, 50), testkit.Percentile(via, 99)
 			b.ReportMetric(ms(dp50), "direct-p50-ms")
 			b.ReportMetric(ms(dp99), "direct-p99-ms")
 			b.ReportMetric(ms(vp50), "action-p50-ms")
@@ -266,59 +265,8 @@ func benchMultipart(file []byte) ([]byte, string) {
 	return buf.Bytes(), "multipart/related; boundary=" + w.Boundary()
 }
 
-// measureAll makes n requests (each one or more calls made in order, timed together) with callers
-// goroutines, the i-th and the (i+1)-th with tokens[(i/2)%len(tokens)], and returns every latency.
-// Any answer but 2xx is an error.
+// measureAll is testkit.MeasureLatencies wanting any 2xx answer, without the wall time.
 func measureAll(client *http.Client, callers, n int, tokens []string, requests func(i int, token string) []*http.Request) ([]time.Duration, error) {
-	latencies := make([]time.Duration, n)
-	var next atomic.Int64
-	var failed atomic.Value
-	var wg sync.WaitGroup
-	for range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || failed.Load() != nil {
-					return
-				}
-				calls := requests(i, tokens[(i/2)%len(tokens)])
-				t0 := time.Now()
-				for _, req := range calls {
-					if err := benchDo(client, req); err != nil {
-						failed.Store(err)
-						return
-					}
-				}
-				latencies[i] = time.Since(t0)
-			}
-		}()
-	}
-	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
-		return nil, err
-	}
-	return latencies, nil
-}
-
-func benchDo(client *http.Client, req *http.Request) error {
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("%s %s: status %d: %.200s", req.Method, req.URL.Path, resp.StatusCode, body)
-	}
-	return nil
-}
-
-// percentile returns the p-th percentile (nearest rank) of latencies.
-func percentile(latencies []time.Duration, p int) time.Duration {
-	sorted := slices.Clone(latencies)
-	slices.Sort(sorted)
-	rank := (p*len(sorted) + 99) / 100
-	return sorted[max(rank, 1)-1]
+	latencies, _, err := testkit.MeasureLatencies(client, callers, n, tokens, func(status int) bool { return status >= 200 && status <= 299 }, requests)
+	return latencies, err
 }

@@ -2,15 +2,17 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net/http"
-	"slices"
-	"sync"
-	"sync/atomic"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
+	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
+	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/state/bolt"
+	"github.com/stretchr/testify/require"
 )
 
 // BenchmarkActionOverhead measures the latency an action adds over calling HipChat directly: 64
@@ -40,7 +42,11 @@ func BenchmarkActionOverhead(b *testing.B) {
 			tokens = append(tokens, sim.personalToken("@"+mention))
 		}
 	}
-	c := startConnector(b, sim.URL)
+	// The connector has served these 1,000 tokens before: its store remembers HipChat accepted them,
+	// so its gate for tokens not yet accepted (a burst of 20, then one every 2 s) holds none back.
+	db := filepath.Join(b.TempDir(), "connector.db")
+	rememberConnections(b, db, sim.URL, tokens)
+	c := startConnector(b, sim.URL, "-db", db)
 	sim.fault(simclient.Fault{DelayMS: int(delay.Milliseconds())})
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: callers, MaxIdleConns: 2 * callers}, Timeout: 30 * time.Second}
@@ -91,8 +97,8 @@ func BenchmarkActionOverhead(b *testing.B) {
 	b.StopTimer()
 
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	directP50, directP99 := percentile(directLatencies, 50), percentile(directLatencies, 99)
-	viaP50, viaP99 := percentile(connectorLatencies, 50), percentile(connectorLatencies, 99)
+	directP50, directP99 := testkit.Percentile(directLatencies, 50), testkit.Percentile(directLatencies, 99)
+	viaP50, viaP99 := testkit.Percentile(connectorLatencies, 50), testkit.Percentile(connectorLatencies, 99)
 	b.ReportMetric(ms(directP50), "direct-p50-ms")
 	b.ReportMetric(ms(directP99), "direct-p99-ms")
 	b.ReportMetric(ms(viaP50), "connector-p50-ms")
@@ -103,51 +109,26 @@ func BenchmarkActionOverhead(b *testing.B) {
 	b.ReportMetric(float64(took.Nanoseconds())/float64(b.N), "ns/op")
 }
 
-// measure makes n requests with callers goroutines, the i-th and the (i+1)-th with tokens[(i/2)%len(tokens)], and returns
-// every latency and the wall time. Any answer but 200 is an error.
+// measure makes n requests with callers goroutines, the i-th and the (i+1)-th with
+// tokens[(i/2)%len(tokens)], and returns every latency and the wall time
+// (testkit.MeasureLatencies). Any answer but 200 is an error.
 func measure(client *http.Client, callers, n int, tokens []string, request func(i int, token string) *http.Request) ([]time.Duration, time.Duration, error) {
-	latencies := make([]time.Duration, n)
-	var next atomic.Int64
-	var failed atomic.Value
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || failed.Load() != nil {
-					return
-				}
-				req := request(i, tokens[(i/2)%len(tokens)])
-				t0 := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					failed.Store(err)
-					return
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				latencies[i] = time.Since(t0)
-				if resp.StatusCode != http.StatusOK {
-					failed.Store(fmt.Errorf("%s %s: status %d", req.Method, req.URL, resp.StatusCode))
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
-		return nil, 0, err
-	}
-	return latencies, time.Since(start), nil
+	return testkit.MeasureLatencies(client, callers, n, tokens, func(status int) bool { return status == http.StatusOK },
+		func(i int, token string) []*http.Request { return []*http.Request{request(i, token)} })
 }
 
-// percentile returns the p-th percentile (nearest rank) of latencies.
-func percentile(latencies []time.Duration, p int) time.Duration {
-	sorted := slices.Clone(latencies)
-	slices.Sort(sorted)
-	rank := (p*len(sorted) + 99) / 100
-	return sorted[max(rank, 1)-1]
+// rememberConnections writes a bbolt store at db (its key file beside it, as serve finds it) that
+// remembers the connections of tokens at hipchatURL as accepted by HipChat (connector.TokenMemory).
+func rememberConnections(b *testing.B, db, hipchatURL string, tokens []string) {
+	b.Helper()
+	key, err := state.LoadOrCreateKeyFile(db + ".key")
+	require.NoError(b, err)
+	store, err := bolt.Open(db, bolt.Options{Key: key, Timeout: time.Second})
+	require.NoError(b, err)
+	ids := make([]string, len(tokens))
+	for i, token := range tokens {
+		ids[i] = connector.NewConnection(token, hipchatURL).ID
+	}
+	require.NoError(b, store.RememberConnections(ids))
+	require.NoError(b, store.Close())
 }
