@@ -57,7 +57,7 @@ func callWanted(client *http.Client, req *http.Request, want func(status int) bo
 		return err
 	}
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if !want(resp.StatusCode) {
 		return fmt.Errorf("%s %s: status %d: %.200s", req.Method, req.URL.Path, resp.StatusCode, body)
 	}
