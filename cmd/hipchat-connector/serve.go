@@ -11,20 +11,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/hipchat-connector/hipchat-connector/cluster"
 	"github.com/hipchat-connector/hipchat-connector/internal/serveconfig"
+	"github.com/hipchat-connector/hipchat-connector/internal/servestore"
 	"github.com/hipchat-connector/hipchat-connector/server"
-	"github.com/hipchat-connector/hipchat-connector/state/bolt"
-	"github.com/hipchat-connector/hipchat-connector/state/etcd"
 )
 
 const serveSummary = "run the connector: actions, triggers and callback subscriptions over HTTP"
 
 // upstreamTimeout bounds one HipChat call.
 const upstreamTimeout = 15 * time.Second
-
-// subscriptionCounter is the store's part the subscriptions metric reads.
-type subscriptionCounter = server.SubscriptionCounter
 
 // runServe runs the connector until ctx ends (SIGINT or SIGTERM). It binds first and then prints
 // "listening on http://ADDR" to stdout; logs go to stderr as JSON lines, each naming its component
@@ -42,7 +37,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("%s %s: %w", sources.Of("addr"), cfg.HTTP.Addr, err)
 	}
 	defer ln.Close()
-	store, closeStore, err := openServeStore(ctx, cfg, getenv, logger)
+	store, closeStore, err := servestore.Open(ctx, cfg, getenv, logger)
 	if err != nil {
 		return err
 	}
@@ -51,7 +46,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	registry := newRegistry(store, logger)
 	// With etcd, this process is one of possibly several replicas: it joins them, and owns its share
 	// of the feeds and deliveries. It leaves (deferred) after the poller and the deliverer stopped.
-	rep, err := joinReplicas(ctx, store, cfg.Etcd, registry, logger.With("component", "cluster"))
+	rep, err := servestore.JoinReplicas(ctx, store, cfg.Etcd, registry, logger.With("component", "cluster"))
 	if err != nil {
 		return err
 	}
@@ -99,49 +94,14 @@ func newServeLogger(cfg *serveconfig.Config, sources flagSources, stderr io.Writ
 	return logger
 }
 
-// openServeStore opens the configured store. The returned close closes it and, when the start did
-// not get as far as serving, removes the database and key file the start created, so that a retry
-// with another setting does not find a half-made installation. Errors: openConfiguredStore's.
-func openServeStore(ctx context.Context, cfg serveconfig.Config, getenv func(string) string, logger *slog.Logger) (connectorStore, func(serving bool), error) {
-	created := newCreatedFiles(cfg.DBPath, keySource(cfg, getenv).Path())
-	store, err := openConfiguredStore(ctx, cfg, getenv, logger.With("component", "store"))
-	if err != nil {
-		created.remove()
-		return nil, nil, err
-	}
-	return store, func(serving bool) {
-		if err := store.Close(); err != nil {
-			logger.Error("closing the store failed", "component", "store", "err", err)
-		}
-		if !serving {
-			created.remove()
-		}
-	}, nil
-}
-
 // newRegistry is the one registry of every part's metrics, with the Go and process collectors, the
 // subscriptions by status and, for a bbolt store, its file's size and free bytes.
-func newRegistry(store connectorStore, logger *slog.Logger) *prometheus.Registry {
+func newRegistry(store servestore.Store, logger *slog.Logger) *prometheus.Registry {
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		server.NewSubscriptionsCollector(store, logger.With("component", "metrics")))
-	if file, ok := store.(*bolt.Store); ok {
-		registry.MustRegister(server.NewStoreFileCollector(func() (int64, int64, error) {
-			st, err := file.FileStats()
-			return st.Size, st.FreeBytes, err
-		}, logger.With("component", "metrics")))
+	if file := servestore.FileCollector(store, logger.With("component", "metrics")); file != nil {
+		registry.MustRegister(file)
 	}
 	return registry
-}
-
-// joinReplicas joins the replicas sharing the etcd store's prefix; a bbolt store gives the nil
-// Replica, one process owning everything. Errors: cluster.JoinReplicas's.
-func joinReplicas(ctx context.Context, store connectorStore, cfg serveconfig.Etcd, registry prometheus.Registerer, logger *slog.Logger) (*cluster.Replica, error) {
-	es, ok := store.(*etcd.Store)
-	if !ok {
-		return nil, nil
-	}
-	return cluster.JoinReplicas(ctx, cluster.ReplicaOptions{
-		Client: es.Client(), Prefix: es.Prefix(), LeaseTTL: cfg.LeaseTTL, Fence: es, Registerer: registry, Logger: logger,
-	})
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/internal/serveconfig"
+	"github.com/hipchat-connector/hipchat-connector/internal/servestore"
 	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/state"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
@@ -57,9 +58,9 @@ func TestTheRetentionFlagsReachTheStore(t *testing.T) {
 	cfg, _, err := parseServeConfig([]string{"-db", filepath.Join(t.TempDir(), "c.db"),
 		"-retention-per-subscription", "2", "-retention-max-age", "1h"}, func(string) string { return "" }, &stderr)
 	require.NoError(t, err)
-	store, err := openConfiguredStore(context.Background(), cfg, func(string) string { return "" }, slog.New(slog.DiscardHandler))
+	store, closeStore, err := servestore.Open(context.Background(), cfg, func(string) string { return "" }, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
-	defer store.Close()
+	defer closeStore(true)
 	conn := connector.NewConnection("token", "https://api.hipchat.com")
 	sub := testkit.AddSubscription(t, store, conn, triggers.KindMessage, "1", "https://sink.example/hook", nil)
 	testkit.Queue(t, store, sub, "e1", "e2", "e3", "e4")

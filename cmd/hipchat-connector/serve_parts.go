@@ -11,6 +11,7 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/delivery"
 	"github.com/hipchat-connector/hipchat-connector/internal/serveconfig"
+	"github.com/hipchat-connector/hipchat-connector/internal/servestore"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/server"
 )
@@ -30,7 +31,7 @@ type serveParts struct {
 // the actions, the polling triggers and the poller, so they share each connection's budget
 // (background calls wait and leave actions their share); then the deliverer, the poller and the
 // server. Errors: each part's options.
-func buildParts(cfg serveconfig.Config, store connectorStore, rep *cluster.Replica, registry *prometheus.Registry, logger *slog.Logger) (*serveParts, error) {
+func buildParts(cfg serveconfig.Config, store servestore.Store, rep *cluster.Replica, registry *prometheus.Registry, logger *slog.Logger) (*serveParts, error) {
 	p := &serveParts{replica: rep, logger: logger}
 	limiter, err := clientLimiter(rep)
 	if err != nil {
@@ -110,7 +111,7 @@ func (p *serveParts) enablePush(cfg serveconfig.Config, logger *slog.Logger) {
 // run runs every part until ctx ends; the first to fail stops the others. They stop in order:
 // HTTP first (no new subscriptions), then the poller (no new outbox entries), then the delivery
 // worker; runServe closes the store once all have returned.
-func (p *serveParts) run(ctx context.Context, store connectorStore, push bool) error {
+func (p *serveParts) run(ctx context.Context, store servestore.Store, push bool) error {
 	parts, ctx := errgroup.WithContext(ctx)
 	pollCtx, stopPoller := context.WithCancel(context.WithoutCancel(ctx))
 	deliverCtx, stopDeliverer := context.WithCancel(context.WithoutCancel(ctx))
@@ -142,7 +143,7 @@ func (p *serveParts) run(ctx context.Context, store connectorStore, push bool) e
 			return nil
 		})
 	}
-	if w, ok := store.(subscriptionWatcher); ok {
+	if w, ok := store.(servestore.Watcher); ok {
 		// etcd: what another replica's API changed (a subscription created, paused, re-secreted,
 		// deleted) reaches this replica's poller and deliverer now, not at the next resync.
 		parts.Go(func() error {
