@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -29,22 +28,4 @@ func TestVersionSubcommandAndFlag(t *testing.T) {
 	stderr := &lockedBuffer{}
 	assert.ErrorIs(t, run(context.Background(), []string{"version", "extra"}, noEnv, &lockedBuffer{}, stderr), errUsage)
 	assert.Contains(t, stderr.String(), "usage: hipchat-connector version")
-}
-
-// describeBuild reads the module version and the VCS stamp that go build records.
-func TestDescribeBuild(t *testing.T) {
-	stamped := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Path: "github.com/hipchat-connector/hipchat-connector", Version: "v1.4.0"},
-		Settings: []debug.BuildSetting{
-			{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: "314c8c3d0b1a9e7f"},
-			{Key: "vcs.time", Value: "2026-03-01T12:00:00Z"}, {Key: "vcs.modified", Value: "true"},
-		}}
-	assert.Equal(t, "hipchat-connector v1.4.0, revision 314c8c3d0b1a9e7f of 2026-03-01T12:00:00Z, with uncommitted changes, go1.26.8 "+runtime.GOOS+"/"+runtime.GOARCH,
-		describeBuild(stamped))
-	stamped.Settings[3].Value = "false"
-	assert.NotContains(t, describeBuild(stamped), "uncommitted")
-
-	devel := &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}}
-	assert.Equal(t, "hipchat-connector (devel), revision unknown (built without VCS information), go1.26.8 "+runtime.GOOS+"/"+runtime.GOARCH,
-		describeBuild(devel))
-	assert.Contains(t, describeBuild(nil), "hipchat-connector (unknown), revision unknown")
 }
