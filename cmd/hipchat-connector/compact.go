@@ -27,14 +27,6 @@ func runCompact(_ context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "compacted %s: %s → %s\n", *db, fileSize(done.Before), fileSize(done.After))
+	fmt.Fprintf(stdout, "compacted %s: %s\n", *db, done)
 	return nil
-}
-
-// fileSize renders a file's size for people: MB, or kB below one MB.
-func fileSize(n int64) string {
-	if n < 1e6 {
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 }

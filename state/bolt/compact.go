@@ -22,6 +22,19 @@ type Compacted struct {
 	Before, After int64
 }
 
+// String is the two sizes for people, "BEFORE → AFTER", each in MB, or kB below one MB.
+func (c Compacted) String() string {
+	return fileSize(c.Before) + " → " + fileSize(c.After)
+}
+
+// fileSize renders a file's size for people: MB, or kB below one MB.
+func fileSize(n int64) string {
+	if n < 1e6 {
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
+
 // Compact gives a bbolt file's free pages back to the file system: bbolt's own compaction copies
 // every bucket, key and value (nothing else) into a new file beside it, each page filled, which
 // then takes the old file's place by a rename in the same directory, so the path holds either the

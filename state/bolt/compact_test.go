@@ -95,3 +95,9 @@ func bigEvents(prefix string, n int) []state.Event {
 	}
 	return evs
 }
+
+// A compaction's sizes read as MB, or kB below one MB.
+func TestCompactedReadsInMegabytesOrKilobytes(t *testing.T) {
+	assert.Equal(t, "135.3 MB → 32.8 kB", Compacted{Before: 135_300_000, After: 32_768}.String())
+	assert.Equal(t, "999.9 kB → 1.0 MB", Compacted{Before: 999_900, After: 1_000_000}.String())
+}
