@@ -335,7 +335,7 @@ func (p *Poller) Start(ctx context.Context) <-chan struct{} {
 		close(done)
 		return done
 	}
-	var tick sync.WaitGroup
+	var claimed []claimedConnection
 	for _, cf := range groups {
 		if cf = p.owned(cf); cf == nil {
 			continue // another replica polls this connection's feeds
@@ -345,22 +345,40 @@ func (p *Poller) Start(ctx context.Context) <-chan struct{} {
 			p.metrics.deferred(reasonBusy, len(cf.feeds))
 			continue
 		}
-		tick.Add(1)
-		p.runs.Add(1)
-		go func() {
-			defer p.runs.Done()
-			defer tick.Done()
-			p.slots <- struct{}{}
-			defer func() { <-p.slots }()
-			p.pollConnection(ctx, cf, st)
-		}()
+		claimed = append(claimed, claimedConnection{cf, st})
 	}
+	p.runs.Add(len(claimed))
 	go func() {
-		tick.Wait()
+		p.pollClaimed(ctx, claimed)
 		p.metrics.tickDuration.Observe(p.now().Sub(started).Seconds())
 		close(done)
 	}()
 	return done
+}
+
+// claimedConnection is a connection a tick claimed (claim) and will poll.
+type claimedConnection struct {
+	feeds *connectionFeeds
+	state *connState
+}
+
+// pollClaimed polls the claimed connections, each as soon as one of the poller's slots is free, and
+// returns when all are done. A connection's goroutine starts only once it holds its slot, so a tick
+// of 5,000 connections runs at most Parallel goroutines, not 5,000 parked ones whose stacks every
+// garbage collection would scan. Each connection's run was added to p.runs by Start.
+func (p *Poller) pollClaimed(ctx context.Context, claimed []claimedConnection) {
+	var tick sync.WaitGroup
+	for _, c := range claimed {
+		p.slots <- struct{}{}
+		tick.Add(1)
+		go func() {
+			defer p.runs.Done()
+			defer tick.Done()
+			defer func() { <-p.slots }()
+			p.pollConnection(ctx, c.feeds, c.state)
+		}()
+	}
+	tick.Wait()
 }
 
 // prunes prunes the delivery log PruneFirst from now, then every PruneEvery, until ctx ends.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,4 +230,53 @@ func TestOneTokenWithManyRoomsAtHipChatsOwnLimits(t *testing.T) {
 				tc.rooms, plan.ReadsPerTick, plan.ExpectedLag, tc.rooms, ticks, calls.Total, calls.MaxInAny300s, actionsServed)
 		})
 	}
+}
+
+// gatedSource holds every history read until released and counts the reads under way; its rooms
+// have no messages.
+type gatedSource struct {
+	triggers.Source
+	release chan struct{}
+	active  atomic.Int32
+	read    sync.Map // connection ids read
+}
+
+func (s *gatedSource) LatestHistory(ctx context.Context, conn connector.Connection, _, _ string, _ int) ([]connector.Message, error) {
+	s.active.Add(1)
+	s.read.Store(conn.ID, true)
+	select {
+	case <-s.release:
+		return nil, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// TestATickOfManyConnectionsRunsAtMostParallelOfThemAtOnce: a tick over 300 connections with
+// Parallel 4 reads 4 at a time, and reads every one, and holds no goroutine for the connections that wait their turn
+// (before, each of them parked one, so a tick of 5,000 tokens held 5,000 goroutines).
+func TestATickOfManyConnectionsRunsAtMostParallelOfThemAtOnce(t *testing.T) {
+	w := newWorld(t)
+	const connections, parallel = 300, 4
+	for i := range connections {
+		conn := connector.NewConnection(fmt.Sprintf("token-%d", i), w.hipchat)
+		testkit.AddResolvedSubscription(t, w.store, conn, triggers.KindMessage, "1", triggers.ResolvedRoom{ID: 1, Name: "Ops"}, w.sink.URL(), nil)
+	}
+	src := &gatedSource{Source: w.client, release: make(chan struct{})}
+	w.source = src
+	p := w.poller(poller.Options{Parallel: parallel})
+	before := runtime.NumGoroutine()
+	done := p.Start(w.ctx)
+	require.Eventually(t, func() bool { return src.active.Load() == parallel }, 10*time.Second, time.Millisecond)
+	assert.Less(t, runtime.NumGoroutine()-before, connections/2, "goroutines while the first %d connections read", parallel)
+	assert.Equal(t, int32(parallel), src.active.Load(), "no fifth connection reads before one of the first four is done")
+	close(src.release)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the tick did not finish")
+	}
+	read := 0
+	src.read.Range(func(any, any) bool { read++; return true })
+	assert.Equal(t, connections, read, "every connection was read")
 }
