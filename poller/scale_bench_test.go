@@ -134,25 +134,27 @@ func BenchmarkIdleTickAtScale(b *testing.B) {
 			var kept runtime.MemStats
 			runtime.ReadMemStats(&kept)
 
-			var tickTime, plainTime time.Duration
+			var tickTime, plainTime, tickCPU, plainCPU time.Duration
 			var allocated, plainAllocated uint64
 			var pairRatios []float64 // each tick beside the plain reads just after it
 			for i := 0; i < b.N; i++ {
 				var m0, m1 runtime.MemStats
 				runtime.ReadMemStats(&m0)
-				start := time.Now()
+				cpu, start := testkit.ProcessCPU(), time.Now()
 				if err := p.Tick(ctx); err != nil {
 					b.Fatal(err)
 				}
 				tick := time.Since(start)
 				tickTime += tick
+				tickCPU += testkit.ProcessCPU() - cpu
 				runtime.ReadMemStats(&m1)
 				allocated += m1.TotalAlloc - m0.TotalAlloc
 
-				start = time.Now()
+				cpu, start = testkit.ProcessCPU(), time.Now()
 				plainReads(b, base, feeds, 32)
 				plain := time.Since(start)
 				plainTime += plain
+				plainCPU += testkit.ProcessCPU() - cpu
 				pairRatios = append(pairRatios, plain.Seconds()/tick.Seconds())
 				var m2 runtime.MemStats
 				runtime.ReadMemStats(&m2)
@@ -164,6 +166,13 @@ func BenchmarkIdleTickAtScale(b *testing.B) {
 			b.ReportMetric(tickRate, "feeds/s")
 			b.ReportMetric(plainRate, "plain-reads/s")
 			b.ReportMetric(tickRate/plainRate, "ratio")
+			// The process's CPU per feed read on each side (the emulator runs in this process too):
+			// it moves less with the machine's other work than the rates do.
+			b.ReportMetric(tickCPU.Seconds()*1e6/n, "cpu-µs/feed")
+			b.ReportMetric(plainCPU.Seconds()*1e6/n, "plain-cpu-µs/read")
+			if tickCPU > 0 {
+				b.ReportMetric(plainCPU.Seconds()/tickCPU.Seconds(), "cpu-ratio")
+			}
 			// On a shared machine a neighbour's burst lands in one side's time: the median of each
 			// tick's ratio to the plain reads right after it is what a burst moves least.
 			slices.Sort(pairRatios)
