@@ -79,3 +79,6 @@ func checkPendingIsFIFO(ctx context.Context, s *Store) error {
 	}
 	return nil
 }
+
+// CompactTurn is one turn of the store's history compaction (compactTurn), for the tests.
+func CompactTurn(s *Store, previous int64) int64 { return s.compactTurn(previous) }

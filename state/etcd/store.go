@@ -15,12 +15,14 @@
 package etcd
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -110,8 +112,13 @@ type Options struct {
 	// state's defaults.
 	Retention state.Retention
 	// KeepHistory turns off the compaction of etcd's history that Prune
-	// does (e.g. when an operator compacts the cluster).
+	// and the store's own periodic compaction do (e.g. when an operator
+	// compacts the cluster).
 	KeepHistory bool
+	// CompactEvery is how often the store compacts etcd's history, to the
+	// revision it had seen one period earlier (compactHistory); zero means
+	// DefaultCompactEvery. Not used with KeepHistory.
+	CompactEvery time.Duration
 }
 
 // Store is the etcd-backed state of the connector.
@@ -130,10 +137,13 @@ type Store struct {
 	rev         atomic.Int64    // the newest revision seen (pinned.go)
 	ctx         context.Context // ends at Close
 	cancel      context.CancelFunc
+	background  sync.WaitGroup // the history compaction, waited for by Close
 }
 
 // Open connects to etcd, checks or sets the schema version under the prefix
-// and unseals (or generates, the first time) the server key.
+// and unseals (or generates, the first time) the server key. Unless
+// KeepHistory, the store then compacts etcd's history every CompactEvery
+// until Close (compactHistory).
 //
 // Errors: state.ErrInvalid when Key is not 32 bytes or neither Client nor
 // Endpoints is given; state.ErrSchemaVersion when the prefix was written by a
@@ -185,6 +195,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := s.initialize(ctx); err != nil {
 		_ = s.Close()
 		return nil, fmt.Errorf("etcd store: open %s: %w", opts.Prefix, err)
+	}
+	if !opts.KeepHistory {
+		s.background.Go(func() { s.compactHistory(cmp.Or(opts.CompactEvery, DefaultCompactEvery)) })
 	}
 	return s, nil
 }
@@ -240,10 +253,12 @@ func (s *Store) initialize(ctx context.Context) error {
 // used; every replica reads the same. The caller owns the returned slice.
 func (s *Store) ServerKey() []byte { return append([]byte(nil), s.serverKey...) }
 
-// Close ends the Store's requests and closes the client when Open dialled it.
+// Close ends the Store's requests and its history compaction, and closes the
+// client when Open dialled it.
 // Using the Store afterwards returns context.Canceled errors.
 func (s *Store) Close() error {
 	s.cancel()
+	s.background.Wait()
 	if s.ownClient {
 		return s.client.Close()
 	}

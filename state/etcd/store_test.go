@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -227,6 +228,47 @@ func TestPruneCompactsHistory(t *testing.T) {
 		}
 		require.NoError(t, s.Close())
 	}
+}
+
+// TestTheStoreCompactsHistoryALapBehind: each turn of the store's own compaction compacts up to
+// the revision it had seen at the turn before, so one period of history always stays; and with
+// the default loop running, history is compacted without a Prune.
+func TestTheStoreCompactsHistoryALapBehind(t *testing.T) {
+	client := etcdtest.Start(t).Client(t)
+	ctx := context.Background()
+	s, err := etcd.Open(ctx, etcd.Options{Client: client, Prefix: newPrefix(), Key: testKey(7), CompactEvery: time.Hour})
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.CreateSubscription(state.Subscription{ID: "s", ConnectionID: "c", Kind: "message", RoomID: "r",
+		CallbackURL: "https://sink.example/hook", Token: "t", Secret: "whsec_s"})
+	require.NoError(t, err)
+	require.NoError(t, s.CommitFeed([]state.CursorAdvance{{SubscriptionID: "s", Cursor: []byte("c1")}}))
+	lap := etcd.CompactTurn(s, 0)
+	require.Positive(t, lap, "the first turn only notes the revision")
+	_, err = client.Get(ctx, "any", clientv3.WithRev(lap-1))
+	require.NoError(t, err, "nothing is compacted at the first turn")
+
+	require.NoError(t, s.CommitFeed([]state.CursorAdvance{{SubscriptionID: "s", Cursor: []byte("c2")}}))
+	next := etcd.CompactTurn(s, lap)
+	assert.Greater(t, next, lap)
+	_, err = client.Get(ctx, "any", clientv3.WithRev(lap-1))
+	assert.ErrorContains(t, err, "compacted", "history before the last lap is compacted")
+	_, err = client.Get(ctx, "any", clientv3.WithRev(lap))
+	assert.NoError(t, err, "the last lap's history stays")
+
+	fast, err := etcd.Open(ctx, etcd.Options{Client: client, Prefix: newPrefix(), Key: testKey(7), CompactEvery: 10 * time.Millisecond})
+	require.NoError(t, err)
+	defer fast.Close()
+	require.NoError(t, fast.CommitFeed(nil))
+	_, err = fast.CreateSubscription(state.Subscription{ID: "f", ConnectionID: "c", Kind: "message", RoomID: "r",
+		CallbackURL: "https://sink.example/hook", Token: "t", Secret: "whsec_s"})
+	require.NoError(t, err)
+	written, err := client.Get(ctx, "any")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, err := client.Get(ctx, "any", clientv3.WithRev(written.Header.Revision-1))
+		return err != nil && strings.Contains(err.Error(), "compacted")
+	}, 10*time.Second, 5*time.Millisecond, "the store's own loop compacts without a Prune")
 }
 
 // TestDeleteLeavesNoKeys: deleting a subscription with a queue longer than
