@@ -63,3 +63,63 @@ func BenchmarkPickDue(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPickDueAfterDeliveries is BenchmarkPickDue's listing of 64 after each of the 100
+// subscriptions already had 500 deliveries delivered (50,000 ready/ entries deleted): with etcd's
+// history kept, then after the store's compaction (two turns of it). Each delivered entry stays
+// in etcd's index until a compaction, and a listing walks those of each subscription it reads.
+func BenchmarkPickDueAfterDeliveries(b *testing.B) {
+	s, err := etcd.Open(context.Background(), etcd.Options{Client: etcdtest.Start(b).Client(b), Key: testKey(7), CompactEvery: time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = s.Close() })
+	now := time.Now()
+	for i := range 100 {
+		id := fmt.Sprint("s", i)
+		if _, err := s.CreateSubscription(state.Subscription{ID: id, ConnectionID: "c", Kind: "message", RoomID: "r",
+			CallbackURL: "https://sink.example/hook", Token: "t", Secret: "whsec_s", Ordering: state.OrderingBestEffort}); err != nil {
+			b.Fatal(err)
+		}
+		for round := range 11 {
+			events := make([]state.Event, 50)
+			for e := range events {
+				events[e] = state.Event{ID: fmt.Sprint(round, "-", e), Type: "message.posted", Payload: []byte(`{"id":"x"}`)}
+			}
+			if err := s.CommitFeed([]state.CursorAdvance{{SubscriptionID: id, Events: events}}); err != nil {
+				b.Fatal(err)
+			}
+			if round == 10 {
+				break // the last 50 stay due
+			}
+			delivered, err := s.Deliveries(id, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var records []state.AttemptRecord
+			for _, d := range delivered {
+				if d.Status == state.DeliveryPending {
+					records = append(records, state.AttemptRecord{SubscriptionID: id, Seq: d.Seq, Outcome: state.Delivered(),
+						Attempt: state.Attempt{At: now, StatusCode: 204}})
+				}
+			}
+			for _, err := range s.RecordAttempts(records) {
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	list := func(b *testing.B) {
+		for b.Loop() {
+			due, err := s.PickDue(now.Add(time.Minute), 64, &eightEach{taken: map[string]int{}})
+			if err != nil || len(due) != 64 {
+				b.Fatal(err, len(due))
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/listing")
+	}
+	b.Run("history kept", list)
+	etcd.CompactTurn(s, etcd.CompactTurn(s, 0))
+	b.Run("compacted", list)
+}
