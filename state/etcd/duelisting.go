@@ -163,7 +163,7 @@ func (l *dueListing) readAhead() error {
 		}
 		ids = append(ids, h.subID)
 		keys = append(keys, l.s.subscriptionKey(h.subID))
-		ranges = append(ranges, rangeSpec{prefix: l.s.readyDir(h.subID), limit: readyPage, end: l.s.readyEnd(h.subID, l.now), keysOnly: true})
+		ranges = append(ranges, rangeSpec{prefix: l.s.readyFrom(h.subID, h.at), limit: readyPage, end: l.s.readyEnd(h.subID, l.now), keysOnly: true})
 	}
 	pages := make([]subscriptionPage, len(ids))
 	var decodeErr error

@@ -63,6 +63,14 @@ func (s *Store) readyKey(id string, at time.Time, seq uint64) string {
 	return s.readyDir(id) + timeHex(at) + "/" + hex16(seq)
 }
 
+// readyFrom is where a listing reads subscription id's ready entries from, given its heads/ entry
+// at: the entry's own time, not the start of its ready/ keys. etcd keeps every deleted key (each
+// delivered entry) in its index until a compaction, and a range walks those in its span: from the
+// head there are none before the earliest entry. An entry made earlier than the head after the
+// heads were read is not missed, only left to the next listing: the transaction that made it moved
+// the subscription's head to it.
+func (s *Store) readyFrom(id string, at time.Time) string { return s.readyDir(id) + timeHex(at) }
+
 // readyEnd is the end of the range of subscription id's entries due at or before now.
 func (s *Store) readyEnd(id string, now time.Time) string {
 	return s.readyDir(id) + hex16(uint64(now.UnixNano())+1) // #nosec G115 -- a time after 1970, as every key's

@@ -271,6 +271,48 @@ func TestTheStoreCompactsHistoryALapBehind(t *testing.T) {
 	}, 10*time.Second, 5*time.Millisecond, "the store's own loop compacts without a Prune")
 }
 
+// TestAListingFindsAnEntryMadeEarlierThanTheHead: a listing reads a subscription's ready entries
+// from its head, past the entries already delivered; an entry made due before the head (a
+// replica whose clock is behind) moves the head, and the next listing returns it first.
+func TestAListingFindsAnEntryMadeEarlierThanTheHead(t *testing.T) {
+	base := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	now := base.Add(10 * time.Second)
+	s, err := etcd.Open(context.Background(), etcd.Options{Client: etcdtest.Start(t).Client(t), Prefix: newPrefix(), Key: testKey(7),
+		Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.CreateSubscription(state.Subscription{ID: "s", ConnectionID: "c", Kind: "message", RoomID: "r",
+		CallbackURL: "https://sink.example/hook", Token: "t", Secret: "whsec_s", Ordering: state.OrderingBestEffort})
+	require.NoError(t, err)
+	commit := func(ids ...string) {
+		var events []state.Event
+		for _, id := range ids {
+			events = append(events, state.Event{ID: id, Type: "message.posted", Payload: []byte(`{}`)})
+		}
+		require.NoError(t, s.CommitFeed([]state.CursorAdvance{{SubscriptionID: "s", Events: events}}))
+	}
+	commit("e1", "e2", "e3")
+	due, err := s.PickDue(now, 10, nil)
+	require.NoError(t, err)
+	require.Len(t, due, 3)
+	for _, err := range s.RecordAttempts([]state.AttemptRecord{{SubscriptionID: "s", Seq: due[0].Seq, Outcome: state.Delivered(),
+		Attempt: state.Attempt{At: now, StatusCode: 204}}}) {
+		require.NoError(t, err)
+	}
+	require.NoError(t, etcd.CheckHeads(s))
+
+	now = base // a replica whose clock is ten seconds behind
+	commit("early")
+	require.NoError(t, etcd.CheckHeads(s))
+	due, err = s.PickDue(base.Add(time.Minute), 10, nil)
+	require.NoError(t, err)
+	var ids []string
+	for _, d := range due {
+		ids = append(ids, d.EventID)
+	}
+	assert.Equal(t, []string{"early", "e2", "e3"}, ids)
+}
+
 // TestDeleteLeavesNoKeys: deleting a subscription with a queue longer than
 // one transaction removes every key it had, due index included.
 func TestDeleteLeavesNoKeys(t *testing.T) {
