@@ -12,11 +12,12 @@ const DefaultCompactEvery = 30 * time.Second
 // stays for a watch or pinned read that lags (each of them reads again when it falls behind).
 //
 // Why the store does it, not only Prune: every delivery deletes its ready/ entry, and etcd keeps a
-// deleted key in its index until a compaction. A listing's range over a subscription's ready/
-// entries walks every entry deleted since the last compaction, so without it a delivery's cost grew
-// with the deliveries made since then (about a fifth slower after 50,000; Prune compacts only hourly).
-// Another replica compacting too is harmless. A failed compaction (etcd unreachable) is tried
-// again at the next turn; the store has no log, and nothing is lost but the space for a while.
+// deleted key in its index until a compaction. A range over a subscription's ready/ entries from
+// their start (a write's read of the first ones, to move the subscription's head) walks every entry
+// deleted since the last compaction, so with Prune's hourly compaction alone a delivery's cost grew
+// with the deliveries made since then. Another replica compacting too is harmless. A failed
+// compaction (etcd unreachable) is tried again at the next turn; the store has no log, and nothing
+// is lost but the space for a while.
 func (s *Store) compactHistory(every time.Duration) {
 	ticker := time.NewTicker(every)
 	defer ticker.Stop()

@@ -15,7 +15,6 @@
 package etcd
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -116,8 +115,8 @@ type Options struct {
 	// compacts the cluster).
 	KeepHistory bool
 	// CompactEvery is how often the store compacts etcd's history, to the
-	// revision it had seen one period earlier (compactHistory); zero means
-	// DefaultCompactEvery. Not used with KeepHistory.
+	// revision it had seen one period earlier (compactHistory); zero or
+	// less means DefaultCompactEvery. Not used with KeepHistory.
 	CompactEvery time.Duration
 }
 
@@ -197,7 +196,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("etcd store: open %s: %w", opts.Prefix, err)
 	}
 	if !opts.KeepHistory {
-		s.background.Go(func() { s.compactHistory(cmp.Or(opts.CompactEvery, DefaultCompactEvery)) })
+		every := opts.CompactEvery
+		if every <= 0 {
+			every = DefaultCompactEvery
+		}
+		s.background.Go(func() { s.compactHistory(every) })
 	}
 	return s, nil
 }
