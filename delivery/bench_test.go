@@ -65,7 +65,13 @@ func startDurableEtcd(b *testing.B) *clientv3.Client { return etcdtest.StartDura
 
 // openEtcdOn opens an etcd store under prefix ("" for the default) through client.
 func openEtcdOn(b *testing.B, client *clientv3.Client, prefix string, clk *clock) *etcd.Store {
-	store, err := etcd.Open(context.Background(), etcd.Options{Client: client, Prefix: prefix, Key: testkit.StoreKey(), Now: clk.Now})
+	return openEtcdWith(b, etcd.Options{Client: client, Prefix: prefix}, clk)
+}
+
+// openEtcdWith opens an etcd store with opts, the test key and clk, closed when b ends.
+func openEtcdWith(b *testing.B, opts etcd.Options, clk *clock) *etcd.Store {
+	opts.Key, opts.Now = testkit.StoreKey(), clk.Now
+	store, err := etcd.Open(context.Background(), opts)
 	if err != nil {
 		b.Fatal(err)
 	}

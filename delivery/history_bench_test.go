@@ -1,12 +1,10 @@
 package delivery_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
 
-	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/state/etcd"
 )
 
@@ -40,12 +38,8 @@ func BenchmarkDeliverOverHistory(b *testing.B) {
 // and returns the deliveries/s of the first two and of the last two.
 func deliverRounds(b *testing.B, opts etcd.Options) (first, last float64) {
 	clk := newClock()
-	opts.Client, opts.Key, opts.Now = startDurableEtcd(b), testkit.StoreKey(), clk.Now
-	store, err := etcd.Open(context.Background(), opts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
+	opts.Client = startDurableEtcd(b)
+	store := openEtcdWith(b, opts, clk)
 	bench := newDeliveryBench(b, store, clk, benchSubscriptions)
 	perRound := benchSubscriptions * benchEventsPerSub
 	var took []time.Duration

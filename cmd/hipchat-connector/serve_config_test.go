@@ -15,7 +15,6 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/internal/serveconfig"
 	"github.com/hipchat-connector/hipchat-connector/internal/servestore"
 	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
-	"github.com/hipchat-connector/hipchat-connector/state"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
@@ -64,16 +63,7 @@ func TestTheRetentionFlagsReachTheStore(t *testing.T) {
 	conn := connector.NewConnection("token", "https://api.hipchat.com")
 	sub := testkit.AddSubscription(t, store, conn, triggers.KindMessage, "1", "https://sink.example/hook", nil)
 	testkit.Queue(t, store, sub, "e1", "e2", "e3", "e4")
-	log, err := store.Deliveries(sub.ID, 0)
-	require.NoError(t, err)
-	var records []state.AttemptRecord
-	for _, d := range log {
-		records = append(records, state.AttemptRecord{SubscriptionID: sub.ID, Seq: d.Seq, Outcome: state.Delivered(),
-			Attempt: state.Attempt{At: time.Now(), StatusCode: 204}})
-	}
-	for _, err := range store.RecordAttempts(records) {
-		require.NoError(t, err)
-	}
+	testkit.DeliverPending(t, store, sub.ID, time.Now())
 	pruned, err := store.Prune(time.Now())
 	require.NoError(t, err)
 	assert.Equal(t, 2, pruned, "the newest 2 finished are kept")

@@ -92,6 +92,31 @@ func Queue(t testing.TB, store SubscriptionStore, sub state.Subscription, ids ..
 	require.NoError(t, store.CommitFeed([]state.CursorAdvance{{SubscriptionID: sub.ID, Events: events}}))
 }
 
+// DeliveryRecorder is the part of a store DeliverPending uses.
+type DeliveryRecorder interface {
+	Deliveries(subID string, limit int) ([]state.Delivery, error)
+	RecordAttempts(records []state.AttemptRecord) []error
+}
+
+// DeliverPending records a delivered attempt (204, at at) for every pending delivery of subID, as
+// the deliverer does once their receiver answered, and returns how many it recorded.
+func DeliverPending(t testing.TB, store DeliveryRecorder, subID string, at time.Time) int {
+	t.Helper()
+	log, err := store.Deliveries(subID, 0)
+	require.NoError(t, err)
+	var records []state.AttemptRecord
+	for _, d := range log {
+		if d.Status == state.DeliveryPending {
+			records = append(records, state.AttemptRecord{SubscriptionID: subID, Seq: d.Seq, Outcome: state.Delivered(),
+				Attempt: state.Attempt{At: at, StatusCode: 204}})
+		}
+	}
+	for _, err := range store.RecordAttempts(records) {
+		require.NoError(t, err)
+	}
+	return len(records)
+}
+
 // TrustSubscriptions tells the sink the secrets of subs.
 func (s *Sink) TrustSubscriptions(subs ...state.Subscription) {
 	for _, sub := range subs {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hipchat-connector/hipchat-connector/internal/etcdtest"
+	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/state"
 	"github.com/hipchat-connector/hipchat-connector/state/etcd"
 )
@@ -92,22 +93,7 @@ func BenchmarkPickDueAfterDeliveries(b *testing.B) {
 			if round == 10 {
 				break // the last 50 stay due
 			}
-			delivered, err := s.Deliveries(id, 0)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var records []state.AttemptRecord
-			for _, d := range delivered {
-				if d.Status == state.DeliveryPending {
-					records = append(records, state.AttemptRecord{SubscriptionID: id, Seq: d.Seq, Outcome: state.Delivered(),
-						Attempt: state.Attempt{At: now, StatusCode: 204}})
-				}
-			}
-			for _, err := range s.RecordAttempts(records) {
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
+			testkit.DeliverPending(b, s, id, now)
 		}
 	}
 	list := func(b *testing.B) {
