@@ -146,15 +146,32 @@ func (r *Replica) RelayDoorbells(ctx context.Context, poll DoorbellRing) {
 	d := r.relay
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		d.watch(ctx, dirDoorbellRings, func(id string, _ []byte, put bool) {
+		ring := func(id string, _ []byte, put bool) {
 			if put {
 				poll.RingForwarded(id)
 			}
-		})
+		}
+		d.watch(ctx, dirDoorbellRings, func(present map[string][]byte) {
+			for id := range present {
+				ring(id, nil, true)
+			}
+		}, ring)
 	})
-	wg.Go(func() { d.watch(ctx, dirDoorbellSecrets, d.learnDigest) })
+	wg.Go(func() { d.watch(ctx, dirDoorbellSecrets, d.replaceDigests, d.learnDigest) })
 	wg.Go(func() { d.publish(ctx, poll.DoorbellChanges) })
 	wg.Wait()
+}
+
+// replaceDigests keeps the published secret digests present (feed id → digest), and forgets every
+// other it knew: a digest deleted while no watch followed the directory (etcd restarting, or a
+// compaction past a watch that lagged) must not keep its old doorbell URL valid here.
+func (d *doorbellRelay) replaceDigests(present map[string][]byte) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	clear(d.digests)
+	for id, digest := range present {
+		d.digests[id] = string(digest)
+	}
 }
 
 // learnDigest keeps (or, deleted, forgets) the published secret digest of feed id.
@@ -168,18 +185,22 @@ func (d *doorbellRelay) learnDigest(id string, digest []byte, put bool) {
 	}
 }
 
-// watch reads sub's keys, then follows their changes, calling seen(id, value, put) for each, until
-// ctx ends.
-func (d *doorbellRelay) watch(ctx context.Context, sub string, seen func(id string, value []byte, put bool)) {
+// watch reads sub's keys and hands them to snapshot (id → value), then follows their changes,
+// calling seen(id, value, put) for each, until ctx ends. A watch that ends (etcd restarting, a
+// compaction past a watch that lagged) is opened again after a new read, whose snapshot holds
+// what is in place: a key deleted meanwhile is missing from it, though no event said so.
+func (d *doorbellRelay) watch(ctx context.Context, sub string, snapshot func(present map[string][]byte), seen func(id string, value []byte, put bool)) {
 	dir := d.dir + sub
 	for ctx.Err() == nil {
 		getCtx, cancel := context.WithTimeout(ctx, etcdCallTimeout)
 		resp, err := d.client.Get(getCtx, dir, clientv3.WithPrefix())
 		cancel()
 		if err == nil {
+			present := make(map[string][]byte, len(resp.Kvs))
 			for _, kv := range resp.Kvs {
-				seen(strings.TrimPrefix(string(kv.Key), dir), kv.Value, true)
+				present[strings.TrimPrefix(string(kv.Key), dir)] = kv.Value
 			}
+			snapshot(present)
 			watch := d.client.Watch(clientv3.WithRequireLeader(ctx), dir, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1))
 			for resp := range watch {
 				for _, ev := range resp.Events {

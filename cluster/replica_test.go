@@ -271,3 +271,32 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+// A digest deleted while no watch followed the secrets (etcd restarting, or a compaction past a
+// watch that lagged) is forgotten when the watch opens again: the relay starts here knowing a
+// digest that etcd no longer holds, as it would after such a gap, and its first read drops it, so
+// that the feed's old doorbell URL is refused; a digest in place is kept.
+func TestARelayForgetsADigestDeletedWhileItsWatchWasDown(t *testing.T) {
+	server := etcdtest.Start(t)
+	a, _ := joinReplica(t, server, "replica-a", nil)
+	b, _ := joinReplica(t, server, "replica-b", nil)
+	owner := &fakePoller{owned: map[string]bool{"feed-1": true}, secrets: map[string]string{"feed-1": "secret"}, rung: make(chan string, 4)}
+	other := &fakePoller{rung: make(chan string, 4)}
+	gone := sha256.Sum256([]byte("old secret"))
+	b.relay.mu.Lock()
+	b.relay.digests["feed-gone"] = hex.EncodeToString(gone[:]) // learned before the gap, deleted in it
+	b.relay.mu.Unlock()
+	require.True(t, b.relay.valid("feed-gone", "old secret"), "the stale digest is what the relay starts with")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var relays sync.WaitGroup
+	relays.Go(func() { a.RelayDoorbells(ctx, owner) })
+	relays.Go(func() { b.RelayDoorbells(ctx, other) })
+	require.Eventually(t, func() bool { return b.relay.valid("feed-1", "secret") }, 30*time.Second, 10*time.Millisecond,
+		"the owner's digest is learned")
+	assert.False(t, b.relay.valid("feed-gone", "old secret"), "the digest deleted in the gap is forgotten")
+	assert.False(t, b.Doorbell(other)("feed-gone", "old secret", nil), "its old doorbell URL is refused")
+	cancel()
+	relays.Wait()
+}
