@@ -4,7 +4,8 @@
 # the HipChat emulator (hipchat-connector sim, every limit off), a verifying callback sink
 # (internal/devsink), and serve on bbolt, on etcd with one replica, and on etcd with three replicas
 # behind a round-robin load balancer (internal/devlb, their -public-url, where HipChat's room webhooks
-# call); etcd is the etcd on PATH (one member), or else internal/devetcd (one embedded member).
+# call); etcd is the etcd on PATH (one member), or else (or with -E dev) internal/devetcd (one
+# embedded member of the etcd server version in go.mod).
 #
 #   load     (default) 50 tokens, 50 rooms × 4 message subscriptions, a burst of messages posted by 8
 #            clients as fast as the emulator takes them (20,000 on bbolt, 5,000 on etcd), push on, a 2 s
@@ -20,21 +21,24 @@
 #
 # Every run fails unless every delivery arrived exactly once (the sink counts webhook-ids).
 #
-# usage: scripts/e2e-load.sh [-m MESSAGES] [-e ETCD_MESSAGES] [-p PROFILE_DIR] [load|burst|latency|all]
+# usage: scripts/e2e-load.sh [-m MESSAGES] [-e ETCD_MESSAGES] [-E path|dev] [-p PROFILE_DIR] [load|burst|latency|all]
 #   -m  messages of the bbolt load run (default 20000)
 #   -e  messages of the etcd load runs (default 5000)
+#   -E  the etcd of the etcd runs: path (default: the etcd on PATH, else internal/devetcd) or dev
+#       (internal/devetcd, the etcd server version of go.mod, even with an etcd on PATH)
 #   -p  write CPU profiles of the connectors during each burst into PROFILE_DIR (the connector is then
 #       built with -tags loadprofile, which serves /debug/pprof/ on loopback)
 # Needs go and bash. Run it from anywhere inside the repository; it takes 5 to 15 minutes a part.
 set -euo pipefail
 
-messages=20000 etcd_messages=5000 profile=""
-while getopts 'm:e:p:h' opt; do
+messages=20000 etcd_messages=5000 etcd=path profile=""
+while getopts 'm:e:E:p:h' opt; do
 	case $opt in
 	m) messages=$OPTARG ;;
 	e) etcd_messages=$OPTARG ;;
+	E) etcd=$OPTARG ;;
 	p) profile=$OPTARG ;;
-	*) sed -n '2,28p' "$0"; exit 2 ;;
+	*) sed -n '2,30p' "$0"; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -45,6 +49,10 @@ for n in "$messages" "$etcd_messages"; do
 		exit 2
 	fi
 done
+if [[ $etcd != path && $etcd != dev ]]; then
+	echo "e2e-load: -E $etcd: want path or dev" >&2
+	exit 2
+fi
 case $what in
 load) bench='^BenchmarkEndToEndLoad$' ;;
 burst) bench='^BenchmarkPushBurst$' ;;
@@ -52,7 +60,7 @@ latency) bench='^BenchmarkPushLatency$' ;;
 all) bench='^(BenchmarkEndToEndLoad|BenchmarkPushBurst|BenchmarkPushLatency)$' ;;
 *) echo "e2e-load: $what: want load, burst, latency or all" >&2; exit 2 ;;
 esac
-args=(-load.messages "$messages" -load.etcd-messages "$etcd_messages")
+args=(-load.messages "$messages" -load.etcd-messages "$etcd_messages" -load.etcd "$etcd")
 if [[ -n $profile ]]; then
 	mkdir -p "$profile"
 	args+=(-load.profile "$(cd "$profile" && pwd)")

@@ -19,6 +19,7 @@ var (
 	loadPush         = flag.Bool("load.push", true, "serve -push of BenchmarkEndToEndLoad")
 	loadProfile      = flag.String("load.profile", "", "`directory` for CPU profiles of the connectors during each burst (a binary built with -tags loadprofile)")
 	loadProfileFor   = flag.Duration("load.profile-for", 15*time.Second, "how long each burst's CPU profile runs")
+	loadEtcd         = flag.String("load.etcd", "path", "the etcd member of the etcd runs: `path` (the etcd on PATH, else internal/devetcd) or dev (internal/devetcd, the etcd server of go.mod, even with one on PATH)")
 )
 
 // BenchmarkEndToEndLoad is issue 28's end-to-end run with real binaries on loopback (sim, devsink,
@@ -56,7 +57,11 @@ func BenchmarkEndToEndLoad(b *testing.B) {
 				b.ReportMetric(sinkRate, "sink-plain-POSTs/s")
 				b.ReportMetric(emulatorRate, "emulator-posts/s")
 				b.ReportMetric(r.DeliveriesPerSecond()/sinkRate, "ratio-to-sink")
-				logLoad(b, tc.name, spec, r, fmt.Sprintf("yardsticks: sink %.0f plain POSTs/s, emulator %.0f posts/s", sinkRate, emulatorRate))
+				extra := fmt.Sprintf("yardsticks: sink %.0f plain POSTs/s, emulator %.0f posts/s", sinkRate, emulatorRate)
+				if tc.backend == "etcd" {
+					extra += "; etcd: " + bins.etcdVersion
+				}
+				logLoad(b, tc.name, spec, r, extra)
 			}
 		})
 	}

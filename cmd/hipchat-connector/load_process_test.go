@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,12 +20,14 @@ import (
 
 // The load runs (load_*_test.go) start real binaries on loopback, as an operator would: the
 // connector (serve and sim), the callback sink (internal/devsink), the load balancer of replicas
-// (internal/devlb) and, without an etcd on PATH, an etcd member (internal/devetcd).
+// (internal/devlb) and, without an etcd on PATH or with -load.etcd dev, an etcd member
+// (internal/devetcd: the etcd server this module builds, embedded).
 
 // loadBinaries are the paths of the binaries a load run starts.
 type loadBinaries struct {
 	connector, sink, balancer, etcd string
-	etcdOnPath                      bool // etcd is the etcd on PATH, not internal/devetcd
+	etcdOnPath                      bool   // etcd is the etcd on PATH, not internal/devetcd
+	etcdVersion                     string // which etcd server the etcd runs start, for their summary
 }
 
 // buildLoadBinaries builds the binaries into tb's temporary directory (the go build cache makes a
@@ -47,10 +50,38 @@ func buildLoadBinaries(tb testing.TB) loadBinaries {
 			tb.Fatalf("go build %s: %v\n%s", pkg, err, msg)
 		}
 	}
-	if path, err := exec.LookPath("etcd"); err == nil {
-		bins.etcd, bins.etcdOnPath = path, true
+	switch *loadEtcd {
+	case "path":
+		if path, err := exec.LookPath("etcd"); err == nil {
+			bins.etcd, bins.etcdOnPath = path, true
+		}
+	case "dev":
+	default:
+		tb.Fatalf("-load.etcd %q: want path or dev", *loadEtcd)
 	}
+	bins.etcdVersion = etcdVersion(bins)
 	return bins
+}
+
+// etcdVersion names the etcd server of bins: the first line of `etcd --version` and the path of
+// the one on PATH, or devetcd with the etcd server version this module requires.
+func etcdVersion(bins loadBinaries) string {
+	if bins.etcdOnPath {
+		out, err := exec.Command(bins.etcd, "--version").Output()
+		if err != nil {
+			return bins.etcd + " (its version unknown: " + err.Error() + ")"
+		}
+		first, _, _ := strings.Cut(string(out), "\n")
+		return strings.TrimSpace(first) + " (" + bins.etcd + ")"
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, dep := range info.Deps {
+			if dep.Path == "go.etcd.io/etcd/server/v3" {
+				return "devetcd (embedded go.etcd.io/etcd/server/v3 " + dep.Version + ")"
+			}
+		}
+	}
+	return "devetcd"
 }
 
 // loadProcess is one running binary: its output, the URL it printed, and its CPU time.
