@@ -18,6 +18,7 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
+	"github.com/hipchat-connector/hipchat-connector/internal/manualclock"
 )
 
 // upstream is the emulator over real HTTP with one person, as a connector would meet HipChat.
@@ -249,4 +250,36 @@ func TestConnectionNeverPrintsItsToken(t *testing.T) {
 		assert.Equal(t, want, got, header)
 		assert.Equal(t, want != "", ok, header)
 	}
+}
+
+// A background call (the poller's) whose budget returns only after its context's deadline gives up
+// at once with a local KindRateLimited, as poller.Options.Source promises: it does not sleep out the
+// deadline, which would hold one of the poller's slots, and with it other connections' turns, for
+// the rest of the tick.
+func TestABackgroundCallWhoseBudgetReturnsAfterItsDeadlineGivesUpAtOnce(t *testing.T) {
+	up := startUpstream(t, hipchatsim.Options{})
+	clock := manualclock.New(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	limiter := connector.NewLimiter(connector.LimiterOptions{Now: clock.Now})
+	var slept []time.Duration
+	client := connector.NewClient(connector.ClientOptions{Limiter: limiter, Now: clock.Now,
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			slept = append(slept, d)
+			return context.DeadlineExceeded // the deadline comes first
+		}})
+	conn := connector.NewConnection(up.ann.Token, up.url)
+	for range 75 {
+		ok, _ := limiter.TryAcquire(conn.ID, connector.Background)
+		require.True(t, ok)
+	}
+	ctx, cancel := context.WithTimeout(connector.WithBackground(context.Background()), 5*time.Second)
+	defer cancel()
+	before := up.calls(t, up.ann.Token)
+	_, err := client.GetUser(ctx, conn, "@ann")
+	var e *connector.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, connector.KindRateLimited, e.Kind)
+	assert.True(t, e.Local)
+	assert.Greater(t, e.RetryAfter, 5*time.Second)
+	assert.Empty(t, slept, "no wait that could not help")
+	assert.Equal(t, before, up.calls(t, up.ann.Token), "no call was sent")
 }

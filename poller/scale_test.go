@@ -280,3 +280,33 @@ func TestATickOfManyConnectionsRunsAtMostParallelOfThemAtOnce(t *testing.T) {
 	src.read.Range(func(any, any) bool { read++; return true })
 	assert.Equal(t, connections, read, "every connection was read")
 }
+
+// TestAConnectionOutOfBudgetHoldsNoSlotForTheRestOfTheTick: with one slot, a token whose
+// background budget is spent (its own actions spent it, or a crash's assumed calls) and another
+// token are polled in one tick. The spent one's read would have to wait past the tick's end, so
+// it gives up at once and the other token is read within the tick; it never sits in the slot
+// until the tick's time runs out while the other waits its turn and is deferred.
+func TestAConnectionOutOfBudgetHoldsNoSlotForTheRestOfTheTick(t *testing.T) {
+	w := newWorld(t)
+	bob := w.person("Bob Example", "bob")
+	bobConn := connector.NewConnection(bob.Token, w.hipchat)
+	aliceRoom, bobRoom := w.room("A1"), w.room("B1")
+	w.subscribe(w.conn, triggers.KindMessage, aliceRoom)
+	bobSub := w.subscribe(bobConn, triggers.KindMessage, bobRoom)
+	limiter := connector.NewLimiter(connector.LimiterOptions{Now: w.clock.Now})
+	for range 75 {
+		ok, _ := limiter.TryAcquire(w.conn.ID, connector.Background)
+		require.True(t, ok)
+	}
+	w.source = connector.NewClient(connector.ClientOptions{Limiter: limiter, Now: w.clock.Now})
+	p := w.poller(poller.Options{Parallel: 1})
+	id, err := w.sim.PostMessage(w.ctx, bob.Token, bobRoom, "for bob's subscription")
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(w.ctx, 2*time.Second)
+	defer cancel()
+	_ = p.Tick(ctx) // alice's read is refused: her budget is spent
+	assert.NoError(t, ctx.Err(), "the tick ended before its time ran out")
+	w.deliver()
+	assert.Equal(t, []string{id}, w.sink.Accepted()[bobSub.ID], "bob's token was read within the tick")
+}
