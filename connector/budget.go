@@ -26,8 +26,9 @@ func (c Class) String() string {
 // acquire takes one call from conn's budget for class. A background call waits (with the
 // client's sleep) until the budget allows it; a foreground call over budget fails at once with a
 // KindRateLimited *Error that says whose budget is spent (the connector's, or HipChat's own when
-// its X-Ratelimit-Remaining said 0) and a RetryAfter consistent with it. Errors: that one, or
-// ctx's error while a background call waits.
+// its X-Ratelimit-Remaining said 0) and a RetryAfter consistent with it; so does a background
+// call whose budget returns only after ctx's deadline (waiting could not help). Errors: that one,
+// or ctx's error while a background call waits.
 func (c *Client) acquire(ctx context.Context, conn Connection, class Class) error {
 	sleep := c.sleep
 	if sleep == nil {
@@ -41,6 +42,14 @@ func (c *Client) acquire(ctx context.Context, conn Connection, class Class) erro
 		if class == Foreground {
 			c.metrics.refused(class, refusal)
 			return c.overBudget(class, refusal)
+		}
+		if deadline, has := ctx.Deadline(); has && time.Now().Add(refusal.RetryAfter).After(deadline) {
+			// Waiting could not help: the budget returns only after the caller's deadline (a
+			// poller's tick), and sleeping until then would hold the caller's slot for nothing.
+			c.metrics.refused(class, refusal)
+			e := c.overBudget(class, refusal)
+			e.Message = "the connection's budget returns only after this read's deadline: " + e.Message
+			return e
 		}
 		c.metrics.waited(class, refusal)
 		if err := sleep(ctx, refusal.RetryAfter); err != nil {
