@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -105,4 +107,48 @@ func TestAnyAnswerButA401VerifiesTheToken(t *testing.T) {
 	require.Equal(t, connector.KindNotFound, connector.KindOf(err), "spends the one unverified call")
 	_, err = client.GetUser(ctx, ann, "@nobody")
 	assert.Equal(t, connector.KindNotFound, connector.KindOf(err), "HipChat answered: the token is known, never held back")
+}
+
+// memory is a TokenMemory in a slice.
+type memory struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (m *memory) KnownConnections() ([]string, error) { return nil, nil }
+
+func (m *memory) RememberConnections(ids []string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ids = append(m.ids, ids...)
+	return nil
+}
+
+// An answer that HipChat is unavailable (a 503 from it or the proxy in front of it, during an
+// outage or maintenance) says nothing of the token: an invented token it answers so is not
+// verified. Otherwise each invented token sprayed during an outage passes the unverified budget
+// once, is then never held back by it, and is remembered in the store for good.
+func TestAnAnswerThatHipChatIsUnavailableVerifiesNoToken(t *testing.T) {
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "maintenance", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(down.Close)
+	clock := manualclock.New(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	client := newClient(connector.ClientOptions{Now: clock.Now, UnverifiedBurst: 2})
+	ctx := context.Background()
+	invented := connector.NewConnection("invented", down.URL)
+
+	_, err := client.GetUser(ctx, invented, "@ann")
+	require.Equal(t, connector.KindUnavailable, connector.KindOf(err), "the GET and its one retry spend the unverified burst")
+	_, err = client.GetUser(ctx, invented, "@ann")
+	var e *connector.Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, connector.KindRateLimited, e.Kind, "still unverified: held back by the budget of unverified tokens")
+	assert.Equal(t, connector.BudgetUnverified, e.Budget)
+
+	mem := &memory{}
+	kept, stop := context.WithCancel(ctx)
+	stop()
+	require.NoError(t, client.KeepKnownTokens(kept, mem, time.Hour, func(err error) { t.Error(err) }))
+	assert.NotContains(t, mem.ids, invented.ID, "an invented token is not remembered as one HipChat accepted")
 }
