@@ -215,10 +215,13 @@ func (c *Client) attempt(ctx context.Context, conn Connection, req request, out 
 	if err != nil {
 		return &Error{Kind: KindUnavailable, Status: resp.StatusCode, Message: "reading HipChat's answer failed", Cause: err}
 	}
-	// HipChat knows the token unless it answered 401: a 403 (a scope), 404 or 400 is about the call.
-	if resp.StatusCode == http.StatusUnauthorized {
+	// HipChat knows the token when it answered the call: a 403 (a scope), 404 or 400 is about the
+	// call. A 401 rejects it. A 5xx, a 429 or a redirect may come before any look at the token (an
+	// outage, a proxy in front of HipChat) and says nothing of it.
+	switch status := resp.StatusCode; {
+	case status == http.StatusUnauthorized:
 		c.gate.rejectedNow(conn.ID)
-	} else {
+	case status >= 200 && status <= 299, status >= 400 && status <= 499 && status != http.StatusTooManyRequests:
 		c.gate.accepted(conn.ID)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

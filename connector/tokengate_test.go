@@ -95,8 +95,8 @@ func TestARejectedTokenIsNotSentToHipChatAgainForAWhile(t *testing.T) {
 	assert.EqualValues(t, 3, hipchat.n.Load())
 }
 
-// HipChat knows a token that it answers with anything but 401: a 404 for a user it does not know
-// verifies the token as well as a 200 does.
+// HipChat knows a token whose call it answers with anything but 401 (or an unavailable HipChat's
+// 5xx or 429): a 404 for a user it does not know verifies the token as well as a 200 does.
 func TestAnyAnswerButA401VerifiesTheToken(t *testing.T) {
 	up := startUpstream(t, hipchatsim.Options{})
 	clock := manualclock.New(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
