@@ -242,6 +242,25 @@ func TestGetSubscriptionShowsItsBacklogAndWhenItIsHeld(t *testing.T) {
 	assert.Len(t, e.sink.hooks(), 3)
 }
 
+// TestTestEventsStopAtTheOutboxsBound: a subscription whose deliveries do not drain (paused here;
+// a receiver that is down does the same) takes test events only up to the bounded outbox's bound.
+// Test events cost no HipChat call, so without it one token could fill the store everyone shares,
+// one request at a time, past the bound the poller keeps.
+func TestTestEventsStopAtTheOutboxsBound(t *testing.T) {
+	e := newEnvBounded(t, true, "", 3)
+	room := e.room("Tests")
+	sub := e.subscribe(e.alice.Token, "messages", room)
+	require.Equal(t, http.StatusOK, e.call("POST", "/subscriptions/"+sub.ID+"/pause", e.alice.Token, nil).Status)
+	for range 10 {
+		e.call("POST", "/subscriptions/"+sub.ID+"/test", e.alice.Token, nil)
+	}
+	n, err := e.store.PendingCount(sub.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n, "pending deliveries stop at the bound")
+	resp := e.call("POST", "/subscriptions/"+sub.ID+"/test", e.alice.Token, nil)
+	assert.Equal(t, http.StatusConflict, resp.Status, string(resp.Body))
+}
+
 func TestDeleteIsIdempotentAndStopsDeliveries(t *testing.T) {
 	e := newEnv(t, true)
 	room := e.room("Ops")
