@@ -52,6 +52,7 @@ const (
 	CodeDeliveryNotFound     = "delivery_not_found"     // 404: no such delivery of the subscription
 	CodeSubscriptionInactive = "subscription_inactive"  // 409: the subscription is paused or disabled
 	CodeDeliveryPending      = "delivery_pending"       // 409: the delivery is still waiting to be sent
+	CodeBacklogFull          = "backlog_full"           // 409: the subscription's pending deliveries are at the outbox's bound
 
 	CodeAdminTokenRejected = "admin_token_rejected" // 401: an operator route without the operator credential
 )

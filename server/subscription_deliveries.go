@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -62,6 +63,25 @@ func handleResendDelivery(d subscriptionAPI) gin.HandlerFunc {
 	})
 }
 
+// belowBound refuses a new delivery (a test event) of subscription id while its pending deliveries
+// are at the bounded outbox's bound: a test event costs no HipChat call, and nothing else would stop
+// one token from filling the store everyone shares through a subscription that does not drain.
+// Errors: 409 backlog_full; the store's.
+func (d subscriptionAPI) belowBound(id string) error {
+	if d.maxPending <= 0 {
+		return nil
+	}
+	n, err := d.store.PendingCount(id)
+	if err != nil {
+		return err
+	}
+	if n >= d.maxPending {
+		return &apiError{Status: http.StatusConflict, Code: CodeBacklogFull, Field: "subscriptionId",
+			Message: fmt.Sprintf("the subscription has %d deliveries waiting, the outbox's bound: send a test event once they drain (resume a paused one; see its health)", n)}
+	}
+	return nil
+}
+
 // testEvent is the body of a test delivery.
 type testEvent struct {
 	ID             string    `json:"id"`
@@ -74,11 +94,15 @@ type testEvent struct {
 // handleSendTestEvent handles POST /subscriptions/{subscriptionId}/test (SendTestEvent): it queues a signed
 // event of type "test" through the outbox like any other (same headers, retries and delivery log)
 // and answers 202 with the delivery. Errors: 404 subscription_not_found, 409 subscription_inactive for a
-// suspended or disabled one (a paused one holds it until resumed).
+// suspended or disabled one (a paused one holds it until resumed), 409 backlog_full while its pending
+// deliveries are at the bounded outbox's bound.
 func handleSendTestEvent(d subscriptionAPI) gin.HandlerFunc {
 	return d.handler(func(c *gin.Context, conn connector.Connection) error {
 		sub, err := d.ownedQueueable(c, conn)
 		if err != nil {
+			return err
+		}
+		if err := d.belowBound(sub.ID); err != nil {
 			return err
 		}
 		event := testEvent{
