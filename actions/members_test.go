@@ -171,3 +171,23 @@ func TestInviteUserToRoom(t *testing.T) {
 	_, err = actions.InviteUserToRoom(w.ctx, w.hipchat, conn, actions.InviteUserToRoomInput{RoomID: public, UserID: "@nobody", Reason: "r"})
 	assertHipChatError(t, err, connector.KindNotFound)
 }
+
+// A user id of "." or ".." is a name HipChat does not know, not a step up the URL: removing user
+// ".." from a room must not turn into DELETE /v2/room/{room}, which deletes the room, and getting
+// user "." must not read the user list as if it were a user.
+func TestDotUserIDsAreNamesNotPathSegments(t *testing.T) {
+	w := newWorld(t)
+	private := w.room(t, "Ops", "private")
+	conn := w.conn(w.ann)
+
+	_, err := actions.RemoveUserFromRoom(w.ctx, w.hipchat, conn, actions.RemoveUserFromRoomInput{RoomID: private, UserID: ".."})
+	assertHipChatError(t, err, connector.KindNotFound)
+	room, err := actions.GetRoom(w.ctx, w.hipchat, conn, actions.GetRoomInput{RoomID: private})
+	require.NoError(t, err, "the room is still there")
+	assert.Equal(t, "Ops", room.Name)
+
+	_, err = actions.AddUserToRoom(w.ctx, w.hipchat, conn, actions.AddUserToRoomInput{RoomID: private, UserID: ".."})
+	assertHipChatError(t, err, connector.KindNotFound)
+	_, err = actions.GetUserByID(w.ctx, w.hipchat, conn, actions.GetUserByIDInput{UserID: "."})
+	assertHipChatError(t, err, connector.KindNotFound)
+}
