@@ -4,13 +4,25 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
 // roomPath and userPath build the path of a room or user given by id or name; names are path-escaped
 // (a space is %20: HipChat does not take +).
-func roomPath(room string, rest string) string { return "/v2/room/" + url.PathEscape(room) + rest }
-func userPath(user string) string              { return "/v2/user/" + url.PathEscape(user) }
+func roomPath(room string, rest string) string { return "/v2/room/" + pathSegment(room) + rest }
+func userPath(user string) string              { return "/v2/user/" + pathSegment(user) }
+
+// pathSegment escapes a room or user reference as one path segment. url.PathEscape leaves "." and
+// ".." as they are, which a server resolves as dot segments: user ".." of DELETE
+// /v2/room/{room}/member/.. would be DELETE /v2/room/{room}, the room itself. Their dots are
+// percent-encoded, so that they stay a name HipChat looks up.
+func pathSegment(ref string) string {
+	if ref == "." || ref == ".." {
+		return strings.Repeat("%2E", len(ref))
+	}
+	return url.PathEscape(ref)
+}
 
 // ListRooms returns every room visible to the connection, following all pages.
 // includeArchived adds archived rooms. Errors are *Error.
@@ -43,7 +55,7 @@ func (c *Client) PostMessage(ctx context.Context, conn Connection, room, message
 // AddMember adds user to the private room as a room member.
 func (c *Client) AddMember(ctx context.Context, conn Connection, room, user string) error {
 	body := map[string][]string{"room_roles": {"room_member"}}
-	return c.call(ctx, conn, request{method: "PUT", path: roomPath(room, "/member/"+url.PathEscape(user)), body: body}, nil)
+	return c.call(ctx, conn, request{method: "PUT", path: roomPath(room, "/member/"+pathSegment(user)), body: body}, nil)
 }
 
 // LatestHistory returns the newest max messages of room, oldest first, including deleted ones. With

@@ -2,7 +2,6 @@ package connector
 
 import (
 	"context"
-	"net/url"
 )
 
 // NewRoom is the body of HipChat's create-room call (spec/hipchat-v2.md §2.2).
@@ -70,7 +69,7 @@ func (c *Client) SetTopic(ctx context.Context, conn Connection, room, topic stri
 // RemoveMember removes user from the private room's members (scope admin_room). Errors are *Error;
 // a public room is HipChat's 400.
 func (c *Client) RemoveMember(ctx context.Context, conn Connection, room, user string) error {
-	return c.call(ctx, conn, request{method: "DELETE", path: roomPath(room, "/member/"+url.PathEscape(user))}, nil)
+	return c.call(ctx, conn, request{method: "DELETE", path: roomPath(room, "/member/"+pathSegment(user))}, nil)
 }
 
 // Invite invites user to the public room with reason (scope admin_room). Errors are *Error; a
@@ -80,5 +79,5 @@ func (c *Client) Invite(ctx context.Context, conn Connection, room, user, reason
 	if reason != "" {
 		body["reason"] = reason
 	}
-	return c.call(ctx, conn, request{method: "POST", path: roomPath(room, "/invite/"+url.PathEscape(user)), body: body}, nil)
+	return c.call(ctx, conn, request{method: "POST", path: roomPath(room, "/invite/"+pathSegment(user)), body: body}, nil)
 }
