@@ -63,3 +63,32 @@ func loggedRequestID(t *testing.T, logs, id string) bool {
 	}
 	return false
 }
+
+// A doorbell URL carries its secret in the last segment. The access log hides it whatever the
+// request made of the URL: another method than POST (a browser, a link checker, a proxy's probe)
+// or a path a little off (a trailing slash, a doubled slash, one more segment) answers 404 or 405
+// without matching the doorbell route, and must not log the secret either.
+func TestTheAccessLogHidesADoorbellSecretOnEveryPath(t *testing.T) {
+	logs := &testkit.SyncBuffer{}
+	srv := startServer(t, Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	base := "http://" + srv.Addr().String()
+	const secret = "5f0c1d7a8b907f1c2a9e3b1d4c559e4a"
+
+	for _, tc := range []struct{ method, path string }{
+		{"POST", "/hipchat/rooms/feed1/" + secret},
+		{"GET", "/hipchat/rooms/feed1/" + secret},
+		{"HEAD", "/hipchat/rooms/feed1/" + secret},
+		{"PUT", "/hipchat/rooms/feed1/" + secret},
+		{"POST", "/hipchat/rooms/feed1/" + secret + "/"},
+		{"POST", "/hipchat/rooms/feed1//" + secret},
+		{"POST", "/hipchat/rooms/feed1/" + secret + "/more"},
+	} {
+		req, err := http.NewRequest(tc.method, base+tc.path, nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.GreaterOrEqual(t, resp.StatusCode, 400, "%s %s", tc.method, tc.path)
+	}
+	assert.NotContains(t, logs.String(), secret, "the doorbell secret is in the access log")
+}
