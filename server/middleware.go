@@ -71,13 +71,24 @@ func observe(logger *slog.Logger, clock func() time.Time, m *metrics) gin.Handle
 }
 
 // loggedPath is the request's path as the access log shows it: a doorbell's secret replaced by
-// [secret], so that a log reader cannot ring it.
+// [secret], so that a log reader cannot ring it. Any path under a doorbell's prefix is redacted past
+// the feed, whether or not it matched the doorbell route: a GET of a doorbell URL, or one with a
+// trailing slash, carries the secret too.
 func loggedPath(c *gin.Context, route string) string {
 	if route == doorbellRoute {
-		return "/hipchat/rooms/" + c.Param("feed") + "/[secret]"
+		return doorbellPrefix + c.Param("feed") + "/[secret]"
 	}
-	return c.Request.URL.Path
+	path := c.Request.URL.Path
+	if rest, ok := strings.CutPrefix(path, doorbellPrefix); ok {
+		if feed, secret, ok := strings.Cut(rest, "/"); ok && secret != "" {
+			return doorbellPrefix + feed + "/[secret]"
+		}
+	}
+	return path
 }
+
+// doorbellPrefix is what the path of every doorbell URL starts with (doorbellRoute).
+const doorbellPrefix = "/hipchat/rooms/"
 
 // scrubToken removes the connection's token from text bound for a log.
 func scrubToken(text string, conn connector.Connection, hasConn bool) string {
