@@ -260,3 +260,31 @@ func FuzzFilter(f *testing.F) {
 		_ = filter.Match(message("notification", text, from))
 	})
 }
+
+// RE2 runs in time linear in the text, times the size of the compiled program: a counted
+// repetition of a few characters ([a-z]{1000}z, 12 characters) compiles to a thousand instructions
+// and takes tenths of a second on each long message a poll scans (up to a thousand of them), so a
+// single poll or tick runs for minutes. The pattern's program is bounded, not only its length; the
+// patterns people write (ids, tickets, hashes, alternatives of words) stay well within it.
+func TestParseFilterRefusesAPatternThatCompilesTooLarge(t *testing.T) {
+	for _, pattern := range []string{
+		`[a-z]{1000}z`,
+		`(a|b){1000}z`,
+		`(?i)(\pL|\pN){1000}!`,
+		strings.Repeat(`.{1000}`, 36),
+	} {
+		_, err := triggers.ParseFilter(triggers.KindMessage, triggers.FilterParams{Pattern: pattern})
+		var invalid *triggers.InvalidFilter
+		require.True(t, errors.As(err, &invalid), "%.40s: got %v", pattern, err)
+		assert.Equal(t, "pattern", invalid.Field)
+		assert.NotEmpty(t, invalid.Message)
+	}
+	for _, pattern := range []string{
+		`INC-\d{3}`, `\b[0-9a-f]{7,40}\b`, `[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`,
+		`(?i)\b(deploy|release|rollback|outage|incident)s?\b`, strings.Repeat("a", 256),
+		strings.TrimSuffix(strings.Repeat("w|", 128), "|"),
+	} {
+		_, err := triggers.ParseFilter(triggers.KindMessage, triggers.FilterParams{Pattern: pattern})
+		assert.NoError(t, err, "%.40s", pattern)
+	}
+}
