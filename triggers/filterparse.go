@@ -2,6 +2,7 @@ package triggers
 
 import (
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -12,6 +13,11 @@ const (
 	// MaxPatternChars bounds pattern, in characters: RE2 runs in time linear in the text, and a
 	// bound on the pattern keeps its compiled program small too.
 	MaxPatternChars = 256
+	// maxPatternProgram bounds the compiled program of pattern, in RE2 instructions: matching costs
+	// the text's length times the threads alive, up to one per instruction, and a counted repetition
+	// (x{1000}) makes a few characters compile to thousands. Twice MaxPatternChars is more than a
+	// pattern without large counts compiles to.
+	maxPatternProgram = 2 * MaxPatternChars
 	// MaxKeywords bounds how many keywords one filter lists, MaxKeywordChars each keyword.
 	MaxKeywords     = 50
 	MaxKeywordChars = 100
@@ -177,7 +183,26 @@ func parsePattern(value string) (string, error) {
 		return "", &InvalidFilter{Field: FieldPattern,
 			Message: "pattern is not an RE2 regular expression (" + strings.TrimPrefix(err.Error(), "error parsing regexp: ") + ")"}
 	}
+	if n := programSize(value); n > maxPatternProgram {
+		return "", &InvalidFilter{Field: FieldPattern,
+			Message: "pattern compiles to " + strconv.Itoa(n) + " steps; at most " + strconv.Itoa(maxPatternProgram) +
+				" (a repetition such as {1000} counts its part that many times: use + or a smaller count)"}
+	}
 	return value, nil
+}
+
+// programSize is the number of instructions of pattern's compiled program, as package regexp
+// compiles it; 0 when it does not compile.
+func programSize(pattern string) int {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return 0
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return 0
+	}
+	return len(prog.Inst)
 }
 
 // parseInclude reads include (both when not given); file triggers take none, a file being always a
