@@ -118,3 +118,27 @@ func TestGuardDialRefusesWhatDNSAnswersLate(t *testing.T) {
 		}
 	}
 }
+
+// A port outside 1–65535 can never be dialed: every delivery would fail ("invalid port") until it
+// is dead. The subscription is refused at once, naming the port, as any other URL that cannot work.
+func TestCheckCallbackURLRefusesAPortThatCannotBeDialed(t *testing.T) {
+	resolver := fakeResolver{"hooks.example.com": {"93.184.216.34"}}
+	for _, url := range []string{
+		"https://hooks.example.com:99999/hook",
+		"https://hooks.example.com:65536/hook",
+		"https://hooks.example.com:0/hook",
+		"https://93.184.216.34:70000/hook",
+		"https://[2606:2800:220:1::]:123456/hook",
+	} {
+		t.Run(url, func(t *testing.T) {
+			err := checkCallbackURL(context.Background(), resolver, url, false)
+			assert.ErrorIs(t, err, ErrCallbackURL)
+			if err != nil {
+				assert.Contains(t, err.Error(), "port")
+			}
+		})
+	}
+	for _, url := range []string{"https://hooks.example.com:1/hook", "https://hooks.example.com:65535/hook", "https://hooks.example.com:/hook"} {
+		assert.NoError(t, checkCallbackURL(context.Background(), resolver, url, false), url)
+	}
+}
