@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -128,6 +129,12 @@ func checkCallbackURL(ctx context.Context, resolver hostResolver, raw string, al
 	// authenticate deliveries by their webhook-signature instead.
 	if u.User != nil {
 		return refused("it must not carry a user name or password (user:password@host); verify each delivery's webhook-signature instead")
+	}
+	// url.Parse takes any digits for a port; one outside 1–65535 fails every delivery at dial.
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return refused("its port %s is not a port from 1 to 65535", port)
+		}
 	}
 	if addr, err := netip.ParseAddr(host); err == nil {
 		if reason, blocked := blockedAddrFor(addr, allowPrivate); blocked {
