@@ -119,8 +119,8 @@ type PollPlan struct {
 	HipChatLimit       int     `json:"hipchat_limit,omitempty"` // HipChat's calls per 5 minutes, as last seen
 }
 
-// CallbackEndpoint is the delivery state of a subscription's callback endpoint (scheme, host and
-// port), shared by every subscription that delivers there.
+// CallbackEndpoint is the delivery state of a subscription's callback endpoint (its callback URL,
+// keyed by webhook.EndpointOf), shared by every subscription that delivers to the same URL.
 type CallbackEndpoint struct {
 	Key                 string    `json:"key"`
 	State               string    `json:"state"` // closed (deliveries flow) or open (held; probed)

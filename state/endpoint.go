@@ -2,9 +2,9 @@ package state
 
 import "time"
 
-// Endpoint is the delivery state of one callback endpoint (scheme, host and
-// port: webhook.EndpointOf), kept across restarts for the deliverer's circuit
-// breaker and shown to subscribers.
+// Endpoint is the delivery state of one callback endpoint (a callback URL,
+// keyed by webhook.EndpointOf), kept across restarts for the deliverer's
+// circuit breaker and shown to subscribers.
 type Endpoint struct {
 	Key string `json:"key"`
 	// ConsecutiveFailures counts failed attempts since the last success.

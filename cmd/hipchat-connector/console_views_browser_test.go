@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/internal/browsertest"
 	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/server/console"
+	"github.com/hipchat-connector/hipchat-connector/webhook"
 )
 
 // TestConsoleViewsInABrowser drives what the console shows beyond its buttons (issue 26): rooms by
@@ -32,9 +34,12 @@ func TestConsoleViewsInABrowser(t *testing.T) {
 	browsertest.Chromium(t, "the console's browser test") // skip at once without one
 	w := newWorld(t)
 	sink := testkit.NewSink(t, nil)
-	// One endpoint (scheme, host, port) for two of Ann's subscriptions: …/ok answers, …/failing does not.
+	// One endpoint (one callback URL) for two of Ann's subscriptions: it answers one of them, and
+	// fails the other's deliveries.
+	var failingID atomic.Value
+	failingID.Store("")
 	shared := testkit.NewSink(t, func(_ int, r *http.Request) int {
-		if strings.HasSuffix(r.URL.Path, "/failing") {
+		if r.Header.Get(webhook.HeaderSubscription) == failingID.Load() {
 			return http.StatusInternalServerError
 		}
 		return http.StatusNoContent
@@ -56,8 +61,9 @@ func TestConsoleViewsInABrowser(t *testing.T) {
 		return sub.ID
 	}
 	general := subscribe(w.annToken, fmt.Sprintf("/subscriptions/rooms/%d/messages", w.publicRoom), sink.URL())
-	byName := subscribe(w.annToken, "/subscriptions/rooms/"+url.PathEscape("Ops Private")+"/files", shared.URL()+"/ok")
-	failing := subscribe(w.annToken, fmt.Sprintf("/subscriptions/rooms/%d/messages", w.privateRoom), shared.URL()+"/failing")
+	byName := subscribe(w.annToken, "/subscriptions/rooms/"+url.PathEscape("Ops Private")+"/files", shared.URL()+"/hook")
+	failing := subscribe(w.annToken, fmt.Sprintf("/subscriptions/rooms/%d/messages", w.privateRoom), shared.URL()+"/hook")
+	failingID.Store(failing)
 	subscribe(w.annToken, "/subscriptions/rooms", sink.URL())
 	for i := range 52 { // Bob's: the operator's list then has 56, two pages of 50
 		subscribe(w.bobToken, "/subscriptions/rooms", sink.URL()+"/bob/"+strconv.Itoa(i))

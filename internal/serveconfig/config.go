@@ -95,7 +95,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.IntVar(&c.CatchUp.MaxEvents, "catch-up-max-events", c.CatchUp.MaxEvents,
 		"deliver at most the newest `n` events per subscription per poll (0: no bound)")
 	fs.Float64Var(&c.CallbackRate, "callback-rate", c.CallbackRate,
-		"deliveries per second to any one callback endpoint (scheme, host, port)\nso small receivers are not flooded (0: no limit)")
+		"deliveries per second to any one callback endpoint (callback URL)\nso small receivers are not flooded (0: no limit)")
 	fs.DurationVar(&c.CallbackTimeout, "callback-timeout", c.CallbackTimeout,
 		"how long one delivery attempt waits for the receiver's answer; a receiver slower\nthan a second is moved to the slow pool whatever this is")
 	fs.IntVar(&c.CircuitFailures, "circuit-failures", c.CircuitFailures,

@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/webhook"
 
 	"os"
 	"testing"
@@ -117,14 +118,14 @@ func TestEndpointStateIsWrittenWithTheAttemptAndDisablesItsSubscriptions(t *test
 	d.subscribe("s1")
 	d.subscribe("s2")
 	require.NoError(t, d.CommitFeed([]state.CursorAdvance{{SubscriptionID: "s1", Events: events("e", 1)}}))
-	ep := state.Endpoint{Key: "https://sink.example:443", ConsecutiveFailures: 10, OpenedAt: d.clock.Now(), LastError: "connection refused"}
+	ep := state.Endpoint{Key: webhook.EndpointOf("https://sink.example/hook"), ConsecutiveFailures: 10, OpenedAt: d.clock.Now(), LastError: "connection refused"}
 	require.NoError(t, d.RecordAttempt("s1", 1, state.Attempt{Error: "connection refused"}, state.Outcome{Status: state.DeliveryPending, NextAttemptAt: d.clock.Now().Add(time.Minute), Endpoint: &ep}))
 	got, ok, err := d.Endpoint(ep.Key)
 	require.NoError(t, err)
 	require.True(t, ok)
 	assert.True(t, got.Open())
 	assert.Equal(t, 10, got.ConsecutiveFailures)
-	_, ok, err = d.Endpoint("https://elsewhere.example:443")
+	_, ok, err = d.Endpoint(webhook.EndpointOf("https://elsewhere.example/hook"))
 	require.NoError(t, err)
 	assert.False(t, ok)
 

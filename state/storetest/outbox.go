@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hipchat-connector/hipchat-connector/state"
+	"github.com/hipchat-connector/hipchat-connector/webhook"
 )
 
 func testDueFIFO(t *testing.T, d *env) {
@@ -248,7 +249,7 @@ func testLargePayloads(t *testing.T, d *env) {
 }
 
 func testEndpoint(t *testing.T, d *env) {
-	const key = "https://sink.example:443"
+	key := webhook.EndpointOf(validSubscription().CallbackURL) // s1's and s2's
 	d.subscribe("s1")
 	d.subscribe("s2")
 	other := validSubscription()

@@ -1,4 +1,4 @@
-// endpoints.js: what a subscription's callback endpoint (scheme, host and port) says about it. The
+// endpoints.js: what a subscription's callback endpoint (its callback URL) says about it. The
 // endpoint's circuit and last error are shared by every subscription that delivers there, so the
 // console says so, and says whose delivery failed, rather than show one subscription's error on its
 // healthy neighbours as if it were theirs.
