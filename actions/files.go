@@ -59,7 +59,7 @@ func (in ShareFileWithRoomInput) maxBytes() int64 {
 // HipChat call.
 func (in ShareFileWithRoomInput) Validate() error {
 	return firstRefusal(
-		required(FieldRoomID, in.RoomID),
+		reference(FieldRoomID, in.RoomID),
 		required(FieldFileName, in.FileName),
 		atMostChars(FieldFileName, in.FileName, MaxFileNameLength),
 		plainFileName(in.FileName),

@@ -44,6 +44,20 @@ func required(field, value string) error {
 	return nil
 }
 
+// reference refuses a room or user reference (an id, a name, an email or an @mention) that is
+// missing, or that is "." or "..": HipChat's URLs take a reference as a path segment, and a server
+// or proxy in front of HipChat may resolve those as dot segments, whatever their escaping (user
+// ".." of RemoveUserFromRoom would be the room itself). No HipChat room or user is addressed so.
+func reference(field, value string) error {
+	if err := required(field, value); err != nil {
+		return err
+	}
+	if trimmed := strings.TrimSpace(value); trimmed == "." || trimmed == ".." {
+		return invalid(field, field+" "+trimmed+" names no room or user: give an id, a name, an email or an @mention")
+	}
+	return nil
+}
+
 // atMostChars refuses a value of more than limit characters (runes, as HipChat counts them).
 func atMostChars(field, value string, limit int) error {
 	if n := utf8.RuneCountInString(value); n > limit {

@@ -20,7 +20,7 @@ type ShareLinkWithRoomInput struct {
 // URL (invalid_field) or is too long, then a Message over MaxMessageLength (field_too_long).
 func (in ShareLinkWithRoomInput) Validate() error {
 	return firstRefusal(
-		required(FieldRoomID, in.RoomID),
+		reference(FieldRoomID, in.RoomID),
 		required(FieldLink, in.Link),
 		absoluteURL(FieldLink, in.Link),
 		atMostChars(FieldMessage, in.Message, MaxMessageLength),

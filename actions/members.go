@@ -29,7 +29,7 @@ type ListUsersInput struct {
 
 // Validate refuses a blank RoomID (missing_field).
 func (in ListUsersInput) Validate() error {
-	return required(FieldRoomID, in.RoomID)
+	return reference(FieldRoomID, in.RoomID)
 }
 
 // ListUsers lists every member of a private room, all pages (operation ListUsers). Errors: an
@@ -58,7 +58,7 @@ type AddUserToRoomInput struct {
 
 // Validate refuses a blank RoomID, then a blank UserID (missing_field).
 func (in AddUserToRoomInput) Validate() error {
-	return firstRefusal(required(FieldRoomID, in.RoomID), required(FieldUserID, in.UserID))
+	return firstRefusal(reference(FieldRoomID, in.RoomID), reference(FieldUserID, in.UserID))
 }
 
 // AddUserToRoom makes the user a member of the private room and returns a sentence that says
@@ -135,7 +135,7 @@ type RemoveUserFromRoomInput struct {
 
 // Validate refuses a blank RoomID, then a blank UserID (missing_field).
 func (in RemoveUserFromRoomInput) Validate() error {
-	return firstRefusal(required(FieldRoomID, in.RoomID), required(FieldUserID, in.UserID))
+	return firstRefusal(reference(FieldRoomID, in.RoomID), reference(FieldUserID, in.UserID))
 }
 
 // RemoveUserFromRoom removes a member from a private room (operation RemoveUserFromRoom). Errors: an
@@ -169,7 +169,7 @@ type InviteUserToRoomInput struct {
 // Validate refuses a blank RoomID, UserID or Reason (missing_field), then a Reason over
 // MaxReasonLength characters (field_too_long).
 func (in InviteUserToRoomInput) Validate() error {
-	return firstRefusal(required(FieldRoomID, in.RoomID), required(FieldUserID, in.UserID),
+	return firstRefusal(reference(FieldRoomID, in.RoomID), reference(FieldUserID, in.UserID),
 		required(FieldReason, in.Reason), atMostChars(FieldReason, in.Reason, MaxReasonLength))
 }
 

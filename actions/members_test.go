@@ -172,22 +172,31 @@ func TestInviteUserToRoom(t *testing.T) {
 	assertHipChatError(t, err, connector.KindNotFound)
 }
 
-// A user id of "." or ".." is a name HipChat does not know, not a step up the URL: removing user
-// ".." from a room must not turn into DELETE /v2/room/{room}, which deletes the room, and getting
-// user "." must not read the user list as if it were a user.
-func TestDotUserIDsAreNamesNotPathSegments(t *testing.T) {
+// A room or user reference of "." or ".." is refused before any HipChat call (400 invalid_field
+// naming it): HipChat's URLs take a reference as a path segment, and removing user ".." from a room
+// must never turn into DELETE /v2/room/{room}, which deletes the room.
+func TestDotReferencesAreRefusedBeforeHipChat(t *testing.T) {
 	w := newWorld(t)
 	private := w.room(t, "Ops", "private")
 	conn := w.conn(w.ann)
+	refused := func(err error, field string) {
+		t.Helper()
+		var invalid *actions.InvalidInput
+		require.ErrorAs(t, err, &invalid)
+		assert.Equal(t, field, invalid.Field)
+		assert.Equal(t, actions.CodeInvalidField, invalid.Code)
+	}
 
 	_, err := actions.RemoveUserFromRoom(w.ctx, w.hipchat, conn, actions.RemoveUserFromRoomInput{RoomID: private, UserID: ".."})
-	assertHipChatError(t, err, connector.KindNotFound)
+	refused(err, actions.FieldUserID)
 	room, err := actions.GetRoom(w.ctx, w.hipchat, conn, actions.GetRoomInput{RoomID: private})
 	require.NoError(t, err, "the room is still there")
 	assert.Equal(t, "Ops", room.Name)
 
-	_, err = actions.AddUserToRoom(w.ctx, w.hipchat, conn, actions.AddUserToRoomInput{RoomID: private, UserID: ".."})
-	assertHipChatError(t, err, connector.KindNotFound)
+	_, err = actions.AddUserToRoom(w.ctx, w.hipchat, conn, actions.AddUserToRoomInput{RoomID: private, UserID: " .. "})
+	refused(err, actions.FieldUserID)
 	_, err = actions.GetUserByID(w.ctx, w.hipchat, conn, actions.GetUserByIDInput{UserID: "."})
-	assertHipChatError(t, err, connector.KindNotFound)
+	refused(err, actions.FieldUserID)
+	_, err = actions.GetRoom(w.ctx, w.hipchat, conn, actions.GetRoomInput{RoomID: ".."})
+	refused(err, actions.FieldRoomID)
 }

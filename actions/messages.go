@@ -21,7 +21,7 @@ type PostMessageInput struct {
 // MaxMessageLength characters (field_too_long).
 func (in PostMessageInput) Validate() error {
 	return firstRefusal(
-		required(FieldRoomID, in.RoomID),
+		reference(FieldRoomID, in.RoomID),
 		required(FieldMessage, in.Message),
 		atMostChars(FieldMessage, in.Message, MaxMessageLength),
 	)
@@ -61,7 +61,7 @@ type ReplyToMessageInput struct {
 // ParentMessageID over 36 or a Message over MaxMessageLength characters (field_too_long).
 func (in ReplyToMessageInput) Validate() error {
 	return firstRefusal(
-		required(FieldRoomID, in.RoomID),
+		reference(FieldRoomID, in.RoomID),
 		required(FieldParentMessageID, in.ParentMessageID),
 		atMostChars(FieldParentMessageID, in.ParentMessageID, MaxMessageIDLength),
 		required(FieldMessage, in.Message),

@@ -49,7 +49,7 @@ type SendNotificationInput struct {
 // card.<field>.
 func (in SendNotificationInput) Validate() error {
 	checks := []error{
-		required(FieldRoomID, in.RoomID),
+		reference(FieldRoomID, in.RoomID),
 		required(FieldMessage, in.Message),
 		atMostChars(FieldMessage, in.Message, MaxNotificationLength),
 		oneOf(FieldColor, in.Color, Colors...),

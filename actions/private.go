@@ -22,7 +22,7 @@ type SendPrivateMessageInput struct {
 // (field_too_long), then a MessageFormat that is not html or text (invalid_field).
 func (in SendPrivateMessageInput) Validate() error {
 	return firstRefusal(
-		required(FieldUserID, in.UserID),
+		reference(FieldUserID, in.UserID),
 		required(FieldMessage, in.Message),
 		atMostChars(FieldMessage, in.Message, MaxPrivateMessageLength),
 		oneOf(FieldMessageFormat, in.MessageFormat, MessageFormats...),

@@ -30,7 +30,7 @@ type GetRecentMessagesInput struct {
 // Validate refuses a blank RoomID (missing_field), a MaxResults outside 1–1000 (invalid_field), then
 // a NotBefore over 36 characters (field_too_long).
 func (in GetRecentMessagesInput) Validate() error {
-	checks := []error{required(FieldRoomID, in.RoomID)}
+	checks := []error{reference(FieldRoomID, in.RoomID)}
 	if in.MaxResults != nil {
 		checks = append(checks, inRange(FieldMaxResults, *in.MaxResults, minRecentMessages, MaxRecentMessages))
 	}

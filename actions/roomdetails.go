@@ -60,7 +60,7 @@ type GetRoomInput struct {
 }
 
 // Validate refuses a blank RoomID (missing_field).
-func (in GetRoomInput) Validate() error { return required(FieldRoomID, in.RoomID) }
+func (in GetRoomInput) Validate() error { return reference(FieldRoomID, in.RoomID) }
 
 // GetRoom returns a room's details (operation GetRoom). Errors: an *InvalidInput from Validate,
 // before any call; else the *connector.Error of the HipChat call (a 404 is the room's).

@@ -17,10 +17,10 @@ type SetRoomTopicInput struct {
 // MaxTopicLength characters (field_too_long). An empty topic is allowed: it clears the topic.
 func (in SetRoomTopicInput) Validate() error {
 	if in.Topic == nil {
-		return firstRefusal(required(FieldRoomID, in.RoomID), &InvalidInput{Field: FieldTopic, Code: CodeMissingField,
+		return firstRefusal(reference(FieldRoomID, in.RoomID), &InvalidInput{Field: FieldTopic, Code: CodeMissingField,
 			Message: FieldTopic + ` is required (send "" to clear the topic)`})
 	}
-	return firstRefusal(required(FieldRoomID, in.RoomID), atMostChars(FieldTopic, *in.Topic, MaxTopicLength))
+	return firstRefusal(reference(FieldRoomID, in.RoomID), atMostChars(FieldTopic, *in.Topic, MaxTopicLength))
 }
 
 // SetRoomTopic sets the room's topic (operation SetRoomTopic). Errors: an *InvalidInput from

@@ -26,7 +26,7 @@ type GetUserByIDInput struct {
 
 // Validate refuses a blank UserID (missing_field).
 func (in GetUserByIDInput) Validate() error {
-	return required(FieldUserID, in.UserID)
+	return reference(FieldUserID, in.UserID)
 }
 
 // GetUserByID returns one user by id, email or @mention name (operation GetUserByID). Errors: an

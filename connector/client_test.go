@@ -283,3 +283,16 @@ func TestABackgroundCallWhoseBudgetReturnsAfterItsDeadlineGivesUpAtOnce(t *testi
 	assert.Empty(t, slept, "no wait that could not help")
 	assert.Equal(t, before, up.calls(t, up.ann.Token), "no call was sent")
 }
+
+// A reference of "." or ".." reaches HipChat as a name (its dots percent-encoded), never as a dot
+// segment: user "." is looked up, not the user list read as a user. The actions refuse both
+// before a call; this is the client's own guard for any other caller.
+func TestADotReferenceIsANameInThePath(t *testing.T) {
+	up := startUpstream(t, hipchatsim.Options{})
+	client := newClient(connector.ClientOptions{})
+	conn := connector.NewConnection(up.ann.Token, up.url)
+	for _, ref := range []string{".", ".."} {
+		_, err := client.GetUser(context.Background(), conn, ref)
+		assert.Equal(t, connector.KindNotFound, connector.KindOf(err), ref)
+	}
+}
