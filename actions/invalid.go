@@ -44,12 +44,21 @@ func required(field, value string) error {
 	return nil
 }
 
-// reference refuses a room or user reference (an id, a name, an email or an @mention) that is
-// missing, or that is "." or "..": HipChat's URLs take a reference as a path segment, and a server
-// or proxy in front of HipChat may resolve those as dot segments, whatever their escaping (user
-// ".." of RemoveUserFromRoom would be the room itself). No HipChat room or user is addressed so.
-func reference(field, value string) error {
+// MaxReferenceChars bounds a room or user reference: an email, the longest a reference can be, is
+// at most 254 characters (a room name at most 50). A longer one names nothing HipChat has, and
+// would only be copied into the store and the log.
+const MaxReferenceChars = 254
+
+// CheckReference refuses a room or user reference (an id, a name, an email or an @mention) that is
+// missing, longer than MaxReferenceChars, or "." or "..": HipChat's URLs take a reference as a
+// path segment, and a server or proxy in front of HipChat may resolve those as dot segments,
+// whatever their escaping (user ".." of RemoveUserFromRoom would be the room itself). No HipChat
+// room or user is addressed so. Errors: *InvalidInput naming field.
+func CheckReference(field, value string) error {
 	if err := required(field, value); err != nil {
+		return err
+	}
+	if err := atMostChars(field, value, MaxReferenceChars); err != nil {
 		return err
 	}
 	if trimmed := strings.TrimSpace(value); trimmed == "." || trimmed == ".." {
@@ -57,6 +66,9 @@ func reference(field, value string) error {
 	}
 	return nil
 }
+
+// reference is CheckReference, in a Validate's list.
+func reference(field, value string) error { return CheckReference(field, value) }
 
 // atMostChars refuses a value of more than limit characters (runes, as HipChat counts them).
 func atMostChars(field, value string, limit int) error {

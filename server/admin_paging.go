@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hipchat-connector/hipchat-connector/state"
 )
@@ -33,7 +35,7 @@ func parseAdminPage(limit, cursor string) (adminPage, error) {
 	}
 	if cursor = strings.TrimSpace(cursor); cursor != "" {
 		after, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil || len(after) == 0 {
+		if err != nil || !readableID(after) {
 			return page, invalidField("cursor", CodeInvalidField, "cursor must be the next_cursor of an earlier page, as given")
 		}
 		page.after = string(after)
@@ -59,4 +61,13 @@ func (p adminPage) cut(subs []state.Subscription) ([]state.Subscription, string)
 	}
 	subs = subs[:p.limit]
 	return subs, base64.RawURLEncoding.EncodeToString([]byte(subs[len(subs)-1].ID))
+}
+
+// readableID reports whether a decoded cursor can be a subscription id: 1 to state.MaxIDLength
+// bytes of UTF-8 without control characters. Anything else was not given by an earlier page.
+func readableID(id []byte) bool {
+	if !state.ValidID(string(id)) || !utf8.Valid(id) {
+		return false
+	}
+	return !strings.ContainsFunc(string(id), unicode.IsControl)
 }

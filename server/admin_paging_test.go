@@ -67,7 +67,8 @@ func TestOperatorListPagesEverySubscriptionOnce(t *testing.T) {
 	assert.Equal(t, 0, *paused.Total)
 	assert.Empty(t, paused.NextCursor)
 
-	for query, field := range map[string]string{"?limit=0": "limit", "?limit=501": "limit", "?limit=x": "limit", "?limit=2&cursor=!!": "cursor"} {
+	for query, field := range map[string]string{"?limit=0": "limit", "?limit=501": "limit", "?limit=x": "limit", "?limit=2&cursor=!!": "cursor",
+		"?cursor=zzz": "cursor", "?cursor=AA": "cursor"} {
 		resp := e.call("GET", "/admin/subscriptions"+query, operatorToken, nil)
 		assert.Equal(t, http.StatusBadRequest, resp.Status, query)
 		code, named := resp.errorCode(t)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -22,11 +23,13 @@ const (
 	paramSince        = "since"
 )
 
-// pathParam returns the path parameter name, trimmed, or a 400 naming it when it is blank.
-func pathParam(c *gin.Context, name string) (string, error) {
-	v := strings.TrimSpace(c.Param(name))
-	if v == "" {
-		return "", missingField(name)
+// roomParam is the trimmed path parameter roomId, a room reference as the actions take one.
+// Errors: 400 naming roomId (actions.CheckReference).
+func roomParam(c *gin.Context) (string, error) {
+	room := strings.TrimSpace(c.Param(paramRoomID))
+	var invalid *actions.InvalidInput
+	if err := actions.CheckReference(paramRoomID, room); errors.As(err, &invalid) {
+		return "", invalidInput(invalid)
 	}
-	return v, nil
+	return room, nil
 }

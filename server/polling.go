@@ -50,7 +50,7 @@ func newPolling(client *connector.Client, key []byte) (*triggers.Polling, error)
 // trigger or filter; HipChat's errors (404 room_not_found, 401, 403, 429, 502/504).
 func handleMessagePoll(p *triggers.Polling, trigger roomTrigger, publicURL func() string, onFiltered func(triggers.Kind, int)) gin.HandlerFunc {
 	return withConnection(func(c *gin.Context, conn connector.Connection) error {
-		room, err := pathParam(c, paramRoomID)
+		room, err := roomParam(c)
 		if err != nil {
 			return err
 		}

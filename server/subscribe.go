@@ -34,9 +34,9 @@ func handleSubscribe(d subscriptionAPI, trigger roomTrigger) gin.HandlerFunc {
 		kind := trigger.kind
 		room := ""
 		if kind.Room() {
-			room = strings.TrimSpace(c.Param(paramRoomID))
-			if room == "" {
-				return missingField(paramRoomID)
+			var err error
+			if room, err = roomParam(c); err != nil {
+				return err
 			}
 		}
 		body, err := readSubscribeBody(c.Request, trigger)
@@ -99,13 +99,18 @@ type subscribeBody struct {
 }
 
 // maxSubscriptionRate bounds maxPerSecond: more than any receiver asks for, and within what the
-// rate limiter represents exactly.
-const maxSubscriptionRate = 10000
+// rate limiter represents exactly. minSubscriptionRate is the least one other than 0: a rate such
+// as 1e-300 would hold every delivery after the first for ever, which no receiver asks for.
+const (
+	maxSubscriptionRate = 10000
+	minSubscriptionRate = 0.01
+)
 
 // readSubscribeBody reads {"callbackUrl":"…","ordering":"best_effort"|"fifo","maxPerSecond":n} and
 // the trigger's filter members: the URL trimmed, ordering best_effort when absent. Errors, naming
 // the field: those of readJSONObject and requiredString for callbackUrl; 400 invalid_field for an
-// ordering that is neither, or a maxPerSecond that is not a number from 0 to 10,000; those of
+// ordering that is neither, or a maxPerSecond that is neither 0 nor a number from 0.01 to 10,000;
+// those of
 // roomTrigger.filter for the filter.
 func readSubscribeBody(r *http.Request, trigger roomTrigger) (subscribeBody, error) {
 	body, err := readJSONObject(r, paramCallbackURL, `{"callbackUrl":"https://example.com/hook"}`)
@@ -129,9 +134,9 @@ func readSubscribeBody(r *http.Request, trigger roomTrigger) (subscribeBody, err
 	if err != nil {
 		return subscribeBody{}, err
 	}
-	if rate < 0 || rate > maxSubscriptionRate {
+	if rate != 0 && (rate < minSubscriptionRate || rate > maxSubscriptionRate) {
 		return subscribeBody{}, invalidField(paramMaxPerSecond, CodeInvalidField,
-			"maxPerSecond must be from 0 (no limit of its own) to 10000")
+			"maxPerSecond must be 0 (no limit of its own) or from 0.01 (one every 100 seconds) to 10000")
 	}
 	params, err := filterFromBody(body)
 	if err != nil {

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hipchat-connector/hipchat-connector/actions"
 	"github.com/hipchat-connector/hipchat-connector/server"
 	"github.com/hipchat-connector/hipchat-connector/state"
 )
@@ -33,11 +35,13 @@ func TestSubscribeTakesOrderingAndMaxPerSecond(t *testing.T) {
 		body  map[string]any
 		field string
 	}{
-		"unknown ordering":   {map[string]any{"callbackUrl": e.sink.url(), "ordering": "lifo"}, "ordering"},
-		"ordering not text":  {map[string]any{"callbackUrl": e.sink.url(), "ordering": 1}, "ordering"},
-		"negative rate":      {map[string]any{"callbackUrl": e.sink.url(), "maxPerSecond": -1}, "maxPerSecond"},
-		"rate not a number":  {map[string]any{"callbackUrl": e.sink.url(), "maxPerSecond": "fast"}, "maxPerSecond"},
-		"rate beyond reason": {map[string]any{"callbackUrl": e.sink.url(), "maxPerSecond": 1e9}, "maxPerSecond"},
+		"unknown ordering":      {map[string]any{"callbackUrl": e.sink.url(), "ordering": "lifo"}, "ordering"},
+		"ordering not text":     {map[string]any{"callbackUrl": e.sink.url(), "ordering": 1}, "ordering"},
+		"negative rate":         {map[string]any{"callbackUrl": e.sink.url(), "maxPerSecond": -1}, "maxPerSecond"},
+		"rate not a number":     {map[string]any{"callbackUrl": e.sink.url(), "maxPerSecond": "fast"}, "maxPerSecond"},
+		"rate beyond reason":    {map[string]any{"callbackUrl": e.sink.url(), "maxPerSecond": 1e9}, "maxPerSecond"},
+		"rate that never comes": {map[string]any{"callbackUrl": e.sink.url(), "maxPerSecond": 1e-300}, "maxPerSecond"},
+		"rate below the least":  {map[string]any{"callbackUrl": e.sink.url(), "maxPerSecond": 0.009}, "maxPerSecond"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			resp := e.call("POST", "/subscriptions/rooms/"+room+"/messages", e.alice.Token, tc.body)
@@ -201,4 +205,28 @@ func verifiesAt(t *testing.T, h hook, secret string) bool {
 	wh, err := standardwebhooks.NewWebhook(secret)
 	require.NoError(t, err)
 	return wh.VerifyIgnoringTimestamp(h.Body, h.Header) == nil
+}
+
+// A room reference that names nothing HipChat has is refused before any HipChat call, naming
+// roomId, by the webhook and polling triggers alike: "." and ".." (a path's dot segments) and one
+// longer than an email can be, which would otherwise be copied into the store and the log.
+func TestARoomReferenceThatNamesNothingIsRefused(t *testing.T) {
+	e := newEnv(t, true)
+	for _, room := range []string{".", "..", strings.Repeat("9", actions.MaxReferenceChars+1)} {
+		for _, call := range []struct{ method, path string }{
+			{"POST", "/subscriptions/rooms/" + room + "/messages"},
+			{"GET", "/triggers/rooms/" + room + "/messages"},
+		} {
+			before, err := e.sim.CallsOf(e.ctx, e.alice.Token)
+			require.NoError(t, err)
+			resp := e.call(call.method, call.path, e.alice.Token, map[string]any{"callbackUrl": e.sink.url()})
+			require.Equal(t, http.StatusBadRequest, resp.Status, "%s %.40s: %s", call.method, call.path, resp.Body)
+			code, field := resp.errorCode(t)
+			assert.Contains(t, []string{server.CodeInvalidField, server.CodeFieldTooLong}, code)
+			assert.Equal(t, "roomId", field)
+			after, err := e.sim.CallsOf(e.ctx, e.alice.Token)
+			require.NoError(t, err)
+			assert.Equal(t, before.Total, after.Total, "no HipChat call")
+		}
+	}
 }
