@@ -53,6 +53,7 @@ const (
 	CodeSubscriptionInactive = "subscription_inactive"  // 409: the subscription is paused or disabled
 	CodeDeliveryPending      = "delivery_pending"       // 409: the delivery is still waiting to be sent
 	CodeBacklogFull          = "backlog_full"           // 409: the subscription's pending deliveries are at the outbox's bound
+	CodeTooManySubscriptions = "too_many_subscriptions" // 409: the connection holds -max-subscriptions-per-connection
 
 	CodeAdminTokenRejected = "admin_token_rejected" // 401: an operator route without the operator credential
 )

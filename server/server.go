@@ -8,6 +8,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -62,6 +63,9 @@ type Deps struct {
 	// MaxPending is the poller's bound on a subscription's pending deliveries (the bounded outbox),
 	// for the subscription view's backlog: held when they reached it. 0: never shown held.
 	MaxPending int
+	// MaxSubscriptions bounds the subscriptions one connection may hold: a subscribe beyond it is
+	// refused (409 too_many_subscriptions). 0: DefaultMaxSubscriptions.
+	MaxSubscriptions int
 	// Ready, when set, says why the process cannot take its share of the work (e.g. no etcd
 	// session, with several replicas): /readyz answers 503 with it while it returns an error.
 	// Nil: ready while serving.
@@ -126,7 +130,8 @@ func New(opts Options, deps Deps) (*Server, error) {
 		allowPrivateCallbacks: opts.AllowPrivateCallbacks, nudge: nudge, changed: changed, pollPlan: deps.PollPlan,
 		pushStatus:    deps.PushStatus,
 		secretOverlap: opts.SecretOverlap, maxPending: deps.MaxPending,
-		now: opts.Clock, log: opts.Logger,
+		maxSubscriptions: cmp.Or(deps.MaxSubscriptions, DefaultMaxSubscriptions),
+		now:              opts.Clock, log: opts.Logger,
 	}
 
 	if opts.AdminToken != "" {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -41,6 +42,9 @@ func handleSubscribe(d subscriptionAPI, trigger roomTrigger) gin.HandlerFunc {
 		}
 		body, err := readSubscribeBody(c.Request, trigger)
 		if err != nil {
+			return err
+		}
+		if err := d.canHoldAnother(conn); err != nil {
 			return err
 		}
 		callback := body.callbackURL
@@ -147,4 +151,30 @@ func readSubscribeBody(r *http.Request, trigger roomTrigger) (subscribeBody, err
 		return subscribeBody{}, toAPIError(err, subjectUnknown)
 	}
 	return subscribeBody{callbackURL: strings.TrimSpace(callback), ordering: parsed, maxPerSecond: rate, filter: filter}, nil
+}
+
+// DefaultMaxSubscriptions is how many subscriptions one connection may hold unless the operator
+// says otherwise (-max-subscriptions-per-connection). With the bounded outbox
+// (-max-pending-per-subscription) it bounds what one token can make the store hold for it:
+// without it, a token could add subscriptions (two HipChat calls each) until the disk everyone
+// shares is full.
+const DefaultMaxSubscriptions = 100
+
+// canHoldAnother refuses a subscribe of conn when it already holds d.maxSubscriptions
+// subscriptions, whatever their status (a paused or disabled one still keeps its deliveries): it
+// is checked before any HipChat call, and two subscribes at the same moment may both pass it.
+// Errors: 409 too_many_subscriptions; the store's.
+func (d subscriptionAPI) canHoldAnother(conn connector.Connection) error {
+	if d.maxSubscriptions <= 0 {
+		return nil
+	}
+	subs, err := d.store.SubscriptionsOf(conn.ID)
+	if err != nil {
+		return err
+	}
+	if len(subs) >= d.maxSubscriptions {
+		return &apiError{Status: http.StatusConflict, Code: CodeTooManySubscriptions,
+			Message: fmt.Sprintf("this connection holds %d subscriptions, the most it may: delete one it no longer uses (ListSubscriptions lists them)", len(subs))}
+	}
+	return nil
 }

@@ -47,6 +47,7 @@ type subscriptionAPI struct {
 	pushStatus            func(connectionID, room string) (state, reason string, ok bool) // may be nil
 	secretOverlap         time.Duration
 	maxPending            int // the bounded outbox's bound, for the backlog view (0: not shown as held)
+	maxSubscriptions      int // the subscriptions one connection may hold
 	now                   func() time.Time
 	log                   *slog.Logger
 }

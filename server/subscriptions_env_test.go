@@ -77,6 +77,13 @@ func newEnvWith(t *testing.T, allowPrivate bool, adminToken string) *env {
 // newEnvBounded is newEnvWith with the bounded outbox's bound of the poller and the view.
 func newEnvBounded(t *testing.T, allowPrivate bool, adminToken string, maxPending int) *env {
 	t.Helper()
+	return newEnvLimited(t, allowPrivate, adminToken, maxPending, 0)
+}
+
+// newEnvLimited is newEnvBounded with the bound on each connection's subscriptions (0: the
+// server's default).
+func newEnvLimited(t *testing.T, allowPrivate bool, adminToken string, maxPending, maxSubscriptions int) *env {
+	t.Helper()
 	gin.SetMode(gin.TestMode)
 	e := &env{t: t, ctx: context.Background(), clock: &clock{}}
 	emu, err := hipchatsim.New(hipchatsim.Options{})
@@ -106,7 +113,7 @@ func newEnvBounded(t *testing.T, allowPrivate bool, adminToken string, maxPendin
 		AllowPrivateCallbacks: allowPrivate, Logger: quiet, AdminToken: adminToken,
 	}, server.Deps{Client: client, StateKey: bytes.Repeat([]byte{3}, 32), Store: e.store, Operator: e.store,
 		Nudge: e.deliverer.Nudge, Changed: func(id string) { e.poller.Changed(id); e.deliverer.Forget(id) },
-		MaxPending: maxPending})
+		MaxPending: maxPending, MaxSubscriptions: maxSubscriptions})
 	require.NoError(t, err)
 	e.api.Config.Handler = srv.Handler()
 	e.api.Start()

@@ -425,3 +425,35 @@ func TestCallbackURLsWithCharactersAURLCannotHoldAreRefused(t *testing.T) {
 	resp.json(t, &encoded)
 	assert.Equal(t, e.sink.url()+"/a%20b", encoded.CallbackURL)
 }
+
+// TestAConnectionHoldsAtMostItsBoundOfSubscriptions: a connection at
+// -max-subscriptions-per-connection (2 here) is refused a third subscription, 409
+// too_many_subscriptions, before any HipChat call, whatever the status of the two it holds (a
+// paused one still keeps its deliveries); another connection is not affected, and deleting one
+// makes room again. With the bounded outbox, it bounds what one token can make the shared store
+// hold.
+func TestAConnectionHoldsAtMostItsBoundOfSubscriptions(t *testing.T) {
+	e := newEnvLimited(t, true, "", 10000, 2)
+	room := e.room("Bounded")
+	first := e.subscribe(e.alice.Token, "messages", room)
+	e.subscribe(e.alice.Token, "files", room)
+	require.Equal(t, http.StatusOK, e.call("POST", "/subscriptions/"+first.ID+"/pause", e.alice.Token, nil).Status)
+
+	before, err := e.sim.CallsOf(e.ctx, e.alice.Token)
+	require.NoError(t, err)
+	resp := e.call("POST", "/subscriptions/rooms/"+room+"/messages", e.alice.Token, map[string]any{"callbackUrl": e.sink.url()})
+	require.Equal(t, http.StatusConflict, resp.Status, string(resp.Body))
+	code, _ := resp.errorCode(t)
+	assert.Equal(t, server.CodeTooManySubscriptions, code)
+	after, err := e.sim.CallsOf(e.ctx, e.alice.Token)
+	require.NoError(t, err)
+	assert.Equal(t, before.Total, after.Total, "refused before any HipChat call")
+	var list server.SubscriptionList
+	e.call("GET", "/subscriptions", e.alice.Token, nil).json(t, &list)
+	assert.Len(t, list.Items, 2, "nothing was stored")
+
+	e.subscribe(e.bob.Token, "messages", room) // another connection has its own bound
+
+	require.Equal(t, http.StatusNoContent, e.call("DELETE", "/subscriptions/"+first.ID, e.alice.Token, nil).Status)
+	e.subscribe(e.alice.Token, "messages", room)
+}

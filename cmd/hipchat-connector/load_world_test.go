@@ -102,7 +102,8 @@ func (w *loadWorld) startSim() {
 // replicas, their one public URL, where HipChat's room webhooks call), then the connectors.
 func (w *loadWorld) startConnectors() {
 	args := []string{"serve", "-addr", "127.0.0.1:0", "-hipchat-url", w.sim.URL, "-poll-schedule", w.spec.PollSchedule,
-		"-allow-private-callbacks", "-callback-rate", "0", "-push=" + strconv.FormatBool(w.spec.Push)}
+		"-allow-private-callbacks", "-callback-rate", "0", "-push=" + strconv.FormatBool(w.spec.Push),
+		"-max-subscriptions-per-connection", "1000"} // the large burst is 200 subscriptions of one token
 	var env []string
 	if *loadProfile != "" {
 		env = append(env, "HIPCHAT_CONNECTOR_PPROF=127.0.0.1:0")

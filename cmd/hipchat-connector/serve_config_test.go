@@ -26,11 +26,13 @@ func TestServeStorageSettingsComeFromFlagsOrTheEnvironment(t *testing.T) {
 	assert.Equal(t, 7*24*time.Hour, c.Retention.MaxAge)
 	assert.Equal(t, 1000, c.Retention.MaxPerSubscription)
 	assert.Equal(t, 10_000, c.MaxPendingPerSubscription)
+	assert.Equal(t, 100, c.MaxSubscriptionsPerConnection)
 
 	env := map[string]string{
-		"HIPCHAT_CONNECTOR_RETENTION_MAX_AGE":            "48h",
-		"HIPCHAT_CONNECTOR_RETENTION_PER_SUBSCRIPTION":   "50",
-		"HIPCHAT_CONNECTOR_MAX_PENDING_PER_SUBSCRIPTION": "200",
+		"HIPCHAT_CONNECTOR_RETENTION_MAX_AGE":                "48h",
+		"HIPCHAT_CONNECTOR_RETENTION_PER_SUBSCRIPTION":       "50",
+		"HIPCHAT_CONNECTOR_MAX_PENDING_PER_SUBSCRIPTION":     "200",
+		"HIPCHAT_CONNECTOR_MAX_SUBSCRIPTIONS_PER_CONNECTION": "7",
 	}
 	var stderr bytes.Buffer
 	c, _, err := parseServeConfig([]string{"-retention-per-subscription", "70"}, func(k string) string { return env[k] }, &stderr)
@@ -38,6 +40,7 @@ func TestServeStorageSettingsComeFromFlagsOrTheEnvironment(t *testing.T) {
 	assert.Equal(t, 48*time.Hour, c.Retention.MaxAge)
 	assert.Equal(t, 70, c.Retention.MaxPerSubscription, "the command line wins")
 	assert.Equal(t, 200, c.MaxPendingPerSubscription)
+	assert.Equal(t, 7, c.MaxSubscriptionsPerConnection)
 
 	env["HIPCHAT_CONNECTOR_RETENTION_MAX_AGE"] = "-1h"
 	_, _, err = parseServeConfig(nil, func(k string) string { return env[k] }, &stderr)

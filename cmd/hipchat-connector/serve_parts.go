@@ -66,6 +66,7 @@ func buildParts(cfg serveconfig.Config, store servestore.Store, rep *cluster.Rep
 		Client: p.client, StateKey: store.ServerKey(), Store: store, Operator: store, Nudge: p.deliverer.Nudge,
 		Changed: p.subscriptionChanged, PollPlan: p.pollPlan, Doorbell: rep.Doorbell(p.poller),
 		PushStatus: p.status.PushStatus, Registry: registry, Ready: rep.Ready(), MaxPending: cfg.MaxPendingPerSubscription,
+		MaxSubscriptions: cfg.MaxSubscriptionsPerConnection,
 	})
 	if err != nil {
 		return nil, err

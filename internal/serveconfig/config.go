@@ -58,6 +58,9 @@ type Config struct {
 	// MaxPendingPerSubscription is the bounded outbox (-max-pending-per-subscription): a
 	// subscription with this many pending deliveries is held (its cursor stops) until they drain.
 	MaxPendingPerSubscription int
+	// MaxSubscriptionsPerConnection bounds the subscriptions one connection (token) may hold
+	// (-max-subscriptions-per-connection): with the bounded outbox, what one tenant can store.
+	MaxSubscriptionsPerConnection int
 }
 
 // Default returns the defaults of DESIGN.md §8.
@@ -74,7 +77,8 @@ func Default() Config {
 		Etcd:              DefaultEtcd(),
 		Retention:         state.Retention{}.WithDefaults(),
 
-		MaxPendingPerSubscription: poller.DefaultMaxPending,
+		MaxPendingPerSubscription:     poller.DefaultMaxPending,
+		MaxSubscriptionsPerConnection: server.DefaultMaxSubscriptions,
 	}
 }
 
@@ -118,6 +122,8 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 		"keep at most the newest `n` finished deliveries of each subscription")
 	fs.IntVar(&c.MaxPendingPerSubscription, "max-pending-per-subscription", c.MaxPendingPerSubscription,
 		"pending deliveries at which a subscription is held: its cursor stops, nothing\nmore is stored, and reading resumes from it once they drain")
+	fs.IntVar(&c.MaxSubscriptionsPerConnection, "max-subscriptions-per-connection", c.MaxSubscriptionsPerConnection,
+		"subscriptions one connection (token) may hold; a subscribe beyond it is refused\n(409 too_many_subscriptions) until one is deleted")
 	c.Etcd.bind(fs)
 }
 
@@ -168,6 +174,9 @@ func (c Config) Validate() error {
 	if c.MaxPendingPerSubscription < 1 {
 		errs = append(errs, fmt.Errorf("max-pending-per-subscription %d: must be at least 1", c.MaxPendingPerSubscription))
 	}
+	if c.MaxSubscriptionsPerConnection < 1 {
+		errs = append(errs, fmt.Errorf("max-subscriptions-per-connection %d: must be at least 1", c.MaxSubscriptionsPerConnection))
+	}
 	if err := c.Etcd.validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -193,6 +202,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("retention_max_age", c.Retention.MaxAge.String()),
 		slog.Int("retention_per_subscription", c.Retention.MaxPerSubscription),
 		slog.Int("max_pending_per_subscription", c.MaxPendingPerSubscription),
+		slog.Int("max_subscriptions_per_connection", c.MaxSubscriptionsPerConnection),
 		slog.Any("etcd", c.Etcd),
 	)
 }
