@@ -28,13 +28,13 @@ func pathSegment(ref string) string {
 // includeArchived adds archived rooms. Errors are *Error.
 func (c *Client) ListRooms(ctx context.Context, conn Connection, includeArchived bool) ([]Room, error) {
 	q := url.Values{"include-archived": {strconv.FormatBool(includeArchived)}, "include-private": {"true"}}
-	return listAll[Room](ctx, c, conn, "/v2/room", q)
+	return listAll(ctx, c, conn, "/v2/room", q, func(r Room) int { return r.ID })
 }
 
 // ListMembers returns every member of a private room, following all pages. HipChat answers 400 for a
 // public room, which surfaces as KindBadRequest with HipChat's message.
 func (c *Client) ListMembers(ctx context.Context, conn Connection, room string) ([]UserStub, error) {
-	return listAll[UserStub](ctx, c, conn, roomPath(room, "/member"), nil)
+	return listAll(ctx, c, conn, roomPath(room, "/member"), nil, userID)
 }
 
 // GetUser returns one user by id, email or @mention name.

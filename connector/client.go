@@ -141,8 +141,7 @@ type request struct {
 	// rawQuery, when set, is the query already encoded (a history read, made for every feed on
 	// every tick, spares the map and its sorting).
 	rawQuery string
-	body     any    // JSON-encoded when non-nil
-	next     string // an absolute links.next URL to follow instead of path and query
+	body     any // JSON-encoded when non-nil
 	// raw, when set, is sent as it is with Content-Type contentType instead of a JSON body (the
 	// multipart body of a file share).
 	raw         []byte
@@ -177,9 +176,8 @@ func (c *Client) attempt(ctx context.Context, conn Connection, req request, out 
 		return err
 	}
 
-	target := req.next
+	var target string
 	switch {
-	case target != "":
 	case req.rawQuery != "":
 		target = conn.BaseURL + req.path + "?" + req.rawQuery
 	case len(req.query) > 0:

@@ -227,14 +227,20 @@ func TestClientSendsTheTokenOnlyInTheAuthorizationHeaderAndNeverOffTheServer(t *
 		}
 		assert.Equal(t, "Bearer secret-token", r.Header.Get("Authorization"))
 		w.Header().Set("Content-Type", "application/json")
-		// A next link that leaves the server must not be followed with the token.
+		// A next link that leaves the server is never followed: it says only that a page follows,
+		// and the client asks the connection's own HipChat for it, by start-index.
+		if r.URL.Query().Get("start-index") != "" {
+			_, _ = w.Write([]byte(`{"items":[{"id":1,"name":"A"}],"startIndex":0,"maxResults":1000,"links":{"self":"x"}}`))
+			return
+		}
 		_, _ = w.Write([]byte(`{"items":[{"id":1,"name":"A"}],"startIndex":0,"maxResults":1000,"links":{"self":"x","next":"http://elsewhere.example/v2/room?start-index=1"}}`))
 	}))
 	defer ts.Close()
-	_, err := newClient(connector.ClientOptions{}).ListRooms(context.Background(), connector.NewConnection("secret-token", ts.URL), false)
-	assert.Error(t, err)
+	rooms, err := newClient(connector.ClientOptions{}).ListRooms(context.Background(), connector.NewConnection("secret-token", ts.URL), false)
+	require.NoError(t, err)
+	assert.Len(t, rooms, 1)
 	assert.False(t, leaked.Load())
-	assert.Equal(t, int32(1), hits.Load())
+	assert.Equal(t, int32(2), hits.Load(), "both pages from the connection's own HipChat")
 }
 
 func TestConnectionNeverPrintsItsToken(t *testing.T) {
@@ -295,4 +301,26 @@ func TestADotReferenceIsANameInThePath(t *testing.T) {
 		_, err := client.GetUser(context.Background(), conn, ref)
 		assert.Equal(t, connector.KindNotFound, connector.KindOf(err), ref)
 	}
+}
+
+// A listing whose next page does not begin with the last item of the page before (the list moved
+// under the read: an item deleted in between) starts over, and one that keeps moving is an error
+// after a few tries, never a list with an item missing.
+func TestAListingThatKeepsMovingIsReadAgainThenRefused(t *testing.T) {
+	var firstPages atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Query().Get("start-index") == "" {
+			firstPages.Add(1)
+			_, _ = w.Write([]byte(`{"items":[{"id":1,"name":"A"},{"id":2,"name":"B"}],"links":{"self":"x","next":"y"}}`))
+			return
+		}
+		assert.Equal(t, "1", r.URL.Query().Get("start-index"), "the next page begins with the last item read")
+		// Room 1 was deleted meanwhile: every later room moved a place up.
+		_, _ = w.Write([]byte(`{"items":[{"id":3,"name":"C"},{"id":4,"name":"D"}],"links":{"self":"x"}}`))
+	}))
+	defer ts.Close()
+	_, err := newClient(connector.ClientOptions{PageSize: 2}).ListRooms(context.Background(), connector.NewConnection("t", ts.URL), false)
+	assert.Equal(t, connector.KindUnavailable, connector.KindOf(err), "%v", err)
+	assert.Equal(t, int32(4), firstPages.Load(), "read, then started over three times")
 }

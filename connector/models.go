@@ -127,3 +127,6 @@ func parseDate(s string) time.Time {
 	}
 	return t
 }
+
+// userID names a user in a listing (listAll).
+func userID(u UserStub) int { return u.ID }

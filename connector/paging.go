@@ -21,45 +21,70 @@ type envelope[T any] struct {
 // they take as few calls as possible.
 const maxPageSize = 1000
 
-// listAll fetches path and follows links.next until it is missing or MaxPages pages were read, and
-// returns every item in order. Reaching MaxPages is an error rather than a silent truncation.
-func listAll[T any](ctx context.Context, c *Client, conn Connection, path string, query url.Values) ([]T, error) {
-	if query == nil {
-		query = url.Values{}
+// listAll fetches path page by page until HipChat gives no links.next or MaxPages pages were read,
+// and returns every item in order; id names an item. Reaching MaxPages is an error rather than a
+// silent truncation.
+//
+// HipChat pages by offset (start-index), so an item deleted (or, in a list sorted by name, added)
+// between two pages moves every later one a place, and the item that was first on the next page
+// would be on neither: a room created since a trigger's cursor would never be seen, since the
+// cursor moves past it. So each page after the first starts at the previous page's last item, read
+// again; a page that does not begin with it means the list moved under the read, which starts over,
+// at most maxListingRestarts times (then KindUnavailable). Pages of one item cannot overlap and are
+// read by offset alone. Each next page is asked of the connection's HipChat with the listing's own
+// query and start-index: links.next says only whether one follows.
+func listAll[T any](ctx context.Context, c *Client, conn Connection, path string, query url.Values, id func(T) int) ([]T, error) {
+	for range maxListingRestarts + 1 {
+		items, moved, err := listOnce(ctx, c, conn, path, query, id)
+		if err != nil || !moved {
+			return items, err
+		}
 	}
-	query.Set("max-results", strconv.Itoa(c.pageSize))
-	req := request{method: "GET", path: path, query: query}
-	var all []T
+	return nil, &Error{Kind: KindUnavailable, Message: "HipChat's list kept changing while the connector read it; try again"}
+}
+
+// maxListingRestarts bounds how often one listing starts over because the list moved under it.
+const maxListingRestarts = 3
+
+// listOnce reads the listing once (listAll); moved reports that a page did not begin with the
+// previous page's last item.
+func listOnce[T any](ctx context.Context, c *Client, conn Connection, path string, query url.Values, id func(T) int) (all []T, moved bool, err error) {
+	first := url.Values{}
+	for k, v := range query {
+		first[k] = v
+	}
+	first.Set("max-results", strconv.Itoa(c.pageSize))
+	req := request{method: "GET", path: path, query: first}
+	overlap := c.pageSize >= 2
+	start := 0
 	for page := 0; ; page++ {
 		if page == c.maxPages {
-			return nil, &Error{Kind: KindUnavailable, Message: "HipChat kept paging past the connector's limit of " + strconv.Itoa(c.maxPages) + " pages"}
+			return nil, false, &Error{Kind: KindUnavailable, Message: "HipChat kept paging past the connector's limit of " + strconv.Itoa(c.maxPages) + " pages"}
 		}
 		var env envelope[T]
 		if err := c.call(ctx, conn, req, &env); err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		all = append(all, env.Items...)
-		if env.Links.Next == "" || len(env.Items) == 0 {
-			return all, nil
+		items := env.Items
+		if page > 0 && overlap {
+			if len(items) == 0 || id(items[0]) != id(all[len(all)-1]) {
+				return nil, true, nil
+			}
+			items = items[1:]
 		}
-		next, err := sameOrigin(conn.BaseURL, env.Links.Next)
-		if err != nil {
-			return nil, err
+		all = append(all, items...)
+		if env.Links.Next == "" || len(items) == 0 {
+			return all, false, nil
 		}
-		req = request{method: "GET", next: next}
+		start += len(env.Items)
+		if overlap {
+			start-- // the next page begins with this one's last item
+		}
+		next := url.Values{}
+		for k, v := range first {
+			next[k] = v
+		}
+		next.Set("start-index", strconv.Itoa(start))
+		req = request{method: "GET", path: path, query: next}
 	}
-}
-
-// sameOrigin resolves a links.next URL and refuses one that leaves the connection's HipChat, so the
-// token is never sent elsewhere.
-func sameOrigin(baseURL, next string) (string, error) {
-	base, err := url.Parse(baseURL)
-	if err != nil {
-		return "", &Error{Kind: KindBadRequest, Message: "invalid HipChat base URL", Cause: err}
-	}
-	u, err := base.Parse(next)
-	if err != nil || u.Scheme != base.Scheme || u.Host != base.Host {
-		return "", &Error{Kind: KindUnavailable, Message: "HipChat's links.next points outside the HipChat server"}
-	}
-	return u.String(), nil
 }

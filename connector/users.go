@@ -8,5 +8,5 @@ import (
 // ListUsers returns every active user of the group, guests left out, following all pages (scope
 // view_group). Errors are *Error.
 func (c *Client) ListUsers(ctx context.Context, conn Connection) ([]UserStub, error) {
-	return listAll[UserStub](ctx, c, conn, "/v2/user", url.Values{"include-guests": {"false"}, "include-deleted": {"false"}})
+	return listAll(ctx, c, conn, "/v2/user", url.Values{"include-guests": {"false"}, "include-deleted": {"false"}}, userID)
 }

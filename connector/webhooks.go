@@ -38,7 +38,7 @@ func (c *Client) CreateRoomWebhook(ctx context.Context, conn Connection, room st
 
 // ListRoomWebhooks returns every webhook of room, following all pages. Errors are *Error.
 func (c *Client) ListRoomWebhooks(ctx context.Context, conn Connection, room string) ([]RoomWebhook, error) {
-	return listAll[RoomWebhook](ctx, c, conn, roomPath(room, "/webhook"), nil)
+	return listAll(ctx, c, conn, roomPath(room, "/webhook"), nil, func(w RoomWebhook) int { return w.ID })
 }
 
 // DeleteRoomWebhook deletes webhook id of room; one already gone (404) is no error.
