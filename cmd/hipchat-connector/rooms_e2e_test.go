@@ -63,3 +63,29 @@ func TestARoomByNameAndByIDDeliversTheSameRoomID(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(answer.Body), &polled))
 	assert.Equal(t, []room{want}, polled.Items, "the polling trigger given the name")
 }
+
+// Through serve: a polling trigger and a subscription whose room was given by its name (as the
+// definition's Room ID invites: "enter its id or its name") keep firing after the room is renamed in
+// HipChat. Both resolved the room's id when they started; reading the room by the old name instead
+// answers 404 room_not_found on every poll for ever (the polling trigger) or reads nothing while the
+// subscription still says active (the webhook trigger).
+func TestARoomGivenByNameStillTriggersAfterItIsRenamed(t *testing.T) {
+	w := newWorld(t)
+	c := startConnector(t, w.sim.URL, "-poll-schedule", "@every 1s", "-allow-private-callbacks", "-push=false")
+	sink := testkit.NewSink(t, nil)
+	sub := c.subscribeTo(w.annToken, "/subscriptions/rooms/General/messages", map[string]any{}, sink)
+	app := newLogicApp(t, c, w.annToken, "/triggers/rooms/General/messages")
+	require.Equal(t, http.StatusAccepted, app.poll())
+
+	w.sim.mustCall("PUT", fmt.Sprintf("/v2/room/%d", w.publicRoom), w.annToken, map[string]any{
+		"name": "General Renamed", "privacy": "public", "is_archived": false, "is_guest_accessible": false,
+		"topic": "", "owner": map[string]any{"id": w.annID},
+	}, nil)
+	posted := w.postMessages(w.publicRoom, 1, "after the rename")
+
+	require.Equal(t, http.StatusOK, app.poll(), "the polling trigger given the room's old name")
+	assert.Equal(t, posted, app.runs)
+	require.Eventually(t, func() bool { return len(sink.Accepted()[sub]) == 1 }, 30*time.Second, 20*time.Millisecond,
+		"the subscription made with the room's old name delivers the message")
+	assert.Equal(t, posted, sink.Accepted()[sub])
+}
