@@ -38,10 +38,11 @@ func (p *Poller) pollMessages(ctx context.Context, conn connector.Connection, f 
 	if err := p.resolveRoom(ctx, conn, f); err != nil {
 		return 0, err
 	}
+	room := p.readRoom(f)
 	groups := p.readGroups(f)
 	var advances []advance
 	for i := 0; i < len(groups); i++ {
-		advs, stalled, err := p.readMessages(ctx, conn, f.room, groups[i])
+		advs, stalled, err := p.readMessages(ctx, conn, room, groups[i])
 		if err != nil {
 			return 0, err
 		}
@@ -85,6 +86,20 @@ func (p *Poller) resolveRoom(ctx context.Context, conn connector.Connection, f *
 		w.sub.Room, w.roomToSave = room, true
 	}
 	return nil
+}
+
+// readRoom is how the feed's reads name its room to HipChat: its id, which every subscription of the
+// feed has once resolveRoom ran, so that a room subscribed by its name is still read after it is
+// renamed; else the room as given.
+func (p *Poller) readRoom(f *feed) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range f.subs {
+		if w.sub.Room.Resolved() {
+			return w.sub.Room.Ref(f.room)
+		}
+	}
+	return f.room
 }
 
 // readMessages reads a room's history once for subs, from the oldest of their cursors, and returns

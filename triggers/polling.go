@@ -70,7 +70,7 @@ func (p *Polling) Messages(ctx context.Context, conn connector.Connection, kind 
 			return Poll{}, err
 		}
 	}
-	batch, err := ReadMessages(ctx, p.Source, conn, room, ms.Cursor, scanLimit)
+	batch, err := ReadMessages(ctx, p.Source, conn, ms.Room.Ref(room), ms.Cursor, scanLimit)
 	if err != nil {
 		return Poll{}, err
 	}

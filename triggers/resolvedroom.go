@@ -2,6 +2,7 @@ package triggers
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
 )
@@ -25,6 +26,15 @@ type ResolvedRoom struct {
 
 // Resolved reports whether r names a room (it is not the zero value).
 func (r ResolvedRoom) Resolved() bool { return r.ID > 0 }
+
+// Ref is how to name the room to HipChat: its id once resolved, so that a room given by its name
+// is still found after it is renamed; else given, the room as given.
+func (r ResolvedRoom) Ref(given string) string {
+	if !r.Resolved() {
+		return given
+	}
+	return strconv.Itoa(r.ID)
+}
 
 // ResolveRoom looks up room (an id or a name) with one HipChat call (scope view_group or
 // view_room). Errors: *connector.Error from HipChat (KindNotFound for an unknown room), or ctx's.
