@@ -22,6 +22,7 @@ import (
 
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim"
 	"github.com/hipchat-connector/hipchat-connector/internal/serveconfig"
+	"github.com/hipchat-connector/hipchat-connector/swagger"
 )
 
 // The README's examples are run here so that they cannot rot:
@@ -433,4 +434,42 @@ func TestReadmeEmulatorExamplesRunAgainstAnEmulatorAlone(t *testing.T) {
 		require.NoError(t, err, "%s against an emulator alone:\n%s\noutput:\n%s", b, b.body, out)
 	}
 	require.GreaterOrEqual(t, ran, 3, "runnable blocks in The HipChat emulator")
+}
+
+// TestReadmeCountsTheDefinitionsOperations: the wizard step that says what the *Definition* tab holds
+// counts the definition's actions (the operations that are no trigger and do not manage a
+// subscription) and names every internal one among them, and counts its polling and webhook triggers.
+func TestReadmeCountsTheDefinitionsOperations(t *testing.T) {
+	readme, err := os.ReadFile(readmePath)
+	require.NoError(t, err)
+	text := strings.Join(strings.Fields(string(readme)), " ")
+	m := regexp.MustCompile(`\*Definition\*: (\w+) actions, (\w+) of them internal \(([^)]*)\), (\w+) polling triggers, (\w+) webhook triggers`).FindStringSubmatch(text)
+	require.NotNil(t, m, "the README's *Definition* step")
+	words := map[string]int{"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20}
+
+	ops, err := swagger.Operations()
+	require.NoError(t, err)
+	var actions, polling, webhooks int
+	var internal []string
+	for _, op := range ops {
+		switch {
+		case op.Trigger == "batch":
+			polling++
+		case op.Trigger == "single":
+			webhooks++
+		case strings.HasPrefix(op.Path, "/subscriptions"):
+		default:
+			actions++
+			if op.Internal {
+				internal = append(internal, op.ID)
+			}
+		}
+	}
+	assert.Equal(t, actions, words[m[1]], "actions: %q", m[0])
+	assert.Equal(t, len(internal), words[m[2]], "internal actions: %q", m[0])
+	for _, id := range internal {
+		assert.Contains(t, m[3], "`"+id+"`", "the README names the internal action %s", id)
+	}
+	assert.Equal(t, polling, words[m[4]], "polling triggers: %q", m[0])
+	assert.Equal(t, webhooks, words[m[5]], "webhook triggers: %q", m[0])
 }
