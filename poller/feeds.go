@@ -1,6 +1,7 @@
 package poller
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -35,10 +36,10 @@ type advance struct {
 // in one transaction. It returns how many new messages of their kinds it passed, queued or left out
 // by a filter: either proves a doorbell (push.go) right.
 func (p *Poller) pollMessages(ctx context.Context, conn connector.Connection, f *feed) (int, error) {
-	if err := p.resolveRoom(ctx, conn, f); err != nil {
+	room, err := p.resolveRoom(ctx, conn, f)
+	if err != nil {
 		return 0, err
 	}
-	room := p.readRoom(f)
 	groups := p.readGroups(f)
 	var advances []advance
 	for i := 0; i < len(groups); i++ {
@@ -64,42 +65,32 @@ func (p *Poller) pollMessages(ctx context.Context, conn connector.Connection, f 
 // resolveRoom gives the feed's subscriptions stored before rooms were resolved HipChat's id and
 // name of their room, with one HipChat call for the feed, so that their events carry them as every
 // other subscription's do; the feed's commit then stores it (roomToSave). A feed whose
-// subscriptions all have their room makes no call. Errors: HipChat's (*connector.Error), as a read
-// of the feed would fail.
-func (p *Poller) resolveRoom(ctx context.Context, conn connector.Connection, f *feed) error {
+// subscriptions all have their room makes no call. It returns how the feed's reads name the room
+// to HipChat: its id (ResolvedRoom.Ref), so that a room subscribed by its name is still read after
+// it is renamed. Errors: HipChat's (*connector.Error), as a read of the feed would fail.
+func (p *Poller) resolveRoom(ctx context.Context, conn connector.Connection, f *feed) (string, error) {
 	var missing []*watched
+	ref := ""
 	for _, w := range f.subs {
 		if !w.sub.Room.Resolved() {
 			missing = append(missing, w)
+		} else if ref == "" {
+			ref = w.sub.Room.Ref(f.room)
 		}
 	}
 	if len(missing) == 0 {
-		return nil
+		return cmp.Or(ref, f.room), nil
 	}
 	room, err := triggers.ResolveRoom(ctx, p.src, conn, f.room)
 	if err != nil {
-		return err
+		return "", err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, w := range missing {
 		w.sub.Room, w.roomToSave = room, true
 	}
-	return nil
-}
-
-// readRoom is how the feed's reads name its room to HipChat: its id, which every subscription of the
-// feed has once resolveRoom ran, so that a room subscribed by its name is still read after it is
-// renamed; else the room as given.
-func (p *Poller) readRoom(f *feed) string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, w := range f.subs {
-		if w.sub.Room.Resolved() {
-			return w.sub.Room.Ref(f.room)
-		}
-	}
-	return f.room
+	return cmp.Or(ref, room.Ref(f.room)), nil
 }
 
 // readMessages reads a room's history once for subs, from the oldest of their cursors, and returns
