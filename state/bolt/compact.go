@@ -55,7 +55,7 @@ func Compact(path string, timeout time.Duration) (Compacted, error) {
 	if err != nil {
 		return Compacted{}, fmt.Errorf("compact %s: %w", path, err)
 	}
-	src, err := bbolt.Open(path, info.Mode().Perm(), &bbolt.Options{Timeout: timeout})
+	src, err := openAtPath(path, info.Mode().Perm(), &bbolt.Options{Timeout: timeout})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return Compacted{}, fmt.Errorf("compact %s: another process holds the database (a running connector?); "+
 			"stop it first: compaction is offline: %w", path, err)

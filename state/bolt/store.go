@@ -159,7 +159,7 @@ func Open(path string, opts Options) (*Store, error) {
 	opts.Retention = opts.Retention.WithDefaults()
 	// A large initial mmap (address space, not memory) means the file grows without remapping,
 	// and a remap is what makes readers (the deliverer's, the API's) wait for a writer's commit.
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: opts.Timeout, InitialMmapSize: initialMmapSize, NoSync: opts.NoSync})
+	db, err := openAtPath(path, 0o600, &bbolt.Options{Timeout: opts.Timeout, InitialMmapSize: initialMmapSize, NoSync: opts.NoSync})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("state: open %s: another process holds the database (is a connector already running with this -db?); "+
 			"stop it, or give this one another -db: %w", path, err)
