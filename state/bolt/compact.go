@@ -45,7 +45,8 @@ func fileSize(n int64) string {
 // and holds it until the new file is in place, so it refuses while a connector (or another
 // compaction) holds the file, and no connector opens the old file meanwhile. Errors: the busy file
 // (bbolt's ErrTimeout, saying so); state.ErrSchemaVersion when the file is not a connector's
-// database (no schema version); a file that does not exist; I/O errors, after which the old file is
+// database (no schema version); a damaged file, which bbolt's consistency check (or its copy) finds
+// inconsistent; a file that does not exist; I/O errors, after which the old file is
 // as it was and the new one is removed.
 func Compact(path string, timeout time.Duration) (Compacted, error) {
 	if timeout <= 0 {
@@ -55,7 +56,11 @@ func Compact(path string, timeout time.Duration) (Compacted, error) {
 	if err != nil {
 		return Compacted{}, fmt.Errorf("compact %s: %w", path, err)
 	}
-	src, err := openAtPath(path, info.Mode().Perm(), &bbolt.Options{Timeout: timeout})
+	var src *bbolt.DB
+	err = refusingDamage(func() (err error) {
+		src, err = openAtPath(path, info.Mode().Perm(), &bbolt.Options{Timeout: timeout})
+		return err
+	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return Compacted{}, fmt.Errorf("compact %s: another process holds the database (a running connector?); "+
 			"stop it first: compaction is offline: %w", path, err)
@@ -64,11 +69,14 @@ func Compact(path string, timeout time.Duration) (Compacted, error) {
 		return Compacted{}, fmt.Errorf("compact %s: %w", path, err)
 	}
 	defer src.Close()
-	if err := src.View(checkConnectorFile); err != nil {
+	if err := refusingDamage(func() error { return src.View(checkConnectorFile) }); err != nil {
+		return Compacted{}, fmt.Errorf("compact %s: %w", path, err)
+	}
+	if err := refusingDamage(func() error { return src.View(checkPages) }); err != nil {
 		return Compacted{}, fmt.Errorf("compact %s: %w", path, err)
 	}
 	tmp := path + ".compacting"
-	if err := compactInto(src, tmp, info.Mode().Perm()); err != nil {
+	if err := refusingDamage(func() error { return compactInto(src, tmp, info.Mode().Perm()) }); err != nil {
 		_ = os.Remove(tmp)
 		return Compacted{}, fmt.Errorf("compact %s: %w", path, err)
 	}
@@ -96,6 +104,33 @@ func checkConnectorFile(tx *bbolt.Tx) error {
 	return nil
 }
 
+// errDamaged is Compact's answer for a file bbolt finds inconsistent.
+var errDamaged = errors.New("the file is damaged; it was left as it is: check it (bbolt check) and restore a backup")
+
+// refusingDamage runs fn, turning a panic of bbolt over an inconsistent page (it asserts rather
+// than returning errors) into errDamaged.
+func refusingDamage(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w (%v)", errDamaged, r)
+		}
+	}()
+	return fn()
+}
+
+// checkPages runs bbolt's consistency check over the whole file: a damaged page is refused before
+// anything is copied, rather than copied as far as it reads, or dropped.
+func checkPages(tx *bbolt.Tx) error {
+	var errs []error
+	for err := range tx.Check() {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", errDamaged, errors.Join(errs...))
+	}
+	return nil
+}
+
 // compactInto copies src into a new bbolt file at path (replacing a leftover of a compaction that
 // stopped half-way), committed and synced.
 func compactInto(src *bbolt.DB, path string, mode os.FileMode) error {
@@ -106,6 +141,12 @@ func compactInto(src *bbolt.DB, path string, mode os.FileMode) error {
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			_ = dst.Close()
+			panic(r) // refusingDamage's to report
+		}
+	}()
 	if err := bbolt.Compact(dst, src, compactTxSize); err != nil {
 		_ = dst.Close()
 		return err
