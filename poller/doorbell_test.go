@@ -353,3 +353,27 @@ func TestATickReconcilesNothingWhileTheTokensDoorbellsRing(t *testing.T) {
 	w.deliver()
 	assert.Equal(t, 5, delivered(w))
 }
+
+// When the last subscription of a room goes, the feed's room webhooks are deleted and its doorbell
+// URL answers 404 — also when it was the connection's last subscription, so that no turn of the
+// connection follows to forget the feed.
+func TestDeletingTheLastSubscriptionDeletesTheRoomsWebhooks(t *testing.T) {
+	w := newWorld(t)
+	sub := w.subscribe(w.conn, triggers.KindMessage, w.room("Only"))
+	p := w.poller(poller.Options{})
+	p.EnablePush(poller.PushOptions{URL: doorbellBase, Webhooks: w.client})
+	require.NoError(t, p.Tick(w.ctx)) // registers the feed's doorbells
+	id, secret := doorbellOf(t, w, sub.RoomID)
+
+	require.NoError(t, w.store.DeleteSubscription(sub.ID))
+	p.Changed(sub.ID)
+	require.NoError(t, p.Tick(w.ctx))
+	p.Wait()
+
+	hooks, err := w.sim.ListWebhooks(w.ctx, w.alice.Token, sub.RoomID)
+	require.NoError(t, err)
+	assert.Empty(t, hooks, "the room's webhooks are deleted with its last subscription")
+	assert.False(t, p.Ring(id, secret, nil), "the old doorbell URL answers 404")
+	_, _, ok := p.PushStatus(w.conn.ID, sub.RoomID)
+	assert.False(t, ok, "the feed is no push feed any more")
+}
