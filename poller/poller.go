@@ -335,6 +335,9 @@ func (p *Poller) Start(ctx context.Context) <-chan struct{} {
 		close(done)
 		return done
 	}
+	p.mu.Lock()
+	groups = append(groups[:len(groups):len(groups)], p.pushOrphansLocked(groups)...) // never into the cached grouping
+	p.mu.Unlock()
 	var claimed []claimedConnection
 	for _, cf := range groups {
 		if cf = p.owned(cf); cf == nil {

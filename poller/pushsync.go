@@ -92,6 +92,27 @@ func (p *Poller) syncPush(ctx context.Context, cf *connectionFeeds) {
 	}
 }
 
+// pushOrphansLocked returns a connection without feeds for each connection that has push feeds
+// this replica owns but no subscription any more (its last one went): its turn's syncPush then
+// deletes those feeds' webhooks, which no other turn would.
+func (p *Poller) pushOrphansLocked(groups []*connectionFeeds) []*connectionFeeds {
+	if !p.pushOnLocked() {
+		return nil
+	}
+	polled := make(map[string]bool, len(groups))
+	for _, cf := range groups {
+		polled[cf.conn.ID] = true
+	}
+	var orphans []*connectionFeeds
+	for key, pf := range p.push.byKey {
+		if !polled[key.conn] && p.ownsFeed(key) {
+			polled[key.conn] = true
+			orphans = append(orphans, &connectionFeeds{conn: pf.conn})
+		}
+	}
+	return orphans
+}
+
 // doorbellURL is the webhook URL of feed id with secret.
 func doorbellURL(base, id, secret string) string {
 	return base + "/hipchat/rooms/" + id + "/" + secret
