@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/poller"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
@@ -376,4 +378,49 @@ func TestDeletingTheLastSubscriptionDeletesTheRoomsWebhooks(t *testing.T) {
 	assert.False(t, p.Ring(id, secret, nil), "the old doorbell URL answers 404")
 	_, _, ok := p.PushStatus(w.conn.ID, sub.RoomID)
 	assert.False(t, ok, "the feed is no push feed any more")
+}
+
+// refusingWebhooks is HipChat's room webhook API through client, except that ListRoomWebhooks
+// answers 403 (the token lost admin_room) once refuse is set; lists counts the list calls refused.
+type refusingWebhooks struct {
+	*connector.Client
+	refuse atomic.Bool
+	lists  atomic.Int64
+}
+
+func (r *refusingWebhooks) ListRoomWebhooks(ctx context.Context, conn connector.Connection, room string) ([]connector.RoomWebhook, error) {
+	if r.refuse.Load() {
+		r.lists.Add(1)
+		return nil, &connector.Error{Kind: connector.KindScopeMissing, Status: 403, Message: "You must have the admin_room scope"}
+	}
+	return r.Client.ListRoomWebhooks(ctx, conn, room)
+}
+
+// A trusted feed whose token lost admin_room cannot have its webhooks checked any more: the check
+// is not made again at every tick (one listing call each, on the token's budget, for good), and
+// the feed is polled again, as it can no longer tell whether its doorbells are there.
+func TestATrustedFeedWhoseTokenLostItsScopeStopsCheckingItsWebhooks(t *testing.T) {
+	w := newWorld(t)
+	room := w.room("Trusted")
+	w.subscribe(w.conn, triggers.KindMessage, room)
+	api := &refusingWebhooks{Client: w.client}
+	p := w.poller(poller.Options{})
+	p.EnablePush(poller.PushOptions{URL: doorbellBase, Webhooks: api})
+	require.NoError(t, p.Tick(w.ctx)) // registers the feed's doorbells
+	id, secret := doorbellOf(t, w, room)
+	w.post(room, 1, "proof")
+	require.True(t, p.Ring(id, secret, nil))
+	p.Wait()
+	got, _, _ := p.PushStatus(w.conn.ID, room)
+	require.Equal(t, poller.PushTrusted, got)
+
+	api.refuse.Store(true) // the token loses admin_room
+	for range 40 {         // 40 minutes of ticks: the webhooks' check is due after 30
+		w.clock.Advance(time.Minute)
+		require.NoError(t, p.Tick(w.ctx))
+	}
+	p.Wait()
+	assert.LessOrEqual(t, api.lists.Load(), int64(1), "a refused check is not made again every tick")
+	got, _, _ = p.PushStatus(w.conn.ID, room)
+	assert.NotEqual(t, poller.PushTrusted, got, "a feed whose doorbells cannot be checked is polled again")
 }
