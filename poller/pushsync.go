@@ -221,12 +221,28 @@ func (p *Poller) registrationFailed(pf *pushFeed, err error) {
 	p.log.Info("push is off for a feed", "connection", pf.conn, "room", pf.room, "reason", pf.reason)
 }
 
+// refusal reports whether err is HipChat refusing a webhook call for good (registrationFailed
+// turns push off for it), not a failure that may pass.
+func refusal(err error) bool {
+	switch connector.KindOf(err) {
+	case connector.KindScopeMissing, connector.KindBadRequest, connector.KindNotFound, connector.KindTokenRejected:
+		return true
+	}
+	return false
+}
+
 // verify checks that a trusted feed's webhooks are still registered; when one is gone the feed is
-// polled again and its webhooks registered anew.
+// polled again and its webhooks registered anew; when HipChat refuses the check (the token lost
+// admin_room), push is off for the feed and it is polled.
 func (p *Poller) verify(ctx context.Context, api WebhookAPI, base string, pf *pushFeed) {
 	existing, err := api.ListRoomWebhooks(ctx, pf.conn, pf.room)
 	if err != nil {
-		return // next time
+		if refusal(err) {
+			// The token lost admin_room (or HipChat refuses the room): the check would be refused
+			// at every turn, and the doorbells can no longer be trusted. The feed is polled.
+			p.registrationFailed(pf, err)
+		}
+		return // a failure that may pass: next time
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
