@@ -424,3 +424,25 @@ func TestATrustedFeedWhoseTokenLostItsScopeStopsCheckingItsWebhooks(t *testing.T
 	got, _, _ = p.PushStatus(w.conn.ID, room)
 	assert.NotEqual(t, poller.PushTrusted, got, "a feed whose doorbells cannot be checked is polled again")
 }
+
+// roomGoneWebhooks answers every ListRoomWebhooks with HipChat's 404 for a room it does not know.
+type roomGoneWebhooks struct{ *connector.Client }
+
+func (roomGoneWebhooks) ListRoomWebhooks(context.Context, connector.Connection, string) ([]connector.RoomWebhook, error) {
+	return nil, &connector.Error{Kind: connector.KindNotFound, Status: 404, Message: "Room not found"}
+}
+
+// A feed HipChat refuses to register before it ever had a secret says why in HipChat's words: the
+// reason is not garbled by the redaction of a secret it does not have.
+func TestARefusedFirstRegistrationSaysWhyPlainly(t *testing.T) {
+	w := newWorld(t)
+	room := w.room("Refused")
+	w.subscribe(w.conn, triggers.KindMessage, room)
+	p := w.poller(poller.Options{})
+	p.EnablePush(poller.PushOptions{URL: doorbellBase, Webhooks: roomGoneWebhooks{w.client}})
+	require.NoError(t, p.Tick(w.ctx))
+	state, reason, ok := p.PushStatus(w.conn.ID, room)
+	require.True(t, ok)
+	assert.Equal(t, poller.PushOff, state)
+	assert.Equal(t, "HipChat refused the room webhook (Room not found); the feed is polled", reason)
+}
