@@ -212,7 +212,10 @@ func (p *Poller) registrationFailed(pf *pushFeed, err error) {
 	case errors.As(err, &e) && e.Kind == connector.KindScopeMissing:
 		pf.state, pf.reason = PushOff, "the token lacks the admin_room scope HipChat requires to register room webhooks; the feed is polled"
 	case errors.As(err, &e) && (e.Kind == connector.KindBadRequest || e.Kind == connector.KindNotFound || e.Kind == connector.KindTokenRejected):
-		message := strings.ReplaceAll(strings.TrimSpace(e.Message), pf.secret, "[secret]") // HipChat may echo the URL
+		message := strings.TrimSpace(e.Message)
+		if pf.secret != "" {
+			message = strings.ReplaceAll(message, pf.secret, "[secret]") // HipChat may echo the URL
+		}
 		pf.state, pf.reason = PushOff, fmt.Sprintf("HipChat refused the room webhook (%s); the feed is polled", message)
 	default:
 		pf.state, pf.reason = PushPending, "registering the room webhooks failed for now; trying again next tick"
