@@ -136,7 +136,7 @@ func (o Options) Validate() error {
 		errs = append(errs, fmt.Errorf("max body bytes %d: must be positive", o.MaxBodyBytes))
 	}
 	if o.MaxFileBytes < 0 || o.MaxFileBytes > actions.DefaultMaxFileBytes {
-		errs = append(errs, fmt.Errorf("max-file-bytes %d: must be between 1 and HipChat's limit, %d", o.MaxFileBytes, actions.DefaultMaxFileBytes))
+		errs = append(errs, fmt.Errorf("max-file-bytes %d: must be between 1 and HipChat's limit, %d (0: that limit)", o.MaxFileBytes, actions.DefaultMaxFileBytes))
 	}
 	if o.AdminToken != "" && len(strings.TrimSpace(o.AdminToken)) < 16 {
 		errs = append(errs, errors.New("admin token: must be at least 16 characters (e.g. openssl rand -hex 32)"))

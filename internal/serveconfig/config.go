@@ -111,7 +111,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.HTTP.SecretOverlap, "secret-overlap", c.HTTP.SecretOverlap,
 		"how long a rotated-out signing secret still signs beside the new one")
 	fs.Int64Var(&c.HTTP.MaxFileBytes, "max-file-bytes", c.HTTP.MaxFileBytes,
-		"largest file in `bytes` ShareFileWithRoom shares (at most HipChat's 52428800);\na share in flight holds about four times its file in memory")
+		"largest file in `bytes` ShareFileWithRoom shares (at most HipChat's 52428800, which 0 means);\na share in flight holds about four times its file in memory")
 	fs.StringVar(&c.KeyFile, "key-file", c.KeyFile,
 		"`path` of the key that seals tokens and secrets in the database\n(default <db>.key, created on first start; "+KeyEnv+" holds the key itself)")
 	fs.StringVar(&c.AdminTokenFile, "admin-token-file", c.AdminTokenFile,
