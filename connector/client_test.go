@@ -165,6 +165,34 @@ func TestClientObeysHipChatsOwnBudget(t *testing.T) {
 	assert.Equal(t, before, up.calls(t, up.ann.Token), "no call was sent")
 }
 
+// A message refused by flood control may also be the call that spent the token's HipChat budget:
+// the 429 says X-FloodControl-Remaining: 0 and X-Ratelimit-Remaining: 0. The room's flood control
+// holds back that room; HipChat's spent budget must hold back the whole connection as well.
+func TestAFloodControl429ThatAlsoSpentTheTokensBudgetHoldsTheConnectionBack(t *testing.T) {
+	up := startUpstream(t, hipchatsim.Options{UserRateLimit: 10, FloodLimit: 1})
+	ctx := context.Background()
+	room, err := up.sim.CreateRoom(ctx, up.ann.Token, "Ops", "public")
+	require.NoError(t, err)
+	conn := connector.NewConnection(up.ann.Token, up.url)
+	client := newClient(connector.ClientOptions{})
+	for i := up.calls(t, up.ann.Token); i < 8; i++ {
+		_, err := client.GetUser(ctx, conn, "@ann")
+		require.NoError(t, err)
+	}
+	_, err = client.PostMessage(ctx, conn, strconv.Itoa(room), "one")
+	require.NoError(t, err)
+	_, err = client.PostMessage(ctx, conn, strconv.Itoa(room), "two") // the 10th call: flood control and the budget both spent
+	require.Equal(t, connector.KindRateLimited, connector.KindOf(err))
+
+	before := up.calls(t, up.ann.Token)
+	_, err = client.GetUser(ctx, conn, "@ann")
+	var e *connector.Error
+	require.True(t, errors.As(err, &e))
+	assert.True(t, e.Local, "HipChat said X-Ratelimit-Remaining: 0; the connector waits for its reset itself")
+	assert.Equal(t, connector.BudgetHipChat, e.Budget)
+	assert.Equal(t, before, up.calls(t, up.ann.Token), "no call was sent")
+}
+
 func TestClientCountsRefusalsByBudgetAndHipChatsRemaining(t *testing.T) {
 	up := startUpstream(t, hipchatsim.Options{UserRateLimit: 100})
 	ctx := context.Background()
