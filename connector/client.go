@@ -279,9 +279,8 @@ func (c *Client) observeRateLimit(conn Connection, resp *http.Response) {
 	if err == nil {
 		c.metrics.observeRemaining(n)
 	}
-	if resp.StatusCode == http.StatusTooManyRequests {
-		return // a 429 is handled where the error is built
-	}
+	// A 429 is handled where the error is built, but one of flood control (X-FloodControl-Remaining:
+	// 0) may also have spent the token's budget: a Remaining of 0 holds the connection back either way.
 	if err == nil && n <= 0 {
 		if reset, ok := c.parseReset(resp.Header.Get("X-Ratelimit-Reset")); ok {
 			c.limiter.BlockUntil(conn.ID, reset)
