@@ -217,6 +217,33 @@ func TestKeywordsAreWholeWordsCaseInsensitiveInAnyScript(t *testing.T) {
 	}
 }
 
+// An html notification (HipChat's default format) is shown rendered: its tags are not words of it,
+// and &amp; is an "&". Keywords look for whole words of what the room shows.
+func TestKeywordsReadAnHTMLNotificationAsTheRoomShowsIt(t *testing.T) {
+	notification := func(text, format string) connector.Message {
+		m := message("notification", text, "CI")
+		m.MessageFormat = format
+		return m
+	}
+	cases := []struct {
+		keyword string
+		m       connector.Message
+		want    bool
+	}{
+		{"amp", notification("Tom &amp; Jerry", "html"), false},
+		{"code", notification("<code>make test</code> passed", "html"), false},
+		{"href", notification(`<a href="https://ci.example.com/7">build 7</a> failed`, "html"), false},
+		{"R&D", notification("<b>R&amp;D</b> review at 3", "html"), true},
+		{"don't", notification("don&#39;t deploy", "html"), true},
+		{"outage", notification("major<br>outage", "html"), true},
+		{"amp", notification("Tom &amp; Jerry", "text"), true}, // text is shown as it is
+	}
+	for _, tc := range cases {
+		spec := triggers.FilterSpec{Keywords: []string{tc.keyword}}
+		assert.Equal(t, tc.want, compile(t, spec).Match(tc.m), "%q in %s %q", tc.keyword, tc.m.MessageFormat, *tc.m.Message)
+	}
+}
+
 func TestCompileNeedsTheUsersLookedUp(t *testing.T) {
 	_, err := triggers.FilterSpec{Mentions: &triggers.UserRef{Given: "me"}}.Compile()
 	assert.Error(t, err, "a filter whose users were never looked up cannot match anyone")
