@@ -2,6 +2,7 @@ package triggers
 
 import (
 	"fmt"
+	"html"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -62,7 +63,8 @@ func (s FilterSpec) Compile() (*Filter, error) {
 //     in the text format (HipChat gives an html notification no special treatment). A message the
 //     user posted never mentions that user: HipChat notifies nobody of their own words, and "when
 //     I'm @mentioned" is about others;
-//   - keywords: m's text, or the name of the file it carries, contains one of them as a whole word;
+//   - keywords: m's text (an html notification as the room shows it: shownText), or the name of the
+//     file it carries, contains one of them as a whole word;
 //   - pattern: the pattern matches m's text or the name of its file.
 //
 // A deleted message (no text) matches no filter but the empty one.
@@ -145,7 +147,7 @@ func (f *Filter) keywordsMatch(m connector.Message) bool {
 	if len(f.keywords) == 0 {
 		return true
 	}
-	texts := []string{foldText(*m.Message)}
+	texts := []string{foldText(shownText(m))}
 	if name := fileName(m); name != "" {
 		texts = append(texts, foldText(name))
 	}
@@ -168,6 +170,19 @@ func (f *Filter) patternMatches(m connector.Message) bool {
 	}
 	name := fileName(m)
 	return name != "" && f.pattern.MatchString(name)
+}
+
+// htmlTag is one tag of an html notification.
+var htmlTag = regexp.MustCompile(`<[^>]*>`)
+
+// shownText is m's text as the room shows it: an html notification (any notification not in the
+// text format, as mentionsMatch reads them) with each tag a space and its character references
+// decoded; any other message as it is.
+func shownText(m connector.Message) string {
+	if m.Type != "notification" || m.MessageFormat == "text" {
+		return *m.Message
+	}
+	return html.UnescapeString(htmlTag.ReplaceAllString(*m.Message, " "))
 }
 
 // fileName is the name of the file m carries, "" when none.
