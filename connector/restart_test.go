@@ -88,6 +88,30 @@ func TestAfterACrashTheBackgroundShareWaitsOneWindow(t *testing.T) {
 }
 
 // The tokens HipChat accepted are kept in the store as they are accepted, so after a restart (a
+// A graceful stop within a window of a crash: the calls the crashed process may have made are as
+// unknown to the next process as they were to this one, so the background share stays spent until
+// a window after the crash, for every connection, seen since the crash or not.
+func TestAGracefulStopSoonAfterACrashKeepsTheCrashsAssumption(t *testing.T) {
+	clock := manualclock.New(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	afterCrash, limiter := restarted(clock)
+	afterCrash.ResumeAfterCrash()
+	n, _ := takeAll(limiter, "conn_a", connector.Background)
+	require.Equal(t, 0, n, "the background share waits a window after the crash")
+	saved, err := json.Marshal(afterCrash.RestartState())
+	require.NoError(t, err)
+
+	clock.Advance(10 * time.Second)
+	next, nextLimiter := restarted(clock)
+	var state connector.RestartState
+	require.NoError(t, json.Unmarshal(saved, &state))
+	next.Resume(state)
+	for _, conn := range []string{"conn_a", "conn_b"} {
+		n, retry := takeAll(nextLimiter, conn, connector.Background)
+		assert.Equal(t, 0, n, "%s: the crash was 10 s ago", conn)
+		assert.InDelta(t, (51 * time.Second).Seconds(), retry.Seconds(), 0.01, conn)
+	}
+}
+
 // crash too) they are not held back as unknown ones.
 func TestKnownTokensAreRecalledAfterARestart(t *testing.T) {
 	up := startUpstream(t, hipchatsim.Options{})
