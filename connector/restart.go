@@ -13,6 +13,9 @@ import (
 type RestartState struct {
 	SavedAt     time.Time                  `json:"saved_at"`
 	Connections map[string]ConnectionCalls `json:"connections,omitempty"`
+	// CrashedAt is the start after a crash (ResumeAfterCrash) when it is less than a window old:
+	// the next process keeps assuming the background share spent then.
+	CrashedAt time.Time `json:"crashed_at,omitzero"`
 }
 
 // ConnectionCalls is one connection's calls within the window, as Unix milliseconds, oldest first,
@@ -29,14 +32,19 @@ func (c *Client) RestartState() RestartState {
 	s := RestartState{SavedAt: c.now().UTC()}
 	if l, ok := c.limiter.(*Limiter); ok {
 		s.Connections = l.windows()
+		s.CrashedAt = l.crashedAt()
 	}
 	return s
 }
 
 // Resume takes up what a previous process left at a graceful stop (RestartState): the calls of
-// its windows count against this process's budgets.
+// its windows count against this process's budgets, and a crash it started after, less than a window
+// before its stop, is still assumed (ResumeAfterCrash).
 func (c *Client) Resume(s RestartState) {
 	if l, ok := c.limiter.(*Limiter); ok {
+		if !s.CrashedAt.IsZero() {
+			l.assumeBackgroundSpent(s.CrashedAt)
+		}
 		l.restore(s.Connections)
 	}
 }
@@ -79,6 +87,17 @@ func (l *Limiter) windows() map[string]ConnectionCalls {
 		}
 	}
 	return out
+}
+
+// crashedAt is assumedSpentAt while it is less than a window old, else the zero time.
+func (l *Limiter) crashedAt() time.Time {
+	now := l.opts.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.assumedSpentAt.IsZero() || !now.Before(l.assumedSpentAt.Add(l.opts.Window)) {
+		return time.Time{}
+	}
+	return l.assumedSpentAt.UTC()
 }
 
 // restore adds a previous process's calls to the logs, in time order.
