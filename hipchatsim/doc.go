@@ -268,6 +268,7 @@
 //   - Invalid JSON is 400 "The request body cannot be parsed as valid JSON"; a JSON endpoint given
 //     another Content-Type is 400 "Invalid content type"; unknown JSON fields are ignored.
 //   - share/file accepts multipart/related (or form-data) with CRLF or LF line ends, a missing closing
-//     boundary, and base64 parts; the file's thumb_url is set for images only.
+//     boundary, and base64 parts; the file's thumb_url is set for images only. A file over 50 MiB
+//     (HipChat's web client's limit; the API documents none) is 413 "File too large".
 //   - Room webhooks are called (see below); room_created is not modelled.
 package hipchatsim

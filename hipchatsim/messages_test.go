@@ -1,6 +1,7 @@
 package hipchatsim
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -205,5 +206,22 @@ func TestShareLinkAndReply(t *testing.T) {
 	}
 	if got := len(s.history(s.admin, "/v2/room/Links/history/latest").Items); got != 2 {
 		t.Errorf("%d items", got)
+	}
+}
+
+// A share takes a file of up to HipChat's 50 MiB (the limit the connector's ShareFileWithRoom
+// applies too) and refuses a larger one with 413.
+func TestShareFileTakesUpTo50MiB(t *testing.T) {
+	s := newSim(t)
+	s.createRoom(s.admin, "Big", "public")
+	body := func(size int) io.Reader {
+		head := "--b\r\nContent-Disposition: attachment; name=\"file\"; filename=\"big.bin\"\r\n\r\n"
+		return io.MultiReader(strings.NewReader(head), bytes.NewReader(make([]byte, size)), strings.NewReader("\r\n--b--\r\n"))
+	}
+	if r := s.send("POST", "/v2/room/Big/share/file", s.admin, "multipart/related; boundary=b", body(50<<20)); r.status != 204 {
+		t.Fatalf("50 MiB: %d %s", r.status, r.body)
+	}
+	if r := s.send("POST", "/v2/room/Big/share/file", s.admin, "multipart/related; boundary=b", body(50<<20+1)); r.status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("50 MiB and a byte: %d %s", r.status, r.body)
 	}
 }

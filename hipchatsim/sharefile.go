@@ -11,8 +11,14 @@ import (
 	"unicode/utf8"
 )
 
-// maxShareBody bounds a share/file upload.
-const maxShareBody = 32 << 20
+// maxShareFile is the largest file a share/file takes: HipChat's own limit of 50 MB, which its web
+// client enforced as 50 MiB (app_config.js max_upload_size: 50, compared with size/1024/1024; the
+// API documents none, a spec gap), the limit the connector's ShareFileWithRoom applies too.
+// maxShareBody bounds the whole upload: that file, its message and the multipart framing.
+const (
+	maxShareFile = 50 << 20
+	maxShareBody = maxShareFile + 1<<20
+)
 
 // share is a parsed share/file request.
 type share struct {
@@ -82,6 +88,9 @@ func readShare(r *http.Request) (share, error) {
 	}
 	if !haveFile {
 		return sh, missing("file")
+	}
+	if len(sh.data) > maxShareFile {
+		return sh, errorf(http.StatusRequestEntityTooLarge, "File too large")
 	}
 	if !utf8.ValidString(sh.name) {
 		return sh, invalid("file", "format", nil, "The file name must be UTF-8")
