@@ -207,3 +207,31 @@ func TestFaults(t *testing.T) {
 		s.must(204, "DELETE", "/_sim/faults", "", nil)
 	})
 }
+
+// Spec §1.5 [DOC:PAGES rate-limits]: the X-Ratelimit-* headers come on "every" response, and doc.go
+// says every request with a known token counts, whatever its answer. A path or method the API does
+// not have (a connector's typo, an endpoint the emulator lacks) is still a request of that token:
+// it counts, is refused once the budget is spent, and /_sim/calls sees it.
+func TestUnroutedRequestsCountAndCarryRateHeaders(t *testing.T) {
+	s := newSim(t, func(o *Options) { o.UserRateLimit = 2 })
+	r := s.do("GET", "/v2/no-such-endpoint", s.admin, nil)
+	if r.status != http.StatusNotFound || r.header.Get("X-Ratelimit-Remaining") != "1" {
+		t.Errorf("unknown path: %d, X-Ratelimit-Remaining %q, want 404 and 1", r.status, r.header.Get("X-Ratelimit-Remaining"))
+	}
+	r = s.do("PATCH", "/v2/room", s.admin, nil)
+	if r.status != http.StatusMethodNotAllowed || r.header.Get("X-Ratelimit-Remaining") != "0" {
+		t.Errorf("wrong method: %d, X-Ratelimit-Remaining %q, want 405 and 0", r.status, r.header.Get("X-Ratelimit-Remaining"))
+	}
+	if r := s.do("GET", "/v2/no-such-endpoint", s.admin, nil); r.status != http.StatusTooManyRequests {
+		t.Errorf("over the limit: %d, want 429", r.status)
+	}
+	var calls struct {
+		Tokens []callStats `json:"tokens"`
+	}
+	if err := json.Unmarshal(s.must(200, "GET", "/_sim/calls", "", nil).body, &calls); err != nil {
+		t.Fatal(err)
+	}
+	if len(calls.Tokens) != 1 || calls.Tokens[0].Total != 3 {
+		t.Errorf("/_sim/calls %+v, want the admin token with 3 calls", calls.Tokens)
+	}
+}
