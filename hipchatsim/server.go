@@ -170,8 +170,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // unrouted answers a request no route takes: 404, or 405 with Allow when the path exists with another
-// method, in HipChat's error shape.
+// method, in HipChat's error shape. Under /v2/ a known token's request still counts against its rate
+// limit and carries the X-Ratelimit headers (spec §1.5: on every response), 429 once it is spent.
 func (s *Server) unrouted(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/v2/") {
+		if raw, ok := bearer(r, r.URL.Query()); ok {
+			now := s.now()
+			if tok := s.lookupToken(raw, now); tok != nil {
+				st, ok := s.meter.record(tok.usage, now, s.limitFor(tok))
+				setRateHeaders(w.Header(), st)
+				if !ok {
+					writeError(w, errRateLimited)
+					return
+				}
+			}
+		}
+	}
 	h, _ := s.mux.Handler(r)
 	probe := &statusProbe{header: http.Header{}}
 	h.ServeHTTP(probe, r)
