@@ -38,6 +38,10 @@ func TestServeConfigValidateRejectsWhatCannotWork(t *testing.T) {
 		"no retention age":           {func(c *serveconfig.Config) { c.Retention.MaxAge = 0 }, "retention-max-age"},
 		"no retention count":         {func(c *serveconfig.Config) { c.Retention.MaxPerSubscription = 0 }, "retention-per-subscription"},
 		"no outbox bound":            {func(c *serveconfig.Config) { c.MaxPendingPerSubscription = 0 }, "max-pending-per-subscription"},
+		// server.Options takes a zero SecretOverlap for its 24 h default: -secret-overlap 0, which
+		// an operator ending a leaked secret's overlap would type, signed with it for a day more
+		// while the starting log said "secret_overlap":"0s".
+		"no secret overlap": {func(c *serveconfig.Config) { c.HTTP.SecretOverlap = 0 }, "secret-overlap"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := serveconfig.Default()
