@@ -165,6 +165,10 @@ func (c Config) Validate() error {
 	if c.CircuitFailures < 1 {
 		errs = append(errs, fmt.Errorf("circuit-failures %d: must be at least 1", c.CircuitFailures))
 	}
+	// server.Options reads a zero overlap as its default (24 h), not as none.
+	if c.HTTP.SecretOverlap <= 0 {
+		errs = append(errs, fmt.Errorf("secret-overlap %s: must be positive (1s ends the old secret almost at once)", c.HTTP.SecretOverlap))
+	}
 	if c.Retention.MaxAge <= 0 {
 		errs = append(errs, fmt.Errorf("retention-max-age %s: must be positive", c.Retention.MaxAge))
 	}
