@@ -2,6 +2,8 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -91,4 +93,31 @@ func TestTheAccessLogHidesADoorbellSecretOnEveryPath(t *testing.T) {
 		assert.GreaterOrEqual(t, resp.StatusCode, 400, "%s %s", tc.method, tc.path)
 	}
 	assert.NotContains(t, logs.String(), secret, "the doorbell secret is in the access log")
+}
+
+// Any client, without a token, picks the request's method: a label with its value would grow a
+// time series (and a histogram's buckets) per invented method, in the process and in Prometheus.
+func TestRequestMetricsKeepTheMethodLabelBounded(t *testing.T) {
+	srv := startServer(t, Options{})
+	base := "http://" + srv.Addr().String()
+	for i := range 5 {
+		req, err := http.NewRequest(fmt.Sprintf("INVENTED%d", i), base+"/healthz", nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	var metrics string
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "hipchat_connector_http_requests_total{") {
+			metrics += line + "\n"
+		}
+	}
+	assert.NotContains(t, metrics, `method="INVENTED`, "an invented method is no label value of its own")
+	assert.Contains(t, metrics, `hipchat_connector_http_requests_total{method="other",route="unmatched",status="405"} 5`)
 }
