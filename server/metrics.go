@@ -55,8 +55,20 @@ func newMetrics(registry *prometheus.Registry) (*metrics, error) {
 // observeRequest counts one answered request.
 func (m *metrics) observeRequest(route, method string, status int, took time.Duration) {
 	code := strconv.Itoa(status)
+	method = methodLabel(method)
 	m.requests.WithLabelValues(route, method, code).Inc()
 	m.requestDuration.WithLabelValues(route, method, code).Observe(took.Seconds())
+}
+
+// methodLabel is method as a label value: the standard methods as they are, any other "other",
+// since a caller may send any token as a method and each value is a time series of its own.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 // filteredOut counts n messages of kind a polling trigger's filter left out.
