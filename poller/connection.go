@@ -24,6 +24,7 @@ const (
 type connState struct {
 	running  bool                  // being polled: a tick leaves it to finish
 	lastRead map[feedKey]time.Time // when each feed was last read completely
+	failing  map[feedKey]string    // the feeds whose reads fail, by the failure logged last
 	plan     Plan
 }
 
@@ -72,7 +73,7 @@ func (p *Poller) claim(cf *connectionFeeds) *connState {
 	defer p.mu.Unlock()
 	st := p.conns[cf.conn.ID]
 	if st == nil {
-		st = &connState{lastRead: map[feedKey]time.Time{}}
+		st = &connState{lastRead: map[feedKey]time.Time{}, failing: map[feedKey]string{}}
 		p.conns[cf.conn.ID] = st
 	}
 	if st.running {
@@ -193,6 +194,9 @@ func (p *Poller) readOne(ctx context.Context, cf *connectionFeeds, st *connState
 	found, err := p.pollFeed(ctx, cf.conn, f)
 	lock.Unlock()
 	if err == nil {
+		if p.readFailing(st, f.key, "") {
+			p.log.Info("a feed that failed reads again", "connection", cf.conn, "feed", f.String(), "subscriptions", f.subscriptionIDs())
+		}
 		p.afterRead(f.key, st, found, nil, false)
 		p.metrics.feedsRead.Inc()
 		return true
@@ -214,9 +218,29 @@ func (p *Poller) readOne(ctx context.Context, cf *connectionFeeds, st *connState
 		p.metrics.deferred(reasonDeadline, left)
 		return false
 	default:
-		p.log.Warn("reading a feed failed; trying again next tick", "connection", cf.conn, "feed", f.String(), "err", err)
+		// Tried again each tick; logged when it starts failing, or fails otherwise, not each time.
+		if p.readFailing(st, f.key, "kind "+string(connector.KindOf(err))) {
+			p.log.Warn("reading a feed failed; trying again next tick",
+				"connection", cf.conn, "feed", f.String(), "subscriptions", f.subscriptionIDs(), "err", err)
+		}
 		return true
 	}
+}
+
+// readFailing records how feed key's last read went (failure: "" for a success) and reports
+// whether that changed.
+func (p *Poller) readFailing(st *connState, key feedKey, failure string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st.failing[key] == failure {
+		return false
+	}
+	if failure == "" {
+		delete(st.failing, key)
+	} else {
+		st.failing[key] = failure
+	}
+	return true
 }
 
 // replan plans again once HipChat's budget is known (its first answer), keeping plan otherwise.

@@ -54,6 +54,15 @@ type feed struct {
 	lock *sync.Mutex // its reads' mutex, once looked up (feedLockLocked)
 }
 
+// subscriptionIDs are the ids of the subscriptions f feeds, for the log.
+func (f *feed) subscriptionIDs() []string {
+	ids := make([]string, len(f.subs))
+	for i, w := range f.subs {
+		ids[i] = w.sub.ID
+	}
+	return ids
+}
+
 // feedKey names a feed: a connection id and a room ("" for the room list).
 type feedKey struct{ conn, room string }
 
