@@ -12,8 +12,11 @@ import (
 // was not captured).
 var errArchived = errorf(http.StatusBadRequest, "This room has been archived")
 
-// mentionPattern finds @mention names in a message.
-var mentionPattern = regexp.MustCompile(`@(\w+)`)
+// mentionPattern finds @mention names in a message: an @ at the start or after a character that is
+// not part of a word, so that the domain of an email address (bob@example.com) is not a mention of
+// a user named "example" (the spec says nothing of HipChat's parsing; a careful reader of the room
+// would not take it for one).
+var mentionPattern = regexp.MustCompile(`(?:^|[^\w@.])@(\w+)`)
 
 // mentionsIn returns the users an @mention in text names, once each; callers hold s.mu.
 func (s *Server) mentionsIn(text string) []userStub {

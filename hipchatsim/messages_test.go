@@ -225,3 +225,37 @@ func TestShareFileTakesUpTo50MiB(t *testing.T) {
 		t.Fatalf("50 MiB and a byte: %d %s", r.status, r.body)
 	}
 }
+
+// An @ inside an email address is not a mention: "write to bob@example.com" mentions no user named
+// example; an @mention after punctuation or at the start is one.
+func TestAnEmailIsNotAMention(t *testing.T) {
+	s := newSim(t)
+	s.createUser("Ann Lee", "ann@example.com", "ann")
+	s.createUser("Example Bot", "bot@example.com", "example")
+	s.createRoom(s.admin, "Mail", "public")
+	mentioned := func(text string) []string {
+		t.Helper()
+		s.must(201, "POST", "/v2/room/Mail/message", s.admin, map[string]any{"message": text})
+		var page struct {
+			Items []struct {
+				Mentions []struct {
+					MentionName string `json:"mention_name"`
+				} `json:"mentions"`
+			} `json:"items"`
+		}
+		if err := json.Unmarshal(s.must(200, "GET", "/v2/room/Mail/history/latest?max-results=1", s.admin, nil).body, &page); err != nil {
+			t.Fatal(err)
+		}
+		names := []string{}
+		for _, m := range page.Items[0].Mentions {
+			names = append(names, m.MentionName)
+		}
+		return names
+	}
+	if got := mentioned("write to bob@example.com"); len(got) != 0 {
+		t.Errorf("an email mentions %v", got)
+	}
+	if got := mentioned("@ann, (@example) and ann@example"); strings.Join(got, " ") != "ann example" {
+		t.Errorf("mentions %v, want ann and example", got)
+	}
+}

@@ -23,7 +23,7 @@ func runSim(ctx context.Context, args []string, getenv func(string) string, stdo
 	adminToken := fs.String("admin-token", "", "the group admin's personal access `token` (every scope); random when empty")
 	defaults := hipchatsim.DefaultOptions()
 	userLimit := fs.Int("user-rate-limit", defaults.UserRateLimit, "calls per 5 minutes for each user and personal token; 0 turns the limit off")
-	addonLimit := fs.Int("addon-rate-limit", defaults.AddonRateLimit, "calls per 5 minutes for each add-on token; 0 turns the limit off")
+	addonLimit := fs.Int("addon-rate-limit", defaults.AddonRateLimit, "calls per 5 minutes for each add-on or room token; 0 turns the limit off")
 	floodLimit := fs.Int("flood-limit", defaults.FloodLimit, "messages per minute per room and sender; 0 turns flood control off")
 	fixtures := fs.String("fixtures", "", "JSON `file` to start with: {\"users\":[{name, email, mention_name, password, tokens:[{token, scopes}]}], \"addons\":[{client_id, client_secret, name, scopes}], \"rooms\":[{name, privacy, owner, topic, members, participants, notification_tokens, authenticated_files, messages:[{from | label, message, date, file:{name, content}}]}]}; users are named by email or @mention; -fixtures-example prints a complete one")
 	fixturesExample := fs.Bool("fixtures-example", false, "print an example -fixtures file and exit")
