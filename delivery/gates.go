@@ -44,8 +44,9 @@ type orderedGate struct {
 // gateOrder is dispatch's list of gates, in the order it asks them. held asks the gates marked
 // atListing, in the same order; it leaves out what needs the subscription as stored (a
 // subscription is read by dispatch alone, and DueDeliveries asks held only about active
-// subscriptions' deliveries) and the throttle, which would spend a reservation on a delivery that
-// may not start. A new gate is one more line here.
+// subscriptions' deliveries). The throttle it asks only looks, counting what the listing let
+// through (admitAtListing): a reservation spent there might be on a delivery that does not start.
+// A new gate is one more line here.
 func (d *Deliverer) gateOrder() []orderedGate {
 	return []orderedGate{
 		{gate: inFlight{d.inflight}, atListing: true, onlyThis: true},
@@ -55,7 +56,7 @@ func (d *Deliverer) gateOrder() []orderedGate {
 		{gate: circuitClosed{}, atListing: true, ofEndpoint: true},
 		{gate: endpointBound{d.perEndpoint}, atListing: true, ofEndpoint: true},
 		{gate: slowPool{d}, atListing: true, ofEndpoint: true},
-		{gate: throttle{d.wakeLocked}},
+		{gate: throttle{d.wakeLocked}, atListing: true},
 	}
 }
 

@@ -193,6 +193,30 @@ func TestThrottleGate(t *testing.T) {
 			t.Errorf("wake got %v, want [1s]", waits)
 		}
 	})
+	t.Run("at listing it spends nothing and counts what the listing let through", func(t *testing.T) {
+		waits = nil
+		subLimiter, endpointLimiter := full(), rate.NewLimiter(1, 5)
+		c := throttled(subLimiter, endpointLimiter)
+		c.listed = newListing()
+		if !g.admit(c) {
+			t.Fatal("refused at listing with both rates full")
+		}
+		if s, e := subLimiter.TokensAt(gateNow), endpointLimiter.TokensAt(gateNow); s != 1 || e != 5 {
+			t.Errorf("tokens left %v and %v, want 1 and 5: the listing spent them", s, e)
+		}
+		c.listed.bySubscription[testKey.sub] = 1 // the subscription's one token is the listing's already
+		if g.admit(c) {
+			t.Error("admitted beyond the subscription's tokens")
+		}
+		c.listed.bySubscription[testKey.sub] = 0
+		c.listed.byEndpoint["https://a.example"] = 5
+		if g.admit(c) {
+			t.Error("admitted beyond the endpoint's tokens")
+		}
+		if len(waits) != 2 || waits[0] != time.Second || waits[1] != time.Second {
+			t.Errorf("wake got %v, want [1s 1s]", waits)
+		}
+	})
 	t.Run("an admission spends one of each", func(t *testing.T) {
 		waits = nil
 		subLimiter, endpointLimiter := full(), full()
@@ -254,7 +278,7 @@ func TestGateOrder(t *testing.T) {
 		t.Errorf("dispatch asks %v, want %v", got, want)
 	}
 	want = []string{refusedInFlight, refusedFinished, refusedSubscriptionBusy, refusedCircuitOpen, refusedEndpointBusy,
-		refusedSlowPoolFull}
+		refusedSlowPoolFull, refusedThrottled}
 	var listing []gate
 	for _, g := range d.listingGates {
 		listing = append(listing, g.gate)

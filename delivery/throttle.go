@@ -7,7 +7,8 @@ import (
 )
 
 // throttle refuses a delivery while its subscription's maxPerSecond or its endpoint's
-// -callback-rate says wait. It reserves from both at once; when either says wait, neither is spent
+// -callback-rate says wait. At listing it only looks (admitAtListing). In dispatch it reserves
+// from both at once; when either says wait, neither is spent
 // and wake is told how long (dispatch runs again then). It is the last gate: a delivery it admits
 // starts, so what it spends is spent on an attempt.
 type throttle struct{ wake func(wait time.Duration) }
@@ -15,6 +16,9 @@ type throttle struct{ wake func(wait time.Duration) }
 func (throttle) name() string { return refusedThrottled }
 
 func (g throttle) admit(c *candidate) bool {
+	if c.listed != nil {
+		return g.admitAtListing(c)
+	}
 	var reservations []*rate.Reservation
 	var wait time.Duration
 	for _, lim := range c.limiters() {
@@ -30,6 +34,34 @@ func (g throttle) admit(c *candidate) bool {
 	}
 	for _, r := range reservations {
 		r.CancelAt(c.now)
+	}
+	g.wake(wait)
+	return false
+}
+
+// admitAtListing is the throttle as the listing asks it: it spends nothing (what the listing lets
+// through may not start), and admits c only when each rate has a token for it beside one for every
+// delivery of the same subscription or endpoint the listing let through already. A throttled
+// subscription's queue then costs the listing what it may send now, not the listing's room, which
+// deliveries that can start would wait for. A refusal tells wake when to look again.
+func (g throttle) admitAtListing(c *candidate) bool {
+	lims := c.limiters()
+	var listed [2]int
+	if sub := c.subscription(); sub != nil {
+		listed = [2]int{c.listed.forSubscription(c.key.sub), c.listed.forEndpoint(sub.endpoint)}
+	}
+	var wait time.Duration
+	for i, lim := range lims {
+		if lim == nil || lim.Limit() == rate.Inf {
+			continue
+		}
+		need := float64(listed[i] + 1)
+		if tokens := lim.TokensAt(c.now); tokens < need {
+			wait = max(wait, time.Duration((need-tokens)/float64(lim.Limit())*float64(time.Second)))
+		}
+	}
+	if wait == 0 {
+		return true
 	}
 	g.wake(wait)
 	return false
