@@ -81,3 +81,29 @@ func TestAListingAtARevisionCompactedAwayReadsAgain(t *testing.T) {
 	}
 	assert.Equal(t, []string{"e1", "e2"}, ids, "the other replica's e2 too: read again past the compaction")
 }
+
+// TestACommitFromWhatAStoreLastKnewComparesEvenWhenItWritesNothing: a store suspended a
+// subscription (its last write of the record), another replica resumed it, and the store's poller,
+// told by the watch, commits a feed read for it. What the store last knew says the subscription is
+// not polled, so the commit writes nothing; that decision must still be checked against etcd, or
+// the events are dropped while CommitFeed reports success (the poller then moves its cursor past
+// them for good).
+func TestACommitFromWhatAStoreLastKnewComparesEvenWhenItWritesNothing(t *testing.T) {
+	client := etcdtest.Start(t).Client(t)
+	a, prefix := openWithSubscription(t, client, testKey(7), "s")
+	b, err := etcd.Open(context.Background(), etcd.Options{Client: client, Prefix: prefix, Key: testKey(7)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+
+	require.NoError(t, a.SetStatus("s", state.StatusSuspended, "HipChat answered 401"))
+	require.NoError(t, b.SetStatus("s", state.StatusActive, "token works again"))
+
+	require.NoError(t, a.CommitFeed([]state.CursorAdvance{{SubscriptionID: "s", Cursor: []byte("c1"),
+		Events: []state.Event{{ID: "e1", Type: "message.posted", Payload: []byte(`{}`)}}}}))
+	sub, err := b.Subscription("s")
+	require.NoError(t, err)
+	assert.Equal(t, []byte("c1"), sub.Cursor, "the cursor of the active subscription is written")
+	n, err := b.PendingCount("s")
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "the event is queued, not dropped")
+}
