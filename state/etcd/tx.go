@@ -205,9 +205,11 @@ func (t *tx) fits() bool {
 }
 
 // commit sends the writes if nothing read changed; ok is false on a conflict. rev is the revision
-// of the writes (0 when there were none).
+// of the writes (0 when there were none). A transaction that read but writes nothing still sends
+// its compares: what it read (from lastKnown, or pinned at an older revision) decided that nothing
+// was to be written, and another writer may have changed it since.
 func (t *tx) commit() (ok bool, rev int64, err error) {
-	if len(t.order) == 0 && len(t.ranges) == 0 {
+	if len(t.order) == 0 && len(t.ranges) == 0 && len(t.reads) == 0 {
 		return true, 0, nil
 	}
 	keys := make([]string, 0, len(t.reads))
