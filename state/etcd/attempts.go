@@ -35,6 +35,7 @@ func (s *Store) RecordAttempt(subID string, seq uint64, a state.Attempt, outcome
 // recordLanes transactions of different subscriptions are in flight at once: etcd commits
 // concurrent transactions together, where one at a time each waits for its own round.
 func (s *Store) RecordAttempts(records []state.AttemptRecord) []error {
+	carried := records
 	records = lastEndpointStates(records)
 	errs := state.PrepareAttempts(records, s.now)
 	for i, err := range errs {
@@ -53,7 +54,37 @@ func (s *Store) RecordAttempts(records []state.AttemptRecord) []error {
 		}()
 	}
 	wg.Wait()
+	s.keepEndpointStates(carried, errs)
 	return errs
+}
+
+// keepEndpointStates stores, for each endpoint whose last state (the one lastEndpointStates left
+// in place) went with a record that was not recorded, the state of the last record of it that
+// was, as the bbolt store's one transaction does. A failure to store it is added to the error of
+// the record that carried the last state.
+func (s *Store) keepEndpointStates(carried []state.AttemptRecord, errs []error) {
+	last := map[string]int{} // endpoint key → the record that carries its last state
+	recorded := map[string]int{}
+	for i, r := range carried {
+		ep := r.Outcome.Endpoint
+		if ep == nil {
+			continue
+		}
+		last[ep.Key] = i
+		if errs[i] == nil {
+			recorded[ep.Key] = i
+		}
+	}
+	for key, i := range last {
+		j, ok := recorded[key]
+		if errs[i] == nil || !ok {
+			continue
+		}
+		err := s.update(func(t *tx) error { return t.putEndpoint(*carried[j].Outcome.Endpoint) })
+		if err != nil {
+			errs[i] = errors.Join(errs[i], wrap("record attempt: endpoint", err))
+		}
+	}
 }
 
 // lastEndpointStates is a copy of records in which only the last record carrying an endpoint's
