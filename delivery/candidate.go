@@ -63,11 +63,12 @@ func (k keptOnly) endpointLocked(key string) *endpointState { return k.d.endpoin
 type listing struct {
 	bySubscription map[string]int
 	byEndpoint     map[string]int
-	slow           int // let through to slow endpoints
+	byConnection   map[string]int // fairness.go
+	slow           int            // let through to slow endpoints
 }
 
 func newListing() *listing {
-	return &listing{bySubscription: map[string]int{}, byEndpoint: map[string]int{}}
+	return &listing{bySubscription: map[string]int{}, byEndpoint: map[string]int{}, byConnection: map[string]int{}}
 }
 
 // forSubscription is how many deliveries of subscription id the listing let through; 0 for nil.
@@ -91,6 +92,7 @@ func (l *listing) add(c *candidate) {
 	l.bySubscription[c.key.sub]++
 	if sub := c.subscription(); sub != nil {
 		l.byEndpoint[sub.endpoint]++
+		l.byConnection[sub.sub.ConnectionID]++
 	}
 	if ep := c.endpoint(); ep != nil && ep.slow {
 		l.slow++

@@ -40,6 +40,7 @@ func (d *Deliverer) dispatch(ctx context.Context, force bool) (int, error) {
 	// Read twice the free slots: some of what is due may have to wait (bounds, throttles), and every
 	// delivery read costs a read and a decode, whether it starts or not.
 	picker := d.held(now, snapshot)
+	picker.perConnection = free // fairness.go
 	due, err := d.store.PickDue(now, 2*free, picker)
 	if err != nil {
 		return 0, err
@@ -55,7 +56,7 @@ func (d *Deliverer) dispatch(ctx context.Context, force bool) (int, error) {
 		}
 	}
 	var c candidate // one for every delivery of the listing: a listing is read often
-	for _, del := range due {
+	for _, del := range d.inTurnsLocked(due) {
 		if d.posting >= d.concurrency {
 			break
 		}
@@ -160,6 +161,8 @@ type listingPicker struct {
 	listed   *listing
 	blocked  blockedListing
 	c        candidate // one for every question: a listing may ask thousands
+	// perConnection is the most deliveries of one connection the listing takes (fairness.go).
+	perConnection int
 }
 
 // PickSubscription asks the gates that refuse for what is true of a subscription or its endpoint.
@@ -171,10 +174,24 @@ func (p *listingPicker) PickSubscription(subID string) bool {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if p.overShareLocked() {
+		return false
+	}
 	if g, refused := refusing(d.subscriptionGates, &p.c); refused {
 		p.blocked.note(g.ofEndpoint, &p.c)
 		return false
 	}
+	return true
+}
+
+// overShareLocked reports whether the listing holds its share of the candidate's connection
+// already (fairness.go), noting it as a refusal that is not an endpoint's.
+func (p *listingPicker) overShareLocked() bool {
+	sub := p.c.subscription()
+	if sub == nil || !p.listed.overShare(sub.sub.ConnectionID, p.perConnection) {
+		return false
+	}
+	p.blocked.note(false, &p.c)
 	return true
 }
 
@@ -187,6 +204,9 @@ func (p *listingPicker) PickDelivery(subID string, seq uint64) state.Pick {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if p.overShareLocked() {
+		return state.SkipSubscription
+	}
 	if g, refused := refusing(d.listingGates, &p.c); refused {
 		if !g.onlyThis {
 			p.blocked.note(g.ofEndpoint, &p.c)
