@@ -30,13 +30,41 @@ type subscriptionSettings struct {
 // WatchSubscriptions calls changed with the id of each subscription any writer sharing the prefix
 // (another replica, or this one) creates, deletes, or changes in its settings (status, callback,
 // secrets, ordering, rate, token); cursor advances and health updates are passed over. It runs
-// until ctx ends. When etcd ends the watch (compaction, a lost connection), it calls changed("")
-// — anything may have changed: read everything again — and watches anew from the current
-// revision. changed runs on the watching goroutine, one call at a time.
+// until ctx ends. When etcd ends the watch (a lost leader, a connection gone), it watches again
+// from the revision of the last change it reported (that one may be reported twice), so that a
+// change made meanwhile is reported too. When that history is gone (compacted), or no change was
+// heard yet, it calls changed("") — anything may have changed: read everything again — after
+// reading etcd's current revision, and watches from just after it: a change is either before that
+// revision, and the reading again finds it, or after it, and the watch reports it. changed runs on
+// the watching goroutine, one call at a time.
 func (s *Store) WatchSubscriptions(ctx context.Context, changed func(id string)) {
 	dir := s.key(dirSubscriptions)
-	for ctx.Err() == nil {
-		for resp := range s.client.Watch(clientv3.WithRequireLeader(ctx), dir, clientv3.WithPrefix(), clientv3.WithPrevKV()) {
+	from := int64(0) // the revision to watch from; 0: the current one (the first watch)
+	for first := true; ctx.Err() == nil; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(watchRetry):
+			}
+			if from == 0 {
+				rev, err := s.currentRevision(ctx)
+				if err != nil {
+					continue // etcd is away: try again
+				}
+				changed("")
+				from = rev + 1
+			}
+		}
+		opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithPrevKV()}
+		if from > 0 {
+			opts = append(opts, clientv3.WithRev(from))
+		}
+		for resp := range s.client.Watch(clientv3.WithRequireLeader(ctx), dir, opts...) {
+			if resp.CompactRevision != 0 {
+				from = 0 // the history to resume from is gone
+				break
+			}
 			if resp.Err() != nil {
 				break
 			}
@@ -44,17 +72,21 @@ func (s *Store) WatchSubscriptions(ctx context.Context, changed func(id string))
 				if id, ok := settingsChange(ev, dir); ok {
 					changed(id)
 				}
+				from = ev.Kv.ModRevision
 			}
 		}
-		if ctx.Err() != nil {
-			return
-		}
-		changed("")
-		select {
-		case <-ctx.Done():
-		case <-time.After(watchRetry):
-		}
 	}
+}
+
+// currentRevision is etcd's revision now, read without reading any key.
+func (s *Store) currentRevision(ctx context.Context) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, watchRetry*5)
+	defer cancel()
+	resp, err := s.client.Get(ctx, s.key(dirSubscriptions), clientv3.WithCountOnly())
+	if err != nil {
+		return 0, err
+	}
+	return resp.Header.Revision, nil
 }
 
 // settingsChange returns the subscription id of ev when it creates or deletes a subscription or

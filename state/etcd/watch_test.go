@@ -2,10 +2,12 @@ package etcd_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/hipchat-connector/hipchat-connector/internal/etcdtest"
 	"github.com/hipchat-connector/hipchat-connector/state"
@@ -105,4 +107,109 @@ func TestWatchSubscriptionsReportsSettingsNotProgress(t *testing.T) {
 	require.Equal(t, a.ID, next(), "a new secret")
 	require.NoError(t, writer.DeleteSubscription(a.ID))
 	require.Equal(t, a.ID, next(), "the deletion of a")
+}
+
+// endableWatcher is the client's Watcher, whose watches a test can end as etcd ends one (a lost
+// leader, a connection gone): the channel closes, and etcd goes on.
+type endableWatcher struct {
+	clientv3.Watcher
+	mu   sync.Mutex
+	ends []chan struct{}
+}
+
+func (w *endableWatcher) Watch(ctx context.Context, key string, opts ...clientv3.OpOption) clientv3.WatchChan {
+	inner := w.Watcher.Watch(ctx, key, opts...)
+	end := make(chan struct{})
+	w.mu.Lock()
+	w.ends = append(w.ends, end)
+	w.mu.Unlock()
+	out := make(chan clientv3.WatchResponse)
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case resp, ok := <-inner:
+				if !ok {
+					return
+				}
+				select {
+				case out <- resp:
+				case <-end:
+					return
+				}
+			case <-end:
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// endAll ends every watch open now, and returns how many there were.
+func (w *endableWatcher) endAll() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, end := range w.ends {
+		close(end)
+	}
+	n := len(w.ends)
+	w.ends = nil
+	return n
+}
+
+// When etcd ends the watch, a change made before the watch is opened again is still reported: the
+// watch starts again from the revision of the last change it reported, not from the current one,
+// which would have passed over it.
+func TestAChangeMadeWhileTheWatchIsDownIsReported(t *testing.T) {
+	member := etcdtest.Start(t)
+	prefix := newPrefix()
+	writer, err := etcd.Open(context.Background(), etcd.Options{Client: member.Client(t), Prefix: prefix, Key: testKey(7)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = writer.Close() })
+	watchClient := member.Client(t) // the watching replica's own client, whose watches the test ends
+	ends := &endableWatcher{Watcher: watchClient.Watcher}
+	watchClient.Watcher = ends
+	watcher, err := etcd.Open(context.Background(), etcd.Options{Client: watchClient, Prefix: prefix, Key: testKey(7)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = watcher.Close() })
+
+	create := func(room string) state.Subscription {
+		sub, err := writer.CreateSubscription(state.Subscription{
+			ConnectionID: "conn", Kind: triggers.KindMessage, RoomID: room, CallbackURL: "https://sink.example/hook",
+			Token: "token-" + room, Secret: "whsec_c2VjcmV0LW9mLXRoZS13YXRjaC10ZXN0LXNpbms=", HipChatURL: "https://hipchat.example",
+		})
+		require.NoError(t, err)
+		return sub
+	}
+	changed := make(chan string, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		watcher.WatchSubscriptions(ctx, func(id string) { changed <- id })
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	heard := func(want string) bool {
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case id := <-changed:
+				if id == want {
+					return true
+				}
+			case <-deadline:
+				return false
+			}
+		}
+	}
+	// A change heard first (the watch is set up when one is reported), then the watch ends.
+	var first state.Subscription
+	require.Eventually(t, func() bool {
+		first = create("warm")
+		return heard(first.ID)
+	}, 30*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return ends.endAll() > 0 }, 10*time.Second, 10*time.Millisecond)
+
+	paused := create("made while the watch is down")
+	require.True(t, heard(paused.ID), "a subscription created while the watch was down is reported")
 }
