@@ -23,6 +23,20 @@ func restarted(clock *manualclock.Clock) (*connector.Client, *connector.Limiter)
 	return connector.NewClient(connector.ClientOptions{Limiter: limiter, Now: clock.Now}), limiter
 }
 
+// restartedAfter is the limiter of a new process started gap after stopped saved its restart state
+// at its graceful stop, and resumed from it (through JSON, as the state file holds it).
+func restartedAfter(t *testing.T, stopped *connector.Client, clock *manualclock.Clock, gap time.Duration) *connector.Limiter {
+	t.Helper()
+	saved, err := json.Marshal(stopped.RestartState())
+	require.NoError(t, err)
+	clock.Advance(gap)
+	next, limiter := restarted(clock)
+	var state connector.RestartState
+	require.NoError(t, json.Unmarshal(saved, &state))
+	next.Resume(state)
+	return limiter
+}
+
 // takeAll takes foreground calls of id until the limiter refuses one, and returns how many it took
 // and the refusal's RetryAfter.
 func takeAll(l *connector.Limiter, id string, class connector.Class) (int, time.Duration) {
@@ -43,14 +57,7 @@ func TestAGracefulRestartKeepsEachConnectionsWindow(t *testing.T) {
 		require.True(t, ok)
 	}
 	limiter.BlockUntil("conn_b", clock.Now().Add(2*time.Minute))
-	saved, err := json.Marshal(first.RestartState())
-	require.NoError(t, err)
-
-	clock.Advance(10 * time.Second)
-	next, nextLimiter := restarted(clock)
-	var state connector.RestartState
-	require.NoError(t, json.Unmarshal(saved, &state))
-	next.Resume(state)
+	nextLimiter := restartedAfter(t, first, clock, 10*time.Second)
 
 	n, retry := takeAll(nextLimiter, "conn_a", connector.Foreground)
 	assert.Equal(t, 30, n, "90 foreground calls in any window: 60 were made before the restart")
@@ -97,14 +104,7 @@ func TestAGracefulStopSoonAfterACrashKeepsTheCrashsAssumption(t *testing.T) {
 	afterCrash.ResumeAfterCrash()
 	n, _ := takeAll(limiter, "conn_a", connector.Background)
 	require.Equal(t, 0, n, "the background share waits a window after the crash")
-	saved, err := json.Marshal(afterCrash.RestartState())
-	require.NoError(t, err)
-
-	clock.Advance(10 * time.Second)
-	next, nextLimiter := restarted(clock)
-	var state connector.RestartState
-	require.NoError(t, json.Unmarshal(saved, &state))
-	next.Resume(state)
+	nextLimiter := restartedAfter(t, afterCrash, clock, 10*time.Second)
 	for _, conn := range []string{"conn_a", "conn_b"} {
 		n, retry := takeAll(nextLimiter, conn, connector.Background)
 		assert.Equal(t, 0, n, "%s: the crash was 10 s ago", conn)

@@ -1,7 +1,6 @@
 package etcd_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/hipchat-connector/hipchat-connector/internal/etcdtest"
 	"github.com/hipchat-connector/hipchat-connector/state"
-	"github.com/hipchat-connector/hipchat-connector/state/etcd"
 )
 
 // TestAnEndpointStateOutlivesTheRecordThatLastCarriedIt: a group commit of two attempts at one
@@ -21,10 +19,8 @@ import (
 func TestAnEndpointStateOutlivesTheRecordThatLastCarriedIt(t *testing.T) {
 	client := etcdtest.Start(t).Client(t)
 	a, prefix := openWithSubscription(t, client, testKey(7), "s0")
-	b, err := etcd.Open(context.Background(), etcd.Options{Client: client, Prefix: prefix, Key: testKey(7)})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = b.Close() })
-	_, err = a.CreateSubscription(state.Subscription{ID: "s1", ConnectionID: "c", Kind: "message", RoomID: "r",
+	b := openSame(t, client, prefix)
+	_, err := a.CreateSubscription(state.Subscription{ID: "s1", ConnectionID: "c", Kind: "message", RoomID: "r",
 		CallbackURL: "https://sink.example/hook", Token: "t", Secret: "whsec_s", Ordering: state.OrderingBestEffort})
 	require.NoError(t, err)
 	for _, id := range []string{"s0", "s1"} {

@@ -20,9 +20,7 @@ import (
 func TestWhatAStoreLastKnewNeverHidesAnotherWriter(t *testing.T) {
 	client := etcdtest.Start(t).Client(t)
 	a, prefix := openWithSubscription(t, client, testKey(7), "s")
-	b, err := etcd.Open(context.Background(), etcd.Options{Client: client, Prefix: prefix, Key: testKey(7)})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = b.Close() })
+	b := openSame(t, client, prefix)
 	events := func(ids ...string) []state.Event {
 		var out []state.Event
 		for _, id := range ids {
@@ -64,9 +62,7 @@ func TestAListingAtARevisionCompactedAwayReadsAgain(t *testing.T) {
 	client := etcdtest.Start(t).Client(t)
 	s, prefix := openWithSubscription(t, client, testKey(7), "s")
 	require.NoError(t, s.CommitFeed([]state.CursorAdvance{{SubscriptionID: "s", Events: []state.Event{{ID: "e1", Type: "message.posted", Payload: []byte(`{}`)}}}}))
-	other, err := etcd.Open(context.Background(), etcd.Options{Client: client, Prefix: prefix, Key: testKey(7)})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = other.Close() })
+	other := openSame(t, client, prefix)
 	require.NoError(t, other.CommitFeed([]state.CursorAdvance{{SubscriptionID: "s", Events: []state.Event{{ID: "e2", Type: "message.posted", Payload: []byte(`{}`)}}}}))
 	resp, err := client.Put(context.Background(), prefix+"unrelated", "x")
 	require.NoError(t, err)
@@ -91,9 +87,7 @@ func TestAListingAtARevisionCompactedAwayReadsAgain(t *testing.T) {
 func TestACommitFromWhatAStoreLastKnewComparesEvenWhenItWritesNothing(t *testing.T) {
 	client := etcdtest.Start(t).Client(t)
 	a, prefix := openWithSubscription(t, client, testKey(7), "s")
-	b, err := etcd.Open(context.Background(), etcd.Options{Client: client, Prefix: prefix, Key: testKey(7)})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = b.Close() })
+	b := openSame(t, client, prefix)
 
 	require.NoError(t, a.SetStatus("s", state.StatusSuspended, "HipChat answered 401"))
 	require.NoError(t, b.SetStatus("s", state.StatusActive, "token works again"))

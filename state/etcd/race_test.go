@@ -20,14 +20,6 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/state/etcd"
 )
 
-func openSame(t *testing.T, client *clientv3.Client, prefix string) *etcd.Store {
-	t.Helper()
-	s, err := etcd.Open(context.Background(), etcd.Options{Client: client, Prefix: prefix, Key: testKey(7)})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
 func eventsNamed(ids ...string) []state.Event {
 	var out []state.Event
 	for _, id := range ids {

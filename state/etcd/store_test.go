@@ -60,6 +60,16 @@ func newPrefix() string { return fmt.Sprintf("/test-%d/", prefixes.Add(1)) }
 
 // openWithSubscription opens a store on a new prefix of client with one subscription of id on it
 // (best effort), closed when the test ends; it returns the store and its prefix.
+// openSame opens another store on prefix through client, with the test key: another replica
+// sharing the prefix. It is closed when t ends.
+func openSame(t *testing.T, client *clientv3.Client, prefix string) *etcd.Store {
+	t.Helper()
+	s, err := etcd.Open(context.Background(), etcd.Options{Client: client, Prefix: prefix, Key: testKey(7)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
 func openWithSubscription(t *testing.T, client *clientv3.Client, key []byte, id string) (*etcd.Store, string) {
 	t.Helper()
 	prefix := newPrefix()

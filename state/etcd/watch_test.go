@@ -29,14 +29,7 @@ func TestWatchSubscriptionsReportsSettingsNotProgress(t *testing.T) {
 		return s
 	}
 	writer, watcher := open(), open()
-	create := func(room string) state.Subscription {
-		sub, err := writer.CreateSubscription(state.Subscription{
-			ConnectionID: "conn", Kind: triggers.KindMessage, RoomID: room, CallbackURL: "https://sink.example/hook",
-			Token: "token-" + room, Secret: "whsec_c2VjcmV0LW9mLXRoZS13YXRjaC10ZXN0LXNpbms=", HipChatURL: "https://hipchat.example",
-		})
-		require.NoError(t, err)
-		return sub
-	}
+	create := func(room string) state.Subscription { return createWatched(t, writer, room) }
 	ctx, cancel := context.WithCancel(context.Background())
 	// The watch starts in its own goroutine, and a write made before etcd set it up is not seen: a
 	// warm-up subscription, whose reports are kept apart, is paused and resumed until one arrives.
@@ -173,14 +166,7 @@ func TestAChangeMadeWhileTheWatchIsDownIsReported(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = watcher.Close() })
 
-	create := func(room string) state.Subscription {
-		sub, err := writer.CreateSubscription(state.Subscription{
-			ConnectionID: "conn", Kind: triggers.KindMessage, RoomID: room, CallbackURL: "https://sink.example/hook",
-			Token: "token-" + room, Secret: "whsec_c2VjcmV0LW9mLXRoZS13YXRjaC10ZXN0LXNpbms=", HipChatURL: "https://hipchat.example",
-		})
-		require.NoError(t, err)
-		return sub
-	}
+	create := func(room string) state.Subscription { return createWatched(t, writer, room) }
 	changed := make(chan string, 64)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -212,4 +198,15 @@ func TestAChangeMadeWhileTheWatchIsDownIsReported(t *testing.T) {
 
 	paused := create("made while the watch is down")
 	require.True(t, heard(paused.ID), "a subscription created while the watch was down is reported")
+}
+
+// createWatched creates a message subscription to room through store, for the watch tests.
+func createWatched(t *testing.T, store *etcd.Store, room string) state.Subscription {
+	t.Helper()
+	sub, err := store.CreateSubscription(state.Subscription{
+		ConnectionID: "conn", Kind: triggers.KindMessage, RoomID: room, CallbackURL: "https://sink.example/hook",
+		Token: "token-" + room, Secret: "whsec_c2VjcmV0LW9mLXRoZS13YXRjaC10ZXN0LXNpbms=", HipChatURL: "https://hipchat.example",
+	})
+	require.NoError(t, err)
+	return sub
 }
