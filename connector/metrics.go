@@ -88,7 +88,7 @@ func newLimiterMetrics() limiterMetrics {
 	return limiterMetrics{
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hipchat_connector_limiter_refusals_total",
-			Help: "Calls the limiter refused (answered 429 without calling HipChat), by class (foreground, background) and budget (connector, hipchat, shared_unavailable: a replica that cannot reach the shared budget).",
+			Help: "Calls the limiter refused (answered 429, or 401 for a rejected token, without calling HipChat), by class (foreground, background) and budget (connector, hipchat, hipchat_flood_control, unverified_tokens, token_rejected, shared_unavailable: a replica that cannot reach the shared budget).",
 		}, []string{"class", "budget"}),
 		waits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hipchat_connector_limiter_waits_total",
