@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"maps"
 	"net/url"
 	"strconv"
 )
@@ -49,9 +50,9 @@ const maxListingRestarts = 3
 // listOnce reads the listing once (listAll); moved reports that a page did not begin with the
 // previous page's last item.
 func listOnce[T any](ctx context.Context, c *Client, conn Connection, path string, query url.Values, id func(T) int) (all []T, moved bool, err error) {
-	first := url.Values{}
-	for k, v := range query {
-		first[k] = v
+	first := maps.Clone(query)
+	if first == nil {
+		first = url.Values{}
 	}
 	first.Set("max-results", strconv.Itoa(c.pageSize))
 	req := request{method: "GET", path: path, query: first}
@@ -80,10 +81,7 @@ func listOnce[T any](ctx context.Context, c *Client, conn Connection, path strin
 		if overlap {
 			start-- // the next page begins with this one's last item
 		}
-		next := url.Values{}
-		for k, v := range first {
-			next[k] = v
-		}
+		next := maps.Clone(first)
 		next.Set("start-index", strconv.Itoa(start))
 		req = request{method: "GET", path: path, query: next}
 	}

@@ -10,8 +10,8 @@ import "github.com/hipchat-connector/hipchat-connector/state"
 // have due; dispatch then starts the listing's deliveries taking the connections in turn, each in
 // its own order (so a subscription's order, FIFO's too, is kept).
 
-// connectionOfLocked is the connection of a subscription the deliverer keeps, "" when it keeps none (it
-// is then counted on its own: its subscription id stands for it).
+// connectionOfLocked is the connection of a subscription the deliverer keeps; one it does not keep
+// yet counts on its own, named by its subscription id.
 func (d *Deliverer) connectionOfLocked(subID string) string {
 	if sub := d.subs[subID]; sub != nil {
 		return sub.sub.ConnectionID
@@ -28,8 +28,8 @@ func (l *listing) overShare(conn string, perConnection int) bool {
 // the order they first appear, then the second of each, and so on; each connection's deliveries
 // keep their order.
 func (d *Deliverer) inTurnsLocked(due []state.Delivery) []state.Delivery {
-	if len(due) < 2 {
-		return due
+	if len(due) < 2 || d.oneConnectionLocked(due) {
+		return due // the common case of a listing: nothing to reorder, nothing allocated
 	}
 	var conns []string
 	byConn := map[string][]state.Delivery{}
@@ -40,9 +40,6 @@ func (d *Deliverer) inTurnsLocked(due []state.Delivery) []state.Delivery {
 		}
 		byConn[conn] = append(byConn[conn], del)
 	}
-	if len(conns) == 1 {
-		return due
-	}
 	out := make([]state.Delivery, 0, len(due))
 	for turn := 0; len(out) < len(due); turn++ {
 		for _, conn := range conns {
@@ -52,4 +49,15 @@ func (d *Deliverer) inTurnsLocked(due []state.Delivery) []state.Delivery {
 		}
 	}
 	return out
+}
+
+// oneConnectionLocked reports whether every delivery of due is of one connection.
+func (d *Deliverer) oneConnectionLocked(due []state.Delivery) bool {
+	first := d.connectionOfLocked(due[0].SubscriptionID)
+	for _, del := range due[1:] {
+		if d.connectionOfLocked(del.SubscriptionID) != first {
+			return false
+		}
+	}
+	return true
 }

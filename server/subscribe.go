@@ -114,8 +114,7 @@ const (
 // the trigger's filter members: the URL trimmed, ordering best_effort when absent. Errors, naming
 // the field: those of readJSONObject and requiredString for callbackUrl; 400 invalid_field for an
 // ordering that is neither, or a maxPerSecond that is neither 0 nor a number from 0.01 to 10,000;
-// those of
-// roomTrigger.filter for the filter.
+// those of roomTrigger.filter for the filter.
 func readSubscribeBody(r *http.Request, trigger roomTrigger) (subscribeBody, error) {
 	body, err := readJSONObject(r, paramCallbackURL, `{"callbackUrl":"https://example.com/hook"}`)
 	if err != nil {

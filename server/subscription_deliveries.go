@@ -75,7 +75,7 @@ func (d subscriptionAPI) belowBound(id string) error {
 	if err != nil {
 		return err
 	}
-	if n >= d.maxPending {
+	if d.atBound(n) {
 		return &apiError{Status: http.StatusConflict, Code: CodeBacklogFull, Field: "subscriptionId",
 			Message: fmt.Sprintf("the subscription has %d deliveries waiting, the outbox's bound: send a test event once they drain (resume a paused one; see its health)", n)}
 	}

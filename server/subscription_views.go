@@ -218,7 +218,12 @@ func (d subscriptionAPI) showBacklog(id string) *Backlog {
 		d.log.Warn("counting a subscription's pending deliveries failed", "err", err)
 		return nil
 	}
-	return &Backlog{Pending: n, Held: d.maxPending > 0 && n >= d.maxPending, MaxPending: d.maxPending}
+	return &Backlog{Pending: n, Held: d.atBound(n), MaxPending: d.maxPending}
+}
+
+// atBound reports whether pending deliveries are at the bounded outbox's bound (never without one).
+func (d subscriptionAPI) atBound(pending int) bool {
+	return d.maxPending > 0 && pending >= d.maxPending
 }
 
 // showEndpoint renders the circuit state of callbackURL's endpoint; one that never failed is
