@@ -119,3 +119,19 @@ func TestActionTableRowsAreTheDefinitionsActions(t *testing.T) {
 		}
 	}
 }
+
+// Every GET route, whatever registered it (a service route, the console, an action row, a trigger,
+// an operator route), answers HEAD with the same handlers: Gin maps no HEAD by itself.
+func TestEveryGetRouteAnswersHead(t *testing.T) {
+	deps := testDeps()
+	store := &fakeOperatorStore{}
+	deps.Store, deps.Operator = store, store
+	srv, err := New(Options{AdminToken: "an-operator-credential-of-some-length"}, deps)
+	require.NoError(t, err)
+	byMethod := map[string][]string{}
+	for _, r := range srv.engine.Routes() {
+		byMethod[r.Method] = append(byMethod[r.Method], r.Path)
+	}
+	require.NotEmpty(t, byMethod["GET"])
+	assert.ElementsMatch(t, byMethod["GET"], byMethod["HEAD"], "the GET routes and the HEAD routes")
+}
