@@ -10,7 +10,9 @@ import (
 // token: the page asks for one and calls the routes below), the doorbell of push and the operator routes under /admin/ (only when an operator credential is configured; else they
 // answer 404 as any unknown path), each route is one operation of the connector definition
 // (swagger.Operations) and goes behind requireConnection; a test checks that the two sets agree.
-func (s *Server) routes(r *gin.Engine) {
+// Every GET route answers HEAD as well (headAsGet).
+func (s *Server) routes(engine *gin.Engine) {
+	r := headAsGet{engine}
 	r.GET("/healthz", handleHealthz())
 	r.GET("/readyz", handleReadyz(s.ready))
 	r.GET("/metrics", gin.WrapH(s.metrics.handler()))

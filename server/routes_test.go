@@ -62,6 +62,9 @@ func TestRoutesAreTheOperationsOfTheDefinition(t *testing.T) {
 	require.NoError(t, err)
 	var got, operator []string
 	for _, r := range srv.engine.Routes() {
+		if r.Method == "HEAD" {
+			continue // the twin of a GET route (TestEveryGetRouteAnswersHead)
+		}
 		if isOperatorRoute(r.Path) {
 			operator = append(operator, r.Method+" "+r.Path)
 			continue
