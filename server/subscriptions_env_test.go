@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,6 +45,9 @@ type env struct {
 	deliverer *delivery.Deliverer
 	sink      *sink
 	clock     *clock
+	// upstream counts the requests that reached the emulator's HipChat API (/v2/), whatever their
+	// token (the emulator's own count knows only its tokens).
+	upstream atomic.Int64
 }
 
 // clock is the store's and the deliverer's clock: wall time plus what a test advanced it by.
@@ -88,7 +93,12 @@ func newEnvLimited(t *testing.T, allowPrivate bool, adminToken string, maxPendin
 	e := &env{t: t, ctx: context.Background(), clock: &clock{}}
 	emu, err := hipchatsim.New(hipchatsim.Options{})
 	require.NoError(t, err)
-	hipchat := httptest.NewServer(emu)
+	hipchat := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v2/") {
+			e.upstream.Add(1)
+		}
+		emu.ServeHTTP(w, r)
+	}))
 	t.Cleanup(hipchat.Close)
 	e.sim, e.admin = simclient.New(hipchat.URL), emu.AdminToken()
 	e.alice, err = e.sim.NewPerson(e.ctx, e.admin, "Alice Example", "alice")
