@@ -43,7 +43,7 @@ func bindTopic(r *request) (in topicInput, err error) {
 func serveRow(t *testing.T, row actionRoute, path, body string) *httptest.ResponseRecorder {
 	t.Helper()
 	engine := gin.New()
-	engine.Use(limitBody(1<<10, nil), requireConnection("http://hipchat.invalid"))
+	engine.Use(limitBody(1<<10, nil), requireConnection("http://hipchat.invalid", nil))
 	engine.Handle(row.method, row.path, row.handler(nil, actionEnv{}))
 	req := httptest.NewRequest(row.method, path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer a-token")

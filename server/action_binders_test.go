@@ -35,7 +35,7 @@ func serveTableRow(t *testing.T, row actionRoute, env actionEnv, method, target,
 	t.Helper()
 	gin.SetMode(gin.TestMode)
 	engine := gin.New()
-	engine.Use(limitBody(1<<10, actionBodyLimits(Options{MaxFileBytes: env.maxFileBytes})), requireConnection("http://hipchat.invalid"))
+	engine.Use(limitBody(1<<10, actionBodyLimits(Options{MaxFileBytes: env.maxFileBytes})), requireConnection("http://hipchat.invalid", nil))
 	engine.Handle(row.method, row.path, row.handler(noHipChat{t: t}, env))
 	req := httptest.NewRequest(method, target, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer a-token")

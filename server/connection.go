@@ -1,6 +1,8 @@
 package server
 
 import (
+	"net/http"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
@@ -28,14 +30,28 @@ func missingToken() *apiError {
 		Message: "the HipChat token is missing: send it as Authorization: Bearer <token> (or the bare token)"}
 }
 
+// operatorCredentialGiven is the 401 answer for the operator credential sent where a HipChat
+// token goes. It never quotes the credential.
+func operatorCredentialGiven() *apiError {
+	return &apiError{Status: http.StatusUnauthorized, Code: CodeOperatorCredential,
+		Message: "this is the operator credential, not a HipChat token: it opens only the operator routes (/admin/, and the console's operator sign-in), " +
+			"so it was not sent to HipChat; send the connection's HipChat personal access token here"}
+}
+
 // requireConnection is the auth of every operation: it takes the HipChat token from Authorization
 // ("Bearer <t>" or the bare token), makes the connection to hipchatURL and stores it for the
-// handlers. Without a token it answers 401 missing_token.
-func requireConnection(hipchatURL string) gin.HandlerFunc {
+// handlers. Errors: 401 missing_token without a token; 401 operator_credential when the token is
+// the operator credential (operator; nil: none is configured), which then goes to no HipChat call
+// and into no connection, since HipChat would only reject it and a connection would keep it.
+func requireConnection(hipchatURL string, operator *operatorAPI) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		token, ok := connector.TokenFromAuthorization(c.GetHeader("Authorization"))
 		if !ok {
 			writeError(c, missingToken())
+			return
+		}
+		if operator.isCredential(token) {
+			writeError(c, operatorCredentialGiven())
 			return
 		}
 		setConnection(c, connector.NewConnection(token, hipchatURL))

@@ -56,6 +56,7 @@ const (
 	CodeTooManySubscriptions = "too_many_subscriptions" // 409: the connection holds -max-subscriptions-per-connection
 
 	CodeAdminTokenRejected = "admin_token_rejected" // 401: an operator route without the operator credential
+	CodeOperatorCredential = "operator_credential"  // 401: the operator credential sent as a HipChat token
 )
 
 // Codes of an input an action refused (400), spelled once in package actions.

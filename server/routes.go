@@ -31,7 +31,7 @@ func (s *Server) routes(engine *gin.Engine) {
 		admin.POST("/subscriptions/:subscriptionId/resume", s.operator.handleResume())
 	}
 
-	op := r.Group("/", requireConnection(s.opts.HipChatURL))
+	op := r.Group("/", requireConnection(s.opts.HipChatURL, s.operator))
 
 	// Actions, one row each of the action table.
 	for _, row := range actionTable {
