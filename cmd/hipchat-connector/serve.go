@@ -21,8 +21,8 @@ const serveSummary = "run the connector: actions, triggers and callback subscrip
 // upstreamTimeout bounds one HipChat call.
 const upstreamTimeout = 15 * time.Second
 
-// runServe runs the connector until ctx ends (SIGINT or SIGTERM). It binds first and then prints
-// "listening on http://ADDR" to stdout; logs go to stderr as JSON lines, each naming its component
+// runServe runs the connector until ctx ends (SIGINT or SIGTERM). It binds first, answers /readyz
+// 503 while it starts (server.ServeStarting), and then prints "listening on http://ADDR" to stdout; logs go to stderr as JSON lines, each naming its component
 // (http, poller, deliverer, store). Errors: errUsage for a bad command line, the configuration's
 // validation errors, a busy port, and failures while serving.
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -37,6 +37,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("%s %s: %w", sources.Of("addr"), cfg.HTTP.Addr, err)
 	}
 	defer ln.Close()
+	// Answer at once while the rest starts: /readyz 503 (and /healthz 200) rather than a probe held
+	// in the listen queue while the database opens and the replicas join.
+	stopStarting := server.ServeStarting(ln, cfg.HTTP.Logger)
+	defer stopStarting()
 	store, closeStore, err := servestore.Open(ctx, cfg, getenv, logger)
 	if err != nil {
 		return err
@@ -61,6 +65,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	parts.enablePush(cfg, logger)
 	serving = true
 	logger.Info("starting", "component", "main", "config", cfg)
+	stopStarting() // the server serves ln from here on
 	fmt.Fprintf(stdout, "listening on http://%s\n", parts.server.Addr())
 	return parts.run(ctx, store, cfg.Push)
 }
