@@ -18,7 +18,8 @@ import (
 // observe replaces Gin's access log: one log line and the request metrics per request. Each
 // request has an id: the caller's X-Request-Id when it is sane (see validRequestID), a new one
 // otherwise, echoed in the answer's X-Request-Id and logged as request_id. It logs the method, route pattern, path (never the query, where auth_token or a trigger's state could travel),
-// status, duration, the connection id and, for an error answer, its code and cause. The Authorization
+// status, duration (duration_ms, a number of milliseconds, which log queries sum and compare, where
+// the JSON log's other durations are text), the connection id and, for an error answer, its code and cause. The Authorization
 // header is never read here, and the connection's token is scrubbed from the cause.
 func observe(logger *slog.Logger, clock func() time.Time, m *metrics) gin.HandlerFunc {
 	return func(c *gin.Context) {
