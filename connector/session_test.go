@@ -4,9 +4,11 @@ import (
 	"context"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -78,4 +80,21 @@ func TestShareFileQuotesAPlainName(t *testing.T) {
 		connector.SharedFile{Name: `release "1.2".txt`, ContentType: "text/plain", Content: []byte("x")})
 	require.NoError(t, err)
 	assert.Equal(t, `attachment; name="file"; filename="release \"1.2\".txt"`, disposition)
+}
+
+// A session call HipChat does not answer in time is a timeout still, once its token is scrubbed:
+// the HTTP API answers it 504 upstream_timeout, as every other call's.
+func TestASessionCallThatTimesOutStaysATimeout(t *testing.T) {
+	const token = "a-token-that-must-not-leak-0123456789"
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
+	t.Cleanup(slow.Close)
+	t.Cleanup(func() { close(release) })
+	_, err := newClient(connector.ClientOptions{Timeout: 50 * time.Millisecond}).Session(context.Background(), connector.NewConnection(token, slow.URL))
+	var upstream *connector.Error
+	require.ErrorAs(t, err, &upstream)
+	assert.NotContains(t, err.Error(), token)
+	var netErr net.Error
+	require.ErrorAs(t, upstream.Cause, &netErr, "the scrubbed cause still says what kind of failure it was")
+	assert.True(t, netErr.Timeout())
 }
