@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"errors"
+	"net"
 	"net/url"
 	"strings"
 )
@@ -23,12 +24,24 @@ func (c *Client) Session(ctx context.Context, conn Connection) (Session, error) 
 	err := c.call(ctx, conn, request{method: "GET", path: "/v2/oauth/token/" + url.PathEscape(conn.Token())}, &s)
 	var e *Error
 	if errors.As(err, &e) && e.Cause != nil {
-		e.Cause = scrubbedError{text: strings.ReplaceAll(e.Cause.Error(), url.PathEscape(conn.Token()), "[token]")}
+		e.Cause = scrubbedError{text: strings.ReplaceAll(e.Cause.Error(), url.PathEscape(conn.Token()), "[token]"), timeout: isTimeout(e.Cause)}
 	}
 	return s, err
 }
 
-// scrubbedError is an error's text with a secret taken out.
-type scrubbedError struct{ text string }
+// scrubbedError is an error's text with a secret taken out, and whether it was a timeout: it is a
+// net.Error, so a caller still tells a HipChat too slow (504) from one that failed otherwise.
+type scrubbedError struct {
+	text    string
+	timeout bool
+}
 
-func (e scrubbedError) Error() string { return e.text }
+func (e scrubbedError) Error() string   { return e.text }
+func (e scrubbedError) Timeout() bool   { return e.timeout }
+func (e scrubbedError) Temporary() bool { return e.timeout }
+
+// isTimeout reports whether err is a deadline exceeded or a network timeout.
+func isTimeout(err error) bool {
+	var netErr net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout()
+}
