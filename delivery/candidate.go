@@ -65,6 +65,9 @@ type listing struct {
 	byEndpoint     map[string]int
 	byConnection   map[string]int // fairness.go
 	slow           int            // let through to slow endpoints
+	// unproven: per connection, let through to endpoints not known to answer quickly (unproven.go);
+	// nil until the listing lets one through, which is rare once a deliverer has run a while.
+	unproven map[string]int
 }
 
 func newListing() *listing {
@@ -93,6 +96,9 @@ func (l *listing) add(c *candidate) {
 	if sub := c.subscription(); sub != nil {
 		l.byEndpoint[sub.endpoint]++
 		l.byConnection[sub.sub.ConnectionID]++
+		if ep := c.endpoint(); ep == nil || !ep.quick {
+			l.addUnproven(sub.sub.ConnectionID)
+		}
 	}
 	if ep := c.endpoint(); ep != nil && ep.slow {
 		l.slow++

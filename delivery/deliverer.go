@@ -81,6 +81,12 @@ type Options struct {
 	// SlowInFlight bounds the attempts in flight to slow endpoints, all of them together (default
 	// Concurrency), so that endpoints that hang can never hold the slots others need.
 	SlowInFlight int
+	// PerConnectionUnproven bounds the attempts one connection may have in flight to endpoints not
+	// known to answer quickly (that have not answered within SlowAfter yet, or are slow), its
+	// attempts that stalled included (unproven.go). It must be smaller than Concurrency and
+	// SlowInFlight (default an eighth of the smaller, at least 1), so that one connection's hanging
+	// callback URLs, however many, hold neither the slots nor the slow pool that others need.
+	PerConnectionUnproven int
 	// EndpointRate bounds the deliveries per second to one endpoint (-callback-rate); 0 means no
 	// bound. A subscription's own maxPerSecond applies as well. A throttled delivery waits: it is
 	// never failed and never counted as an attempt.
@@ -117,10 +123,10 @@ type Options struct {
 //
 // Best-effort subscriptions (the default) have each delivery retried on its own, so a failing one
 // never delays the others; FIFO subscriptions send one at a time, in order. Attempts in flight are
-// bounded in all, per subscription and per endpoint; deliveries per second are bounded per
-// endpoint and per subscription; an endpoint that keeps failing opens a circuit that holds its
-// deliveries while one probe at a time tests it. The webhook-id is the delivery's id, the same on
-// every attempt, after restarts and on resends.
+// bounded in all, per subscription, per endpoint and, to endpoints not known to answer quickly, per
+// connection; deliveries per second are bounded per endpoint and per subscription; an endpoint
+// that keeps failing opens a circuit that holds its deliveries while one probe at a time tests it.
+// The webhook-id is the delivery's id, the same on every attempt, after restarts and on resends.
 type Deliverer struct {
 	store           Store
 	client          *http.Client
@@ -132,6 +138,7 @@ type Deliverer struct {
 	perEndpoint     int
 	slowAfter       time.Duration
 	slowMax         int
+	perConnection   int // PerConnectionUnproven
 	endpointRate    float64
 	circuitFailures int
 	disableAfter    time.Duration
@@ -149,6 +156,7 @@ type Deliverer struct {
 	inflight     map[deliveryKey]bool   // started and not yet recorded
 	posting      int                    // POSTs in normal slots (bounded by concurrency; slow.go)
 	slowInFlight int                    // POSTs in the slow pool (bounded by slowMax)
+	unproven     map[string]int         // connection → its attempts counted by unprovenBound (unproven.go)
 	recent       map[deliveryKey]uint64 // recorded attempts → the snapshot count when they were recorded
 	snapshots    uint64                 // DueDeliveries reads started
 	subs         map[string]*subscriptionState
@@ -185,14 +193,16 @@ type deliveryKey struct {
 	seq uint64
 }
 
-// New returns a Deliverer. Errors: a missing Store, a negative bound, rate or timeout, a retry
-// delay ≤ 0, or a Registerer that holds the delivery metrics already.
+// New returns a Deliverer. Errors: a missing Store, a negative bound, rate or timeout, a
+// PerConnectionUnproven not smaller than Concurrency or SlowInFlight, a retry delay ≤ 0, or a
+// Registerer that holds the delivery metrics already.
 func New(opts Options) (*Deliverer, error) {
 	switch {
 	case opts.Store == nil:
 		return nil, errors.New("delivery: a store is required")
 	case opts.Interval < 0, opts.Concurrency < 0, opts.Timeout < 0, opts.PerSubscription < 0, opts.PerEndpoint < 0,
-		opts.CircuitFailures < 0, opts.DisableAfter < 0, opts.SlowAfter < 0, opts.SlowInFlight < 0:
+		opts.CircuitFailures < 0, opts.DisableAfter < 0, opts.SlowAfter < 0, opts.SlowInFlight < 0,
+		opts.PerConnectionUnproven < 0:
 		return nil, errors.New("delivery: interval, bounds, circuit failures and timeouts must not be negative")
 	case opts.EndpointRate < 0:
 		return nil, fmt.Errorf("delivery: endpoint rate %v must not be negative", opts.EndpointRate)
@@ -203,6 +213,10 @@ func New(opts Options) (*Deliverer, error) {
 		}
 	}
 	opts = opts.withDefaults()
+	if whole := min(opts.Concurrency, opts.SlowInFlight); opts.PerConnectionUnproven >= whole && whole > 1 {
+		return nil, fmt.Errorf("delivery: PerConnectionUnproven %d must be smaller than Concurrency (%d) and SlowInFlight (%d)",
+			opts.PerConnectionUnproven, opts.Concurrency, opts.SlowInFlight)
+	}
 	m, err := newMetrics(opts.Registerer, opts.Store)
 	if err != nil {
 		return nil, err
@@ -211,12 +225,12 @@ func New(opts Options) (*Deliverer, error) {
 		store: opts.Store, client: opts.Client, timeout: opts.Timeout, now: opts.Now,
 		interval: opts.Interval, concurrency: opts.Concurrency, perSubscription: opts.PerSubscription,
 		perEndpoint: opts.PerEndpoint, slowAfter: opts.SlowAfter, slowMax: opts.SlowInFlight,
-		endpointRate: opts.EndpointRate, circuitFailures: opts.CircuitFailures,
+		perConnection: opts.PerConnectionUnproven, endpointRate: opts.EndpointRate, circuitFailures: opts.CircuitFailures,
 		disableAfter: opts.DisableAfter, schedule: append([]time.Duration(nil), opts.Schedule...),
 		jitter: opts.Jitter, userAgent: opts.UserAgent, owns: opts.Owns, log: opts.Logger, metrics: m,
 		nudge: make(chan struct{}, 1), batchFull: make(chan struct{}, 1),
 		inflight: map[deliveryKey]bool{}, recent: map[deliveryKey]uint64{},
-		subs: map[string]*subscriptionState{}, endpoints: map[string]*endpointState{},
+		subs: map[string]*subscriptionState{}, endpoints: map[string]*endpointState{}, unproven: map[string]int{},
 	}
 	m.openEndpoints = d.openEndpoints
 	m.slow = d.slowEndpoints
@@ -239,6 +253,7 @@ func (o Options) withDefaults() Options {
 	o.PerEndpoint = cmp.Or(o.PerEndpoint, DefaultPerEndpoint)
 	o.SlowAfter = cmp.Or(o.SlowAfter, DefaultSlowAfter)
 	o.SlowInFlight = cmp.Or(o.SlowInFlight, o.Concurrency)
+	o.PerConnectionUnproven = cmp.Or(o.PerConnectionUnproven, max(1, min(o.Concurrency, o.SlowInFlight)/unprovenShareDivisor))
 	o.CircuitFailures = cmp.Or(o.CircuitFailures, DefaultCircuitFailures)
 	o.DisableAfter = cmp.Or(o.DisableAfter, DefaultDisableAfter)
 	if o.Schedule == nil {

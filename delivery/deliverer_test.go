@@ -319,13 +319,27 @@ func TestNewDelivererValidatesOptions(t *testing.T) {
 	clk := newClock()
 	store := openStore(t, clk)
 	for name, opts := range map[string]delivery.Options{
-		"no store":          {},
-		"negative interval": {Store: store, Interval: -time.Second},
-		"zero retry delay":  {Store: store, Schedule: []time.Duration{time.Second, 0}},
+		"no store":                                   {},
+		"negative interval":                          {Store: store, Interval: -time.Second},
+		"zero retry delay":                           {Store: store, Schedule: []time.Duration{time.Second, 0}},
+		"negative per-connection bound":              {Store: store, PerConnectionUnproven: -1},
+		"a connection's bound as large as the slots": {Store: store, Concurrency: 8, PerConnectionUnproven: 8},
+		"a connection's bound the whole slow pool":   {Store: store, SlowInFlight: 4, PerConnectionUnproven: 4},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := delivery.New(opts)
 			assert.Error(t, err)
+		})
+	}
+	_, err := delivery.New(delivery.Options{Store: store, SlowInFlight: 4, PerConnectionUnproven: 4})
+	assert.ErrorContains(t, err, "PerConnectionUnproven 4 must be smaller than Concurrency (64) and SlowInFlight (4)", "the error names the field")
+	for name, opts := range map[string]delivery.Options{
+		"one slot: a bound of one": {Store: store, Concurrency: 1},
+		"below both":               {Store: store, Concurrency: 8, SlowInFlight: 4, PerConnectionUnproven: 3},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := delivery.New(opts)
+			assert.NoError(t, err)
 		})
 	}
 }

@@ -76,7 +76,7 @@ func (d *Deliverer) startLocked(ctx context.Context, del state.Delivery, c *cand
 	sub, ep := c.subscription(), c.endpoint()
 	probe := ep.state.Open() // the circuit admitted it: the one attempt of an open circuit whose probe is due
 	d.inflight[c.key] = true
-	s := d.occupyLocked(ep)
+	s := d.occupyLocked(ep, sub.sub.ConnectionID)
 	sub.inflight++
 	ep.inflight++
 	ep.probing = probe

@@ -28,6 +28,10 @@ type endpointState struct {
 	// slow: its last answer came after SlowAfter, or an attempt has been in flight longer: its
 	// attempts are held in the slow pool, whose size is bounded whatever the number of endpoints.
 	slow bool
+	// quick: its last answer came within SlowAfter, and no attempt has stalled since. An endpoint
+	// that is not (new, or slow) is unproven: its attempts count against its connection's bound
+	// (unproven.go).
+	quick bool
 }
 
 // circuitHolds reports whether the endpoint's open circuit holds its deliveries at now: its probe

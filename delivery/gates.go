@@ -25,6 +25,9 @@ const (
 	refusedEndpointBusy     = "endpoint_busy"          // its endpoint has all its attempts in flight
 	refusedThrottled        = "throttled"              // a rate of its subscription or endpoint says wait
 	refusedSlowPoolFull     = "slow_pool_full"         // its endpoint is slow and the slow pool is full
+	// its endpoint is not known to answer quickly, and its connection has as many attempts in flight
+	// to such endpoints as it may (unproven.go)
+	refusedUnprovenBusy = "connection_unproven_busy"
 )
 
 // orderedGate is one line of dispatch's list of gates.
@@ -56,6 +59,7 @@ func (d *Deliverer) gateOrder() []orderedGate {
 		{gate: circuitClosed{}, atListing: true, ofEndpoint: true},
 		{gate: endpointBound{d.perEndpoint}, atListing: true, ofEndpoint: true},
 		{gate: slowPool{d}, atListing: true, ofEndpoint: true},
+		{gate: unprovenBound{d.unproven, d.perConnection}, atListing: true},
 		{gate: throttle{d.wakeLocked}, atListing: true},
 	}
 }

@@ -273,12 +273,12 @@ func TestGateOrder(t *testing.T) {
 		return out
 	}
 	want := []string{refusedInFlight, refusedFinished, refusedInactive, refusedSubscriptionBusy, refusedCircuitOpen,
-		refusedEndpointBusy, refusedSlowPoolFull, refusedThrottled}
+		refusedEndpointBusy, refusedSlowPoolFull, refusedUnprovenBusy, refusedThrottled}
 	if got := names(d.gates); !slices.Equal(got, want) {
 		t.Errorf("dispatch asks %v, want %v", got, want)
 	}
 	want = []string{refusedInFlight, refusedFinished, refusedSubscriptionBusy, refusedCircuitOpen, refusedEndpointBusy,
-		refusedSlowPoolFull, refusedThrottled}
+		refusedSlowPoolFull, refusedUnprovenBusy, refusedThrottled}
 	var listing []gate
 	for _, g := range d.listingGates {
 		listing = append(listing, g.gate)
@@ -326,17 +326,18 @@ func TestEndpointLimitAndSlowPoolGates(t *testing.T) {
 // answer within slowAfter moves to the slow pool, freeing its normal slot, and marks the endpoint
 // slow with its limit halved; a slow endpoint's next attempt starts in the slow pool.
 func TestSlotsFollowHowQuicklyAnEndpointAnswers(t *testing.T) {
-	d := &Deliverer{perEndpoint: 3, slowAfter: time.Hour, nudge: make(chan struct{}, 1), metrics: &metrics{stalled: prometheus.NewCounter(prometheus.CounterOpts{Name: "x"})}}
+	d := &Deliverer{perEndpoint: 3, slowAfter: time.Hour, nudge: make(chan struct{}, 1), unproven: map[string]int{},
+		metrics: &metrics{stalled: prometheus.NewCounter(prometheus.CounterOpts{Name: "x"})}}
 	ep := &endpointState{limit: 1}
 	for want := 2; want <= 4; want++ {
-		s := d.occupyLocked(ep)
+		s := d.occupyLocked(ep, "conn-1")
 		s.answered()
 		s.releaseLocked()
 		if ep.limit != min(want, 3) || ep.slow {
 			t.Fatalf("after %d quick answers: limit %d slow %v", want-1, ep.limit, ep.slow)
 		}
 	}
-	s := d.occupyLocked(ep)
+	s := d.occupyLocked(ep, "conn-1")
 	if d.posting != 1 || d.slowInFlight != 0 {
 		t.Fatalf("a normal slot: posting %d, slow pool %d", d.posting, d.slowInFlight)
 	}
@@ -344,7 +345,7 @@ func TestSlotsFollowHowQuicklyAnEndpointAnswers(t *testing.T) {
 	if d.posting != 0 || d.slowInFlight != 1 || !ep.slow || ep.limit != 1 {
 		t.Fatalf("stalled: posting %d, slow pool %d, slow %v, limit %d", d.posting, d.slowInFlight, ep.slow, ep.limit)
 	}
-	next := d.occupyLocked(ep)
+	next := d.occupyLocked(ep, "conn-1")
 	if d.posting != 0 || d.slowInFlight != 2 {
 		t.Fatalf("a slow endpoint's next attempt: posting %d, slow pool %d", d.posting, d.slowInFlight)
 	}
@@ -352,5 +353,74 @@ func TestSlotsFollowHowQuicklyAnEndpointAnswers(t *testing.T) {
 	next.releaseLocked()
 	if d.posting != 0 || d.slowInFlight != 0 {
 		t.Fatalf("released: posting %d, slow pool %d", d.posting, d.slowInFlight)
+	}
+}
+
+func TestUnprovenBoundGate(t *testing.T) {
+	of := func(conn string) *subscriptionState {
+		return &subscriptionState{endpoint: "https://a.example", sub: state.Subscription{ConnectionID: conn}}
+	}
+	quick := &endpointState{limit: unlimited, quick: true}
+	fresh := &endpointState{limit: 1}
+	slow := &endpointState{limit: 1, slow: true}
+	listedOf := func(c *candidate, conn string, n int) *candidate {
+		c.listed = newListing()
+		for range n {
+			c.listed.addUnproven(conn)
+		}
+		c.listed.addUnproven("conn-other") // another connection's count does not matter
+		return c
+	}
+	g := unprovenBound{unproven: map[string]int{"conn-a": 2, "conn-full": 3}, perConnection: 3}
+	checkGate(t, g, refusedUnprovenBusy, []gateCase{
+		{"a new endpoint, its connection below its bound", candidateWith(of("conn-a"), fresh), true},
+		{"an endpoint not kept yet, below the bound", candidateWith(of("conn-a"), nil), true},
+		{"a slow endpoint, below the bound", candidateWith(of("conn-a"), slow), true},
+		{"a connection with none in flight", candidateWith(of("conn-b"), fresh), true},
+		{"a new endpoint, the connection at its bound", candidateWith(of("conn-full"), fresh), false},
+		{"a slow endpoint, the connection at its bound", candidateWith(of("conn-full"), slow), false},
+		{"an endpoint not kept yet, the connection at its bound", candidateWith(of("conn-full"), nil), false},
+		{"in flight and listed at the bound", listedOf(candidateWith(of("conn-a"), fresh), "conn-a", 1), false},
+		{"listed below the bound", listedOf(candidateWith(of("conn-b"), fresh), "conn-b", 2), true},
+		{"an endpoint that answered quickly, the connection at its bound", candidateWith(of("conn-full"), quick), true},
+		{"a subscription not known yet", candidateWith(nil, nil), true},
+	})
+}
+
+// An attempt counts against its connection's bound when its endpoint is not known to answer
+// quickly as it starts, or when it stalls; it stops counting when it ends, and a connection with
+// none counted is forgotten.
+func TestSlotsCountUnprovenAttemptsPerConnection(t *testing.T) {
+	d := &Deliverer{perEndpoint: 3, slowAfter: time.Hour, nudge: make(chan struct{}, 1), unproven: map[string]int{},
+		metrics: &metrics{stalled: prometheus.NewCounter(prometheus.CounterOpts{Name: "x"})}}
+	ep := &endpointState{limit: 1}
+	first := d.occupyLocked(ep, "conn-a")
+	other := d.occupyLocked(&endpointState{limit: 1}, "conn-b")
+	if d.unproven["conn-a"] != 1 || d.unproven["conn-b"] != 1 {
+		t.Fatalf("attempts to new endpoints: counted %v, want one each", d.unproven)
+	}
+	first.answered()
+	first.releaseLocked()
+	other.releaseLocked()
+	if !ep.quick || len(d.unproven) != 0 {
+		t.Fatalf("after a quick answer: quick %v, counted %v", ep.quick, d.unproven)
+	}
+	proven := d.occupyLocked(ep, "conn-a")
+	if len(d.unproven) != 0 {
+		t.Fatalf("an attempt to an endpoint that answered quickly is counted: %v", d.unproven)
+	}
+	proven.stall() // as the slowAfter timer does
+	if d.unproven["conn-a"] != 1 || ep.quick || !ep.slow {
+		t.Fatalf("stalled: counted %v, quick %v, slow %v", d.unproven, ep.quick, ep.slow)
+	}
+	proven.stall() // the timer fires once; a second call changes nothing
+	next := d.occupyLocked(ep, "conn-a")
+	if d.unproven["conn-a"] != 2 || d.slowInFlight != 2 {
+		t.Fatalf("a slow endpoint's next attempt: counted %v, slow pool %d", d.unproven, d.slowInFlight)
+	}
+	proven.releaseLocked()
+	next.releaseLocked()
+	if len(d.unproven) != 0 || d.slowInFlight != 0 || d.posting != 0 {
+		t.Fatalf("released: counted %v, slow pool %d, posting %d", d.unproven, d.slowInFlight, d.posting)
 	}
 }

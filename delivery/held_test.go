@@ -124,3 +124,42 @@ func TestHeldRefusesWholeSubscriptionsBeforeTheirDeliveries(t *testing.T) {
 		t.Error("room is at its endpoint's bound once the listing took one more")
 	}
 }
+
+// TestHeldCountsEachConnectionsDeliveriesToUnprovenEndpoints: the listing lets through no more of
+// a connection's deliveries to endpoints not known to answer quickly than its bound leaves room
+// for, counting those in flight; deliveries to endpoints that answered quickly, and other
+// connections', go on.
+func TestHeldCountsEachConnectionsDeliveriesToUnprovenEndpoints(t *testing.T) {
+	d := newListingDeliverer(t, Options{PerConnectionUnproven: 2})
+	of := func(conn, endpoint string) *subscriptionState {
+		return &subscriptionState{endpoint: endpoint, sub: state.Subscription{ConnectionID: conn}}
+	}
+	for _, sub := range []string{"a1", "a2", "a3"} {
+		d.subs[sub] = of("conn-a", "https://"+sub+".example") // each a new endpoint
+	}
+	d.subs["a-quick"] = of("conn-a", "https://quick.example")
+	d.endpoints["https://quick.example"] = &endpointState{limit: unlimited, quick: true}
+	d.subs["b1"] = of("conn-b", "https://b.example")
+	d.subs["c1"] = of("conn-c", "https://c.example")
+	d.unproven["conn-c"] = 2 // at its bound already
+
+	picker := d.held(time.Now(), 1)
+	for _, step := range []struct {
+		sub  string
+		pick state.Pick
+	}{
+		{"a1", state.Take},
+		{"a2", state.Take},
+		{"a3", state.SkipSubscription}, // conn-a's bound: two let through
+		{"a-quick", state.Take},        // answered quickly: not counted
+		{"b1", state.Take},
+		{"c1", state.SkipSubscription},
+	} {
+		if got := picker.PickDelivery(step.sub, 1); got != step.pick {
+			t.Errorf("PickDelivery(%s) = %d, want %d", step.sub, got, step.pick)
+		}
+	}
+	if picker.PickSubscription("c1") {
+		t.Error("a subscription of a connection at its bound is taken")
+	}
+}

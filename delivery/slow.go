@@ -13,6 +13,10 @@ import "time"
 // Each endpoint also has a limit on its attempts in flight: 1 until it first answers, one more for
 // each answer within SlowAfter up to PerEndpoint, halved (at least 1) when it turns slow. A new
 // receiver that hangs holds one slot for SlowAfter, not PerEndpoint of them for the whole timeout.
+//
+// And each connection may have only PerConnectionUnproven attempts in flight to endpoints not
+// known to answer quickly (unproven.go), so that its many new URLs that hang each hold a normal
+// slot for SlowAfter, and then the slow pool, a few at a time, not all at once.
 
 // DefaultSlowAfter is how long an attempt may wait for its answer before its endpoint counts as
 // slow (Options.SlowAfter).
@@ -20,18 +24,24 @@ const DefaultSlowAfter = time.Second
 
 // slot is one attempt's place in the deliverer's bounds. Its fields are guarded by d.mu.
 type slot struct {
-	d       *Deliverer
-	ep      *endpointState
-	started time.Time
-	slow    bool // counted in d.slowInFlight, not d.posting
-	done    bool // the attempt ended
-	timer   *time.Timer
+	d          *Deliverer
+	ep         *endpointState
+	connection string
+	started    time.Time
+	slow       bool // counted in d.slowInFlight, not d.posting
+	unproven   bool // counted in d.unproven[connection] (unproven.go)
+	done       bool // the attempt ended
+	timer      *time.Timer
 }
 
-// occupyLocked takes the slot of an attempt to ep: in the slow pool when ep is slow, else a normal
-// slot that moves to the slow pool when no answer comes within slowAfter.
-func (d *Deliverer) occupyLocked(ep *endpointState) *slot {
-	s := &slot{d: d, ep: ep, started: time.Now()}
+// occupyLocked takes the slot of an attempt of connection to ep: in the slow pool when ep is
+// slow, else a normal slot that moves to the slow pool when no answer comes within slowAfter; and
+// counts it against the connection's bound when ep is not known to answer quickly.
+func (d *Deliverer) occupyLocked(ep *endpointState, connection string) *slot {
+	s := &slot{d: d, ep: ep, connection: connection, started: time.Now()}
+	if !ep.quick {
+		s.countUnprovenLocked()
+	}
 	if ep.slow {
 		s.slow = true
 		d.slowInFlight++
@@ -43,7 +53,11 @@ func (d *Deliverer) occupyLocked(ep *endpointState) *slot {
 }
 
 // stall moves a normal slot whose attempt still waits for its answer to the slow pool, marks its
-// endpoint slow, and wakes dispatch for the normal slot it frees.
+// endpoint slow, counts the attempt against its connection's bound (if it was not yet), and wakes
+// dispatch for the normal slot it frees. It moves even when the slow pool, or the connection's
+// bound, is full: kept in its normal slot it would hold what answering receivers need, and cut
+// short it may have reached the receiver all the same and would be sent again, recorded as failed
+// or not. What is full then starts nothing more until it has room.
 func (s *slot) stall() {
 	d := s.d
 	d.mu.Lock()
@@ -54,6 +68,9 @@ func (s *slot) stall() {
 	s.slow = true
 	d.posting--
 	d.slowInFlight++
+	if !s.unproven {
+		s.countUnprovenLocked()
+	}
 	s.ep.turnSlow()
 	d.mu.Unlock()
 	d.metrics.stalled.Inc()
@@ -69,12 +86,12 @@ func (s *slot) answered() {
 	defer d.mu.Unlock()
 	switch {
 	case took < d.slowAfter:
-		s.ep.slow = false
+		s.ep.slow, s.ep.quick = false, true
 		s.ep.limit = min(d.perEndpoint, s.ep.limit+1)
 	case !s.slow:
 		s.ep.turnSlow() // answered after slowAfter, before the timer moved it
 	default:
-		s.ep.slow = true
+		s.ep.slow, s.ep.quick = true, false
 	}
 }
 
@@ -89,11 +106,15 @@ func (s *slot) releaseLocked() {
 	} else {
 		s.d.posting--
 	}
+	if s.unproven {
+		s.uncountUnprovenLocked()
+	}
 }
 
-// turnSlow marks the endpoint slow and halves the attempts it may have in flight.
+// turnSlow marks the endpoint slow, no longer known to answer quickly, and halves the attempts it
+// may have in flight.
 func (ep *endpointState) turnSlow() {
-	ep.slow = true
+	ep.slow, ep.quick = true, false
 	ep.limit = max(1, ep.limit/2)
 }
 

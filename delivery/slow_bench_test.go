@@ -15,7 +15,8 @@ import (
 
 // BenchmarkHealthyBesideHangingReceivers measures a healthy subscription's queued→delivered lag,
 // p50 and p99 over 50 events 20 ms apart, alone (the yardstick) and beside 50 hanging endpoints of
-// 4 subscriptions each (3 events queued per subscription) on the same deliverer, in one run:
+// 4 subscriptions each (3 events queued per subscription, eight other connections) on the same
+// deliverer, in one run:
 //
 //	go test -run '^$' -bench HealthyBesideHanging -benchtime 1x ./delivery/
 func BenchmarkHealthyBesideHangingReceivers(b *testing.B) {
@@ -37,7 +38,7 @@ func healthyLags(b *testing.B, hanging int) (p50, p99 time.Duration) {
 	for e := range hanging {
 		url := testkit.HangingReceiver(b)
 		for s := range 4 {
-			sub := addSubscription(b, store, testConn, triggers.KindMessage, fmt.Sprintf("hang-%d-%d", e, s), url, nil)
+			sub := addSubscription(b, store, busyConnection(e, s), triggers.KindMessage, fmt.Sprintf("hang-%d-%d", e, s), url, nil)
 			queue(b, store, sub, "e1", "e2", "e3")
 		}
 	}

@@ -10,19 +10,36 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/delivery"
 	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/state"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
-// With 50 hanging endpoints (4 subscriptions each, each endpoint a new host:port) and one healthy
-// subscription on the same deliverer, the healthy subscription's events are delivered while every
-// hanging attempt still waits for its 30 s timeout: the hanging receivers hold the slow pool, never
-// the slots the healthy one needs. (Before, they held all 64 slots, 32 each, until the timeout.)
-// "While they still wait" is read in the store, not on a stopwatch: when the last healthy event
-// has arrived, no attempt of a hanging subscription has ended (an attempt is recorded when it
-// ends, here at its timeout).
+// busyConnections are the connections that share the hanging subscriptions of the slow tests:
+// eight, since one connection may have only an eighth of the slots in flight to URLs not known to
+// answer quickly (unproven.go).
+var busyConnections = func() []connector.Connection {
+	conns := make([]connector.Connection, 8)
+	for i := range conns {
+		conns[i] = connector.NewConnection(fmt.Sprintf("token-busy-%d", i), "http://hipchat.invalid")
+	}
+	return conns
+}()
+
+// busyConnection is the connection of the s-th subscription of hanging endpoint e.
+func busyConnection(e, s int) connector.Connection {
+	return busyConnections[(e*4+s)%len(busyConnections)]
+}
+
+// With 50 hanging endpoints (4 subscriptions each, each endpoint a new host:port, shared by eight
+// connections) and one healthy subscription of another connection on the same deliverer, the
+// healthy subscription's events are delivered while every hanging attempt still waits for its 30 s
+// timeout: the hanging receivers hold the slow pool, never the slots the healthy one needs.
+// (Before, they held all 64 slots, 32 each, until the timeout.) "While they still wait" is read in
+// the store, not on a stopwatch: when the last healthy event has arrived, no attempt of a hanging
+// subscription has ended (an attempt is recorded when it ends, here at its timeout).
 func TestHangingReceiversDoNotDelayAHealthyOne(t *testing.T) {
 	clk := newClock()
 	store := openStore(t, clk)
@@ -30,7 +47,7 @@ func TestHangingReceiversDoNotDelayAHealthyOne(t *testing.T) {
 	for e := range 50 {
 		url := testkit.HangingReceiver(t)
 		for s := range 4 {
-			sub := addSubscription(t, store, testConn, triggers.KindMessage, fmt.Sprintf("hang-%d-%d", e, s), url, nil)
+			sub := addSubscription(t, store, busyConnection(e, s), triggers.KindMessage, fmt.Sprintf("hang-%d-%d", e, s), url, nil)
 			queue(t, store, sub, "e1", "e2", "e3")
 			hanging = append(hanging, sub)
 		}

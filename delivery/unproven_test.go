@@ -152,3 +152,45 @@ func TestOneConnectionsHangingURLsDelayNoOtherConnection(t *testing.T) {
 	t.Logf("A's attempts in flight: %d of its %d URLs; slow pool: %v", hanging.accepted.Load(), urls,
 		metricValue(t, reg, "hipchat_connector_delivery_slow_pool_in_flight"))
 }
+
+// TestAConnectionsHangingURLsHoldNoneOfItsReceiversThatAnswer: the bound counts only attempts to
+// URLs not known to answer quickly. Connection A's receiver that has answered before gets A's new
+// events while A's 40 new URLs that hang hold all the attempts A may have in flight to such URLs.
+func TestAConnectionsHangingURLsHoldNoneOfItsReceiversThatAnswer(t *testing.T) {
+	const urls, bound = 40, 2
+	clk := newClock()
+	store := openStore(t, clk)
+	sk := newSink(t, nil)
+	calm := addSubscription(t, store, otherConn, triggers.KindMessage, "calm", sk.URL(), nil)
+	sk.TrustSubscriptions(calm)
+	queue(t, store, calm, "before")
+	d := newDeliverer(t, store, clk, delivery.Options{Concurrency: 16, SlowInFlight: 16, PerConnectionUnproven: bound,
+		Timeout: time.Minute, Interval: 10 * time.Millisecond})
+	_, err := d.DeliverDue(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, []string{"before"}, sk.Accepted()[calm.ID], "A's receiver has answered")
+
+	hanging := newHangingReceivers(t, urls)
+	for i, url := range hanging.urls {
+		queue(t, store, addSubscription(t, store, otherConn, triggers.KindMessage, fmt.Sprintf("hang-%d", i), url, nil), "a1")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() {
+		hanging.close()
+		cancel()
+		<-done
+	})
+	d.Nudge()
+	require.Eventually(t, func() bool { return hanging.accepted.Load() >= bound }, 30*time.Second, 5*time.Millisecond,
+		"A's hanging URLs hold its bound")
+
+	for i := range 5 {
+		queue(t, store, calm, fmt.Sprintf("c%d", i))
+	}
+	d.Nudge()
+	require.Eventually(t, func() bool { return len(sk.Accepted()[calm.ID]) == 6 }, 30*time.Second, 5*time.Millisecond,
+		"A's receiver that answers gets its events")
+	assert.Equal(t, int64(bound), hanging.accepted.Load(), "A's hanging URLs still hold exactly its bound")
+}
