@@ -193,10 +193,11 @@ func (c *Client) attempt(ctx context.Context, conn Connection, req request, out 
 	if err != nil {
 		return &Error{Kind: KindBadRequest, Message: "invalid upstream URL", Cause: err}
 	}
-	httpReq.Header.Set("Authorization", "Bearer "+conn.Token())
-	httpReq.Header.Set("Accept", "application/json")
+	// The keys are written as canonical already: Header.Set would canonicalize them on every call.
+	httpReq.Header["Authorization"] = []string{"Bearer " + conn.Token()}
+	httpReq.Header["Accept"] = acceptJSON
 	if contentType != "" {
-		httpReq.Header.Set("Content-Type", contentType)
+		httpReq.Header["Content-Type"] = []string{contentType}
 	}
 	c.budgets.spend(conn.ID) // counted before the answer, so concurrent readers of the budget see it
 	resp, err := c.http.Do(httpReq)
@@ -228,7 +229,7 @@ func (c *Client) attempt(ctx context.Context, conn Connection, req request, out 
 	if out == nil || len(payload) == 0 || resp.StatusCode == http.StatusNoContent {
 		return nil
 	}
-	if err := json.Unmarshal(payload, out); err != nil {
+	if err := decodeAnswer(payload, out); err != nil {
 		return &Error{Kind: KindUnavailable, Status: resp.StatusCode, Message: "HipChat answered with JSON the connector cannot read", Cause: err}
 	}
 	return nil
