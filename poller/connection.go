@@ -163,7 +163,15 @@ func (p *Poller) feedsToRead(cf *connectionFeeds, st *connState) ([]*feed, Plan,
 	wasOver := st.plan.OverBudget
 	st.plan = plan
 	byLastRead := func(list []*feed) {
-		sort.SliceStable(list, func(i, j int) bool { return st.lastRead[list[i].key].Before(st.lastRead[list[j].key]) })
+		if len(list) < 2 {
+			return
+		}
+		// Each feed's last read is looked up once, not at every comparison.
+		last := make([]time.Time, len(list))
+		for i, f := range list {
+			last[i] = st.lastRead[f.key]
+		}
+		sort.Stable(feedsByLastRead{list, last})
 	}
 	byLastRead(feeds)
 	byLastRead(reconcile)
@@ -304,4 +312,18 @@ func (p *Poller) Connections() []string {
 		ids = append(ids, id)
 	}
 	return ids
+}
+
+// feedsByLastRead sorts feeds by when each was last read (last, in the same order), least recently
+// read first.
+type feedsByLastRead struct {
+	feeds []*feed
+	last  []time.Time
+}
+
+func (s feedsByLastRead) Len() int           { return len(s.feeds) }
+func (s feedsByLastRead) Less(i, j int) bool { return s.last[i].Before(s.last[j]) }
+func (s feedsByLastRead) Swap(i, j int) {
+	s.feeds[i], s.feeds[j] = s.feeds[j], s.feeds[i]
+	s.last[i], s.last[j] = s.last[j], s.last[i]
 }

@@ -13,19 +13,23 @@ import (
 
 // watched is one polled subscription as the poller keeps it between ticks: the subscription (its
 // token in clear) and its cursor, decoded once.
+//
+// The fields an idle read looks at come first, together, and the large stored subscription after
+// them: a tick reads every feed's few watched values once, far apart in memory, and each cache line
+// it loads costs (BENCHMARKS.md, idle tick).
 type watched struct {
-	sub      state.Subscription
 	msg      triggers.MessageCursor // kinds message and file
-	room     triggers.RoomCursor    // kind room
 	baseline bool                   // no readable cursor: the next read starts from now
-	backlog  backlog                // its pending deliveries and the outbox's bound (backlog.go)
+	// roomToSave says that sub.Room was resolved by this poller (the subscription was stored before
+	// rooms were resolved) and the feed's next commit stores it.
+	roomToSave bool
+	backlog    backlog // its pending deliveries and the outbox's bound (backlog.go)
 	// filter is the subscription's filter, compiled once (nil keeps every message); filterErr says
 	// why a stored filter could not be compiled, and then nothing of the feed is delivered to it.
 	filter    *triggers.Filter
 	filterErr error
-	// roomToSave says that sub.Room was resolved by this poller (the subscription was stored before
-	// rooms were resolved) and the feed's next commit stores it.
-	roomToSave bool
+	sub       state.Subscription
+	room      triggers.RoomCursor // kind room
 }
 
 // newWatched decodes sub's stored cursor; one that is missing or unreadable means "from now".
