@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -366,20 +367,26 @@ type claimedConnection struct {
 }
 
 // pollClaimed polls the claimed connections, each as soon as one of the poller's slots is free, and
-// returns when all are done. A connection's goroutine starts only once it holds its slot, so a tick
-// of 5,000 connections runs at most Parallel goroutines, not 5,000 parked ones whose stacks every
-// garbage collection would scan. Each connection's run was added to p.runs by Start.
+// returns when all are done. At most Parallel workers take the connections in turn, each holding a
+// slot while it polls one, so a tick of 5,000 connections runs at most Parallel goroutines, not
+// 5,000 parked ones whose stacks every garbage collection would scan, nor a new goroutine (and its
+// stack's growth) per connection. Each connection's run was added to p.runs by Start.
 func (p *Poller) pollClaimed(ctx context.Context, claimed []claimedConnection) {
 	var tick sync.WaitGroup
-	for _, c := range claimed {
-		p.slots <- struct{}{}
-		tick.Add(1)
-		go func() {
-			defer p.runs.Done()
-			defer tick.Done()
-			defer func() { <-p.slots }()
-			p.pollConnection(ctx, c.feeds, c.state)
-		}()
+	var next atomic.Int64
+	for range min(cap(p.slots), len(claimed)) {
+		tick.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(claimed) {
+					return
+				}
+				p.slots <- struct{}{}
+				p.pollConnection(ctx, claimed[i].feeds, claimed[i].state)
+				<-p.slots
+				p.runs.Done()
+			}
+		})
 	}
 	tick.Wait()
 }
