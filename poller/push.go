@@ -23,14 +23,16 @@ import (
 // into one read in a burst, is doorbell.go's. A feed whose doorbells are
 // trusted — a doorbell was followed by a read that found something — is read by ticks only every
 // Reconcile; it loses that trust when such a reconcile read finds an event no doorbell announced, or
-// when its webhooks are found gone. A token without admin_room, or a HipChat that refuses the
-// registration, leaves the feed on plain polling, with the reason in PushStatus.
+// when its webhooks are found gone. A registered feed's webhooks, trusted or not, are checked every
+// verifyEvery reconcile intervals, and registered again when they are gone. A token without
+// admin_room, or a HipChat that refuses the registration, leaves the feed on plain polling, with
+// the reason in PushStatus.
 
 // DefaultReconcile is how often a feed on trusted push is read anyway.
 const DefaultReconcile = 5 * time.Minute
 
-// verifyEvery is how many reconcile intervals pass between two checks that a trusted feed's
-// webhooks are still registered (one listing call).
+// verifyEvery is how many reconcile intervals pass between two checks that a registered feed's
+// webhooks (on or trusted) are still there (one listing call).
 const verifyEvery = 6
 
 // pushEvents are the room webhook events that announce new history.

@@ -12,7 +12,8 @@ import (
 
 // maxRegistrationsPerTurn bounds the feeds one connection registers in one turn, so that a token
 // subscribing many rooms at once spreads its registration calls (four per feed) over a few ticks;
-// maxVerificationsPerTurn does the same for the checks that trusted feeds' webhooks are still there.
+// maxVerificationsPerTurn does the same for the checks that registered feeds' webhooks are still
+// there (and the registrations again of those found gone).
 const (
 	maxRegistrationsPerTurn = 5
 	maxVerificationsPerTurn = 2
@@ -23,8 +24,8 @@ const webhookKey = "hipchat-connector"
 
 // syncPush brings the push state of cf's feeds up to date in the connection's turn: it registers the
 // doorbells of new message/file feeds (reusing the ones a previous process registered), checks now
-// and then that a trusted feed's are still there, and forgets the feeds that are gone (deleting
-// their webhooks). Its HipChat calls are the connection's, on its background budget.
+// and then that a registered feed's (on or trusted) are still there, and forgets the feeds that are
+// gone (deleting their webhooks). Its HipChat calls are the connection's, on its background budget.
 func (p *Poller) syncPush(ctx context.Context, cf *connectionFeeds) {
 	p.mu.Lock()
 	if !p.pushOnLocked() {
@@ -50,7 +51,7 @@ func (p *Poller) syncPush(ctx context.Context, cf *connectionFeeds) {
 		switch {
 		case pf.state == PushPending && len(register) < maxRegistrationsPerTurn:
 			register = append(register, pf)
-		case pf.state == PushTrusted && now.Sub(pf.verifiedAt) >= verifyEvery*p.push.opts.Reconcile && len(verify) < maxVerificationsPerTurn:
+		case (pf.state == PushOn || pf.state == PushTrusted) && now.Sub(pf.verifiedAt) >= verifyEvery*p.push.opts.Reconcile && len(verify) < maxVerificationsPerTurn:
 			verify = append(verify, pf)
 		}
 	}
@@ -76,8 +77,9 @@ func (p *Poller) syncPush(ctx context.Context, cf *connectionFeeds) {
 			}
 		}
 	}
-	// Registering costs four calls a feed and checking one: neither may eat into the share of
-	// HipChat's budget left to actions; what does not fit waits for the next turn.
+	// Registering costs four calls a feed and checking one (three more when the check registers the
+	// feed again): neither may eat into the share of HipChat's budget left to actions; what does not
+	// fit waits for the next turn.
 	for _, pf := range register {
 		if p.actionsShareReached(cf.conn) {
 			return
@@ -130,6 +132,11 @@ func (p *Poller) register(ctx context.Context, api WebhookAPI, base string, pf *
 		p.registrationFailed(pf, err)
 		return
 	}
+	p.registerListed(ctx, api, base, pf, existing)
+}
+
+// registerListed is register with the room's webhooks as HipChat just listed them (existing).
+func (p *Poller) registerListed(ctx context.Context, api WebhookAPI, base string, pf *pushFeed, existing []connector.RoomWebhook) {
 	bySecret := feedWebhooks(existing, base, pf.id)
 	p.mu.Lock()
 	secret := pf.secret
@@ -234,8 +241,10 @@ func refusal(err error) bool {
 	return false
 }
 
-// verify checks that a trusted feed's webhooks are still registered; when one is gone the feed is
-// polled again and its webhooks registered anew; when HipChat refuses the check (the token lost
+// verify checks that a registered feed's webhooks (on or trusted) are still there. When one is
+// gone they are registered again at once from the same listing, with a new secret (the feed is
+// polled as usual until its doorbells prove themselves again), or at the next turn when HipChat's
+// budget is down to the actions' share. When HipChat refuses the check (the token lost
 // admin_room), push is off for the feed and it is polled.
 func (p *Poller) verify(ctx context.Context, api WebhookAPI, base string, pf *pushFeed) {
 	existing, err := api.ListRoomWebhooks(ctx, pf.conn, pf.room)
@@ -248,15 +257,23 @@ func (p *Poller) verify(ctx context.Context, api WebhookAPI, base string, pf *pu
 		return // a failure that may pass: next time
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	events := feedWebhooks(existing, base, pf.id)[pf.secret]
 	pf.verifiedAt = p.now()
+	complete := pf.secret != ""
 	for _, event := range pushEvents {
-		if _, ok := events[event]; !ok || pf.secret == "" {
-			pf.state, pf.reason = PushPending, "its room webhooks disappeared; polled until they are registered again"
-			p.log.Warn("a feed's doorbells are gone: it is polled until they are registered again", "connection", pf.conn, "room", pf.room)
-			return
+		if _, ok := events[event]; !ok {
+			complete = false
 		}
+	}
+	if complete {
+		p.mu.Unlock()
+		return
+	}
+	pf.state, pf.reason = PushPending, "its room webhooks disappeared; polled until they are registered again"
+	p.mu.Unlock()
+	p.log.Warn("a feed's doorbells are gone: it is polled until they are registered again", "connection", pf.conn, "room", pf.room)
+	if !p.actionsShareReached(pf.conn) {
+		p.registerListed(ctx, api, base, pf, existing)
 	}
 }
 
