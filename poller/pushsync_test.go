@@ -2,6 +2,9 @@ package poller_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,15 +18,48 @@ import (
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
-// emulatedWebhooks is HipChat's room webhook API through the emulator, counting the listing calls.
+// emulatedWebhooks is HipChat's room webhook API through the emulator, counting the listing calls;
+// with failNth set, the emulator answers the failNth webhook creation with failStatus (a fault
+// injected for the token just before that call and cleared just after it). created keeps the URLs
+// of the creations made.
 type emulatedWebhooks struct {
 	*connector.Client
-	lists atomic.Int64
+	w          *world
+	failNth    int64
+	failStatus int
+	lists      atomic.Int64
+	creations  atomic.Int64
+
+	mu      sync.Mutex
+	created []string
 }
 
 func (e *emulatedWebhooks) ListRoomWebhooks(ctx context.Context, conn connector.Connection, room string) ([]connector.RoomWebhook, error) {
 	e.lists.Add(1)
 	return e.Client.ListRoomWebhooks(ctx, conn, room)
+}
+
+func (e *emulatedWebhooks) CreateRoomWebhook(ctx context.Context, conn connector.Connection, room string, hook connector.RoomWebhook) (int, error) {
+	e.mu.Lock()
+	e.created = append(e.created, hook.URL)
+	e.mu.Unlock()
+	if e.creations.Add(1) == e.failNth {
+		fault := simclient.Fault{TokenSHA256: simclient.TokenSHA256(e.w.alice.Token), Status: e.failStatus, Rate: 1}
+		assert.NoError(e.w.t, e.w.sim.InjectFault(ctx, fault))
+		defer func() { assert.NoError(e.w.t, e.w.sim.ClearFaults(ctx)) }()
+	}
+	return e.Client.CreateRoomWebhook(ctx, conn, room, hook)
+}
+
+// lastCreated is the doorbell id and secret of the URL of the last creation made.
+func (e *emulatedWebhooks) lastCreated(t *testing.T) (id, secret string) {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	require.NotEmpty(t, e.created)
+	parts := strings.Split(strings.TrimPrefix(e.created[len(e.created)-1], doorbellBase+"hipchat/rooms/"), "/")
+	require.Len(t, parts, 2)
+	return parts[0], parts[1]
 }
 
 // roomWebhooks lists room's webhooks in the emulator.
@@ -41,7 +77,7 @@ func TestARegisteredFeedWhoseWebhooksWereDeletedIsRegisteredAgain(t *testing.T) 
 	w := newWorld(t)
 	room := w.room("Registered")
 	w.subscribe(w.conn, triggers.KindMessage, room)
-	api := &emulatedWebhooks{Client: w.client}
+	api := &emulatedWebhooks{Client: w.client, w: w}
 	p := w.poller(poller.Options{})
 	p.EnablePush(poller.PushOptions{URL: doorbellBase, Webhooks: api})
 	require.NoError(t, p.Tick(w.ctx)) // registers the feed's doorbells
@@ -74,4 +110,48 @@ func TestARegisteredFeedWhoseWebhooksWereDeletedIsRegisteredAgain(t *testing.T) 
 	assert.False(t, p.Ring(id, secret, nil), "the old URL answers 404")
 	assert.True(t, p.Ring(id, again, nil))
 	p.Wait()
+}
+
+// A registration HipChat accepts in part — the first two webhooks created, the third answered with
+// an error — forgets none of those two: when HipChat refuses for good (401: push is off for the
+// feed) they are deleted at once and their URL rings nothing; when the failure may pass (503: the
+// feed stays pending), they are on record, and deleting the subscription before the next try
+// deletes them. Either way HipChat keeps no webhook of the feed once its subscription is gone.
+func TestAPartlyAcceptedRegistrationLeavesNoWebhookBehind(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		state  string
+	}{
+		{"refused", http.StatusUnauthorized, poller.PushOff},
+		{"failed for now", http.StatusServiceUnavailable, poller.PushPending},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			room := w.room("Partly")
+			sub := w.subscribe(w.conn, triggers.KindMessage, room)
+			api := &emulatedWebhooks{Client: w.client, w: w, failNth: 3, failStatus: tc.status}
+			p := w.poller(poller.Options{})
+			p.EnablePush(poller.PushOptions{URL: doorbellBase, Webhooks: api})
+			require.NoError(t, p.Tick(w.ctx)) // two webhooks accepted, the third not
+			require.EqualValues(t, 3, api.creations.Load())
+			state, reason, _ := p.PushStatus(w.conn.ID, room)
+			require.Equal(t, tc.state, state, reason)
+			if tc.state == poller.PushOff {
+				assert.Empty(t, w.roomWebhooks(room), "push is off for the feed: the accepted webhooks are deleted at once")
+				id, secret := api.lastCreated(t)
+				assert.False(t, p.Ring(id, secret, nil), "their URL answers 404")
+			} else {
+				assert.Len(t, w.roomWebhooks(room), 2, "kept until the next try replaces them")
+			}
+
+			require.NoError(t, w.store.DeleteSubscription(sub.ID))
+			p.Reload() // the next tick reads the subscriptions again, and finds the feed gone
+			require.NoError(t, p.Tick(w.ctx))
+			p.Wait()
+			assert.Empty(t, w.roomWebhooks(room), "the feed's webhooks are deleted with its last subscription")
+			_, _, ok := p.PushStatus(w.conn.ID, room)
+			assert.False(t, ok, "the feed is no push feed any more")
+		})
+	}
 }
