@@ -125,7 +125,8 @@ func doorbellURL(base, id, secret string) string {
 // else gets a new secret, every event its webhook at the new URL, and the webhooks at older URLs of
 // the feed are deleted, so an old (perhaps leaked) URL answers 404 from then on. A refusal (no
 // admin_room, a 4xx) turns push off for the feed with the reason; a failure that may pass (5xx,
-// timeout, budget) leaves it pending for the next turn.
+// timeout, budget) leaves it pending for the next turn. The webhooks HipChat accepted before a
+// failure are not forgotten (creationFailed).
 func (p *Poller) register(ctx context.Context, api WebhookAPI, base string, pf *pushFeed) {
 	existing, err := api.ListRoomWebhooks(ctx, pf.conn, pf.room)
 	if err != nil {
@@ -159,17 +160,18 @@ func (p *Poller) registerListed(ctx context.Context, api WebhookAPI, base string
 			id, err := api.CreateRoomWebhook(ctx, pf.conn, pf.room, connector.RoomWebhook{
 				URL: doorbellURL(base, pf.id, secret), Event: event, Name: "hipchat-connector doorbell", Key: webhookKey})
 			if err != nil {
-				p.registrationFailed(pf, err)
+				p.creationFailed(ctx, api, pf, bySecret, hooks, err)
 				return
 			}
 			hooks[event] = id
 		}
 	}
-	p.deleteOtherWebhooks(ctx, api, pf, bySecret, secret)
-	ids := make([]int, 0, len(hooks))
+	undeleted := p.deleteOtherWebhooks(ctx, api, pf, bySecret, secret)
+	ids := make([]int, 0, len(hooks)+len(undeleted))
 	for _, event := range pushEvents {
 		ids = append(ids, hooks[event])
 	}
+	ids = append(ids, undeleted...) // deleted with the feed, if not by the next registration
 	p.mu.Lock()
 	pf.secret, pf.hooks, pf.state, pf.reason, pf.verifiedAt = secret, ids, PushOn, "", p.now()
 	p.noteDoorbellLocked(pf.id, secret)
@@ -196,17 +198,61 @@ func feedWebhooks(hooks []connector.RoomWebhook, base, id string) map[string]map
 }
 
 // deleteOtherWebhooks deletes pf's webhooks at every secret but keep: replaced doorbells must not
-// ring, and their URLs must not work. A failed deletion is retried at the next registration.
-func (p *Poller) deleteOtherWebhooks(ctx context.Context, api WebhookAPI, pf *pushFeed, bySecret map[string]map[string]int, keep string) {
+// ring, and their URLs must not work. It returns the ids whose deletion failed, for pf.hooks: the
+// next registration deletes them (they are in its listing), or the feed's deletion does.
+func (p *Poller) deleteOtherWebhooks(ctx context.Context, api WebhookAPI, pf *pushFeed, bySecret map[string]map[string]int, keep string) (undeleted []int) {
+	var ids []int
 	for secret, hooks := range bySecret {
 		if secret == keep {
 			continue
 		}
 		for _, id := range hooks {
-			if err := api.DeleteRoomWebhook(ctx, pf.conn, pf.room, id); err != nil {
-				p.log.Warn("deleting a feed's replaced doorbell failed", "connection", pf.conn, "room", pf.room, "webhook", id, "err", err)
-			}
+			ids = append(ids, id)
 		}
+	}
+	return p.deleteWebhooks(ctx, api, pf, ids)
+}
+
+// deleteWebhooks deletes pf's webhooks ids and returns those whose deletion failed (logged).
+func (p *Poller) deleteWebhooks(ctx context.Context, api WebhookAPI, pf *pushFeed, ids []int) (undeleted []int) {
+	for _, id := range ids {
+		if err := api.DeleteRoomWebhook(ctx, pf.conn, pf.room, id); err != nil {
+			p.log.Warn("deleting a feed's doorbell failed", "connection", pf.conn, "room", pf.room, "webhook", id, "err", err)
+			undeleted = append(undeleted, id)
+		}
+	}
+	return undeleted
+}
+
+// creationFailed records why pf's registration failed at the creation of a webhook, accepted being
+// the webhooks HipChat created for it before, so that none of them is forgotten. The feed's
+// webhooks at older URLs (bySecret) are deleted at once, as a registration that succeeds would
+// have: they no longer ring. A refusal turns push off for the feed (registrationFailed), so the
+// accepted ones are deleted too and the feed's secret is dropped: nothing rings a feed on plain
+// polling. A failure that may pass keeps them, for the next registration to replace (it lists
+// them). pf.hooks keeps what is left, which the feed's deletion deletes.
+func (p *Poller) creationFailed(ctx context.Context, api WebhookAPI, pf *pushFeed, bySecret map[string]map[string]int, accepted map[string]int, err error) {
+	p.registrationFailed(pf, err) // before the secret is dropped: it redacts HipChat's message of it
+	var stale, kept []int
+	for _, hooks := range bySecret {
+		for _, id := range hooks {
+			stale = append(stale, id)
+		}
+	}
+	for _, id := range accepted {
+		kept = append(kept, id)
+	}
+	refused := refusal(err)
+	if refused {
+		stale, kept = append(stale, kept...), nil
+	}
+	kept = append(kept, p.deleteWebhooks(ctx, api, pf, stale)...)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pf.hooks = kept
+	if refused {
+		pf.secret = ""
+		p.noteDoorbellLocked(pf.id, "")
 	}
 }
 
