@@ -3,6 +3,7 @@ package poller_test
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,7 +15,9 @@ import (
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
 	"github.com/hipchat-connector/hipchat-connector/hipchatsim/simclient"
+	"github.com/hipchat-connector/hipchat-connector/internal/testkit"
 	"github.com/hipchat-connector/hipchat-connector/poller"
+	"github.com/hipchat-connector/hipchat-connector/state"
 	"github.com/hipchat-connector/hipchat-connector/triggers"
 )
 
@@ -152,6 +155,71 @@ func TestAPartlyAcceptedRegistrationLeavesNoWebhookBehind(t *testing.T) {
 			assert.Empty(t, w.roomWebhooks(room), "the feed's webhooks are deleted with its last subscription")
 			_, _, ok := p.PushStatus(w.conn.ID, room)
 			assert.False(t, ok, "the feed is no push feed any more")
+		})
+	}
+}
+
+// renameRoom renames room (its id) in the emulator, as a room admin would in HipChat.
+func (w *world) renameRoom(room, name string) {
+	w.t.Helper()
+	require.NoError(w.t, w.sim.Do(w.ctx, http.MethodPut, "/v2/room/"+room, w.alice.Token, map[string]any{"name": name}, nil))
+}
+
+// A feed subscribed by the room's name keeps its doorbells when the room is renamed: its
+// registration, the check that its webhooks are there (and the registration again when HipChat
+// deleted them) and their deletion with the feed's last subscription name the room by its id, as
+// the feed's reads do, not by the name it no longer has (HipChat answers 404 for it, and push for
+// the feed would be off). So does a subscription stored before rooms were resolved, once the
+// feed's first read resolved its room (its first registration names the room as given).
+func TestAFeedSubscribedByNameKeepsItsDoorbellsWhenTheRoomIsRenamed(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		subscribe func(w *world, room string) state.Subscription
+	}{
+		{"resolved at subscribe", func(w *world, room string) state.Subscription {
+			sub := w.subscribe(w.conn, triggers.KindMessage, room)
+			w.renameRoom(strconv.Itoa(sub.Room.ID), "Renamed Before")
+			return sub
+		}},
+		{"stored before rooms were resolved", func(w *world, room string) state.Subscription {
+			cursor, err := triggers.Baseline(w.ctx, w.client, w.conn, triggers.KindMessage, room)
+			require.NoError(w.t, err)
+			sub := testkit.AddSubscription(w.t, w.store, w.conn, triggers.KindMessage, room, w.sink.URL(), cursor)
+			require.False(w.t, sub.Room.Resolved())
+			return sub
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			id := w.room("Ops Team")
+			sub := tc.subscribe(w, "Ops Team")
+			api := &emulatedWebhooks{Client: w.client, w: w}
+			p := w.poller(poller.Options{})
+			p.EnablePush(poller.PushOptions{URL: doorbellBase, Webhooks: api})
+			require.NoError(t, p.Tick(w.ctx)) // registers the feed's doorbells, and resolves a stored room
+			state, reason, _ := p.PushStatus(w.conn.ID, "Ops Team")
+			require.Equal(t, poller.PushOn, state, reason)
+			_, secret := doorbellOf(t, w, id)
+			w.renameRoom(id, "Renamed") // HipChat now answers 404 for "Ops Team"
+
+			for _, h := range w.roomWebhooks(id) { // HipChat deletes them
+				require.NoError(t, w.sim.DeleteWebhook(w.ctx, w.alice.Token, id, h.ID))
+			}
+			for range 30 { // the check is due after 30 minutes
+				w.clock.Advance(time.Minute)
+				require.NoError(t, p.Tick(w.ctx))
+			}
+			p.Wait()
+			state, reason, _ = p.PushStatus(w.conn.ID, "Ops Team")
+			assert.Equal(t, poller.PushOn, state, reason)
+			_, again := doorbellOf(t, w, id)
+			assert.NotEqual(t, secret, again, "the check found them gone and registered them again")
+
+			require.NoError(t, w.store.DeleteSubscription(sub.ID))
+			p.Changed(sub.ID)
+			require.NoError(t, p.Tick(w.ctx))
+			p.Wait()
+			assert.Empty(t, w.roomWebhooks(id), "the feed's webhooks are deleted with its last subscription")
 		})
 	}
 }
