@@ -65,11 +65,14 @@ const (
 
 // pushFeed is the push state of one message/file feed.
 type pushFeed struct {
-	id         string
-	secret     string // "" until its webhooks are registered (or taken up from HipChat's list)
-	key        feedKey
-	conn       connector.Connection
-	room       string
+	id     string
+	secret string // "" until its webhooks are registered (or taken up from HipChat's list)
+	key    feedKey
+	conn   connector.Connection
+	room   string // the room as its subscriptions gave it (the feed's key), for the log
+	// ref names the room in its webhook calls: its id once a subscription of the feed has it
+	// resolved (feedRoomRef), so that a room subscribed by its name keeps its webhooks when renamed.
+	ref        string
 	state      string
 	reason     string
 	hooks      []int     // the registered webhooks' ids

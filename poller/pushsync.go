@@ -47,7 +47,7 @@ func (p *Poller) syncPush(ctx context.Context, cf *connectionFeeds) {
 			p.push.byKey[f.key] = pf
 			p.push.byID[id] = pf
 		}
-		pf.conn = cf.conn
+		pf.conn, pf.ref = cf.conn, feedRoomRef(f)
 		switch {
 		case pf.state == PushPending && len(register) < maxRegistrationsPerTurn:
 			register = append(register, pf)
@@ -72,7 +72,7 @@ func (p *Poller) syncPush(ctx context.Context, cf *connectionFeeds) {
 	bg := connector.WithBackground(ctx)
 	for _, pf := range gone {
 		for _, id := range pf.hooks {
-			if err := api.DeleteRoomWebhook(bg, cf.conn, pf.room, id); err != nil {
+			if err := api.DeleteRoomWebhook(bg, cf.conn, pf.ref, id); err != nil {
 				p.log.Warn("deleting a feed's doorbell failed", "connection", cf.conn, "room", pf.room, "webhook", id, "err", err)
 			}
 		}
@@ -92,6 +92,20 @@ func (p *Poller) syncPush(ctx context.Context, cf *connectionFeeds) {
 		}
 		p.verify(bg, api, base, pf)
 	}
+}
+
+// feedRoomRef is how the webhook calls of feed f name its room to HipChat, as its reads do
+// (resolveRoom): the id of the room a subscription of the feed resolved, so that a room subscribed
+// by its name keeps its webhooks when it is renamed; the room as given while none has it resolved
+// (subscriptions stored before rooms were resolved, until the feed's first read resolves it).
+// Under the poller's lock.
+func feedRoomRef(f *feed) string {
+	for _, w := range f.subs {
+		if w.sub.Room.Resolved() {
+			return w.sub.Room.Ref(f.room)
+		}
+	}
+	return f.room
 }
 
 // pushOrphansLocked returns a connection without feeds for each connection that has push feeds
@@ -128,7 +142,7 @@ func doorbellURL(base, id, secret string) string {
 // timeout, budget) leaves it pending for the next turn. The webhooks HipChat accepted before a
 // failure are not forgotten (creationFailed).
 func (p *Poller) register(ctx context.Context, api WebhookAPI, base string, pf *pushFeed) {
-	existing, err := api.ListRoomWebhooks(ctx, pf.conn, pf.room)
+	existing, err := api.ListRoomWebhooks(ctx, pf.conn, pf.ref)
 	if err != nil {
 		p.registrationFailed(pf, err)
 		return
@@ -157,7 +171,7 @@ func (p *Poller) registerListed(ctx context.Context, api WebhookAPI, base string
 		pf.secret = secret // from now on only the new URL rings
 		p.mu.Unlock()
 		for _, event := range pushEvents {
-			id, err := api.CreateRoomWebhook(ctx, pf.conn, pf.room, connector.RoomWebhook{
+			id, err := api.CreateRoomWebhook(ctx, pf.conn, pf.ref, connector.RoomWebhook{
 				URL: doorbellURL(base, pf.id, secret), Event: event, Name: "hipchat-connector doorbell", Key: webhookKey})
 			if err != nil {
 				p.creationFailed(ctx, api, pf, bySecret, hooks, err)
@@ -216,7 +230,7 @@ func (p *Poller) deleteOtherWebhooks(ctx context.Context, api WebhookAPI, pf *pu
 // deleteWebhooks deletes pf's webhooks ids and returns those whose deletion failed (logged).
 func (p *Poller) deleteWebhooks(ctx context.Context, api WebhookAPI, pf *pushFeed, ids []int) (undeleted []int) {
 	for _, id := range ids {
-		if err := api.DeleteRoomWebhook(ctx, pf.conn, pf.room, id); err != nil {
+		if err := api.DeleteRoomWebhook(ctx, pf.conn, pf.ref, id); err != nil {
 			p.log.Warn("deleting a feed's doorbell failed", "connection", pf.conn, "room", pf.room, "webhook", id, "err", err)
 			undeleted = append(undeleted, id)
 		}
@@ -293,7 +307,7 @@ func refusal(err error) bool {
 // budget is down to the actions' share. When HipChat refuses the check (the token lost
 // admin_room), push is off for the feed and it is polled.
 func (p *Poller) verify(ctx context.Context, api WebhookAPI, base string, pf *pushFeed) {
-	existing, err := api.ListRoomWebhooks(ctx, pf.conn, pf.room)
+	existing, err := api.ListRoomWebhooks(ctx, pf.conn, pf.ref)
 	if err != nil {
 		if refusal(err) {
 			// The token lost admin_room (or HipChat refuses the room): the check would be refused
