@@ -216,7 +216,7 @@ func TestAFeedSubscribedByNameKeepsItsDoorbellsWhenTheRoomIsRenamed(t *testing.T
 			assert.NotEqual(t, secret, again, "the check found them gone and registered them again")
 
 			require.NoError(t, w.store.DeleteSubscription(sub.ID))
-			p.Changed(sub.ID)
+			p.Reload() // the next tick reads the subscriptions again, and finds the feed gone
 			require.NoError(t, p.Tick(w.ctx))
 			p.Wait()
 			assert.Empty(t, w.roomWebhooks(id), "the feed's webhooks are deleted with its last subscription")
