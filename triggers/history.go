@@ -25,9 +25,9 @@ type MessageBatch struct {
 	// Messages are the messages after the cursor, oldest first, at most the read's limit, of every
 	// type (the caller filters by trigger kind).
 	Messages []connector.Message
-	// More reports that further messages wait after the last of Messages.
+	// More reports that further messages are known to wait after the last of Messages.
 	More bool
-	// upper is the date the remaining backlog is known to reach, when More.
+	// upper is a date the remaining backlog is known to reach and pass, when More (cut).
 	upper time.Time
 }
 
@@ -56,7 +56,8 @@ func ReadMessages(ctx context.Context, src HistorySource, conn connector.Connect
 			return MessageBatch{}, err
 		}
 		if len(walked) > 0 {
-			// Messages newer than Upper may wait too: say so; the read after asks /history/latest.
+			// A cursor has Upper only when more messages are known to wait after it (Advance): say
+			// so; the read after asks /history/latest for them.
 			return cut(walked, limit, true), nil
 		}
 		cursor.Upper = time.Time{}
@@ -150,18 +151,29 @@ func after(list []connector.Message, cursor MessageCursor) []connector.Message {
 	return out
 }
 
-// cut keeps the first limit of newer and records whether more wait; knownMore forces More.
+// cut keeps the first limit of newer and records whether more wait; knownMore (messages newer than
+// all of newer wait too) forces More. upper, how far the next read walks by date, is set only
+// when more is known to wait beyond it: past half a /history/latest answer of the rest, or after
+// newer (knownMore). Else the rest is few enough for the next read to ask /history/latest.
 func cut(newer []connector.Message, limit int, knownMore bool) MessageBatch {
 	if len(newer) <= limit {
 		return MessageBatch{Messages: newer, More: knownMore && len(newer) > 0}
 	}
 	rest := newer[limit:]
-	return MessageBatch{Messages: newer[:limit], More: true, upper: rest[min(len(rest), historyPage/2)-1].Time}
+	batch := MessageBatch{Messages: newer[:limit], More: true}
+	if len(rest) > historyPage/2 || knownMore {
+		batch.upper = rest[min(len(rest), historyPage/2)-1].Time
+	}
+	return batch
 }
 
 // Advance returns the cursor after the first n messages of batch have been passed (n may be 0).
-// When not all of the batch was passed, or the batch knows more waits, the next read walks /history
-// up to a known date rather than asking /history/latest.
+// When more messages are known to wait after the batch and some of it was not passed, or the batch
+// knows how far a large backlog reaches, the next read walks /history up to that known date (Upper)
+// rather than asking /history/latest. A cursor with Upper thus always has more waiting after
+// Upper, so the read that walks up to it says More; otherwise the next read asks
+// /history/latest, which holds what is left of the batch, and says More only when more is known
+// (a polling trigger's last page of a backlog then asks for no immediate poll).
 func (b MessageBatch) Advance(cursor MessageCursor, n int) MessageCursor {
 	next := cursor
 	if n > 0 {
@@ -169,9 +181,10 @@ func (b MessageBatch) Advance(cursor MessageCursor, n int) MessageCursor {
 	}
 	next.Upper = time.Time{}
 	switch {
+	case !b.More:
 	case n < len(b.Messages):
 		next.Upper = b.Messages[len(b.Messages)-1].Time
-	case b.More && !b.upper.IsZero():
+	case !b.upper.IsZero():
 		next.Upper = b.upper
 	}
 	return next

@@ -32,7 +32,7 @@ type Polling struct {
 type Poll struct {
 	Items      any           // HistoryResponse or RoomList when new items arrived; nil otherwise
 	State      string        // the state for the next poll, to put in Location
-	RetryAfter time.Duration // 0 when more items wait
+	RetryAfter time.Duration // 0 only when more messages are known to wait; else Interval
 	// Filtered is how many messages of the trigger's kind the filter left out (they are passed, as
 	// the cursor moves over them, and never returned).
 	Filtered int
