@@ -120,3 +120,14 @@ func TestDefinitionHelpPrintsFlags(t *testing.T) {
 	}
 	assert.True(t, strings.Contains(stderr, definitionSummary))
 }
+
+// TestDefinitionNamesTheSourceOfABadPublicURLWithoutItsPassword: a public URL from the environment
+// that is refused is named by its variable, and neither its password nor its query is in the error.
+func TestDefinitionNamesTheSourceOfABadPublicURLWithoutItsPassword(t *testing.T) {
+	_, _, err := runDefinitionCmd(t, map[string]string{"HIPCHAT_CONNECTOR_PUBLIC_URL": "https://u:url-secret@connector.example.com/?code=query-secret"},
+		"-out", t.TempDir())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "HIPCHAT_CONNECTOR_PUBLIC_URL: ")
+	assert.NotContains(t, err.Error(), "url-secret")
+	assert.NotContains(t, err.Error(), "query-secret")
+}

@@ -44,7 +44,7 @@ func TestServeStorageSettingsComeFromFlagsOrTheEnvironment(t *testing.T) {
 
 	env["HIPCHAT_CONNECTOR_RETENTION_MAX_AGE"] = "-1h"
 	_, _, err = parseServeConfig(nil, func(k string) string { return env[k] }, &stderr)
-	assert.ErrorContains(t, err, "retention-max-age -1h0m0s: must be positive")
+	assert.ErrorContains(t, err, "HIPCHAT_CONNECTOR_RETENTION_MAX_AGE (-retention-max-age) -1h0m0s: must be positive")
 
 	var logged bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logged, &slog.HandlerOptions{ReplaceAttr: serveconfig.DurationText})).Info("start", "config", c)
@@ -73,4 +73,50 @@ func TestTheRetentionFlagsReachTheStore(t *testing.T) {
 	pruned, err = store.Prune(time.Now().Add(2 * time.Hour))
 	require.NoError(t, err)
 	assert.Equal(t, 2, pruned, "and none older than an hour")
+}
+
+// TestServeNamesTheVariableOfABadValueFromTheEnvironment: a value from HIPCHAT_CONNECTOR_* that
+// fails its check is reported by the variable that held it (an operator who never typed
+// -poll-schedule looks for it in the environment), with the flag beside it; one from the command
+// line by its flag alone; and a secret's value (a key, a token, a password, a URL's password) is
+// never in the error.
+func TestServeNamesTheVariableOfABadValueFromTheEnvironment(t *testing.T) {
+	for name, tc := range map[string]struct {
+		args   []string
+		env    map[string]string
+		want   string
+		secret string
+	}{
+		"unparsable schedule": {nil, map[string]string{"HIPCHAT_CONNECTOR_POLL_SCHEDULE": "abc"},
+			"HIPCHAT_CONNECTOR_POLL_SCHEDULE (-poll-schedule): ", ""},
+		"negative retention": {nil, map[string]string{"HIPCHAT_CONNECTOR_RETENTION_MAX_AGE": "-1h"},
+			"HIPCHAT_CONNECTOR_RETENTION_MAX_AGE (-retention-max-age) -1h0m0s: must be positive", ""},
+		"the command line wins and is named as a flag": {[]string{"-retention-max-age", "-2h"},
+			map[string]string{"HIPCHAT_CONNECTOR_RETENTION_MAX_AGE": "1h"}, "retention-max-age -2h0m0s: must be positive", ""},
+		"etcd password without a user": {nil, map[string]string{"HIPCHAT_CONNECTOR_ETCD_ENDPOINTS": "127.0.0.1:2379",
+			"HIPCHAT_CONNECTOR_ETCD_PASSWORD": "etcd-pw-secret"}, "HIPCHAT_CONNECTOR_ETCD_PASSWORD (-etcd-password): give both or neither", "etcd-pw-secret"},
+		"short operator credential": {nil, map[string]string{"HIPCHAT_CONNECTOR_ADMIN_TOKEN": "short-secret"},
+			"HIPCHAT_CONNECTOR_ADMIN_TOKEN: ", "short-secret"},
+		"missing operator credential file": {nil, map[string]string{"HIPCHAT_CONNECTOR_ADMIN_TOKEN_FILE": "/nonexistent/operator"},
+			"HIPCHAT_CONNECTOR_ADMIN_TOKEN_FILE (-admin-token-file): ", ""},
+		"unparsable hipchat url with a password": {nil, map[string]string{"HIPCHAT_CONNECTOR_HIPCHAT_URL": "https://u:url-secret@hip chat"},
+			"HIPCHAT_CONNECTOR_HIPCHAT_URL (-hipchat-url)", "url-secret"},
+		"unparsable public url with a password": {nil, map[string]string{"HIPCHAT_CONNECTOR_PUBLIC_URL": "https://u:url-secret@con nector"},
+			"HIPCHAT_CONNECTOR_PUBLIC_URL (-public-url)", "url-secret"},
+		"public url with a password": {nil, map[string]string{"HIPCHAT_CONNECTOR_PUBLIC_URL": "https://u:url-secret@connector.example.com"},
+			"HIPCHAT_CONNECTOR_PUBLIC_URL (-public-url)", "url-secret"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			_, _, err := parseServeConfig(tc.args, func(k string) string { return tc.env[k] }, &stderr)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			if tc.args != nil {
+				assert.NotContains(t, err.Error(), "HIPCHAT_CONNECTOR_", "a value from the command line is named by its flag")
+			}
+			if tc.secret != "" {
+				assert.NotContains(t, err.Error(), tc.secret, "a secret's value is never in an error")
+			}
+		})
+	}
 }
