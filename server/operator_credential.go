@@ -10,7 +10,8 @@ import (
 // inline when it is set (the credential itself, as the variable inlineName gives it), else the
 // content of file without surrounding white space, else "" (no operator routes). fileName names the
 // file's setting in errors. Errors: both given; a blank credential; a file that cannot be read, is
-// empty, or is readable by group or others. The credential is never in an error.
+// empty, or is readable by group or others; a credential shorter than MinOperatorCredential,
+// naming where it came from. The credential is never in an error.
 func ReadOperatorCredential(inline, inlineName, file, fileName string) (string, error) {
 	switch {
 	case inline != "" && file != "":
@@ -20,7 +21,7 @@ func ReadOperatorCredential(inline, inlineName, file, fileName string) (string, 
 		if token == "" {
 			return "", fmt.Errorf("%s: the operator credential is blank", inlineName)
 		}
-		return token, nil
+		return token, checkOperatorCredential(token, inlineName)
 	case file == "":
 		return "", nil
 	}
@@ -40,5 +41,17 @@ func ReadOperatorCredential(inline, inlineName, file, fileName string) (string, 
 	if token == "" {
 		return "", fmt.Errorf("%s %s: the file is empty", fileName, file)
 	}
-	return token, nil
+	return token, checkOperatorCredential(token, fileName+" "+file)
+}
+
+// MinOperatorCredential is the shortest operator credential accepted.
+const MinOperatorCredential = 16
+
+// checkOperatorCredential refuses a credential too short to resist guessing, naming its source
+// (never the credential).
+func checkOperatorCredential(token, source string) error {
+	if len(token) < MinOperatorCredential {
+		return fmt.Errorf("%s: the operator credential must be at least %d characters (e.g. openssl rand -hex 32)", source, MinOperatorCredential)
+	}
+	return nil
 }

@@ -138,8 +138,10 @@ func (o Options) Validate() error {
 	if o.MaxFileBytes < 0 || o.MaxFileBytes > actions.DefaultMaxFileBytes {
 		errs = append(errs, fmt.Errorf("max-file-bytes %d: must be between 1 and HipChat's limit, %d (0: that limit)", o.MaxFileBytes, actions.DefaultMaxFileBytes))
 	}
-	if o.AdminToken != "" && len(strings.TrimSpace(o.AdminToken)) < 16 {
-		errs = append(errs, errors.New("admin token: must be at least 16 characters (e.g. openssl rand -hex 32)"))
+	if o.AdminToken != "" {
+		if err := checkOperatorCredential(strings.TrimSpace(o.AdminToken), "admin token"); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if o.SecretOverlap < 0 {
 		errs = append(errs, fmt.Errorf("secret-overlap %s: must not be negative", o.SecretOverlap))
@@ -164,6 +166,11 @@ func checkHipChatURL(raw string) error {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
+		// url.Error repeats the whole URL, password and all; its cause names only what is wrong.
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err
+		}
 		return fmt.Errorf("hipchat-url: %w", err)
 	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		return fmt.Errorf("hipchat-url %q: want an absolute http or https URL such as https://api.hipchat.com", redactURL(raw))

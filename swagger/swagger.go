@@ -62,23 +62,38 @@ type publicBase struct {
 func parsePublicURL(raw string) (publicBase, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
+		// url.Error repeats the whole URL, password and all; its cause names only what is wrong.
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err
+		}
 		return publicBase{}, fmt.Errorf("%v (%w)", err, ErrPublicURL)
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return publicBase{}, fmt.Errorf("%q has no http or https scheme (%w)", raw, ErrPublicURL)
+		return publicBase{}, fmt.Errorf("%q has no http or https scheme (%w)", shownURL(u), ErrPublicURL)
 	case u.Host == "" || u.Opaque != "":
-		return publicBase{}, fmt.Errorf("%q has no host (%w)", raw, ErrPublicURL)
+		return publicBase{}, fmt.Errorf("%q has no host (%w)", shownURL(u), ErrPublicURL)
 	case u.User != nil:
-		return publicBase{}, fmt.Errorf("%q carries user info (%w)", raw, ErrPublicURL)
+		return publicBase{}, fmt.Errorf("%q carries user info (%w)", shownURL(u), ErrPublicURL)
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return publicBase{}, fmt.Errorf("%q has a query or fragment (%w)", raw, ErrPublicURL)
+		return publicBase{}, fmt.Errorf("%q has a query or fragment (%w)", shownURL(u), ErrPublicURL)
 	}
 	basePath := strings.TrimRight(u.Path, "/")
 	if basePath == "" {
 		basePath = "/"
 	}
 	return publicBase{scheme: u.Scheme, host: u.Host, basePath: basePath}, nil
+}
+
+// shownURL is u as an error may show it: without its password, query or fragment, where a
+// secret could hide.
+func shownURL(u *url.URL) string {
+	shown := *u
+	if shown.RawQuery != "" || shown.Fragment != "" {
+		shown.RawQuery, shown.Fragment, shown.RawFragment = "redacted", "", ""
+	}
+	return shown.Redacted()
 }
 
 // field is one top-level member of a JSON object.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -17,7 +18,8 @@ func runDefinition(_ context.Context, args []string, getenv func(string) string,
 	fs := newFlagSet("definition", definitionSummary, stderr)
 	publicURL := fs.String("public-url", "", "absolute `URL` where Logic Apps / Power Automate reach the connector, e.g. https://connector.example.com (required)")
 	out := fs.String("out", ".", "`directory` to write the three files into; created if missing")
-	if _, err := parseFlags(fs, args, getenv); err != nil {
+	sources, err := parseFlags(fs, args, getenv)
+	if err != nil {
 		return err
 	}
 	if *publicURL == "" {
@@ -30,7 +32,11 @@ func runDefinition(_ context.Context, args []string, getenv func(string) string,
 		fmt.Fprintf(stdout, "wrote %s\n", path)
 	}
 	if err != nil {
-		return fmt.Errorf("-public-url %s, -out %s: %w", *publicURL, *out, err)
+		if errors.Is(err, swagger.ErrPublicURL) {
+			// The error shows the URL without a password or query; *publicURL could hold either.
+			return fmt.Errorf("%s: %w", sources.Of("public-url"), err)
+		}
+		return fmt.Errorf("%s %s: %w", sources.Of("out"), *out, err)
 	}
 	if u, err := url.Parse(*publicURL); err == nil && u.Scheme != "https" {
 		fmt.Fprintln(stderr, "note: Logic Apps and Power Automate call custom connectors over https only; use an https -public-url to register this one")

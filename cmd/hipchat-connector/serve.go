@@ -71,7 +71,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 // parseServeConfig reads serve's flags and environment, the operator credential, and validates
-// the whole. Errors: errUsage or errHelp for the command line, the credential's and Validate's.
+// the whole. Errors: errUsage or errHelp for the command line, the credential's and Validate's,
+// each naming the environment variable of a value that came from there.
 func parseServeConfig(args []string, getenv func(string) string, stderr io.Writer) (serveconfig.Config, flagSources, error) {
 	cfg := serveconfig.Default()
 	fs := newFlagSet("serve", serveSummary, stderr)
@@ -81,9 +82,9 @@ func parseServeConfig(args []string, getenv func(string) string, stderr io.Write
 		return cfg, nil, err
 	}
 	if err := cfg.LoadAdminToken(getenv); err != nil {
-		return cfg, nil, err
+		return cfg, nil, sources.Explain(err)
 	}
-	return cfg, sources, cfg.Validate()
+	return cfg, sources, sources.Explain(cfg.Validate())
 }
 
 // newServeLogger is the JSON log on stderr; it gives the HTTP part its logger and drops a /v2 the

@@ -52,6 +52,54 @@ func (s Sources) Of(name string) string {
 	return "-" + name
 }
 
+// Explain returns err with each flag the environment set also named by its variable, so that an
+// operator who never typed the flag finds the setting. It relies on the checks' convention that an
+// error about a flag's value names the flag before its first colon ("retention-max-age -1h0m0s:
+// must be positive", "etcd-username and etcd-password: give both or neither"): each such name
+// becomes "HIPCHAT_CONNECTOR_RETENTION_MAX_AGE (-retention-max-age)". Errors joined with
+// errors.Join are explained one by one, and an explained error still wraps the original. Only
+// names are added, never a value; nil stays nil.
+func (s Sources) Explain(err error) error {
+	if err == nil || len(s) == 0 {
+		return err
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		var errs []error
+		for _, e := range joined.Unwrap() {
+			errs = append(errs, s.Explain(e))
+		}
+		return errors.Join(errs...)
+	}
+	msg := err.Error()
+	head, rest, hasColon := strings.Cut(msg, ":")
+	words := strings.Split(head, " ")
+	named := false
+	for i, word := range words {
+		flagName := strings.TrimPrefix(word, "-")
+		if env, ok := s[flagName]; ok {
+			words[i] = env + " (-" + flagName + ")"
+			named = true
+		}
+	}
+	if !named {
+		return err
+	}
+	msg = strings.Join(words, " ")
+	if hasColon {
+		msg += ":" + rest
+	}
+	return explained{msg: msg, err: err}
+}
+
+// explained is an error that Explain renamed; it still wraps the original for errors.Is and As.
+type explained struct {
+	msg string
+	err error
+}
+
+func (e explained) Error() string { return e.msg }
+func (e explained) Unwrap() error { return e.err }
+
 // Parse fills fs from args and then, for every flag not on the command line, from its environment
 // variable (envPrefix; "" reads none), so a flag on the command line wins. Errors: ErrHelp after
 // -h, ErrUsage for a bad command line (the flag package printed why), and a bad value in the

@@ -135,7 +135,9 @@ func (c *Config) LoadAdminToken(getenv func(string) string) error {
 	return err
 }
 
-// Validate reports every setting that cannot work, joined; nil when all can.
+// Validate reports every setting that cannot work, joined; nil when all can. Each error names its
+// flag before its first colon, so that flagenv.Sources.Explain can name the environment variable
+// that set it instead.
 func (c Config) Validate() error {
 	var errs []error
 	if err := c.HTTP.Validate(); err != nil {
