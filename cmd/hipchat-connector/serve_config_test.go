@@ -95,6 +95,8 @@ func TestServeNamesTheVariableOfABadValueFromTheEnvironment(t *testing.T) {
 			map[string]string{"HIPCHAT_CONNECTOR_RETENTION_MAX_AGE": "1h"}, "retention-max-age -2h0m0s: must be positive", ""},
 		"etcd password without a user": {nil, map[string]string{"HIPCHAT_CONNECTOR_ETCD_ENDPOINTS": "127.0.0.1:2379",
 			"HIPCHAT_CONNECTOR_ETCD_PASSWORD": "etcd-pw-secret"}, "HIPCHAT_CONNECTOR_ETCD_PASSWORD (-etcd-password): give both or neither", "etcd-pw-secret"},
+		"lease ttl of no whole seconds": {nil, map[string]string{"HIPCHAT_CONNECTOR_ETCD_ENDPOINTS": "127.0.0.1:2379",
+			"HIPCHAT_CONNECTOR_ETCD_LEASE_TTL": "1500ms"}, "HIPCHAT_CONNECTOR_ETCD_LEASE_TTL (-etcd-lease-ttl) 1.5s: etcd leases are whole seconds; use 2s", ""},
 		"short operator credential": {nil, map[string]string{"HIPCHAT_CONNECTOR_ADMIN_TOKEN": "short-secret"},
 			"HIPCHAT_CONNECTOR_ADMIN_TOKEN: ", "short-secret"},
 		"missing operator credential file": {nil, map[string]string{"HIPCHAT_CONNECTOR_ADMIN_TOKEN_FILE": "/nonexistent/operator"},

@@ -95,3 +95,23 @@ func TestEtcdConfig(t *testing.T) {
 	assert.NotContains(t, logged.String(), "etcd-topsecret")
 	assert.Contains(t, logged.String(), `"prefix":"/hipchat-connector/"`)
 }
+
+// TestEtcdLeaseTTLIsWholeSeconds: etcd grants leases in whole seconds, so -etcd-lease-ttl 1500ms is
+// refused with the nearest whole value to use, not rounded without a word (it bounds how long a
+// dead replica's feeds wait for another).
+func TestEtcdLeaseTTLIsWholeSeconds(t *testing.T) {
+	for ttl, want := range map[time.Duration]string{
+		1500 * time.Millisecond: "etcd-lease-ttl 1.5s: etcd leases are whole seconds; use 2s",
+		2300 * time.Millisecond: "etcd-lease-ttl 2.3s: etcd leases are whole seconds; use 2s",
+		500 * time.Millisecond:  "etcd-lease-ttl 500ms: must be at least 1s",
+		2 * time.Second:         "",
+	} {
+		c := serveconfig.Default()
+		c.Etcd.Endpoints, c.Etcd.LeaseTTL = "127.0.0.1:2379", ttl
+		if want == "" {
+			assert.NoError(t, c.Validate(), ttl)
+		} else {
+			assert.EqualError(t, c.Validate(), want)
+		}
+	}
+}
