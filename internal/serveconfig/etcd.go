@@ -36,14 +36,21 @@ func (c *Etcd) bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.Username, "etcd-username", c.Username, "etcd `user` (with -etcd-password)")
 	fs.StringVar(&c.Password, "etcd-password", c.Password, "etcd `password`; better given as "+EnvName("etcd-password"))
 	fs.DurationVar(&c.DialTimeout, "etcd-dial-timeout", c.DialTimeout, "how long to wait for the first connection to etcd")
-	fs.DurationVar(&c.LeaseTTL, "etcd-lease-ttl", c.LeaseTTL, "TTL of this replica's etcd session (whole seconds): a dead replica's feeds\nand deliveries move to the others within it")
+	fs.DurationVar(&c.LeaseTTL, "etcd-lease-ttl", c.LeaseTTL, "TTL of this replica's etcd session, in whole seconds: a dead replica's feeds\nand deliveries move to the others within it")
 }
 
-// validate reports what cannot work, joined.
+// validate reports what cannot work, joined. etcd grants leases in whole seconds: a TTL of
+// 1500ms is refused with the nearest whole value rather than rounded in silence, since it bounds
+// how long a dead replica's feeds wait for another and the log would show a TTL etcd never had.
 func (c Etcd) validate() error {
 	errs := []error{c.Config.Validate()}
-	if c.Enabled() && c.LeaseTTL < time.Second {
+	switch {
+	case !c.Enabled():
+	case c.LeaseTTL < time.Second:
 		errs = append(errs, fmt.Errorf("etcd-lease-ttl %s: must be at least 1s", c.LeaseTTL))
+	case c.LeaseTTL%time.Second != 0:
+		errs = append(errs, fmt.Errorf("etcd-lease-ttl %s: etcd leases are whole seconds; use %s",
+			c.LeaseTTL, c.LeaseTTL.Round(time.Second)))
 	}
 	return errors.Join(errs...)
 }
