@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,6 +121,50 @@ func TestServeNamesTheVariableOfABadValueFromTheEnvironment(t *testing.T) {
 			if tc.secret != "" {
 				assert.NotContains(t, err.Error(), tc.secret, "a secret's value is never in an error")
 			}
+		})
+	}
+}
+
+// TestServeStartLogShowsThePublicURLInUse: the "starting" line logs the public URL every Location
+// and /swagger.json carry, the bound address's when -public-url is not given (it logged "" there).
+func TestServeStartLogShowsThePublicURLInUse(t *testing.T) {
+	sim := startEmulator(t)
+	for name, publicURL := range map[string]string{
+		"defaulted from the bound address": "",
+		"given":                            "https://connector.example.com/hipchat",
+	} {
+		t.Run(name, func(t *testing.T) {
+			var stdout, stderr lockedBuffer
+			ctx, cancel := contextWithCancel()
+			done := make(chan error, 1)
+			args := []string{"serve", "-addr", "127.0.0.1:0", "-hipchat-url", sim.URL, "-db", filepath.Join(t.TempDir(), "c.db")}
+			if publicURL != "" {
+				args = append(args, "-public-url", publicURL)
+			}
+			go func() { done <- run(ctx, args, func(string) string { return "" }, &stdout, &stderr) }()
+			base := waitListening(t, &stdout)
+			cancel()
+			require.NoError(t, <-done)
+
+			want := publicURL
+			if want == "" {
+				want = base
+			}
+			var logged []string
+			for _, line := range strings.Split(stderr.String(), "\n") {
+				var entry struct {
+					Msg    string
+					Config struct {
+						HTTP struct {
+							PublicURL string `json:"public_url"`
+						}
+					}
+				}
+				if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "starting" {
+					logged = append(logged, entry.Config.HTTP.PublicURL)
+				}
+			}
+			assert.Equal(t, []string{want}, logged, "one start line, with the public URL in use")
 		})
 	}
 }
