@@ -64,7 +64,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	parts.enablePush(cfg, logger)
 	serving = true
-	logger.Info("starting", "component", "main", "config", cfg)
+	// The log shows the public URL in use: -public-url, or the bound address's without it.
+	logged := cfg
+	logged.HTTP.PublicURL = parts.server.PublicURL()
+	logger.Info("starting", "component", "main", "config", logged)
 	stopStarting() // the server serves ln from here on
 	fmt.Fprintf(stdout, "listening on http://%s\n", parts.server.Addr())
 	return parts.run(ctx, store, cfg.Push)
