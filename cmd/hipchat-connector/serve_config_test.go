@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -167,4 +169,38 @@ func TestServeStartLogShowsThePublicURLInUse(t *testing.T) {
 			assert.Equal(t, []string{want}, logged, "one start line, with the public URL in use")
 		})
 	}
+}
+
+// TestServeRefusesADamagedDatabase: serve on a bbolt file whose pages a torn copy zeroed ends with
+// an error that names the file and says to restore a backup (it panicked inside bbolt, a Go stack
+// trace), and leaves the file as it was.
+func TestServeRefusesADamagedDatabase(t *testing.T) {
+	sim := startEmulator(t)
+	path := filepath.Join(t.TempDir(), "connector.db")
+	args := []string{"serve", "-addr", "127.0.0.1:0", "-hipchat-url", sim.URL, "-db", path}
+	var stdout lockedBuffer
+	ctx, cancel := contextWithCancel()
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, args, func(string) string { return "" }, &stdout, io.Discard) }()
+	waitListening(t, &stdout)
+	cancel()
+	require.NoError(t, <-done)
+
+	file, err := os.ReadFile(path)
+	require.NoError(t, err)
+	pageSize := os.Getpagesize()
+	for i := 2 * pageSize; i < len(file); i++ {
+		file[i] = 0 // every page but the two meta pages: a copy torn after its first 8 kB
+	}
+	require.NoError(t, os.WriteFile(path, file, 0o600))
+
+	var stderr bytes.Buffer
+	require.NotPanics(t, func() { err = run(context.Background(), args, func(string) string { return "" }, io.Discard, &stderr) })
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), path)
+	assert.Contains(t, err.Error(), "damaged")
+	assert.Contains(t, err.Error(), "backup")
+	after, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(file, after), "the file is as it was")
 }
