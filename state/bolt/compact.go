@@ -104,33 +104,6 @@ func checkConnectorFile(tx *bbolt.Tx) error {
 	return nil
 }
 
-// errDamaged is Compact's answer for a file bbolt finds inconsistent.
-var errDamaged = errors.New("the file is damaged; it was left as it is: check it (bbolt check) and restore a backup")
-
-// refusingDamage runs fn, turning a panic of bbolt over an inconsistent page (it asserts rather
-// than returning errors) into errDamaged.
-func refusingDamage(fn func() error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w (%v)", errDamaged, r)
-		}
-	}()
-	return fn()
-}
-
-// checkPages runs bbolt's consistency check over the whole file: a damaged page is refused before
-// anything is copied, rather than copied as far as it reads, or dropped.
-func checkPages(tx *bbolt.Tx) error {
-	var errs []error
-	for err := range tx.Check() {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%w: %w", errDamaged, errors.Join(errs...))
-	}
-	return nil
-}
-
 // compactInto copies src into a new bbolt file at path (replacing a leftover of a compaction that
 // stopped half-way), committed and synced.
 func compactInto(src *bbolt.DB, path string, mode os.FileMode) error {

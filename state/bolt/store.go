@@ -144,7 +144,9 @@ type Store struct {
 // Errors: ErrInvalid when opts.Key is not 32 bytes; ErrSchemaVersion when the
 // file was written by a newer binary; ErrWrongKey when the file was sealed
 // with another key; bbolt's ErrTimeout, saying that another process holds the file, when the
-// lock is not free within Timeout; a bbolt error when the file is unreadable.
+// lock is not free within Timeout; a bbolt error when the file is unreadable; a damaged file,
+// which bbolt's consistency check (or its open) finds inconsistent, before anything is written to
+// it (checkPages), saying to restore a backup.
 func Open(path string, opts Options) (*Store, error) {
 	sl, err := state.NewSealer(opts.Key)
 	if err != nil {
@@ -159,12 +161,24 @@ func Open(path string, opts Options) (*Store, error) {
 	opts.Retention = opts.Retention.WithDefaults()
 	// A large initial mmap (address space, not memory) means the file grows without remapping,
 	// and a remap is what makes readers (the deliverer's, the API's) wait for a writer's commit.
-	db, err := openAtPath(path, 0o600, &bbolt.Options{Timeout: opts.Timeout, InitialMmapSize: initialMmapSize, NoSync: opts.NoSync})
+	// bbolt's open panics over a damaged freelist, and leaves the file open and locked then: the
+	// error ends the process's start.
+	var db *bbolt.DB
+	err = refusingDamage(func() (err error) {
+		db, err = openAtPath(path, 0o600, &bbolt.Options{Timeout: opts.Timeout, InitialMmapSize: initialMmapSize, NoSync: opts.NoSync})
+		return err
+	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("state: open %s: another process holds the database (is a connector already running with this -db?); "+
 			"stop it, or give this one another -db: %w", path, err)
 	}
 	if err != nil {
+		return nil, fmt.Errorf("state: open %s: %w", path, err)
+	}
+	// The first write transaction below commits even when it changes nothing, and a damaged page
+	// makes bbolt panic wherever it is read, at start or while serving: check first, read-only.
+	if err := refusingDamage(func() error { return db.View(checkPages) }); err != nil {
+		_ = db.Close()
 		return nil, fmt.Errorf("state: open %s: %w", path, err)
 	}
 	s := &Store{
