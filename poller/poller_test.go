@@ -288,6 +288,49 @@ func TestCatchUpBoundSkipsTheFloodAndSaysSo(t *testing.T) {
 	})
 }
 
+// TestCatchUpMaxEventsBoundsTheWholeBacklog: -catch-up-max-events n delivers at most the newest n
+// events of a backlog in total, however many reads the backlog takes without the bound: 1,200
+// messages, more than one read (1,000) and than HipChat's newest page, give the newest 3 once, not
+// the newest 3 of each read (6); so do 10 new rooms read 4 at a time.
+func TestCatchUpMaxEventsBoundsTheWholeBacklog(t *testing.T) {
+	t.Run("messages", func(t *testing.T) {
+		w := newWorld(t)
+		room := w.room("Downtime")
+		sub := w.subscribe(w.conn, triggers.KindMessage, room)
+		var ids []string
+		for range 40 { // within the emulator's flood control: 30 a minute from one sender
+			ids = append(ids, w.post(room, 30, "while down")...)
+			w.clock.Advance(time.Minute)
+		}
+		p := w.poller(poller.Options{CatchUp: poller.CatchUp{MaxEvents: 3}})
+		for range 3 {
+			require.NoError(t, p.Tick(w.ctx))
+			w.deliver()
+		}
+		assert.Equal(t, ids[len(ids)-3:], w.sink.Accepted()[sub.ID], "the newest three of the whole backlog")
+		assert.Equal(t, "catch-up bound skipped 1197 earlier events (1197 beyond the newest 3 of one poll)", w.sink.Requests()[0].CatchUp)
+
+		more := w.post(room, 2, "after")
+		require.NoError(t, p.Tick(w.ctx))
+		w.deliver()
+		assert.Equal(t, append(ids[len(ids)-3:], more...), w.sink.Accepted()[sub.ID], "then every new event, as before")
+	})
+	t.Run("rooms", func(t *testing.T) {
+		w := newWorld(t)
+		sub := w.subscribe(w.conn, triggers.KindRoom, "")
+		var rooms []string
+		for i := range 10 {
+			rooms = append(rooms, w.room("New "+strconv.Itoa(i)))
+		}
+		p := w.poller(poller.Options{ReadLimit: 4, CatchUp: poller.CatchUp{MaxEvents: 3}})
+		for range 3 {
+			require.NoError(t, p.Tick(w.ctx))
+			w.deliver()
+		}
+		assert.Equal(t, rooms[7:], w.sink.Accepted()[sub.ID], "the newest three of the ten, not three of each read of four")
+	})
+}
+
 func TestGoneDisablesAndExhaustedDeadLettersEndToEnd(t *testing.T) {
 	w := newWorld(t)
 	room := w.room("Ends")
