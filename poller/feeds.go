@@ -119,7 +119,7 @@ func (p *Poller) readMessages(ctx context.Context, conn connector.Connection, ro
 		cursors[i] = *now
 	}
 	base := sharedMessageBase(cursors)
-	batch, err := triggers.ReadMessages(ctx, p.src, conn, room, base, p.readLimit)
+	batch, err := p.readHistory(ctx, conn, room, base)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -158,6 +158,16 @@ func (p *Poller) readMessages(ctx context.Context, conn connector.Connection, ro
 	}
 	p.settleQuiet(quiet, batch.More, len(stalled) > 0)
 	return advances, stalled, nil
+}
+
+// readHistory is one read of a room's history after base: up to the read limit, so that a large
+// backlog drains over the next reads; or, under a catch-up bound of events, the whole backlog at
+// once, so that the bound keeps the newest events of all of it, not the newest of each read.
+func (p *Poller) readHistory(ctx context.Context, conn connector.Connection, room string, base triggers.MessageCursor) (triggers.MessageBatch, error) {
+	if p.catchUp.MaxEvents > 0 {
+		return triggers.ReadEveryMessage(ctx, p.src, conn, room, base)
+	}
+	return triggers.ReadMessages(ctx, p.src, conn, room, base, p.readLimit)
 }
 
 // matching returns the messages (after w's cursor, the first at position from of the read's batch)
@@ -232,7 +242,11 @@ func (p *Poller) readRooms(ctx context.Context, conn connector.Connection, subs 
 	for _, c := range cursors[1:] {
 		base.MaxID = min(base.MaxID, c.MaxID)
 	}
-	batch, err := triggers.ReadRooms(ctx, p.src, conn, base, p.readLimit)
+	limit := p.readLimit
+	if p.catchUp.MaxEvents > 0 {
+		limit = 0 // the whole backlog: see readHistory
+	}
+	batch, err := triggers.ReadRooms(ctx, p.src, conn, base, limit)
 	if err != nil {
 		return nil, nil, err
 	}

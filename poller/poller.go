@@ -42,8 +42,9 @@ type CatchUp struct {
 	// MaxAge skips events older than this when the tick reads them (messages only: HipChat gives
 	// rooms no creation date). 0: no bound.
 	MaxAge time.Duration
-	// MaxEvents delivers at most the newest this many events per subscription per tick; older ones
-	// of the same read are skipped. 0: no bound.
+	// MaxEvents delivers at most the newest this many events of a backlog per subscription, in
+	// total: with it, a feed's read takes the whole backlog at once (rather than ReadLimit at a
+	// time, over the next ticks) and the older events are skipped. 0: no bound.
 	MaxEvents int
 }
 
@@ -87,7 +88,8 @@ type Options struct {
 	// Schedule is the robfig/cron spec of ticks (DefaultSchedule), read in UTC.
 	Schedule string
 	// ReadLimit is the most history messages (or rooms) one feed read returns, 1 to 1000
-	// (DefaultReadLimit); a bigger backlog drains over the next ticks.
+	// (DefaultReadLimit); a bigger backlog drains over the next ticks, unless CatchUp.MaxEvents
+	// bounds it.
 	ReadLimit int
 	// CatchUp bounds a flood; see CatchUp.
 	CatchUp CatchUp

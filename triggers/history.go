@@ -2,6 +2,7 @@ package triggers
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/hipchat-connector/hipchat-connector/connector"
@@ -50,6 +51,11 @@ func ReadMessages(ctx context.Context, src HistorySource, conn connector.Connect
 	if limit <= 0 || limit > historyPage {
 		limit = historyPage
 	}
+	return readMessages(ctx, src, conn, room, cursor, limit)
+}
+
+// readMessages is ReadMessages with any limit.
+func readMessages(ctx context.Context, src HistorySource, conn connector.Connection, room string, cursor MessageCursor, limit int) (MessageBatch, error) {
 	if !cursor.Upper.IsZero() {
 		walked, err := walkBack(ctx, src, conn, room, cursor, cursor.Upper)
 		if err != nil {
@@ -89,6 +95,15 @@ func ReadMessages(ctx context.Context, src HistorySource, conn connector.Connect
 		}
 	}
 	return cut(walked, limit, false), nil
+}
+
+// ReadEveryMessage returns every message after cursor, oldest first, however many (up to the
+// 100,000 one read may walk), and never More: the catch-up bound keeps the newest of a whole
+// backlog this way, where reads of a limit each would let the newest of each through. A backlog
+// the cursor knows of (Upper) is read to now, not only to Upper. Errors are ReadMessages's.
+func ReadEveryMessage(ctx context.Context, src HistorySource, conn connector.Connection, room string, cursor MessageCursor) (MessageBatch, error) {
+	cursor.Upper = time.Time{}
+	return readMessages(ctx, src, conn, room, cursor, math.MaxInt)
 }
 
 // walkBack returns every message after cursor dated at or before upper, oldest first, reading

@@ -31,7 +31,7 @@ func RoomBaseline(ctx context.Context, src RoomSource, conn connector.Connection
 	return cursor, nil
 }
 
-// ReadRooms returns up to limit rooms created after cursor. Archived rooms are listed too, so a room
+// ReadRooms returns up to limit rooms created after cursor (0: all of them). Archived rooms are listed too, so a room
 // created and archived again between two reads is still seen. The list is read page by page (one call
 // up to 1,000 rooms).
 func ReadRooms(ctx context.Context, src RoomSource, conn connector.Connection, cursor RoomCursor, limit int) (RoomBatch, error) {

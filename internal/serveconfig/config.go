@@ -97,7 +97,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.DurationVar(&c.CatchUp.MaxAge, "catch-up-max-age", c.CatchUp.MaxAge,
 		"skip callback events older than this `duration` when the poller reads them\n(e.g. after a long downtime; 0: deliver everything)")
 	fs.IntVar(&c.CatchUp.MaxEvents, "catch-up-max-events", c.CatchUp.MaxEvents,
-		"deliver at most the newest `n` events per subscription per poll (0: no bound)")
+		"deliver at most the newest `n` events of a backlog per subscription, in total\n(a read then takes the whole backlog; 0: no bound)")
 	fs.Float64Var(&c.CallbackRate, "callback-rate", c.CallbackRate,
 		"deliveries per second to any one callback endpoint (callback URL)\nso small receivers are not flooded (0: no limit)")
 	fs.DurationVar(&c.CallbackTimeout, "callback-timeout", c.CallbackTimeout,
