@@ -1,8 +1,10 @@
 package connector
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 )
 
@@ -53,6 +55,16 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Cause }
+
+// TimedOut reports whether no answer came in time: the call's deadline passed, or the network
+// timed out (HipChat too slow, not failing).
+func (e *Error) TimedOut() bool { return isTimeout(e.Cause) }
+
+// isTimeout reports whether err is a deadline exceeded or a network timeout.
+func isTimeout(err error) bool {
+	var netErr net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout()
+}
 
 // KindOf returns the Kind of err when it is (or wraps) an *Error, and "" otherwise.
 func KindOf(err error) Kind {

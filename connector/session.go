@@ -3,7 +3,6 @@ package connector
 import (
 	"context"
 	"errors"
-	"net"
 	"net/url"
 	"strings"
 )
@@ -24,7 +23,7 @@ func (c *Client) Session(ctx context.Context, conn Connection) (Session, error) 
 	err := c.call(ctx, conn, request{method: "GET", path: "/v2/oauth/token/" + url.PathEscape(conn.Token())}, &s)
 	var e *Error
 	if errors.As(err, &e) && e.Cause != nil {
-		e.Cause = scrubbedError{text: strings.ReplaceAll(e.Cause.Error(), url.PathEscape(conn.Token()), "[token]"), timeout: isTimeout(e.Cause)}
+		e.Cause = scrubbedError{text: strings.ReplaceAll(e.Cause.Error(), url.PathEscape(conn.Token()), "[token]"), timeout: e.TimedOut()}
 	}
 	return s, err
 }
@@ -39,9 +38,3 @@ type scrubbedError struct {
 func (e scrubbedError) Error() string   { return e.text }
 func (e scrubbedError) Timeout() bool   { return e.timeout }
 func (e scrubbedError) Temporary() bool { return e.timeout }
-
-// isTimeout reports whether err is a deadline exceeded or a network timeout.
-func isTimeout(err error) bool {
-	var netErr net.Error
-	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout()
-}

@@ -160,11 +160,15 @@ func (p *Poller) readMessages(ctx context.Context, conn connector.Connection, ro
 	return advances, stalled, nil
 }
 
-// readHistory is one read of a room's history after base: up to the read limit, so that a large
-// backlog drains over the next reads; or, under a catch-up bound of events, the whole backlog at
-// once, so that the bound keeps the newest events of all of it, not the newest of each read.
+// wholeBacklog reports whether a feed's read takes its whole backlog at once rather than up to the
+// read limit (so that a large backlog drains over the next reads): under a catch-up bound of
+// events, so that the bound keeps the newest events of all of it, not the newest of each read.
+func (p *Poller) wholeBacklog() bool { return p.catchUp.MaxEvents > 0 }
+
+// readHistory is one read of a room's history after base, of the whole backlog or up to the read
+// limit (wholeBacklog).
 func (p *Poller) readHistory(ctx context.Context, conn connector.Connection, room string, base triggers.MessageCursor) (triggers.MessageBatch, error) {
-	if p.catchUp.MaxEvents > 0 {
+	if p.wholeBacklog() {
 		return triggers.ReadEveryMessage(ctx, p.src, conn, room, base)
 	}
 	return triggers.ReadMessages(ctx, p.src, conn, room, base, p.readLimit)
@@ -243,8 +247,8 @@ func (p *Poller) readRooms(ctx context.Context, conn connector.Connection, subs 
 		base.MaxID = min(base.MaxID, c.MaxID)
 	}
 	limit := p.readLimit
-	if p.catchUp.MaxEvents > 0 {
-		limit = 0 // the whole backlog: see readHistory
+	if p.wholeBacklog() {
+		limit = 0 // every new room
 	}
 	batch, err := triggers.ReadRooms(ctx, p.src, conn, base, limit)
 	if err != nil {

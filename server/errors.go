@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -228,7 +227,7 @@ func toAPIError(err error, subject notFoundSubject) *apiError {
 		e.Status, e.Code, e.RetryAfter = http.StatusTooManyRequests, CodeRateLimited, up.RetryAfter
 		e.Message = rateLimitedMessage(up)
 	case connector.KindUnavailable:
-		if isTimeout(up) {
+		if up.TimedOut() {
 			e.Status, e.Code, e.Message = http.StatusGatewayTimeout, CodeUpstreamTimeout, "HipChat did not answer in time"
 		} else {
 			e.Status, e.Code, e.Message = http.StatusBadGateway, CodeUpstreamFailed, "HipChat failed or could not be reached"
@@ -286,14 +285,6 @@ func describeMissingScopes(scopes []string, hipchatMessage string) string {
 	}
 	return "the token lacks a HipChat scope this call requires, one of " + strings.Join(scopes, ", ") +
 		"; generate a token with it (or with all scopes selected)"
-}
-
-func isTimeout(up *connector.Error) bool {
-	if errors.Is(up.Cause, context.DeadlineExceeded) {
-		return true
-	}
-	var netErr net.Error
-	return errors.As(up.Cause, &netErr) && netErr.Timeout()
 }
 
 // notFoundCode picks the code and field of a HipChat 404.
